@@ -1,0 +1,269 @@
+"""Stage 2, check: is the function straight-line code?
+
+Takes the `gast.FunctionDef` from the source stage and returns it unchanged,
+or raises `NotStraightLineError` at the first construct outside this subset:
+
+Parameters
+    plain positional parameters (with or without defaults) and keyword-only
+    ones; no ``*args``, ``**kwargs`` or positional-only markers.
+Statements, in order
+    * an optional docstring;
+    * assignments ``name = expr``, tuple unpacking ``a, b = expr`` (nested
+      tuples too), annotated ``name: T = expr``;
+    * augmented assignments ``name op= expr`` for ``+ - * / **``;
+    * ``pass``;
+    * exactly one ``return expr`` (or ``return a, b``), as the last statement.
+Expressions
+    names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
+    unary ``- +``, comparisons (their value has zero derivative), calls
+    ``f(a, b, key=c)`` whose target is a name or a module attribute
+    (``math.sin``), and attribute references to modules (``math.pi``).
+
+Everything else (``if``, loops, ``try``, ``with``, comprehensions, lambdas,
+conditional expressions, ``and``/``or``, ``yield``, ``global``/``nonlocal``,
+subscripts, item or attribute assignment, ``del``, starred arguments, ...) is
+rejected, with its line, column and a hint of what to write instead.
+"""
+
+import gast
+
+from .errors import NotStraightLineError
+
+ONE_RETURN = "keep a single `return` at the end of the function"
+SELECT = (
+    "compute both alternatives and select with arithmetic, e.g. `y = a * (x > 0) + b * (x <= 0)`, "
+    "or use max()/min() (e.g. relu: `max(x, 0.0)`)"
+)
+UNROLL = "write the iterations out as separate statements, or use NumPy operations on whole arrays"
+OUTSIDE = "move it outside the differentiated function and pass the values in as parameters"
+NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
+
+# Statement and expression types that are rejected outright: (what, hint).
+REJECTED = {
+    gast.If: ("an `if` statement", SELECT),
+    gast.For: ("a `for` loop", UNROLL),
+    gast.AsyncFor: ("an `async for` loop", UNROLL),
+    gast.While: ("a `while` loop", UNROLL),
+    gast.Try: ("a `try` statement", OUTSIDE),
+    gast.With: ("a `with` statement", OUTSIDE),
+    gast.AsyncWith: ("an `async with` statement", OUTSIDE),
+    gast.Raise: ("a `raise` statement", OUTSIDE),
+    gast.Assert: ("an `assert` statement", OUTSIDE),
+    gast.Global: ("a `global` statement", "pass the value in as a parameter and return the new value"),
+    gast.Nonlocal: ("a `nonlocal` statement", "pass the value in as a parameter and return the new value"),
+    gast.Delete: ("a `del` statement", "remove it: local names go away when the function returns"),
+    gast.Import: ("an `import` statement", "import at module level"),
+    gast.ImportFrom: ("an `import` statement", "import at module level"),
+    gast.FunctionDef: ("a nested function definition", "define helpers at module level; astgrad inlines them"),
+    gast.AsyncFunctionDef: ("a nested function definition", "define helpers at module level"),
+    gast.ClassDef: ("a class definition", OUTSIDE),
+    gast.Lambda: ("a lambda", "define the helper with def at module level; astgrad inlines it"),
+    gast.IfExp: ("a conditional expression", SELECT),
+    gast.BoolOp: ("`and`/`or`", "combine comparisons arithmetically, e.g. `(a > 0) * (b > 0)`"),
+    gast.ListComp: ("a list comprehension", UNROLL),
+    gast.SetComp: ("a set comprehension", UNROLL),
+    gast.DictComp: ("a dict comprehension", UNROLL),
+    gast.GeneratorExp: ("a generator expression", UNROLL),
+    gast.Yield: ("`yield`", "return a single value at the end"),
+    gast.YieldFrom: ("`yield from`", "return a single value at the end"),
+    gast.Await: ("`await`", OUTSIDE),
+    gast.NamedExpr: ("an assignment expression (`:=`)", "assign with a separate statement"),
+    gast.Subscript: ("indexing (`x[...]`)", "pass the elements as separate parameters"),
+    gast.Starred: ("a starred argument", "pass the arguments one by one"),
+    gast.List: ("a list display", "use separate names or a tuple"),
+    gast.Dict: ("a dict display", "use separate names"),
+    gast.Set: ("a set display", "use separate names"),
+    gast.JoinedStr: ("an f-string", OUTSIDE),
+}
+
+ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+
+
+def check(tree, location):
+    """`tree` if it is straight-line code, else `NotStraightLineError`."""
+    _check_parameters(tree, location)
+    body = tree.body
+    if _is_docstring(body[0]):
+        body = body[1:]
+    for index, statement in enumerate(body):
+        is_last = index == len(body) - 1
+        _check_statement(statement, is_last, location)
+    if not body or not isinstance(body[-1], gast.Return):
+        last = body[-1] if body else tree
+        raise location.error(
+            NotStraightLineError,
+            last,
+            "the function does not end with a `return` of its value",
+            hint="end the function with `return <expression>`",
+        )
+    return tree
+
+
+def _check_parameters(tree, location):
+    args = tree.args
+    for node, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
+        if node is not None:
+            raise location.error(
+                NotStraightLineError, node, f"a {what} parameter", hint="name each parameter"
+            )
+    if args.posonlyargs:
+        raise location.error(
+            NotStraightLineError,
+            args.posonlyargs[0],
+            "a positional-only parameter (`/`)",
+            hint="remove the `/` marker",
+        )
+
+
+def _is_docstring(statement):
+    return isinstance(statement, gast.Expr) and isinstance(statement.value, gast.Constant) and isinstance(
+        statement.value.value, str
+    )
+
+
+def _check_statement(statement, is_last, location):
+    reject = REJECTED.get(type(statement))
+    if reject:
+        what, hint = reject
+        raise location.error(NotStraightLineError, statement, f"{what} is not straight-line code", hint=hint)
+    if isinstance(statement, gast.Return):
+        if not is_last:
+            raise location.error(
+                NotStraightLineError, statement, "an early `return` is not straight-line code", hint=ONE_RETURN
+            )
+        if statement.value is None:
+            raise location.error(
+                NotStraightLineError, statement, "`return` without a value", hint="return the function's value"
+            )
+        _check_expression(statement.value, location)
+    elif isinstance(statement, gast.Assign):
+        for target in statement.targets:
+            _check_target(target, location)
+        _check_expression(statement.value, location)
+    elif isinstance(statement, gast.AnnAssign):
+        _check_target(statement.target, location)
+        if statement.value is None:
+            raise location.error(
+                NotStraightLineError, statement, "an annotation without a value", hint="assign a value or remove it"
+            )
+        _check_expression(statement.value, location)
+    elif isinstance(statement, gast.AugAssign):
+        _check_target(statement.target, location, allow_tuple=False)
+        if not isinstance(statement.op, ALLOWED_AUGMENTED):
+            raise location.error(
+                NotStraightLineError,
+                statement,
+                "this augmented assignment operator is not supported",
+                hint="write `x = x op y` or use one of += -= *= /= **=",
+            )
+        _check_expression(statement.value, location)
+    elif isinstance(statement, gast.Pass):
+        pass
+    elif isinstance(statement, gast.Expr):
+        if _is_docstring(statement):
+            raise location.error(
+                NotStraightLineError, statement, "a string statement after the first one", hint="use a # comment"
+            )
+        raise location.error(
+            NotStraightLineError,
+            statement,
+            "an expression statement: its value is thrown away, so it can only matter for its side effects",
+            hint="remove it (side effects such as printing cannot be differentiated), "
+            "or assign its value to a name",
+        )
+    else:
+        raise location.error(
+            NotStraightLineError,
+            statement,
+            f"a `{type(statement).__name__}` statement is not straight-line code",
+            hint="use assignments and one final `return`",
+        )
+
+
+def _check_target(target, location, allow_tuple=True):
+    if isinstance(target, gast.Name):
+        return
+    if isinstance(target, (gast.Tuple, gast.List)) and allow_tuple:
+        for element in target.elts:
+            _check_target(element, location)
+        return
+    if isinstance(target, gast.Subscript):
+        what = "item assignment (`x[...] = ...`)"
+    elif isinstance(target, gast.Attribute):
+        what = "attribute assignment (`x.attr = ...`)"
+    elif isinstance(target, gast.Starred):
+        what = "starred unpacking (`*rest`)"
+    else:
+        what = "this assignment target"
+    raise location.error(NotStraightLineError, target, f"{what} mutates a value", hint=NEW_VALUE)
+
+
+def _check_expression(expression, location):
+    # An explicit stack keeps very deep expressions (x + x + ... + x) away
+    # from the recursion limit.
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        reject = REJECTED.get(type(node))
+        if reject:
+            what, hint = reject
+            raise location.error(NotStraightLineError, node, f"{what} is not straight-line code", hint=hint)
+        if isinstance(node, gast.Call):
+            _check_call(node, location)
+            stack.extend(reversed(node.args))
+            stack.extend(reversed([keyword.value for keyword in node.keywords]))
+        elif isinstance(node, gast.Attribute):
+            _check_attribute_chain(node, location)
+        elif isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Tuple, gast.Name)):
+            stack.extend(reversed(list(gast.iter_child_nodes(node))))
+        elif isinstance(node, gast.Constant):
+            if isinstance(node.value, str) or node.value is None or isinstance(node.value, bytes):
+                raise location.error(
+                    NotStraightLineError,
+                    node,
+                    f"the constant {node.value!r} is not a number",
+                    hint="use numbers; move other values outside the function",
+                )
+        elif isinstance(node, (gast.Load, gast.Store, gast.operator, gast.unaryop, gast.cmpop)):
+            pass
+        else:
+            raise location.error(
+                NotStraightLineError,
+                node,
+                f"a `{type(node).__name__}` expression is not supported",
+                hint="use names, numbers, operators and calls",
+            )
+
+
+def _check_call(node, location):
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise location.error(
+                NotStraightLineError, keyword.value, "a `**` argument", hint="pass keyword arguments one by one"
+            )
+    func = node.func
+    if isinstance(func, gast.Name):
+        return
+    if isinstance(func, gast.Attribute):
+        _check_attribute_chain(func, location)
+        return
+    raise location.error(
+        NotStraightLineError,
+        func,
+        "a call of a computed value",
+        hint="call a function by its name, e.g. `math.sin(x)` or `helper(x)`",
+    )
+
+
+def _check_attribute_chain(node, location):
+    """`a.b.c` with a name at its root (whether `a` is a module is resolve's question)."""
+    root = node
+    while isinstance(root, gast.Attribute):
+        root = root.value
+    if not isinstance(root, gast.Name):
+        raise location.error(
+            NotStraightLineError,
+            node,
+            "an attribute of a computed value",
+            hint="refer to module attributes by name, e.g. `math.pi`",
+        )

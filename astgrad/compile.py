@@ -1,0 +1,153 @@
+"""Stage 7, compile: generated tree in, a real Python function out.
+
+Takes the optimized `gast.FunctionDef`, prints it as source text, compiles it
+under a unique file name registered in `linecache` (so tracebacks and
+`inspect.getsource` show the generated code), and builds the function with
+the user's globals (lookups stay live, nothing is written into the user's
+module) and closure cells for the user's free variables and for the objects
+astgrad added. The function carries a `Generated` record as `__astgrad__`.
+"""
+
+import ast
+import itertools
+import linecache
+import threading
+import types
+import warnings
+import weakref
+from dataclasses import dataclass
+
+import gast
+
+from .optimize import constant_value, number
+
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+@dataclass
+class Generated:
+    """What astgrad remembers about a function it generated."""
+
+    source: str  # the generated def, as printed
+    filename: str  # its unique name in linecache
+    primal_params: tuple  # the user's parameters (not the output seed)
+    linecache_text: str  # the text registered in linecache (the def, maybe inside a factory)
+
+    def register_source(self):
+        """Put the source back in linecache (after `linecache.clearcache()`, say)."""
+        lines = self.linecache_text.splitlines(True)
+        linecache.cache[self.filename] = (len(self.linecache_text), None, lines, self.filename)
+
+
+def to_source(tree, printer=None):
+    """Source text for a gast FunctionDef: astor, or `gast.unparse` where astor cannot run."""
+    tree = _printable(tree)
+    if printer is None:
+        printer = _astor_printer() or _gast_printer
+    return printer(tree)
+
+
+def _astor_printer():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # astor touches ast.Num on 3.12+
+            import astor
+    except Exception:  # astor is optional at run time: gast.unparse prints everything we generate
+        return None
+
+    def print_with_astor(tree):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            # No line wrapping: one statement per line reads best.
+            return astor.to_source(gast.gast_to_ast(tree), pretty_source="".join)
+
+    return print_with_astor
+
+
+def _gast_printer(tree):
+    return gast.unparse(tree) + "\n"
+
+
+def _printable(tree):
+    """A copy of `tree` with negative number constants written as ``-(abs value)``."""
+
+    class Rewriter(gast.NodeTransformer):
+        def visit_Constant(self, node):
+            value = constant_value(node)
+            return number(value) if value is not None and value < 0 else node
+
+    return Rewriter().visit(_copy_tree(tree))
+
+
+def _copy_tree(tree):
+    return gast.ast_to_gast(gast.gast_to_ast(tree))
+
+
+def build(tree, namespace, function, primal_params):
+    """The Python function for the generated `tree`."""
+    source = to_source(tree)
+    with _counter_lock:
+        filename = f"<astgrad {tree.name} {next(_counter)}>"
+    free = sorted(_free_variables(source, namespace))
+    if free:
+        # Compiling the def inside a factory whose parameters are the free
+        # names makes them closure variables of the generated code.
+        indented = "".join("    " + line if line.strip() else line for line in source.splitlines(True))
+        text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree.name}\n"
+    else:
+        text = source
+    module_code = compile(text, filename, "exec", dont_inherit=True)
+    code = _function_code(module_code, tree.name, nested=bool(free))
+    cells = tuple(_cell(variable, namespace, function) for variable in code.co_freevars)
+    generated_function = types.FunctionType(
+        code, function.globals, tree.name, _defaults(tree, function), cells or None
+    )
+    generated_function.__kwdefaults__ = _kwdefaults(tree, function)
+    generated_function.__module__ = function.globals.get("__name__")
+    generated_function.__qualname__ = tree.name
+    record = Generated(source, filename, tuple(primal_params), text)
+    generated_function.__astgrad__ = record
+    record.register_source()
+    weakref.finalize(generated_function, linecache.cache.pop, filename, None)
+    return generated_function
+
+
+def _free_variables(source, namespace):
+    """The names the generated code reads from the user's closure or astgrad's additions."""
+    used = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    return {n for n in used if (n in namespace.closure or n in namespace.added) and n not in namespace.locals}
+
+
+def _function_code(module_code, name, nested):
+    for constant in module_code.co_consts:
+        if isinstance(constant, types.CodeType):
+            if not nested and constant.co_name == name:
+                return constant
+            if nested:
+                return _function_code(constant, name, nested=False)
+    raise AssertionError(f"no code object for {name}")
+
+
+def _cell(variable, namespace, function):
+    if variable in namespace.added:
+        return types.CellType(namespace.added[variable])
+    fn = function.function
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    return cells[variable]
+
+
+def _defaults(tree, function):
+    """The user's own default values, then the seed's 1.0 when it is positional."""
+    user = function.function.__defaults__ or ()
+    if tree.args.kwonlyargs:
+        return user or None
+    return tuple(user) + (1.0,)
+
+
+def _kwdefaults(tree, function):
+    if not tree.args.kwonlyargs:
+        return None
+    defaults = dict(function.function.__kwdefaults__ or {})
+    defaults[tree.args.kwonlyargs[-1].id] = 1.0
+    return defaults

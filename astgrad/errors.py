@@ -1,0 +1,66 @@
+"""The errors astgrad raises, all at transform time, before any user code runs.
+
+Every error carries the place in the user's file it is about (`filename`,
+`lineno`, `col_offset`, the last 0-based as in `ast`) and formats itself like
+a compiler message: ``file:line:col: what is wrong`` (column 1-based), the
+source line with a caret under the construct, and a hint saying what to write
+instead.
+"""
+
+import linecache
+
+
+class AstgradError(Exception):
+    """Base class of every error astgrad raises about a user's function."""
+
+    def __init__(self, message, *, filename=None, lineno=None, col_offset=None, hint=None):
+        self.reason = message
+        self.filename = filename
+        self.lineno = lineno
+        self.col_offset = col_offset
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self):
+        parts = []
+        if self.filename is not None and self.lineno is not None:
+            column = (self.col_offset or 0) + 1
+            parts.append(f"{self.filename}:{self.lineno}:{column}: {self.reason}")
+            line = linecache.getline(self.filename, self.lineno).rstrip()
+            if line:
+                parts.append("    " + line)
+                parts.append("    " + " " * (self.col_offset or 0) + "^")
+        else:
+            parts.append(self.reason)
+        if self.hint:
+            parts.append("hint: " + self.hint)
+        return "\n".join(parts)
+
+
+class NotStraightLineError(AstgradError):
+    """A construct outside the straight-line subset (control flow, mutation, ...)."""
+
+
+class NoDerivativeError(AstgradError):
+    """A call or operator with no derivative template that cannot be inlined."""
+
+
+class SourceError(AstgradError):
+    """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
+
+
+class Location:
+    """Where nodes of one function live: its file, for locating errors."""
+
+    def __init__(self, filename):
+        self.filename = filename
+
+    def error(self, cls, node, message, hint=None):
+        """An error of class `cls` pointing at `node` (a node with file line numbers)."""
+        return cls(
+            message,
+            filename=self.filename,
+            lineno=getattr(node, "lineno", None),
+            col_offset=getattr(node, "col_offset", None),
+            hint=hint,
+        )

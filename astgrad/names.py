@@ -1,0 +1,150 @@
+"""Names in one generated function: local names, and what free names refer to.
+
+A `Namespace` is created by the resolve stage and handed along the pipeline.
+It knows the user's globals, closure and builtins (the generated function
+shares them), the local names taken so far, and the objects astgrad had to add
+(they become closure cells of the generated function, never entries in the
+user's module). It answers two questions: "a new local name like `sin_x`,
+please" (`fresh`, deterministic suffixes `_1`, `_2`, ... on collision), and
+"an expression that names this object" (`reference`, preferring the way the
+user already spells it: `cos`, then `math.cos`, then an added name).
+"""
+
+import builtins
+import keyword
+import types
+
+import gast
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+_MISSING = object()
+
+
+class Namespace:
+    def __init__(self, globals, closure):
+        self.globals = globals
+        self.closure = dict(closure)
+        self.added = {}  # name -> object, for names astgrad adds as closure cells
+        self.locals = set()  # every local name of the generated function
+        self.free = set()  # every free name the generated code reads
+        self._references = {}
+
+    # ---- looking names up --------------------------------------------------------------
+    def lookup(self, name, default=_MISSING):
+        """The object a free `name` refers to in the generated function."""
+        for scope in (self.added, self.closure, self.globals):
+            if name in scope:
+                return scope[name]
+        if name in BUILTIN_NAMES:
+            return getattr(builtins, name)
+        if default is _MISSING:
+            raise LookupError(name)
+        return default
+
+    # ---- making names ------------------------------------------------------------------
+    def is_taken(self, name):
+        return (
+            name in self.locals
+            or name in self.free
+            or name in self.added
+            or name in BUILTIN_NAMES
+            or keyword.iskeyword(name)
+        )
+
+    def fresh(self, base):
+        """A new local name: `base` itself if free, else `base_1`, `base_2`, ..."""
+        name, counter = base, 0
+        while self.is_taken(name):
+            counter += 1
+            name = f"{base}_{counter}"
+        self.locals.add(name)
+        return name
+
+    def reference(self, obj, hint=None):
+        """An expression that evaluates to `obj` inside the generated function."""
+        key = id(obj)
+        if key not in self._references:
+            self._references[key] = (obj, self._find_reference(obj, hint))
+        expression = self._references[key][1]
+        self.free.add(_root(expression))
+        return _copy_reference(expression)
+
+    def _find_reference(self, obj, hint):
+        direct = [name for name in self._names_bound_to(obj) if name not in self.locals]
+        modules = self._modules_holding(obj)
+        for candidates in (
+            [n for n in direct if n in self.free],
+            [chain for chain in modules if chain.split(".")[0] in self.free],
+            direct,
+            modules,
+        ):
+            if candidates:
+                return _parse_reference(candidates[0])
+        name = getattr(obj, "__name__", None) or hint or "value"
+        name = name if name.isidentifier() else "value"
+        added = self.fresh(name)
+        self.locals.discard(added)
+        self.added[added] = obj
+        return gast.Name(id=added, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    def _names_bound_to(self, obj):
+        names = [n for n in self.closure if self.closure[n] is obj]
+        names += sorted(n for n, v in self.globals.items() if v is obj and n not in self.closure)
+        name = getattr(obj, "__name__", None)
+        if name in BUILTIN_NAMES and getattr(builtins, name) is obj and self.lookup(name, None) is obj:
+            names.append(name)
+        return names
+
+    def _modules_holding(self, obj):
+        name = getattr(obj, "__name__", None)
+        if not isinstance(name, str):
+            return []
+        chains = []
+        for scope in (self.closure, self.globals):
+            for alias in sorted(scope):
+                module = scope[alias]
+                if (
+                    isinstance(module, types.ModuleType)
+                    and alias not in self.locals
+                    and getattr(module, name, None) is obj
+                    and self.lookup(alias) is module
+                ):
+                    chains.append(f"{alias}.{name}")
+        return chains
+
+    # ---- evaluating references ----------------------------------------------------------
+    def evaluate(self, node, lookup=None):
+        """The object a name or attribute chain (`math.sin`) refers to; LookupError if none."""
+        lookup = lookup or self.lookup
+        attributes = []
+        while isinstance(node, gast.Attribute):
+            attributes.append(node.attr)
+            node = node.value
+        value = lookup(node.id)
+        for attribute in reversed(attributes):
+            try:
+                value = getattr(value, attribute)
+            except AttributeError:
+                raise LookupError(attribute) from None
+        return value
+
+
+def _root(expression):
+    while isinstance(expression, gast.Attribute):
+        expression = expression.value
+    return expression.id
+
+
+def _parse_reference(dotted):
+    return gast.parse(dotted).body[0].value
+
+
+def _copy_reference(node):
+    if isinstance(node, gast.Attribute):
+        return gast.Attribute(value=_copy_reference(node.value), attr=node.attr, ctx=gast.Load())
+    return gast.Name(id=node.id, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def name(identifier):
+    """A `gast.Name` load of `identifier`."""
+    return gast.Name(id=identifier, ctx=gast.Load(), annotation=None, type_comment=None)

@@ -1,0 +1,233 @@
+"""Stage 6, optimize: make the generated function read as a person would write it.
+
+Takes a generated `gast.FunctionDef` whose body is assignments to names and a
+final return, and gives an equivalent one after these rewrites, in order:
+
+* algebra that is exact in floating point: ``a * 1``, ``1 * a``, ``a / 1``,
+  ``a ** 1``, ``a + 0``, ``a - 0`` become ``a``; ``a * -1`` becomes ``-a``;
+  ``a * -b`` becomes ``-a * b``; ``a + -b`` becomes ``a - b``; ``--a`` becomes
+  ``a``; ``a * (1 / b)`` becomes ``a / b``; arithmetic on number constants is
+  folded (``2 - 1`` is ``1``);
+* reuse of primal results: an expression already computed by a statement
+  whose inputs never change is replaced by that statement's name (the adjoint
+  of ``cos_x = cos(x)`` never calls ``cos(x)`` again);
+* copy propagation: after ``a = b``, uses of ``a`` read ``b``;
+* dead-code elimination: statements whose value is never used go.
+"""
+
+import math
+import numbers
+
+import gast
+
+from .names import name
+
+FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
+
+
+def optimize(tree):
+    """An equivalent FunctionDef with the rewrites above applied."""
+    body = [_with_value(statement, simplify(statement.value)) for statement in tree.body]
+    body = reuse_computed(body, parameters(tree))
+    body = propagate_copies(body)
+    body = eliminate_dead_code(body)
+    return gast.FunctionDef(
+        name=tree.name,
+        args=tree.args,
+        body=body,
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        type_params=[],
+    )
+
+
+def parameters(tree):
+    return {a.id for a in tree.args.args + tree.args.kwonlyargs}
+
+
+# ---- algebra ---------------------------------------------------------------------------------
+def simplify(node):
+    """`node` with the exact algebraic rewrites applied bottom-up."""
+    if isinstance(node, gast.BinOp):
+        return _simplify_binary(simplify(node.left), node.op, simplify(node.right))
+    if isinstance(node, gast.UnaryOp):
+        return _negate(simplify(node.operand)) if isinstance(node.op, gast.USub) else node
+    if isinstance(node, gast.Tuple):
+        return gast.Tuple(elts=[simplify(e) for e in node.elts], ctx=gast.Load())
+    if isinstance(node, gast.Call):
+        args = [simplify(a) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=simplify(k.value)) for k in node.keywords]
+        return gast.Call(func=node.func, args=args, keywords=keywords)
+    if isinstance(node, gast.Compare):
+        return gast.Compare(left=simplify(node.left), ops=node.ops, comparators=[simplify(c) for c in node.comparators])
+    return node
+
+
+def _simplify_binary(left, op, right):
+    a, b = constant_value(left), constant_value(right)
+    if a is not None and b is not None and type(op) in FOLDED:
+        return number(FOLDED[type(op)](a, b))
+    if isinstance(op, gast.Mult):
+        if b == 1:
+            return left
+        if a == 1:
+            return right
+        if b == -1:
+            return _negate(left)
+        if a == -1:
+            return _negate(right)
+        if _is_negation(right):
+            return _simplify_binary(_negate(left), op, right.operand)
+        if isinstance(right, gast.BinOp) and isinstance(right.op, gast.Div) and constant_value(right.left) == 1:
+            return gast.BinOp(left=left, op=gast.Div(), right=right.right)
+    elif isinstance(op, gast.Add):
+        if b == 0:
+            return left
+        if a == 0:
+            return right
+        if _is_negation(right) and constant_value(right) is None:
+            return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+    elif isinstance(op, gast.Sub):
+        if b == 0:
+            return left
+        if a == 0:
+            return _negate(right)
+        if _is_negation(right) and constant_value(right) is None:
+            return gast.BinOp(left=left, op=gast.Add(), right=right.operand)
+    elif isinstance(op, (gast.Div, gast.Pow)):
+        if b == 1:
+            return left
+    return gast.BinOp(left=left, op=op, right=right)
+
+
+def _negate(node):
+    if _is_negation(node):
+        return node.operand
+    value = constant_value(node)
+    if value is not None:
+        return number(-value)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult) and _is_negation(node.left):
+        return gast.BinOp(left=node.left.operand, op=node.op, right=node.right)
+    return gast.UnaryOp(op=gast.USub(), operand=node)
+
+
+def _is_negation(node):
+    return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub)
+
+
+def constant_value(node):
+    """The number a constant node (`2`, `-0.5`) stands for, or None."""
+    if isinstance(node, gast.Constant) and isinstance(node.value, numbers.Real) and not isinstance(node.value, bool):
+        return node.value
+    if _is_negation(node) and isinstance(node.operand, gast.Constant):
+        value = constant_value(node.operand)
+        return None if value is None else -value
+    return None
+
+
+def number(value):
+    """A node for `value`; negative numbers as ``-(abs value)`` so printers keep ``(-1) ** 2`` right."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(value)
+    if value < 0:
+        return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-value, kind=None))
+    return gast.Constant(value=value, kind=None)
+
+
+# ---- reuse of computed values --------------------------------------------------------------
+def reuse_computed(body, params):
+    """Replace expressions already computed by an earlier single-assignment statement."""
+    assignments = {}
+    for statement in body:
+        if isinstance(statement, gast.Assign):
+            target = statement.targets[0].id
+            assignments[target] = assignments.get(target, 0) + 1
+    stable = {n for n, count in assignments.items() if count == 1} | params
+    computed = {}  # gast.dump of an expression -> the name holding its value
+    out = []
+    for statement in body:
+        value = _replace_computed(statement.value, computed)
+        out.append(_with_value(statement, value))
+        if isinstance(statement, gast.Assign) and isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)):
+            target = statement.targets[0].id
+            if target in stable and used_names(value) <= stable:
+                computed.setdefault(gast.dump(value), target)
+    return out
+
+
+def _replace_computed(node, computed):
+    if isinstance(node, (gast.Call, gast.BinOp, gast.UnaryOp)):
+        known = computed.get(gast.dump(node))
+        if known is not None:
+            return name(known)
+    if isinstance(node, gast.BinOp):
+        return gast.BinOp(left=_replace_computed(node.left, computed), op=node.op,
+                          right=_replace_computed(node.right, computed))  # fmt: skip
+    if isinstance(node, gast.UnaryOp):
+        return gast.UnaryOp(op=node.op, operand=_replace_computed(node.operand, computed))
+    if isinstance(node, gast.Call):
+        args = [_replace_computed(a, computed) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=_replace_computed(k.value, computed)) for k in node.keywords]
+        return gast.Call(func=node.func, args=args, keywords=keywords)
+    if isinstance(node, gast.Tuple):
+        return gast.Tuple(elts=[_replace_computed(e, computed) for e in node.elts], ctx=gast.Load())
+    if isinstance(node, gast.Compare):
+        return gast.Compare(left=_replace_computed(node.left, computed), ops=node.ops,
+                            comparators=[_replace_computed(c, computed) for c in node.comparators])  # fmt: skip
+    return node
+
+
+# ---- copies and dead code ------------------------------------------------------------------
+def propagate_copies(body):
+    """After ``a = b`` (a name or a constant), read ``b`` wherever ``a`` still means it."""
+    copies = {}  # name -> the atom it is a copy of
+    out = []
+    for statement in body:
+        value = _substitute(statement.value, copies)
+        out.append(_with_value(statement, value))
+        if isinstance(statement, gast.Assign):
+            target = statement.targets[0].id
+            copies = {k: v for k, v in copies.items() if k != target and not (isinstance(v, gast.Name) and v.id == target)}
+            if isinstance(value, gast.Name) or constant_value(value) is not None:
+                copies[target] = value
+    return out
+
+
+def _substitute(node, copies):
+    if isinstance(node, gast.Name) and node.id in copies:
+        return copies[node.id]
+    if not isinstance(node, gast.AST) or isinstance(node, (gast.Name, gast.Constant)):
+        return node
+    fields = {}
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, list):
+            fields[field] = [_substitute(v, copies) for v in value]
+        else:
+            fields[field] = _substitute(value, copies)
+    return type(node)(**fields)
+
+
+def eliminate_dead_code(body):
+    """Drop assignments whose value no later statement reads."""
+    live = set()
+    kept = []
+    for statement in reversed(body):
+        if isinstance(statement, gast.Assign):
+            target = statement.targets[0].id
+            if target not in live:
+                continue
+            live.discard(target)
+        live |= used_names(statement.value)
+        kept.append(statement)
+    return kept[::-1]
+
+
+def used_names(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def _with_value(statement, value):
+    if isinstance(statement, gast.Return):
+        return gast.Return(value=value)
+    return gast.Assign(targets=statement.targets, value=value, type_comment=None)

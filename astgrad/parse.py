@@ -1,0 +1,227 @@
+"""Stage 1, source: a function object in, its syntax tree and context out.
+
+Takes a Python function (a `def` in a file, a nested function, a decorated
+function, a lambda whose line allows locating it, or a function astgrad
+generated) and gives a `Function`: its `gast.FunctionDef` with decorators
+stripped and line/column numbers that are those of the user's file, the file
+name, and the globals and closure values the body's names refer to.
+
+(This module is the "source" stage of the pipeline; it is not called
+`source.py` because `astgrad.source` is the public function that returns a
+generated function's source text.)
+"""
+
+import ast
+import inspect
+import linecache
+import sys
+import types
+from dataclasses import dataclass, field
+
+import gast
+
+from .errors import SourceError
+
+
+@dataclass
+class Function:
+    """A user's function as the later stages see it."""
+
+    tree: gast.FunctionDef
+    name: str  # how the function calls itself in messages and generated names
+    filename: str
+    globals: dict
+    closure: dict = field(default_factory=dict)  # free variable name -> value
+    primal_params: tuple = None  # for generated functions: the user's parameters
+    code: object = None  # the function's code object (identifies it when inlining)
+    function: object = None  # the function object itself
+
+
+def read(fn, where=None):
+    """The `Function` for `fn`, or `SourceError` saying why it has none.
+
+    `where` is the (filename, lineno) to blame when `fn` has no source at all.
+    """
+    if not isinstance(fn, types.FunctionType):
+        raise _no_source(fn, where, _not_a_function_reason(fn))
+    if inspect.unwrap(fn) is not fn:
+        raise _no_source(
+            fn,
+            where,
+            f"{fn.__qualname__} is a wrapper made by another decorator (it has __wrapped__)",
+            hint="put @grad directly above the def, below other decorators, "
+            "or differentiate the undecorated function",
+        )
+    generated = getattr(fn, "__astgrad__", None)
+    if generated is not None:
+        generated.register_source()
+    code = fn.__code__
+    if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        raise _no_source(fn, where, f"{fn.__qualname__} is a generator or coroutine")
+    if code.co_name == "<lambda>":
+        tree = _lambda_tree(fn, where)
+        name = "lambda"
+    else:
+        tree = _def_tree(fn, where)
+        name = code.co_name
+    tree.decorator_list = []
+    return Function(
+        tree=tree,
+        name=name,
+        filename=code.co_filename,
+        globals=fn.__globals__,
+        closure=_closure_values(fn),
+        primal_params=generated.primal_params if generated is not None else None,
+        code=code,
+        function=fn,
+    )
+
+
+def _not_a_function_reason(fn):
+    if isinstance(fn, types.BuiltinFunctionType) or type(fn).__name__ in ("ufunc", "builtin_function_or_method"):
+        return f"{getattr(fn, '__name__', fn)!s} is a built-in function with no Python source"
+    if isinstance(fn, types.MethodType):
+        return f"{fn.__qualname__} is a bound method"
+    return f"{fn!r} is not a Python function defined with def or lambda"
+
+
+def _no_source(fn, where, reason, hint=None):
+    filename, lineno = where if where else (None, None)
+    return SourceError(
+        f"cannot read the source of {reason}",
+        filename=filename,
+        lineno=lineno,
+        col_offset=0 if lineno else None,
+        hint=hint
+        or "astgrad reads a function's source: pass a function defined with def in a file "
+        "(or in a notebook cell); for a primitive without source, register a derivative",
+    )
+
+
+def _source_lines(fn, where):
+    try:
+        return inspect.getsourcelines(fn)
+    except (OSError, TypeError) as exc:
+        raise _no_source(
+            fn,
+            where,
+            f"{fn.__qualname__} ({exc})",
+            hint="define the function in a file or notebook cell; code typed at a plain "
+            "REPL or made by exec has no readable source",
+        ) from None
+
+
+def _def_tree(fn, where):
+    lines, start = _source_lines(fn, where)
+    text = "".join(lines)
+    first_line_offset = start - 1
+    if text[:1].isspace():
+        # An indented def (nested function or method): parsing it under
+        # `if 1:` keeps its columns the file's columns, where dedenting
+        # would shift them (and fails on multi-line strings).
+        text = "if 1:\n" + text
+        first_line_offset -= 1
+    module = _parse(text, fn, where)
+    node = module.body[0]
+    if isinstance(node, gast.If):
+        node = node.body[0]
+    if not isinstance(node, gast.FunctionDef) or not _matches(node, fn):
+        raise _no_source(
+            fn,
+            where,
+            f"{fn.__qualname__}: the source found for it does not match the function "
+            "(was the file edited after it was imported?)",
+            hint="reload the module or restart the interpreter",
+        )
+    _shift_lines(node, first_line_offset)
+    return node
+
+
+def _lambda_tree(fn, where):
+    code = fn.__code__
+    filename = code.co_filename
+    lines = linecache.getlines(filename, fn.__globals__)
+    if not lines:
+        _source_lines(fn, where)  # raises the SourceError for a missing file
+    module = _parse("".join(lines), fn, where)
+    candidates = [
+        node
+        for node in gast.walk(module)
+        if isinstance(node, gast.Lambda) and node.lineno == code.co_firstlineno and _matches(node, fn)
+    ]
+    if len(candidates) > 1:
+        candidates = _lambdas_at_first_instruction(candidates, code)
+    if len(candidates) != 1:
+        raise _no_source(
+            fn,
+            where,
+            f"a lambda on line {code.co_firstlineno} of {filename}: "
+            + ("it cannot be found" if not candidates else "several lambdas there match it"),
+            hint="define the function with def",
+        )
+    lam = candidates[0]
+    body = gast.Return(value=lam.body)
+    ast.copy_location(body, lam.body)
+    tree = gast.FunctionDef(
+        name="lambda_",
+        args=lam.args,
+        body=[body],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        type_params=[],
+    )
+    ast.copy_location(tree, lam)
+    return tree
+
+
+def _lambdas_at_first_instruction(candidates, code):
+    """Among lambdas on one line, the one whose body holds the code's first instruction."""
+    if sys.version_info < (3, 11):
+        return candidates
+    for _, _, col, _ in code.co_positions():
+        if col is not None:
+            return [
+                lam
+                for lam in candidates
+                if lam.body.col_offset <= col and (lam.body.end_col_offset or 10**9) >= col
+            ]
+    return candidates
+
+
+def _parse(text, fn, where):
+    try:
+        return gast.parse(text)
+    except (SyntaxError, ValueError) as exc:
+        raise _no_source(fn, where, f"{fn.__qualname__}: its source does not parse ({exc})") from None
+
+
+def _matches(node, fn):
+    code = fn.__code__
+    args = node.args
+    names = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+    if args.vararg:
+        names.append(args.vararg.id)
+    if args.kwarg:
+        names.append(args.kwarg.id)
+    expected = code.co_varnames[: len(names)]
+    name_ok = isinstance(node, gast.Lambda) or node.name == code.co_name
+    return name_ok and tuple(names) == tuple(expected)
+
+
+def _shift_lines(tree, offset):
+    for node in gast.walk(tree):
+        if hasattr(node, "lineno") and node.lineno is not None:
+            node.lineno += offset
+            if getattr(node, "end_lineno", None) is not None:
+                node.end_lineno += offset
+
+
+def _closure_values(fn):
+    values = {}
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            values[name] = cell.cell_contents
+        except ValueError:  # a cell not yet filled: the name stays unresolved
+            pass
+    return values

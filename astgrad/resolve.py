@@ -1,0 +1,392 @@
+"""Stage 3, resolve: every call target resolved, user helpers inlined.
+
+Takes the checked function and gives a `Resolved` program: a flat list of
+statements (assignments, augmented assignments, one final return) in which
+
+* every call names an entry of the primitive table (`math.sin`, `np.exp`,
+  ``from math import sin as s``, builtins such as `max`), in the spelling the
+  user wrote it;
+* every call of a user's pure-Python straight-line helper has been replaced by
+  the helper's statements (its locals renamed where they would collide, its
+  parameters bound to the arguments) and its returned expression; helpers
+  calling helpers work, recursion is refused;
+* every free name means in the generated function what it meant where it was
+  written (a helper from another module gets its globals through
+  `Namespace.reference`).
+
+Anything else a call could name has no derivative: `NoDerivativeError`,
+naming the callee and the place of the call.
+"""
+
+import builtins
+import inspect
+import numbers
+import types
+from dataclasses import dataclass
+
+import gast
+import numpy as np
+
+from . import check, parse, primitives
+from .errors import Location, NoDerivativeError, NotStraightLineError
+from .names import Namespace, name
+from .primitives import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
+
+OPERATOR_SYMBOLS = {
+    gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",
+    gast.FloorDiv: "//", gast.Mod: "%", gast.USub: "-", gast.UAdd: "+", gast.Not: "not", gast.Invert: "~",
+}  # fmt: skip
+NO_DERIVATIVE_HINT = (
+    "use a function from the primitive table (see docs/primitives.md), or write the computation "
+    "as a straight-line Python helper function, which astgrad inlines"
+)
+
+
+@dataclass
+class Resolved:
+    """The function after resolve: flat statements over primitives, and its names."""
+
+    function: parse.Function
+    statements: list  # gast statements; each remembers its file in `statement_files`
+    statement_files: list  # the file each statement came from (helpers may live elsewhere)
+    namespace: Namespace
+
+
+def resolve(function, location):
+    """The `Resolved` form of the checked `function`."""
+    namespace = Namespace(function.globals, function.closure)
+    params = parameter_names(function.tree)
+    namespace.locals.update(params)
+    namespace.locals.update(assigned_names(function.tree.body))
+    scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,))
+    resolver = _Resolver(namespace)
+    statements, files = resolver.statements(function.tree.body, scope, top=True)
+    return Resolved(function, statements, files, namespace)
+
+
+def parameter_names(tree):
+    args = tree.args
+    return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+def assigned_names(body):
+    names = []
+    for statement in body:
+        for node in gast.walk(statement):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and node.id not in names:
+                names.append(node.id)
+    return names
+
+
+class _Scope:
+    """Where a body being resolved was written: its function, file and local renaming."""
+
+    def __init__(self, function, location, renamed, stack):
+        self.function = function
+        self.location = location
+        self.renamed = renamed  # the body's local name -> the expression it stands for now
+        self.locals = set(renamed) | set(assigned_names(function.tree.body))
+        self.defined = set(parameter_names(function.tree))  # locals assigned so far
+        self.stack = stack  # code objects being inlined, outermost first
+
+    def lookup(self, identifier):
+        """What a free name means where this body was written."""
+        function = self.function
+        if identifier in function.closure:
+            return function.closure[identifier]
+        if identifier in function.globals:
+            return function.globals[identifier]
+        if hasattr(builtins, identifier):
+            return getattr(builtins, identifier)
+        raise LookupError(identifier)
+
+
+class _Resolver:
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    # ---- statements ----------------------------------------------------------------------
+    def statements(self, body, scope, top=False):
+        """(resolved statements, their files); for a helper the last is its Return."""
+        out, files = [], []
+        for statement in body:
+            if check._is_docstring(statement) or isinstance(statement, gast.Pass):
+                continue
+            prelude, prelude_files = [], []
+            context = (prelude, prelude_files)
+            if isinstance(statement, gast.Return):
+                new = gast.Return(value=self.expression(statement.value, scope, context))
+            elif isinstance(statement, gast.AugAssign):
+                value = self.expression(statement.value, scope, context)
+                target = self._store(statement.target, scope)
+                new = gast.AugAssign(target=target, op=statement.op, value=value)
+            else:
+                value = self.expression(statement.value, scope, context)
+                targets = statement.targets if isinstance(statement, gast.Assign) else [statement.target]
+                new = gast.Assign(targets=[self._store(t, scope) for t in targets], value=value, type_comment=None)
+            gast.copy_location(new, statement)
+            out += prelude + [new]
+            files += prelude_files + [scope.location.filename]
+        return out, files
+
+    def _store(self, target, scope):
+        if isinstance(target, gast.Name):
+            scope.defined.add(target.id)
+            renamed = scope.renamed.get(target.id)
+            identifier = renamed.id if isinstance(renamed, gast.Name) else target.id
+            if target.id not in scope.renamed:
+                scope.renamed[target.id] = name(identifier)
+            node = gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)
+            return gast.copy_location(node, target)
+        node = gast.Tuple(elts=[self._store(e, scope) for e in target.elts], ctx=gast.Store())
+        return gast.copy_location(node, target)
+
+    # ---- expressions ---------------------------------------------------------------------
+    def expression(self, node, scope, context):
+        method = getattr(self, "_" + type(node).__name__, None)
+        new = method(node, scope, context)
+        return gast.copy_location(new, node) if new is not node else new
+
+    def _Constant(self, node, scope, context):
+        return node
+
+    def _Tuple(self, node, scope, context):
+        return gast.Tuple(elts=[self.expression(e, scope, context) for e in node.elts], ctx=gast.Load())
+
+    def _BinOp(self, node, scope, context):
+        self._operator_rule(BINARY_OPERATORS[type(node.op)], 2, node, scope)
+        left = self.expression(node.left, scope, context)
+        right = self.expression(node.right, scope, context)
+        return gast.BinOp(left=left, op=node.op, right=right)
+
+    def _UnaryOp(self, node, scope, context):
+        self._operator_rule(UNARY_OPERATORS[type(node.op)], 1, node, scope)
+        return gast.UnaryOp(op=node.op, operand=self.expression(node.operand, scope, context))
+
+    def _Compare(self, node, scope, context):
+        if len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS:
+            raise scope.location.error(
+                NotStraightLineError,
+                node,
+                "only single comparisons with < <= > >= == != are supported",
+                hint="write a chained comparison `a < b < c` as `(a < b) * (b < c)`",
+            )
+        left = self.expression(node.left, scope, context)
+        right = self.expression(node.comparators[0], scope, context)
+        return gast.Compare(left=left, ops=node.ops, comparators=[right])
+
+    def _operator_rule(self, fn, arity, node, scope):
+        if primitives.lookup(fn, arity) is None:
+            symbol = OPERATOR_SYMBOLS[type(node.op)]
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"the operator `{symbol}` has no derivative in astgrad",
+                hint="use + - * / ** and functions from the primitive table (see docs/primitives.md)",
+            )
+
+    def _Name(self, node, scope, context):
+        if node.id in scope.locals:
+            if node.id not in scope.defined:
+                raise scope.location.error(
+                    NotStraightLineError,
+                    node,
+                    f"`{node.id}` is used before it is assigned",
+                    hint=f"assign `{node.id}` before this line",
+                )
+            return _copy(scope.renamed[node.id])
+        return self._free_value(node, scope)
+
+    def _Attribute(self, node, scope, context):
+        root = node
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if root.id in scope.locals:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"the attribute `.{node.attr}` of the local value `{root.id}` has no derivative",
+                hint="use functions from the primitive table on the value itself",
+            )
+        return self._free_value(node, scope)
+
+    def _free_value(self, node, scope):
+        """A global, closure or module constant used as a value (`SCALE`, `math.pi`)."""
+        try:
+            value = self.namespace.evaluate(node, scope.lookup)
+        except LookupError:
+            if scope.stack[-1] is not scope.stack[0]:
+                raise scope.location.error(
+                    NoDerivativeError, node, f"`{dotted_name(node)}` is not defined", hint="define it at module level"
+                ) from None
+            self.namespace.free.add(_root_name(node))
+            return node  # a global defined later: looked up when the gradient runs
+        if isinstance(value, types.ModuleType) or callable(value) and not _is_constant(value):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{dotted_name(node)}` is used as a value, not called",
+                hint="astgrad differentiates numbers computed by calls; call the function here",
+            )
+        return self._same_object(node, value, scope)
+
+    def _same_object(self, node, value, scope):
+        """`node` if it means `value` in the generated function too, else another reference."""
+        try:
+            if self.namespace.evaluate(node) is value and not _root_name(node) in self.namespace.locals:
+                self.namespace.free.add(_root_name(node))
+                return _copy(node)
+        except LookupError:
+            pass
+        return self.namespace.reference(value, hint=_root_name(node))
+
+    # ---- calls ---------------------------------------------------------------------------
+    def _Call(self, node, scope, context):
+        callee = dotted_name(node.func)
+        if callee.split(".")[0] in scope.locals:
+            raise scope.location.error(
+                NoDerivativeError,
+                node.func,
+                f"`{callee}` is a local value, not a function astgrad can see",
+                hint="call module-level functions by name, e.g. `math.sin(x)` or `helper(x)`",
+            )
+        try:
+            fn = self.namespace.evaluate(node.func, scope.lookup)
+        except LookupError:
+            raise scope.location.error(
+                NoDerivativeError,
+                node.func,
+                f"`{callee}` is not defined (yet)",
+                hint="define helper functions above the function you differentiate "
+                "(with @grad, the transformation happens where the decorator runs)",
+            ) from None
+        args = [self.expression(a, scope, context) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        rule = primitives.lookup(fn, len(args) + len(keywords))
+        if rule is not None:
+            self._check_keywords(rule, len(args), keywords, node, scope, callee)
+            func = self._same_object(node.func, fn, scope)
+            return gast.Call(func=func, args=args, keywords=keywords)
+        if primitives.arities(fn):
+            counts = " or ".join(str(n) for n in primitives.arities(fn))
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` has a derivative only when called with {counts} argument(s)",
+                hint=f"call `{callee}` with {counts} argument(s)",
+            )
+        if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
+            return self._inline(fn, node, args, keywords, scope, context, callee)
+        raise scope.location.error(
+            NoDerivativeError,
+            node,
+            f"`{callee}` has no derivative: it is {_describe(fn)}",
+            hint=NO_DERIVATIVE_HINT,
+        )
+
+    def _check_keywords(self, rule, positional, keywords, node, scope, callee):
+        expected = rule.params[positional:]
+        if sorted(k.arg for k in keywords) != sorted(expected):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` is differentiated as `{rule.expression}`; these keyword arguments do not match it",
+                hint=f"call it as `{rule.expression}`",
+            )
+
+    def _inline(self, fn, node, args, keywords, scope, context, callee):
+        if fn.__code__ in scope.stack:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` calls itself (recursion is not straight-line code)",
+                hint="write the recursion out as a fixed number of steps",
+            )
+        helper = parse.read(fn, where=(scope.location.filename, node.lineno))
+        location = Location(helper.filename)
+        check.check(helper.tree, location)
+        bound = self._bind(fn, node, args, keywords, scope, callee)
+        prelude, files = context
+        helper_assigned = set(assigned_names(helper.tree.body))
+        renamed = {}
+        for param in parameter_names(helper.tree):
+            value = bound[param]
+            if _is_atom(value) and param not in helper_assigned:
+                renamed[param] = value
+            else:
+                fresh = self.namespace.fresh(param)
+                renamed[param] = name(fresh)
+                binding = gast.Assign(
+                    targets=[gast.Name(id=fresh, ctx=gast.Store(), annotation=None, type_comment=None)],
+                    value=value,
+                    type_comment=None,
+                )
+                prelude.append(gast.copy_location(binding, node))
+                files.append(scope.location.filename)
+        for local in assigned_names(helper.tree.body):
+            if local not in renamed:
+                renamed[local] = name(self.namespace.fresh(local))
+        helper_scope = _Scope(helper, location, renamed, scope.stack + (fn.__code__,))
+        body, body_files = self.statements(helper.tree.body, helper_scope)
+        # The helper's result gets a name like a call's: sigmoid(a) -> sigmoid_a.
+        atoms = [renamed[p] for p in parameter_names(helper.tree)]
+        simple = [a.id for a in atoms if isinstance(a, gast.Name)]
+        result = self.namespace.fresh("_".join([fn.__name__] + simple) if len(simple) == len(atoms) else fn.__name__)
+        store = gast.Name(id=result, ctx=gast.Store(), annotation=None, type_comment=None)
+        returned = gast.Assign(targets=[store], value=body[-1].value, type_comment=None)
+        prelude += body[:-1] + [gast.copy_location(returned, body[-1])]
+        files += body_files
+        return name(result)
+
+    def _bind(self, fn, node, args, keywords, scope, callee):
+        try:
+            bound = inspect.signature(fn).bind(*args, **{k.arg: k.value for k in keywords})
+        except TypeError as exc:
+            raise scope.location.error(
+                NoDerivativeError, node, f"this call does not match `{callee}`'s parameters: {exc}"
+            ) from None
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        for param, value in values.items():
+            if not isinstance(value, gast.AST):
+                values[param] = self._constant(value, param)
+        return values
+
+    def _constant(self, value, hint):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return gast.Constant(value=value, kind=None)
+        return self.namespace.reference(value, hint=hint)
+
+
+def _is_constant(value):
+    return isinstance(value, (numbers.Number, np.ndarray, np.generic))
+
+
+def _is_atom(node):
+    return isinstance(node, (gast.Name, gast.Constant))
+
+
+def _root_name(node):
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return node.id
+
+
+def _copy(node):
+    if isinstance(node, gast.Name):
+        return name(node.id)
+    if isinstance(node, gast.Attribute):
+        return gast.Attribute(value=_copy(node.value), attr=node.attr, ctx=gast.Load())
+    if isinstance(node, gast.Constant):
+        return gast.Constant(value=node.value, kind=None)
+    return node
+
+
+def _describe(fn):
+    if isinstance(fn, types.BuiltinFunctionType):
+        return f"a built-in function of module {getattr(fn, '__module__', None) or '?'} with no derivative template"
+    if isinstance(fn, type):
+        return "a class"
+    if hasattr(fn, "__astgrad__"):
+        return "a function generated by astgrad"
+    return f"a {type(fn).__name__} with no derivative template and no Python source to inline"

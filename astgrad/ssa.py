@@ -1,0 +1,239 @@
+"""Stage 4, ssa: single-assignment, three-address form.
+
+Takes the `Resolved` statements and gives a `Program`: a list of `Equation`s,
+each ``name = primitive(atoms...)`` where an atom is a name or a constant,
+plus the output atom(s). Every name is assigned once:
+
+* a user's name keeps its name the first time it is assigned and becomes
+  ``x_1``, ``x_2``, ... when reassigned (augmented assignments too);
+* a nested expression gets a temporary named after what it computes:
+  ``sin_x`` for ``sin(x)``, ``a_times_b`` for ``a * b``, ``neg_x`` for ``-x``;
+  when that would be long, only the function or operator word (``sin``,
+  ``prod``) with a numeric suffix on collision;
+* plain copies (``y = x``) and tuples (``a, b = b, a``) make no equations:
+  the names just stand for their atoms from then on.
+"""
+
+from dataclasses import dataclass
+
+import gast
+
+from . import primitives
+from .errors import NotStraightLineError
+from .names import BUILTIN_NAMES, name
+from .primitives import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
+from .resolve import parameter_names
+
+BINARY_WORDS = {
+    gast.Add: ("plus", "total"), gast.Sub: ("minus", "diff"), gast.Mult: ("times", "prod"),
+    gast.Div: ("over", "ratio"), gast.Pow: ("pow", "power"), gast.MatMult: ("matmul", "matmul"),
+}  # fmt: skip
+COMPARISON_WORDS = {gast.Lt: "lt", gast.LtE: "le", gast.Gt: "gt", gast.GtE: "ge", gast.Eq: "eq", gast.NotEq: "ne"}
+LONGEST_DESCRIPTIVE_NAME = 16
+OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the seed d_out)
+
+
+@dataclass
+class Equation:
+    """``target = value``, where value applies `rule` to `inputs` (atoms, in rule order)."""
+
+    target: str
+    value: gast.expr
+    rule: primitives.Rule
+    inputs: tuple
+    origin: tuple  # (filename, line) of the user's statement it came from
+
+
+@dataclass
+class Program:
+    """A function in single-assignment form."""
+
+    name: str
+    args: gast.arguments  # the user's parameters as written
+    params: tuple  # positional parameter names
+    all_params: tuple  # positional and keyword-only parameter names
+    equations: list
+    output: object  # an atom, or a tuple of atoms
+    namespace: object
+    function: object  # the parse.Function
+
+
+def to_ssa(resolved, location):
+    """The `Program` for `resolved`."""
+    function = resolved.function
+    builder = _Builder(resolved.namespace, location)
+    for param in parameter_names(function.tree):
+        builder.current[param] = name(param)
+        builder.defined.add(param)
+    output = None
+    for statement, filename in zip(resolved.statements, resolved.statement_files):
+        builder.origin = (filename, statement.lineno)
+        if isinstance(statement, gast.Return):
+            output = builder.value(statement.value, hint=OUTPUT)
+        elif isinstance(statement, gast.AugAssign):
+            target = statement.target
+            value = gast.BinOp(left=name(target.id), op=statement.op, right=statement.value)
+            builder.assign(target, gast.copy_location(value, statement))
+        else:
+            builder.assign(statement.targets[0], statement.value)
+            for other in statement.targets[1:]:
+                builder.bind(other, builder.current_value(statement.targets[0]), statement)
+    args = function.tree.args
+    return Program(
+        name=function.name,
+        args=args,
+        params=tuple(a.id for a in args.args),
+        all_params=tuple(a.id for a in args.args + args.kwonlyargs),
+        equations=builder.equations,
+        output=output,
+        namespace=resolved.namespace,
+        function=function,
+    )
+
+
+def is_atom(node):
+    """Names, numbers, module constants (`math.pi`) and negated numbers are atoms."""
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(node, gast.Attribute):
+        return dotted_name(node) is not None
+    return (
+        isinstance(node, gast.UnaryOp)
+        and isinstance(node.op, gast.USub)
+        and isinstance(node.operand, gast.Constant)
+    )
+
+
+class _Builder:
+    def __init__(self, namespace, location):
+        self.namespace = namespace
+        self.location = location
+        self.current = {}  # a user's name -> the atom (or tuple of atoms) it stands for now
+        self.defined = set()  # names already used as an equation's target or a parameter
+        self.equations = []
+        self.origin = None
+
+    # ---- statements ----------------------------------------------------------------------
+    def assign(self, target, value):
+        hint = target.id if isinstance(target, gast.Name) else None
+        if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple):
+            if len(target.elts) == len(value.elts):
+                atoms = tuple(self.value(v, _name_of(t)) for t, v in zip(target.elts, value.elts))
+                self.bind(target, atoms, value)
+                return
+        self.bind(target, self.value(value, hint), value)
+
+    def bind(self, target, atoms, node):
+        if isinstance(target, gast.Name):
+            self.current[target.id] = atoms
+            return
+        if not isinstance(atoms, tuple) or len(atoms) != len(target.elts):
+            raise self.location.error(
+                NotStraightLineError,
+                node,
+                f"cannot unpack this value into {len(target.elts)} names",
+                hint="unpack a tuple of the same length",
+            )
+        for element, atom in zip(target.elts, atoms):
+            self.bind(element, atom, node)
+
+    def current_value(self, target):
+        if isinstance(target, gast.Name):
+            return self.current[target.id]
+        return tuple(self.current_value(t) for t in target.elts)
+
+    # ---- expressions ---------------------------------------------------------------------
+    def value(self, node, hint):
+        """The atom (or tuple of atoms) for `node`, emitting equations for its parts."""
+        if isinstance(node, gast.Tuple):
+            return tuple(self.value(e, None) for e in node.elts)
+        if isinstance(node, gast.Name):
+            return self.current.get(node.id, node)  # a free name stays itself
+        if is_atom(node):
+            return node
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.UAdd):
+            return self.value(node.operand, hint)
+        if isinstance(node, gast.BinOp):
+            left, right = self.atom(node.left), self.atom(node.right)
+            expression = gast.BinOp(left=left, op=node.op, right=right)
+            fn, inputs = BINARY_OPERATORS[type(node.op)], (left, right)
+            descriptive, word = _binary_names(node.op, left, right)
+        elif isinstance(node, gast.UnaryOp):
+            operand = self.atom(node.operand)
+            expression = gast.UnaryOp(op=node.op, operand=operand)
+            fn, inputs = UNARY_OPERATORS[type(node.op)], (operand,)
+            descriptive, word = _joined("neg", operand), "neg"
+        elif isinstance(node, gast.Compare):
+            left, right = self.atom(node.left), self.atom(node.comparators[0])
+            expression = gast.Compare(left=left, ops=node.ops, comparators=[right])
+            fn, inputs = COMPARISONS[type(node.ops[0])], (left, right)
+            word = COMPARISON_WORDS[type(node.ops[0])]
+            descriptive = _joined(_short(left), word, right) if _short(left) else None
+        elif isinstance(node, gast.Call):
+            args = [self.atom(a) for a in node.args]
+            keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
+            expression = gast.Call(func=node.func, args=args, keywords=keywords)
+            fn = self.namespace.evaluate(node.func)
+            rule = primitives.lookup(fn, len(args) + len(keywords))
+            by_name = {k.arg: k.value for k in keywords}
+            inputs = tuple(args) + tuple(by_name[p] for p in rule.params[len(args):])
+            word = rule.expression.split("(")[0].split(".")[-1]
+            descriptive = _joined(word, *[a for a in args if _short(a)])
+        else:  # the checker and resolver let nothing else through
+            raise AssertionError(f"unexpected {type(node).__name__} in ssa")
+        rule = primitives.lookup(fn, len(inputs))
+        target = self._new_name(hint, descriptive, word)
+        gast.copy_location(expression, node)
+        self.equations.append(Equation(target, expression, rule, inputs, self.origin))
+        return name(target)
+
+    def atom(self, node):
+        value = self.value(node, None)
+        if isinstance(value, tuple):
+            raise self.location.error(
+                NotStraightLineError, node, "a tuple cannot be used in arithmetic", hint="unpack it first"
+            )
+        return value
+
+    def _new_name(self, hint, descriptive, word):
+        if hint is not None and hint not in self.defined:
+            self.defined.add(hint)
+            return hint
+        base = hint or (descriptive if descriptive and len(descriptive) <= LONGEST_DESCRIPTIVE_NAME else word)
+        if base in BUILTIN_NAMES:  # `max = max(x, 0.0)` would read badly even if legal
+            base += "_out"
+        target = base if base not in self.defined and not self.namespace.is_taken(base) else None
+        if target is None:
+            target = self.namespace.fresh(base)
+        else:
+            self.namespace.locals.add(target)
+        self.defined.add(target)
+        return target
+
+
+def _binary_names(op, left, right):
+    connective, word = BINARY_WORDS[type(op)]
+    return _joined(_short(left), connective, right) if _short(left) else None, word
+
+
+def _short(atom):
+    """How an atom reads inside a temporary's name, or None if it does not read well."""
+    if isinstance(atom, gast.Name):
+        return atom.id
+    if isinstance(atom, gast.Constant) and isinstance(atom.value, int) and 0 <= atom.value < 100:
+        return str(atom.value)
+    if isinstance(atom, gast.Attribute):
+        return atom.attr
+    return None
+
+
+def _joined(*parts):
+    """`sin_x` from ("sin", Name x); None if some part does not read well."""
+    words = [part if isinstance(part, str) else _short(part) for part in parts]
+    if not all(words) or not words[0][0].isalpha():
+        return None
+    return "_".join(words)
+
+
+def _name_of(target):
+    return target.id if isinstance(target, gast.Name) else None
