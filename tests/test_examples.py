@@ -1,0 +1,265 @@
+"""Tests for the scripts in examples/.
+
+Each example is run as a script (it must exit cleanly and print its key
+numbers) and is also imported, so that its numbers can be checked against
+analytic derivatives and central finite differences.
+"""
+import importlib.util
+import inspect
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+
+# Reference values for examples/relu_sigmoid.py at (a, b, c) = (2, 5, -3).
+RELU_SIGMOID_VALUE = 0.44533482351666853
+RELU_SIGMOID_GRAD = (0.4925564216709931, 0.3107593846787471, 0.06870937895756869)
+
+
+def load_example(name):
+    """Import examples/<name>.py as a module (examples/ is not a package)."""
+    module_name = "astgrad_example_" + name
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(
+        module_name, os.path.join(EXAMPLES, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def run_example(name):
+    """Run examples/<name>.py as a script from the repository root."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    result = subprocess.run(
+        [sys.executable, os.path.join("examples", name + ".py")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (
+        "examples/%s.py exited with %d\nstdout:\n%s\nstderr:\n%s"
+        % (name, result.returncode, result.stdout, result.stderr))
+    return result.stdout
+
+
+def printed_rows(out, names):
+    """Map each name to the numbers printed after it at the start of a line.
+
+    Only the leading run of numbers is taken, so a trailing comment such as
+    "cos(x) * cos(y)" is ignored.
+    """
+    rows = {}
+    for line in out.splitlines():
+        words = line.replace("=", " ").split()
+        if words and words[0] in names:
+            numbers = []
+            for word in words[1:]:
+                try:
+                    numbers.append(float(word))
+                except ValueError:
+                    break
+            rows[words[0]] = numbers
+    assert sorted(rows) == sorted(names), out
+    return rows
+
+
+def central_difference(func, args, index, h=1e-6):
+    plus = list(args)
+    minus = list(args)
+    plus[index] += h
+    minus[index] -= h
+    return (func(*plus) - func(*minus)) / (2 * h)
+
+
+# ---------------------------------------------------------------- quickstart
+
+def test_quickstart_runs():
+    out = run_example("quickstart")
+    x, y = 0.5, 1.2
+    rows = printed_rows(out, ("df/dx", "df/dy"))
+    expected = {"df/dx": math.cos(x) * math.cos(y),
+                "df/dy": -math.sin(x) * math.sin(y)}
+    for name, (by_astgrad, by_hand) in rows.items():
+        assert by_hand == pytest.approx(expected[name], abs=1e-15)
+        assert by_astgrad == pytest.approx(expected[name], rel=1e-12)
+    assert "def d_f(" in out  # the generated source is printed
+
+
+def test_quickstart_gradient_matches_analytic():
+    quickstart = load_example("quickstart")
+    x, y = 0.5, 1.2
+    dfdx, dfdy = quickstart.f(x, y)
+    assert isinstance(dfdx, float) and isinstance(dfdy, float)
+    assert dfdx == pytest.approx(math.cos(x) * math.cos(y), rel=1e-12)
+    assert dfdy == pytest.approx(-math.sin(x) * math.sin(y), rel=1e-12)
+
+
+def test_quickstart_generated_function():
+    quickstart = load_example("quickstart")
+    d_f = quickstart.f
+    assert d_f.__name__ == "d_f"
+    source = astgrad_source(d_f)
+    assert isinstance(source, str)
+    assert "def d_f(" in source
+    d_out = inspect.signature(d_f).parameters["d_out"]
+    assert d_out.default == 1.0
+    # The output seed scales the gradient.
+    x, y = 0.5, 1.2
+    seeded = d_f(x, y, d_out=2.5)
+    assert seeded[0] == pytest.approx(2.5 * math.cos(x) * math.cos(y), rel=1e-12)
+    assert seeded[1] == pytest.approx(-2.5 * math.sin(x) * math.sin(y), rel=1e-12)
+
+
+def astgrad_source(func):
+    import astgrad
+    return astgrad.source(func)
+
+
+# -------------------------------------------------------------- relu_sigmoid
+
+def test_relu_sigmoid_runs():
+    out = run_example("relu_sigmoid")
+    rows = printed_rows(out, ("y", "dy/da", "dy/db", "dy/dc"))
+    expected = (RELU_SIGMOID_VALUE,) + RELU_SIGMOID_GRAD
+    for name, value in zip(("y", "dy/da", "dy/db", "dy/dc"), expected):
+        assert rows[name] == [pytest.approx(value, abs=1e-12)]
+    # The generated source is printed (with sigmoid and relu inlined).
+    assert "d_model(a, b, c, d_out=1.0):" in out
+    assert "max(" in out and "exp(" in out
+
+
+def test_relu_sigmoid_values():
+    example = load_example("relu_sigmoid")
+    y, grad = example.d_model(2.0, 5.0, -3.0)
+    assert y == pytest.approx(RELU_SIGMOID_VALUE, abs=1e-12)
+    assert len(grad) == 3
+    for got, expected in zip(grad, RELU_SIGMOID_GRAD):
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_relu_sigmoid_matches_plain_function_and_differences():
+    example = load_example("relu_sigmoid")
+    args = (2.0, 5.0, -3.0)
+    y, grad = example.d_model(*args)
+    assert y == pytest.approx(example.model(*args), rel=1e-14)
+    for i in range(3):
+        numeric = central_difference(example.model, args, i)
+        assert grad[i] == pytest.approx(numeric, rel=1e-6)
+
+
+def test_relu_sigmoid_inactive_relu_gives_zero_gradient():
+    # At (2, 2, -3) the relu argument is about -0.136: relu clamps it to 0
+    # and the whole gradient vanishes.
+    example = load_example("relu_sigmoid")
+    args = (2.0, 2.0, -3.0)
+    assert example.model(*args) == 0.0
+    y, grad = example.d_model(*args)
+    assert y == 0.0
+    assert tuple(grad) == (0.0, 0.0, 0.0)
+
+
+# ---------------------------------------------------------- gradient_descent
+
+def dv7_dw_by_hand(x, w):
+    """dv7/dw for v7 = exp(x w + sin(x w)) + sin(x w)**2 * w."""
+    s, c = math.sin(x * w), math.cos(x * w)
+    return math.exp(x * w + s) * x * (1 + c) + 2 * s * c * x * w + s * s
+
+
+def test_gradient_descent_runs():
+    out = run_example("gradient_descent")
+    lines = [line.split() for line in out.splitlines()]
+    rows = [line for line in lines if len(line) == 4 and line[0].isdigit()]
+    assert [int(row[0]) for row in rows] == list(range(31))
+    assert float(rows[0][1]) == 4.0
+    assert float(rows[0][2]) == pytest.approx(27.9064966781, abs=1e-9)
+    assert float(rows[0][3]) == pytest.approx(13.4022736592, abs=1e-9)
+
+
+def test_gradient_descent_derivative():
+    example = load_example("gradient_descent")
+    x, w = 1.0, 4.0
+    v7, dv7_dw = example.d_program(x, w)
+    assert isinstance(dv7_dw, float)
+    assert v7 == pytest.approx(example.program(x, w), rel=1e-14)
+    assert v7 == pytest.approx(27.906496678143885, rel=1e-12)
+    assert dv7_dw == pytest.approx(dv7_dw_by_hand(x, w), rel=1e-12)
+    assert dv7_dw == pytest.approx(13.402273659200269, rel=1e-12)
+    numeric = central_difference(example.program, (x, w), 1)
+    assert dv7_dw == pytest.approx(numeric, rel=1e-6)
+
+
+def test_gradient_descent_decreases_v7():
+    example = load_example("gradient_descent")
+    history = example.descend()
+    assert len(history) == 31
+    assert history[0].w == 4.0
+    assert history[0].v7 == pytest.approx(27.906496678143885, rel=1e-12)
+    for before, after in zip(history, history[1:]):
+        assert after.step == before.step + 1
+        # Each row's derivative is the hand-derived one ...
+        assert before.dv7_dw == pytest.approx(
+            dv7_dw_by_hand(1.0, before.w), rel=1e-10, abs=1e-12)
+        # ... and the update is w <- w - 0.1 * dv7/dw.
+        assert after.w == pytest.approx(before.w - 0.1 * before.dv7_dw, rel=1e-14)
+    # On this path v7 goes down at every step, from about 27.9 to about -1.649.
+    assert all(after.v7 < before.v7 for before, after in zip(history, history[1:]))
+    assert history[-1].v7 < history[0].v7
+    assert history[-1].v7 == pytest.approx(-1.6493827, abs=1e-6)
+    assert history[-1].w == pytest.approx(-1.8469303, abs=1e-6)
+
+
+# -------------------------------------------------------------- two_variables
+
+def test_two_variables_runs():
+    example = load_example("two_variables")
+    out = run_example("two_variables")
+    rows = printed_rows(out, ("df/dx", "df/dy"))
+    by_hand = example.analytic_gradient(2.0, 3.0)
+    for i, name in enumerate(("df/dx", "df/dy")):
+        printed_astgrad, printed_by_hand, printed_difference = rows[name]
+        # Printed with 15 decimals: compare to what rounding allows.
+        assert printed_by_hand == pytest.approx(by_hand[i], abs=1e-14)
+        assert printed_astgrad == pytest.approx(by_hand[i], abs=1e-13)
+        assert printed_difference == pytest.approx(by_hand[i], rel=1e-6)
+
+
+def test_two_variables_matches_analytic():
+    example = load_example("two_variables")
+    x, y = 2.0, 3.0
+    got = example.d_f(x, y)
+    expected = example.analytic_gradient(x, y)
+    assert len(got) == 2
+    assert got[0] == pytest.approx(expected[0], rel=1e-12)
+    assert got[1] == pytest.approx(expected[1], rel=1e-12)
+
+
+def test_two_variables_matches_central_differences():
+    example = load_example("two_variables")
+    for point in [(2.0, 3.0), (0.7, 1.9), (3.1, 0.6)]:
+        got = example.d_f(*point)
+        numeric = example.central_difference(*point)
+        by_hand = example.analytic_gradient(*point)
+        for i in range(2):
+            assert got[i] == pytest.approx(numeric[i], rel=1e-6)
+            assert got[i] == pytest.approx(by_hand[i], rel=1e-12)
+
+
+def test_two_variables_analytic_formula_is_right():
+    # The hand-derived gradient itself, checked without astgrad.
+    example = load_example("two_variables")
+    x, y = 2.0, 3.0
+    by_hand = example.analytic_gradient(x, y)
+    for i in range(2):
+        numeric = central_difference(example.f, (x, y), i)
+        assert by_hand[i] == pytest.approx(numeric, rel=1e-7)
