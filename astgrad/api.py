@@ -89,6 +89,11 @@ def _primal_params(program, function):
 
 
 def _wrt_key(wrt):
+    """`wrt` as a cache key, after checking its type (True must not pass for 1)."""
+    items = wrt if isinstance(wrt, (tuple, list)) else () if wrt is None else (wrt,)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise TypeError(f"wrt must be an int, a parameter name, or a tuple of them, not {item!r}")
     return tuple(wrt) if isinstance(wrt, list) else wrt
 
 
@@ -100,8 +105,6 @@ def _wrt_names(program, function, wrt):
     items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
     names = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise TypeError(f"wrt must be an int, a parameter name, or a tuple of them, not {item!r}")
         if isinstance(item, int):
             if not -len(params) <= item < len(params):
                 raise ValueError(f"wrt={item} is out of range: {program.name} has parameters {params}")

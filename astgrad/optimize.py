@@ -5,7 +5,7 @@ final return, and gives an equivalent one after these rewrites, in order:
 
 * algebra that is exact in floating point: ``a * 1``, ``1 * a``, ``a / 1``,
   ``a ** 1``, ``a + 0``, ``a - 0`` become ``a``; ``a * -1`` becomes ``-a``;
-  ``a * -b`` becomes ``-a * b``; ``a + -b`` becomes ``a - b``; ``--a`` becomes
+  ``a * -b`` becomes ``-a * b``; ``a + -b * c`` becomes ``a - b * c``; ``--a`` becomes
   ``a``; ``a * (1 / b)`` becomes ``a / b``; arithmetic on number constants is
   folded (``2 - 1`` is ``1``);
 * reuse of primal results: an expression already computed by a statement
@@ -28,7 +28,7 @@ FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult:
 def optimize(tree):
     """An equivalent FunctionDef with the rewrites above applied."""
     body = [_with_value(statement, simplify(statement.value)) for statement in tree.body]
-    body = reuse_computed(body, parameters(tree))
+    body = reuse_computed(body)
     body = propagate_copies(body)
     body = eliminate_dead_code(body)
     return gast.FunctionDef(
@@ -40,10 +40,6 @@ def optimize(tree):
         type_comment=None,
         type_params=[],
     )
-
-
-def parameters(tree):
-    return {a.id for a in tree.args.args + tree.args.kwonlyargs}
 
 
 # ---- algebra ---------------------------------------------------------------------------------
@@ -86,15 +82,15 @@ def _simplify_binary(left, op, right):
             return left
         if a == 0:
             return right
-        if _is_negation(right) and constant_value(right) is None:
-            return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+        if _is_negative_product(right):
+            return gast.BinOp(left=left, op=gast.Sub(), right=_negate(right))
     elif isinstance(op, gast.Sub):
         if b == 0:
             return left
         if a == 0:
             return _negate(right)
-        if _is_negation(right) and constant_value(right) is None:
-            return gast.BinOp(left=left, op=gast.Add(), right=right.operand)
+        if _is_negative_product(right):
+            return gast.BinOp(left=left, op=gast.Add(), right=_negate(right))
     elif isinstance(op, (gast.Div, gast.Pow)):
         if b == 1:
             return left
@@ -110,6 +106,13 @@ def _negate(node):
     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult) and _is_negation(node.left):
         return gast.BinOp(left=node.left.operand, op=node.op, right=node.right)
     return gast.UnaryOp(op=gast.USub(), operand=node)
+
+
+def _is_negative_product(node):
+    """`-b` or `-b * c`, but not a negative constant (`x + -1` stays as written)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        return _is_negation(node.left) and constant_value(node.left) is None
+    return _is_negation(node) and constant_value(node) is None
 
 
 def _is_negation(node):
@@ -136,14 +139,14 @@ def number(value):
 
 
 # ---- reuse of computed values --------------------------------------------------------------
-def reuse_computed(body, params):
+def reuse_computed(body):
     """Replace expressions already computed by an earlier single-assignment statement."""
     assignments = {}
     for statement in body:
         if isinstance(statement, gast.Assign):
             target = statement.targets[0].id
             assignments[target] = assignments.get(target, 0) + 1
-    stable = {n for n, count in assignments.items() if count == 1} | params
+    reassigned = {n for n, count in assignments.items() if count > 1}
     computed = {}  # gast.dump of an expression -> the name holding its value
     out = []
     for statement in body:
@@ -151,7 +154,7 @@ def reuse_computed(body, params):
         out.append(_with_value(statement, value))
         if isinstance(statement, gast.Assign) and isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)):
             target = statement.targets[0].id
-            if target in stable and used_names(value) <= stable:
+            if target not in reassigned and not used_names(value) & reassigned:
                 computed.setdefault(gast.dump(value), target)
     return out
 

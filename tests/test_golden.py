@@ -1,0 +1,77 @@
+"""The generated source, pinned: readability is a product and must not regress silently.
+
+Regenerate on purpose with ``ASTGRAD_UPDATE_GOLDEN=1 pytest tests/test_golden.py``
+and review the diff.
+"""
+
+import ast
+import os
+import pathlib
+import re
+
+import pytest
+
+import astgrad
+import corpus
+
+GOLDEN = pathlib.Path(__file__).parent / "golden"
+CASES = [(fn.__name__, astgrad.grad, fn) for fn in corpus.CORPUS] + [
+    ("relu_sigmoid_value", astgrad.value_and_grad, corpus.relu_sigmoid),
+    ("program_wrt_w", lambda fn: astgrad.grad(fn, wrt="w"), corpus.program),
+]
+
+
+@pytest.mark.parametrize("name, transform, fn", CASES, ids=[case[0] for case in CASES])
+def test_generated_source_matches_golden_file(name, transform, fn):
+    text = astgrad.source(transform(fn))
+    path = GOLDEN / f"{name}.py"
+    if os.environ.get("ASTGRAD_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_sin_cos_reads_as_written_by_hand():
+    assert astgrad.source(astgrad.grad(corpus.sin_cos)) == (
+        "def d_sin_cos(x, y, d_out=1.0):\n"
+        "    sin_x = sin(x)\n"
+        "    cos_y = cos(y)\n"
+        "    d_sin_x = d_out * cos_y\n"
+        "    d_cos_y = d_out * sin_x\n"
+        "    d_y = -d_cos_y * sin(y)\n"
+        "    d_x = d_sin_x * cos(x)\n"
+        "    return d_x, d_y\n"
+    )
+
+
+NUMBER_END = r"(?![.\d])"
+NEEDLESS = [
+    r"\* 1(\.0)?" + NUMBER_END,
+    r"(?<![\w.])1(\.0)? \*",
+    r"(?<![\w.])0(\.0)? [+-]",
+    r"[+-] 0(\.0)?" + NUMBER_END,
+    r"--",
+    r"\+ -",
+]
+
+
+@pytest.mark.parametrize("name, transform, fn", CASES, ids=[case[0] for case in CASES])
+def test_no_needless_arithmetic_and_no_dead_statements(name, transform, fn):
+    text = astgrad.source(transform(fn))
+    for pattern in NEEDLESS:
+        assert not re.search(pattern, text), (pattern, text)
+    body = ast.parse(text).body[0].body
+    for index, statement in enumerate(body[:-1]):
+        target = statement.targets[0].id
+        later_reads = [
+            node
+            for later in body[index + 1 :]
+            for node in ast.walk(later.value)
+            if isinstance(node, ast.Name) and node.id == target
+        ]
+        assert later_reads, f"{target} is assigned but never read:\n{text}"
+
+
+def test_primal_results_are_reused_not_recomputed():
+    text = astgrad.source(astgrad.grad(corpus.reuse))
+    assert text.count("math.exp(") == 1
+    assert "d_x = d_y * y" in text or "* y" in text
