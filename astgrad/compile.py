@@ -66,7 +66,7 @@ def _astor_printer():
 
 
 def _gast_printer(tree):
-    return gast.unparse(tree) + "\n"
+    return gast.unparse(gast.fix_missing_locations(tree)) + "\n"
 
 
 def _printable(tree):

@@ -28,7 +28,7 @@ FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult:
 def optimize(tree):
     """An equivalent FunctionDef with the rewrites above applied."""
     body = [_with_value(statement, simplify(statement.value)) for statement in tree.body]
-    body = reuse_computed(body)
+    body = reuse_computed(body, [a.id for a in tree.args.args + tree.args.kwonlyargs])
     body = propagate_copies(body)
     body = eliminate_dead_code(body)
     return gast.FunctionDef(
@@ -139,9 +139,9 @@ def number(value):
 
 
 # ---- reuse of computed values --------------------------------------------------------------
-def reuse_computed(body):
+def reuse_computed(body, params=()):
     """Replace expressions already computed by an earlier single-assignment statement."""
-    assignments = {}
+    assignments = dict.fromkeys(params, 1)
     for statement in body:
         if isinstance(statement, gast.Assign):
             target = statement.targets[0].id

@@ -29,7 +29,7 @@ BINARY_WORDS = {
     gast.Div: ("over", "ratio"), gast.Pow: ("pow", "power"), gast.MatMult: ("matmul", "matmul"),
 }  # fmt: skip
 COMPARISON_WORDS = {gast.Lt: "lt", gast.LtE: "le", gast.Gt: "gt", gast.GtE: "ge", gast.Eq: "eq", gast.NotEq: "ne"}
-LONGEST_DESCRIPTIVE_NAME = 16
+LONGEST_DESCRIPTIVE_NAME = 20
 OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the seed d_out)
 
 
