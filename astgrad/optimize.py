@@ -28,7 +28,7 @@ FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult:
 def optimize(tree):
     """An equivalent FunctionDef with the rewrites above applied."""
     body = [_with_value(statement, simplify(statement.value)) for statement in tree.body]
-    body = reuse_computed(body, [a.id for a in tree.args.args + tree.args.kwonlyargs])
+    body = reuse_computed(body)
     body = propagate_copies(body)
     body = eliminate_dead_code(body)
     return gast.FunctionDef(
@@ -139,23 +139,25 @@ def number(value):
 
 
 # ---- reuse of computed values --------------------------------------------------------------
-def reuse_computed(body, params=()):
-    """Replace expressions already computed by an earlier single-assignment statement."""
-    assignments = dict.fromkeys(params, 1)
-    for statement in body:
-        if isinstance(statement, gast.Assign):
-            target = statement.targets[0].id
-            assignments[target] = assignments.get(target, 0) + 1
-    reassigned = {n for n, count in assignments.items() if count > 1}
+def reuse_computed(body):
+    """Replace expressions an earlier statement computed, while its inputs still hold."""
     computed = {}  # gast.dump of an expression -> the name holding its value
+    depending = {}  # name -> the dumps in `computed` that a new value of it invalidates
     out = []
     for statement in body:
         value = _replace_computed(statement.value, computed)
         out.append(_with_value(statement, value))
-        if isinstance(statement, gast.Assign) and isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)):
-            target = statement.targets[0].id
-            if target not in reassigned and not used_names(value) & reassigned:
-                computed.setdefault(gast.dump(value), target)
+        if not isinstance(statement, gast.Assign):
+            continue
+        target = statement.targets[0].id
+        for key in depending.pop(target, ()):
+            computed.pop(key, None)
+        inputs = used_names(value)
+        if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and target not in inputs:
+            key = gast.dump(value)
+            computed.setdefault(key, target)
+            for dependency in inputs | {target}:
+                depending.setdefault(dependency, set()).add(key)
     return out
 
 

@@ -67,6 +67,6 @@ def test_dead_statements_go():
 
 def test_computed_values_are_reused_only_while_their_inputs_hold():
     body = body_of("def f(x):\n c = cos(x)\n d = cos(x) * 2\n x = d\n e = cos(x)\n return c + d + e")
-    assert source_of(optimize.reuse_computed(body, params=["x"])) == (
+    assert source_of(optimize.reuse_computed(body)) == (
         "c = cos(x)\nd = c * 2\nx = d\ne = cos(x)\nreturn c + d + e"
     )
