@@ -315,3 +315,48 @@ derivative("y = np.sign(x)",         x=ZERO)
 derivative("y = np.floor(x)",        x=ZERO)
 derivative("y = np.ceil(x)",         x=ZERO)
 # fmt: on
+
+
+REGENERATE = (
+    "python -c \"from astgrad.primitives import markdown; print(markdown(), end='')\" > docs/primitives.md"
+)
+
+
+def markdown():
+    """docs/primitives.md: the table as a reader sees it (see REGENERATE)."""
+    lines = [
+        "# Primitives",
+        "",
+        f"Generated from `astgrad/primitives.py` by `{REGENERATE}`;",
+        "a test fails when this page is stale.",
+        "",
+        "Each entry gives the partial derivative of the output with respect to each input.",
+        "The reverse stage turns a partial `p` of `y = f(x)` into the adjoint line",
+        "`d_x = d_y * p` (adding to `d_x` when `x` is used more than once).",
+        "`ZERO`: the derivative is zero wherever it exists (the value is piecewise constant).",
+        "`NOT_DIFFERENTIABLE`: an integer argument; a gradient flowing into it is an error.",
+        "",
+        "| primitive | partial derivatives | test domain |",
+        "| --- | --- | --- |",
+    ]
+    for rule in all_rules():
+        partials = "<br>".join(
+            f"∂{rule.output}/∂{p} = `{_partial_text(rule.partials[p])}`" for p in rule.params
+        )
+        domains = ", ".join(
+            f"{p} ∈ [{rule.domain[p][0]:g}, {rule.domain[p][1]:g}]"
+            for p in rule.params
+            if rule.partials[p] is not NOT_DIFFERENTIABLE
+        )
+        lines.append(f"| `{rule.signature}` | {partials} | {domains} |")
+    lines += [
+        "",
+        "Conventions at kinks and ties: `abs` and `fabs` have derivative 0 at 0 (the sign",
+        "function); `max`/`min` of two equal values give each input half the gradient.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _partial_text(partial):
+    return partial if isinstance(partial, str) else gast.unparse(gast.fix_missing_locations(partial))
