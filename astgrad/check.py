@@ -160,6 +160,10 @@ def _check_statement(statement, is_last, location):
     elif isinstance(statement, gast.Pass):
         pass
     elif isinstance(statement, gast.Expr):
+        reject = REJECTED.get(type(statement.value))
+        if reject:
+            what, hint = reject
+            raise location.error(NotStraightLineError, statement.value, f"{what} is not straight-line code", hint=hint)
         if _is_docstring(statement):
             raise location.error(
                 NotStraightLineError, statement, "a string statement after the first one", hint="use a # comment"
@@ -238,8 +242,9 @@ def _check_expression(expression, location):
 def _check_call(node, location):
     for keyword in node.keywords:
         if keyword.arg is None:
+            where = keyword if getattr(keyword, "lineno", None) is not None else keyword.value
             raise location.error(
-                NotStraightLineError, keyword.value, "a `**` argument", hint="pass keyword arguments one by one"
+                NotStraightLineError, where, "a `**` argument", hint="pass keyword arguments one by one"
             )
     func = node.func
     if isinstance(func, gast.Name):

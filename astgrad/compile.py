@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import gast
 
-from .optimize import constant_value, number
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
@@ -41,10 +40,10 @@ class Generated:
 
 
 def to_source(tree, printer=None):
-    """Source text for a gast FunctionDef: astor, or `gast.unparse` where astor cannot run."""
-    tree = _printable(tree)
+    """Source text for a gast FunctionDef: astor, or `ast.unparse` where astor cannot run."""
+    tree = _printable(gast.gast_to_ast(tree))
     if printer is None:
-        printer = _astor_printer() or _gast_printer
+        printer = _astor_printer() or _ast_printer
     return printer(tree)
 
 
@@ -53,35 +52,36 @@ def _astor_printer():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # astor touches ast.Num on 3.12+
             import astor
-    except Exception:  # astor is optional at run time: gast.unparse prints everything we generate
+    except Exception:  # astor is optional at run time: ast.unparse prints everything we generate
         return None
 
     def print_with_astor(tree):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             # No line wrapping: one statement per line reads best.
-            return astor.to_source(gast.gast_to_ast(tree), pretty_source="".join)
+            return astor.to_source(tree, pretty_source="".join)
 
     return print_with_astor
 
 
-def _gast_printer(tree):
-    return gast.unparse(gast.fix_missing_locations(tree)) + "\n"
+def _ast_printer(tree):
+    """The fallback printer (what `gast.unparse` does, on the converted tree)."""
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
+class _SignedConstants(ast.NodeTransformer):
+    """Negative numbers as ``-(abs value)``: every printer prints a bare
+    ``Constant(-1) ** 2`` as ``-1 ** 2``, which is -1."""
+
+    def visit_Constant(self, node):
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+        return node
 
 
 def _printable(tree):
-    """A copy of `tree` with negative number constants written as ``-(abs value)``."""
-
-    class Rewriter(gast.NodeTransformer):
-        def visit_Constant(self, node):
-            value = constant_value(node)
-            return number(value) if value is not None and value < 0 else node
-
-    return Rewriter().visit(_copy_tree(tree))
-
-
-def _copy_tree(tree):
-    return gast.ast_to_gast(gast.gast_to_ast(tree))
+    return _SignedConstants().visit(tree)
 
 
 def build(tree, namespace, function, primal_params):

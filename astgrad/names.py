@@ -28,6 +28,7 @@ class Namespace:
         self.locals = set()  # every local name of the generated function
         self.free = set()  # every free name the generated code reads
         self._references = {}
+        self._last_suffix = {}  # base -> the last suffix `fresh` gave it
 
     # ---- looking names up --------------------------------------------------------------
     def lookup(self, name, default=_MISSING):
@@ -53,10 +54,14 @@ class Namespace:
 
     def fresh(self, base):
         """A new local name: `base` itself if free, else `base_1`, `base_2`, ..."""
-        name, counter = base, 0
-        while self.is_taken(name):
+        name, counter = base, self._last_suffix.get(base, 0)
+        if counter or self.is_taken(name):
             counter += 1
             name = f"{base}_{counter}"
+            while self.is_taken(name):
+                counter += 1
+                name = f"{base}_{counter}"
+            self._last_suffix[base] = counter
         self.locals.add(name)
         return name
 

@@ -141,7 +141,7 @@ def number(value):
 # ---- reuse of computed values --------------------------------------------------------------
 def reuse_computed(body):
     """Replace expressions an earlier statement computed, while its inputs still hold."""
-    computed = {}  # gast.dump of an expression -> the name holding its value
+    computed = {}  # structure(expression) -> the name holding its value
     depending = {}  # name -> the dumps in `computed` that a new value of it invalidates
     out = []
     for statement in body:
@@ -154,16 +154,31 @@ def reuse_computed(body):
             computed.pop(key, None)
         inputs = used_names(value)
         if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and target not in inputs:
-            key = gast.dump(value)
+            key = structure(value)
             computed.setdefault(key, target)
             for dependency in inputs | {target}:
                 depending.setdefault(dependency, set()).add(key)
     return out
 
 
+def structure(node):
+    """A hashable key equal for structurally equal expressions (cheaper than gast.dump)."""
+    if isinstance(node, gast.Name):
+        return node.id
+    if isinstance(node, gast.Constant):
+        return (type(node.value), node.value)
+    if isinstance(node, gast.AST):
+        return (type(node).__name__,) + tuple(
+            structure(value) for field, value in gast.iter_fields(node) if field != "ctx"
+        )
+    if isinstance(node, list):
+        return tuple(structure(item) for item in node)
+    return node
+
+
 def _replace_computed(node, computed):
     if isinstance(node, (gast.Call, gast.BinOp, gast.UnaryOp)):
-        known = computed.get(gast.dump(node))
+        known = computed.get(structure(node))
         if known is not None:
             return name(known)
     if isinstance(node, gast.BinOp):
@@ -187,15 +202,23 @@ def _replace_computed(node, computed):
 def propagate_copies(body):
     """After ``a = b`` (a name or a constant), read ``b`` wherever ``a`` still means it."""
     copies = {}  # name -> the atom it is a copy of
+    copied_into = {}  # name -> the names currently holding a copy of it
     out = []
     for statement in body:
         value = _substitute(statement.value, copies)
         out.append(_with_value(statement, value))
-        if isinstance(statement, gast.Assign):
-            target = statement.targets[0].id
-            copies = {k: v for k, v in copies.items() if k != target and not (isinstance(v, gast.Name) and v.id == target)}
-            if isinstance(value, gast.Name) or constant_value(value) is not None:
-                copies[target] = value
+        if not isinstance(statement, gast.Assign):
+            continue
+        target = statement.targets[0].id
+        source = copies.pop(target, None)
+        if isinstance(source, gast.Name):
+            copied_into[source.id].discard(target)
+        for holder in copied_into.pop(target, ()):
+            del copies[holder]
+        if isinstance(value, gast.Name) or constant_value(value) is not None:
+            copies[target] = value
+            if isinstance(value, gast.Name):
+                copied_into.setdefault(value.id, set()).add(target)
     return out
 
 

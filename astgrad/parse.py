@@ -56,8 +56,10 @@ def read(fn, where=None):
     if generated is not None:
         generated.register_source()
     code = fn.__code__
-    if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
-        raise _no_source(fn, where, f"{fn.__qualname__} is a generator or coroutine")
+    if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        raise _no_source(
+            fn, where, f"{fn.__qualname__}: it is an async function", hint="differentiate a plain def function"
+        )
     if code.co_name == "<lambda>":
         tree = _lambda_tree(fn, where)
         name = "lambda"
@@ -176,16 +178,20 @@ def _lambda_tree(fn, where):
 
 
 def _lambdas_at_first_instruction(candidates, code):
-    """Among lambdas on one line, the one whose body holds the code's first instruction."""
+    """Among lambdas on one line, those whose body holds the code's first located instruction."""
     if sys.version_info < (3, 11):
         return candidates
-    for _, _, col, _ in code.co_positions():
-        if col is not None:
-            return [
-                lam
-                for lam in candidates
-                if lam.body.col_offset <= col and (lam.body.end_col_offset or 10**9) >= col
-            ]
+    for line, end_line, col, end_col in code.co_positions():
+        if col is None or line is None:
+            continue
+        inside = [
+            lam
+            for lam in candidates
+            if (lam.body.lineno, lam.body.col_offset) <= (line, col)
+            and (end_line, end_col) <= (lam.body.end_lineno, lam.body.end_col_offset)
+        ]
+        if inside:
+            return inside
     return candidates
 
 

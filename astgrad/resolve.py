@@ -70,12 +70,13 @@ def parameter_names(tree):
 
 
 def assigned_names(body):
-    names = []
+    """The names `body` assigns, in order of first assignment."""
+    names = {}
     for statement in body:
         for node in gast.walk(statement):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and node.id not in names:
-                names.append(node.id)
-    return names
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                names.setdefault(node.id)
+    return list(names)
 
 
 class _Scope:

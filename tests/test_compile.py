@@ -17,10 +17,10 @@ def f(x, y):
     return math.sin(x) ** 2 * y - x ** -0.5
 
 
-def test_astor_and_gast_printers_agree_on_generated_code():
+def test_astor_and_the_fallback_printer_agree_on_generated_code():
     tree = gast.parse(adjoint_source(f, ("x", "y"))).body[0]
     with_astor = compile_stage.to_source(tree)
-    with_gast = compile_stage.to_source(tree, printer=compile_stage._gast_printer)
+    with_gast = compile_stage.to_source(tree, printer=compile_stage._ast_printer)
     assert compile(with_gast, "<test>", "exec") and compile(with_astor, "<test>", "exec")
     namespaces = [{"math": math}, {"math": math}]
     exec(with_astor, namespaces[0])
@@ -57,7 +57,7 @@ def test_the_fallback_printer_handles_built_trees():
     tree.body.insert(0, gast.Assign(targets=[gast.Name(id="unused", ctx=gast.Store(), annotation=None,
                                                       type_comment=None)], value=gast.Constant(value=1.0, kind=None),
                                     type_comment=None))  # fmt: skip
-    text = compile_stage.to_source(tree, printer=compile_stage._gast_printer)
+    text = compile_stage.to_source(tree, printer=compile_stage._ast_printer)
     assert "    unused = 1.0\n" in text
 
 
