@@ -48,7 +48,7 @@ def read(fn, where=None):
         raise _no_source(
             fn,
             where,
-            f"{fn.__qualname__} is a wrapper made by another decorator (it has __wrapped__)",
+            "it is a wrapper made by another decorator (it has __wrapped__)",
             hint="put @grad directly above the def, below other decorators, "
             "or differentiate the undecorated function",
         )
@@ -58,7 +58,7 @@ def read(fn, where=None):
     code = fn.__code__
     if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
         raise _no_source(
-            fn, where, f"{fn.__qualname__}: it is an async function", hint="differentiate a plain def function"
+            fn, where, "it is an async function", hint="differentiate a plain def function"
         )
     if code.co_name == "<lambda>":
         tree = _lambda_tree(fn, where)
@@ -80,24 +80,34 @@ def read(fn, where=None):
 
 
 def _not_a_function_reason(fn):
-    if isinstance(fn, types.BuiltinFunctionType) or type(fn).__name__ in ("ufunc", "builtin_function_or_method"):
-        return f"{getattr(fn, '__name__', fn)!s} is a built-in function with no Python source"
+    if isinstance(fn, types.BuiltinFunctionType) or type(fn).__name__ == "ufunc":
+        return "it is a built-in function, with no Python source"
     if isinstance(fn, types.MethodType):
-        return f"{fn.__qualname__} is a bound method"
-    return f"{fn!r} is not a Python function defined with def or lambda"
+        return "it is a bound method; differentiate the function with the instance as a parameter"
+    return "it is not a Python function defined with def or lambda"
 
 
 def _no_source(fn, where, reason, hint=None):
     filename, lineno = where if where else (None, None)
+    label = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     return SourceError(
-        f"cannot read the source of {reason}",
+        f"cannot read the source of `{label}`: {reason}",
         filename=filename,
         lineno=lineno,
-        col_offset=0 if lineno else None,
+        col_offset=_indentation(filename, lineno),
         hint=hint
         or "astgrad reads a function's source: pass a function defined with def in a file "
-        "(or in a notebook cell); for a primitive without source, register a derivative",
+        "(or in a notebook cell); functions without Python source are differentiable only "
+        "through the primitive table (docs/primitives.md)",
     )
+
+
+def _indentation(filename, lineno):
+    """The column where the blamed line's code starts (its caret goes there)."""
+    if lineno is None:
+        return None
+    line = linecache.getline(filename, lineno)
+    return len(line) - len(line.lstrip())
 
 
 def _source_lines(fn, where):
@@ -107,7 +117,7 @@ def _source_lines(fn, where):
         raise _no_source(
             fn,
             where,
-            f"{fn.__qualname__} ({exc})",
+            f"no source code is available for it ({exc})",
             hint="define the function in a file or notebook cell; code typed at a plain "
             "REPL or made by exec has no readable source",
         ) from None
@@ -131,7 +141,7 @@ def _def_tree(fn, where):
         raise _no_source(
             fn,
             where,
-            f"{fn.__qualname__}: the source found for it does not match the function "
+            "the source found for it does not match the function "
             "(was the file edited after it was imported?)",
             hint="reload the module or restart the interpreter",
         )
@@ -157,8 +167,8 @@ def _lambda_tree(fn, where):
         raise _no_source(
             fn,
             where,
-            f"a lambda on line {code.co_firstlineno} of {filename}: "
-            + ("it cannot be found" if not candidates else "several lambdas there match it"),
+            f"the lambda on line {code.co_firstlineno} of {filename} "
+            + ("cannot be found there" if not candidates else "cannot be told apart from another lambda there"),
             hint="define the function with def",
         )
     lam = candidates[0]
@@ -199,7 +209,7 @@ def _parse(text, fn, where):
     try:
         return gast.parse(text)
     except (SyntaxError, ValueError) as exc:
-        raise _no_source(fn, where, f"{fn.__qualname__}: its source does not parse ({exc})") from None
+        raise _no_source(fn, where, f"its source does not parse ({exc})") from None
 
 
 def _matches(node, fn):

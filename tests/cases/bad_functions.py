@@ -1,0 +1,243 @@
+"""Functions astgrad must refuse, each with one construct outside its subset.
+
+Every offending line carries a ``# MARK: <name>`` comment; the tests look the
+line up by that comment, and the column by the text of the construct. If any
+of these functions ran, `ran` would append to `RAN`: the tests check it stays
+empty, since astgrad raises while transforming, before any user code runs.
+
+A function's first statement calls `ran` when the error is found by the check
+stage (which looks at the whole body before anything is resolved); when the
+error is found by the resolve stage the call comes after the offending line
+(resolving the call first would inline `ran`, which is itself refused).
+"""
+import math
+import os
+
+from . import helpers_elsewhere
+from .helpers_elsewhere import looping_helper
+
+RAN = []
+COUNTER = 0.0
+OPTIONS = {"scale": 3.0}
+
+
+def ran(x):
+    RAN.append(x)
+    return x
+
+
+class _Box:
+    pass
+
+
+# ---- control flow and other statements (check stage) ------------------------------------
+
+def uses_if(x):
+    t = ran(x)
+    if x > 0:  # MARK: if
+        t = x * 2.0
+    return t
+
+
+def uses_for(x):
+    t = ran(x)
+    for i in range(3):  # MARK: for
+        t = t * x
+    return t
+
+
+def uses_while(x):
+    t = ran(x)
+    while t < 10.0:  # MARK: while
+        t = t * x
+    return t
+
+
+def uses_try(x):
+    t = ran(x)
+    try:  # MARK: try
+        t = math.log(x)
+    except ValueError:
+        t = 0.0
+    return t
+
+
+def uses_with(x):
+    t = ran(x)
+    with open(os.devnull) as handle:  # MARK: with
+        t = x * 2.0
+    return t
+
+
+def uses_list_comprehension(x):
+    t = ran(x)
+    y = sum([x * k for k in range(3)])  # MARK: listcomp
+    return y + t
+
+
+def uses_lambda(x):
+    t = ran(x)
+    square = lambda v: v * v  # MARK: lambda
+    return square(t)
+
+
+def uses_yield(x):
+    t = ran(x)
+    yield t * x  # MARK: yield
+    return t
+
+
+def uses_global(x):
+    t = ran(x)
+    global COUNTER  # MARK: global
+    COUNTER = t
+    return t * x
+
+
+def make_uses_nonlocal():
+    total = 0.0
+
+    def uses_nonlocal(x):
+        t = ran(x)
+        nonlocal total  # MARK: nonlocal
+        total = t * x
+        return total
+
+    return uses_nonlocal
+
+
+def uses_early_return(x):
+    t = ran(x)
+    return t  # MARK: early-return
+    y = t * x
+    return y
+
+
+def uses_item_assignment(x):
+    t = ran(x)
+    v = (t, x)
+    v[0] = x * 2.0  # MARK: item-assignment
+    return x
+
+
+def uses_attribute_assignment(x):
+    t = ran(x)
+    x.a = t * 2.0  # MARK: attribute-assignment
+    return x
+
+
+def uses_del(x):
+    t = ran(x)
+    y = t * x
+    del t  # MARK: del
+    return y
+
+
+def uses_print(x):
+    t = ran(x)
+    print(t)  # MARK: print
+    return t * x
+
+
+def uses_conditional_expression(x):
+    t = ran(x)
+    y = x if x > 0 else -x  # MARK: ifexp
+    return y * t
+
+
+def uses_and_or(x):
+    t = ran(x)
+    y = x > 0 or x < -1.0  # MARK: boolop
+    return y * t
+
+
+def uses_starred_call(x):
+    t = ran(x)
+    args = (x, t)
+    y = math.hypot(*args)  # MARK: starred
+    return y
+
+
+def uses_double_starred_call(x):
+    t = ran(x)
+    y = helpers_elsewhere.scaled_sine(x, **OPTIONS)  # MARK: double-starred
+    return y * t
+
+
+def uses_star_args(x, *rest):  # MARK: star-args
+    t = ran(x)
+    return t * x
+
+
+def uses_star_kwargs(x, **options):  # MARK: star-kwargs
+    t = ran(x)
+    return t * x
+
+
+# ---- calls and operators (resolve stage) --------------------------------------------------
+
+def uses_getpid(x):
+    y = x * os.getpid()  # MARK: getpid
+    t = ran(x)
+    return y * t
+
+
+def recursive_helper(x):
+    return x * recursive_helper(x - 1.0)  # MARK: recursive-helper
+
+
+def uses_recursive_helper(x):
+    y = recursive_helper(x) + 1.0
+    t = ran(x)
+    return y * t
+
+
+def calls_itself(x):
+    y = calls_itself(x * 0.5)  # MARK: calls-itself
+    t = ran(x)
+    return y * t
+
+
+def uses_looping_helper(x):
+    y = 2.0 * looping_helper(x)
+    t = ran(x)
+    return y * t
+
+
+def uses_looping_helper_two_levels(x):
+    y = helpers_elsewhere.calls_looping_helper(x)
+    t = ran(x)
+    return y * t
+
+
+def uses_max_of_three(x):
+    y = max(x, 2.0 * x, 0.0)  # MARK: max3
+    t = ran(x)
+    return y * t
+
+
+def uses_chained_comparison(x):
+    y = 0.0 < x < 1.0  # MARK: chained
+    t = ran(x)
+    return y * t
+
+
+def uses_undefined_helper(x):
+    y = 2.0 * undefined_helper(x)  # MARK: undefined  # noqa: F821
+    t = ran(x)
+    return y * t
+
+
+def uses_floor_division(x):
+    y = x // 2.0  # MARK: floordiv
+    t = ran(x)
+    return y * t
+
+
+# ---- the output is not a single number ----------------------------------------------------
+
+# (No call of `ran` here: the error is found after helpers are inlined, and
+# inlining `ran` would itself fail. The tests watch for calls into this file.)
+def returns_tuple(x):
+    y = x * x
+    return y, x + 1.0  # MARK: tuple-return

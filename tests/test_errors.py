@@ -1,0 +1,364 @@
+"""The errors astgrad raises for functions outside its subset.
+
+Every refused input must raise, when `astgrad.grad` is called and before any
+of the user's code runs, an `AstgradError` subclass that points at the line
+and column of the user's file (a helper's own file when the problem is in a
+helper) and formats itself as
+
+    file:line:col: reason
+        <the source line>
+        <caret under the column>
+    hint: what to write instead
+
+The user-style functions live in tests/cases/; the line of each problem is
+found by its ``# MARK: <name>`` comment and the column by the construct's
+text, so editing those files does not break the tests.
+"""
+import contextlib
+import importlib.util
+import math
+import os
+import sys
+import threading
+from dataclasses import dataclass
+
+import pytest
+
+import astgrad
+from astgrad import AstgradError, NoDerivativeError, NotStraightLineError, SourceError
+from cases import bad_functions, helpers_elsewhere, marked_line, no_source
+
+CASES_DIR = os.path.dirname(os.path.abspath(bad_functions.__file__))
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+def assert_located(exc, filename, lineno, col_offset, source_line):
+    """`exc` points at (filename, lineno, col_offset) and formats itself like a compiler message."""
+    assert exc.filename == filename
+    assert exc.lineno == lineno
+    assert exc.col_offset == col_offset
+    text = str(exc)
+    assert text.startswith(f"{filename}:{lineno}:{col_offset + 1}: "), text
+    lines = text.splitlines()
+    shown = "    " + source_line.rstrip()
+    assert shown in lines, f"the source line is not shown:\n{text}"
+    at = lines.index(shown)
+    assert lines[at + 1] == "    " + " " * col_offset + "^", f"the caret is not under column {col_offset + 1}:\n{text}"
+    assert any(line.startswith("hint: ") and len(line) > len("hint: ") for line in lines[at + 2:]), text
+    assert exc.hint and exc.hint in text
+
+
+@contextlib.contextmanager
+def no_user_code_runs(*functions, cases_dir=True):
+    """Record every call into a function of tests/cases/ (or into `functions`) meanwhile.
+
+    With `cases_dir` false only `functions` are watched (for the tests that
+    call astgrad.grad from a function in tests/cases/).
+
+    astgrad transforms in a thread of its own, so the profile hook is set for
+    new threads as well as for this one. The caller asserts the list is empty.
+    """
+    calls = []
+    watched = {fn.__code__ for fn in functions}
+
+    def profile(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if code in watched or cases_dir and code.co_filename.startswith(CASES_DIR):
+                calls.append(f"{code.co_name} ({code.co_filename}:{frame.f_lineno})")
+
+    old_thread_profile = threading.getprofile() if hasattr(threading, "getprofile") else None
+    old_profile = sys.getprofile()
+    threading.setprofile(profile)
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(old_profile)
+        threading.setprofile(old_thread_profile)
+
+
+@pytest.fixture(autouse=True)
+def nothing_ran_before():
+    """The case modules' functions record themselves in RAN lists if they ever run."""
+    for module in (bad_functions, helpers_elsewhere, no_source):
+        assert module.RAN == []
+    yield
+    for module in (bad_functions, helpers_elsewhere, no_source):
+        assert module.RAN == [], f"user code ran: {module.__name__}.RAN == {module.RAN}"
+
+
+# ---- functions outside the straight-line subset ------------------------------------------
+
+@dataclass
+class Case:
+    id: str
+    function: object  # the function to pass to grad, or a factory of it (see `get`)
+    mark: str  # the MARK comment of the line the error must point at
+    error: type
+    column_text: str  # the construct's text; the error's column is where it starts on the line
+    words: tuple  # what the reason must mention, so the user knows what is wrong
+    module: object = bad_functions  # the file the error must point into
+
+    def get(self):
+        return self.function() if self.id == "nonlocal" else self.function
+
+
+B = bad_functions
+CASES = [
+    # Control flow and other statements.
+    Case("if", B.uses_if, "if", NotStraightLineError, "if x > 0", ("`if`",)),
+    Case("for", B.uses_for, "for", NotStraightLineError, "for i", ("`for`",)),
+    Case("while", B.uses_while, "while", NotStraightLineError, "while t", ("`while`",)),
+    Case("try", B.uses_try, "try", NotStraightLineError, "try:", ("`try`",)),
+    Case("with", B.uses_with, "with", NotStraightLineError, "with open", ("`with`",)),
+    Case("list comprehension", B.uses_list_comprehension, "listcomp", NotStraightLineError, "[x * k", ("comprehension",)),
+    Case("lambda", B.uses_lambda, "lambda", NotStraightLineError, "lambda v", ("lambda",)),
+    Case("yield", B.uses_yield, "yield", NotStraightLineError, "yield t", ("yield",)),
+    Case("global", B.uses_global, "global", NotStraightLineError, "global COUNTER", ("global",)),
+    Case("nonlocal", B.make_uses_nonlocal, "nonlocal", NotStraightLineError, "nonlocal total", ("nonlocal",)),
+    Case("early return", B.uses_early_return, "early-return", NotStraightLineError, "return t", ("return",)),
+    Case("item assignment", B.uses_item_assignment, "item-assignment", NotStraightLineError, "v[0]", ("item assignment",)),
+    Case("attribute assignment", B.uses_attribute_assignment, "attribute-assignment", NotStraightLineError, "x.a",
+         ("attribute assignment",)),
+    Case("del", B.uses_del, "del", NotStraightLineError, "del t", ("del",)),
+    Case("print statement", B.uses_print, "print", NotStraightLineError, "print(t)", ("expression statement",)),
+    Case("conditional expression", B.uses_conditional_expression, "ifexp", NotStraightLineError, "x if x > 0",
+         ("conditional expression",)),
+    Case("and-or", B.uses_and_or, "boolop", NotStraightLineError, "x > 0 or", ("or",)),
+    Case("starred call", B.uses_starred_call, "starred", NotStraightLineError, "*args", ("starred",)),
+    Case("double-starred call", B.uses_double_starred_call, "double-starred", NotStraightLineError, "**OPTIONS", ("**",)),
+    Case("star-args parameter", B.uses_star_args, "star-args", NotStraightLineError, "rest", ("*args",)),
+    Case("star-kwargs parameter", B.uses_star_kwargs, "star-kwargs", NotStraightLineError, "options", ("**kwargs",)),
+    # A chained comparison is `a < b and b < c`: short-circuit control flow.
+    Case("chained comparison", B.uses_chained_comparison, "chained", NotStraightLineError, "0.0 < x", ("comparison",)),
+    # Calls and operators without a derivative.
+    Case("os.getpid", B.uses_getpid, "getpid", NoDerivativeError, "os.getpid()", ("os.getpid",)),
+    Case("recursive helper", B.uses_recursive_helper, "recursive-helper", NoDerivativeError, "recursive_helper(x - 1.0)",
+         ("recursive_helper", "itself")),
+    Case("recursive function", B.calls_itself, "calls-itself", NoDerivativeError, "calls_itself(x * 0.5)",
+         ("calls_itself", "itself")),
+    Case("max of three", B.uses_max_of_three, "max3", NoDerivativeError, "max(", ("max", "2")),
+    Case("undefined helper", B.uses_undefined_helper, "undefined", NoDerivativeError, "undefined_helper(x)",
+         ("undefined_helper", "not defined")),
+    Case("floor division", B.uses_floor_division, "floordiv", NoDerivativeError, "x // 2.0", ("//",)),
+    # A helper with a loop: the error points into the helper's file, at the loop.
+    Case("helper with a loop", B.uses_looping_helper, "helper-for", NotStraightLineError, "for _", ("`for`",),
+         module=helpers_elsewhere),
+    Case("helper of a helper with a loop", B.uses_looping_helper_two_levels, "helper-for", NotStraightLineError,
+         "for _", ("`for`",), module=helpers_elsewhere),
+    # The output is not a single number.
+    Case("tuple output", B.returns_tuple, "tuple-return", AstgradError, "return y", ("tuple",)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_refused_at_the_offending_line(case):
+    fn = case.get()
+    lineno, line = marked_line(case.module, case.mark)
+    assert case.column_text in line
+    col_offset = line.index(case.column_text)
+
+    with no_user_code_runs() as calls:
+        with pytest.raises(AstgradError) as info:
+            astgrad.grad(fn)
+
+    exc = info.value
+    assert isinstance(exc, case.error), f"expected {case.error.__name__}, got {type(exc).__name__}: {exc}"
+    assert_located(exc, case.module.__file__, lineno, col_offset, line)
+    for word in case.words:
+        assert word in exc.reason, f"the reason should mention {word!r}: {exc.reason!r}"
+    assert calls == []
+
+
+def test_same_error_from_value_and_grad():
+    lineno, line = marked_line(bad_functions, "while")
+    with no_user_code_runs() as calls:
+        with pytest.raises(NotStraightLineError) as info:
+            astgrad.value_and_grad(bad_functions.uses_while)
+    assert_located(info.value, bad_functions.__file__, lineno, line.index("while"), line)
+    assert calls == []
+
+
+def test_refused_when_the_decorator_runs(tmp_path):
+    """With @astgrad.grad the error comes when the module is imported, at the user's line."""
+    lines = [
+        "import astgrad",
+        "",
+        "RAN = []",
+        "",
+        "",
+        "@astgrad.grad",
+        "def f(x):",
+        "    y = x * 2.0",
+        "    while y < 10.0:",
+        "        y = y * x",
+        "    return y",
+    ]
+    path = tmp_path / "decorated_module.py"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("astgrad_test_decorated_module", path)
+    module = importlib.util.module_from_spec(spec)
+    with pytest.raises(NotStraightLineError) as info:
+        spec.loader.exec_module(module)
+    assert_located(info.value, str(path), 9, 4, lines[8])
+    assert module.RAN == []
+
+
+# ---- callables without source --------------------------------------------------------------
+
+def indentation(line):
+    return len(line) - len(line.lstrip())
+
+
+def test_builtin_has_no_source():
+    lineno, line = marked_line(no_source, "builtin")
+    with pytest.raises(SourceError) as info:
+        no_source.grad_of_builtin()
+    exc = info.value
+    # Nothing in math.sin can be pointed at: the error blames the line that called grad,
+    # with the caret where that line's code starts.
+    assert_located(exc, no_source.__file__, lineno, indentation(line), line)
+    first_line = str(exc).splitlines()[0]
+    assert "sin" in first_line and "built-in" in first_line and "source" in first_line, first_line
+
+
+def test_builtin_called_directly_blames_the_calling_line():
+    with pytest.raises(SourceError) as info:
+        astgrad.grad(math.sin)  # the line blamed
+    exc = info.value
+    assert exc.filename == __file__
+    with open(__file__, encoding="utf-8") as handle:
+        line = handle.read().splitlines()[exc.lineno - 1]
+    assert "astgrad.grad(math.sin)  # the line blamed" in line
+    assert exc.col_offset == indentation(line)
+    assert str(exc).startswith(f"{__file__}:{exc.lineno}:{indentation(line) + 1}: ")
+
+
+def test_function_made_by_exec_has_no_source():
+    fn = no_source.made_by_exec()
+    lineno, line = marked_line(no_source, "exec")
+    with no_user_code_runs(fn, cases_dir=False) as calls:
+        with pytest.raises(SourceError) as info:
+            no_source.grad_of_exec_function(fn)
+    exc = info.value
+    assert_located(exc, no_source.__file__, lineno, indentation(line), line)
+    assert "square" in exc.reason
+    assert "exec" in str(exc)
+    assert calls == []
+
+
+def test_functools_wraps_wrapper_is_refused():
+    lineno, line = marked_line(no_source, "wraps")
+    wrapper = no_source.wrapped_square
+    with no_user_code_runs(wrapper, wrapper.__wrapped__, cases_dir=False) as calls:
+        with pytest.raises(SourceError) as info:
+            no_source.grad_of_wraps_wrapper()
+    exc = info.value
+    assert_located(exc, no_source.__file__, lineno, indentation(line), line)
+    assert "wrapped_square" in exc.reason and "wrapper" in exc.reason
+    assert calls == []
+
+
+# ---- very large functions: transformed, never a RecursionError or a crash -----------------
+
+def import_generated_module(tmp_path, monkeypatch, name, lines):
+    """Write `lines` as tmp_path/<name>.py and import it.
+
+    CPython's own compiler recurses once per operator of ``x + x + ... + x``
+    and, at the default recursion limit, refuses 5,000 terms, so the import
+    (not astgrad) runs in a thread with a big stack and a raised limit.
+    """
+    path = tmp_path / f"{name}.py"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    failure = []
+
+    def load():
+        try:
+            spec.loader.exec_module(module)
+        except BaseException as exc:  # re-raised below, in the test's thread
+            failure.append(exc)
+
+    limit = sys.getrecursionlimit()
+    old_stack_size = threading.stack_size(256 * 1024 * 1024)
+    sys.setrecursionlimit(max(limit, 100_000))
+    try:
+        thread = threading.Thread(target=load)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(old_stack_size)
+        sys.setrecursionlimit(limit)
+    if failure:
+        raise failure[0]
+    return module
+
+
+def balanced_sum(names):
+    """``(x + x) + (x + x)``...: the same sum, nested only log2(len(names)) deep."""
+    if len(names) == 1:
+        return names[0]
+    half = len(names) // 2
+    return f"({balanced_sum(names[:half])} + {balanced_sum(names[half:])})"
+
+
+def test_expression_with_5000_terms(tmp_path, monkeypatch):
+    terms = 5000
+    lines = ["def long_sum(x):", "    return " + " + ".join(["x"] * terms)]
+    try:
+        module = import_generated_module(tmp_path, monkeypatch, "astgrad_test_long_sum", lines)
+    except RecursionError:
+        module = None
+    if module is None:
+        # CPython 3.12 compiles (and parses) at most ~1,500 nested operators,
+        # whatever the recursion limit: it cannot import this file at all.
+        # A function with the same name, parameters and file, compiled from
+        # the same sum nested shallowly, makes astgrad read the file's 5,000
+        # terms anyway. astgrad cannot parse them either, and must say so
+        # with a clear AstgradError (not a RecursionError, not a crash).
+        assert sys.version_info >= (3, 12)
+        path = tmp_path / "astgrad_test_long_sum.py"
+        shallow = f"def long_sum(x):\n    return {balanced_sum(['x'] * terms)}\n"
+        namespace = {}
+        exec(compile(shallow, str(path), "exec"), namespace)
+        assert namespace["long_sum"](1.0) == terms
+        with pytest.raises(AstgradError) as info:
+            astgrad.grad(namespace["long_sum"])
+        exc = info.value
+        assert type(exc) is AstgradError
+        assert "long_sum" in exc.reason and "deep" in exc.reason
+        # Located like every other error: the def (line 1) or its return (line 2).
+        assert exc.filename == str(path)
+        assert exc.lineno in (1, 2)
+        assert str(exc).startswith(f"{path}:{exc.lineno}:")
+        assert "\nhint: " in str(exc)
+        return
+    limit = sys.getrecursionlimit()
+
+    df = astgrad.grad(module.long_sum)  # must not raise (RecursionError or AstgradError)
+
+    assert sys.getrecursionlimit() == limit
+    assert df(0.7) == pytest.approx(float(terms), rel=1e-12)
+    assert df(-3.0) == pytest.approx(float(terms), rel=1e-12)
+
+
+def test_function_with_10000_statements(tmp_path, monkeypatch):
+    statements = 10_000
+    factor = 1.0001
+    lines = ["def long_chain(x):", f"    v1 = x * {factor!r}"]
+    lines += [f"    v{i} = v{i - 1} * {factor!r}" for i in range(2, statements + 1)]
+    lines += [f"    return v{statements}"]
+    module = import_generated_module(tmp_path, monkeypatch, "astgrad_test_long_chain", lines)
+    limit = sys.getrecursionlimit()
+
+    df = astgrad.grad(module.long_chain)  # must not raise (RecursionError or AstgradError)
+
+    assert sys.getrecursionlimit() == limit
+    expected = factor ** statements  # d/dx of x * factor**n
+    assert expected == pytest.approx(math.exp(statements * math.log(factor)), rel=1e-9)
+    assert df(0.5) == pytest.approx(expected, rel=1e-9)
+    assert df(-2.0) == pytest.approx(expected, rel=1e-9)
