@@ -9,7 +9,7 @@
 """
 
 from .api import grad, source, value_and_grad
-from .errors import AstgradError, NoDerivativeError, NotStraightLineError, SourceError
+from .errors import AstgradError, NoDerivativeError, NonScalarOutputError, NotStraightLineError, SourceError
 
 __all__ = [
     "grad",
@@ -18,6 +18,7 @@ __all__ = [
     "AstgradError",
     "NotStraightLineError",
     "NoDerivativeError",
+    "NonScalarOutputError",
     "SourceError",
 ]
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ import threading
 import weakref
 
 from . import check, compile, optimize, parse, resolve, reverse, ssa
-from .errors import AstgradError, Location
+from .errors import AstgradError, Location, NonScalarOutputError
 
 MODES = ("reverse",)
 _cache = weakref.WeakKeyDictionary()  # user function -> {(wrt, kind): generated function}
@@ -119,7 +119,7 @@ def _wrt_names(program, function, wrt):
 def _require_scalar_output(program, location, function):
     if isinstance(program.output, tuple):
         raise location.error(
-            AstgradError,
+            NonScalarOutputError,
             function.tree.body[-1],
             f"{program.name} returns a tuple, but a gradient needs a single (scalar) output",
             hint="differentiate one output at a time (a function returning one element), "

@@ -45,6 +45,10 @@ class NoDerivativeError(AstgradError):
     """A call or operator with no derivative template that cannot be inlined."""
 
 
+class NonScalarOutputError(AstgradError, TypeError):
+    """`grad` of a function whose output is not a scalar (a tuple, or an array without a seed)."""
+
+
 class SourceError(AstgradError):
     """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
 

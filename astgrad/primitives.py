@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
+from . import runtime
+
 ZERO = "ZERO"
 NOT_DIFFERENTIABLE = "NOT_DIFFERENTIABLE"
 
@@ -279,6 +281,9 @@ derivative("y = int(x)",             x=ZERO)
 derivative("y = round(x)",           x=ZERO)
 derivative("y = round(x, ndigits)",  x=ZERO, ndigits=NOT_DIFFERENTIABLE)
 
+# ---- run-time helpers of generated code ----------------------------------------------------
+derivative("s = runtime.scalar_seed(y, seed)", y=ZERO, seed="1")
+
 # ---- NumPy functions (here on scalars) -----------------------------------------------------
 derivative("y = np.sin(x)",          x="np.cos(x)")
 derivative("y = np.cos(x)",          x="-np.sin(x)")
@@ -320,6 +325,19 @@ derivative("y = np.ceil(x)",         x=ZERO)
 REGENERATE = (
     "python -c \"from astgrad.primitives import markdown; print(markdown(), end='')\" > docs/primitives.md"
 )
+
+
+PYTHON_SCALAR_RESULTS = (max, min, float, int, round)  # scalar results, or an error for arrays
+
+
+def returns_python_scalar(rule):
+    """Whether the primitive's result is a Python number whatever its inputs (math.sin, max, ...)."""
+    return getattr(rule.fn, "__module__", None) == "math" or any(rule.fn is fn for fn in PYTHON_SCALAR_RESULTS)
+
+
+def is_numpy(rule):
+    """Whether the primitive is a NumPy function."""
+    return rule.expression.startswith("np.")
 
 
 def markdown():

@@ -21,7 +21,8 @@ import gast
 
 from .errors import Location, NoDerivativeError
 from .names import name
-from .primitives import NOT_DIFFERENTIABLE, ZERO, dotted_name
+from . import runtime
+from .primitives import NOT_DIFFERENTIABLE, ZERO, dotted_name, is_numpy, returns_python_scalar
 
 SEED = "d_out"
 
@@ -45,6 +46,11 @@ def reverse(program, wrt, as_tuple, with_value=False):
     output = program.output
     if isinstance(output, gast.Name) and output.id in active:
         adjoint[output.id] = seed
+        if _may_be_array(program, output.id):
+            # An array output is refused at run time unless the seed has its shape.
+            check = gast.Call(func=namespace.reference(runtime.scalar_seed), args=[name(output.id), name(seed)],
+                              keywords=[])  # fmt: skip
+            body.append(_assign(seed, check))
     for equation in reversed(program.equations):
         if equation.target not in adjoint:
             continue
@@ -75,6 +81,23 @@ def reverse(program, wrt, as_tuple, with_value=False):
         type_comment=None,
         type_params=[],
     )
+
+
+def _may_be_array(program, variable):
+    """Whether `variable` may be an array: only in NumPy code, and not if it is surely a Python number.
+
+    Code that calls no NumPy function is scalar code: its gradient does not
+    pay for a shape check (see docs/design.md).
+    """
+    if not any(is_numpy(equation.rule) for equation in program.equations):
+        return False
+    scalar = set()
+    for equation in program.equations:
+        rule = equation.rule
+        inputs_scalar = all(not isinstance(a, gast.Name) or a.id in scalar for a in equation.inputs)
+        if returns_python_scalar(rule) or (rule.fn.__module__ == "_operator" and inputs_scalar):
+            scalar.add(equation.target)
+    return variable not in scalar
 
 
 def _active_names(program, wrt):

@@ -337,3 +337,37 @@ def test_names_of_builtins_and_keywords_are_never_shadowed():
         assert astgrad.grad(g)(x) == pytest.approx(central_difference(g, [x], 0), rel=1e-8, abs=1e-10)
     text = astgrad.source(astgrad.grad(g))
     assert "max = " not in text and "abs = " not in text
+
+
+# ---- the output must be a scalar ---------------------------------------------------------------
+def test_numpy_code_with_an_array_output_needs_a_seed():
+    def g(x):
+        return np.sin(x) * x
+
+    d_g = astgrad.grad(g)
+    x = np.array([0.1, 0.2, 0.3])
+    with pytest.raises(astgrad.NonScalarOutputError, match=r"shape \(3,\)") as error:
+        d_g(x)
+    assert isinstance(error.value, TypeError) and "d_out" in str(error.value)
+    seed = np.array([1.0, -2.0, 0.5])
+    assert_close(d_g(x, d_out=seed), seed * (np.cos(x) * x + np.sin(x)), rtol=1e-14)
+    assert d_g(0.3) == pytest.approx(math.cos(0.3) * 0.3 + math.sin(0.3), rel=1e-14)
+    assert "d_out = scalar_seed(out, d_out)" in astgrad.source(d_g)
+
+
+def test_scalar_code_has_no_output_check():
+    for fn in (f, lambda x, y: x * y + 2.0):
+        assert "scalar_seed" not in astgrad.source(astgrad.grad(fn))
+
+    def g(x):
+        return max(np.sin(x), 0.0) * 2.0
+
+    assert "scalar_seed" not in astgrad.source(astgrad.grad(g))  # max gives a number (or fails on arrays)
+
+
+def test_a_tuple_output_is_refused_when_transforming():
+    def g(x):
+        return x, x * x
+
+    with pytest.raises(astgrad.NonScalarOutputError, match="returns a tuple"):
+        astgrad.grad(g)

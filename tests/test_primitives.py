@@ -30,7 +30,7 @@ def differentiable(rule):
 @pytest.fixture(scope="module")
 def table_module(tmp_path_factory):
     """One module with a function `rule_<n>` per rule, calling its primitive."""
-    lines = ["import math", "import numpy as np", ""]
+    lines = ["import math", "import numpy as np", "from astgrad import runtime", ""]
     for number, rule in enumerate(RULES):
         lines += [f"def rule_{number}({', '.join(rule.params)}):", f"    return {rule.expression}", ""]
     return load_module(tmp_path_factory.mktemp("table"), "\n".join(lines))
