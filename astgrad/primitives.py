@@ -335,6 +335,14 @@ def returns_python_scalar(rule):
     return getattr(rule.fn, "__module__", None) == "math" or any(rule.fn is fn for fn in PYTHON_SCALAR_RESULTS)
 
 
+OPERATORS = frozenset(BINARY_OPERATORS.values()) | frozenset(UNARY_OPERATORS.values()) | frozenset(COMPARISONS.values())
+
+
+def is_operator(rule):
+    """Whether the primitive is a Python operator (`+`, `<`, unary `-`, ...)."""
+    return rule.fn in OPERATORS
+
+
 def is_numpy(rule):
     """Whether the primitive is a NumPy function."""
     return rule.expression.startswith("np.")

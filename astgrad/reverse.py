@@ -22,7 +22,7 @@ import gast
 from .errors import Location, NoDerivativeError
 from .names import name
 from . import runtime
-from .primitives import NOT_DIFFERENTIABLE, ZERO, dotted_name, is_numpy, returns_python_scalar
+from .primitives import NOT_DIFFERENTIABLE, ZERO, dotted_name, is_numpy, is_operator, returns_python_scalar
 
 SEED = "d_out"
 
@@ -95,7 +95,7 @@ def _may_be_array(program, variable):
     for equation in program.equations:
         rule = equation.rule
         inputs_scalar = all(not isinstance(a, gast.Name) or a.id in scalar for a in equation.inputs)
-        if returns_python_scalar(rule) or (rule.fn.__module__ == "_operator" and inputs_scalar):
+        if returns_python_scalar(rule) or (is_operator(rule) and inputs_scalar):
             scalar.add(equation.target)
     return variable not in scalar
 

@@ -78,7 +78,7 @@ ARRAY_RULES = [
     (number, rule)
     for number, rule in enumerate(RULES)
     if not rule.is_constant
-    and (rule.expression.startswith("np.") or rule.fn.__module__ == "_operator")
+    and (primitives.is_numpy(rule) or primitives.is_operator(rule))
     and not any(reference.startswith("math.") for reference in rule.references)
 ]
 
