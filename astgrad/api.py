@@ -73,8 +73,7 @@ def transform(fn, wrt, with_value, where=None):
     """Run the pipeline on `fn`: the generated gradient function."""
     function = parse.read(fn, where)
     location = Location(function.filename)
-    tree = check.check(function.tree, location)
-    function.tree = tree
+    check.check(function.tree, location)
     resolved = resolve.resolve(function, location)
     program = ssa.to_ssa(resolved, location)
     names = _wrt_names(program, function, wrt)
@@ -122,8 +121,8 @@ def _require_scalar_output(program, location, function):
             NonScalarOutputError,
             function.tree.body[-1],
             f"{program.name} returns a tuple, but a gradient needs a single (scalar) output",
-            hint="differentiate one output at a time (a function returning one element), "
-            "or pass the output seed d_out to weight the outputs",
+            hint="return one number (a loss, or a weighted sum of the outputs); "
+            "for several outputs, differentiate one function per output",
         )
 
 

@@ -15,7 +15,8 @@ Statements, in order
     * exactly one ``return expr`` (or ``return a, b``), as the last statement.
 Expressions
     names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
-    unary ``- +``, comparisons (their value has zero derivative), calls
+    unary ``- +``, single comparisons with ``< <= > >= == !=`` (their value
+    has zero derivative), calls
     ``f(a, b, key=c)`` whose target is a name or a module attribute
     (``math.sin``), and attribute references to modules (``math.pi``).
 
@@ -28,6 +29,7 @@ rejected, with its line, column and a hint of what to write instead.
 import gast
 
 from .errors import NotStraightLineError
+from .primitives import COMPARISONS
 
 ONE_RETURN = "keep a single `return` at the end of the function"
 SELECT = (
@@ -218,6 +220,13 @@ def _check_expression(expression, location):
             stack.extend(reversed([keyword.value for keyword in node.keywords]))
         elif isinstance(node, gast.Attribute):
             _check_attribute_chain(node, location)
+        elif isinstance(node, gast.Compare) and (len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS):
+            raise location.error(
+                NotStraightLineError,
+                node,
+                "only single comparisons with < <= > >= == != are supported",
+                hint="write a chained comparison `a < b < c` as `(a < b) * (b < c)`",
+            )
         elif isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Tuple, gast.Name)):
             stack.extend(reversed(list(gast.iter_child_nodes(node))))
         elif isinstance(node, gast.Constant):

@@ -30,7 +30,7 @@ import numpy as np
 from . import check, parse, primitives
 from .errors import Location, NoDerivativeError, NotStraightLineError
 from .names import Namespace, name
-from .primitives import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
+from .primitives import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
 
 OPERATOR_SYMBOLS = {
     gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",
@@ -60,7 +60,7 @@ def resolve(function, location):
     namespace.locals.update(assigned_names(function.tree.body))
     scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,))
     resolver = _Resolver(namespace)
-    statements, files = resolver.statements(function.tree.body, scope, top=True)
+    statements, files = resolver.statements(function.tree.body, scope)
     return Resolved(function, statements, files, namespace)
 
 
@@ -89,6 +89,7 @@ class _Scope:
         self.locals = set(renamed) | set(assigned_names(function.tree.body))
         self.defined = set(parameter_names(function.tree))  # locals assigned so far
         self.stack = stack  # code objects being inlined, outermost first
+        self.is_helper = len(stack) > 1
 
     def lookup(self, identifier):
         """What a free name means where this body was written."""
@@ -107,7 +108,7 @@ class _Resolver:
         self.namespace = namespace
 
     # ---- statements ----------------------------------------------------------------------
-    def statements(self, body, scope, top=False):
+    def statements(self, body, scope):
         """(resolved statements, their files); for a helper the last is its Return."""
         out, files = [], []
         for statement in body:
@@ -165,13 +166,6 @@ class _Resolver:
         return gast.UnaryOp(op=node.op, operand=self.expression(node.operand, scope, context))
 
     def _Compare(self, node, scope, context):
-        if len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS:
-            raise scope.location.error(
-                NotStraightLineError,
-                node,
-                "only single comparisons with < <= > >= == != are supported",
-                hint="write a chained comparison `a < b < c` as `(a < b) * (b < c)`",
-            )
         left = self.expression(node.left, scope, context)
         right = self.expression(node.comparators[0], scope, context)
         return gast.Compare(left=left, ops=node.ops, comparators=[right])
@@ -216,7 +210,7 @@ class _Resolver:
         try:
             value = self.namespace.evaluate(node, scope.lookup)
         except LookupError:
-            if scope.stack[-1] is not scope.stack[0]:
+            if scope.is_helper:
                 raise scope.location.error(
                     NoDerivativeError, node, f"`{dotted_name(node)}` is not defined", hint="define it at module level"
                 ) from None
@@ -234,7 +228,7 @@ class _Resolver:
     def _same_object(self, node, value, scope):
         """`node` if it means `value` in the generated function too, else another reference."""
         try:
-            if self.namespace.evaluate(node) is value and not _root_name(node) in self.namespace.locals:
+            if self.namespace.evaluate(node) is value and _root_name(node) not in self.namespace.locals:
                 self.namespace.free.add(_root_name(node))
                 return _copy(node)
         except LookupError:

@@ -19,9 +19,9 @@ the optimize stage cleans it.
 
 import gast
 
+from . import runtime
 from .errors import Location, NoDerivativeError
 from .names import name
-from . import runtime
 from .primitives import NOT_DIFFERENTIABLE, ZERO, dotted_name, is_numpy, is_operator, returns_python_scalar
 
 SEED = "d_out"
@@ -167,12 +167,10 @@ def _with_seed(args, seed):
 
 
 def _not_differentiable(equation, param):
-    filename, line = equation.origin
-    node = gast.Pass()
-    node.lineno, node.col_offset = line, equation.value.col_offset
+    filename, _ = equation.origin
     return Location(filename).error(
         NoDerivativeError,
-        node,
+        equation.value,
         f"`{equation.rule.expression}` has no derivative with respect to `{param}`, "
         "and the value passed for it depends on a differentiated parameter",
         hint=f"pass a constant for `{param}`",

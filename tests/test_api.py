@@ -371,3 +371,19 @@ def test_a_tuple_output_is_refused_when_transforming():
 
     with pytest.raises(astgrad.NonScalarOutputError, match="returns a tuple"):
         astgrad.grad(g)
+
+
+def test_a_gradient_flowing_into_an_integer_argument_is_refused():
+    def g(x):
+        return math.ldexp(x, 3) + round(x, int(x))
+
+    assert astgrad.grad(g)(1.5) == 8.0  # the integer arguments are constants here
+
+    def h(x, n):
+        return math.ldexp(x, n)
+
+    with pytest.raises(astgrad.NoDerivativeError, match="no derivative with respect to `i`") as error:
+        astgrad.grad(h)
+    assert error.value.lineno == h.__code__.co_firstlineno + 1
+    assert error.value.col_offset == 15
+    assert astgrad.grad(h, wrt="x")(1.5, 3) == 8.0
