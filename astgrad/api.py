@@ -35,14 +35,20 @@ def grad(fn=None, wrt=None, mode="reverse"):
     """
     if fn is None:
         return functools.partial(grad, wrt=wrt, mode=mode)
-    return _generated(fn, wrt, mode, with_value=False)
+    try:
+        return _generated(fn, wrt, mode, with_value=False)
+    except AstgradError as error:
+        raise error.with_traceback(None) from None  # the user's line, not astgrad's insides
 
 
 def value_and_grad(fn=None, wrt=None, mode="reverse"):
     """Like `grad`, but the generated function returns ``(fn(...), gradient)``."""
     if fn is None:
         return functools.partial(value_and_grad, wrt=wrt, mode=mode)
-    return _generated(fn, wrt, mode, with_value=True)
+    try:
+        return _generated(fn, wrt, mode, with_value=True)
+    except AstgradError as error:
+        raise error.with_traceback(None) from None
 
 
 def source(generated):
@@ -180,7 +186,7 @@ def _on_deep_stack(work, *args):
                 col_offset=0 if code else None,
                 hint="split long expressions into several assignments",
             ) from None
-        raise error.with_traceback(None) if isinstance(error, AstgradError) else error
+        raise error
     return outcome["value"]
 
 
