@@ -387,3 +387,14 @@ def test_a_gradient_flowing_into_an_integer_argument_is_refused():
     assert error.value.lineno == h.__code__.co_firstlineno + 1
     assert error.value.col_offset == 15
     assert astgrad.grad(h, wrt="x")(1.5, 3) == 8.0
+
+
+def test_a_generated_function_remembers_its_primal_parameters():
+    def h(x):
+        return sin(x) * x
+
+    d_h = astgrad.grad(h)
+    assert d_h.__astgrad__.primal_params == ("x",)
+    second = astgrad.grad(d_h)  # wrt=None: the user's x, never the seed d_out
+    assert second(0.7) == pytest.approx(2 * math.cos(0.7) - 0.7 * math.sin(0.7), rel=1e-14)
+    assert second.__astgrad__.primal_params == ("x",)
