@@ -63,7 +63,9 @@ def simplify(node):
 def _simplify_binary(left, op, right):
     a, b = constant_value(left), constant_value(right)
     if a is not None and b is not None and type(op) in FOLDED:
-        return number(FOLDED[type(op)](a, b))
+        folded = FOLDED[type(op)](a, b)
+        if math.isfinite(folded):  # inf and nan stay as the user wrote them
+            return number(folded)
     if isinstance(op, gast.Mult):
         if b == 1:
             return left
@@ -131,8 +133,6 @@ def constant_value(node):
 
 def number(value):
     """A node for `value`; negative numbers as ``-(abs value)`` so printers keep ``(-1) ** 2`` right."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(value)
     if value < 0:
         return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-value, kind=None))
     return gast.Constant(value=value, kind=None)
