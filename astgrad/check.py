@@ -85,7 +85,7 @@ def check(tree, location):
     """`tree` if it is straight-line code, else `NotStraightLineError`."""
     _check_parameters(tree, location)
     body = tree.body
-    if _is_docstring(body[0]):
+    if is_docstring(body[0]):
         body = body[1:]
     for index, statement in enumerate(body):
         is_last = index == len(body) - 1
@@ -117,7 +117,8 @@ def _check_parameters(tree, location):
         )
 
 
-def _is_docstring(statement):
+def is_docstring(statement):
+    """Whether `statement` is a string on its own (a docstring)."""
     return isinstance(statement, gast.Expr) and isinstance(statement.value, gast.Constant) and isinstance(
         statement.value.value, str
     )
@@ -166,7 +167,7 @@ def _check_statement(statement, is_last, location):
         if reject:
             what, hint = reject
             raise location.error(NotStraightLineError, statement.value, f"{what} is not straight-line code", hint=hint)
-        if _is_docstring(statement):
+        if is_docstring(statement):
             raise location.error(
                 NotStraightLineError, statement, "a string statement after the first one", hint="use a # comment"
             )

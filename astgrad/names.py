@@ -71,8 +71,8 @@ class Namespace:
         if key not in self._references:
             self._references[key] = (obj, self._find_reference(obj, hint))
         expression = self._references[key][1]
-        self.free.add(_root(expression))
-        return _copy_reference(expression)
+        self.free.add(root_name(expression))
+        return copy_atom(expression)
 
     def _find_reference(self, obj, hint):
         direct = [name for name in self._names_bound_to(obj) if name not in self.locals]
@@ -134,7 +134,8 @@ class Namespace:
         return value
 
 
-def _root(expression):
+def root_name(expression):
+    """`math` for `math.pi`, `x` for `x`."""
     while isinstance(expression, gast.Attribute):
         expression = expression.value
     return expression.id
@@ -144,10 +145,17 @@ def _parse_reference(dotted):
     return gast.parse(dotted).body[0].value
 
 
-def _copy_reference(node):
-    if isinstance(node, gast.Attribute):
-        return gast.Attribute(value=_copy_reference(node.value), attr=node.attr, ctx=gast.Load())
-    return gast.Name(id=node.id, ctx=gast.Load(), annotation=None, type_comment=None)
+def copy_atom(atom):
+    """A fresh node for an atom (name, number, `math.pi`, `-2`), or a tuple of atoms as a Tuple."""
+    if isinstance(atom, tuple):
+        return gast.Tuple(elts=[copy_atom(a) for a in atom], ctx=gast.Load())
+    if isinstance(atom, gast.Name):
+        return name(atom.id)
+    if isinstance(atom, gast.Constant):
+        return gast.Constant(value=atom.value, kind=None)
+    if isinstance(atom, gast.Attribute):
+        return gast.Attribute(value=copy_atom(atom.value), attr=atom.attr, ctx=gast.Load())
+    return gast.UnaryOp(op=atom.op, operand=copy_atom(atom.operand))
 
 
 def name(identifier):

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import check, parse, primitives
 from .errors import Location, NoDerivativeError, NotStraightLineError
-from .names import Namespace, name
+from .names import Namespace, copy_atom, name, root_name
 from .primitives import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
 
 OPERATOR_SYMBOLS = {
@@ -112,7 +112,7 @@ class _Resolver:
         """(resolved statements, their files); for a helper the last is its Return."""
         out, files = [], []
         for statement in body:
-            if check._is_docstring(statement) or isinstance(statement, gast.Pass):
+            if check.is_docstring(statement) or isinstance(statement, gast.Pass):
                 continue
             prelude, prelude_files = [], []
             context = (prelude, prelude_files)
@@ -189,7 +189,7 @@ class _Resolver:
                     f"`{node.id}` is used before it is assigned",
                     hint=f"assign `{node.id}` before this line",
                 )
-            return _copy(scope.renamed[node.id])
+            return copy_atom(scope.renamed[node.id])
         return self._free_value(node, scope)
 
     def _Attribute(self, node, scope, context):
@@ -214,7 +214,7 @@ class _Resolver:
                 raise scope.location.error(
                     NoDerivativeError, node, f"`{dotted_name(node)}` is not defined", hint="define it at module level"
                 ) from None
-            self.namespace.free.add(_root_name(node))
+            self.namespace.free.add(root_name(node))
             return node  # a global defined later: looked up when the gradient runs
         if isinstance(value, types.ModuleType) or callable(value) and not _is_constant(value):
             raise scope.location.error(
@@ -228,12 +228,12 @@ class _Resolver:
     def _same_object(self, node, value, scope):
         """`node` if it means `value` in the generated function too, else another reference."""
         try:
-            if self.namespace.evaluate(node) is value and _root_name(node) not in self.namespace.locals:
-                self.namespace.free.add(_root_name(node))
-                return _copy(node)
+            if self.namespace.evaluate(node) is value and root_name(node) not in self.namespace.locals:
+                self.namespace.free.add(root_name(node))
+                return copy_atom(node)
         except LookupError:
             pass
-        return self.namespace.reference(value, hint=_root_name(node))
+        return self.namespace.reference(value, hint=root_name(node))
 
     # ---- calls ---------------------------------------------------------------------------
     def _Call(self, node, scope, context):
@@ -359,22 +359,6 @@ def _is_constant(value):
 
 def _is_atom(node):
     return isinstance(node, (gast.Name, gast.Constant))
-
-
-def _root_name(node):
-    while isinstance(node, gast.Attribute):
-        node = node.value
-    return node.id
-
-
-def _copy(node):
-    if isinstance(node, gast.Name):
-        return name(node.id)
-    if isinstance(node, gast.Attribute):
-        return gast.Attribute(value=_copy(node.value), attr=node.attr, ctx=gast.Load())
-    if isinstance(node, gast.Constant):
-        return gast.Constant(value=node.value, kind=None)
-    return node
 
 
 def _describe(fn):

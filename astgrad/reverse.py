@@ -21,7 +21,7 @@ import gast
 
 from . import runtime
 from .errors import Location, NoDerivativeError
-from .names import name
+from .names import copy_atom, name
 from .primitives import NOT_DIFFERENTIABLE, ZERO, dotted_name, is_numpy, is_operator, returns_python_scalar
 
 SEED = "d_out"
@@ -70,7 +70,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
 
     gradients = [name(adjoint[p]) if p in adjoint else gast.Constant(value=0.0, kind=None) for p in wrt]
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
-    result = gast.Tuple(elts=[_copy_atom(output), gradient], ctx=gast.Load()) if with_value else gradient
+    result = gast.Tuple(elts=[copy_atom(output), gradient], ctx=gast.Load()) if with_value else gradient
     body.append(gast.Return(value=result))
     return gast.FunctionDef(
         name=("value_and_d_" if with_value else "d_") + program.name,
@@ -116,7 +116,7 @@ def _active_names(program, wrt):
 def instantiate(template, placeholders, references, namespace):
     """A new tree for `template`: placeholders replaced by atoms, module names by references."""
     if isinstance(template, gast.Name):
-        return _copy_atom(placeholders[template.id])
+        return copy_atom(placeholders[template.id])
     if isinstance(template, gast.Attribute):
         return namespace.reference(references[dotted_name(template)])
     fields = {}
@@ -128,18 +128,6 @@ def instantiate(template, placeholders, references, namespace):
         else:
             fields[field] = value
     return type(template)(**fields)
-
-
-def _copy_atom(atom):
-    if isinstance(atom, tuple):
-        return gast.Tuple(elts=[_copy_atom(a) for a in atom], ctx=gast.Load())
-    if isinstance(atom, gast.Name):
-        return name(atom.id)
-    if isinstance(atom, gast.Constant):
-        return gast.Constant(value=atom.value, kind=None)
-    if isinstance(atom, gast.Attribute):
-        return gast.Attribute(value=_copy_atom(atom.value), attr=atom.attr, ctx=gast.Load())
-    return gast.UnaryOp(op=atom.op, operand=_copy_atom(atom.operand))
 
 
 def _assign(target, value):

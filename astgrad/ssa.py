@@ -158,17 +158,20 @@ class _Builder:
             expression = gast.BinOp(left=left, op=node.op, right=right)
             fn, inputs = BINARY_OPERATORS[type(node.op)], (left, right)
             descriptive, word = _binary_names(node.op, left, right)
+            rule = primitives.lookup(fn, 2)
         elif isinstance(node, gast.UnaryOp):
             operand = self.atom(node.operand)
             expression = gast.UnaryOp(op=node.op, operand=operand)
             fn, inputs = UNARY_OPERATORS[type(node.op)], (operand,)
             descriptive, word = _joined("neg", operand), "neg"
+            rule = primitives.lookup(fn, 1)
         elif isinstance(node, gast.Compare):
             left, right = self.atom(node.left), self.atom(node.comparators[0])
             expression = gast.Compare(left=left, ops=node.ops, comparators=[right])
             fn, inputs = COMPARISONS[type(node.ops[0])], (left, right)
             word = COMPARISON_WORDS[type(node.ops[0])]
             descriptive = _joined(_short(left), word, right) if _short(left) else None
+            rule = primitives.lookup(fn, 2)
         elif isinstance(node, gast.Call):
             args = [self.atom(a) for a in node.args]
             keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
@@ -181,7 +184,6 @@ class _Builder:
             descriptive = _joined(word, *[a for a in args if _short(a)])
         else:  # the checker and resolver let nothing else through
             raise AssertionError(f"unexpected {type(node).__name__} in ssa")
-        rule = primitives.lookup(fn, len(inputs))
         target = self._new_name(hint, descriptive, word)
         gast.copy_location(expression, node)
         self.equations.append(Equation(target, expression, rule, inputs, self.origin))
