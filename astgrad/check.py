@@ -16,14 +16,19 @@ Statements, in order
 Expressions
     names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
     unary ``- +``, single comparisons with ``< <= > >= == !=`` (their value
-    has zero derivative), calls
-    ``f(a, b, key=c)`` whose target is a name or a module attribute
-    (``math.sin``), and attribute references to modules (``math.pi``).
+    has zero derivative), calls ``f(a, b, key=c)`` whose target is a name or
+    a module attribute (``math.sin``), method calls and attributes of values
+    (``x.sum(axis=0)``, ``x.T``), attribute references to modules
+    (``math.pi``), and indexing reads (``x[0]``, ``x[:, 1]``, ``x[..., None]``,
+    ``x[idx]``). Call arguments and indices may also be ``None``, ``...``,
+    strings (``np.einsum("ij,j->i", a, b)``) and list displays
+    (``np.concatenate([a, b])``).
 
 Everything else (``if``, loops, ``try``, ``with``, comprehensions, lambdas,
 conditional expressions, ``and``/``or``, ``yield``, ``global``/``nonlocal``,
-subscripts, item or attribute assignment, ``del``, starred arguments, ...) is
-rejected, with its line, column and a hint of what to write instead.
+item or attribute assignment, ``del``, starred arguments, in-place method
+calls, ...) is rejected, with its line, column and a hint of what to write
+instead.
 """
 
 import gast
@@ -70,9 +75,8 @@ REJECTED = {
     gast.YieldFrom: ("`yield from`", "return a single value at the end"),
     gast.Await: ("`await`", OUTSIDE),
     gast.NamedExpr: ("an assignment expression (`:=`)", "assign with a separate statement"),
-    gast.Subscript: ("indexing (`x[...]`)", "pass the elements as separate parameters"),
     gast.Starred: ("a starred argument", "pass the arguments one by one"),
-    gast.List: ("a list display", "use separate names or a tuple"),
+    gast.List: ("a list display", "use separate names or a tuple; lists are allowed as call arguments"),
     gast.Dict: ("a dict display", "use separate names"),
     gast.Set: ("a set display", "use separate names"),
     gast.JoinedStr: ("an f-string", OUTSIDE),
@@ -171,6 +175,15 @@ def _check_statement(statement, is_last, location):
             raise location.error(
                 NotStraightLineError, statement, "a string statement after the first one", hint="use a # comment"
             )
+        value = statement.value
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute):
+            raise location.error(
+                NotStraightLineError,
+                statement,
+                f"a method call whose value is thrown away: `.{value.func.attr}()` can only matter here "
+                "by changing its object in place (as `x.sort()` does)",
+                hint=NEW_VALUE,
+            )
         raise location.error(
             NotStraightLineError,
             statement,
@@ -207,20 +220,26 @@ def _check_target(target, location, allow_tuple=True):
 
 def _check_expression(expression, location):
     # An explicit stack keeps very deep expressions (x + x + ... + x) away
-    # from the recursion limit.
-    stack = [expression]
+    # from the recursion limit. Each entry remembers whether it is (part of)
+    # a call argument or an index, where None, strings and lists are allowed.
+    stack = [(expression, False)]
     while stack:
-        node = stack.pop()
+        node, in_argument = stack.pop()
         reject = REJECTED.get(type(node))
-        if reject:
+        if reject and not (in_argument and isinstance(node, gast.List)):
             what, hint = reject
             raise location.error(NotStraightLineError, node, f"{what} is not straight-line code", hint=hint)
         if isinstance(node, gast.Call):
             _check_call(node, location)
-            stack.extend(reversed(node.args))
-            stack.extend(reversed([keyword.value for keyword in node.keywords]))
+            children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
+            stack.extend((child, False) for child in reversed(children))
+            stack.extend((child, True) for child in reversed(node.args + [k.value for k in node.keywords]))
         elif isinstance(node, gast.Attribute):
-            _check_attribute_chain(node, location)
+            stack.append((node.value, False))
+        elif isinstance(node, gast.Subscript):
+            stack.extend([(node.value, False), (node.slice, True)])
+        elif isinstance(node, gast.Slice):
+            stack.extend((part, True) for part in (node.lower, node.upper, node.step) if part is not None)
         elif isinstance(node, gast.Compare) and (len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS):
             raise location.error(
                 NotStraightLineError,
@@ -228,16 +247,12 @@ def _check_expression(expression, location):
                 "only single comparisons with < <= > >= == != are supported",
                 hint="write a chained comparison `a < b < c` as `(a < b) * (b < c)`",
             )
-        elif isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Tuple, gast.Name)):
-            stack.extend(reversed(list(gast.iter_child_nodes(node))))
+        elif isinstance(node, (gast.Tuple, gast.List)):
+            stack.extend((child, in_argument) for child in reversed(node.elts))
+        elif isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Name)):
+            stack.extend((child, False) for child in reversed(list(gast.iter_child_nodes(node))))
         elif isinstance(node, gast.Constant):
-            if isinstance(node.value, str) or node.value is None or isinstance(node.value, bytes):
-                raise location.error(
-                    NotStraightLineError,
-                    node,
-                    f"the constant {node.value!r} is not a number",
-                    hint="use numbers; move other values outside the function",
-                )
+            _check_constant(node, in_argument, location)
         elif isinstance(node, (gast.Load, gast.Store, gast.operator, gast.unaryop, gast.cmpop)):
             pass
         else:
@@ -249,6 +264,21 @@ def _check_expression(expression, location):
             )
 
 
+def _check_constant(node, in_argument, location):
+    value = node.value
+    if isinstance(value, bool) or isinstance(value, (int, float, complex)):
+        return
+    if in_argument and (value is None or value is Ellipsis or isinstance(value, str)):
+        return
+    raise location.error(
+        NotStraightLineError,
+        node,
+        f"the constant {value!r} is not a number",
+        hint="use numbers in arithmetic (None, ... and strings only as arguments or indices); "
+        "move other values outside the function",
+    )
+
+
 def _check_call(node, location):
     for keyword in node.keywords:
         if keyword.arg is None:
@@ -256,29 +286,10 @@ def _check_call(node, location):
             raise location.error(
                 NotStraightLineError, where, "a `**` argument", hint="pass keyword arguments one by one"
             )
-    func = node.func
-    if isinstance(func, gast.Name):
-        return
-    if isinstance(func, gast.Attribute):
-        _check_attribute_chain(func, location)
-        return
-    raise location.error(
-        NotStraightLineError,
-        func,
-        "a call of a computed value",
-        hint="call a function by its name, e.g. `math.sin(x)` or `helper(x)`",
-    )
-
-
-def _check_attribute_chain(node, location):
-    """`a.b.c` with a name at its root (whether `a` is a module is resolve's question)."""
-    root = node
-    while isinstance(root, gast.Attribute):
-        root = root.value
-    if not isinstance(root, gast.Name):
+    if not isinstance(node.func, (gast.Name, gast.Attribute)):
         raise location.error(
             NotStraightLineError,
-            node,
-            "an attribute of a computed value",
-            hint="refer to module attributes by name, e.g. `math.pi`",
+            node.func,
+            "a call of a computed value",
+            hint="call a function by its name, e.g. `math.sin(x)` or `helper(x)`",
         )

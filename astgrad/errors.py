@@ -49,6 +49,10 @@ class NonScalarOutputError(AstgradError, TypeError):
     """`grad` of a function whose output is not a scalar (a tuple, or an array without a seed)."""
 
 
+class IntegerInputError(AstgradError, TypeError):
+    """A differentiated argument is an array of integers or booleans, which has no gradient (raised at call time)."""
+
+
 class SourceError(AstgradError):
     """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
 

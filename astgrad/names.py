@@ -75,8 +75,10 @@ class Namespace:
         return copy_atom(expression)
 
     def _find_reference(self, obj, hint):
+        # An object without a __name__ (np.s_) is known by the last part of its dotted hint.
+        attribute = getattr(obj, "__name__", None) or (hint or "value").split(".")[-1]
         direct = [name for name in self._names_bound_to(obj) if name not in self.locals]
-        modules = self._modules_holding(obj)
+        modules = self._modules_holding(obj, attribute)
         for candidates in (
             [n for n in direct if n in self.free],
             [chain for chain in modules if chain.split(".")[0] in self.free],
@@ -85,8 +87,7 @@ class Namespace:
         ):
             if candidates:
                 return _parse_reference(candidates[0])
-        name = getattr(obj, "__name__", None) or hint or "value"
-        name = name if name.isidentifier() else "value"
+        name = attribute if attribute.isidentifier() else "value"
         added = self.fresh(name)
         self.locals.discard(added)
         self.added[added] = obj
@@ -100,8 +101,7 @@ class Namespace:
             names.append(name)
         return names
 
-    def _modules_holding(self, obj):
-        name = getattr(obj, "__name__", None)
+    def _modules_holding(self, obj, name):
         if not isinstance(name, str):
             return []
         chains = []

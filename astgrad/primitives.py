@@ -1,35 +1,69 @@
 """The primitive table: every function and operator astgrad can differentiate.
 
-Each entry is one line: a *signature* and one *partial derivative* per input.
+Each entry is one line: a *signature*, then one template per input.
 
     derivative("y = math.sin(x)", x="math.cos(x)")
+    adjoint("y = np.sum(x, axis=None, keepdims=False)", x=f"np.broadcast_to({EXPANDED}, np.shape(x))", ...)
 
-The signature is Python: the output's name, ``=``, then the call (or operator
-expression) with one placeholder name per input, in call order. Evaluating the
-callee (`math.sin`) gives the Python object the entry is keyed by, so
-``math.sin``, ``from math import sin as s`` and ``m.sin`` all find it;
-operators are keyed by their `operator` function (``x * y`` is
-`operator.mul`). Each partial is a Python expression in the placeholders,
-which may use the output (``y``) so that generated code reuses the primal
-result (the partial of ``exp`` is ``y``, not ``math.exp(x)`` again).
+The signature is Python: the output's name, ``=``, then how a user calls the
+primitive, with one placeholder name per input. Evaluating the callee
+(`math.sin`) gives the Python object the entry is keyed by, so ``math.sin``,
+``from math import sin as s`` and ``m.sin`` all find it; operators are keyed
+by their `operator` function (``x * y`` is `operator.mul`, ``x[index]`` is
+`operator.getitem`), methods and attributes of arrays by their name with a
+dot (``x.sum(...)`` is ``".sum"``, ``x.T`` is ``".T"``). In the call:
 
-A partial may also be `ZERO` (the derivative is zero where it exists: ``int``,
-comparisons, ``floor``) or `NOT_DIFFERENTIABLE` (an integer argument such as
-``math.ldexp``'s exponent: a located error is raised if a gradient would flow
-into it). Every input must have one of the three: forgetting one is an error
-when the table loads.
+* ``name`` is an input passed by position;
+* ``name=default`` is an optional input, passed by keyword (the first one may
+  also be passed by position, as ``np.sum(x, 0)`` passes ``axis``);
+* ``[*xs]`` is a list or tuple of inputs (``np.concatenate([a, b])``), and
+  ``*xs`` the remaining positional arguments; their templates are
+  instantiated once per element, with ``i`` the element's position.
 
-Only partials are stored; the reverse stage builds the adjoint
-``d_x = d_y * partial`` from them (and a forward stage will build the tangent
-``d_y = partial * d_x`` from the same entry, so the two modes cannot drift
-apart). `domain` gives the interval the generated finite-difference test
-samples each input from.
+There are two kinds of entry:
+
+`derivative`
+    elementwise primitives: each template is the *partial derivative* of the
+    output with respect to that input, an expression in the placeholders. The
+    output may be used (the partial of ``exp`` is ``y``), so generated code
+    reuses the primal result. The reverse stage builds ``d_x = d_y * partial``
+    (a forward stage will build ``d_y = partial * d_x`` from the same entry).
+`adjoint`
+    everything else (reductions, ``@``, reshaping, indexing): each template is
+    the whole contribution to the input's adjoint, written with ``d_y`` for
+    the output's adjoint. ``elementwise=True`` marks an adjoint entry whose
+    output has the broadcast shape of its inputs (``np.where``).
+
+For both kinds, the reverse stage (not the template) reduces an elementwise
+primitive's contribution back to the shape of a broadcast input.
+
+A template may also be one of these markers instead of an expression:
+`ZERO` (the derivative is zero where it exists: ``int``, comparisons,
+``floor``), `NOT_DIFFERENTIABLE` (an integer argument such as a shape: a
+located error is raised if a gradient would flow into it), or `STATIC` (like
+`NOT_DIFFERENTIABLE`, and the call must pass a constant written in the source,
+such as ``axis=0``: templates may then depend on its value). Every input needs
+exactly one of these or a template: forgetting one is an error when the table
+loads.
+
+Templates use the placeholders, ``d_y``, ``i``, dotted module names
+(``np.cos``, ``runtime.unbroadcast``) and the transform-time helpers in
+`STATIC_HELPERS`. A part of a template that depends on `STATIC` inputs only is
+evaluated when the template is instantiated: ``d_y if keepdims else
+np.expand_dims(d_y, axis)`` becomes one of its branches, and
+``einsum_adjoint_spec(spec, 0)`` becomes a string constant.
+
+`domain` gives the interval the generated finite-difference test samples each
+input from.
 
 Conventions at kinks and ties (tested in tests/test_primitives.py):
 ``abs``/``fabs`` have derivative 0 at 0 (the sign function); ``max``/``min``
-of two equal values give each input half the gradient, as JAX and autograd do.
+of two equal values, and ``np.max``/``np.min`` over tied elements, share the
+gradient equally, as JAX and autograd do; ``np.clip`` passes the gradient to
+``x`` where ``x`` is within the bounds, the bounds included.
 """
 
+import ast
 import builtins
 import math
 import operator
@@ -42,6 +76,8 @@ from . import runtime
 
 ZERO = "ZERO"
 NOT_DIFFERENTIABLE = "NOT_DIFFERENTIABLE"
+STATIC = "STATIC"
+MARKERS = (ZERO, NOT_DIFFERENTIABLE, STATIC)
 
 REAL = (-2.0, 2.0)
 POSITIVE = (0.2, 3.0)
@@ -82,12 +118,18 @@ class TableError(Exception):
 class Rule:
     """One entry of the table: how to differentiate `fn` called with these inputs."""
 
-    fn: object
+    fn: object  # the key: the callee, an operator function, or ".name" for a method or attribute
     signature: str  # e.g. "y = math.sin(x)"
     output: str  # the output placeholder, e.g. "y"
-    params: tuple  # the input placeholders in call order, e.g. ("x",)
-    partials: dict  # placeholder -> gast expression, ZERO or NOT_DIFFERENTIABLE
-    references: dict  # dotted name in a partial (e.g. "math.cos") -> the object it names
+    params: tuple  # the input placeholders, e.g. ("x",)
+    positional: tuple  # the params passed by position, in order
+    optional: dict  # param -> default value, for params passed by keyword
+    sequence: str  # the param standing for several inputs (`[*xs]` or `*xs`), or None
+    templates: dict  # param -> gast expression, ZERO, NOT_DIFFERENTIABLE or STATIC
+    texts: dict  # param -> the template as written in the table
+    form: str  # "partial" (from `derivative`) or "adjoint"
+    elementwise: bool  # whether the output has the broadcast shape of the inputs
+    references: dict  # dotted name in a template (e.g. "math.cos") -> the object it names
     domain: dict  # placeholder -> (low, high) for the generated test
 
     @property
@@ -96,83 +138,214 @@ class Rule:
         return self.signature.split("=", 1)[1].strip()
 
     @property
+    def adjoint_name(self):
+        """The placeholder adjoint templates use for the output's adjoint (``d_y``)."""
+        return "d_" + self.output
+
+    @property
     def is_constant(self):
         """Whether the output never carries a derivative (comparisons, int, floor, ...)."""
-        return all(self.partials[p] is ZERO for p in self.params)
+        return all(self.templates[p] in MARKERS for p in self.params)
+
+    @property
+    def is_method(self):
+        """Whether the primitive is a method or attribute of an array (``x.sum()``, ``x.T``)."""
+        return isinstance(self.fn, str)
 
 
-RULES = {}  # the primitive's object -> {number of inputs: Rule}
+RULES = {}  # the primitive's key -> its rules, in the order the table lists them
 
 
 def derivative(signature, domain=REAL, namespace=None, **partials):
-    """Add the entry `signature` with its `partials` to the table; return its Rule."""
-    namespace = namespace if namespace is not None else globals()
-    rule = _make_rule(signature, domain, namespace, partials)
-    by_arity = RULES.setdefault(rule.fn, {})
-    if len(rule.params) in by_arity:
-        raise TableError(f"{signature!r}: {by_arity[len(rule.params)].signature!r} is already in the table")
-    by_arity[len(rule.params)] = rule
+    """Add an elementwise entry: `signature` and the partial derivative for each input."""
+    return _add(_make_rule(signature, "partial", True, domain, namespace, partials))
+
+
+def adjoint(signature, elementwise=False, domain=REAL, namespace=None, **templates):
+    """Add an entry given by the adjoint contribution (in terms of ``d_<output>``) for each input."""
+    return _add(_make_rule(signature, "adjoint", elementwise, domain, namespace, templates))
+
+
+def _add(rule):
+    rules = RULES.setdefault(rule.fn, [])
+    for other in rules:
+        if other.params == rule.params and other.positional == rule.positional:
+            raise TableError(f"{rule.signature!r}: {other.signature!r} is already in the table")
+    rules.append(rule)
     return rule
 
 
-def lookup(fn, arity):
-    """The rule for calling `fn` with `arity` inputs, or None."""
+def rules_for(fn):
+    """The rules the table has for `fn` (empty if none)."""
     try:
-        return RULES.get(fn, {}).get(arity)
+        return RULES.get(fn, [])
     except TypeError:  # an unhashable object is no primitive
-        return None
-
-
-def arities(fn):
-    """The numbers of inputs the table knows `fn` with (for error messages)."""
-    try:
-        return sorted(RULES.get(fn, {}))
-    except TypeError:
         return []
+
+
+def lookup(fn, arity):
+    """The rule for calling `fn` with `arity` positional inputs, or None (operators)."""
+    return next((rule for rule in rules_for(fn) if len(rule.positional) == arity), None)
+
+
+def match(fn, args, keywords):
+    """(rule, {param: argument}) for a call of `fn`, or (None, reason) if no rule fits.
+
+    `args` are the positional argument nodes, `keywords` a list of (name, node).
+    A sequence parameter gets the tuple of its argument nodes (`[*xs]`: the
+    elements of the list or tuple display passed for it).
+    """
+    reasons = []
+    for rule in rules_for(fn):
+        try:
+            return rule, bind(rule, args, keywords)
+        except TypeError as reason:
+            reasons.append(str(reason))
+    return None, "; ".join(reasons)
+
+
+def bind(rule, args, keywords):
+    """{param: argument} for calling `rule` with `args` and `keywords`; TypeError if they do not fit."""
+    bound = {}
+    args = list(args)
+    for param in rule.positional:
+        if param == rule.sequence and rule.sequence not in rule.optional and _is_star(rule):
+            bound[param] = tuple(args)
+            args = []
+        elif args:
+            argument = args.pop(0)
+            bound[param] = _elements(argument) if param == rule.sequence else argument
+    optional = list(rule.optional)
+    if args and optional:  # the first optional input may be passed by position
+        bound[optional[0]] = args.pop(0)
+    if args:
+        raise TypeError("too many positional arguments")
+    for keyword, argument in keywords:
+        if keyword not in rule.params or keyword in bound or keyword == rule.sequence:
+            raise TypeError(f"the keyword `{keyword}` does not fit")
+        bound[keyword] = argument
+    for param, default in rule.optional.items():
+        bound.setdefault(param, constant_node(default))
+    missing = [param for param in rule.params if param not in bound]
+    if missing:
+        raise TypeError(f"`{missing[0]}` is missing")
+    return bound
+
+
+def _is_star(rule):
+    return f"*{rule.sequence}" in rule.expression and f"[*{rule.sequence}]" not in rule.expression
+
+
+def _elements(argument):
+    if isinstance(argument, (gast.Tuple, gast.List)):
+        return tuple(argument.elts)
+    if isinstance(argument, tuple):
+        return argument
+    raise TypeError("a list of inputs must be written as a list or tuple display, e.g. `[a, b]`")
 
 
 def all_rules():
     """Every rule, in the order the table lists them."""
-    return [rule for by_arity in RULES.values() for rule in by_arity.values()]
+    return [rule for rules in RULES.values() for rule in rules]
 
 
-def _make_rule(signature, domain, namespace, partials):
+def constant_node(value):
+    """A gast node for a constant Python value (number, None, bool, str, tuple of them)."""
+    return gast.ast_to_gast(ast.parse(repr(value), mode="eval")).body
+
+
+def static_value(node):
+    """The Python value of a constant written in the source (`0`, `-1`, `(0, 2)`, `None`, `'ij'`).
+
+    ValueError if `node` is not such a constant.
+    """
+    if isinstance(node, tuple):
+        return tuple(static_value(element) for element in node)
+    return ast.literal_eval(gast.gast_to_ast(gast.fix_missing_locations(node)))
+
+
+def _make_rule(signature, form, elementwise, domain, namespace, templates):
+    namespace = namespace if namespace is not None else globals()
     try:
         statement = gast.parse(signature).body[0]
         output = statement.targets[0].id
         call = statement.value
     except (SyntaxError, AttributeError, IndexError) as exc:
         raise TableError(f"{signature!r}: a signature reads like 'y = math.sin(x)' ({exc})") from None
-    fn, inputs = _callee_and_inputs(signature, call, namespace)
-    params = tuple(_placeholder(signature, node) for node in inputs)
-    if set(partials) != set(params):
+    fn, positional, optional, sequence = _callee_and_inputs(signature, call, namespace)
+    params = positional + tuple(optional)
+    if set(templates) != set(params):
         raise TableError(
-            f"{signature!r}: give exactly one partial (an expression, ZERO or NOT_DIFFERENTIABLE) "
-            f"for each input {params}, got {sorted(partials)}"
+            f"{signature!r}: give exactly one template (an expression, ZERO, NOT_DIFFERENTIABLE or STATIC) "
+            f"for each input {params}, got {sorted(templates)}"
         )
     placeholders = set(params) | {output}
+    if form == "adjoint":
+        placeholders.add("d_" + output)
+    if sequence:
+        placeholders.add("i")
     parsed, references = {}, {}
-    for param, text in partials.items():
-        if text in (ZERO, NOT_DIFFERENTIABLE):
+    for param in params:
+        text = templates[param]
+        if text in MARKERS:
             parsed[param] = text
             continue
-        parsed[param] = gast.parse(text).body[0].value
+        parsed[param] = _expand_macros(gast.parse(text).body[0].value)
         references.update(_free_references(signature, parsed[param], placeholders, namespace))
     if not isinstance(domain, dict):
         domain = {param: domain for param in params}
-    return Rule(fn, signature, output, params, parsed, references, domain)
+    return Rule(fn, signature, output, params, positional, optional, sequence, parsed, dict(templates), form,
+                elementwise, references, domain)  # fmt: skip
 
 
 def _callee_and_inputs(signature, call, namespace):
+    """(key, positional params, {optional param: default}, sequence param or None)."""
     if isinstance(call, gast.Call):
-        return _evaluate_reference(signature, call.func, namespace), call.args + [k.value for k in call.keywords]
+        func = call.func
+        if isinstance(func, gast.Attribute) and _is_placeholder(func.value, namespace):
+            fn, positional = "." + func.attr, [func.value.id]
+        else:
+            fn, positional = _evaluate_reference(signature, func, namespace), []
+        sequence = None
+        for node in call.args:
+            param, is_sequence = _input(signature, node)
+            positional.append(param)
+            if is_sequence:
+                sequence = param
+        optional = {}
+        for keyword in call.keywords:
+            try:
+                optional[keyword.arg] = static_value(keyword.value)
+            except ValueError:
+                raise TableError(f"{signature!r}: the default of `{keyword.arg}` must be a constant") from None
+        return fn, tuple(positional), optional, sequence
     if isinstance(call, gast.BinOp):
-        return BINARY_OPERATORS[type(call.op)], [call.left, call.right]
-    if isinstance(call, gast.UnaryOp):
-        return UNARY_OPERATORS[type(call.op)], [call.operand]
-    if isinstance(call, gast.Compare) and len(call.ops) == 1:
-        return COMPARISONS[type(call.ops[0])], [call.left, call.comparators[0]]
-    raise TableError(f"{signature!r}: the right-hand side must be one call or one operator")
+        inputs = [call.left, call.right]
+        fn = BINARY_OPERATORS[type(call.op)]
+    elif isinstance(call, gast.UnaryOp):
+        inputs, fn = [call.operand], UNARY_OPERATORS[type(call.op)]
+    elif isinstance(call, gast.Compare) and len(call.ops) == 1:
+        inputs, fn = [call.left, call.comparators[0]], COMPARISONS[type(call.ops[0])]
+    elif isinstance(call, gast.Attribute) and isinstance(call.value, gast.Name):
+        inputs, fn = [call.value], "." + call.attr
+    elif isinstance(call, gast.Subscript):
+        inputs, fn = [call.value, call.slice], operator.getitem
+    else:
+        raise TableError(f"{signature!r}: the right-hand side must be one call, operator, attribute or index")
+    return fn, tuple(_placeholder(signature, node) for node in inputs), {}, None
+
+
+def _is_placeholder(node, namespace):
+    return isinstance(node, gast.Name) and node.id not in namespace and not hasattr(builtins, node.id)
+
+
+def _input(signature, node):
+    """(placeholder, whether it stands for several inputs) for one argument of a signature."""
+    if isinstance(node, gast.Starred):
+        return _placeholder(signature, node.value), True
+    if isinstance(node, (gast.List, gast.Tuple)) and len(node.elts) == 1 and isinstance(node.elts[0], gast.Starred):
+        return _placeholder(signature, node.elts[0].value), True
+    return _placeholder(signature, node), False
 
 
 def _placeholder(signature, node):
@@ -208,13 +381,15 @@ def _evaluate_reference(signature, node, namespace):
 
 
 def _free_references(signature, expression, placeholders, namespace):
-    """The dotted module names (math.cos) a partial uses, with the objects they name."""
+    """The dotted module names (math.cos) a template uses, with the objects they name."""
     references = {}
     stack = [expression]
     while stack:
         node = stack.pop()
         name = dotted_name(node)
         if name is not None and name.split(".")[0] not in placeholders:
+            if name in STATIC_HELPERS:
+                continue
             if "." not in name:
                 raise TableError(f"{signature!r}: {name!r} is neither an input nor a dotted module name")
             references[name] = _evaluate_reference(signature, node, namespace)
@@ -222,6 +397,95 @@ def _free_references(signature, expression, placeholders, namespace):
             stack.extend(gast.iter_child_nodes(node))
     return references
 
+
+# ---- transform-time helpers: templates call these on STATIC inputs only -----------------------
+def inverse_permutation(axes):
+    """The axes that undo ``np.transpose(x, axes)``."""
+    return tuple(int(i) for i in np.argsort(axes))
+
+
+def einsum_adjoint_spec(spec, operand):
+    """The einsum subscripts giving the adjoint of operand 0 or 1 of a two-operand `spec`.
+
+    ``einsum_adjoint_spec("ij,jk->ik", 0)`` is ``"ik,jk->ij"``. Forms in which
+    the adjoint is not itself an einsum (an index repeated within one operand,
+    an index summed over one operand alone, ``...``) raise ValueError.
+    """
+    if "->" not in spec or "..." in spec:
+        raise ValueError("write the output subscripts explicitly (`'ij,jk->ik'`) and do not use `...`")
+    inputs, result = spec.replace(" ", "").split("->")
+    operands = inputs.split(",")
+    if len(operands) != 2:
+        raise ValueError("only two-operand einsum is differentiated")
+    mine, other = operands[operand], operands[1 - operand]
+    if len(set(mine)) != len(mine):
+        raise ValueError(f"the subscripts {mine!r} repeat an index (a diagonal)")
+    missing = set(mine) - set(other) - set(result)
+    if missing:
+        raise ValueError(f"the index {sorted(missing)[0]!r} is summed over one operand alone")
+    first, second = (result, other) if operand == 0 else (other, result)
+    return f"{first},{second}->{mine}"
+
+
+STATIC_HELPERS = {"inverse_permutation": inverse_permutation, "einsum_adjoint_spec": einsum_adjoint_spec}
+
+# Shorthands for reductions, written out when the table loads (see docs/primitives.md).
+MACROS = {
+    # `v`, of the reduction's output shape, with the reduced axes put back with length 1
+    "expand": "(v if keepdims or axis is None else np.expand_dims(v, axis))",
+    # a reduction `np.f(v)` over the same axes, keeping them: its result broadcasts against x
+    "keep_dims": "(v if axis is None else v_with_axis)",
+}
+
+
+def _expand_macros(template):
+    """`template` with ``expand(v)`` and ``keep_dims(np.f(v))`` written out."""
+    if isinstance(template, gast.Call) and isinstance(template.func, gast.Name) and template.func.id in MACROS:
+        argument = _expand_macros(template.args[0])
+        expansion = gast.parse(MACROS[template.func.id]).body[0].value
+        replacements = {"v": argument}
+        if template.func.id == "keep_dims":
+            keywords = [gast.keyword(arg="axis", value=gast.Name("axis", gast.Load(), None, None)),
+                        gast.keyword(arg="keepdims", value=gast.Constant(True, None))]  # fmt: skip
+            replacements["v_with_axis"] = gast.Call(func=argument.func, args=argument.args, keywords=keywords)
+        return _replace_names(expansion, replacements)
+    for field, value in gast.iter_fields(template):
+        if isinstance(value, list):
+            setattr(template, field, [_expand_macros(v) if isinstance(v, gast.AST) else v for v in value])
+        elif isinstance(value, gast.AST):
+            setattr(template, field, _expand_macros(value))
+    return template
+
+
+def _replace_names(tree, replacements):
+    class Replace(gast.NodeTransformer):
+        def visit_Name(self, node):
+            return replacements.get(node.id, node)
+
+    return Replace().visit(tree)
+
+
+def two_norm_axis(ord, axis):
+    """`axis`, after checking that ``np.linalg.norm(x, ord, axis)`` is a 2-norm (ValueError if not)."""
+    if ord is None or (ord == 2 and isinstance(axis, int)):
+        return axis
+    raise ValueError("only the 2-norm is differentiated: leave `ord` out (or use ord=2 with an integer axis)")
+
+
+STATIC_HELPERS["two_norm_axis"] = two_norm_axis
+
+
+SUM = "np.broadcast_to(expand(d_y), np.shape(x))"
+MEAN = "np.broadcast_to(d_y / np.size(x) if axis is None else expand(d_y * (np.size(y) / np.size(x))), np.shape(x))"
+PROD = "np.broadcast_to(expand(d_y * y), np.shape(x)) / x"
+EXTREMUM = "(x == expand(y)) * expand(d_y) / keep_dims(np.sum(x == expand(y)))"
+VAR = "expand(d_y) * (2 / (np.size(x) / np.size(y) - ddof)) * (x - keep_dims(np.mean(x)))"
+STD = "expand(d_y / y) * (x - keep_dims(np.mean(x))) / (np.size(x) / np.size(y) - ddof)"
+NORM = "(d_y / y if two_norm_axis(ord, axis) is None or keepdims else np.expand_dims(d_y / y, axis)) * x"
+RESHAPED = "np.reshape(d_y, np.shape(x))"
+MATMUL = {"x": "runtime.matmul_left_adjoint(d_z, x, y)", "y": "runtime.matmul_right_adjoint(d_z, x, y)"}
+REDUCTION = {"axis": STATIC, "keepdims": STATIC}
+BOUNDS = {"x": REAL, "lo": (-2.0, -0.5), "hi": (0.5, 2.0)}
 
 # fmt: off
 # ---- operators ---------------------------------------------------------------------------
@@ -238,6 +502,8 @@ derivative("z = x > y",  x=ZERO, y=ZERO)
 derivative("z = x >= y", x=ZERO, y=ZERO)
 derivative("z = x == y", x=ZERO, y=ZERO)
 derivative("z = x != y", x=ZERO, y=ZERO)
+adjoint("z = x @ y",     **MATMUL)
+adjoint("y = x[index]",  x="runtime.unindex(d_y, x, np.s_[index])", index=NOT_DIFFERENTIABLE)
 
 # ---- math ----------------------------------------------------------------------------------
 derivative("y = math.sin(x)",        x="math.cos(x)")
@@ -280,11 +546,12 @@ derivative("y = float(x)",           x="1")
 derivative("y = int(x)",             x=ZERO)
 derivative("y = round(x)",           x=ZERO)
 derivative("y = round(x, ndigits)",  x=ZERO, ndigits=NOT_DIFFERENTIABLE)
+adjoint("n = len(x)",                x=ZERO)
 
 # ---- run-time helpers of generated code ----------------------------------------------------
-derivative("s = runtime.scalar_seed(y, seed)", y=ZERO, seed="1")
+derivative("s = runtime.checked_seed(y, seed, *wrt)", y=ZERO, seed="1", wrt=ZERO)
 
-# ---- NumPy functions (here on scalars) -----------------------------------------------------
+# ---- NumPy: elementwise --------------------------------------------------------------------
 derivative("y = np.sin(x)",          x="np.cos(x)")
 derivative("y = np.cos(x)",          x="-np.sin(x)")
 derivative("y = np.tan(x)",          x="1 + y * y", domain=(-1.2, 1.2))
@@ -305,20 +572,89 @@ derivative("y = np.log(x)",          x="1 / x", domain=POSITIVE)
 derivative("y = np.log2(x)",         x="1 / (x * 0.6931471805599453)", domain=POSITIVE)
 derivative("y = np.log10(x)",        x="1 / (x * 2.302585092994046)", domain=POSITIVE)
 derivative("y = np.log1p(x)",        x="1 / (1 + x)", domain=(-0.5, 2.0))
+derivative("z = np.logaddexp(x, y)", x="np.exp(x - z)", y="np.exp(y - z)")
 derivative("y = np.sqrt(x)",         x="0.5 / y", domain=POSITIVE)
 derivative("y = np.cbrt(x)",         x="1 / (3 * y * y)", domain=POSITIVE)
 derivative("y = np.square(x)",       x="2 * x")
 derivative("y = np.reciprocal(x)",   x="-y * y", domain=POSITIVE)
 derivative("y = np.negative(x)",     x="-1")
+derivative("z = np.add(x, y)",       x="1", y="1")
+derivative("z = np.subtract(x, y)",  x="1", y="-1")
+derivative("z = np.multiply(x, y)",  x="y", y="x")
+derivative("z = np.divide(x, y)",    x="1 / y", y="-z / y", domain={"x": REAL, "y": POSITIVE})
 derivative("z = np.power(x, y)",     x="y * x ** (y - 1)", y="z * np.log(x)", domain={"x": POSITIVE, "y": REAL})
 derivative("z = np.hypot(x, y)",     x="x / z", y="y / z")
 derivative("y = np.abs(x)",          x="np.sign(x)")                                        # 0 at 0
 derivative("y = np.fabs(x)",         x="np.sign(x)")                                        # 0 at 0
 derivative("z = np.maximum(x, y)",   x="(x > y) + 0.5 * (x == y)", y="(y > x) + 0.5 * (x == y)")  # ties: half each
 derivative("z = np.minimum(x, y)",   x="(x < y) + 0.5 * (x == y)", y="(y < x) + 0.5 * (x == y)")  # ties: half each
+derivative("z = np.fmax(x, y)",      x="(x > y) + 0.5 * (x == y)", y="(y > x) + 0.5 * (x == y)")  # ties: half each
+derivative("z = np.fmin(x, y)",      x="(x < y) + 0.5 * (x == y)", y="(y < x) + 0.5 * (x == y)")  # ties: half each
+derivative("y = np.clip(x, lo, hi)", x="y == x", lo="x < lo", hi="x > hi", domain=BOUNDS)     # bounds pass to x
+derivative("y = x.clip(lo, hi)",     x="y == x", lo="x < lo", hi="x > hi", domain=BOUNDS)
+adjoint("y = np.where(c, a, b)",     c=ZERO, a="np.where(c, d_y, 0.0)", b="np.where(c, 0.0, d_y)", elementwise=True)
 derivative("y = np.sign(x)",         x=ZERO)
 derivative("y = np.floor(x)",        x=ZERO)
 derivative("y = np.ceil(x)",         x=ZERO)
+derivative("y = np.float64(x)",      x="1")
+
+# ---- NumPy: reductions (as functions and as methods) ---------------------------------------
+adjoint("y = np.sum(x, axis=None, keepdims=False)",            x=SUM, **REDUCTION)
+adjoint("y = x.sum(axis=None, keepdims=False)",                x=SUM, **REDUCTION)
+adjoint("y = np.mean(x, axis=None, keepdims=False)",           x=MEAN, **REDUCTION)
+adjoint("y = x.mean(axis=None, keepdims=False)",               x=MEAN, **REDUCTION)
+adjoint("y = np.prod(x, axis=None, keepdims=False)",           x=PROD, **REDUCTION)
+adjoint("y = x.prod(axis=None, keepdims=False)",               x=PROD, **REDUCTION)
+adjoint("y = np.max(x, axis=None, keepdims=False)",            x=EXTREMUM, **REDUCTION)            # ties share
+adjoint("y = x.max(axis=None, keepdims=False)",                x=EXTREMUM, **REDUCTION)
+adjoint("y = np.min(x, axis=None, keepdims=False)",            x=EXTREMUM, **REDUCTION)
+adjoint("y = x.min(axis=None, keepdims=False)",                x=EXTREMUM, **REDUCTION)
+adjoint("y = np.var(x, axis=None, ddof=0, keepdims=False)",    x=VAR, ddof=STATIC, **REDUCTION)
+adjoint("y = x.var(axis=None, ddof=0, keepdims=False)",        x=VAR, ddof=STATIC, **REDUCTION)
+adjoint("y = np.std(x, axis=None, ddof=0, keepdims=False)",    x=STD, ddof=STATIC, **REDUCTION)
+adjoint("y = x.std(axis=None, ddof=0, keepdims=False)",        x=STD, ddof=STATIC, **REDUCTION)
+adjoint("y = np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x=NORM, ord=STATIC, **REDUCTION)
+
+# ---- NumPy: linear algebra -----------------------------------------------------------------
+adjoint("z = np.matmul(x, y)",       **MATMUL)
+adjoint("z = np.dot(x, y)",          **MATMUL)
+adjoint("z = x.dot(y)",              **MATMUL)
+adjoint("z = np.outer(x, y)",        x="np.reshape(d_z @ np.ravel(y), np.shape(x))", y="np.reshape(np.ravel(x) @ d_z, np.shape(y))")  # noqa: E501
+adjoint("z = np.inner(x, y)",        x="runtime.inner_left_adjoint(d_z, x, y)", y="runtime.inner_right_adjoint(d_z, x, y)")  # noqa: E501
+adjoint("z = np.einsum(spec, x, y)", x="np.einsum(einsum_adjoint_spec(spec, 0), d_z, y)", y="np.einsum(einsum_adjoint_spec(spec, 1), x, d_z)", spec=STATIC)  # noqa: E501
+
+# ---- NumPy: shapes -------------------------------------------------------------------------
+adjoint("y = x.T",                          x="d_y.T")
+adjoint("y = np.transpose(x, axes=None)",   x="np.transpose(d_y) if axes is None else np.transpose(d_y, inverse_permutation(axes))", axes=STATIC)  # noqa: E501
+adjoint("y = np.reshape(x, shape)",         x=RESHAPED, shape=NOT_DIFFERENTIABLE)
+adjoint("y = x.reshape(*shape)",            x=RESHAPED, shape=NOT_DIFFERENTIABLE)
+adjoint("y = np.ravel(x)",                  x=RESHAPED)
+adjoint("y = x.ravel()",                    x=RESHAPED)
+adjoint("y = x.flatten()",                  x=RESHAPED)
+adjoint("y = np.expand_dims(x, axis)",      x=RESHAPED, axis=NOT_DIFFERENTIABLE)
+adjoint("y = np.squeeze(x, axis=None)",     x=RESHAPED, axis=NOT_DIFFERENTIABLE)
+adjoint("y = x.squeeze(axis=None)",         x=RESHAPED, axis=NOT_DIFFERENTIABLE)
+adjoint("y = np.concatenate([*xs], axis=0)", xs="runtime.concatenate_part(d_y, xs, i, axis)", axis=NOT_DIFFERENTIABLE)  # noqa: E501
+adjoint("y = np.stack([*xs], axis=0)",      xs="np.take(d_y, i, axis=axis)", axis=NOT_DIFFERENTIABLE)
+adjoint("y = np.hstack([*xs])",             xs="runtime.hstack_part(d_y, xs, i)")
+adjoint("y = np.vstack([*xs])",             xs="runtime.vstack_part(d_y, xs, i)")
+adjoint("y = np.array([*xs])",              xs="d_y[i]")
+
+# ---- shapes and constants: no derivative flows through them ----------------------------------
+adjoint("s = x.shape",               x=ZERO)
+adjoint("n = x.ndim",                x=ZERO)
+adjoint("n = x.size",                x=ZERO)
+adjoint("s = np.shape(x)",           x=ZERO)
+adjoint("n = np.ndim(x)",            x=ZERO)
+adjoint("n = np.size(x)",            x=ZERO)
+adjoint("y = np.zeros(shape)",       shape=ZERO)
+adjoint("y = np.ones(shape)",        shape=ZERO)
+adjoint("y = np.zeros_like(x)",      x=ZERO)
+adjoint("y = np.ones_like(x)",       x=ZERO)
+adjoint("y = np.eye(n)",             n=ZERO)
+adjoint("y = np.arange(n)",          n=ZERO)
+adjoint("y = np.arange(a, b)",       a=ZERO, b=ZERO)
+adjoint("y = np.arange(a, b, step)", a=ZERO, b=ZERO, step=ZERO)
 # fmt: on
 
 
@@ -326,26 +662,38 @@ REGENERATE = (
     "python -c \"from astgrad.primitives import markdown; print(markdown(), end='')\" > docs/primitives.md"
 )
 
+# In code that uses arrays, these scalar entries are differentiated by their NumPy twin
+# (the same placeholders), whose partials also work on arrays: `x ** y` needs np.log, not
+# math.log, for its exponent, and `abs` needs np.sign.
+NUMPY_TWINS = {operator.pow: np.power, pow: np.power, abs: np.abs}
 
-PYTHON_SCALAR_RESULTS = (max, min, float, int, round)  # scalar results, or an error for arrays
+
+def array_twin(rule):
+    """The rule to use for `rule` in code that handles arrays."""
+    twin = NUMPY_TWINS.get(rule.fn) if not rule.is_method else None
+    return lookup(twin, len(rule.positional)) if twin is not None else rule
 
 
-def returns_python_scalar(rule):
-    """Whether the primitive's result is a Python number whatever its inputs (math.sin, max, ...)."""
-    return getattr(rule.fn, "__module__", None) == "math" or any(rule.fn is fn for fn in PYTHON_SCALAR_RESULTS)
+# Primitives whose result is a Python number (or a tuple of them) whatever their inputs.
+NUMBER_RESULTS = (max, min, float, int, round, len, np.shape, np.ndim, np.size, ".shape", ".ndim", ".size")
+
+
+def returns_number(rule):
+    """Whether the primitive's result is a Python number or a shape (math.sin, len, x.shape, ...)."""
+    return getattr(rule.fn, "__module__", None) == "math" or any(rule.fn is fn or rule.fn == fn for fn in NUMBER_RESULTS)
 
 
 OPERATORS = frozenset(BINARY_OPERATORS.values()) | frozenset(UNARY_OPERATORS.values()) | frozenset(COMPARISONS.values())
 
 
 def is_operator(rule):
-    """Whether the primitive is a Python operator (`+`, `<`, unary `-`, ...)."""
-    return rule.fn in OPERATORS
+    """Whether the primitive is a Python operator (`+`, `<`, unary `-`, `@`, `[]` ...)."""
+    return rule.fn in OPERATORS or rule.fn is operator.getitem
 
 
 def is_numpy(rule):
-    """Whether the primitive is a NumPy function."""
-    return rule.expression.startswith("np.")
+    """Whether the primitive works on arrays only: a NumPy function, an array method, `@` or `x[...]`."""
+    return rule.expression.startswith("np.") or rule.is_method or rule.fn in (operator.matmul, operator.getitem)
 
 
 def markdown():
@@ -356,33 +704,49 @@ def markdown():
         f"Generated from `astgrad/primitives.py` by `{REGENERATE}`;",
         "a test fails when this page is stale.",
         "",
-        "Each entry gives the partial derivative of the output with respect to each input.",
-        "The reverse stage turns a partial `p` of `y = f(x)` into the adjoint line",
-        "`d_x = d_y * p` (adding to `d_x` when `x` is used more than once).",
-        "`ZERO`: the derivative is zero wherever it exists (the value is piecewise constant).",
-        "`NOT_DIFFERENTIABLE`: an integer argument; a gradient flowing into it is an error.",
+        "Elementwise entries give the partial derivative `∂y/∂x` of the output with respect to",
+        "each input; the reverse stage turns it into the adjoint line `d_x = d_y * ∂y/∂x`",
+        "(adding to `d_x` when `x` is used more than once, and summing over broadcast axes",
+        "when `x` was broadcast). The other entries give the adjoint contribution `d_x = ...`",
+        "itself, in terms of the output's adjoint `d_y`; `i` is the position of an input in a",
+        "list of inputs. Parts that depend only on constant arguments (`axis`, `keepdims`)",
+        "are decided when the template is instantiated: generated code shows one branch.",
+        "Two shorthands keep reductions short: `expand(v)` is `v` with the reduced axes put",
+        "back with length 1 (`np.expand_dims(v, axis)`, or `v` itself when `axis` is None or",
+        "`keepdims` is true), and `keep_dims(np.f(v))` is `np.f(v, axis=axis, keepdims=True)`",
+        "(or `np.f(v)` when `axis` is None), whose result broadcasts against `x`.",
         "",
-        "| primitive | partial derivatives | test domain |",
+        "`ZERO`: the derivative is zero wherever it exists (the value is piecewise constant).",
+        "`NOT_DIFFERENTIABLE`: an integer argument (a shape, an index); a gradient flowing into it is an error.",
+        "`STATIC`: the same, and the argument must be a constant written in the call (`axis=0`).",
+        "",
+        "| primitive | derivative | test domain |",
         "| --- | --- | --- |",
     ]
     for rule in all_rules():
-        partials = "<br>".join(
-            f"∂{rule.output}/∂{p} = `{_partial_text(rule.partials[p])}`" for p in rule.params
-        )
+        cells = "<br>".join(_template_text(rule, p) for p in rule.params)
         domains = ", ".join(
             f"{p} ∈ [{rule.domain[p][0]:g}, {rule.domain[p][1]:g}]"
             for p in rule.params
-            if rule.partials[p] is not NOT_DIFFERENTIABLE
+            if rule.templates[p] not in (NOT_DIFFERENTIABLE, STATIC) and rule.form == "partial"
         )
-        lines.append(f"| `{rule.signature}` | {partials} | {domains} |")
+        lines.append(f"| `{rule.signature}` | {cells} | {domains} |")
     lines += [
         "",
         "Conventions at kinks and ties: `abs` and `fabs` have derivative 0 at 0 (the sign",
-        "function); `max`/`min` of two equal values give each input half the gradient.",
+        "function); `max`/`min` of two equal values, and `np.max`/`np.min` over tied elements,",
+        "share the gradient equally; `np.clip` passes the gradient to `x` where `x` lies within",
+        "the bounds, the bounds included. `np.prod` divides by `x`, so an input with exact zeros",
+        "gets `nan`/`inf` entries; `np.std` and `np.linalg.norm` divide by the result, so their",
+        "gradient at zero spread or at the zero vector is `nan`.",
         "",
     ]
     return "\n".join(lines)
 
 
-def _partial_text(partial):
-    return partial if isinstance(partial, str) else gast.unparse(gast.fix_missing_locations(partial))
+def _template_text(rule, param):
+    template = rule.texts[param]
+    text = template if template in MARKERS else "`" + template.replace("|", "\\|") + "`"
+    if rule.form == "partial":
+        return f"∂{rule.output}/∂{param} = {text}"
+    return f"d_{param} = {text}" if template not in MARKERS else f"{param}: {text}"

@@ -193,17 +193,37 @@ class _Resolver:
         return self._free_value(node, scope)
 
     def _Attribute(self, node, scope, context):
-        root = node
-        while isinstance(root, gast.Attribute):
-            root = root.value
-        if root.id in scope.locals:
+        if not self._is_value_attribute(node, scope):
+            return self._free_value(node, scope)
+        if primitives.lookup("." + node.attr, 1) is None:
             raise scope.location.error(
                 NoDerivativeError,
                 node,
-                f"the attribute `.{node.attr}` of the local value `{root.id}` has no derivative",
-                hint="use functions from the primitive table on the value itself",
+                f"the attribute `.{node.attr}` has no derivative",
+                hint="use `.T`, `.shape`, `.ndim`, `.size`, or functions from the primitive table",
             )
-        return self._free_value(node, scope)
+        return gast.Attribute(value=self.expression(node.value, scope, context), attr=node.attr, ctx=gast.Load())
+
+    def _is_value_attribute(self, node, scope):
+        """Whether `node` (``a.b``) is an attribute of a value (``x.T``), not of a module (``math.pi``)."""
+        if dotted_name(node.value) is None or root_name(node.value) in scope.locals:
+            return True
+        try:
+            return not isinstance(self.namespace.evaluate(node.value, scope.lookup), types.ModuleType)
+        except LookupError:
+            return False
+
+    def _Subscript(self, node, scope, context):
+        value = self.expression(node.value, scope, context)
+        return gast.Subscript(value=value, slice=self.expression(node.slice, scope, context), ctx=gast.Load())
+
+    def _Slice(self, node, scope, context):
+        parts = [None if part is None else self.expression(part, scope, context)
+                 for part in (node.lower, node.upper, node.step)]  # fmt: skip
+        return gast.Slice(*parts)
+
+    def _List(self, node, scope, context):
+        return gast.List(elts=[self.expression(e, scope, context) for e in node.elts], ctx=gast.Load())
 
     def _free_value(self, node, scope):
         """A global, closure or module constant used as a value (`SCALE`, `math.pi`)."""
@@ -237,6 +257,8 @@ class _Resolver:
 
     # ---- calls ---------------------------------------------------------------------------
     def _Call(self, node, scope, context):
+        if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func, scope):
+            return self._method_call(node, scope, context)
         callee = dotted_name(node.func)
         if callee.split(".")[0] in scope.locals:
             raise scope.location.error(
@@ -257,21 +279,19 @@ class _Resolver:
             ) from None
         args = [self.expression(a, scope, context) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
-        rule = primitives.lookup(fn, len(args) + len(keywords))
-        if rule is not None:
-            self._check_keywords(rule, len(args), keywords, node, scope, callee)
+        if primitives.rules_for(fn):
+            self._match(fn, node, node.args, scope, callee)
             func = self._same_object(node.func, fn, scope)
             return gast.Call(func=func, args=args, keywords=keywords)
-        if primitives.arities(fn):
-            counts = " or ".join(str(n) for n in primitives.arities(fn))
+        if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
+            return self._inline(fn, node, args, keywords, scope, context, callee)
+        if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
             raise scope.location.error(
                 NoDerivativeError,
                 node,
-                f"`{callee}` has a derivative only when called with {counts} argument(s)",
-                hint=f"call `{callee}` with {counts} argument(s)",
+                f"`{callee}` draws random numbers, which have no derivative and would change on every call",
+                hint="draw the random numbers outside the function and pass them in as a parameter",
             )
-        if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
-            return self._inline(fn, node, args, keywords, scope, context, callee)
         raise scope.location.error(
             NoDerivativeError,
             node,
@@ -279,15 +299,62 @@ class _Resolver:
             hint=NO_DERIVATIVE_HINT,
         )
 
-    def _check_keywords(self, rule, positional, keywords, node, scope, callee):
-        expected = rule.params[positional:]
-        if sorted(k.arg for k in keywords) != sorted(expected):
+    def _method_call(self, node, scope, context):
+        """``x.sum(axis=0)``: a method of an array, differentiated through the table's ``.sum`` entry."""
+        method = node.func.attr
+        callee = f"{_describe_value(node.func.value)}.{method}"
+        if method in IN_PLACE_METHODS:
+            raise scope.location.error(
+                NotStraightLineError,
+                node,
+                f"`{callee}()` changes its array in place",
+                hint=f"compute a new value instead, e.g. with the function form `np.{method}(...)`",
+            )
+        if not primitives.rules_for("." + method):
             raise scope.location.error(
                 NoDerivativeError,
                 node,
-                f"`{callee}` is differentiated as `{rule.expression}`; these keyword arguments do not match it",
-                hint=f"call it as `{rule.expression}`",
+                f"the method `.{method}()` has no derivative",
+                hint="see docs/primitives.md for the methods astgrad differentiates, or use the NumPy function",
             )
+        self._match("." + method, node, [node.func.value] + node.args, scope, callee)
+        func = gast.Attribute(value=self.expression(node.func.value, scope, context), attr=method, ctx=gast.Load())
+        args = [self.expression(a, scope, context) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        return gast.Call(func=func, args=args, keywords=keywords)
+
+    def _match(self, fn, node, args, scope, callee):
+        """The bound arguments of the rule for this call; a located error if none fits."""
+        keywords = [(k.arg, k.value) for k in node.keywords]
+        out = next((value for keyword, value in keywords if keyword == "out"), None)
+        if out is not None:
+            raise scope.location.error(
+                NotStraightLineError,
+                out,
+                f"`{callee}(..., out=...)` writes its result into an existing array, changing it in place",
+                hint="leave out `out=` and assign the result to a new name",
+            )
+        rule, bound = primitives.match(fn, args, keywords)
+        if rule is None:
+            forms = " or ".join(f"`{r.expression}`" for r in primitives.rules_for(fn))
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` is differentiated when called as {forms}; this call does not fit ({bound})",
+                hint=f"call it as {forms}",
+            )
+        for param in rule.params:
+            if rule.templates[param] is primitives.STATIC:
+                try:
+                    primitives.static_value(bound[param])
+                except ValueError:
+                    raise scope.location.error(
+                        NoDerivativeError,
+                        bound[param],
+                        f"`{param}` of `{callee}` must be a constant written in the call",
+                        hint=f"write `{param}` as a number, a tuple of numbers or None, e.g. `{param}=0`",
+                    ) from None
+        return rule, bound
 
     def _inline(self, fn, node, args, keywords, scope, context, callee):
         if fn.__code__ in scope.stack:
@@ -351,6 +418,13 @@ class _Resolver:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             return gast.Constant(value=value, kind=None)
         return self.namespace.reference(value, hint=hint)
+
+
+IN_PLACE_METHODS = frozenset({"sort", "fill", "resize", "put", "partition", "itemset", "setflags", "byteswap"})
+
+
+def _describe_value(node):
+    return dotted_name(node) or "(...)"
 
 
 def _is_constant(value):

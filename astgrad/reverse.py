@@ -17,12 +17,17 @@ output is deliberately naive (``d_out * 1``, copies, unused primal lines):
 the optimize stage cleans it.
 """
 
+import ast
+import copy
+import operator
+
 import gast
 
 from . import runtime
 from .errors import Location, NoDerivativeError
 from .names import copy_atom, name
-from .primitives import NOT_DIFFERENTIABLE, ZERO, dotted_name, is_numpy, is_operator, returns_python_scalar
+from .primitives import MARKERS, NOT_DIFFERENTIABLE, STATIC, STATIC_HELPERS, ZERO, array_twin, constant_node, dotted_name
+from .primitives import is_numpy, returns_number, static_value
 
 SEED = "d_out"
 
@@ -31,7 +36,10 @@ def reverse(program, wrt, as_tuple, with_value=False):
     """The adjoint FunctionDef of `program` for the parameters named in `wrt`."""
     namespace = program.namespace
     seed = namespace.fresh(SEED)
-    active = _active_names(program, wrt)
+    arrays = uses_arrays(program)
+    rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
+    active = _active_names(program, rules, wrt)
+    shapes = _shape_classes(program, rules) if arrays else {}
     adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
     body = [_assign(eq.target, eq.value) for eq in program.equations]
 
@@ -46,29 +54,34 @@ def reverse(program, wrt, as_tuple, with_value=False):
     output = program.output
     if isinstance(output, gast.Name) and output.id in active:
         adjoint[output.id] = seed
-        if _may_be_array(program, output.id):
-            # An array output is refused at run time unless the seed has its shape.
-            check = gast.Call(func=namespace.reference(runtime.scalar_seed), args=[name(output.id), name(seed)],
-                              keywords=[])  # fmt: skip
+        if arrays:  # refuses an array output without a seed of its shape, and integer arrays
+            check = gast.Call(func=namespace.reference(runtime.checked_seed),
+                              args=[name(output.id), name(seed)] + [name(p) for p in wrt], keywords=[])  # fmt: skip
             body.append(_assign(seed, check))
-    for equation in reversed(program.equations):
-        if equation.target not in adjoint:
+    for equation, rule in reversed(list(zip(program.equations, rules))):
+        target = equation.target
+        if target not in adjoint:
             continue
-        rule = equation.rule
-        placeholders = dict(zip(rule.params, equation.inputs))
-        placeholders[rule.output] = name(equation.target)
-        for param, atom in zip(rule.params, equation.inputs):
-            if not (isinstance(atom, gast.Name) and atom.id in active):
-                continue
-            partial = rule.partials[param]
-            if partial is ZERO:
-                continue
-            if partial is NOT_DIFFERENTIABLE:
-                raise _not_differentiable(equation, param)
-            term = instantiate(partial, placeholders, rule.references, namespace)
-            accumulate(atom.id, gast.BinOp(left=name(adjoint[equation.target]), op=gast.Mult(), right=term))
+        bound = dict(zip(rule.params, equation.inputs))
+        for param in rule.params:
+            for position, atom in _each_input(rule, param, bound[param]):
+                if not (isinstance(atom, gast.Name) and atom.id in active) or rule.templates[param] is ZERO:
+                    continue
+                if rule.templates[param] in MARKERS:
+                    raise _not_differentiable(equation, param)
+                placeholders = dict(bound)
+                placeholders.update({rule.output: name(target), rule.adjoint_name: name(adjoint[target])})
+                if rule.sequence:
+                    placeholders["i"] = gast.Constant(value=position, kind=None)
+                term = instantiate(rule.templates[param], placeholders, rule, namespace, equation)
+                if rule.form == "partial":
+                    term = gast.BinOp(left=name(adjoint[target]), op=gast.Mult(), right=term)
+                if arrays and rule.elementwise and shapes.get(atom.id, atom.id) != shapes[target]:
+                    term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(atom.id)],
+                                     keywords=[])  # fmt: skip
+                accumulate(atom.id, term)
 
-    gradients = [name(adjoint[p]) if p in adjoint else gast.Constant(value=0.0, kind=None) for p in wrt]
+    gradients = [name(adjoint[p]) if p in adjoint else _zero(p, arrays, namespace) for p in wrt]
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
     result = gast.Tuple(elts=[copy_atom(output), gradient], ctx=gast.Load()) if with_value else gradient
     body.append(gast.Return(value=result))
@@ -83,51 +96,136 @@ def reverse(program, wrt, as_tuple, with_value=False):
     )
 
 
-def _may_be_array(program, variable):
-    """Whether `variable` may be an array: only in NumPy code, and not if it is surely a Python number.
+def uses_arrays(program):
+    """Whether the program calls NumPy (then adjoints are unbroadcast and the call is checked).
 
-    Code that calls no NumPy function is scalar code: its gradient does not
-    pay for a shape check (see docs/design.md).
+    Code that calls no NumPy function is scalar code: its gradient pays for no
+    shape handling (see docs/design.md).
     """
-    if not any(is_numpy(equation.rule) for equation in program.equations):
-        return False
-    scalar = set()
-    for equation in program.equations:
-        rule = equation.rule
-        inputs_scalar = all(not isinstance(a, gast.Name) or a.id in scalar for a in equation.inputs)
-        if returns_python_scalar(rule) or (is_operator(rule) and inputs_scalar):
-            scalar.add(equation.target)
-    return variable not in scalar
+    return any(is_numpy(equation.rule) for equation in program.equations)
 
 
-def _active_names(program, wrt):
+def _each_input(rule, param, value):
+    """(position in its sequence or None, atom) for each input `param` stands for."""
+    if param == rule.sequence:
+        return list(enumerate(value))
+    return [(None, value)]
+
+
+def _atoms(rule, inputs):
+    return [atom for param, value in zip(rule.params, inputs) for _, atom in _each_input(rule, param, value)]
+
+
+def _active_names(program, rules, wrt):
     """Names whose value depends on a differentiated parameter."""
     active = set(wrt)
-    for equation in program.equations:
-        rule = equation.rule
+    for equation, rule in zip(program.equations, rules):
         if any(
-            isinstance(atom, gast.Name) and atom.id in active and rule.partials[param] is not ZERO
-            for param, atom in zip(rule.params, equation.inputs)
+            isinstance(atom, gast.Name) and atom.id in active and rule.templates[param] is not ZERO
+            for param, value in zip(rule.params, equation.inputs)
+            for _, atom in _each_input(rule, param, value)
         ):
             active.add(equation.target)
     return active
 
 
-def instantiate(template, placeholders, references, namespace):
-    """A new tree for `template`: placeholders replaced by atoms, module names by references."""
+def _shape_classes(program, rules):
+    """Name -> a class of names known to have the same shape (an elementwise result has its inputs' shape).
+
+    An elementwise primitive's adjoint must be summed back to an input's shape
+    (unbroadcast) unless the input is known to have the output's shape already.
+    Number constants broadcast without changing any shape.
+    """
+    shapes = {}  # name -> its class; None for a Python number, which has shape ()
+    for equation, rule in zip(program.equations, rules):
+        classes = {shapes.get(a.id, a.id) for a in _atoms(rule, equation.inputs) if isinstance(a, gast.Name)}
+        classes.discard(None)
+        if returns_number(rule) or (rule.fn is operator.getitem and not classes - {None}):
+            shapes[equation.target] = None
+        elif rule.elementwise and len(classes) <= 1:
+            shapes[equation.target] = classes.pop() if classes else None
+        else:
+            shapes[equation.target] = equation.target
+    return shapes
+
+
+def _zero(parameter, arrays, namespace):
+    """The gradient of a parameter the output does not depend on."""
+    if not arrays:
+        return gast.Constant(value=0.0, kind=None)
+    return gast.Call(func=namespace.reference(runtime.zero_gradient), args=[name(parameter)], keywords=[])
+
+
+def instantiate(template, placeholders, rule, namespace, equation=None):
+    """A new tree for `template`: placeholders replaced by atoms, module names by references.
+
+    Parts that depend on STATIC inputs only are evaluated first (see primitives).
+    """
+    statics = {p: static_value(placeholders[p]) for p in rule.params if rule.templates[p] is STATIC}
+    try:
+        folded = _fold_static(template, statics)
+    except ValueError as reason:
+        raise _unsupported(equation, reason) from None
+    return _substitute(folded, placeholders, rule.references, namespace)
+
+
+def _substitute(template, placeholders, references, namespace):
     if isinstance(template, gast.Name):
-        return copy_atom(placeholders[template.id])
-    if isinstance(template, gast.Attribute):
-        return namespace.reference(references[dotted_name(template)])
+        return copy_expression(placeholders[template.id])
+    if isinstance(template, gast.Attribute) and dotted_name(template) in references:
+        dotted = dotted_name(template)
+        return namespace.reference(references[dotted], hint=dotted)
+    if isinstance(template, gast.Subscript) and dotted_name(template.value) == "np.s_":
+        index = _substitute(template.slice, placeholders, references, namespace)
+        if not any(isinstance(node, gast.Slice) for node in gast.walk(index)):
+            return index  # np.s_[0] is just 0
     fields = {}
     for field, value in gast.iter_fields(template):
         if isinstance(value, list):
-            fields[field] = [instantiate(v, placeholders, references, namespace) if isinstance(v, gast.AST) else v for v in value]
+            fields[field] = [
+                _substitute(v, placeholders, references, namespace) if isinstance(v, gast.AST) else v for v in value
+            ]
         elif isinstance(value, gast.AST):
-            fields[field] = instantiate(value, placeholders, references, namespace)
+            fields[field] = _substitute(value, placeholders, references, namespace)
         else:
             fields[field] = value
     return type(template)(**fields)
+
+
+def copy_expression(value):
+    """A fresh tree for an atom, a tuple of atoms, or an index expression (``x[:, 1]``'s ``:, 1``)."""
+    if isinstance(value, tuple):
+        return copy_atom(value)
+    return copy.deepcopy(value)
+
+
+def _fold_static(template, statics):
+    """`template` with its parts that depend on STATIC inputs only evaluated."""
+    if isinstance(template, gast.IfExp) and _is_static(template.test, statics):
+        branch = template.body if _evaluate(template.test, statics) else template.orelse
+        return _fold_static(branch, statics)
+    if isinstance(template, gast.Call) and _is_static(template, statics):
+        return constant_node(_evaluate(template, statics))
+    if not isinstance(template, gast.AST):
+        return template
+    fields = {}
+    for field, value in gast.iter_fields(template):
+        if isinstance(value, list):
+            fields[field] = [_fold_static(v, statics) for v in value]
+        else:
+            fields[field] = _fold_static(value, statics)
+    return type(template)(**fields)
+
+
+def _is_static(node, statics):
+    names = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return bool(names) and names <= set(statics) | set(STATIC_HELPERS)
+
+
+def _evaluate(node, statics):
+    expression = ast.Expression(gast.gast_to_ast(gast.fix_missing_locations(copy.deepcopy(node))))
+    code = compile(ast.fix_missing_locations(expression), "<template>", "eval")
+    return eval(code, {"__builtins__": {}}, {**STATIC_HELPERS, **statics})
 
 
 def _assign(target, value):
@@ -152,6 +250,16 @@ def _with_seed(args, seed):
         args=copy, posonlyargs=[], vararg=None, kwonlyargs=kwonly, kw_defaults=kw_defaults,
         kwarg=None, defaults=defaults,
     )  # fmt: skip
+
+
+def _unsupported(equation, reason):
+    filename, _ = equation.origin
+    return Location(filename).error(
+        NoDerivativeError,
+        equation.value,
+        f"`{equation.rule.expression}` has no derivative in this form: {reason}",
+        hint="see docs/primitives.md for the forms astgrad differentiates",
+    )
 
 
 def _not_differentiable(equation, param):

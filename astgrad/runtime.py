@@ -1,20 +1,122 @@
-"""Helpers that generated code calls at run time (each is also in the primitive table)."""
+"""Helpers that generated code calls at run time (each is also in the primitive table).
+
+Only code that uses arrays calls them: a gradient of `math`-only code is plain
+arithmetic. Each helper is short enough to read next to the generated code
+that calls it.
+"""
 
 import numpy as np
 
-from .errors import NonScalarOutputError
+from .errors import IntegerInputError, NonScalarOutputError
 
 
-def scalar_seed(output, seed):
-    """`seed`, after checking that a gradient of `output` is well defined with it.
+def checked_seed(output, seed, *wrt):
+    """`seed`, after checking that the gradient of `output` with respect to `wrt` is defined.
 
     A gradient needs a scalar output; an array output needs an output seed of
-    its own shape, which makes the adjoint a vector-Jacobian product.
+    its own shape, which makes the adjoint a vector-Jacobian product. The
+    differentiated arguments must hold real numbers: an integer array has no
+    gradient (a Python int is fine, as a number).
     """
     if np.ndim(output) and np.size(output) != 1 and np.shape(seed) != np.shape(output):
         raise NonScalarOutputError(
             f"a gradient needs a scalar output, but the function returned an array of shape {np.shape(output)}",
-            hint=f"pass an output seed of that shape (d_out=...) for a vector-Jacobian product, "
+            hint="pass an output seed of that shape (d_out=...) for a vector-Jacobian product, "
             "or reduce the output to a scalar (e.g. a sum or a loss)",
         )
+    for position, value in enumerate(wrt):
+        if isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
+            raise IntegerInputError(
+                f"differentiated argument {position + 1} is an array of {value.dtype}, which has no gradient",
+                hint="pass a floating-point array, e.g. x.astype(float)",
+            )
     return seed
+
+
+def unbroadcast(gradient, like):
+    """`gradient` summed down to the shape of `like`: undoes NumPy broadcasting of `like`."""
+    shape = np.shape(like)
+    if not shape:
+        return gradient if isinstance(gradient, float) else np.sum(gradient)  # a float for a number
+    if np.shape(gradient) == shape:
+        return gradient
+    extra = np.ndim(gradient) - len(shape)
+    stretched = tuple(extra + axis for axis, length in enumerate(shape) if length == 1)
+    return np.reshape(np.sum(gradient, axis=tuple(range(extra)) + stretched, keepdims=True), shape)
+
+
+def zero_gradient(x):
+    """The gradient of a parameter the output does not depend on: a zero of its shape."""
+    return np.zeros(np.shape(x)) if np.ndim(x) else 0.0
+
+
+def unindex(gradient, x, index):
+    """The adjoint of ``x[index]``: `gradient` put back where it was read, zeros elsewhere.
+
+    Repeated integer indices add up (``np.add.at``), as each use of an element does.
+    """
+    result = np.zeros(np.shape(x), dtype=np.result_type(gradient, float))
+    np.add.at(result, index, gradient)
+    return result
+
+
+def matmul_left_adjoint(d_z, x, y):
+    """The adjoint of `x` in ``z = x @ y`` (also ``np.dot`` of arrays of up to two axes)."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0:  # np.dot of a number multiplies
+        return unbroadcast(d_z * y, x)
+    if np.ndim(y) == 1:
+        return np.multiply.outer(d_z, y)
+    if np.ndim(x) == 1:  # x acts as a row: one more axis for the product, then off again
+        return unbroadcast(np.matmul(np.expand_dims(d_z, -2), np.swapaxes(y, -1, -2))[..., 0, :], x)
+    return unbroadcast(np.matmul(d_z, np.swapaxes(y, -1, -2)), x)
+
+
+def matmul_right_adjoint(d_z, x, y):
+    """The adjoint of `y` in ``z = x @ y``."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return unbroadcast(d_z * x, y)
+    if np.ndim(x) == 1:
+        return x * d_z if np.ndim(y) == 1 else unbroadcast(x[:, None] * np.expand_dims(d_z, -2), y)
+    if np.ndim(y) == 1:
+        return np.tensordot(d_z, x, axes=np.ndim(d_z))
+    return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), d_z), y)
+
+
+def inner_left_adjoint(d_z, x, y):
+    """The adjoint of `x` in ``z = np.inner(x, y)`` (a sum over the last axes)."""
+    other = np.ndim(y) - 1
+    return np.tensordot(d_z, y, axes=(list(range(np.ndim(d_z) - other, np.ndim(d_z))), list(range(other))))
+
+
+def inner_right_adjoint(d_z, x, y):
+    """The adjoint of `y` in ``z = np.inner(x, y)``."""
+    mine = np.ndim(x) - 1
+    return np.tensordot(d_z, x, axes=(list(range(mine)), list(range(mine))))
+
+
+def concatenate_part(gradient, parts, i, axis=0):
+    """The slice of `gradient` (of ``np.concatenate(parts, axis)``) that came from ``parts[i]``."""
+    sizes = [np.shape(part)[axis] for part in parts]
+    start = sum(sizes[:i])
+    index = [slice(None)] * np.ndim(gradient)
+    index[axis] = slice(start, start + sizes[i])
+    return gradient[tuple(index)]
+
+
+def hstack_part(gradient, parts, i):
+    """The slice of `gradient` (of ``np.hstack(parts)``) that came from ``parts[i]``."""
+    at_least_1d = [np.atleast_1d(part) for part in parts]
+    part = concatenate_part(gradient, at_least_1d, i, axis=0 if at_least_1d[0].ndim == 1 else 1)
+    return _shaped_like(part, parts[i])
+
+
+def vstack_part(gradient, parts, i):
+    """The slice of `gradient` (of ``np.vstack(parts)``) that came from ``parts[i]``."""
+    part = concatenate_part(gradient, [np.atleast_2d(part) for part in parts], i)
+    return _shaped_like(part, parts[i])
+
+
+def _shaped_like(gradient, x):
+    """`gradient` reshaped to the shape of `x`, and a float if `x` is a number."""
+    shape = np.shape(x)
+    return np.reshape(gradient, shape) if shape else float(np.sum(gradient))

@@ -14,13 +14,15 @@ plus the output atom(s). Every name is assigned once:
   the names just stand for their atoms from then on.
 """
 
+import operator
+import types
 from dataclasses import dataclass
 
 import gast
 
 from . import primitives
 from .errors import NotStraightLineError
-from .names import BUILTIN_NAMES, name
+from .names import BUILTIN_NAMES, copy_atom, name, root_name
 from .primitives import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
 from .resolve import parameter_names
 
@@ -149,7 +151,7 @@ class _Builder:
             return tuple(self.value(e, None) for e in node.elts)
         if isinstance(node, gast.Name):
             return self.current.get(node.id, node)  # a free name stays itself
-        if is_atom(node):
+        if is_atom(node) and not self._is_value_attribute(node):
             return node
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.UAdd):
             return self.value(node.operand, hint)
@@ -172,22 +174,63 @@ class _Builder:
             word = COMPARISON_WORDS[type(node.ops[0])]
             descriptive = _joined(_short(left), word, right) if _short(left) else None
             rule = primitives.lookup(fn, 2)
+        elif isinstance(node, gast.Attribute):  # x.T, x.shape
+            receiver = self.atom(node.value)
+            expression = gast.Attribute(value=receiver, attr=node.attr, ctx=gast.Load())
+            rule, inputs = primitives.lookup("." + node.attr, 1), (receiver,)
+            descriptive, word = _joined(receiver, node.attr), node.attr
+        elif isinstance(node, gast.Subscript):
+            receiver, index = self.atom(node.value), self.index(node.slice)
+            expression = gast.Subscript(value=receiver, slice=index, ctx=gast.Load())
+            rule, inputs = primitives.lookup(operator.getitem, 2), (receiver, index)
+            descriptive, word = _joined(receiver, index), _joined(receiver, "part") or "part"
         elif isinstance(node, gast.Call):
-            args = [self.atom(a) for a in node.args]
-            keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
-            expression = gast.Call(func=node.func, args=args, keywords=keywords)
-            fn = self.namespace.evaluate(node.func)
-            rule = primitives.lookup(fn, len(args) + len(keywords))
-            by_name = {k.arg: k.value for k in keywords}
-            inputs = tuple(args) + tuple(by_name[p] for p in rule.params[len(args):])
-            word = rule.expression.split("(")[0].split(".")[-1]
-            descriptive = _joined(word, *[a for a in args if _short(a)])
+            args = [self.argument(a) for a in node.args]
+            keywords = [gast.keyword(arg=k.arg, value=self.argument(k.value)) for k in node.keywords]
+            if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func):
+                receiver = self.atom(node.func.value)
+                func = gast.Attribute(value=receiver, attr=node.func.attr, ctx=gast.Load())
+                fn, positional, word = "." + node.func.attr, [receiver] + args, node.func.attr
+            else:
+                func, fn, positional, word = node.func, self.namespace.evaluate(node.func), args, None
+            expression = gast.Call(func=func, args=args, keywords=keywords)
+            rule, bound = primitives.match(fn, positional, [(k.arg, k.value) for k in keywords])
+            inputs = tuple(bound[p] for p in rule.params)
+            word = word or rule.expression.split("(")[0].split(".")[-1]  # `sin` also for `from math import sin as s`
+            descriptive = _joined(word, *[a for a in positional if _short(a)])
         else:  # the checker and resolver let nothing else through
             raise AssertionError(f"unexpected {type(node).__name__} in ssa")
         target = self._new_name(hint, descriptive, word)
         gast.copy_location(expression, node)
         self.equations.append(Equation(target, expression, rule, inputs, self.origin))
         return name(target)
+
+    def argument(self, node):
+        """A call argument: an atom, or a list or tuple display of atoms (``np.stack([a, b])``)."""
+        if isinstance(node, gast.List):
+            return gast.List(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
+        value = self.value(node, None)
+        return copy_atom(value) if isinstance(value, tuple) else value
+
+    def index(self, node):
+        """An index (``0``, ``:, 1``, ``..., None``, ``idx``) with its computed parts made atoms."""
+        if isinstance(node, gast.Slice):
+            parts = [None if p is None else self.atom(p) for p in (node.lower, node.upper, node.step)]
+            return gast.Slice(*parts)
+        if isinstance(node, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e) for e in node.elts], ctx=gast.Load())
+        return self.atom(node)
+
+    def _is_value_attribute(self, node):
+        """``x.T`` or ``x.sum`` (an attribute of a value), as opposed to ``math.pi`` (of a module)."""
+        if not isinstance(node, gast.Attribute):
+            return False
+        if dotted_name(node.value) is None or root_name(node.value) in self.namespace.locals:
+            return True
+        try:
+            return not isinstance(self.namespace.evaluate(node.value), types.ModuleType)
+        except LookupError:
+            return False
 
     def atom(self, node):
         value = self.value(node, None)

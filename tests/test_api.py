@@ -352,7 +352,7 @@ def test_numpy_code_with_an_array_output_needs_a_seed():
     seed = np.array([1.0, -2.0, 0.5])
     assert_close(d_g(x, d_out=seed), seed * (np.cos(x) * x + np.sin(x)), rtol=1e-14)
     assert d_g(0.3) == pytest.approx(math.cos(0.3) * 0.3 + math.sin(0.3), rel=1e-14)
-    assert "d_out = scalar_seed(out, d_out)" in astgrad.source(d_g)
+    assert "d_out = checked_seed(out, d_out, x)" in astgrad.source(d_g)
 
 
 def test_scalar_code_has_no_output_check():

@@ -139,7 +139,7 @@ CASES = [
          ("recursive_helper", "itself")),
     Case("recursive function", B.calls_itself, "calls-itself", NoDerivativeError, "calls_itself(x * 0.5)",
          ("calls_itself", "itself")),
-    Case("max of three", B.uses_max_of_three, "max3", NoDerivativeError, "max(", ("max", "2")),
+    Case("max of three", B.uses_max_of_three, "max3", NoDerivativeError, "max(", ("max", "max(x, y)")),
     Case("undefined helper", B.uses_undefined_helper, "undefined", NoDerivativeError, "undefined_helper(x)",
          ("undefined_helper", "not defined")),
     Case("floor division", B.uses_floor_division, "floordiv", NoDerivativeError, "x // 2.0", ("//",)),

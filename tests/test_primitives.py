@@ -1,11 +1,16 @@
 """The generated test of the primitive table: every entry, against central differences.
 
-For each rule the test writes a one-line user function calling the primitive
-(the signature's right-hand side, e.g. ``math.atan2(y, x)``) into a module
-file, differentiates it with astgrad and compares with central differences at
-several points of the rule's domain. NumPy entries and operators are also
-checked on arrays, as vector-Jacobian products with a random output seed.
-A rule added to the table is tested here without further edits.
+Each test case is a one-line user function calling a primitive, written into
+a module file, differentiated with astgrad and compared with central
+differences. Outputs that are arrays are checked as vector-Jacobian products
+with a random output seed.
+
+* Elementwise entries (``derivative(...)``) get their cases from the table
+  itself: scalars at several points of the rule's domain, and, for entries
+  that take arrays, array shapes including broadcasting in both directions.
+* Other entries (reductions, ``@``, reshaping, indexing, ...) take constant
+  arguments such as ``axis``, so their cases are listed in `CASES` below, at
+  least three each; an entry without cases fails `test_every_entry_has_cases`.
 """
 
 import math
@@ -16,98 +21,293 @@ import pytest
 
 import astgrad
 from astgrad import primitives
-from astgrad.primitives import NOT_DIFFERENTIABLE, ZERO, TableError
+from astgrad.primitives import NOT_DIFFERENTIABLE, STATIC, ZERO, TableError
 from support import assert_close, central_difference, load_module
 
 RULES = primitives.all_rules()
 INTEGER_ARGUMENTS = {"i": 3, "ndigits": 2}  # values for inputs marked NOT_DIFFERENTIABLE
+SCALAR = [()]
+BROADCASTING = {
+    1: [(), (3,), (2, 3)],
+    2: [((), ()), ((3, 1), (1, 4)), ((5,), (2, 5)), ((), (3,)), ((2, 3), ())],
+    3: [((), (), ()), ((2, 3), (3,), ()), ((3, 1), (1, 4), (4,)), ((4,), (), (2, 4))],
+}
+CONDITION = "c"  # np.where's condition: sampled as a boolean array
+
+# Non-elementwise entries: signature -> [(expression, {input: shape}, domain)], at least three each.
+# The functions have the inputs as parameters, in the order given; ONE_OF_EACH is an index array.
+DEFAULT = primitives.REAL
+AWAY_FROM_ZERO = (0.5, 1.5)
+
+
+def cases(expression, shapes, *more, domain=DEFAULT):
+    """Cases for one expression: one per shape dict given."""
+    return [(expression, shape, domain) for shape in (shapes,) + more]
+
+
+X34, X234 = {"x": (3, 4)}, {"x": (2, 3, 4)}
+REDUCTION_SHAPES = [
+    ("{f}(x)", X34), ("{f}(x, axis=0)", X34), ("{f}(x, 1, keepdims=True)", X34),
+    ("{f}(x, axis=(0, 2))", X234), ("{f}(x, axis=-1, keepdims=True)", X234), ("{f}(x, keepdims=True)", {"x": (3,)}),
+]  # fmt: skip
+METHOD_SHAPES = [(text.replace("{f}(x, ", "x.{f}(").replace("{f}(x)", "x.{f}()"), shape) for text, shape in REDUCTION_SHAPES]
+
+
+def reduction(name, domain=DEFAULT, method=False):
+    forms = METHOD_SHAPES if method else REDUCTION_SHAPES
+    return [(text.format(f=name), shape, domain) for text, shape in forms]
+
+
+MATMUL_SHAPES = [
+    {"x": (2, 3), "y": (3, 4)}, {"x": (3,), "y": (3, 4)}, {"x": (2, 3), "y": (3,)},
+    {"x": (3,), "y": (3,)}, {"x": (2, 2, 3), "y": (3, 4)}, {"x": (3,), "y": (2, 3, 4)},
+]  # fmt: skip
+DOT_SHAPES = MATMUL_SHAPES[:4] + [{"x": (), "y": (3,)}, {"x": (2, 3), "y": ()}]
+TWO = {"x": (3,), "y": (3,)}
+
+CASES = {
+    "z = x @ y": cases("x @ y", *MATMUL_SHAPES),
+    "z = np.matmul(x, y)": cases("np.matmul(x, y)", *MATMUL_SHAPES),
+    "z = np.dot(x, y)": cases("np.dot(x, y)", *DOT_SHAPES),
+    "z = x.dot(y)": cases("x.dot(y)", *MATMUL_SHAPES[:4]),
+    "z = np.outer(x, y)": cases("np.outer(x, y)", {"x": (3,), "y": (4,)}, {"x": (2, 2), "y": (3,)}, {"x": (2, 3), "y": (2,)}),
+    "z = np.inner(x, y)": cases("np.inner(x, y)", TWO, {"x": (2, 3), "y": (4, 3)}, {"x": (3,), "y": (2, 3)}),
+    "z = np.einsum(spec, x, y)": (
+        cases("np.einsum('ij,jk->ik', x, y)", {"x": (2, 3), "y": (3, 4)})
+        + cases("np.einsum('i,i->', x, y)", TWO)
+        + cases("np.einsum('bi,bi->b', x, y)", {"x": (2, 3), "y": (2, 3)})
+        + cases("np.einsum('ij,j->i', x, y)", {"x": (2, 3), "y": (3,)})
+        + cases("np.einsum('i,j->ij', x, y)", {"x": (2,), "y": (3,)})
+    ),
+    "y = x[index]": (
+        cases("x[0]", {"x": (4,)}, {"x": (2, 3)})
+        + cases("x[-1]", {"x": (2, 3)})
+        + cases("x[:, 1]", {"x": (2, 3)})
+        + cases("x[1:3]", {"x": (4,)})
+        + cases("x[::2, -2:]", {"x": (3, 4)})
+        + cases("x[..., None]", {"x": (2, 3)})
+        + cases("x[ONE_OF_EACH]", {"x": (4,)}, {"x": (3, 2)})
+    ),
+    "s = runtime.checked_seed(y, seed, *wrt)": (
+        cases("runtime.checked_seed(x, y)", {"x": (), "y": ()})
+        + cases("runtime.checked_seed(x, y) * x", {"x": (), "y": ()})
+        + cases("np.sin(runtime.checked_seed(np.sum(x), y, x, y)) * x", {"x": (2,), "y": ()})
+    ),
+    "n = len(x)": cases("x * len(x)", {"x": (3,)}, {"x": (2, 3)}) + cases("x / len(x) ** 2", {"x": (4,)}),
+    "y = np.sum(x, axis=None, keepdims=False)": reduction("np.sum"),
+    "y = x.sum(axis=None, keepdims=False)": reduction("sum", method=True),
+    "y = np.mean(x, axis=None, keepdims=False)": reduction("np.mean"),
+    "y = x.mean(axis=None, keepdims=False)": reduction("mean", method=True),
+    "y = np.prod(x, axis=None, keepdims=False)": reduction("np.prod", AWAY_FROM_ZERO),
+    "y = x.prod(axis=None, keepdims=False)": reduction("prod", AWAY_FROM_ZERO, method=True),
+    "y = np.max(x, axis=None, keepdims=False)": reduction("np.max"),
+    "y = x.max(axis=None, keepdims=False)": reduction("max", method=True),
+    "y = np.min(x, axis=None, keepdims=False)": reduction("np.min"),
+    "y = x.min(axis=None, keepdims=False)": reduction("min", method=True),
+    "y = np.var(x, axis=None, ddof=0, keepdims=False)": reduction("np.var") + cases("np.var(x, 0, ddof=1)", X34),
+    "y = x.var(axis=None, ddof=0, keepdims=False)": reduction("var", method=True) + cases("x.var(ddof=1)", X34),
+    "y = np.std(x, axis=None, ddof=0, keepdims=False)": reduction("np.std") + cases("np.std(x, ddof=1)", X34),
+    "y = x.std(axis=None, ddof=0, keepdims=False)": reduction("std", method=True) + cases("x.std(1, ddof=1)", X34),
+    "y = np.linalg.norm(x, ord=None, axis=None, keepdims=False)": (
+        cases("np.linalg.norm(x)", {"x": (4,)}, {"x": (2, 3)})
+        + cases("np.linalg.norm(x, axis=1)", {"x": (2, 3)})
+        + cases("np.linalg.norm(x, 2, axis=0, keepdims=True)", {"x": (2, 3)})
+        + cases("np.linalg.norm(x, axis=-1, keepdims=True)", {"x": (2, 2, 3)})
+    ),
+    "y = x.T": cases("x.T", {"x": (2, 3)}, {"x": (3,)}, {"x": (2, 3, 4)}),
+    "y = np.transpose(x, axes=None)": (
+        cases("np.transpose(x)", {"x": (2, 3)}, {"x": (3,)})
+        + cases("np.transpose(x, (1, 0, 2))", X234)
+        + cases("np.transpose(x, axes=(2, 0, 1))", X234)
+    ),
+    "y = np.reshape(x, shape)": (
+        cases("np.reshape(x, (3, 2))", {"x": (2, 3)})
+        + cases("np.reshape(x, -1)", {"x": (2, 3)})
+        + cases("np.reshape(x, (2, -1))", {"x": (4,)})
+        + cases("np.reshape(x, (1, 2, 3))", {"x": (3, 2)})
+    ),
+    "y = x.reshape(*shape)": (
+        cases("x.reshape(3, 2)", {"x": (2, 3)}) + cases("x.reshape((6,))", {"x": (3, 2)}) + cases("x.reshape(-1, 1)", {"x": (3,)})
+    ),
+    "y = np.ravel(x)": cases("np.ravel(x)", {"x": (2, 3)}, {"x": (3,)}, {"x": (2, 1, 2)}),
+    "y = x.ravel()": cases("x.ravel()", {"x": (2, 3)}, {"x": (3,)}, {"x": (2, 1, 2)}),
+    "y = x.flatten()": cases("x.flatten()", {"x": (2, 3)}, {"x": (3,)}, {"x": (2, 1, 2)}),
+    "y = np.expand_dims(x, axis)": (
+        cases("np.expand_dims(x, 0)", {"x": (3,)}) + cases("np.expand_dims(x, axis=-1)", {"x": (2, 3)})
+        + cases("np.expand_dims(x, (0, 2))", {"x": (3, 2)})
+    ),
+    "y = np.squeeze(x, axis=None)": (
+        cases("np.squeeze(x)", {"x": (1, 3)}) + cases("np.squeeze(x, axis=0)", {"x": (1, 3, 1)})
+        + cases("np.squeeze(x, 2)", {"x": (2, 3, 1)})
+    ),
+    "y = x.squeeze(axis=None)": (
+        cases("x.squeeze()", {"x": (1, 3)}) + cases("x.squeeze(axis=0)", {"x": (1, 3, 1)}) + cases("x.squeeze(2)", {"x": (2, 3, 1)})
+    ),
+    "y = np.concatenate([*xs], axis=0)": (
+        cases("np.concatenate([x, y])", {"x": (2,), "y": (3,)})
+        + cases("np.concatenate((x, y), axis=1)", {"x": (2, 1), "y": (2, 3)})
+        + cases("np.concatenate([x, y, x], 0)", {"x": (2, 2), "y": (1, 2)})
+    ),
+    "y = np.stack([*xs], axis=0)": (
+        cases("np.stack([x, y])", TWO) + cases("np.stack((x, y), axis=1)", {"x": (2, 3), "y": (2, 3)})
+        + cases("np.stack([x, y, x], -1)", {"x": (2, 2), "y": (2, 2)})
+    ),
+    "y = np.hstack([*xs])": cases("np.hstack([x, y])", {"x": (3,), "y": (2,)}, {"x": (2, 1), "y": (2, 3)}, {"x": (), "y": ()}),
+    "y = np.vstack([*xs])": cases("np.vstack([x, y])", TWO, {"x": (2, 3), "y": (1, 3)}, {"x": (3,), "y": (2, 3)}),
+    "y = np.array([*xs])": (
+        cases("np.array([x, y])", {"x": (), "y": ()}) + cases("np.array([x, y, x])", TWO)
+        + cases("np.array((x, y))", {"x": (2, 2), "y": (2, 2)})
+    ),
+    "s = x.shape": cases("x * x.shape[0]", {"x": (3,)}) + cases("x / x.shape[-1]", {"x": (2, 3)}) + cases("np.sum(x) * len(x.shape)", X34),
+    "n = x.ndim": cases("x * x.ndim", {"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
+    "n = x.size": cases("x * x.size", {"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
+    "s = np.shape(x)": cases("x * np.shape(x)[0]", {"x": (3,)}, {"x": (2, 3)}) + cases("x * len(np.shape(x))", {"x": (2, 3)}),
+    "n = np.ndim(x)": cases("x * np.ndim(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "n = np.size(x)": cases("x / np.size(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.zeros(shape)": cases("x + np.zeros(3)", {"x": (3,)}) + cases("x * np.zeros((2, 3))", {"x": (2, 3)}) + cases("x + np.zeros(x.shape)", X34),
+    "y = np.ones(shape)": cases("x * np.ones(3)", {"x": (3,)}) + cases("x * np.ones((2, 3))", {"x": (3,)}) + cases("x - np.ones(x.shape)", X34),
+    "y = np.zeros_like(x)": cases("x + np.zeros_like(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.ones_like(x)": cases("x * np.ones_like(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.eye(n)": cases("x @ np.eye(3)", {"x": (2, 3)}, {"x": (3,)}) + cases("x * np.eye(2)", {"x": (2, 1)}),
+    "y = np.arange(n)": cases("x * np.arange(3)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.arange(a, b)": cases("x * np.arange(1, 4)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.arange(a, b, step)": cases("x * np.arange(0, 6, 2)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+}
+
+
+def is_automatic(rule):
+    """Whether the rule's cases come from the table (elementwise entries)."""
+    return rule.elementwise and rule.signature not in CASES
+
+
+def takes_arrays(rule):
+    return primitives.is_numpy(rule) or primitives.is_operator(rule) or rule.fn in primitives.NUMPY_TWINS
 
 
 def differentiable(rule):
-    return [p for p in rule.params if rule.partials[p] is not NOT_DIFFERENTIABLE]
+    return [p for p in rule.params if rule.templates[p] not in (NOT_DIFFERENTIABLE, STATIC)]
+
+
+def automatic_cases(rule):
+    """(rule, expression, {input: shape}, domain) for an elementwise rule."""
+    inputs = differentiable(rule)
+    shape_lists = BROADCASTING[len(inputs)] if takes_arrays(rule) and not rule.is_constant else SCALAR
+    if rule.is_method:  # a method of arrays: a Python number has none
+        shape_lists = shape_lists[1:]
+    found = []
+    for shapes in shape_lists:
+        shapes = shapes if len(inputs) > 1 else (shapes,)
+        if len(inputs) > 1 and shapes == ():
+            shapes = ((),) * len(inputs)
+        expression = rule.expression
+        if not primitives.is_numpy(rule) and any(shapes):
+            # Code that calls no NumPy function is scalar code (no unbroadcasting, see
+            # docs/design.md); as in a real program on arrays, NumPy is called.
+            expression = f"np.float64({expression})"
+        found.append((rule, expression, dict(zip(inputs, shapes)), rule.domain))
+    return found
+
+
+def listed_cases(rule):
+    return [(rule, expression, shapes, domain) for expression, shapes, domain in CASES.get(rule.signature, [])]
+
+
+ALL_CASES = [case for rule in RULES for case in (automatic_cases(rule) if is_automatic(rule) else listed_cases(rule))]
+
+
+def case_id(case):
+    rule, expression, shapes, _ = case
+    return f"{expression} {'x'.join(str(shape) for shape in shapes.values())}"
 
 
 @pytest.fixture(scope="module")
 def table_module(tmp_path_factory):
-    """One module with a function `rule_<n>` per rule, calling its primitive."""
-    lines = ["import math", "import numpy as np", "from astgrad import runtime", ""]
-    for number, rule in enumerate(RULES):
-        lines += [f"def rule_{number}({', '.join(rule.params)}):", f"    return {rule.expression}", ""]
+    """One module with a function `case_<n>` per case, calling its primitive."""
+    lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", ""]
+    for number, (rule, expression, shapes, _) in enumerate(ALL_CASES):
+        params = list(shapes) + [p for p in rule.params if p in INTEGER_ARGUMENTS and is_automatic(rule)]
+        lines += [f"def case_{number}({', '.join(params)}):", f"    return {expression}", ""]
     return load_module(tmp_path_factory.mktemp("table"), "\n".join(lines))
 
 
-def sample(rule, rng, shape=()):
+def sample(rule, shapes, domain, rng):
     args = []
-    for param in rule.params:
-        if rule.partials[param] is NOT_DIFFERENTIABLE:
-            args.append(INTEGER_ARGUMENTS[param])
-        else:
-            low, high = rule.domain[param]
-            value = rng.uniform(low, high, size=shape)
-            args.append(float(value) if shape == () else value)
+    for param, shape in shapes.items():
+        if param == CONDITION:
+            value = rng.uniform(size=shape) > 0.5
+            args.append(bool(value) if shape == () else value)
+            continue
+        low, high = domain.get(param, DEFAULT) if isinstance(domain, dict) else domain
+        value = rng.uniform(low, high, size=shape)
+        args.append(float(value) if shape == () else value)
+    if is_automatic(rule):
+        args += [INTEGER_ARGUMENTS[p] for p in rule.params if p in INTEGER_ARGUMENTS]
     return args
 
 
-def rng_for(rule):
-    return np.random.default_rng(zlib.crc32(rule.signature.encode()))
+def rng_for(text):
+    return np.random.default_rng(zlib.crc32(text.encode()))
 
 
-@pytest.mark.parametrize("number", range(len(RULES)), ids=[rule.signature for rule in RULES])
-def test_rule_against_central_differences(table_module, number):
-    rule = RULES[number]
-    f = getattr(table_module, f"rule_{number}")
-    wrt = tuple(differentiable(rule))
+@pytest.mark.parametrize("number", range(len(ALL_CASES)), ids=[case_id(case) for case in ALL_CASES])
+def test_entry_against_central_differences(table_module, number):
+    rule, expression, shapes, domain = ALL_CASES[number]
+    f = getattr(table_module, f"case_{number}")
+    wrt = tuple(p for p in shapes if p != CONDITION)
     value_and_gradient = astgrad.value_and_grad(f, wrt=wrt)
-    rng = rng_for(rule)
-    for _ in range(4):
-        args = sample(rule, rng)
-        value, gradient = value_and_gradient(*args)
-        assert value == f(*args)
-        for param, derivative in zip(wrt, gradient):
-            expected = central_difference(f, args, rule.params.index(param))
-            assert isinstance(derivative, float), (param, type(derivative))
-            if rule.partials[param] is ZERO:
-                assert derivative == 0.0 and expected == 0.0
+    rng = rng_for(case_id(ALL_CASES[number]))
+    for _ in range(4 if shapes and all(shape == () for shape in shapes.values()) else 1):
+        args = sample(rule, shapes, domain, rng)
+        output = f(*args)
+        seed = rng.normal(size=np.shape(output)) if np.ndim(output) else 1.0
+        value, gradient = value_and_gradient(*args, d_out=seed)
+        np.testing.assert_array_equal(value, output)
+
+        def weighted(*point):
+            return float(np.sum(seed * f(*point)))
+
+        for param, computed in zip(wrt, gradient):
+            index = list(shapes).index(param)
+            expected = central_difference(weighted, args, index)
+            assert np.shape(computed) == np.shape(args[index]), param
+            if np.shape(args[index]) == ():
+                assert isinstance(computed, float), (param, type(computed))
+            if is_automatic(rule) and rule.templates[param] is ZERO:
+                assert np.all(computed == 0.0) and np.all(expected == 0.0)
             else:
-                assert_close(derivative, expected)
+                assert_close(computed, expected)
 
 
-# Operators and NumPy functions also take arrays; rules whose partials call
-# `math` functions (the operator `**`) are scalar-only until NumPy support.
-ARRAY_RULES = [
-    (number, rule)
-    for number, rule in enumerate(RULES)
-    if not rule.is_constant
-    and (primitives.is_numpy(rule) or primitives.is_operator(rule))
-    and not any(reference.startswith("math.") for reference in rule.references)
-]
+def test_every_entry_has_cases():
+    """Adding a primitive without test cases fails here; the listed ones use their entry."""
+    for rule in RULES:
+        found = automatic_cases(rule) if is_automatic(rule) else listed_cases(rule)
+        assert len(found) >= 3 or rule in SCALAR_ONLY_RULES, f"{rule.signature}: add at least three cases to CASES"
+    assert set(CASES) <= {rule.signature for rule in RULES}, set(CASES) - {rule.signature for rule in RULES}
 
 
-@pytest.mark.parametrize("number", [n for n, _ in ARRAY_RULES], ids=[r.signature for _, r in ARRAY_RULES])
-@pytest.mark.parametrize("shape", [(3,), (2, 3)])
-def test_numpy_rule_on_arrays_as_vector_jacobian_product(table_module, number, shape):
-    rule = RULES[number]
-    f = getattr(table_module, f"rule_{number}")
-    rng = rng_for(rule)
-    args = sample(rule, rng, shape)
-    seed = rng.normal(size=shape)
-    wrt = tuple(differentiable(rule))
-    gradient = astgrad.grad(f, wrt=wrt)(*args, d_out=seed)
+SCALAR_ONLY_RULES = [rule for rule in RULES if is_automatic(rule) and not takes_arrays(rule) or rule.is_constant and rule.elementwise]
 
-    def weighted(*point):
-        return float(np.sum(seed * f(*point)))
 
-    for param, vjp in zip(wrt, gradient):
-        assert np.shape(vjp) == shape
-        assert_close(vjp, central_difference(weighted, args, rule.params.index(param)))
+def test_every_numpy_entry_is_tested_with_broadcasting_or_several_shapes():
+    for rule in RULES:
+        if not primitives.is_numpy(rule) or rule.is_constant:
+            continue
+        found = automatic_cases(rule) if is_automatic(rule) else listed_cases(rule)
+        shapes = {tuple(shapes.values()) for _, _, shapes, _ in found}
+        assert len(shapes) >= 3, rule.signature
+        if is_automatic(rule) and len(differentiable(rule)) > 1:
+            assert any(len(set(s)) > 1 for s in shapes), f"{rule.signature}: no broadcasting case"
 
 
 def test_every_rule_is_exercised():
     """The parametrization above comes from the table itself: nothing is left out."""
     signatures = {rule.signature for rule in RULES}
-    assert len(signatures) == len(RULES) > 80
+    assert len(signatures) == len(RULES) > 140
     for expected in ("z = x ** y", "y = math.erf(x)", "z = max(x, y)", "y = np.tanh(x)", "y = math.log(x, base)"):
         assert expected in signatures
+    tested = {case[0].signature for case in ALL_CASES}
+    assert tested == signatures
 
 
 # ---- kinks and ties: the conventions written beside the rules ---------------------------------
@@ -126,6 +326,13 @@ SPECIAL_VALUES = [
     ("x ** 2", (0.0,), 0.0),
     ("x * (x > 0)", (-1.0,), 0.0),
     ("x * (x > 0)", (3.0,), 1.0),
+    ("np.clip(x, y, 2.0)", (1.0, 1.0), (1.0, 0.0)),  # at a bound, the gradient goes to x
+]
+ARRAY_SPECIAL_VALUES = [
+    ("np.max(x)", [1.0, 3.0, 3.0], [0.0, 0.5, 0.5]),  # tied maxima share
+    ("np.min(x, axis=0)", [[1.0, 2.0], [1.0, 0.0]], [[0.5, 0.0], [0.5, 1.0]]),
+    ("abs(x)", [-2.0, 0.0, 3.0], [-1.0, 0.0, 1.0]),
+    ("np.sum(x[ONE_OF_EACH])", [1.0, 2.0, 3.0, 4.0], [2.0, 0.0, 1.0, 0.0]),  # repeated indices add up
 ]
 
 
@@ -137,6 +344,14 @@ def test_special_values(tmp_path, expression, args, expected):
     )
     gradient = astgrad.grad(module.f)(*args)
     assert gradient == expected
+
+
+@pytest.mark.parametrize("expression, x, expected", ARRAY_SPECIAL_VALUES)
+def test_special_values_on_arrays(tmp_path, expression, x, expected):
+    module = load_module(
+        tmp_path, f"import numpy as np\nONE_OF_EACH = np.array([0, 2, 0])\ndef f(x):\n    return np.sum({expression})\n"
+    )
+    np.testing.assert_array_equal(astgrad.grad(module.f)(np.array(x)), expected)
 
 
 # ---- the checker catches a wrong rule --------------------------------------------------------
@@ -175,9 +390,10 @@ def _fresh_function():
 @pytest.mark.parametrize(
     "signature, partials, message",
     [
-        ("y = fresh(x, y)", {"x": "1"}, "give exactly one partial"),
+        ("y = fresh(x, y)", {"x": "1"}, "give exactly one template"),
         ("y = fresh(x, y)", {"x": "1", "y": "cos(x)"}, "neither an input nor a dotted module name"),
         ("y = fresh(x + 1, y)", {"x": "1", "y": "1"}, "inputs must be placeholder names"),
+        ("y = fresh(x, axis=k)", {"x": "1", "axis": STATIC}, "must be a constant"),
         ("y = missing.attr(x)", {"x": "1"}, ""),
         ("fresh(x, y)", {"x": "1", "y": "1"}, "a signature reads like"),
     ],
@@ -193,3 +409,12 @@ def test_malformed_entries_are_refused_naming_the_entry(signature, partials, mes
 def test_a_duplicate_entry_is_refused():
     with pytest.raises(TableError, match="already in the table"):
         primitives.derivative("y = math.sin(x)", x="math.cos(x)")
+
+
+def test_einsum_adjoint_subscripts():
+    assert primitives.einsum_adjoint_spec("ij,jk->ik", 0) == "ik,jk->ij"
+    assert primitives.einsum_adjoint_spec("ij,jk->ik", 1) == "ij,ik->jk"
+    with pytest.raises(ValueError, match="diagonal"):
+        primitives.einsum_adjoint_spec("ii,i->", 0)
+    with pytest.raises(ValueError, match="one operand alone"):
+        primitives.einsum_adjoint_spec("ij,k->k", 0)
