@@ -678,9 +678,14 @@ def array_twin(rule):
 NUMBER_RESULTS = (max, min, float, int, round, len, np.shape, np.ndim, np.size, ".shape", ".ndim", ".size")
 
 
-def returns_number(rule):
-    """Whether the primitive's result is a Python number or a shape (math.sin, len, x.shape, ...)."""
-    return getattr(rule.fn, "__module__", None) == "math" or any(rule.fn is fn or rule.fn == fn for fn in NUMBER_RESULTS)
+def returns_number(rule, inputs):
+    """Whether this call's result is a number or a shape (math.sin, len, x.shape, np.sum(x) over all axes)."""
+    if getattr(rule.fn, "__module__", None) == "math" or any(rule.fn is fn or rule.fn == fn for fn in NUMBER_RESULTS):
+        return True
+    if {"axis", "keepdims"} <= set(rule.optional):  # a reduction over every axis, not keeping them
+        bound = dict(zip(rule.params, inputs))
+        return static_value(bound["axis"]) is None and not static_value(bound["keepdims"])
+    return False
 
 
 OPERATORS = frozenset(BINARY_OPERATORS.values()) | frozenset(UNARY_OPERATORS.values()) | frozenset(COMPARISONS.values())

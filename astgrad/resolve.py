@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from . import check, parse, primitives
+from . import check, parse, primitives, templates
 from .errors import Location, NoDerivativeError, NotStraightLineError
 from .names import Namespace, copy_atom, name, root_name
 from .primitives import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
@@ -308,7 +308,7 @@ class _Resolver:
                 NotStraightLineError,
                 node,
                 f"`{callee}()` changes its array in place",
-                hint=f"compute a new value instead, e.g. with the function form `np.{method}(...)`",
+                hint="compute a new value instead: astgrad differentiates functions of values, not changes to them",
             )
         if not primitives.rules_for("." + method):
             raise scope.location.error(
@@ -354,6 +354,15 @@ class _Resolver:
                         f"`{param}` of `{callee}` must be a constant written in the call",
                         hint=f"write `{param}` as a number, a tuple of numbers or None, e.g. `{param}=0`",
                     ) from None
+        try:
+            templates.check_static(rule, bound)
+        except ValueError as reason:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` has no derivative in this form: {reason}",
+                hint="see docs/primitives.md for the forms astgrad differentiates",
+            ) from None
         return rule, bound
 
     def _inline(self, fn, node, args, keywords, scope, context, callee):
@@ -436,6 +445,8 @@ def _is_atom(node):
 
 
 def _describe(fn):
+    if str(getattr(fn, "__module__", None)).startswith("numpy"):
+        return "a NumPy function that is not in the primitive table"
     if isinstance(fn, types.BuiltinFunctionType):
         return f"a built-in function of module {getattr(fn, '__module__', None) or '?'} with no derivative template"
     if isinstance(fn, type):

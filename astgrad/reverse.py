@@ -17,8 +17,6 @@ output is deliberately naive (``d_out * 1``, copies, unused primal lines):
 the optimize stage cleans it.
 """
 
-import ast
-import copy
 import operator
 
 import gast
@@ -26,8 +24,8 @@ import gast
 from . import runtime
 from .errors import Location, NoDerivativeError
 from .names import copy_atom, name
-from .primitives import MARKERS, NOT_DIFFERENTIABLE, STATIC, STATIC_HELPERS, ZERO, array_twin, constant_node, dotted_name
-from .primitives import is_numpy, returns_number, static_value
+from .primitives import MARKERS, ZERO, array_twin, is_numpy, returns_number
+from .templates import instantiate
 
 SEED = "d_out"
 
@@ -73,7 +71,10 @@ def reverse(program, wrt, as_tuple, with_value=False):
                 placeholders.update({rule.output: name(target), rule.adjoint_name: name(adjoint[target])})
                 if rule.sequence:
                     placeholders["i"] = gast.Constant(value=position, kind=None)
-                term = instantiate(rule.templates[param], placeholders, rule, namespace, equation)
+                try:
+                    term = instantiate(rule.templates[param], placeholders, rule, namespace)
+                except ValueError as reason:
+                    raise _unsupported(equation, reason) from None
                 if rule.form == "partial":
                     term = gast.BinOp(left=name(adjoint[target]), op=gast.Mult(), right=term)
                 if arrays and rule.elementwise and shapes.get(atom.id, atom.id) != shapes[target]:
@@ -140,7 +141,7 @@ def _shape_classes(program, rules):
     for equation, rule in zip(program.equations, rules):
         classes = {shapes.get(a.id, a.id) for a in _atoms(rule, equation.inputs) if isinstance(a, gast.Name)}
         classes.discard(None)
-        if returns_number(rule) or (rule.fn is operator.getitem and not classes - {None}):
+        if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not classes):
             shapes[equation.target] = None
         elif rule.elementwise and len(classes) <= 1:
             shapes[equation.target] = classes.pop() if classes else None
@@ -154,78 +155,6 @@ def _zero(parameter, arrays, namespace):
     if not arrays:
         return gast.Constant(value=0.0, kind=None)
     return gast.Call(func=namespace.reference(runtime.zero_gradient), args=[name(parameter)], keywords=[])
-
-
-def instantiate(template, placeholders, rule, namespace, equation=None):
-    """A new tree for `template`: placeholders replaced by atoms, module names by references.
-
-    Parts that depend on STATIC inputs only are evaluated first (see primitives).
-    """
-    statics = {p: static_value(placeholders[p]) for p in rule.params if rule.templates[p] is STATIC}
-    try:
-        folded = _fold_static(template, statics)
-    except ValueError as reason:
-        raise _unsupported(equation, reason) from None
-    return _substitute(folded, placeholders, rule.references, namespace)
-
-
-def _substitute(template, placeholders, references, namespace):
-    if isinstance(template, gast.Name):
-        return copy_expression(placeholders[template.id])
-    if isinstance(template, gast.Attribute) and dotted_name(template) in references:
-        dotted = dotted_name(template)
-        return namespace.reference(references[dotted], hint=dotted)
-    if isinstance(template, gast.Subscript) and dotted_name(template.value) == "np.s_":
-        index = _substitute(template.slice, placeholders, references, namespace)
-        if not any(isinstance(node, gast.Slice) for node in gast.walk(index)):
-            return index  # np.s_[0] is just 0
-    fields = {}
-    for field, value in gast.iter_fields(template):
-        if isinstance(value, list):
-            fields[field] = [
-                _substitute(v, placeholders, references, namespace) if isinstance(v, gast.AST) else v for v in value
-            ]
-        elif isinstance(value, gast.AST):
-            fields[field] = _substitute(value, placeholders, references, namespace)
-        else:
-            fields[field] = value
-    return type(template)(**fields)
-
-
-def copy_expression(value):
-    """A fresh tree for an atom, a tuple of atoms, or an index expression (``x[:, 1]``'s ``:, 1``)."""
-    if isinstance(value, tuple):
-        return copy_atom(value)
-    return copy.deepcopy(value)
-
-
-def _fold_static(template, statics):
-    """`template` with its parts that depend on STATIC inputs only evaluated."""
-    if isinstance(template, gast.IfExp) and _is_static(template.test, statics):
-        branch = template.body if _evaluate(template.test, statics) else template.orelse
-        return _fold_static(branch, statics)
-    if isinstance(template, gast.Call) and _is_static(template, statics):
-        return constant_node(_evaluate(template, statics))
-    if not isinstance(template, gast.AST):
-        return template
-    fields = {}
-    for field, value in gast.iter_fields(template):
-        if isinstance(value, list):
-            fields[field] = [_fold_static(v, statics) for v in value]
-        else:
-            fields[field] = _fold_static(value, statics)
-    return type(template)(**fields)
-
-
-def _is_static(node, statics):
-    names = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
-    return bool(names) and names <= set(statics) | set(STATIC_HELPERS)
-
-
-def _evaluate(node, statics):
-    expression = ast.Expression(gast.gast_to_ast(gast.fix_missing_locations(copy.deepcopy(node))))
-    code = compile(ast.fix_missing_locations(expression), "<template>", "eval")
-    return eval(code, {"__builtins__": {}}, {**STATIC_HELPERS, **statics})
 
 
 def _assign(target, value):

@@ -150,6 +150,19 @@ CASES = [
          "for _", ("`for`",), module=helpers_elsewhere),
     # The output is not a single number.
     Case("tuple output", B.returns_tuple, "tuple-return", AstgradError, "return y", ("tuple",)),
+    # NumPy code outside what astgrad differentiates.
+    Case("variable axis", B.uses_variable_axis, "variable-axis", NoDerivativeError, "k)", ("axis", "constant")),
+    Case("np.linalg.eig", B.uses_eig, "eig", NoDerivativeError, "np.linalg.eig(x)", ("np.linalg.eig",)),
+    Case("np.random", B.uses_random, "random", NoDerivativeError, "np.random.normal(", ("random",)),
+    Case("out= argument", B.uses_out_argument, "out", NotStraightLineError, "buffer)", ("out=", "in place")),
+    Case("x.sort() statement", B.uses_in_place_sort, "sort-statement", NotStraightLineError, "x.sort()",
+         ("sort", "in place")),
+    Case("x.sort() value", B.assigns_in_place_sort, "sort", NotStraightLineError, "x.sort()", ("sort", "in place")),
+    Case("unknown method", B.uses_unknown_method, "cumsum", NoDerivativeError, "x.cumsum()", ("cumsum",)),
+    Case("einsum diagonal", B.uses_einsum_diagonal, "einsum-diagonal", NoDerivativeError, "np.einsum(",
+         ("einsum", "diagonal")),
+    Case("matrix 2-norm", B.uses_matrix_two_norm, "norm-ord", NoDerivativeError, "np.linalg.norm(", ("2-norm",)),
+    Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
 ]
 
 

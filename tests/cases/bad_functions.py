@@ -13,6 +13,8 @@ error is found by the resolve stage the call comes after the offending line
 import math
 import os
 
+import numpy as np
+
 from . import helpers_elsewhere
 from .helpers_elsewhere import looping_helper
 
@@ -241,3 +243,57 @@ def uses_floor_division(x):
 def returns_tuple(x):
     y = x * x
     return y, x + 1.0  # MARK: tuple-return
+
+
+# ---- NumPy code outside what astgrad differentiates (resolve stage) ----------------------
+
+def uses_variable_axis(x, k):
+    y = np.sum(x, axis=k)  # MARK: variable-axis
+    return ran(np.sum(y))
+
+
+def uses_eig(x):
+    y = np.linalg.eig(x)  # MARK: eig
+    return ran(y)
+
+
+def uses_random(x):
+    noise = np.random.normal(0.0, 1.0, np.shape(x))  # MARK: random
+    return ran(np.sum(x + noise))
+
+
+def uses_out_argument(x, buffer):
+    y = np.sin(x, out=buffer)  # MARK: out
+    return ran(np.sum(y))
+
+
+def uses_in_place_sort(x):
+    t = ran(x)
+    x.sort()  # MARK: sort-statement
+    return np.sum(t)
+
+
+def assigns_in_place_sort(x):
+    y = x.sort()  # MARK: sort
+    return ran(np.sum(y))
+
+
+def uses_unknown_method(x):
+    y = x.cumsum()  # MARK: cumsum
+    return ran(np.sum(y))
+
+
+def uses_einsum_diagonal(x, y):
+    z = np.einsum("ii,i->", x, y)  # MARK: einsum-diagonal
+    return ran(z)
+
+
+def uses_matrix_two_norm(x):
+    z = np.linalg.norm(x, 2)  # MARK: norm-ord
+    return ran(z)
+
+
+def uses_item_write(x):
+    t = ran(x)
+    t[0] = 1.0  # MARK: item-write
+    return np.sum(t)

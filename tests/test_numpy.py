@@ -1,0 +1,199 @@
+"""NumPy code end to end: gradients of the shape of each parameter, as people write it.
+
+Each primitive is checked on its own in test_primitives.py; here whole
+functions mix them: broadcasting both ways, data that gets no gradient,
+constants, `math` on scalars next to arrays, and the call-time checks.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import astgrad
+from support import assert_close, central_difference, load_module
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(scope="module")
+def functions(tmp_path_factory):
+    return load_module(
+        tmp_path_factory.mktemp("numpy_functions"),
+        """
+        import math
+        import numpy as np
+
+        def affine_loss(w, b, X, y):
+            residual = X @ w + b - y
+            return np.mean(residual ** 2)
+
+        def broadcast_both_ways(column, row, scale):
+            grid = column * row + scale       # (3, 1) with (1, 4), and a number
+            return np.sum(np.sin(grid) * grid)
+
+        def batch_bias(bias, x):
+            return np.sum(np.tanh(x + bias) ** 2)  # bias (5,) broadcast over x (2, 5)
+
+        def mixed(s, x):
+            return math.exp(s) * np.sum(np.sin(x)) + math.cos(s) * np.max(x)
+
+        def constants(x):
+            weights = np.arange(1.0, 4.0) + np.ones(3) - np.zeros(3)
+            return np.sum(x * weights) + np.float64(2.0) * np.sum(x @ np.eye(3))
+
+        def unused(x, y, z):
+            return np.sum(x * 2.0) + z
+
+        def gather(x, idx):
+            picked = x[idx]
+            return np.sum(picked ** 2) + x[-1] * x[0]
+
+        def slices(x):
+            return np.sum(x[:2, 1] * x[1:3, 0]) + np.sum(x[..., None] * 2.0) + x[0, :].sum()
+
+        def methods(x):
+            centred = x - x.mean(axis=0, keepdims=True)
+            return (centred.T @ centred).sum() / x.shape[0] + x.max(axis=1).sum() + x.std()
+
+        def shapes(a, b):
+            stacked = np.concatenate([a, b], axis=0)
+            flat = stacked.reshape(-1)
+            return np.sum(np.expand_dims(flat, 0) * np.squeeze(np.stack((flat, flat)))[0])
+
+        def array_output(x):
+            return np.sin(x) * 2.0
+
+        def scalar_code(x, y):
+            return x * y + x
+        """,
+    )
+
+
+def check_against_central_differences(f, args, wrt, rtol=1e-6):
+    gradient = astgrad.grad(f, wrt=wrt)(*args)
+    gradient = gradient if isinstance(gradient, tuple) else (gradient,)
+    for index, computed in zip(wrt, gradient):
+        assert np.shape(computed) == np.shape(args[index])
+        assert_close(computed, central_difference(f, args, index), rtol=rtol)
+    return gradient
+
+
+def test_regression_loss_gradient_has_each_parameters_shape(functions):
+    X, y = RNG.normal(size=(20, 3)), RNG.normal(size=20)
+    w, b = RNG.normal(size=3), 0.3
+    d_w, d_b = check_against_central_differences(functions.affine_loss, [w, b, X, y], (0, 1))
+    residual = X @ w + b - y
+    assert_close(d_w, 2 * X.T @ residual / 20, rtol=1e-12)
+    assert isinstance(d_b, float)
+    assert d_b == pytest.approx(2 * residual.mean(), rel=1e-12)
+
+
+def test_data_arguments_get_no_gradient_and_stay_unchanged(functions):
+    X, y = RNG.normal(size=(5, 2)), RNG.normal(size=5)
+    before = X.copy(), y.copy()
+    d_w = astgrad.grad(functions.affine_loss, wrt="w")(np.ones(2), 0.0, X, y)
+    assert d_w.shape == (2,)
+    np.testing.assert_array_equal(X, before[0])
+    np.testing.assert_array_equal(y, before[1])
+
+
+def test_broadcasting_in_both_directions(functions):
+    args = [RNG.normal(size=(3, 1)), RNG.normal(size=(1, 4)), 0.7]
+    d_column, d_row, d_scale = check_against_central_differences(functions.broadcast_both_ways, args, (0, 1, 2))
+    assert isinstance(d_scale, float)
+
+
+def test_a_bias_broadcast_over_a_batch(functions):
+    check_against_central_differences(functions.batch_bias, [RNG.normal(size=5), RNG.normal(size=(2, 5))], (0,))
+
+
+def test_math_on_scalars_next_to_numpy_on_arrays(functions):
+    check_against_central_differences(functions.mixed, [0.4, RNG.normal(size=6)], (0, 1))
+
+
+def test_numpy_constants_flow_through(functions):
+    d_x = check_against_central_differences(functions.constants, [RNG.normal(size=3)], (0,))[0]
+    assert_close(d_x, np.array([1.0, 2.0, 3.0]) + 1.0 + 2.0, rtol=1e-12)
+
+
+def test_a_parameter_the_output_ignores_gets_a_zero_of_its_shape(functions):
+    d_x, d_y, d_z = astgrad.grad(functions.unused)(np.ones((2, 2)), np.ones((3, 1)), 5.0)
+    np.testing.assert_array_equal(d_x, np.full((2, 2), 2.0))
+    np.testing.assert_array_equal(d_y, np.zeros((3, 1)))
+    assert d_z == 1.0
+
+
+def test_integer_array_index_accumulates_repeats(functions):
+    x, idx = RNG.normal(size=5), np.array([1, 3, 1, 1])
+    d_x = check_against_central_differences(functions.gather, [x, idx], (0,))[0]
+    expected = np.zeros(5)
+    expected[1], expected[3] = 6 * x[1], 2 * x[3]
+    expected[0] += x[-1]
+    expected[-1] += x[0]
+    assert_close(d_x, expected, rtol=1e-12)
+
+
+def test_slices_ellipsis_and_new_axes(functions):
+    check_against_central_differences(functions.slices, [RNG.normal(size=(4, 3))], (0,))
+
+
+def test_methods_reductions_and_transpose(functions):
+    check_against_central_differences(functions.methods, [RNG.normal(size=(4, 3))], (0,))
+
+
+def test_shape_functions(functions):
+    check_against_central_differences(functions.shapes, [RNG.normal(size=(2, 2)), RNG.normal(size=(1, 2))], (0, 1))
+
+
+def test_an_array_output_is_a_vector_jacobian_product_with_a_seed(functions):
+    x, seed = RNG.normal(size=4), RNG.normal(size=4)
+    d_x = astgrad.grad(functions.array_output)(x, d_out=seed)
+    assert_close(d_x, seed * 2.0 * np.cos(x), rtol=1e-12)
+    with pytest.raises(astgrad.NonScalarOutputError, match=r"shape \(4,\)"):
+        astgrad.grad(functions.array_output)(x)
+
+
+def test_an_integer_array_for_a_differentiated_parameter_is_refused_when_called(functions):
+    d_f = astgrad.grad(functions.batch_bias, wrt=0)
+    with pytest.raises(astgrad.IntegerInputError) as error:
+        d_f(np.arange(5), np.ones((2, 5)))
+    message = str(error.value)
+    assert "argument 1 is an array of int" in message and "astype(float)" in message
+    assert isinstance(error.value, TypeError)
+    d_f(np.arange(5.0), np.arange(10).reshape(2, 5))  # integer data that is not differentiated is fine
+    assert astgrad.grad(functions.mixed, wrt=0)(1, np.ones(3)) == pytest.approx(
+        math.exp(1) * np.sum(np.sin(np.ones(3))) - math.sin(1) * 1.0
+    )  # a Python int is a number
+
+
+def test_generated_numpy_code_reads_like_numpy(functions):
+    text = astgrad.source(astgrad.grad(functions.affine_loss, wrt=("w", "b")))
+    assert text == (
+        "def d_affine_loss(w, b, X, y, d_out=1.0):\n"
+        "    X_matmul_w = X @ w\n"
+        "    X_matmul_w_plus_b = X_matmul_w + b\n"
+        "    residual = X_matmul_w_plus_b - y\n"
+        "    residual_pow_2 = residual ** 2\n"
+        "    out = np.mean(residual_pow_2)\n"
+        "    d_out = checked_seed(out, d_out, w, b)\n"
+        "    d_residual_pow_2 = np.broadcast_to(d_out / np.size(residual_pow_2), np.shape(residual_pow_2))\n"
+        "    d_residual = d_residual_pow_2 * (2 * residual)\n"
+        "    d_X_matmul_w_plus_b = unbroadcast(d_residual, X_matmul_w_plus_b)\n"
+        "    d_X_matmul_w = unbroadcast(d_X_matmul_w_plus_b, X_matmul_w)\n"
+        "    d_b = unbroadcast(d_X_matmul_w_plus_b, b)\n"
+        "    d_w = matmul_right_adjoint(d_X_matmul_w, X, w)\n"
+        "    return d_w, d_b\n"
+    )
+
+
+def test_same_shaped_elementwise_code_is_not_unbroadcast(functions, tmp_path):
+    module = load_module(tmp_path, "import numpy as np\ndef f(x):\n    return np.sum(np.exp(np.sin(x)) * x ** 2)\n")
+    text = astgrad.source(astgrad.grad(module.f))
+    assert "unbroadcast" not in text
+    check_against_central_differences(module.f, [RNG.normal(size=7)], (0,))
+
+
+def test_scalar_code_carries_no_array_handling(functions):
+    text = astgrad.source(astgrad.grad(functions.scalar_code))
+    assert "unbroadcast" not in text and "checked_seed" not in text and "np." not in text
