@@ -6,15 +6,23 @@ a `gast.FunctionDef`:
     def d_f(<the user's parameters>, d_out=1.0):
         <primal sweep: every equation of the program, in order>
         <adjoint sweep: for each equation, last to first, for each input that
-         depends on a differentiated parameter:  d_input = d_target * partial
-         (the first contribution assigns, later ones add)>
+         depends on a differentiated parameter, its contribution from the
+         primitive's template: d_input = d_target * partial, or the adjoint
+         template itself (the first contribution assigns, later ones add)>
         return d_x, d_y          # or: return value, (d_x, d_y)
 
 `d_out` is the output seed, so the same code computes vector-Jacobian
 products. Adjoint names are ``d_`` + the variable's name, made unique against
-every other name. Parameters the output does not depend on get ``0.0``. The
-output is deliberately naive (``d_out * 1``, copies, unused primal lines):
-the optimize stage cleans it.
+every other name. The output is deliberately naive (``d_out * 1``, copies,
+unused primal lines): the optimize stage cleans it.
+
+Code that calls NumPy ("array code") gets three more things, and scalar code
+none of them: the seed line ``d_out = checked_seed(out, d_out, <wrt>)``
+(refusing an array output without a seed of its shape and integer arrays),
+``unbroadcast(contribution, x)`` around an elementwise contribution to an
+input that may have been broadcast (unless `_shape_classes` shows it was
+not), and ``zero_gradient(x)`` instead of ``0.0`` for a parameter the output
+does not depend on.
 """
 
 import operator
