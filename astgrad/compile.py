@@ -11,6 +11,7 @@ astgrad added. The function carries a `Generated` record as `__astgrad__`.
 import ast
 import itertools
 import linecache
+import os
 import threading
 import types
 import warnings
@@ -32,6 +33,12 @@ class Generated:
     filename: str  # its unique name in linecache
     primal_params: tuple  # the user's parameters (not the output seed)
     linecache_text: str  # the text registered in linecache (the def, maybe inside a factory)
+    origins: tuple = ()  # per line of `source`: the user's (file, line, column, end column) it came from, or None
+    user_filename: str = None  # the file of the user's function
+
+    def commented_source(self):
+        """`source` with each derivative line ending in ``# from line 3: y = sin(x)``."""
+        return with_origin_comments(self.source, self.origins, self.user_filename)
 
     def register_source(self):
         """Put the source back in linecache (after `linecache.clearcache()`, say)."""
@@ -106,11 +113,38 @@ def build(tree, namespace, function, primal_params):
     generated_function.__kwdefaults__ = _kwdefaults(tree, function)
     generated_function.__module__ = function.globals.get("__name__")
     generated_function.__qualname__ = tree.name
-    record = Generated(source, filename, tuple(primal_params), text)
+    origins = (None,) + tuple(getattr(statement, "origin", None) for statement in tree.body)
+    record = Generated(source, filename, tuple(primal_params), text, origins, function.filename)
     generated_function.__astgrad__ = record
     record.register_source()
     weakref.finalize(generated_function, linecache.cache.pop, filename, None)
     return generated_function
+
+
+LONGEST_QUOTED_LINE = 60
+
+
+def with_origin_comments(source, origins, user_filename):
+    """`source` with ``# from line N: <the user's expression>`` after each line that has an origin.
+
+    `origins` has one entry per line of `source`; a line from another file
+    (an inlined helper's) names the file too: ``# from helpers.py:4: ...``.
+    """
+    lines = source.splitlines()
+    if len(origins) != len(lines):  # a statement printed on several lines: no comments
+        return source
+    commented = []
+    for line, origin in zip(lines, origins):
+        if origin is not None:
+            filename, lineno, column, end_column = origin
+            quoted = linecache.getline(filename, lineno)
+            quoted = (quoted[column:end_column] if column is not None else quoted).strip()
+            if len(quoted) > LONGEST_QUOTED_LINE:
+                quoted = quoted[: LONGEST_QUOTED_LINE - 3] + "..."
+            where = f"line {lineno}" if filename == user_filename else f"{os.path.basename(filename)}:{lineno}"
+            line = f"{line}  # from {where}: {quoted}"
+        commented.append(line)
+    return "\n".join(commented) + "\n"
 
 
 def _free_variables(source, namespace):

@@ -258,4 +258,7 @@ def used_names(node):
 def _with_value(statement, value):
     if isinstance(statement, gast.Return):
         return gast.Return(value=value)
-    return gast.Assign(targets=statement.targets, value=value, type_comment=None)
+    new = gast.Assign(targets=statement.targets, value=value, type_comment=None)
+    if hasattr(statement, "origin"):
+        new.origin = statement.origin
+    return new

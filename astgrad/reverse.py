@@ -49,13 +49,15 @@ def reverse(program, wrt, as_tuple, with_value=False):
     adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
     body = [_assign(eq.target, eq.value) for eq in program.equations]
 
-    def accumulate(variable, contribution):
+    def accumulate(variable, contribution, origin):
         if variable not in adjoint:
             adjoint[variable] = namespace.fresh("d_" + variable)
-            body.append(_assign(adjoint[variable], contribution))
+            statement = _assign(adjoint[variable], contribution)
         else:
             total = gast.BinOp(left=name(adjoint[variable]), op=gast.Add(), right=contribution)
-            body.append(_assign(adjoint[variable], total))
+            statement = _assign(adjoint[variable], total)
+        statement.origin = origin  # the user's (file, line), for origin comments (see compile)
+        body.append(statement)
 
     output = program.output
     if isinstance(output, gast.Name) and output.id in active:
@@ -88,7 +90,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
                 if arrays and rule.elementwise and shapes.get(atom.id, atom.id) != shapes[target]:
                     term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(atom.id)],
                                      keywords=[])  # fmt: skip
-                accumulate(atom.id, term)
+                accumulate(atom.id, term, _origin(equation))
 
     gradients = [name(adjoint[p]) if p in adjoint else _zero(p, arrays, namespace) for p in wrt]
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
@@ -103,6 +105,14 @@ def reverse(program, wrt, as_tuple, with_value=False):
         type_comment=None,
         type_params=[],
     )
+
+
+def _origin(equation):
+    """(file, line, column, end column) of the user's expression an equation came from."""
+    node = equation.value
+    same_line = getattr(node, "end_lineno", None) == getattr(node, "lineno", None)
+    columns = (node.col_offset, node.end_col_offset) if same_line else (None, None)
+    return equation.origin + columns
 
 
 def uses_arrays(program):

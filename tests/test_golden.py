@@ -5,6 +5,7 @@ and review the diff.
 """
 
 import ast
+import inspect
 import os
 import pathlib
 import re
@@ -13,6 +14,7 @@ import pytest
 
 import astgrad
 import corpus
+from support import load_module
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 CASES = [(fn.__name__, astgrad.grad, fn) for fn in corpus.CORPUS] + [
@@ -75,3 +77,31 @@ def test_primal_results_are_reused_not_recomputed():
     text = astgrad.source(astgrad.grad(corpus.reuse))
     assert text.count("math.exp(") == 1
     assert "d_x = d_y * y" in text or "* y" in text
+
+
+def test_origin_comments_name_the_users_expression():
+    assert astgrad.source(astgrad.grad(corpus.sin_cos), comments=True) == (
+        "def d_sin_cos(x, y, d_out=1.0):\n"
+        "    sin_x = sin(x)\n"
+        "    cos_y = cos(y)\n"
+        "    d_sin_x = d_out * cos_y  # from line 8: sin(x) * cos(y)\n"
+        "    d_cos_y = d_out * sin_x  # from line 8: sin(x) * cos(y)\n"
+        "    d_y = -d_cos_y * sin(y)  # from line 8: cos(y)\n"
+        "    d_x = d_sin_x * cos(x)  # from line 8: sin(x)\n"
+        "    return d_x, d_y\n"
+    )
+    assert inspect.getsource(astgrad.grad(corpus.sin_cos)) == astgrad.source(astgrad.grad(corpus.sin_cos))
+
+
+def test_origin_comments_name_a_helpers_file_and_shorten_long_expressions(tmp_path):
+    load_module(tmp_path, "import math\ndef squash(v):\n    return math.tanh(v) * 2.0\n", name="squash_helpers")
+    user = load_module(
+        tmp_path,
+        "from squash_helpers import squash\n"
+        "def f(x):\n"
+        "    return squash(x) + x * x * x * x * x * x * x * x * x * x * x * x * x * x * x * x * x * x\n",
+    )
+    text = astgrad.source(astgrad.grad(user.f), comments=True)
+    assert "# from squash_helpers.py:3: math.tanh(v) * 2.0\n" in text
+    assert "# from line 3: " + "x * " * 14 + "x...\n" in text  # 57 characters, then ...
+    assert max(len(line.split("  # ")[1]) for line in text.splitlines() if "  # " in line) <= len("from line 3: ") + 60
