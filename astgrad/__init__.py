@@ -9,16 +9,28 @@
 """
 
 from .api import grad, source, value_and_grad
-from .errors import AstgradError, NoDerivativeError, NonScalarOutputError, NotStraightLineError, SourceError
+from .dataflow import graph
+from .errors import (
+    AstgradError,
+    IntegerInputError,
+    NoDerivativeError,
+    NonScalarOutputError,
+    NotStraightLineError,
+    SourceError,
+)
+from .explanation import explain
 
 __all__ = [
     "grad",
     "value_and_grad",
     "source",
+    "explain",
+    "graph",
     "AstgradError",
     "NotStraightLineError",
     "NoDerivativeError",
     "NonScalarOutputError",
     "SourceError",
+    "IntegerInputError",
 ]
 __version__ = "0.1.0"

@@ -113,8 +113,7 @@ def build(tree, namespace, function, primal_params):
     generated_function.__kwdefaults__ = _kwdefaults(tree, function)
     generated_function.__module__ = function.globals.get("__name__")
     generated_function.__qualname__ = tree.name
-    origins = (None,) + tuple(getattr(statement, "origin", None) for statement in tree.body)
-    record = Generated(source, filename, tuple(primal_params), text, origins, function.filename)
+    record = Generated(source, filename, tuple(primal_params), text, statement_origins(tree), function.filename)
     generated_function.__astgrad__ = record
     record.register_source()
     weakref.finalize(generated_function, linecache.cache.pop, filename, None)
@@ -122,6 +121,11 @@ def build(tree, namespace, function, primal_params):
 
 
 LONGEST_QUOTED_LINE = 60
+
+
+def statement_origins(tree):
+    """Per printed line of the def `tree`: the origin its statement carries (see reverse), or None."""
+    return (None,) + tuple(getattr(statement, "origin", None) for statement in tree.body)
 
 
 def with_origin_comments(source, origins, user_filename):

@@ -1,0 +1,215 @@
+"""`astgrad.explain`: the program after every stage of the pipeline, for reading and teaching.
+
+    print(astgrad.explain(f))    # every stage as Python source, under a heading
+    astgrad.explain(f)           # in Jupyter: the same, highlighted
+    astgrad.explain(f)["ssa"]    # one stage's text
+
+The stages are those of `api.transform`, each shown as Python source:
+
+    source    the function as written in its file
+    check     the tree that passed the straight-line check, printed back
+    resolve   calls resolved to primitives, the user's helpers inlined
+    ssa       single assignment: one primitive per line, each name assigned once
+    reverse   the adjoint as the reverse stage writes it, one rule at a time
+    optimize  the generated function (what `astgrad.source(astgrad.grad(f))` gives)
+
+`front_end` (source to ssa) is shared with `astgrad.graph`. (This module is
+not called `explain.py`: the public function `astgrad.explain` would shadow
+it, as `astgrad.source` would shadow a `source.py`.)
+"""
+
+import linecache
+import textwrap
+from dataclasses import dataclass
+
+import gast
+
+from . import api, check, optimize, parse, resolve, reverse, ssa
+from .compile import statement_origins, to_source, with_origin_comments
+from .errors import AstgradError, Location
+from .highlight import to_html
+from .names import copy_atom
+
+STAGE_TITLES = {
+    "source": "the function as written",
+    "check": "the tree that passed the straight-line check",
+    "resolve": "calls resolved to primitives, helpers inlined",
+    "ssa": "single assignment: one primitive per line",
+    "reverse": "the adjoint, one rule at a time, before clean-up",
+    "optimize": "the generated function",
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage's program: its name (as in `STAGE_TITLES`), a title and the program as source text."""
+
+    name: str
+    title: str
+    text: str
+
+
+class Explanation:
+    """The program after every stage; `str()` gives text, Jupyter shows highlighted HTML."""
+
+    def __init__(self, stages):
+        self.stages = tuple(stages)
+
+    @property
+    def names(self):
+        """The stage names, in pipeline order."""
+        return tuple(stage.name for stage in self.stages)
+
+    def __iter__(self):
+        return iter(self.stages)
+
+    def __getitem__(self, name):
+        """The text of the stage called `name`."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage.text
+        raise KeyError(f"no stage {name!r}; the stages are {', '.join(self.names)}")
+
+    def as_text(self, names=None):
+        """The stages called `names` (default: all), each under a ``# n. name: title`` heading."""
+        if isinstance(names, str):
+            names = (names,)
+        return "\n".join(
+            f"{_heading(number, stage)}\n{stage.text}"
+            for number, stage in enumerate(self.stages, 1)
+            if names is None or stage.name in names
+        )
+
+    def __str__(self):
+        return self.as_text()
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        parts = [
+            f'<p style="margin:0.8em 0 0.2em;font-weight:bold">{to_html(_heading(number, stage))}</p>'
+            f'<pre style="margin:0;padding:0.4em;line-height:1.3">{to_html(stage.text)}</pre>'
+            for number, stage in enumerate(self.stages, 1)
+        ]
+        return '<div class="astgrad-explain">' + "".join(parts) + "</div>"
+
+
+def explain(fn, wrt=None, mode="reverse", comments=True):
+    """The `Explanation` of how astgrad differentiates `fn` (same `wrt` and `mode` as `grad`).
+
+    `comments` adds origin comments (which line of `fn` each line came from) to the stages.
+    """
+    check_mode(mode)
+    api._wrt_key(wrt)  # the same type check as grad's
+    where = api._caller()
+    try:
+        stages = api._on_deep_stack(_stages, fn, wrt, mode, comments, where)
+    except AstgradError as error:
+        raise error.with_traceback(None) from None  # the user's line, not astgrad's insides
+    return Explanation(stages)
+
+
+def check_mode(mode):
+    """ValueError for a mode astgrad does not know, NotImplementedError for one `explain` cannot show yet."""
+    if mode not in api.MODES:
+        raise ValueError(f"mode must be one of {api.MODES}, not {mode!r}")
+    if mode not in DERIVATIVE_STAGES:
+        raise NotImplementedError(f"explain cannot show mode={mode!r} yet; it shows {tuple(DERIVATIVE_STAGES)}")
+
+
+@dataclass
+class FrontEnd:
+    """The stages before differentiation, as objects: source, check, resolve, ssa."""
+
+    function: parse.Function
+    location: Location
+    resolved: resolve.Resolved
+    program: ssa.Program
+
+
+def front_end(fn, where=None):
+    """Run source, check, resolve and ssa on `fn` (as `api.transform` does)."""
+    function = parse.read(fn, where)
+    location = Location(function.filename)
+    check.check(function.tree, location)
+    resolved = resolve.resolve(function, location)
+    program = ssa.to_ssa(resolved, location)
+    return FrontEnd(function, location, resolved, program)
+
+
+def _stages(fn, wrt, mode, comments, where):
+    front = front_end(fn, where)
+    program = front.program
+    texts = [
+        ("source", written_source(front.function)),
+        ("check", to_source(front.function.tree)),
+        ("resolve", resolved_source(front.resolved)),
+        ("ssa", program_source(program)),
+    ]
+    names = api._wrt_names(program, front.function, wrt)
+    api._require_scalar_output(program, front.location, front.function)
+    as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
+    texts += DERIVATIVE_STAGES[mode](program, names, as_tuple, comments)
+    return [Stage(name, STAGE_TITLES[name], text) for name, text in texts]
+
+
+def _reverse_stages(program, names, as_tuple, comments):
+    adjoint = reverse.reverse(program, names, as_tuple=as_tuple)
+    naive = _printed(adjoint, program, comments)  # printed before optimize, which may reuse its nodes
+    return [("reverse", naive), ("optimize", _printed(optimize.optimize(adjoint), program, comments))]
+
+
+def _printed(tree, program, comments):
+    """A generated def's text; with `comments`, adjoint lines name the user's expression they came from."""
+    text = to_source(tree)
+    if not comments:
+        return text
+    return with_origin_comments(text, statement_origins(tree), program.function.filename)
+
+
+# mode -> the stages after ssa for that mode: (program, wrt names, as_tuple, comments) -> [(stage name, text)]
+DERIVATIVE_STAGES = {"reverse": _reverse_stages}
+
+
+def written_source(function):
+    """The function's text as it stands in its file, comments included, decorators left out, dedented."""
+    tree = function.tree
+    lines = linecache.getlines(function.filename)[tree.lineno - 1 : tree.end_lineno]
+    if not lines or tree.end_col_offset is None:
+        return to_source(tree)
+    # ast columns count UTF-8 bytes, not characters.
+    encoded = [line.encode() for line in lines]
+    after = encoded[-1][tree.end_col_offset :].strip()
+    if after and not after.startswith(b"#"):  # a lambda inside a longer line: keep the lambda only
+        encoded[-1] = encoded[-1][: tree.end_col_offset]
+    encoded[0] = b" " * tree.col_offset + encoded[0][tree.col_offset :]
+    text = b"".join(encoded).decode(errors="replace")
+    return textwrap.dedent(text).rstrip("\n") + "\n"
+
+
+def resolved_source(resolved):
+    """The resolved statements as a def with the user's parameters."""
+    tree = resolved.function.tree
+    return to_source(_function_def(tree.name, tree.args, resolved.statements))
+
+
+def program_source(program):
+    """The SSA program as a def: one ``name = primitive(atoms)`` line per equation, then the return."""
+    body = [_assign(equation.target, equation.value) for equation in program.equations]
+    body.append(gast.Return(value=copy_atom(program.output)))
+    return to_source(_function_def(program.function.tree.name, program.args, body))
+
+
+def _heading(number, stage):
+    return f"# {number}. {stage.name}: {stage.title}"
+
+
+def _assign(target, value):
+    store = gast.Name(id=target, ctx=gast.Store(), annotation=None, type_comment=None)
+    return gast.Assign(targets=[store], value=value, type_comment=None)
+
+
+def _function_def(name, args, body):
+    return gast.FunctionDef(
+        name=name, args=args, body=body, decorator_list=[], returns=None, type_comment=None, type_params=[]
+    )
