@@ -161,3 +161,16 @@ def copy_atom(atom):
 def name(identifier):
     """A `gast.Name` load of `identifier`."""
     return gast.Name(id=identifier, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def with_children(node, transform):
+    """A new node like `node` whose child nodes are `transform(child)` (other fields shared)."""
+    fields = {}
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, list):
+            fields[field] = [transform(v) if isinstance(v, gast.AST) else v for v in value]
+        elif isinstance(value, gast.AST):
+            fields[field] = transform(value)
+        else:
+            fields[field] = value
+    return type(node)(**fields)

@@ -20,7 +20,7 @@ import numbers
 
 import gast
 
-from .names import name
+from .names import name, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
 
@@ -225,15 +225,9 @@ def propagate_copies(body):
 def _substitute(node, copies):
     if isinstance(node, gast.Name) and node.id in copies:
         return copies[node.id]
-    if not isinstance(node, gast.AST) or isinstance(node, (gast.Name, gast.Constant)):
+    if isinstance(node, (gast.Name, gast.Constant)):
         return node
-    fields = {}
-    for field, value in gast.iter_fields(node):
-        if isinstance(value, list):
-            fields[field] = [_substitute(v, copies) for v in value]
-        else:
-            fields[field] = _substitute(value, copies)
-    return type(node)(**fields)
+    return with_children(node, lambda child: _substitute(child, copies))
 
 
 def eliminate_dead_code(body):

@@ -47,7 +47,7 @@ exactly one of these or a template: forgetting one is an error when the table
 loads.
 
 Templates use the placeholders, ``d_y``, ``i``, dotted module names
-(``np.cos``, ``runtime.unbroadcast``) and the transform-time helpers in
+(``np.cos``, ``runtime.unbroadcast``), builtins (``float``) and the transform-time helpers in
 `STATIC_HELPERS`. A part of a template that depends on `STATIC` inputs only is
 evaluated when the template is instantiated: ``d_y if keepdims else
 np.expand_dims(d_y, axis)`` becomes one of its branches, and
@@ -390,9 +390,9 @@ def _free_references(signature, expression, placeholders, namespace):
         if name is not None and name.split(".")[0] not in placeholders:
             if name in STATIC_HELPERS:
                 continue
-            if "." not in name:
+            if "." not in name and not hasattr(builtins, name):
                 raise TableError(f"{signature!r}: {name!r} is neither an input nor a dotted module name")
-            references[name] = _evaluate_reference(signature, node, namespace)
+            references[name] = _evaluate_reference(signature, node, namespace)  # `math.cos`, or a builtin
         else:
             stack.extend(gast.iter_child_nodes(node))
     return references
@@ -531,14 +531,14 @@ derivative("z = math.pow(x, y)",     x="y * x ** (y - 1)", y="z * math.log(x)", 
 derivative("z = math.hypot(x, y)",   x="x / z", y="y / z")
 derivative("y = math.erf(x)",        x="1.1283791670955126 * math.exp(-x * x)")           # 2 / sqrt(pi)
 derivative("y = math.erfc(x)",       x="-1.1283791670955126 * math.exp(-x * x)")
-derivative("y = math.fabs(x)",       x="(x > 0) - (x < 0)")                                # 0 at 0
+derivative("y = math.fabs(x)",       x="float(x > 0) - float(x < 0)")                      # 0 at 0
 derivative("y = math.ldexp(x, i)",   x="2.0 ** i", i=NOT_DIFFERENTIABLE)
 derivative("y = math.floor(x)",      x=ZERO)
 derivative("y = math.ceil(x)",       x=ZERO)
 derivative("y = math.trunc(x)",      x=ZERO)
 
 # ---- builtins ------------------------------------------------------------------------------
-derivative("y = abs(x)",             x="(x > 0) - (x < 0)")                                # 0 at 0
+derivative("y = abs(x)",             x="float(x > 0) - float(x < 0)")                      # 0 at 0
 derivative("z = pow(x, y)",          x="y * x ** (y - 1)", y="z * math.log(x)", domain={"x": POSITIVE, "y": REAL})
 derivative("z = max(x, y)",          x="(x > y) + 0.5 * (x == y)", y="(y > x) + 0.5 * (x == y)")  # ties: half each
 derivative("z = min(x, y)",          x="(x < y) + 0.5 * (x == y)", y="(y < x) + 0.5 * (x == y)")  # ties: half each

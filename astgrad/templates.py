@@ -14,7 +14,7 @@ import copy
 
 import gast
 
-from .names import copy_atom
+from .names import copy_atom, with_children
 from .primitives import MARKERS, STATIC, STATIC_HELPERS, constant_node, dotted_name, static_value
 
 
@@ -38,8 +38,10 @@ def check_static(rule, bound):
 
 
 def _substitute(template, placeholders, references, namespace):
-    if isinstance(template, gast.Name):
+    if isinstance(template, gast.Name) and template.id in placeholders:
         return copy_expression(placeholders[template.id])
+    if isinstance(template, gast.Name):  # a builtin, such as float
+        return namespace.reference(references[template.id], hint=template.id)
     if isinstance(template, gast.Attribute) and dotted_name(template) in references:
         dotted = dotted_name(template)
         return namespace.reference(references[dotted], hint=dotted)
@@ -47,17 +49,7 @@ def _substitute(template, placeholders, references, namespace):
         index = _substitute(template.slice, placeholders, references, namespace)
         if not any(isinstance(node, gast.Slice) for node in gast.walk(index)):
             return index  # np.s_[0] is just 0
-    fields = {}
-    for field, value in gast.iter_fields(template):
-        if isinstance(value, list):
-            fields[field] = [
-                _substitute(v, placeholders, references, namespace) if isinstance(v, gast.AST) else v for v in value
-            ]
-        elif isinstance(value, gast.AST):
-            fields[field] = _substitute(value, placeholders, references, namespace)
-        else:
-            fields[field] = value
-    return type(template)(**fields)
+    return with_children(template, lambda child: _substitute(child, placeholders, references, namespace))
 
 
 def copy_expression(value):
@@ -74,15 +66,7 @@ def fold_static(template, statics):
         return fold_static(branch, statics)
     if isinstance(template, gast.Call) and _is_static(template, statics):
         return constant_node(_evaluate(template, statics))
-    if not isinstance(template, gast.AST):
-        return template
-    fields = {}
-    for field, value in gast.iter_fields(template):
-        if isinstance(value, list):
-            fields[field] = [fold_static(v, statics) for v in value]
-        else:
-            fields[field] = fold_static(value, statics)
-    return type(template)(**fields)
+    return with_children(template, lambda child: fold_static(child, statics))
 
 
 def _is_static(node, statics):
