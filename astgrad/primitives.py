@@ -609,6 +609,8 @@ adjoint("y = np.max(x, axis=None, keepdims=False)",            x=EXTREMUM, **RED
 adjoint("y = x.max(axis=None, keepdims=False)",                x=EXTREMUM, **REDUCTION)
 adjoint("y = np.min(x, axis=None, keepdims=False)",            x=EXTREMUM, **REDUCTION)
 adjoint("y = x.min(axis=None, keepdims=False)",                x=EXTREMUM, **REDUCTION)
+adjoint("y = np.amax(x, axis=None, keepdims=False)",           x=EXTREMUM, **REDUCTION)
+adjoint("y = np.amin(x, axis=None, keepdims=False)",           x=EXTREMUM, **REDUCTION)
 adjoint("y = np.var(x, axis=None, ddof=0, keepdims=False)",    x=VAR, ddof=STATIC, **REDUCTION)
 adjoint("y = x.var(axis=None, ddof=0, keepdims=False)",        x=VAR, ddof=STATIC, **REDUCTION)
 adjoint("y = np.std(x, axis=None, ddof=0, keepdims=False)",    x=STD, ddof=STATIC, **REDUCTION)

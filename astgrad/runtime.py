@@ -37,7 +37,7 @@ def unbroadcast(gradient, like):
     """`gradient` summed down to the shape of `like`: undoes NumPy broadcasting of `like`."""
     shape = np.shape(like)
     if not shape:
-        return gradient if isinstance(gradient, float) else np.sum(gradient)  # a float for a number
+        return gradient.sum() if isinstance(gradient, np.ndarray) else gradient  # a number for a number
     if np.shape(gradient) == shape:
         return gradient
     extra = np.ndim(gradient) - len(shape)
@@ -78,7 +78,7 @@ def matmul_right_adjoint(d_z, x, y):
     if np.ndim(x) == 1:
         return x * d_z if np.ndim(y) == 1 else unbroadcast(x[:, None] * np.expand_dims(d_z, -2), y)
     if np.ndim(y) == 1:
-        return np.tensordot(d_z, x, axes=np.ndim(d_z))
+        return d_z @ x if np.ndim(x) == 2 else np.tensordot(d_z, x, axes=np.ndim(d_z))
     return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), d_z), y)
 
 

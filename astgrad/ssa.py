@@ -19,6 +19,7 @@ import types
 from dataclasses import dataclass
 
 import gast
+import numpy as np
 
 from . import primitives
 from .errors import NotStraightLineError
@@ -113,6 +114,7 @@ class _Builder:
         self.current = {}  # a user's name -> the atom (or tuple of atoms) it stands for now
         self.defined = set()  # names already used as an equation's target or a parameter
         self.equations = []
+        self.producers = {}  # target -> the equation assigning it
         self.origin = None
 
     # ---- statements ----------------------------------------------------------------------
@@ -129,6 +131,8 @@ class _Builder:
         if isinstance(target, gast.Name):
             self.current[target.id] = atoms
             return
+        if self._is_shape(atoms):  # n, d = X.shape: one index per name
+            atoms = tuple(self._indexed(atoms, position, element) for position, element in enumerate(target.elts))
         if not isinstance(atoms, tuple) or len(atoms) != len(target.elts):
             raise self.location.error(
                 NotStraightLineError,
@@ -138,6 +142,22 @@ class _Builder:
             )
         for element, atom in zip(target.elts, atoms):
             self.bind(element, atom, node)
+
+    def _is_shape(self, atom):
+        """Whether `atom` names a shape (``x.shape``, ``np.shape(x)``), a tuple known only at run time."""
+        if not isinstance(atom, gast.Name):
+            return False
+        producer = self.producers.get(atom.id)
+        return producer is not None and producer.rule.fn in (".shape", np.shape)
+
+    def _indexed(self, atom, position, element):
+        """`atom[position]` as an equation, named after `element` if it is a name."""
+        index = gast.Constant(value=position, kind=None)
+        expression = gast.Subscript(value=copy_atom(atom), slice=index, ctx=gast.Load())
+        target = self._new_name(_name_of(element), _joined(atom, index), "part")
+        rule = primitives.lookup(operator.getitem, 2)
+        self._add(Equation(target, expression, rule, (atom, index), self.origin))
+        return name(target)
 
     def current_value(self, target):
         if isinstance(target, gast.Name):
@@ -202,8 +222,12 @@ class _Builder:
             raise AssertionError(f"unexpected {type(node).__name__} in ssa")
         target = self._new_name(hint, descriptive, word)
         gast.copy_location(expression, node)
-        self.equations.append(Equation(target, expression, rule, inputs, self.origin))
+        self._add(Equation(target, expression, rule, inputs, self.origin))
         return name(target)
+
+    def _add(self, equation):
+        self.equations.append(equation)
+        self.producers[equation.target] = equation
 
     def argument(self, node):
         """A call argument: an atom, or a list or tuple display of atoms (``np.stack([a, b])``)."""

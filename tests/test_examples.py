@@ -263,3 +263,211 @@ def test_two_variables_analytic_formula_is_right():
     for i in range(2):
         numeric = central_difference(example.f, (x, y), i)
         assert by_hand[i] == pytest.approx(numeric, rel=1e-7)
+
+
+# ------------------------------------------- linear_regression, logistic_regression, mlp
+#
+# The NumPy examples: each gradient against central differences on a small
+# problem and against a gradient written by hand with NumPy, a shortened
+# training run, and the script itself with few steps.
+
+import numpy as np  # noqa: E402
+
+import support  # noqa: E402
+
+
+def run_example_with(name, *args):
+    """Run examples/<name>.py as a script with command-line arguments."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    result = subprocess.run(
+        [sys.executable, os.path.join("examples", name + ".py")] + list(args),
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (
+        "examples/%s.py exited with %d\nstdout:\n%s\nstderr:\n%s"
+        % (name, result.returncode, result.stdout, result.stderr))
+    return result.stdout
+
+
+def printed_losses(out):
+    """The (step, loss) rows of a training printout."""
+    rows = []
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0].isdigit():
+            rows.append((int(words[0]), float(words[1])))
+    return rows
+
+
+def assert_gradient_matches_differences(loss, args, gradient):
+    for index, got in enumerate(gradient):
+        support.assert_close(got, support.central_difference(loss, args, index), rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------- linear_regression
+
+def linear_regression_gradient_by_hand(w, b, X, y):
+    residual = X @ w + b - y
+    return 2 * X.T @ residual / X.shape[0], 2 * np.mean(residual)
+
+
+def small_linear_problem():
+    example = load_example("linear_regression")
+    X, y = example.make_data(n=12, seed=3)
+    w = np.array([0.3, -0.2, 1.1])
+    return example, (w, 0.4, X, y)
+
+
+def test_linear_regression_gradient_matches_differences():
+    example, args = small_linear_problem()
+    value, gradient = example.d_loss(*args)
+    assert value == pytest.approx(example.loss(*args), rel=1e-14)
+    assert_gradient_matches_differences(example.loss, args, gradient)
+
+
+def test_linear_regression_gradient_matches_hand_written():
+    example, args = small_linear_problem()
+    d_w, d_b = example.d_loss(*args)[1]
+    by_hand = linear_regression_gradient_by_hand(*args)
+    assert np.shape(d_w) == (3,) and np.ndim(d_b) == 0
+    support.assert_close(d_w, by_hand[0], rtol=1e-12, atol=1e-14)
+    support.assert_close(d_b, by_hand[1], rtol=1e-12, atol=1e-14)
+
+
+def test_linear_regression_fit_recovers_parameters():
+    example = load_example("linear_regression")
+    X, y = example.make_data()
+    w, b, losses = example.fit(X, y, steps=60)
+    assert len(losses) == 61
+    assert all(after < before for before, after in zip(losses, losses[1:]))
+    # The noise has variance 0.01: that is the loss left at the fit.
+    assert losses[-1] < 0.011
+    support.assert_close(w, example.TRUE_W, rtol=0, atol=0.02)
+    assert b == pytest.approx(example.TRUE_B, abs=0.02)
+
+
+def test_linear_regression_runs():
+    out = run_example_with("linear_regression", "--steps", "40", "--show-source")
+    losses = printed_losses(out)
+    assert [step for step, _ in losses] == [0, 10, 20, 30, 40]
+    assert losses[-1][1] < 0.02 < losses[0][1]
+    rows = printed_rows(out, ("w[0]", "w[1]", "w[2]", "b"))
+    for name, (fitted, true) in rows.items():
+        assert fitted == pytest.approx(true, abs=0.05)
+    assert "def value_and_d_loss(w, b, X, y, d_out=1.0):" in out
+
+
+# -------------------------------------------------------- logistic_regression
+
+def logistic_regression_gradient_by_hand(w, b, X, y):
+    p = 1 / (1 + np.exp(-(X @ w + b)))
+    d_z = (p - y) / X.shape[0]
+    return X.T @ d_z, np.sum(d_z)
+
+
+def small_logistic_problem():
+    example = load_example("logistic_regression")
+    X, y = example.make_blobs(n_per_class=6, seed=3)
+    w = np.array([0.7, -0.4])
+    return example, (w, 0.2, X, y)
+
+
+def test_logistic_regression_gradient_matches_differences():
+    example, args = small_logistic_problem()
+    value, gradient = example.d_loss(*args)
+    assert value == pytest.approx(example.loss(*args), rel=1e-14)
+    assert_gradient_matches_differences(example.loss, args, gradient)
+
+
+def test_logistic_regression_gradient_matches_hand_written():
+    example, args = small_logistic_problem()
+    d_w, d_b = example.d_loss(*args)[1]
+    by_hand = logistic_regression_gradient_by_hand(*args)
+    support.assert_close(d_w, by_hand[0], rtol=1e-12, atol=1e-14)
+    support.assert_close(d_b, by_hand[1], rtol=1e-12, atol=1e-14)
+
+
+def test_logistic_regression_loss_is_stable_for_large_logits():
+    # logaddexp keeps the loss and its gradient finite where exp(z) overflows.
+    example = load_example("logistic_regression")
+    X = np.array([[1000.0, 0.0], [-1000.0, 0.0]])
+    y = np.array([1.0, 0.0])
+    value, (d_w, d_b) = example.d_loss(np.array([1.0, 0.0]), 0.0, X, y)
+    assert value == 0.0
+    assert np.all(np.isfinite(d_w)) and np.isfinite(d_b)
+
+
+def test_logistic_regression_fit_separates_the_blobs():
+    example = load_example("logistic_regression")
+    X, y = example.make_blobs()
+    w, b, losses = example.fit(X, y, steps=50)
+    assert losses[0] == pytest.approx(math.log(2), rel=1e-12)  # w = 0, b = 0
+    assert all(after < before for before, after in zip(losses, losses[1:]))
+    assert losses[-1] < 0.1
+    assert example.accuracy(w, b, X, y) >= 0.95
+
+
+def test_logistic_regression_runs():
+    out = run_example_with("logistic_regression", "--steps", "40", "--show-source")
+    losses = printed_losses(out)
+    assert [step for step, _ in losses] == [0, 20, 40]
+    assert losses[0][1] == pytest.approx(math.log(2), abs=1e-6)
+    assert losses[-1][1] < losses[1][1] < losses[0][1]
+    assert float(out.split("training accuracy = ")[1].split()[0]) >= 0.95
+    assert "def value_and_d_loss(w, b, X, y, d_out=1.0):" in out
+
+
+# ------------------------------------------------------------------------ mlp
+
+def mlp_gradient_by_hand(W1, b1, W2, b2, X, Y):
+    h = np.tanh(X @ W1 + b1)
+    logits = h @ W2 + b2
+    e = np.exp(logits - np.max(logits, axis=1, keepdims=True))
+    d_logits = (e / np.sum(e, axis=1, keepdims=True) - Y) / X.shape[0]
+    d_a = (d_logits @ W2.T) * (1 - h * h)
+    return X.T @ d_a, np.sum(d_a, axis=0), h.T @ d_logits, np.sum(d_logits, axis=0)
+
+
+def small_mlp_problem():
+    example = load_example("mlp")
+    X, labels = example.make_spirals(n_per_class=4, seed=3)
+    params = example.init_params(n_hidden=5, seed=4)
+    params[1] = params[1] + 0.1  # biases away from zero
+    params[3] = params[3] - 0.2
+    return example, tuple(params) + (X, example.one_hot(labels))
+
+
+def test_mlp_gradient_matches_differences():
+    example, args = small_mlp_problem()
+    value, gradient = example.d_loss(*args)
+    assert value == pytest.approx(example.loss(*args), rel=1e-14)
+    assert [np.shape(g) for g in gradient] == [(2, 5), (5,), (5, 3), (3,)]
+    assert_gradient_matches_differences(example.loss, args, gradient)
+
+
+def test_mlp_gradient_matches_hand_written():
+    example, args = small_mlp_problem()
+    gradient = example.d_loss(*args)[1]
+    for got, by_hand in zip(gradient, mlp_gradient_by_hand(*args)):
+        support.assert_close(got, by_hand, rtol=1e-10, atol=1e-14)
+
+
+def test_mlp_training_fits_the_spirals():
+    example = load_example("mlp")
+    X, labels = example.make_spirals()
+    params, losses = example.train(X, labels, steps=100)
+    assert len(losses) == 101
+    assert losses[-1] < 0.2 * losses[0]
+    assert max(losses[50:]) < losses[0]
+    assert example.accuracy(params, X, labels) > 0.9
+
+
+def test_mlp_runs():
+    out = run_example_with("mlp", "--steps", "90", "--show-source")
+    rows = [line.split() for line in out.splitlines()]
+    rows = [row for row in rows if len(row) == 3 and row[0].isdigit()]
+    assert [int(row[0]) for row in rows] == [0, 30, 60, 90]
+    assert float(rows[-1][1]) < 0.2 * float(rows[0][1])
+    assert float(out.split("training accuracy = ")[1].split()[0]) > 0.9
+    assert "def value_and_d_loss(W1, b1, W2, b2, X, Y, d_out=1.0):" in out

@@ -61,6 +61,11 @@ def functions(tmp_path_factory):
             flat = stacked.reshape(-1)
             return np.sum(np.expand_dims(flat, 0) * np.squeeze(np.stack((flat, flat)))[0])
 
+        def unpacked_shape(x):
+            n, m = x.shape
+            rows, columns = np.shape(x)
+            return np.sum(x) / (n * m) + rows * columns * np.mean(x ** 2)
+
         def array_output(x):
             return np.sin(x) * 2.0
 
@@ -144,6 +149,13 @@ def test_methods_reductions_and_transpose(functions):
 
 def test_shape_functions(functions):
     check_against_central_differences(functions.shapes, [RNG.normal(size=(2, 2)), RNG.normal(size=(1, 2))], (0, 1))
+
+
+def test_a_shape_can_be_unpacked(functions):
+    x = RNG.normal(size=(2, 3))
+    d_x = check_against_central_differences(functions.unpacked_shape, [x], (0,))[0]
+    assert_close(d_x, 1 / 6 + 2 * x, rtol=1e-12)
+    assert "    n = x_shape[0]\n    m = x_shape[1]\n" in astgrad.source(astgrad.grad(functions.unpacked_shape))
 
 
 def test_an_array_output_is_a_vector_jacobian_product_with_a_seed(functions):

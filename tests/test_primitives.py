@@ -104,6 +104,8 @@ CASES = {
     "y = x.max(axis=None, keepdims=False)": reduction("max", method=True),
     "y = np.min(x, axis=None, keepdims=False)": reduction("np.min"),
     "y = x.min(axis=None, keepdims=False)": reduction("min", method=True),
+    "y = np.amax(x, axis=None, keepdims=False)": reduction("np.amax"),
+    "y = np.amin(x, axis=None, keepdims=False)": reduction("np.amin"),
     "y = np.var(x, axis=None, ddof=0, keepdims=False)": reduction("np.var") + cases("np.var(x, 0, ddof=1)", X34),
     "y = x.var(axis=None, ddof=0, keepdims=False)": reduction("var", method=True) + cases("x.var(ddof=1)", X34),
     "y = np.std(x, axis=None, ddof=0, keepdims=False)": reduction("np.std") + cases("np.std(x, ddof=1)", X34),
