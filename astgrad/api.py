@@ -18,7 +18,8 @@ from . import check, compile, optimize, parse, resolve, reverse, ssa
 from .errors import AstgradError, Location, NonScalarOutputError
 
 MODES = ("reverse",)
-_cache = weakref.WeakKeyDictionary()  # user function -> {(wrt, kind): generated function}
+CACHE_ATTRIBUTE = "__astgrad_gradients__"
+_cache = weakref.WeakKeyDictionary()  # for callables without a __dict__: callable -> {key: generated function}
 _cache_lock = threading.RLock()
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEEP_STACK_BYTES = 512 * 1024 * 1024
@@ -70,13 +71,27 @@ def _generated(fn, wrt, mode, with_value):
     where = _caller()
     key = (_wrt_key(wrt), mode, with_value)
     with _cache_lock:
-        try:
-            per_function = _cache.setdefault(fn, {})
-        except TypeError:  # not weak-referenceable: a builtin; read() explains
-            per_function = {}
+        per_function = _cache_of(fn)
         if key not in per_function:
             per_function[key] = _on_deep_stack(transform, fn, wrt, with_value, where)
         return per_function[key]
+
+
+def _cache_of(fn):
+    """The gradients already made of `fn`: {(wrt, mode, with_value): generated function}.
+
+    They are kept on the function itself, so they live exactly as long as it
+    does. A weak-keyed table would not do: a generated function shares its
+    user function's globals, which usually hold the user function, so the
+    table's value would keep its own key alive.
+    """
+    try:
+        return fn.__dict__.setdefault(CACHE_ATTRIBUTE, {})
+    except (AttributeError, TypeError):  # no __dict__ (a builtin, a bound method): read() explains
+        try:
+            return _cache.setdefault(fn, {})
+        except TypeError:
+            return {}
 
 
 def transform(fn, wrt, with_value, where=None):

@@ -27,7 +27,10 @@ FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult:
 
 def optimize(tree):
     """An equivalent FunctionDef with the rewrites above applied."""
-    body = [_with_value(statement, simplify(statement.value)) for statement in tree.body]
+    # Only derivative lines are rewritten: the user's own arithmetic stays as written,
+    # since `1.0 * flag` or `flag * -2.0` is not the same as `flag` or `-flag * 2.0`
+    # when `flag` is a NumPy boolean (or `1.0 *` changes a float16 to a float64).
+    body = [_with_value(s, simplify(s.value)) if hasattr(s, "origin") else s for s in tree.body]
     body = reuse_computed(body)
     body = propagate_copies(body)
     body = eliminate_dead_code(body)

@@ -60,7 +60,8 @@ Conventions at kinks and ties (tested in tests/test_primitives.py):
 ``abs``/``fabs`` have derivative 0 at 0 (the sign function); ``max``/``min``
 of two equal values, and ``np.max``/``np.min`` over tied elements, share the
 gradient equally, as JAX and autograd do; ``np.clip`` passes the gradient to
-``x`` where ``x`` is within the bounds, the bounds included.
+``x`` where ``x`` is within the bounds, the bounds included, and otherwise to
+the bound that is the result (``hi`` wherever ``lo > hi``).
 """
 
 import ast
@@ -590,8 +591,8 @@ derivative("z = np.maximum(x, y)",   x="(x > y) + 0.5 * (x == y)", y="(y > x) + 
 derivative("z = np.minimum(x, y)",   x="(x < y) + 0.5 * (x == y)", y="(y < x) + 0.5 * (x == y)")  # ties: half each
 derivative("z = np.fmax(x, y)",      x="(x > y) + 0.5 * (x == y)", y="(y > x) + 0.5 * (x == y)")  # ties: half each
 derivative("z = np.fmin(x, y)",      x="(x < y) + 0.5 * (x == y)", y="(y < x) + 0.5 * (x == y)")  # ties: half each
-derivative("y = np.clip(x, lo, hi)", x="y == x", lo="x < lo", hi="x > hi", domain=BOUNDS)     # bounds pass to x
-derivative("y = x.clip(lo, hi)",     x="y == x", lo="x < lo", hi="x > hi", domain=BOUNDS)
+derivative("y = np.clip(x, lo, hi)", x="y == x", lo="(y == lo) * (y != x)", hi="(y == hi) * (y != x)", domain=BOUNDS)  # noqa: E501
+derivative("y = x.clip(lo, hi)",     x="y == x", lo="(y == lo) * (y != x)", hi="(y == hi) * (y != x)", domain=BOUNDS)  # noqa: E501
 adjoint("y = np.where(c, a, b)",     c=ZERO, a="np.where(c, d_y, 0.0)", b="np.where(c, 0.0, d_y)", elementwise=True)
 derivative("y = np.sign(x)",         x=ZERO)
 derivative("y = np.floor(x)",        x=ZERO)
@@ -743,7 +744,8 @@ def markdown():
         "Conventions at kinks and ties: `abs` and `fabs` have derivative 0 at 0 (the sign",
         "function); `max`/`min` of two equal values, and `np.max`/`np.min` over tied elements,",
         "share the gradient equally; `np.clip` passes the gradient to `x` where `x` lies within",
-        "the bounds, the bounds included. `np.prod` divides by `x`, so an input with exact zeros",
+        "the bounds, the bounds included, and otherwise to the bound that is the result (`hi`",
+        "wherever `lo > hi`, as NumPy returns `hi` there). `np.prod` divides by `x`, so an input with exact zeros",
         "gets `nan`/`inf` entries; `np.std` and `np.linalg.norm` divide by the result, so their",
         "gradient at zero spread or at the zero vector is `nan`.",
         "",

@@ -1,0 +1,260 @@
+"""Random straight-line programs (made by tests/random_programs.py) and the properties they must have.
+
+The normal suite checks PROGRAMS programs of seed 0 against every property
+(the fresh-import check on every fourth; test_determinism.py does more of
+it), two programs astgrad must refuse per kind of bad construct, and that the
+generator and its checks do what they claim. Many more programs:
+``python tests/random_programs.py --count 10000`` (see docs/reliability.md).
+
+Failures the generator found are regression tests at the end of this file,
+each a plain test with its program inline, named after what broke.
+"""
+
+import ast
+import math
+
+import numpy as np
+import pytest
+
+import astgrad
+import random_programs as rp
+from support import load_module
+
+SEED = 0
+PROGRAMS = 200
+REFUSED = 2 * len(rp.BAD_KINDS)  # every kind of bad construct twice, in different programs
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("programs"))
+
+
+@pytest.fixture(scope="module")
+def case(directory):
+    """Program `index` of seed 0, written, imported and with a sample point (made once per module)."""
+    made = {}
+
+    def case(index):
+        if index not in made:
+            made[index] = rp.prepare(rp.make_program(SEED, index), directory)
+        return made[index]
+
+    return case
+
+
+def failure_report(program, exc):
+    return (
+        f"program {program.label} breaks a property: {exc}\n"
+        f"reproduce: python tests/random_programs.py --program {program.label}\n{program.source}"
+    )
+
+
+@pytest.mark.parametrize("index", range(PROGRAMS))
+def test_random_program(index, case):
+    properties = [p for p in rp.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
+    try:
+        rp.check(case(index), properties)
+    except Exception as exc:
+        raise AssertionError(failure_report(rp.make_program(SEED, index), exc)) from exc
+
+
+@pytest.mark.parametrize("index", range(REFUSED))
+def test_refused_program(index, directory):
+    bad = rp.bad_program(SEED, index)
+    try:
+        rp.check_refused(bad, directory)
+    except rp.PropertyFailure as exc:
+        raise AssertionError(f"{exc}\n{bad.source}") from None
+
+
+# ---- the generator and its checks ----------------------------------------------------------------
+
+def test_programs_are_made_again_from_their_label():
+    assert rp.make_program(SEED, 7).source == rp.make_program(SEED, 7).source
+    assert rp.make_program(SEED, 7).source != rp.make_program(SEED, 8).source
+    assert rp.make_program(SEED, 7).source != rp.make_program(SEED + 1, 7).source
+
+
+def test_programs_draw_on_every_primitive_and_construct(case):
+    programs = [case(index).program for index in range(PROGRAMS)]
+    used = {signature for program in programs for signature in program.used}
+    assert used == {rule.signature for rule in rp.scalar_rules()}
+    seen = set()
+    for program in programs:
+        tree = ast.parse(program.source)
+        (f,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "f"]
+        assert 1 <= len(f.args.args) <= 4
+        assert 5 <= len([s for s in f.body if not isinstance(s, ast.Expr)]) <= 60
+        helpers = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        for node in ast.walk(f):
+            seen.add(type(node).__name__)
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
+                seen.add("unpacking")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
+                seen.add("helper call with keywords" if node.keywords else "helper call")
+        seen.add(f"{len(f.args.args)} parameters")
+        seen.add("closure" if "def make_f(k):" in program.source else "module-level function")
+        seen.add(f"{program.style} imports")
+        seen.add("wrt=None" if program.wrt is None else f"wrt of type {type(program.wrt).__name__}")
+    expected = {
+        "AugAssign", "AnnAssign", "Pass", "Compare", "unpacking", "helper call", "helper call with keywords",
+        "1 parameters", "4 parameters", "closure", "module-level function", "plain imports", "alias imports",
+        "from imports", "wrt=None", "wrt of type int", "wrt of type str", "wrt of type tuple", "wrt of type list",
+    }  # fmt: skip
+    assert expected <= seen, expected - seen
+
+
+def test_most_programs_have_a_sample_point_away_from_kinks(case):
+    assert sum(case(index).where == "clean" for index in range(PROGRAMS)) >= 0.97 * PROGRAMS
+
+
+def test_the_probe_tells_the_pieces_of_kinks_apart():
+    probe = rp.Probe(
+        "import math\nimport numpy as np\n\n"
+        "def f(x):\n    return abs(x - 0.3) + math.floor(2 * x) + max(x, 0.6) * np.hypot(x, 0.0)\n"
+    )
+    assert probe.run([0.29]).pieces != probe.run([0.31]).pieces  # abs at 0.3
+    assert probe.run([0.49]).pieces != probe.run([0.51]).pieces  # floor at 0.5
+    assert probe.run([0.59]).pieces != probe.run([0.61]).pieces  # max at 0.6
+    assert probe.run([0.1]).pieces == probe.run([0.2]).pieces
+    assert probe.run([0.0]).singular and not probe.run([0.1]).singular  # hypot at the origin
+    observed = probe.run([0.2])
+    assert observed.value == abs(0.2 - 0.3) + 0 + 0.6 * 0.2
+    assert observed.magnitude == 2.0  # the largest operand: the 2 of `2 * x`
+
+
+def test_finite_differences_catch_a_gradient_off_by_one_part_in_a_hundred_thousand(case, monkeypatch):
+    def gradient(case):
+        return rp.gradient_list(astgrad.grad(case.f, wrt=case.program.wrt)(*case.args), case.program)
+
+    cases = (case(index) for index in range(PROGRAMS))
+    usable = (c for c in cases if c.where == "clean" and len(c.program.params) > 1)
+    chosen = next(c for c in usable if min(map(abs, gradient(c))) > 0.1)
+    rp.gradient_matches_finite_differences(chosen)
+    grad = astgrad.grad
+
+    def slightly_wrong(fn, wrt=None, mode="reverse"):
+        d_f = grad(fn, wrt=wrt, mode=mode)
+        return lambda *args: np.multiply(d_f(*args), 1 + 1e-5)
+
+    monkeypatch.setattr(astgrad, "grad", slightly_wrong)
+    with pytest.raises(rp.PropertyFailure, match="finite differences give"):
+        rp.gradient_matches_finite_differences(chosen)
+
+
+def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, monkeypatch):
+    bad = rp.bad_program(SEED, rp.BAD_KINDS.index("for_loop"))
+    rp.check_refused(bad, directory)
+    for wrong in (dict(lineno=bad.lineno + 1), dict(error=astgrad.NoDerivativeError)):
+        with pytest.raises(rp.PropertyFailure, match="expected"):
+            rp.check_refused(rp.BadProgram(**dict(vars(bad), **wrong)), directory)
+    grad = astgrad.grad
+
+    def runs_the_function_first(fn, wrt=None):
+        fn(*[0.5] * fn.__code__.co_argcount)
+        return grad(fn, wrt=wrt)
+
+    runnable = rp.bad_program(SEED, rp.BAD_KINDS.index("global_statement"))  # f can run: no loop
+    monkeypatch.setattr(astgrad, "grad", runs_the_function_first)
+    with pytest.raises(rp.PropertyFailure, match="user code ran"):
+        rp.check_refused(runnable, directory)
+
+
+# ---- regressions found by the generator ----------------------------------------------------------
+
+def test_regression_fabs_of_a_numpy_scalar(tmp_path):
+    """`math.fabs`'s partial ``(x > 0) - (x < 0)`` subtracted two NumPy booleans when `x` was a
+    NumPy scalar, which NumPy refuses (TypeError: numpy boolean subtract)."""
+    module = load_module(
+        tmp_path,
+        """
+        import math
+        import numpy as np
+
+
+        def f(x):
+            return math.fabs(np.sin(x))
+        """,
+    )
+    d_f = astgrad.grad(module.f)
+    assert d_f(0.5) == pytest.approx(math.cos(0.5), rel=1e-15)
+    assert d_f(-0.5) == pytest.approx(-math.cos(0.5), rel=1e-15)
+
+
+def test_regression_clip_with_the_lower_bound_above_the_upper_bound(tmp_path):
+    """`np.clip(x, lo, hi)` with lo > hi returns hi wherever x is, so the gradient belongs to hi
+    alone; the partials ``x < lo`` and ``x > hi`` give it to lo (x below both), to both (x
+    between) or to hi (x above both)."""
+    module = load_module(
+        tmp_path,
+        """
+        import numpy as np
+
+
+        def f(x, lo, hi):
+            return np.clip(x, lo, hi)
+        """,
+    )
+    d_f = astgrad.grad(module.f)
+    for x in (0.0, 1.5, 3.0):  # below, between and above the bounds 2.0 > 1.0
+        assert module.f(x, 2.0, 1.0) == 1.0
+        assert d_f(x, 2.0, 1.0) == (0.0, 0.0, 1.0)
+
+
+def test_regression_a_comparison_times_a_negative_constant(tmp_path):
+    """The optimizer rewrote the user's ``flag * -2.0`` as ``-flag * 2.0``: it negates the
+    comparison's value, which NumPy refuses for its booleans (TypeError: numpy boolean negative)."""
+    module = load_module(
+        tmp_path,
+        """
+        import numpy as np
+
+
+        def f(x):
+            return (np.sin(x) > 0.0) * -2.0 * x
+        """,
+    )
+    d_f = astgrad.grad(module.f)
+    assert module.f(0.5) == -1.0
+    assert d_f(0.5) == -2.0
+    assert d_f(-0.5) == 0.0
+
+
+def test_regression_one_times_a_comparison_stays_a_number(tmp_path):
+    """The optimizer dropped the ``1.0 *`` of ``1.0 * (x > 0.0)``, which makes the comparison's
+    boolean a number: the generated code then negated a boolean (TypeError: numpy boolean negative)."""
+    module = load_module(
+        tmp_path,
+        """
+        import numpy as np
+
+
+        def f(x):
+            flag = 1.0 * (x > 0.0)
+            return np.negative(flag) * x
+        """,
+    )
+    d_f = astgrad.grad(module.f)
+    assert module.f(0.5) == -0.5
+    assert d_f(0.5) == -1.0
+    assert d_f(-0.5) == 0.0
+
+
+def test_regression_one_times_a_comparison_keeps_double_precision(tmp_path):
+    """Dropping the ``1.0 *`` of ``1.0 * (x > 0.0)`` also changed the numbers, silently: NumPy
+    computes `np.sin` of a boolean in float16, and the value and gradient kept that precision."""
+    module = load_module(
+        tmp_path,
+        """
+        import numpy as np
+
+
+        def f(x):
+            flag = 1.0 * (x > 0.0)
+            return np.sin(flag) * x
+        """,
+    )
+    value, gradient = astgrad.value_and_grad(module.f)(0.5)
+    assert value == module.f(0.5) == pytest.approx(math.sin(1.0) * 0.5, rel=1e-15)
+    assert gradient == pytest.approx(math.sin(1.0), rel=1e-15)
