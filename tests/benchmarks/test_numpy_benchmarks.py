@@ -216,14 +216,7 @@ def test_hand_gradient_matches_central_differences(group):
 # Not a test: measure and print the ratios of median call times.
 # --------------------------------------------------------------------------
 
-def print_ratios(json_path):
-    import json
-
-    with open(json_path) as fh:
-        benchmarks = json.load(fh)["benchmarks"]
-    groups = {}
-    for bench in benchmarks:
-        groups.setdefault(bench["group"], {})[bench["extra_info"]["impl"]] = bench["stats"]
+def print_ratios(groups):
     print("\nmedian (min) us per call; ratios of medians (of mins)")
     print("%-9s %18s %18s %18s %14s %14s" % (
         "group", "astgrad", "hand", "primal", "astgrad/hand", "astgrad/primal"))
@@ -239,30 +232,19 @@ def print_ratios(json_path):
 
 
 def main(argv):
-    import shutil
-    import tempfile
+    from benchmark_runner import measure
 
-    tmp = tempfile.mkdtemp()
-    json_path = os.path.join(tmp, "benchmarks.json")
-    try:
-        code = pytest.main([
-            __file__, "-q", "-p", "no:cacheprovider",
-            "--benchmark-enable",
-            # Warm up (allocator, caches) for a bounded number of calls.
-            "--benchmark-warmup=on",
-            "--benchmark-warmup-iterations=200",
-            "--benchmark-min-rounds=100",
-            "--benchmark-max-time=2.0",
-            "--benchmark-columns=min,median,mean,rounds",
-            "--benchmark-group-by=group",
-            "--benchmark-storage=file://" + tmp,
-            "--benchmark-json=" + json_path,
-        ] + list(argv))
-        if code == 0:
-            print_ratios(json_path)
-        return int(code)
-    finally:
-        shutil.rmtree(tmp)
+    code, groups = measure(__file__, [
+        # Warm up (allocator, caches) for a bounded number of calls.
+        "--benchmark-warmup=on",
+        "--benchmark-warmup-iterations=200",
+        "--benchmark-min-rounds=100",
+        "--benchmark-max-time=2.0",
+        "--benchmark-columns=min,median,mean,rounds",
+    ], argv)
+    if code == 0:
+        print_ratios(groups)
+    return code
 
 
 if __name__ == "__main__":

@@ -135,15 +135,7 @@ def test_relu_active_at_benchmark_point():
 # Not a test: measure and print astgrad/hand ratios of median call times.
 # --------------------------------------------------------------------------
 
-def print_ratios(json_path):
-    import json
-
-    with open(json_path) as fh:
-        benchmarks = json.load(fh)["benchmarks"]
-    groups = {}
-    for bench in benchmarks:
-        impl = bench["extra_info"]["impl"]
-        groups.setdefault(bench["group"], {})[impl] = bench["stats"]
+def print_ratios(groups):
     print("\nmedian (min) ns per call; ratio astgrad/hand of medians (of mins)")
     print("%-14s %20s %20s %16s" % ("group", "astgrad", "hand", "astgrad/hand"))
     for group, stats in sorted(groups.items()):
@@ -155,31 +147,19 @@ def print_ratios(json_path):
 
 
 def main(argv):
-    import os
-    import shutil
-    import tempfile
+    from benchmark_runner import measure
 
-    tmp = tempfile.mkdtemp()
-    json_path = os.path.join(tmp, "benchmarks.json")
-    try:
-        code = pytest.main([
-            __file__, "-q", "-p", "no:cacheprovider",
-            "--benchmark-enable",
-            # Warm up before calibrating, otherwise one slow first call can
-            # fix a round at a single iteration and inflate that median.
-            "--benchmark-warmup=on",
-            "--benchmark-min-time=0.00002",
-            "--benchmark-min-rounds=2000",
-            "--benchmark-columns=min,median,mean",
-            "--benchmark-group-by=group",
-            "--benchmark-storage=file://" + tmp,
-            "--benchmark-json=" + json_path,
-        ] + list(argv))
-        if code == 0:
-            print_ratios(json_path)
-        return int(code)
-    finally:
-        shutil.rmtree(tmp)
+    code, groups = measure(__file__, [
+        # Warm up before calibrating, otherwise one slow first call can
+        # fix a round at a single iteration and inflate that median.
+        "--benchmark-warmup=on",
+        "--benchmark-min-time=0.00002",
+        "--benchmark-min-rounds=2000",
+        "--benchmark-columns=min,median,mean",
+    ], argv)
+    if code == 0:
+        print_ratios(groups)
+    return code
 
 
 if __name__ == "__main__":
