@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import weakref
+from dataclasses import dataclass
 
 from . import check, compile, optimize, parse, resolve, reverse, ssa
 from .errors import AstgradError, Location, NonScalarOutputError
@@ -96,17 +97,34 @@ def _cache_of(fn):
 
 def transform(fn, wrt, with_value, where=None):
     """Run the pipeline on `fn`: the generated gradient function."""
+    front = front_end(fn, where)
+    program, function = front.program, front.function
+    names = _wrt_names(program, function, wrt)
+    _require_scalar_output(program, front.location, function)
+    as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
+    adjoint = reverse.reverse(program, names, as_tuple=as_tuple, with_value=with_value)
+    adjoint = optimize.optimize(adjoint)
+    return compile.build(adjoint, program.namespace, function, _primal_params(program, function))
+
+
+@dataclass
+class FrontEnd:
+    """The stages before differentiation, as objects: source, check, resolve, ssa."""
+
+    function: parse.Function
+    location: Location
+    resolved: resolve.Resolved
+    program: ssa.Program
+
+
+def front_end(fn, where=None):
+    """The first four stages on `fn` (shared with `explain` and `graph`)."""
     function = parse.read(fn, where)
     location = Location(function.filename)
     check.check(function.tree, location)
     resolved = resolve.resolve(function, location)
     program = ssa.to_ssa(resolved, location)
-    names = _wrt_names(program, function, wrt)
-    _require_scalar_output(program, location, function)
-    as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
-    adjoint = reverse.reverse(program, names, as_tuple=as_tuple, with_value=with_value)
-    adjoint = optimize.optimize(adjoint)
-    return compile.build(adjoint, program.namespace, function, _primal_params(program, function))
+    return FrontEnd(function, location, resolved, program)
 
 
 def _primal_params(program, function):

@@ -25,7 +25,6 @@ import gast
 
 from . import api, reverse
 from .errors import AstgradError
-from .explanation import front_end
 from .primitives import ZERO, array_twin
 from .resolve import OPERATOR_SYMBOLS
 
@@ -46,7 +45,7 @@ def graph(fn, wrt=None, adjoint=False):
 
 
 def _graph(fn, wrt, adjoint, where):
-    front = front_end(fn, where)
+    front = api.front_end(fn, where)
     program = front.program
     names = api._wrt_names(program, front.function, wrt)
     if not adjoint:

@@ -13,8 +13,8 @@ The stages are those of `api.transform`, each shown as Python source:
     reverse   the adjoint as the reverse stage writes it, one rule at a time
     optimize  the generated function (what `astgrad.source(astgrad.grad(f))` gives)
 
-`front_end` (source to ssa) is shared with `astgrad.graph`. (This module is
-not called `explain.py`: the public function `astgrad.explain` would shadow
+The stages up to ssa are `api.front_end`, which `api.transform` and `astgrad.graph`
+use too. (This module is not called `explain.py`: the public function `astgrad.explain` would shadow
 it, as `astgrad.source` would shadow a `source.py`.)
 """
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import gast
 
-from . import api, check, optimize, parse, resolve, reverse, ssa
+from . import api, optimize, reverse
 from .compile import statement_origins, to_source, with_origin_comments
-from .errors import AstgradError, Location
+from .errors import AstgradError
 from .highlight import to_html
 from .names import copy_atom
 
@@ -117,28 +117,8 @@ def check_mode(mode):
         raise NotImplementedError(f"explain cannot show mode={mode!r} yet; it shows {tuple(DERIVATIVE_STAGES)}")
 
 
-@dataclass
-class FrontEnd:
-    """The stages before differentiation, as objects: source, check, resolve, ssa."""
-
-    function: parse.Function
-    location: Location
-    resolved: resolve.Resolved
-    program: ssa.Program
-
-
-def front_end(fn, where=None):
-    """Run source, check, resolve and ssa on `fn` (as `api.transform` does)."""
-    function = parse.read(fn, where)
-    location = Location(function.filename)
-    check.check(function.tree, location)
-    resolved = resolve.resolve(function, location)
-    program = ssa.to_ssa(resolved, location)
-    return FrontEnd(function, location, resolved, program)
-
-
 def _stages(fn, wrt, mode, comments, where):
-    front = front_end(fn, where)
+    front = api.front_end(fn, where)
     program = front.program
     texts = [
         ("source", written_source(front.function)),

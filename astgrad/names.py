@@ -16,6 +16,8 @@ import types
 
 import gast
 
+from .primitives import dotted_name
+
 BUILTIN_NAMES = frozenset(dir(builtins))
 _MISSING = object()
 
@@ -116,6 +118,22 @@ class Namespace:
                 ):
                     chains.append(f"{alias}.{name}")
         return chains
+
+    def is_value_attribute(self, node, local_names=None, lookup=None):
+        """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``).
+
+        `local_names` and `lookup` default to the generated function's; the
+        resolve stage passes those of the body being inlined.
+        """
+        if not isinstance(node, gast.Attribute):
+            return False
+        local_names = self.locals if local_names is None else local_names
+        if dotted_name(node.value) is None or root_name(node.value) in local_names:
+            return True
+        try:
+            return not isinstance(self.evaluate(node.value, lookup), types.ModuleType)
+        except LookupError:
+            return False
 
     # ---- evaluating references ----------------------------------------------------------
     def evaluate(self, node, lookup=None):

@@ -205,13 +205,7 @@ class _Resolver:
         return gast.Attribute(value=self.expression(node.value, scope, context), attr=node.attr, ctx=gast.Load())
 
     def _is_value_attribute(self, node, scope):
-        """Whether `node` (``a.b``) is an attribute of a value (``x.T``), not of a module (``math.pi``)."""
-        if dotted_name(node.value) is None or root_name(node.value) in scope.locals:
-            return True
-        try:
-            return not isinstance(self.namespace.evaluate(node.value, scope.lookup), types.ModuleType)
-        except LookupError:
-            return False
+        return self.namespace.is_value_attribute(node, scope.locals, scope.lookup)
 
     def _Subscript(self, node, scope, context):
         value = self.expression(node.value, scope, context)

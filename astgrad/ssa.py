@@ -15,7 +15,6 @@ plus the output atom(s). Every name is assigned once:
 """
 
 import operator
-import types
 from dataclasses import dataclass
 
 import gast
@@ -23,7 +22,7 @@ import numpy as np
 
 from . import primitives
 from .errors import NotStraightLineError
-from .names import BUILTIN_NAMES, copy_atom, name, root_name
+from .names import BUILTIN_NAMES, copy_atom, name
 from .primitives import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
 from .resolve import parameter_names
 
@@ -171,7 +170,7 @@ class _Builder:
             return tuple(self.value(e, None) for e in node.elts)
         if isinstance(node, gast.Name):
             return self.current.get(node.id, node)  # a free name stays itself
-        if is_atom(node) and not self._is_value_attribute(node):
+        if is_atom(node) and not self.namespace.is_value_attribute(node):
             return node
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.UAdd):
             return self.value(node.operand, hint)
@@ -207,7 +206,7 @@ class _Builder:
         elif isinstance(node, gast.Call):
             args = [self.argument(a) for a in node.args]
             keywords = [gast.keyword(arg=k.arg, value=self.argument(k.value)) for k in node.keywords]
-            if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func):
+            if isinstance(node.func, gast.Attribute) and self.namespace.is_value_attribute(node.func):
                 receiver = self.atom(node.func.value)
                 func = gast.Attribute(value=receiver, attr=node.func.attr, ctx=gast.Load())
                 fn, positional, word = "." + node.func.attr, [receiver] + args, node.func.attr
@@ -244,17 +243,6 @@ class _Builder:
         if isinstance(node, gast.Tuple):
             return gast.Tuple(elts=[self.index(e) for e in node.elts], ctx=gast.Load())
         return self.atom(node)
-
-    def _is_value_attribute(self, node):
-        """``x.T`` or ``x.sum`` (an attribute of a value), as opposed to ``math.pi`` (of a module)."""
-        if not isinstance(node, gast.Attribute):
-            return False
-        if dotted_name(node.value) is None or root_name(node.value) in self.namespace.locals:
-            return True
-        try:
-            return not isinstance(self.namespace.evaluate(node.value), types.ModuleType)
-        except LookupError:
-            return False
 
     def atom(self, node):
         value = self.value(node, None)
