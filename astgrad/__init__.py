@@ -8,7 +8,7 @@
     print(astgrad.source(f))     # the generated derivative, as Python source
 """
 
-from .api import grad, source, value_and_grad
+from .api import grad, hessian, jvp, source, value_and_grad
 from .dataflow import graph
 from .errors import (
     AstgradError,
@@ -23,6 +23,8 @@ from .explanation import explain
 __all__ = [
     "grad",
     "value_and_grad",
+    "jvp",
+    "hessian",
     "source",
     "explain",
     "graph",

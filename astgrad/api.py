@@ -1,10 +1,10 @@
-"""The public API: `grad`, `value_and_grad`, `source`, and the driver that runs the stages.
+"""The public API: `grad`, `value_and_grad`, `jvp`, `hessian`, `source`, and the driver that runs the stages.
 
-    source -> check -> resolve -> ssa -> reverse -> optimize -> compile
+    source -> check -> resolve -> ssa -> reverse | forward -> optimize -> compile
 
 `transform` below is that line of stages. A transformation runs once per
-(function, wrt, kind) and is cached; `grad` returns the generated function
-itself, so calling it costs only the generated code.
+(function, wrt, mode, kind) and is cached; `grad` returns the generated
+function itself, so calling it costs only the generated code.
 """
 
 import functools
@@ -15,10 +15,10 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from . import check, compile, optimize, parse, resolve, reverse, ssa
+from . import check, compile, forward, optimize, parse, resolve, reverse, runtime, ssa
 from .errors import AstgradError, Location, NonScalarOutputError
 
-MODES = ("reverse",)
+MODES = ("reverse", "forward")
 CACHE_ATTRIBUTE = "__astgrad_gradients__"
 _cache = weakref.WeakKeyDictionary()  # for callables without a __dict__: callable -> {key: generated function}
 _cache_lock = threading.RLock()
@@ -34,11 +34,14 @@ def grad(fn=None, wrt=None, mode="reverse"):
     or a name for one (the gradient is then a single value), a tuple or list
     of them for a tuple of gradients in that order. The generated function
     takes `fn`'s parameters plus an optional output seed `d_out=1.0`.
+
+    `mode="forward"` gives the same numbers by forward mode: one forward pass
+    per differentiated parameter (per element of an array), and no seed.
     """
     if fn is None:
         return functools.partial(grad, wrt=wrt, mode=mode)
     try:
-        return _generated(fn, wrt, mode, with_value=False)
+        return _generated(fn, wrt, mode, "grad")
     except AstgradError as error:
         raise error.with_traceback(None) from None  # the user's line, not astgrad's insides
 
@@ -48,7 +51,40 @@ def value_and_grad(fn=None, wrt=None, mode="reverse"):
     if fn is None:
         return functools.partial(value_and_grad, wrt=wrt, mode=mode)
     try:
-        return _generated(fn, wrt, mode, with_value=True)
+        return _generated(fn, wrt, mode, "value_and_grad")
+    except AstgradError as error:
+        raise error.with_traceback(None) from None
+
+
+def jvp(fn=None, wrt=None):
+    """The forward-mode derivative of `fn`: ``jvp_f(*args, *tangents)`` returns ``(f(*args), tangent)``.
+
+    It takes one tangent per positional parameter (or per parameter in `wrt`),
+    a direction of that argument's shape, and returns the value and the
+    directional derivative, of the value's shape: any output, vector or tuple.
+    Parameters with default values must be passed too.
+    """
+    if fn is None:
+        return functools.partial(jvp, wrt=wrt)
+    try:
+        return _generated(fn, wrt, "forward", "jvp")
+    except AstgradError as error:
+        raise error.with_traceback(None) from None
+
+
+def hessian(fn=None, wrt=None):
+    """The second derivatives of a scalar function, by forward mode over its reverse-mode gradient.
+
+    For one parameter, the second derivative, of shape ``x.shape + x.shape``
+    for an array (an n x n matrix for a vector); for several, a nested tuple
+    ``H[i][j]`` = d²f / d(p_i) d(p_j), in the order of `wrt` (None: every
+    positional parameter). Like `grad`, the result takes an output seed:
+    `hessian(f)(x, d_out=s)` is the Hessian of ``s * f``.
+    """
+    if fn is None:
+        return functools.partial(hessian, wrt=wrt)
+    try:
+        return _generated(fn, wrt, "forward", "hessian")
     except AstgradError as error:
         raise error.with_traceback(None) from None
 
@@ -66,20 +102,24 @@ def source(generated, comments=False):
     return record.commented_source() if comments else record.source
 
 
-def _generated(fn, wrt, mode, with_value):
+def _generated(fn, wrt, mode, kind):
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     where = _caller()
-    key = (_wrt_key(wrt), mode, with_value)
+    key = (_wrt_key(wrt), mode, kind)
     with _cache_lock:
         per_function = _cache_of(fn)
         if key not in per_function:
-            per_function[key] = _on_deep_stack(transform, fn, wrt, with_value, where)
+            if kind == "hessian":  # the gradient first (cached too), then its derivative
+                first = _generated(fn, wrt, "reverse", "grad")
+                per_function[key] = _on_deep_stack(transform, first, wrt, mode, kind, where)
+            else:
+                per_function[key] = _on_deep_stack(transform, fn, wrt, mode, kind, where)
         return per_function[key]
 
 
 def _cache_of(fn):
-    """The gradients already made of `fn`: {(wrt, mode, with_value): generated function}.
+    """The derivatives already made of `fn`: {(wrt, mode, kind): generated function}.
 
     They are kept on the function itself, so they live exactly as long as it
     does. A weak-keyed table would not do: a generated function shares its
@@ -95,16 +135,37 @@ def _cache_of(fn):
             return {}
 
 
-def transform(fn, wrt, with_value, where=None):
-    """Run the pipeline on `fn`: the generated gradient function."""
+def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
+    """Run the pipeline on `fn`: the generated derivative function.
+
+    `kind` is "grad", "value_and_grad", "jvp", or "hessian" (then `fn` is the
+    gradient to differentiate once more, by forward mode).
+    """
     front = front_end(fn, where)
     program, function = front.program, front.function
-    names = _wrt_names(program, function, wrt)
-    _require_scalar_output(program, front.location, function)
+    params = _primal_params(program, function)
+    names = program.params if kind == "jvp" and wrt is None else _wrt_names(program, function, wrt)
+    if kind == "jvp":
+        tree = optimize.optimize(forward.jvp(program, names))
+        return compile.build(tree, program.namespace, function, params, seed=False)
+    if kind != "hessian":
+        _require_scalar_output(program, front.location, function)
     as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
-    adjoint = reverse.reverse(program, names, as_tuple=as_tuple, with_value=with_value)
-    adjoint = optimize.optimize(adjoint)
-    return compile.build(adjoint, program.namespace, function, _primal_params(program, function))
+    with_value = kind == "value_and_grad"
+    if mode == "reverse":
+        tree = optimize.optimize(reverse.reverse(program, names, as_tuple=as_tuple, with_value=with_value))
+        return compile.build(tree, program.namespace, function, params)
+    function_name = "hessian_" + program.name[len("d_"):] if kind == "hessian" else None
+    if not reverse.uses_arrays(program):
+        tree = forward.gradient(program, names, as_tuple, with_value, function_name)
+        return compile.build(optimize.optimize(tree), program.namespace, function, params, seed=False)
+    # Array code: the tangent function, and a driver calling it once per element of each parameter.
+    tangent_function = compile.build(
+        optimize.optimize(forward.jvp(program, names)), program.namespace, function, params, seed=False
+    )
+    helper = runtime.forward_jacobian if kind == "hessian" else runtime.forward_gradient
+    tree = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper)
+    return compile.build(tree, program.namespace, function, params, seed=False)
 
 
 @dataclass

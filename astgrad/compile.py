@@ -91,8 +91,8 @@ def _printable(tree):
     return _SignedConstants().visit(tree)
 
 
-def build(tree, namespace, function, primal_params):
-    """The Python function for the generated `tree`."""
+def build(tree, namespace, function, primal_params, seed=True):
+    """The Python function for the generated `tree` (`seed`: whether its last parameter is the output seed)."""
     source = to_source(tree)
     with _counter_lock:
         filename = f"<astgrad {tree.name} {next(_counter)}>"
@@ -108,9 +108,9 @@ def build(tree, namespace, function, primal_params):
     code = _function_code(module_code, tree.name, nested=bool(free))
     cells = tuple(_cell(variable, namespace, function) for variable in code.co_freevars)
     generated_function = types.FunctionType(
-        code, function.globals, tree.name, _defaults(tree, function), cells or None
+        code, function.globals, tree.name, _defaults(tree, function, seed), cells or None
     )
-    generated_function.__kwdefaults__ = _kwdefaults(tree, function)
+    generated_function.__kwdefaults__ = _kwdefaults(tree, function, seed)
     generated_function.__module__ = function.globals.get("__name__")
     generated_function.__qualname__ = tree.name
     record = Generated(source, filename, tuple(primal_params), text, statement_origins(tree), function.filename)
@@ -175,17 +175,17 @@ def _cell(variable, namespace, function):
     return cells[variable]
 
 
-def _defaults(tree, function):
-    """The user's own default values, then the seed's 1.0 when it is positional."""
-    user = function.function.__defaults__ or ()
-    if tree.args.kwonlyargs:
-        return user or None
-    return tuple(user) + (1.0,)
+def _defaults(tree, function, seed):
+    """The user's own default values (those `tree` keeps), then the seed's 1.0 when it is positional."""
+    values = tuple(function.function.__defaults__ or ()) + ((1.0,) if seed and not tree.args.kwonlyargs else ())
+    count = len(tree.args.defaults)
+    return values[len(values) - count:] if count else None
 
 
-def _kwdefaults(tree, function):
+def _kwdefaults(tree, function, seed):
     if not tree.args.kwonlyargs:
         return None
     defaults = dict(function.function.__kwdefaults__ or {})
-    defaults[tree.args.kwonlyargs[-1].id] = 1.0
+    if seed:
+        defaults[tree.args.kwonlyargs[-1].id] = 1.0
     return defaults

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import api, optimize, reverse
+from . import api, forward, optimize, reverse
 from .compile import statement_origins, to_source, with_origin_comments
 from .errors import AstgradError
 from .highlight import to_html
@@ -36,6 +36,7 @@ STAGE_TITLES = {
     "resolve": "calls resolved to primitives, helpers inlined",
     "ssa": "single assignment: one primitive per line",
     "reverse": "the adjoint, one rule at a time, before clean-up",
+    "forward": "the tangents, one rule at a time, before clean-up",
     "optimize": "the generated function",
 }
 
@@ -147,8 +148,18 @@ def _printed(tree, program, comments):
     return with_origin_comments(text, statement_origins(tree), program.function.filename)
 
 
+def _forward_stages(program, names, as_tuple, comments):
+    # Array code is differentiated one element at a time by its tangent function (jvp): that is what is shown.
+    if reverse.uses_arrays(program):
+        tangents = forward.jvp(program, names)
+    else:
+        tangents = forward.gradient(program, names, as_tuple)
+    naive = _printed(tangents, program, comments)
+    return [("forward", naive), ("optimize", _printed(optimize.optimize(tangents), program, comments))]
+
+
 # mode -> the stages after ssa for that mode: (program, wrt names, as_tuple, comments) -> [(stage name, text)]
-DERIVATIVE_STAGES = {"reverse": _reverse_stages}
+DERIVATIVE_STAGES = {"reverse": _reverse_stages, "forward": _forward_stages}
 
 
 def written_source(function):

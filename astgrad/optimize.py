@@ -3,15 +3,18 @@
 Takes a generated `gast.FunctionDef` whose body is assignments to names and a
 final return, and gives an equivalent one after these rewrites, in order:
 
-* algebra that is exact in floating point: ``a * 1``, ``1 * a``, ``a / 1``,
-  ``a ** 1``, ``a + 0``, ``a - 0`` become ``a``; ``a * -1`` becomes ``-a``;
-  ``a * -b`` becomes ``-a * b``; ``a + -b * c`` becomes ``a - b * c``; ``--a`` becomes
-  ``a``; ``a * (1 / b)`` becomes ``a / b``; arithmetic on number constants is
-  folded (``2 - 1`` is ``1``);
+* algebra that is exact in floating point, on the derivative lines: ``a * 1``,
+  ``1 * a``, ``a / 1``, ``a ** 1``, ``a + 0``, ``a - 0`` become ``a``;
+  ``a * -1`` becomes ``-a``; ``a * -b`` becomes ``-a * b``; ``a + -b * c``
+  becomes ``a - b * c`` (and ``a + -b / c``, ``a - b / c``); ``--a`` becomes
+  ``a``; ``a * (1 / b)`` and ``(1 / b) * a`` become ``a / b`` (one rounding
+  instead of two); arithmetic on number constants is folded (``2 - 1`` is ``1``);
 * reuse of primal results: an expression already computed by a statement
   whose inputs never change is replaced by that statement's name (the adjoint
   of ``cos_x = cos(x)`` never calls ``cos(x)`` again);
-* copy propagation: after ``a = b``, uses of ``a`` read ``b``;
+* copy propagation: after ``a = b``, uses of ``a`` read ``b``; then the
+  algebra once more, since a copied constant (forward mode's unit tangent
+  ``dx = 1.0``) may now fold away;
 * dead-code elimination: statements whose value is never used go.
 """
 
@@ -30,9 +33,10 @@ def optimize(tree):
     # Only derivative lines are rewritten: the user's own arithmetic stays as written,
     # since `1.0 * flag` or `flag * -2.0` is not the same as `flag` or `-flag * 2.0`
     # when `flag` is a NumPy boolean (or `1.0 *` changes a float16 to a float64).
-    body = [_with_value(s, simplify(s.value)) if hasattr(s, "origin") else s for s in tree.body]
+    body = simplify_derivative_lines(tree.body)
     body = reuse_computed(body)
     body = propagate_copies(body)
+    body = simplify_derivative_lines(body)  # again: a copied constant (a unit tangent) may now fold away
     body = eliminate_dead_code(body)
     return gast.FunctionDef(
         name=tree.name,
@@ -46,6 +50,11 @@ def optimize(tree):
 
 
 # ---- algebra ---------------------------------------------------------------------------------
+def simplify_derivative_lines(body):
+    """The statements with the algebra below applied to those the derivative stages emitted."""
+    return [_with_value(s, simplify(s.value)) if hasattr(s, "origin") else s for s in body]
+
+
 def simplify(node):
     """`node` with the exact algebraic rewrites applied bottom-up."""
     if isinstance(node, gast.BinOp):
@@ -82,6 +91,8 @@ def _simplify_binary(left, op, right):
             return _simplify_binary(_negate(left), op, right.operand)
         if isinstance(right, gast.BinOp) and isinstance(right.op, gast.Div) and constant_value(right.left) == 1:
             return gast.BinOp(left=left, op=gast.Div(), right=right.right)
+        if isinstance(left, gast.BinOp) and isinstance(left.op, gast.Div) and constant_value(left.left) == 1:
+            return gast.BinOp(left=right, op=gast.Div(), right=left.right)
     elif isinstance(op, gast.Add):
         if b == 0:
             return left
@@ -108,14 +119,14 @@ def _negate(node):
     value = constant_value(node)
     if value is not None:
         return number(-value)
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult) and _is_negation(node.left):
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)) and _is_negation(node.left):
         return gast.BinOp(left=node.left.operand, op=node.op, right=node.right)
     return gast.UnaryOp(op=gast.USub(), operand=node)
 
 
 def _is_negative_product(node):
-    """`-b` or `-b * c`, but not a negative constant (`x + -1` stays as written)."""
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+    """`-b`, `-b * c` or `-b / c`, but not a negative constant (`x + -1` stays as written)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
         return _is_negation(node.left) and constant_value(node.left) is None
     return _is_negation(node) and constant_value(node) is None
 

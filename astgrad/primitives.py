@@ -68,7 +68,7 @@ import ast
 import builtins
 import math  # noqa: F401 (named in the table's signatures and templates)
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gast
 import numpy as np
@@ -132,6 +132,8 @@ class Rule:
     elementwise: bool  # whether the output has the broadcast shape of the inputs
     references: dict  # dotted name in a template (e.g. "math.cos") -> the object it names
     domain: dict  # placeholder -> (low, high) for the generated test
+    tangent: object = None  # adjoint entries: the output's tangent, a sum of terms linear in the d_<input>s
+    tangent_text: str = None  # the tangent template as written in the table
 
     @property
     def expression(self):
@@ -162,9 +164,11 @@ def derivative(signature, domain=REAL, namespace=None, **partials):
     return _add(_make_rule(signature, "partial", True, domain, namespace, partials))
 
 
-def adjoint(signature, elementwise=False, domain=REAL, namespace=None, **templates):
-    """Add an entry given by the adjoint contribution (in terms of ``d_<output>``) for each input."""
-    return _add(_make_rule(signature, "adjoint", elementwise, domain, namespace, templates))
+def adjoint(signature, tangent=None, elementwise=False, domain=REAL, namespace=None, **templates):
+    """Add an entry given by the adjoint contribution (in terms of ``d_<output>``) for each input,
+    and the output's `tangent` (in terms of ``d_<input>``, the inputs' tangents)."""
+    rule = _make_rule(signature, "adjoint", elementwise, domain, namespace, templates)
+    return _add(_with_tangent(rule, tangent, namespace))
 
 
 def _add(rule):
@@ -297,6 +301,42 @@ def _make_rule(signature, form, elementwise, domain, namespace, templates):
         domain = {param: domain for param in params}
     return Rule(fn, signature, output, params, positional, optional, sequence, parsed, dict(templates), form,
                 elementwise, references, domain)  # fmt: skip
+
+
+def _with_tangent(rule, text, namespace):
+    """`rule` with its tangent template, after checking that it names the right tangents.
+
+    The tangent is linear in the inputs' tangents ``d_x``: a sum of terms
+    (``d_x @ y + x @ d_y``), each naming one or more of them. The forward
+    stage drops the terms whose tangents are all zero, so ``0 @ y`` is never
+    written.
+    """
+    differentiable = [p for p in rule.params if rule.templates[p] not in MARKERS]
+    if text is None:
+        if differentiable:
+            raise TableError(f"{rule.signature!r}: give the output's tangent (tangent=...) in terms of "
+                             + ", ".join("d_" + p for p in differentiable))  # fmt: skip
+        return rule
+    tree = _expand_macros(gast.parse(text).body[0].value)
+    named = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    expected = {"d_" + p for p in differentiable}
+    unexpected = {"d_" + p for p in rule.params} - expected
+    if not expected <= named or named & unexpected:
+        raise TableError(f"{rule.signature!r}: the tangent must name exactly the tangents {sorted(expected)}")
+    placeholders = set(rule.params) | {rule.output} | expected
+    references = dict(rule.references)
+    references.update(_free_references(rule.signature, tree, placeholders, namespace or globals()))
+    return replace(rule, tangent=tree, tangent_text=text, references=references)
+
+
+def tangent_terms(rule):
+    """[(sign, term)]: the top-level terms of `rule`'s tangent template, +1 or -1 each."""
+    def split(node, sign):
+        if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub)):
+            return split(node.left, sign) + split(node.right, -sign if isinstance(node.op, gast.Sub) else sign)
+        return [(sign, node)]
+
+    return split(rule.tangent, 1)
 
 
 def _callee_and_inputs(signature, call, namespace):
@@ -436,6 +476,8 @@ MACROS = {
     "expand": "(v if keepdims or axis is None else np.expand_dims(v, axis))",
     # a reduction `np.f(v)` over the same axes, keeping them: its result broadcasts against x
     "keep_dims": "(v if axis is None else v_with_axis)",
+    # the same reduction as the entry's own, `np.f(v)` over its axes, keeping them if it does
+    "reduced": "(v if axis is None and not keepdims else v_with_axis if not keepdims else v_with_axis_keeping)",
 }
 
 
@@ -445,10 +487,14 @@ def _expand_macros(template):
         argument = _expand_macros(template.args[0])
         expansion = gast.parse(MACROS[template.func.id]).body[0].value
         replacements = {"v": argument}
+        axis = gast.keyword(arg="axis", value=gast.Name("axis", gast.Load(), None, None))
+        keep = gast.keyword(arg="keepdims", value=gast.Constant(True, None))
         if template.func.id == "keep_dims":
-            keywords = [gast.keyword(arg="axis", value=gast.Name("axis", gast.Load(), None, None)),
-                        gast.keyword(arg="keepdims", value=gast.Constant(True, None))]  # fmt: skip
-            replacements["v_with_axis"] = gast.Call(func=argument.func, args=argument.args, keywords=keywords)
+            replacements["v_with_axis"] = gast.Call(func=argument.func, args=argument.args, keywords=[axis, keep])
+        elif template.func.id == "reduced":
+            replacements["v_with_axis"] = gast.Call(func=argument.func, args=argument.args, keywords=[axis])
+            replacements["v_with_axis_keeping"] = gast.Call(func=argument.func, args=argument.args,
+                                                            keywords=[axis, keep])  # fmt: skip
         return _replace_names(expansion, replacements)
     for field, value in gast.iter_fields(template):
         if isinstance(value, list):
@@ -486,6 +532,17 @@ NORM = "(d_y / y if two_norm_axis(ord, axis) is None or keepdims else np.expand_
 RESHAPED = "np.reshape(d_y, np.shape(x))"
 MATMUL = {"x": "runtime.matmul_left_adjoint(d_z, x, y)", "y": "runtime.matmul_right_adjoint(d_z, x, y)"}
 REDUCTION = {"axis": STATIC, "keepdims": STATIC}
+TIES = "(x == expand(y))"
+TANGENTS = {  # tangents of the entries above: linear in d_x, the input's tangent
+    "SUM": "reduced(np.sum(d_x))",
+    "MEAN": "reduced(np.mean(d_x))",
+    "PROD": "y * reduced(np.sum(d_x / x))",
+    "EXTREMUM": f"reduced(np.sum({TIES} * d_x)) / reduced(np.sum({TIES}))",
+    "VAR": "2 * reduced(np.sum((x - keep_dims(np.mean(x))) * d_x)) / (np.size(x) / np.size(y) - ddof)",
+    "STD": "reduced(np.sum((x - keep_dims(np.mean(x))) * d_x)) / ((np.size(x) / np.size(y) - ddof) * y)",
+    "NORM": "reduced(np.sum(x * d_x)) / y",
+    "RESHAPED": "np.reshape(d_x, np.shape(y))",
+}
 BOUNDS = {"x": REAL, "lo": (-2.0, -0.5), "hi": (0.5, 2.0)}
 
 # fmt: off
@@ -503,8 +560,8 @@ derivative("z = x > y",  x=ZERO, y=ZERO)
 derivative("z = x >= y", x=ZERO, y=ZERO)
 derivative("z = x == y", x=ZERO, y=ZERO)
 derivative("z = x != y", x=ZERO, y=ZERO)
-adjoint("z = x @ y",     **MATMUL)
-adjoint("y = x[index]",  x="runtime.unindex(d_y, x, np.s_[index])", index=NOT_DIFFERENTIABLE)
+adjoint("z = x @ y",     tangent="d_x @ y + x @ d_y", **MATMUL)
+adjoint("y = x[index]",  tangent="d_x[index]", x="runtime.unindex(d_y, x, np.s_[index])", index=NOT_DIFFERENTIABLE)
 
 # ---- math ----------------------------------------------------------------------------------
 derivative("y = math.sin(x)",        x="math.cos(x)")
@@ -549,8 +606,16 @@ derivative("y = round(x)",           x=ZERO)
 derivative("y = round(x, ndigits)",  x=ZERO, ndigits=NOT_DIFFERENTIABLE)
 adjoint("n = len(x)",                x=ZERO)
 
-# ---- run-time helpers of generated code ----------------------------------------------------
+# ---- run-time helpers of generated code (so that it can be differentiated again) -----------
 derivative("s = runtime.checked_seed(y, seed, *wrt)", y=ZERO, seed="1", wrt=ZERO)
+adjoint("y = runtime.unbroadcast(x, like)",    x="runtime.broadcast_like(d_y, x)", like=ZERO, tangent="runtime.unbroadcast(d_x, like)")  # noqa: E501
+adjoint("y = runtime.broadcast_like(x, like)", x="runtime.unbroadcast(d_y, x)", like=ZERO, tangent="runtime.broadcast_like(d_x, like)")  # noqa: E501
+adjoint("y = runtime.zero_gradient(x)",        x=ZERO)
+adjoint("y = runtime.unindex(x, like, index)", x="d_y[index]", like=ZERO, index=NOT_DIFFERENTIABLE, tangent="runtime.unindex(d_x, like, index)")  # noqa: E501
+adjoint("a = runtime.matmul_left_adjoint(g, x, y)",  g="d_a @ y", x=ZERO, y="runtime.matmul_right_adjoint(g, d_a, y)",
+        tangent="runtime.matmul_left_adjoint(d_g, x, y) + runtime.matmul_left_adjoint(g, x, d_y)")
+adjoint("b = runtime.matmul_right_adjoint(g, x, y)", g="x @ d_b", x="runtime.matmul_left_adjoint(g, x, d_b)", y=ZERO,
+        tangent="runtime.matmul_right_adjoint(d_g, x, y) + runtime.matmul_right_adjoint(g, d_x, y)")
 
 # ---- NumPy: elementwise --------------------------------------------------------------------
 derivative("y = np.sin(x)",          x="np.cos(x)")
@@ -593,55 +658,57 @@ derivative("z = np.fmax(x, y)",      x="(x > y) + 0.5 * (x == y)", y="(y > x) + 
 derivative("z = np.fmin(x, y)",      x="(x < y) + 0.5 * (x == y)", y="(y < x) + 0.5 * (x == y)")  # ties: half each
 derivative("y = np.clip(x, lo, hi)", x="y == x", lo="(y == lo) * (y != x)", hi="(y == hi) * (y != x)", domain=BOUNDS)  # noqa: E501
 derivative("y = x.clip(lo, hi)",     x="y == x", lo="(y == lo) * (y != x)", hi="(y == hi) * (y != x)", domain=BOUNDS)  # noqa: E501
-adjoint("y = np.where(c, a, b)",     c=ZERO, a="np.where(c, d_y, 0.0)", b="np.where(c, 0.0, d_y)", elementwise=True)
+adjoint("y = np.where(c, a, b)",     c=ZERO, a="np.where(c, d_y, 0.0)", b="np.where(c, 0.0, d_y)", elementwise=True,
+        tangent="np.where(c, d_a, 0.0) + np.where(c, 0.0, d_b)")
 derivative("y = np.sign(x)",         x=ZERO)
 derivative("y = np.floor(x)",        x=ZERO)
 derivative("y = np.ceil(x)",         x=ZERO)
 derivative("y = np.float64(x)",      x="1")
 
 # ---- NumPy: reductions (as functions and as methods) ---------------------------------------
-adjoint("y = np.sum(x, axis=None, keepdims=False)",            x=SUM, **REDUCTION)
-adjoint("y = x.sum(axis=None, keepdims=False)",                x=SUM, **REDUCTION)
-adjoint("y = np.mean(x, axis=None, keepdims=False)",           x=MEAN, **REDUCTION)
-adjoint("y = x.mean(axis=None, keepdims=False)",               x=MEAN, **REDUCTION)
-adjoint("y = np.prod(x, axis=None, keepdims=False)",           x=PROD, **REDUCTION)
-adjoint("y = x.prod(axis=None, keepdims=False)",               x=PROD, **REDUCTION)
-adjoint("y = np.max(x, axis=None, keepdims=False)",            x=EXTREMUM, **REDUCTION)            # ties share
-adjoint("y = x.max(axis=None, keepdims=False)",                x=EXTREMUM, **REDUCTION)
-adjoint("y = np.min(x, axis=None, keepdims=False)",            x=EXTREMUM, **REDUCTION)
-adjoint("y = x.min(axis=None, keepdims=False)",                x=EXTREMUM, **REDUCTION)
-adjoint("y = np.amax(x, axis=None, keepdims=False)",           x=EXTREMUM, **REDUCTION)
-adjoint("y = np.amin(x, axis=None, keepdims=False)",           x=EXTREMUM, **REDUCTION)
-adjoint("y = np.var(x, axis=None, ddof=0, keepdims=False)",    x=VAR, ddof=STATIC, **REDUCTION)
-adjoint("y = x.var(axis=None, ddof=0, keepdims=False)",        x=VAR, ddof=STATIC, **REDUCTION)
-adjoint("y = np.std(x, axis=None, ddof=0, keepdims=False)",    x=STD, ddof=STATIC, **REDUCTION)
-adjoint("y = x.std(axis=None, ddof=0, keepdims=False)",        x=STD, ddof=STATIC, **REDUCTION)
-adjoint("y = np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x=NORM, ord=STATIC, **REDUCTION)
+adjoint("y = np.sum(x, axis=None, keepdims=False)",            x=SUM, tangent=TANGENTS['SUM'], **REDUCTION)
+adjoint("y = x.sum(axis=None, keepdims=False)",                x=SUM, tangent=TANGENTS['SUM'], **REDUCTION)
+adjoint("y = np.mean(x, axis=None, keepdims=False)",           x=MEAN, tangent=TANGENTS['MEAN'], **REDUCTION)
+adjoint("y = x.mean(axis=None, keepdims=False)",               x=MEAN, tangent=TANGENTS['MEAN'], **REDUCTION)
+adjoint("y = np.prod(x, axis=None, keepdims=False)",           x=PROD, tangent=TANGENTS['PROD'], **REDUCTION)
+adjoint("y = x.prod(axis=None, keepdims=False)",               x=PROD, tangent=TANGENTS['PROD'], **REDUCTION)
+adjoint("y = np.max(x, axis=None, keepdims=False)",            x=EXTREMUM, tangent=TANGENTS['EXTREMUM'], **REDUCTION)            # ties share
+adjoint("y = x.max(axis=None, keepdims=False)",                x=EXTREMUM, tangent=TANGENTS['EXTREMUM'], **REDUCTION)
+adjoint("y = np.min(x, axis=None, keepdims=False)",            x=EXTREMUM, tangent=TANGENTS['EXTREMUM'], **REDUCTION)
+adjoint("y = x.min(axis=None, keepdims=False)",                x=EXTREMUM, tangent=TANGENTS['EXTREMUM'], **REDUCTION)
+adjoint("y = np.amax(x, axis=None, keepdims=False)",           x=EXTREMUM, tangent=TANGENTS['EXTREMUM'], **REDUCTION)
+adjoint("y = np.amin(x, axis=None, keepdims=False)",           x=EXTREMUM, tangent=TANGENTS['EXTREMUM'], **REDUCTION)
+adjoint("y = np.var(x, axis=None, ddof=0, keepdims=False)",    x=VAR, tangent=TANGENTS['VAR'], ddof=STATIC, **REDUCTION)
+adjoint("y = x.var(axis=None, ddof=0, keepdims=False)",        x=VAR, tangent=TANGENTS['VAR'], ddof=STATIC, **REDUCTION)
+adjoint("y = np.std(x, axis=None, ddof=0, keepdims=False)",    x=STD, tangent=TANGENTS['STD'], ddof=STATIC, **REDUCTION)
+adjoint("y = x.std(axis=None, ddof=0, keepdims=False)",        x=STD, tangent=TANGENTS['STD'], ddof=STATIC, **REDUCTION)
+adjoint("y = np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x=NORM, tangent=TANGENTS['NORM'], ord=STATIC, **REDUCTION)
 
 # ---- NumPy: linear algebra -----------------------------------------------------------------
-adjoint("z = np.matmul(x, y)",       **MATMUL)
-adjoint("z = np.dot(x, y)",          **MATMUL)
-adjoint("z = x.dot(y)",              **MATMUL)
-adjoint("z = np.outer(x, y)",        x="np.reshape(d_z @ np.ravel(y), np.shape(x))", y="np.reshape(np.ravel(x) @ d_z, np.shape(y))")  # noqa: E501
-adjoint("z = np.inner(x, y)",        x="runtime.inner_left_adjoint(d_z, x, y)", y="runtime.inner_right_adjoint(d_z, x, y)")  # noqa: E501
-adjoint("z = np.einsum(spec, x, y)", x="np.einsum(einsum_adjoint_spec(spec, 0), d_z, y)", y="np.einsum(einsum_adjoint_spec(spec, 1), x, d_z)", spec=STATIC)  # noqa: E501
+adjoint("z = np.matmul(x, y)",       tangent="np.matmul(d_x, y) + np.matmul(x, d_y)", **MATMUL)
+adjoint("z = np.dot(x, y)",          tangent="np.dot(d_x, y) + np.dot(x, d_y)", **MATMUL)
+adjoint("z = x.dot(y)",              tangent="np.dot(d_x, y) + np.dot(x, d_y)", **MATMUL)
+adjoint("z = np.outer(x, y)",        tangent="np.outer(d_x, y) + np.outer(x, d_y)", x="np.reshape(d_z @ np.ravel(y), np.shape(x))", y="np.reshape(np.ravel(x) @ d_z, np.shape(y))")  # noqa: E501
+adjoint("z = np.inner(x, y)",        tangent="np.inner(d_x, y) + np.inner(x, d_y)", x="runtime.inner_left_adjoint(d_z, x, y)", y="runtime.inner_right_adjoint(d_z, x, y)")  # noqa: E501
+adjoint("z = np.einsum(spec, x, y)", tangent="np.einsum(spec, d_x, y) + np.einsum(spec, x, d_y)", x="np.einsum(einsum_adjoint_spec(spec, 0), d_z, y)", y="np.einsum(einsum_adjoint_spec(spec, 1), x, d_z)", spec=STATIC)  # noqa: E501
 
 # ---- NumPy: shapes -------------------------------------------------------------------------
-adjoint("y = x.T",                          x="d_y.T")
-adjoint("y = np.transpose(x, axes=None)",   x="np.transpose(d_y) if axes is None else np.transpose(d_y, inverse_permutation(axes))", axes=STATIC)  # noqa: E501
-adjoint("y = np.reshape(x, shape)",         x=RESHAPED, shape=NOT_DIFFERENTIABLE)
-adjoint("y = x.reshape(*shape)",            x=RESHAPED, shape=NOT_DIFFERENTIABLE)
-adjoint("y = np.ravel(x)",                  x=RESHAPED)
-adjoint("y = x.ravel()",                    x=RESHAPED)
-adjoint("y = x.flatten()",                  x=RESHAPED)
-adjoint("y = np.expand_dims(x, axis)",      x=RESHAPED, axis=NOT_DIFFERENTIABLE)
-adjoint("y = np.squeeze(x, axis=None)",     x=RESHAPED, axis=NOT_DIFFERENTIABLE)
-adjoint("y = x.squeeze(axis=None)",         x=RESHAPED, axis=NOT_DIFFERENTIABLE)
-adjoint("y = np.concatenate([*xs], axis=0)", xs="runtime.concatenate_part(d_y, xs, i, axis)", axis=NOT_DIFFERENTIABLE)  # noqa: E501
-adjoint("y = np.stack([*xs], axis=0)",      xs="np.take(d_y, i, axis=axis)", axis=NOT_DIFFERENTIABLE)
-adjoint("y = np.hstack([*xs])",             xs="runtime.hstack_part(d_y, xs, i)")
-adjoint("y = np.vstack([*xs])",             xs="runtime.vstack_part(d_y, xs, i)")
-adjoint("y = np.array([*xs])",              xs="d_y[i]")
+adjoint("y = x.T",                          x="d_y.T", tangent="d_x.T")
+adjoint("y = np.transpose(x, axes=None)",   tangent="np.transpose(d_x) if axes is None else np.transpose(d_x, axes)", x="np.transpose(d_y) if axes is None else np.transpose(d_y, inverse_permutation(axes))", axes=STATIC)  # noqa: E501
+adjoint("y = np.reshape(x, shape)",         x=RESHAPED, tangent=TANGENTS["RESHAPED"], shape=NOT_DIFFERENTIABLE)
+adjoint("y = x.reshape(*shape)",            x=RESHAPED, tangent=TANGENTS["RESHAPED"], shape=NOT_DIFFERENTIABLE)
+adjoint("y = np.ravel(x)",                  x=RESHAPED, tangent=TANGENTS["RESHAPED"])
+adjoint("y = x.ravel()",                    x=RESHAPED, tangent=TANGENTS["RESHAPED"])
+adjoint("y = x.flatten()",                  x=RESHAPED, tangent=TANGENTS["RESHAPED"])
+adjoint("y = np.expand_dims(x, axis)",      x=RESHAPED, tangent=TANGENTS["RESHAPED"], axis=NOT_DIFFERENTIABLE)
+adjoint("y = np.squeeze(x, axis=None)",     x=RESHAPED, tangent=TANGENTS["RESHAPED"], axis=NOT_DIFFERENTIABLE)
+adjoint("y = x.squeeze(axis=None)",         x=RESHAPED, tangent=TANGENTS["RESHAPED"], axis=NOT_DIFFERENTIABLE)
+adjoint("y = np.concatenate([*xs], axis=0)", tangent="np.concatenate(d_xs, axis=axis)", xs="runtime.concatenate_part(d_y, xs, i, axis)", axis=NOT_DIFFERENTIABLE)  # noqa: E501
+adjoint("y = np.stack([*xs], axis=0)",      tangent="np.stack(d_xs, axis=axis)", xs="np.take(d_y, i, axis=axis)", axis=NOT_DIFFERENTIABLE)
+adjoint("y = np.hstack([*xs])",             tangent="np.hstack(d_xs)", xs="runtime.hstack_part(d_y, xs, i)")
+adjoint("y = np.vstack([*xs])",             tangent="np.vstack(d_xs)", xs="runtime.vstack_part(d_y, xs, i)")
+adjoint("y = np.array([*xs])",              tangent="np.array(d_xs)", xs="d_y[i]")
+adjoint("y = np.broadcast_to(x, shape)",     x="runtime.unbroadcast(d_y, x)", shape=NOT_DIFFERENTIABLE, tangent="np.broadcast_to(d_x, shape)")  # noqa: E501
 
 # ---- shapes and constants: no derivative flows through them ----------------------------------
 adjoint("s = x.shape",               x=ZERO)
@@ -700,8 +767,9 @@ def is_operator(rule):
 
 
 def is_numpy(rule):
-    """Whether the primitive works on arrays only: a NumPy function, an array method, `@` or `x[...]`."""
-    return rule.expression.startswith("np.") or rule.is_method or rule.fn in (operator.matmul, operator.getitem)
+    """Whether the primitive works on arrays: a NumPy function, a run-time helper, an array method, `@`, `x[...]`."""
+    in_numpy = rule.expression.startswith(("np.", "runtime."))
+    return in_numpy or rule.is_method or rule.fn in (operator.matmul, operator.getitem)
 
 
 def markdown():
@@ -722,17 +790,24 @@ def markdown():
         "Two shorthands keep reductions short: `expand(v)` is `v` with the reduced axes put",
         "back with length 1 (`np.expand_dims(v, axis)`, or `v` itself when `axis` is None or",
         "`keepdims` is true), and `keep_dims(np.f(v))` is `np.f(v, axis=axis, keepdims=True)`",
-        "(or `np.f(v)` when `axis` is None), whose result broadcasts against `x`.",
+        "(or `np.f(v)` when `axis` is None), whose result broadcasts against `x`; `reduced(np.f(v))`",
+        "is the entry's own reduction applied to `v`, `np.f(v, axis=axis, keepdims=keepdims)`.",
         "",
         "`ZERO`: the derivative is zero wherever it exists (the value is piecewise constant).",
         "`NOT_DIFFERENTIABLE`: an integer argument (a shape, an index); a gradient flowing into it is an error.",
         "`STATIC`: the same, and the argument must be a constant written in the call (`axis=0`).",
         "",
-        "| primitive | derivative | test domain |",
-        "| --- | --- | --- |",
+        "The tangent column is forward mode: `d_v` there is the tangent of `v`, and the output's",
+        "tangent is linear in the inputs' tangents. For elementwise entries it is built from the",
+        "partials; the others give it as a sum of terms, and the forward stage leaves out the terms",
+        "whose tangents are zero (an input that does not depend on a differentiated parameter).",
+        "",
+        "| primitive | derivative | tangent | test domain |",
+        "| --- | --- | --- | --- |",
     ]
     for rule in all_rules():
         cells = "<br>".join(_template_text(rule, p) for p in rule.params)
+        cells += " | " + tangent_text(rule).replace("|", "\\|")
         domains = ", ".join(
             f"{p} ∈ [{rule.domain[p][0]:g}, {rule.domain[p][1]:g}]"
             for p in rule.params
@@ -751,6 +826,25 @@ def markdown():
         "",
     ]
     return "\n".join(lines)
+
+
+def tangent_text(rule):
+    """The output's tangent as a line of Python (``d_y = math.cos(x) * d_x``), or "—" if it has none."""
+    if rule.form == "adjoint":
+        return f"`d_{rule.output} = {rule.tangent_text}`" if rule.tangent_text else "—"
+    terms = []
+    for param in rule.params:
+        partial = rule.texts[param]
+        if partial in MARKERS:
+            continue
+        top = gast.parse(partial).body[0].value
+        if isinstance(top, (gast.Compare, gast.IfExp)) or (isinstance(top, gast.BinOp) and isinstance(top.op, (gast.Add, gast.Sub))):
+            partial = f"({partial})"
+        terms.append({"1": f"d_{param}", "-1": f"-d_{param}"}.get(partial, f"{partial} * d_{param}"))
+    if not terms:
+        return "—"
+    text = terms[0] + "".join(f" - {t[1:]}" if t.startswith("-") else f" + {t}" for t in terms[1:])
+    return f"`d_{rule.output} = {text}`"
 
 
 def _template_text(rule, param):

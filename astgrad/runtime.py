@@ -33,6 +33,65 @@ def checked_seed(output, seed, *wrt):
     return seed
 
 
+def forward_gradient(jvp, primals, wrt, as_tuple=False, keywords=None):
+    """``(value, gradient)`` of a function with a scalar output, by forward passes (see `forward_jacobian`)."""
+    value, gradient = forward_jacobian(jvp, primals, wrt, as_tuple, keywords)
+    if isinstance(value, tuple) or np.size(value) != 1:
+        raise NonScalarOutputError(
+            f"a gradient needs a scalar output, but the function returned {_described(value)}",
+            hint="use astgrad.jvp for the derivative of a function with several outputs in one direction",
+        )
+    return value, gradient
+
+
+def forward_jacobian(jvp, primals, wrt, as_tuple=False, keywords=None):
+    """``(value, derivatives)`` of the function whose forward mode is `jvp`: one forward pass per element.
+
+    `jvp(*primals, *tangents, **keywords)` returns ``(value, tangent)``, with
+    one tangent per position in `wrt`. Each pass sets one element of one
+    differentiated argument's tangent to 1 and the others to 0. The derivative
+    of a value with respect to an argument has the value's shape followed by
+    the argument's (a number for numbers). `as_tuple` gives one derivative per
+    argument in `wrt` (otherwise `wrt` has one position); a tuple of values
+    gives a tuple of those, one per value.
+    """
+    differentiated = [primals[p] for p in wrt]
+    checked_seed(0.0, 1.0, *differentiated)  # integer arrays have no derivative
+    zeros = [zero_gradient(x) for x in differentiated]
+    value, columns = None, []
+    for k, x in enumerate(differentiated):
+        passes = []
+        for index in np.ndindex(np.shape(x)):
+            unit = 1.0
+            if np.ndim(x):
+                unit = np.zeros(np.shape(x))
+                unit[index] = 1.0
+            value, tangent = jvp(*primals, *zeros[:k], unit, *zeros[k + 1 :], **(keywords or {}))
+            passes.append(tangent)
+        columns.append(_stacked(passes, np.shape(x)))
+
+    def arranged(columns):
+        return tuple(columns) if as_tuple else columns[0]
+
+    if isinstance(value, tuple):
+        return value, tuple(arranged([column[i] for column in columns]) for i in range(len(value)))
+    return value, arranged(columns)
+
+
+def _stacked(passes, shape):
+    """The tangents of the passes over the elements of an argument of `shape`, as one derivative."""
+    if isinstance(passes[0], tuple):
+        return tuple(_stacked([p[i] for p in passes], shape) for i in range(len(passes[0])))
+    if not shape:
+        return passes[0]
+    stacked = np.stack([np.asarray(p, dtype=float) for p in passes], axis=-1)
+    return np.reshape(stacked, np.shape(passes[0]) + shape)
+
+
+def _described(value):
+    return "a tuple" if isinstance(value, tuple) else f"an array of shape {np.shape(value)}"
+
+
 def unbroadcast(gradient, like):
     """`gradient` summed down to the shape of `like`: undoes NumPy broadcasting of `like`."""
     shape = np.shape(like)
@@ -43,6 +102,14 @@ def unbroadcast(gradient, like):
     extra = np.ndim(gradient) - len(shape)
     stretched = tuple(extra + axis for axis, length in enumerate(shape) if length == 1)
     return np.reshape(np.sum(gradient, axis=tuple(range(extra)) + stretched, keepdims=True), shape)
+
+
+def broadcast_like(tangent, like):
+    """`tangent` broadcast to the shape of `like`: the tangent of a broadcast input, in forward mode."""
+    shape = np.shape(like)
+    if np.shape(tangent) == shape:
+        return tangent
+    return np.broadcast_to(tangent, shape) if shape else float(tangent)
 
 
 def zero_gradient(x):

@@ -149,7 +149,7 @@ def test_comments_option_adds_only_comments():
 
 
 def test_unknown_mode_is_a_value_error_naming_the_modes():
-    with pytest.raises(ValueError, match=r"mode must be one of \('reverse',\), not 'sideways'"):
+    with pytest.raises(ValueError, match=r"mode must be one of \('reverse', 'forward'\), not 'sideways'"):
         astgrad.explain(corpus.sin_cos, mode="sideways")
 
 

@@ -92,7 +92,31 @@ CASES = {
         cases("runtime.checked_seed(x, y)", {"x": (), "y": ()})
         + cases("runtime.checked_seed(x, y) * x", {"x": (), "y": ()})
         + cases("np.sin(runtime.checked_seed(np.sum(x), y, x, y)) * x", {"x": (2,), "y": ()})
+        + cases("runtime.checked_seed(np.sum(x), y, x) * x", {"x": (2, 3), "y": ()})
     ),
+    "y = runtime.unbroadcast(x, like)": cases(
+        "runtime.unbroadcast(x, y)", {"x": (2, 3), "y": (3,)}, {"x": (2, 3), "y": (2, 1)}, {"x": (3,), "y": ()}, {"x": (3,), "y": (3,)}
+    ),
+    "y = runtime.broadcast_like(x, like)": cases(
+        "runtime.broadcast_like(x, y)", {"x": (3,), "y": (2, 3)}, {"x": (), "y": (3,)}, {"x": (2, 1), "y": (2, 3)}, {"x": (), "y": ()}
+    ),
+    "y = runtime.zero_gradient(x)": cases("x + runtime.zero_gradient(x)", {"x": (3,)}, {"x": ()}, {"x": (2, 3)}),
+    "y = runtime.unindex(x, like, index)": (
+        cases("runtime.unindex(x, y, 0)", {"x": (3,), "y": (2, 3)})
+        + cases("runtime.unindex(x, y, ONE_OF_EACH)", {"x": (3,), "y": (4,)})
+        + cases("runtime.unindex(x, y, np.s_[1:3])", {"x": (2,), "y": (4,)})
+    ),
+    "a = runtime.matmul_left_adjoint(g, x, y)": cases(
+        "runtime.matmul_left_adjoint(g, x, y)",
+        {"g": (2, 4), "x": (2, 3), "y": (3, 4)}, {"g": (4,), "x": (3,), "y": (3, 4)}, {"g": (2,), "x": (2, 3), "y": (3,)},
+        {"g": (2, 2, 4), "x": (2, 2, 3), "y": (3, 4)},
+    ),
+    "b = runtime.matmul_right_adjoint(g, x, y)": cases(
+        "runtime.matmul_right_adjoint(g, x, y)",
+        {"g": (2, 4), "x": (2, 3), "y": (3, 4)}, {"g": (4,), "x": (3,), "y": (3, 4)}, {"g": (2,), "x": (2, 3), "y": (3,)},
+        {"g": (), "x": (3,), "y": (3,)},
+    ),
+    "y = np.broadcast_to(x, shape)": cases("np.broadcast_to(x, (2, 3))", {"x": (3,)}, {"x": ()}, {"x": (2, 1)}),
     "n = len(x)": cases("x * len(x)", {"x": (3,)}, {"x": (2, 3)}) + cases("x / len(x) ** 2", {"x": (4,)}),
     "y = np.sum(x, axis=None, keepdims=False)": reduction("np.sum"),
     "y = x.sum(axis=None, keepdims=False)": reduction("sum", method=True),
@@ -278,6 +302,40 @@ def test_entry_against_central_differences(table_module, number):
                 assert np.all(computed == 0.0) and np.all(expected == 0.0)
             else:
                 assert_close(computed, expected)
+
+
+@pytest.mark.parametrize("number", range(len(ALL_CASES)), ids=[case_id(case) for case in ALL_CASES])
+def test_entry_forward_mode(table_module, number):
+    """The tangent (jvp) in a random direction: against central differences along it, and against reverse mode."""
+    rule, expression, shapes, domain = ALL_CASES[number]
+    f = getattr(table_module, f"case_{number}")
+    wrt = tuple(p for p in shapes if p != CONDITION)
+    tangent_function = astgrad.jvp(f, wrt=wrt)
+    value_and_gradient = astgrad.value_and_grad(f, wrt=wrt)
+    rng = rng_for("forward " + case_id(ALL_CASES[number]))
+    args = sample(rule, shapes, domain, rng)
+    positions = [list(shapes).index(p) for p in wrt]
+    direction = [rng.normal(size=shapes[p]) for p in wrt]
+    direction = [float(d) if np.ndim(d) == 0 else d for d in direction]
+    value, tangent = tangent_function(*args, *direction)
+    output = f(*args)
+    np.testing.assert_array_equal(value, output)
+    assert np.shape(tangent) == np.shape(output)
+
+    def along(t):
+        point = list(args)
+        for position, d in zip(positions, direction):
+            point[position] = args[position] + t * d
+        return f(*point)
+
+    expected = central_difference(along, [0.0], 0)
+    if is_automatic(rule) and all(rule.templates[p] is ZERO for p in wrt):
+        assert np.all(np.asarray(tangent) == 0.0) and np.all(np.asarray(expected) == 0.0)
+        return
+    assert_close(tangent, expected)
+    seed = rng.normal(size=np.shape(output)) if np.ndim(output) else 1.0
+    _, gradient = value_and_gradient(*args, d_out=seed)
+    assert_close(np.sum(seed * tangent), sum(np.sum(g * d) for g, d in zip(gradient, direction)))
 
 
 def test_every_entry_has_cases():

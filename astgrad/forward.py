@@ -1,0 +1,262 @@
+"""Stage 5 (forward mode), forward: the tangent (forward-mode derivative) function.
+
+Takes a `Program` and the names of the parameters that carry a tangent, and
+gives a `gast.FunctionDef` in which each equation is followed by its tangent
+line, the dual-number view of differentiation:
+
+    def jvp_f(x, y, dx, dy):
+        sin_x = sin(x)
+        dsin_x = cos(x) * dx
+        cos_y = cos(y)
+        dcos_y = -sin(y) * dy
+        out = sin_x * cos_y
+        dout = cos_y * dsin_x + sin_x * dcos_y
+        return out, dout
+
+A tangent is ``d`` + the variable's name (``dx``, ``dsin_x``), made unique
+against every other name. An elementwise entry's tangent is built from its
+partials (``partial * dx``, summed over the inputs that carry a tangent); any
+other entry has a tangent template, a sum of terms linear in the inputs'
+tangents, of which the terms with no tangent are left out.
+
+`jvp` takes one tangent parameter per differentiated parameter and returns
+``(value, tangent)``. `gradient` is the forward-mode gradient of scalar code:
+one forward pass per differentiated parameter, all in the same function, each
+seeded with the unit tangent 1.0, which the optimize stage folds away, so the
+tangents read as derivatives: ``dsin_x = cos(x)``. With several parameters
+each pass's tangents end in ``_d<parameter>`` (``dout_dx``, ``dout_dy``).
+Like the reverse stage, the output is deliberately naive; optimize cleans it.
+"""
+
+import gast
+
+from . import runtime
+from .names import copy_atom, name
+from .primitives import MARKERS, ZERO, array_twin, constant_node, tangent_terms
+from .reverse import (
+    _assign,
+    _each_input,
+    _not_differentiable,
+    _origin,
+    _shape_classes,
+    _unsupported,
+    _zero,
+    uses_arrays,
+)
+from .templates import instantiate
+
+PREFIX = "d"
+UNIT = 1.0
+
+
+def jvp(program, wrt):
+    """``jvp_f(<params>, d<p> for p in wrt)`` returning ``(value, tangent)``."""
+    namespace = program.namespace
+    arrays = uses_arrays(program)
+    tangents = {p: namespace.fresh(PREFIX + p) for p in wrt}
+    body = []
+    sweep = _Sweep(program, arrays)
+    names = {p: name(t) for p, t in tangents.items()}
+    for equation, rule in zip(program.equations, sweep.rules):
+        body.append(_assign(equation.target, equation.value))
+        body.extend(sweep.tangent_lines(equation, rule, names, lambda v: namespace.fresh(PREFIX + v)))
+    value = copy_atom(program.output)
+    tangent = _output_tangent(program.output, names, arrays, namespace)
+    body.append(gast.Return(value=gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
+    params = [_parameter(a.id) for a in program.args.args] + [_parameter(tangents[p]) for p in wrt]
+    return _function("jvp_" + program.name, _arguments(program.args, params, keep_defaults=False), body)
+
+
+def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
+    """The forward-mode gradient of scalar code: one pass per parameter in `wrt`, in one function.
+
+    For a tuple output (a gradient being differentiated again) the result is
+    the Jacobian, one row per output: ``((d out_1 / d p_1, d out_1 / d p_2, ...), ...)``.
+    """
+    namespace = program.namespace
+    sweep = _Sweep(program, arrays=False)
+    suffixes = {p: (f"_{PREFIX}{p}" if len(wrt) > 1 else "") for p in wrt}
+    passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
+    body = []
+    for equation, rule in zip(program.equations, sweep.rules):
+        body.append(_assign(equation.target, equation.value))
+        for p in wrt:
+            fresh = lambda v, p=p: namespace.fresh(PREFIX + v + suffixes[p])  # noqa: E731
+            body.extend(sweep.tangent_lines(equation, rule, passes[p], fresh))
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    rows = []
+    for output in outputs:
+        row = [_output_tangent(output, passes[p], False, namespace) for p in wrt]
+        rows.append(gast.Tuple(elts=row, ctx=gast.Load()) if as_tuple else row[0])
+    result = gast.Tuple(elts=rows, ctx=gast.Load()) if isinstance(program.output, tuple) else rows[0]
+    if with_value:
+        result = gast.Tuple(elts=[copy_atom(program.output), result], ctx=gast.Load())
+    body.append(gast.Return(value=result))
+    params = [_parameter(a.id) for a in program.args.args]
+    function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
+    return _function(function_name, _arguments(program.args, params, keep_defaults=True), body)
+
+
+def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, helper):
+    """The forward-mode derivative of array code: `helper` runs `tangent_function` once per element.
+
+        def d_f(w, b, X, y):
+            value, gradient = forward_gradient(jvp_f, (w, b, X, y), wrt=(0, 1), as_tuple=True)
+            return gradient
+    """
+    namespace = program.namespace
+    for p in wrt:
+        if p not in program.params:
+            raise ValueError(f"forward mode on arrays differentiates positional parameters only, not {p!r}")
+    value, derivative = namespace.fresh("value"), namespace.fresh("hessian" if function_name else "gradient")
+    call = gast.Call(
+        func=namespace.reference(helper),
+        args=[namespace.reference(tangent_function), gast.Tuple(elts=[name(p) for p in program.params], ctx=gast.Load())],
+        keywords=[gast.keyword(arg="wrt", value=constant_node(tuple(program.params.index(p) for p in wrt)))]
+        + ([gast.keyword(arg="as_tuple", value=gast.Constant(value=True, kind=None))] if as_tuple else [])
+        + ([gast.keyword(arg="keywords", value=gast.Dict(keys=[gast.Constant(value=k, kind=None) for k in _keyword_only(program)],
+                                                          values=[name(k) for k in _keyword_only(program)]))]
+           if _keyword_only(program) else []),
+    )  # fmt: skip
+    targets = gast.Tuple(elts=[_store(value), _store(derivative)], ctx=gast.Store())
+    result = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
+    body = [gast.Assign(targets=[targets], value=call, type_comment=None), gast.Return(value=result)]
+    params = [_parameter(a.id) for a in program.args.args]
+    function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
+    return _function(function_name, _arguments(program.args, params, keep_defaults=True), body)
+
+
+def _keyword_only(program):
+    return [a.id for a in program.args.kwonlyargs]
+
+
+def _store(identifier):
+    return gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+class _Sweep:
+    """The tangent lines of each equation of a program."""
+
+    def __init__(self, program, arrays):
+        self.program = program
+        self.arrays = arrays
+        self.namespace = program.namespace
+        self.rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
+        self.shapes = _shape_classes(program, self.rules) if arrays else {}
+
+    def tangent_lines(self, equation, rule, tangents, fresh):
+        """The statement giving `equation`'s tangent (added to `tangents`), or none if it carries none."""
+        carried = {}  # param -> its input atoms that carry a tangent
+        for param, value in zip(rule.params, equation.inputs):
+            atoms = [atom for _, atom in _each_input(rule, param, value) if _tangent(atom, tangents) is not None]
+            if atoms and rule.templates[param] is not ZERO:
+                if rule.templates[param] in MARKERS:
+                    raise _not_differentiable(equation, param)
+                carried[param] = atoms
+        if not carried:
+            return []
+        if rule.form == "partial":
+            bound = dict(zip(rule.params, equation.inputs))
+            terms = [
+                (1, gast.BinOp(left=self._instantiate(rule.templates[p], equation, rule, {}), op=gast.Mult(),
+                               right=_tangent(bound[p], tangents)))
+                for p in carried
+            ]  # fmt: skip
+        else:
+            terms = self._template_terms(equation, rule, tangents)
+        total = _sum(terms)
+        target = equation.target
+        if self.arrays and rule.elementwise and any(
+            self.shapes.get(a.id, a.id) != self.shapes[target] for atoms in carried.values() for a in atoms
+        ):  # a broadcast input's tangent is broadcast to the output's shape
+            total = gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[total, name(target)],
+                              keywords=[])  # fmt: skip
+        tangent = fresh(target)
+        tangents[target] = name(tangent)
+        statement = _assign(tangent, total)
+        statement.origin = _origin(equation)
+        return [statement]
+
+    def _template_terms(self, equation, rule, tangents):
+        """The tangent template's terms that name a carried tangent, instantiated."""
+        bound = dict(zip(rule.params, equation.inputs))
+        replacements = {}
+        carried = set()
+        for param in rule.params:
+            if rule.templates[param] in MARKERS:
+                continue
+            elements = []
+            for _, atom in _each_input(rule, param, bound[param]):
+                tangent = _tangent(atom, tangents)
+                if tangent is not None:
+                    carried.add("d_" + param)
+                elements.append(tangent if tangent is not None else _zero_like(atom, self.namespace))
+            if param == rule.sequence:
+                replacements["d_" + param] = gast.Tuple(elts=elements, ctx=gast.Load())
+            else:
+                replacements["d_" + param] = elements[0]
+        terms = []
+        for sign, term in tangent_terms(rule):
+            named = {n.id for n in gast.walk(term) if isinstance(n, gast.Name)}
+            if named & carried:
+                terms.append((sign, self._instantiate(term, equation, rule, replacements)))
+        return terms
+
+    def _instantiate(self, template, equation, rule, extra):
+        placeholders = dict(zip(rule.params, equation.inputs))
+        placeholders[rule.output] = name(equation.target)
+        placeholders.update(extra)
+        try:
+            return instantiate(template, placeholders, rule, self.namespace)
+        except ValueError as reason:
+            raise _unsupported(equation, reason) from None
+
+
+def _tangent(atom, tangents):
+    """The tangent expression of an atom, or None if it carries none (a constant, an inactive name)."""
+    if isinstance(atom, gast.Name) and atom.id in tangents:
+        return copy_atom(tangents[atom.id])
+    return None
+
+
+def _zero_like(atom, namespace):
+    """The tangent of an input that carries none, where a template needs one (`np.concatenate`)."""
+    return gast.Call(func=namespace.reference(runtime.zero_gradient), args=[copy_atom(atom)], keywords=[])
+
+
+def _sum(terms):
+    sign, total = terms[0]
+    if sign < 0:
+        total = gast.UnaryOp(op=gast.USub(), operand=total)
+    for sign, term in terms[1:]:
+        total = gast.BinOp(left=total, op=gast.Add() if sign > 0 else gast.Sub(), right=term)
+    return total
+
+
+def _output_tangent(output, tangents, arrays, namespace):
+    if isinstance(output, tuple):
+        return gast.Tuple(elts=[_output_tangent(o, tangents, arrays, namespace) for o in output], ctx=gast.Load())
+    tangent = _tangent(output, tangents)
+    if tangent is not None:
+        return tangent
+    if isinstance(output, gast.Name):
+        return _zero(output.id, arrays, namespace)
+    return gast.Constant(value=0.0, kind=None)
+
+
+def _parameter(identifier):
+    return gast.Name(id=identifier, ctx=gast.Param(), annotation=None, type_comment=None)
+
+
+def _arguments(args, params, keep_defaults):
+    kwonly = [_parameter(a.id) for a in args.kwonlyargs]
+    return gast.arguments(
+        args=params, posonlyargs=[], vararg=None, kwonlyargs=kwonly, kw_defaults=list(args.kw_defaults),
+        kwarg=None, defaults=list(args.defaults) if keep_defaults else [],
+    )  # fmt: skip
+
+
+def _function(function_name, args, body):
+    return gast.FunctionDef(
+        name=function_name, args=args, body=body, decorator_list=[], returns=None, type_comment=None, type_params=[]
+    )
