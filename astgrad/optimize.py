@@ -13,13 +13,14 @@ final return, and gives an equivalent one after these rewrites, in order:
   whose inputs never change is replaced by that statement's name (the adjoint
   of ``cos_x = cos(x)`` never calls ``cos(x)`` again);
 * copy propagation: after ``a = b``, uses of ``a`` read ``b``; then the
-  algebra once more, since a copied constant (forward mode's unit tangent
-  ``dx = 1.0``) may now fold away;
+  algebra, reuse and copy propagation once more, since a copied constant
+  (forward mode's unit tangent ``dx = 1.0``) may now fold away;
 * dead-code elimination: statements whose value is never used go.
 """
 
 import math
 import numbers
+from collections import Counter
 
 import gast
 
@@ -36,7 +37,11 @@ def optimize(tree):
     body = simplify_derivative_lines(tree.body)
     body = reuse_computed(body)
     body = propagate_copies(body)
-    body = simplify_derivative_lines(body)  # again: a copied constant (a unit tangent) may now fold away
+    # Once more: a copied constant (forward mode's unit tangent) may now fold away,
+    # and what it folds to may have been computed before.
+    body = simplify_derivative_lines(body)
+    body = reuse_computed(body)
+    body = propagate_copies(body)
     body = eliminate_dead_code(body)
     return gast.FunctionDef(
         name=tree.name,
@@ -157,6 +162,10 @@ def reuse_computed(body):
     """Replace expressions an earlier statement computed, while its inputs still hold."""
     computed = {}  # structure(expression) -> the name holding its value
     depending = {}  # name -> the dumps in `computed` that a new value of it invalidates
+    # An accumulator (`d_x = d_x + ...`) is never a name to reuse: `d_y = d_x` would be a copy
+    # that copy propagation cannot remove, where `d_y = d_out * cos_x` read better.
+    assigned = Counter(s.targets[0].id for s in body if isinstance(s, gast.Assign))
+    accumulators = {target for target, count in assigned.items() if count > 1}
     out = []
     for statement in body:
         value = _replace_computed(statement.value, computed)
@@ -167,7 +176,7 @@ def reuse_computed(body):
         for key in depending.pop(target, ()):
             computed.pop(key, None)
         inputs = used_names(value)
-        if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and target not in inputs:
+        if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and target not in inputs | accumulators:
             key = structure(value)
             computed.setdefault(key, target)
             for dependency in inputs | {target}:
