@@ -471,3 +471,54 @@ def test_mlp_runs():
     assert float(rows[-1][1]) < 0.2 * float(rows[0][1])
     assert float(out.split("training accuracy = ")[1].split()[0]) > 0.9
     assert "def value_and_d_loss(W1, b1, W2, b2, X, Y, d_out=1.0):" in out
+
+
+# ---------------------------------------------------------------------------
+# newton.py: second derivatives by grad(grad(f))
+# ---------------------------------------------------------------------------
+
+def test_newton_second_derivative_matches_analytic_and_differences():
+    example = load_example("newton")
+    for x in (-1.0, 0.3, 1.7):
+        assert math.isclose(example.d2f(x), example.analytic_second(x), rel_tol=1e-13)
+        assert math.isclose(example.df(x), example.analytic_first(x), rel_tol=1e-13)
+        by_differences = central_difference(example.df, [x], 0)
+        assert math.isclose(example.d2f(x), by_differences, rel_tol=1e-7)
+
+
+def test_newton_converges_to_a_minimum():
+    example = load_example("newton")
+    x, value, slope, curvature = example.newton(0.5)[-1]
+    assert abs(slope) < 1e-12 and curvature > 0
+    assert math.isclose(example.analytic_first(x), 0.0, abs_tol=1e-12)
+
+
+def test_newton_runs_and_shows_both_derivatives():
+    out = run_example_with("newton", "--show-source")
+    assert "at the minimum x = 1.084466018586" in out
+    assert "def d_f(x, d_out=1.0):" in out
+    assert "def d_d_f(x, d_out=1.0, d_out_1=1.0):" in out
+
+
+# ---------------------------------------------------------------------------
+# forward_mode.py: jvp next to dual numbers
+# ---------------------------------------------------------------------------
+
+def test_forward_mode_example_agrees_with_dual_numbers_and_by_hand():
+    example = load_example("forward_mode")
+    x, y, dx, dy = 0.3, -0.8, 0.7, -1.1
+    value, tangent = example.jvp_f(x, y, dx, dy)
+    dual = example.dual_sin(example.Dual(x, dx)) * example.dual_cos(example.Dual(y, dy))
+    assert (value, tangent) == (dual.value, dual.tangent)
+    assert math.isclose(tangent, math.cos(x) * math.cos(y) * dx - math.sin(x) * math.sin(y) * dy, rel_tol=1e-15)
+    assert example.d_f(x, y) == pytest.approx(example.astgrad.grad(example.f)(x, y), rel=1e-15)
+
+
+def test_forward_mode_example_prints_the_tangent_code():
+    out = run_example("forward_mode")
+    assert "    dsin_x = cos(x) * dx  # from line" in out
+    assert "    dout = cos_y * dsin_x + sin_x * dcos_y" in out
+    assert "    dout_dy = sin_x * dcos_y_dy" in out
+    rows = printed_rows(out, ["jvp", "dual", "hand"])
+    assert rows["jvp"] == rows["dual"]
+    assert rows["jvp"] == pytest.approx(rows["hand"], rel=1e-14)
