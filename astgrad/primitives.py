@@ -27,15 +27,20 @@ There are two kinds of entry:
     output with respect to that input, an expression in the placeholders. The
     output may be used (the partial of ``exp`` is ``y``), so generated code
     reuses the primal result. The reverse stage builds ``d_x = d_y * partial``
-    (a forward stage will build ``d_y = partial * d_x`` from the same entry).
+    (the forward stage builds ``d_y = partial * d_x`` from the same entry).
 `adjoint`
     everything else (reductions, ``@``, reshaping, indexing): each template is
     the whole contribution to the input's adjoint, written with ``d_y`` for
     the output's adjoint. ``elementwise=True`` marks an adjoint entry whose
-    output has the broadcast shape of its inputs (``np.where``).
+    output has the broadcast shape of its inputs (``np.where``). Its
+    ``tangent=`` is the output's tangent for forward mode, in the inputs'
+    tangents ``d_x``: a sum of terms, each linear in the tangents it names
+    (``d_x @ y + x @ d_y``); the forward stage keeps the terms that name an
+    input carrying a tangent.
 
 For both kinds, the reverse stage (not the template) reduces an elementwise
-primitive's contribution back to the shape of a broadcast input.
+primitive's contribution back to the shape of a broadcast input, and the
+forward stage broadcasts a tangent up to the output's shape.
 
 A template may also be one of these markers instead of an expression:
 `ZERO` (the derivative is zero where it exists: ``int``, comparisons,
