@@ -229,6 +229,31 @@ def test_unknown_mode_is_a_usage_error(capsys):
     assert "invalid choice: 'sideways'" in capsys.readouterr().err
 
 
+def test_show_forward_mode_prints_tangent_lines_after_their_primal_lines(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, err = run_in_process(capsys, "show", "examples/quickstart.py:f", "--mode", "forward", "--no-comments")
+    assert (status, err) == (0, "")
+    assert out == (
+        "def d_f(x, y):\n"
+        "    sin_x = sin(x)\n"
+        "    dsin_x_dx = cos(x)\n"
+        "    cos_y = cos(y)\n"
+        "    dcos_y_dy = -sin(y)\n"
+        "    dout_dx = cos_y * dsin_x_dx\n"
+        "    dout_dy = sin_x * dcos_y_dy\n"
+        "    return dout_dx, dout_dy\n"
+    )
+
+
+def test_show_forward_mode_of_array_code_prints_the_tangent_function(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, err = run_in_process(capsys, "show", "examples/linear_regression.py:loss", "--mode", "forward",
+                                      "--wrt", "w", "--no-comments")  # fmt: skip
+    assert (status, err) == (0, "")
+    assert out.startswith("def jvp_loss(w, b, X, y, dw):\n    X_matmul_w = X @ w\n    dX_matmul_w = X @ dw\n")
+    assert out.endswith("    return out, dout\n")
+
+
 def test_a_mode_show_cannot_explain_yet_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(astgrad.api, "MODES", astgrad.api.MODES + ("sideways",))
