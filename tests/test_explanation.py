@@ -21,11 +21,14 @@ GOLDEN = pathlib.Path(__file__).parent / "golden" / "explain"
 STAGES = ("source", "check", "resolve", "ssa", "reverse", "optimize")
 CASES = [(fn.__name__, fn, None) for fn in (corpus.sin_cos, corpus.relu_sigmoid, corpus.two_variables, corpus.program)]
 CASES.append(("program_wrt_w", corpus.program, "w"))
+CASES = [case + ("reverse",) for case in CASES] + [
+    (f"{fn.__name__}_forward", fn, None, "forward") for fn in (corpus.sin_cos, corpus.relu_sigmoid, corpus.program)
+]
 
 
-@pytest.mark.parametrize("name, fn, wrt", CASES, ids=[case[0] for case in CASES])
-def test_stages_match_golden_file(name, fn, wrt):
-    text = str(astgrad.explain(fn, wrt=wrt, comments=False))
+@pytest.mark.parametrize("name, fn, wrt, mode", CASES, ids=[case[0] for case in CASES])
+def test_stages_match_golden_file(name, fn, wrt, mode):
+    text = str(astgrad.explain(fn, wrt=wrt, mode=mode, comments=False))
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("ASTGRAD_UPDATE_GOLDEN"):
         path.write_text(text)
@@ -36,6 +39,19 @@ def test_stages_match_golden_file(name, fn, wrt):
 def test_last_stage_is_the_generated_source(fn):
     assert astgrad.explain(fn)["optimize"] == astgrad.source(astgrad.grad(fn), comments=True)
     assert astgrad.explain(fn, wrt=0, comments=False)["optimize"] == astgrad.source(astgrad.grad(fn, wrt=0))
+
+
+@pytest.mark.parametrize("fn", corpus.CORPUS, ids=[fn.__name__ for fn in corpus.CORPUS])
+def test_last_forward_stage_is_the_generated_forward_source(fn):
+    assert astgrad.explain(fn, mode="forward", comments=False)["optimize"] == astgrad.source(
+        astgrad.grad(fn, mode="forward")
+    )
+
+
+def test_forward_stages_name_the_tangent_stage():
+    explanation = astgrad.explain(corpus.sin_cos, mode="forward")
+    assert explanation.names == ("source", "check", "resolve", "ssa", "forward", "optimize")
+    assert "    dsin_x_dx = cos(x) * 1.0  # from line" in explanation["forward"]
 
 
 def test_stages_in_pipeline_order_under_numbered_headings():
