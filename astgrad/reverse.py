@@ -41,7 +41,8 @@ SEED = "d_out"
 def reverse(program, wrt, as_tuple, with_value=False):
     """The adjoint FunctionDef of `program` for the parameters named in `wrt`."""
     namespace = program.namespace
-    seed = namespace.fresh(SEED)
+    adjoint_name = _higher_order_names(namespace) if program.function.primal_params else _first_order_name
+    seed = adjoint_name(namespace, SEED[len("d_"):])
     arrays = uses_arrays(program)
     rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
     active = _active_names(program, rules, wrt)
@@ -51,7 +52,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
 
     def accumulate(variable, contribution, origin):
         if variable not in adjoint:
-            adjoint[variable] = namespace.fresh("d_" + variable)
+            adjoint[variable] = adjoint_name(namespace, variable)
             statement = _assign(adjoint[variable], contribution)
         else:
             total = gast.BinOp(left=name(adjoint[variable]), op=gast.Add(), right=contribution)
@@ -105,6 +106,26 @@ def reverse(program, wrt, as_tuple, with_value=False):
         type_comment=None,
         type_params=[],
     )
+
+
+def _first_order_name(namespace, variable):
+    """``d_x`` for the adjoint of `x` (``d_x_1`` if the function has a ``d_x`` of its own)."""
+    return namespace.fresh("d_" + variable)
+
+
+def _higher_order_names(namespace):
+    """Adjoint names in the gradient of a generated gradient: ``d2_x`` where ``d_x`` is the first-order one.
+
+    The seed becomes ``d2_out``, and a third derivative's ``d3_x``.
+    """
+
+    def adjoint_name(namespace, variable):
+        base, order = "d_" + variable, 2
+        while namespace.is_taken(base):
+            base, order = f"d{order}_{variable}", order + 1
+        return namespace.fresh(base)
+
+    return adjoint_name
 
 
 def _origin(equation):
