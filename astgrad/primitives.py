@@ -551,6 +551,7 @@ adjoint("n = len(x)",                x=ZERO)
 
 # ---- run-time helpers of generated code ----------------------------------------------------
 derivative("s = runtime.checked_seed(y, seed, *wrt)", y=ZERO, seed="1", wrt=ZERO)
+derivative("s = runtime.checked_arguments(seed, *wrt)", seed="1", wrt=ZERO)
 
 # ---- NumPy: elementwise --------------------------------------------------------------------
 derivative("y = np.sin(x)",          x="np.cos(x)")
