@@ -43,6 +43,7 @@ def optimize(tree):
     body = reuse_computed(body)
     body = propagate_copies(body)
     body = eliminate_dead_code(body)
+    body = nest_temporaries(body)
     return gast.FunctionDef(
         name=tree.name,
         args=tree.args,
@@ -268,6 +269,58 @@ def eliminate_dead_code(body):
     return kept[::-1]
 
 
+def nest_temporaries(body):
+    """Write a temporary read once, by a later line of the primal sweep, into that line.
+
+    The reverse stage marks as temporary a part of a user's expression that got
+    a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``).
+    Nested again, it reads as the user wrote it, and its array is freed as soon
+    as it is used instead of living until the function returns (no ``del``:
+    generated code stays straight-line code astgrad can transform again).
+    """
+    reads = {}  # name -> positions of the statements reading it (once per read)
+    for position, statement in enumerate(body):
+        for node in gast.walk(statement.value):
+            if isinstance(node, gast.Name):
+                reads.setdefault(node.id, []).append(position)
+    assigned = {}  # name -> positions of the statements assigning it
+    for position, statement in enumerate(body):
+        if isinstance(statement, gast.Assign):
+            assigned.setdefault(statement.targets[0].id, []).append(position)
+
+    def nestable(position, statement):
+        if not getattr(statement, "temporary", False):
+            return False
+        target = statement.targets[0].id
+        readers = reads.get(target, [])
+        if len(readers) != 1 or len(assigned[target]) != 1:
+            return False
+        reader = body[readers[0]]
+        if not isinstance(reader, gast.Assign) or hasattr(reader, "origin"):  # into primal lines only
+            return False
+        inputs = used_names(statement.value)
+        return not any(position < p < readers[0] for n in inputs for p in assigned.get(n, ()))
+
+    pending = {}  # temporary -> its expression, waiting for the line that reads it
+    out = []
+    for position, statement in enumerate(body):
+        if pending and not hasattr(statement, "origin"):
+            statement = _with_value(statement, _nested(statement.value, pending))
+        if isinstance(statement, gast.Assign) and nestable(position, statement):
+            pending[statement.targets[0].id] = statement.value
+            continue
+        out.append(statement)
+    return out
+
+
+def _nested(node, pending):
+    if isinstance(node, gast.Name) and node.id in pending:
+        return pending.pop(node.id)
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return node
+    return with_children(node, lambda child: _nested(child, pending))
+
+
 def used_names(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
 
@@ -276,6 +329,7 @@ def _with_value(statement, value):
     if isinstance(statement, gast.Return):
         return gast.Return(value=value)
     new = gast.Assign(targets=statement.targets, value=value, type_comment=None)
-    if hasattr(statement, "origin"):
-        new.origin = statement.origin
+    for annotation in ("origin", "temporary"):
+        if hasattr(statement, annotation):
+            setattr(new, annotation, getattr(statement, annotation))
     return new

@@ -621,6 +621,7 @@ adjoint("a = runtime.matmul_left_adjoint(g, x, y)",  g="d_a @ y", x=ZERO, y="run
         tangent="runtime.matmul_left_adjoint(d_g, x, y) + runtime.matmul_left_adjoint(g, x, d_y)")
 adjoint("b = runtime.matmul_right_adjoint(g, x, y)", g="x @ d_b", x="runtime.matmul_left_adjoint(g, x, d_b)", y=ZERO,
         tangent="runtime.matmul_right_adjoint(d_g, x, y) + runtime.matmul_right_adjoint(g, d_x, y)")
+derivative("s = runtime.checked_arguments(seed, *wrt)", seed="1", wrt=ZERO)
 
 # ---- NumPy: elementwise --------------------------------------------------------------------
 derivative("y = np.sin(x)",          x="np.cos(x)")

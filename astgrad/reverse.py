@@ -28,10 +28,11 @@ does not depend on.
 import operator
 
 import gast
+import numpy as np
 
 from . import runtime
 from .errors import Location, NoDerivativeError
-from .names import copy_atom, name
+from .names import copy_atom, name, with_children
 from .primitives import MARKERS, ZERO, array_twin, is_numpy, returns_number
 from .templates import instantiate
 
@@ -47,8 +48,15 @@ def reverse(program, wrt, as_tuple, with_value=False):
     rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
     active = _active_names(program, rules, wrt)
     shapes = _shape_classes(program, rules) if arrays else {}
+    producers = {eq.target: eq for eq in program.equations}
+    products = {eq.target for eq, rule in zip(program.equations, rules) if _is_product(rule)}
     adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
     body = [_assign(eq.target, eq.value) for eq in program.equations]
+    if arrays:  # single-use parts of one expression may be written nested again (see optimize)
+        temporaries = _temporaries(program)
+        for statement, equation in zip(body, program.equations):
+            statement.temporary = equation.target in temporaries
+    uses = _use_counts(program)
 
     def accumulate(variable, contribution, origin):
         if variable not in adjoint:
@@ -63,7 +71,12 @@ def reverse(program, wrt, as_tuple, with_value=False):
     output = program.output
     if isinstance(output, gast.Name) and output.id in active:
         adjoint[output.id] = seed
-        if arrays:  # refuses an array output without a seed of its shape, and integer arrays
+        if arrays and shapes.get(output.id, output.id) is None and not with_value:
+            # A number (a full reduction): any seed fits, and the output need not be computed.
+            check = gast.Call(func=namespace.reference(runtime.checked_arguments),
+                              args=[name(seed)] + [name(p) for p in wrt], keywords=[])  # fmt: skip
+            body.append(_assign(seed, check))
+        elif arrays:  # refuses an array output without a seed of its shape, and integer arrays
             check = gast.Call(func=namespace.reference(runtime.checked_seed),
                               args=[name(output.id), name(seed)] + [name(p) for p in wrt], keywords=[])  # fmt: skip
             body.append(_assign(seed, check))
@@ -88,9 +101,13 @@ def reverse(program, wrt, as_tuple, with_value=False):
                     raise _unsupported(equation, reason) from None
                 if rule.form == "partial":
                     term = gast.BinOp(left=name(adjoint[target]), op=gast.Mult(), right=term)
+                if arrays:
+                    term = _shapes_from_class(term, shapes, producers, namespace)
                 if arrays and rule.elementwise and shapes.get(atom.id, atom.id) != shapes[target]:
-                    term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(atom.id)],
-                                     keywords=[])  # fmt: skip
+                    if not (atom.id in products and uses.get(atom.id) == 1):  # products sum it back themselves
+                        like = _shape_name(atom.id, shapes, producers)
+                        term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(like)],
+                                         keywords=[])  # fmt: skip
                 accumulate(atom.id, term, _origin(equation))
 
     gradients = [name(adjoint[p]) if p in adjoint else _zero(p, arrays, namespace) for p in wrt]
@@ -187,6 +204,91 @@ def _shape_classes(program, rules):
         else:
             shapes[equation.target] = equation.target
     return shapes
+
+
+def _is_product(rule):
+    """Whether the adjoints are the matmul helpers, which sum a broadcast `d_z` back to the product's shape."""
+    return rule.texts.get("x") == MATMUL_TEMPLATES["x"] and rule.texts.get("y") == MATMUL_TEMPLATES["y"]
+
+
+MATMUL_TEMPLATES = {"x": "runtime.matmul_left_adjoint(d_z, x, y)", "y": "runtime.matmul_right_adjoint(d_z, x, y)"}
+SHAPE_FUNCTIONS = ("shape", "size", "ndim")
+
+
+def _use_counts(program):
+    """Name -> how many times the program reads it (the output counts once)."""
+    counts = {}
+    for equation in program.equations:
+        for atom in _atoms(equation.rule, equation.inputs):
+            if isinstance(atom, gast.Name):
+                counts[atom.id] = counts.get(atom.id, 0) + 1
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    for atom in outputs:
+        if isinstance(atom, gast.Name):
+            counts[atom.id] = counts.get(atom.id, 0) + 1
+    return counts
+
+
+def _temporaries(program):
+    """Targets that stand for a part of one of the user's expressions (``X @ W1`` in ``np.tanh(X @ W1 + b1)``).
+
+    A temporary is a name the user did not write, read only by the same
+    statement of the user's that computes it. The optimize stage may write it
+    nested again, so that its array is freed as soon as it is used.
+    """
+    written = {n.id for n in gast.walk(program.function.tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    written |= {atom.id for atom in outputs if isinstance(atom, gast.Name)}
+    origin = {equation.target: equation.origin for equation in program.equations}
+    temporaries = set(origin) - written
+    for equation in program.equations:
+        for atom in _atoms(equation.rule, equation.inputs):
+            if isinstance(atom, gast.Name) and atom.id in temporaries and origin[atom.id] != equation.origin:
+                temporaries.discard(atom.id)
+    return temporaries
+
+
+def _shape_name(variable, shapes, producers):
+    """A name with the shape of `variable` that is likely to be needed anyway.
+
+    A parameter (or global) of its shape class if there is one; else an input of
+    the same shape class of the equation computing it (``tanh`` for
+    ``tanh ** 2``, whose partial reads ``tanh``); else `variable` itself.
+    """
+    shape_class = shapes.get(variable, variable)
+    if not isinstance(shape_class, str) or shape_class == variable:
+        return variable
+    if shape_class not in producers:
+        return shape_class
+    equation = producers[variable]
+    for atom in _atoms(equation.rule, equation.inputs):
+        if isinstance(atom, gast.Name) and shapes.get(atom.id, atom.id) == shape_class:
+            return atom.id
+    return variable
+
+
+def _shapes_from_class(term, shapes, producers, namespace):
+    """`term` with ``np.shape(v)``, ``np.size(v)``, ``np.ndim(v)`` asking the first name of v's shape class.
+
+    So an array needed only for its shape (``np.sum(prod)`` needs ``np.shape(prod)``
+    in its adjoint) need not be computed, or kept, when another name has its shape.
+    """
+    def rewrite(node):
+        if (
+            isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Attribute)
+            and node.func.attr in SHAPE_FUNCTIONS
+            and isinstance(node.func.value, gast.Name)
+            and namespace.lookup(node.func.value.id, None) is np
+            and len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], gast.Name)
+        ):
+            shape_name = _shape_name(node.args[0].id, shapes, producers)
+            return gast.Call(func=node.func, args=[name(shape_name)], keywords=[])
+        return with_children(node, rewrite)
+
+    return rewrite(term)
 
 
 def _zero(parameter, arrays, namespace):

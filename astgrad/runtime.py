@@ -92,15 +92,30 @@ def _described(value):
     return "a tuple" if isinstance(value, tuple) else f"an array of shape {np.shape(value)}"
 
 
+def checked_arguments(seed, *wrt):
+    """`seed`, after checking that the differentiated arguments `wrt` hold real numbers.
+
+    The seed check of a function whose output is known to be a number (a full
+    reduction such as ``np.mean(x)``): any seed fits a number, so the output
+    itself need not be computed.
+    """
+    return checked_seed(0.0, seed, *wrt)
+
+
 def unbroadcast(gradient, like):
     """`gradient` summed down to the shape of `like`: undoes NumPy broadcasting of `like`."""
-    shape = np.shape(like)
+    return _summed_to(gradient, np.shape(like))
+
+
+def _summed_to(gradient, shape):
     if not shape:
         return gradient.sum() if isinstance(gradient, np.ndarray) else gradient  # a number for a number
     if np.shape(gradient) == shape:
         return gradient
     extra = np.ndim(gradient) - len(shape)
     stretched = tuple(extra + axis for axis, length in enumerate(shape) if length == 1)
+    if not stretched:  # only leading axes were added (a bias): none to keep
+        return gradient.sum(axis=tuple(range(extra)))
     return np.reshape(np.sum(gradient, axis=tuple(range(extra)) + stretched, keepdims=True), shape)
 
 
@@ -128,7 +143,13 @@ def unindex(gradient, x, index):
 
 
 def matmul_left_adjoint(d_z, x, y):
-    """The adjoint of `x` in ``z = x @ y`` (also ``np.dot`` of arrays of up to two axes)."""
+    """The adjoint of `x` in ``z = x @ y`` (also ``np.dot`` of arrays of up to two axes).
+
+    `d_z` may have been broadcast beyond the product's shape (``x @ y + b``
+    with a larger `b`): it is summed back first, so the generated code need not
+    keep the product alive only for its shape.
+    """
+    d_z = _summed_to(d_z, _product_shape(x, y))
     if np.ndim(x) == 0 or np.ndim(y) == 0:  # np.dot of a number multiplies
         return unbroadcast(d_z * y, x)
     if np.ndim(y) == 1:
@@ -139,7 +160,8 @@ def matmul_left_adjoint(d_z, x, y):
 
 
 def matmul_right_adjoint(d_z, x, y):
-    """The adjoint of `y` in ``z = x @ y``."""
+    """The adjoint of `y` in ``z = x @ y`` (`d_z` summed back to the product's shape first)."""
+    d_z = _summed_to(d_z, _product_shape(x, y))
     if np.ndim(x) == 0 or np.ndim(y) == 0:
         return unbroadcast(d_z * x, y)
     if np.ndim(x) == 1:
@@ -147,6 +169,18 @@ def matmul_right_adjoint(d_z, x, y):
     if np.ndim(y) == 1:
         return d_z @ x if np.ndim(x) == 2 else np.tensordot(d_z, x, axes=np.ndim(d_z))
     return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), d_z), y)
+
+
+def _product_shape(x, y):
+    """The shape of ``x @ y`` (of ``np.dot(x, y)`` when one of them is a number)."""
+    x_shape, y_shape = np.shape(x), np.shape(y)
+    if not x_shape or not y_shape:
+        return np.broadcast_shapes(x_shape, y_shape)
+    if len(y_shape) == 1:
+        return x_shape[:-1]
+    if len(x_shape) == 1:
+        return y_shape[:-2] + y_shape[-1:]
+    return np.broadcast_shapes(x_shape[:-2], y_shape[:-2]) + (x_shape[-2], y_shape[-1])
 
 
 def inner_left_adjoint(d_z, x, y):

@@ -183,18 +183,14 @@ def test_generated_numpy_code_reads_like_numpy(functions):
     text = astgrad.source(astgrad.grad(functions.affine_loss, wrt=("w", "b")))
     assert text == (
         "def d_affine_loss(w, b, X, y, d_out=1.0):\n"
-        "    X_matmul_w = X @ w\n"
-        "    X_matmul_w_plus_b = X_matmul_w + b\n"
+        "    X_matmul_w_plus_b = X @ w + b\n"
         "    residual = X_matmul_w_plus_b - y\n"
-        "    residual_pow_2 = residual ** 2\n"
-        "    out = np.mean(residual_pow_2)\n"
-        "    d_out = checked_seed(out, d_out, w, b)\n"
-        "    d_residual_pow_2 = np.broadcast_to(d_out / np.size(residual_pow_2), np.shape(residual_pow_2))\n"
+        "    d_out = checked_arguments(d_out, w, b)\n"
+        "    d_residual_pow_2 = np.broadcast_to(d_out / np.size(residual), np.shape(residual))\n"
         "    d_residual = d_residual_pow_2 * (2 * residual)\n"
         "    d_X_matmul_w_plus_b = unbroadcast(d_residual, X_matmul_w_plus_b)\n"
-        "    d_X_matmul_w = unbroadcast(d_X_matmul_w_plus_b, X_matmul_w)\n"
         "    d_b = unbroadcast(d_X_matmul_w_plus_b, b)\n"
-        "    d_w = matmul_right_adjoint(d_X_matmul_w, X, w)\n"
+        "    d_w = matmul_right_adjoint(d_X_matmul_w_plus_b, X, w)\n"
         "    return d_w, d_b\n"
     )
 
@@ -209,3 +205,61 @@ def test_same_shaped_elementwise_code_is_not_unbroadcast(functions, tmp_path):
 def test_scalar_code_carries_no_array_handling(functions):
     text = astgrad.source(astgrad.grad(functions.scalar_code))
     assert "unbroadcast" not in text and "checked_seed" not in text and "np." not in text
+
+
+# ---- what the generated code leaves out, and that the numbers stay right ----------------------
+PRODUCTS = """
+import numpy as np
+
+def layer(W, b, X):
+    return np.sum(np.tanh(X @ W + b) ** 2)
+
+def product_used_twice(W, b, X):
+    p = X @ W
+    return np.sum(np.tanh(p + b)) + np.sum(p * p)
+
+def integer_output(x):
+    return np.sum(x * 2)
+"""
+
+
+def test_a_number_output_is_not_computed_for_its_gradient(tmp_path, functions):
+    text = astgrad.source(astgrad.grad(functions.affine_loss, wrt=("w", "b")))
+    assert "np.mean" not in text and "checked_arguments(d_out, w, b)" in text
+    value_text = astgrad.source(astgrad.value_and_grad(functions.affine_loss, wrt=("w", "b")))
+    assert "out = np.mean(residual ** 2)" in value_text and "checked_seed(out, d_out, w, b)" in value_text
+    with pytest.raises(astgrad.IntegerInputError):
+        astgrad.grad(functions.affine_loss, wrt=0)(np.arange(3), 0.0, np.ones((4, 3)), np.ones(4))
+    module = load_module(tmp_path, PRODUCTS)
+    x = RNG.normal(size=4)
+    assert_close(astgrad.grad(module.integer_output)(x), np.full(4, 2.0), rtol=0)
+    assert_close(astgrad.grad(module.integer_output)(x, d_out=0.5), np.full(4, 1.0), rtol=0)
+
+
+def test_parts_of_one_expression_are_nested_again(tmp_path):
+    module = load_module(tmp_path, PRODUCTS)
+    text = astgrad.source(astgrad.grad(module.layer, wrt=(0, 1)))
+    assert text == (
+        "def d_layer(W, b, X, d_out=1.0):\n"
+        "    tanh = np.tanh(X @ W + b)\n"
+        "    d_out = checked_arguments(d_out, W, b)\n"
+        "    d_tanh_pow_2 = np.broadcast_to(d_out, np.shape(tanh))\n"
+        "    d_tanh = d_tanh_pow_2 * (2 * tanh)\n"
+        "    d_X_matmul_W_plus_b = d_tanh * (1 - tanh * tanh)\n"
+        "    d_b = unbroadcast(d_X_matmul_W_plus_b, b)\n"
+        "    d_W = matmul_right_adjoint(d_X_matmul_W_plus_b, X, W)\n"
+        "    return d_W, d_b\n"
+    )
+    # a user's own name is never nested away
+    assert "    p = X @ W\n" in astgrad.source(astgrad.grad(module.product_used_twice, wrt=(0, 1)))
+
+
+@pytest.mark.parametrize(
+    "W_shape, b_shape, X_shape",
+    [((3, 4), (4,), (5, 3)), ((3, 4), (2, 5, 4), (5, 3)), ((3, 4), (5, 1), (1, 3)), ((3,), (6, 2), (2, 3))],
+)
+def test_a_product_broadcast_by_a_larger_bias(tmp_path, W_shape, b_shape, X_shape):
+    module = load_module(tmp_path, PRODUCTS)
+    args = [RNG.normal(size=W_shape), RNG.normal(size=b_shape), RNG.normal(size=X_shape)]
+    check_against_central_differences(module.layer, args, (0, 1, 2))
+    check_against_central_differences(module.product_used_twice, args, (0, 1, 2))

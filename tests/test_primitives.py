@@ -117,6 +117,11 @@ CASES = {
         {"g": (), "x": (3,), "y": (3,)},
     ),
     "y = np.broadcast_to(x, shape)": cases("np.broadcast_to(x, (2, 3))", {"x": (3,)}, {"x": ()}, {"x": (2, 1)}),
+    "s = runtime.checked_arguments(seed, *wrt)": (
+        cases("runtime.checked_arguments(x)", {"x": ()})
+        + cases("runtime.checked_arguments(y, x) * x", {"x": (), "y": ()})
+        + cases("np.sin(runtime.checked_arguments(y, x, y)) * x", {"x": (2,), "y": ()})
+    ),
     "n = len(x)": cases("x * len(x)", {"x": (3,)}, {"x": (2, 3)}) + cases("x / len(x) ** 2", {"x": (4,)}),
     "y = np.sum(x, axis=None, keepdims=False)": reduction("np.sum"),
     "y = x.sum(axis=None, keepdims=False)": reduction("sum", method=True),

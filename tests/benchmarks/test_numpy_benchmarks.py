@@ -22,7 +22,9 @@ with::
 
     python tests/benchmarks/test_numpy_benchmarks.py
 
-which runs BLAS on one thread (see docs/performance.md).
+which runs BLAS on one thread (see docs/performance.md). With
+``--interleaved`` it instead times the three functions of each group in
+alternating blocks, which is less sensitive to a changing load.
 """
 import os
 
@@ -231,7 +233,39 @@ def print_ratios(groups):
             ours["median"] / primal["median"], ours["min"] / primal["min"]))
 
 
+def interleaved(rounds=41, calls=None):
+    """Median time per call of astgrad, hand and primal, timed in alternating blocks in one process.
+
+    On a shared machine the load changes between pytest-benchmark's
+    benchmarks, which run one after the other; alternating short blocks puts
+    the three functions of a group under the same load.
+    """
+    import time
+
+    calls = calls or {"logistic": 200, "mlp": 20, "sin_exp": 2}
+    print("\nalternating blocks: median us per call over %d rounds; ratios of medians" % rounds)
+    print("%-9s %10s %10s %10s %14s %14s" % ("group", "astgrad", "hand", "primal", "astgrad/hand", "astgrad/primal"))
+    for group in sorted(GROUPS):
+        primal, hand, wrt, data = GROUPS[group]
+        functions = {"astgrad": astgrad.grad(primal, wrt=wrt), "hand": hand, "primal": primal}
+        args = data()
+        times = {impl: [] for impl in functions}
+        for _ in range(rounds):
+            for impl, fn in functions.items():
+                start = time.perf_counter()
+                for _ in range(calls[group]):
+                    fn(*args)
+                times[impl].append((time.perf_counter() - start) / calls[group])
+        median = {impl: float(np.median(values)) for impl, values in times.items()}
+        print("%-9s %10.1f %10.1f %10.1f %14.2f %14.2f" % (
+            group, median["astgrad"] * 1e6, median["hand"] * 1e6, median["primal"] * 1e6,
+            median["astgrad"] / median["hand"], median["astgrad"] / median["primal"]))
+
+
 def main(argv):
+    if argv == ["--interleaved"]:
+        interleaved()
+        return 0
     from benchmark_runner import measure
 
     code, groups = measure(__file__, [
