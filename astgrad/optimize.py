@@ -125,16 +125,21 @@ def _negate(node):
     value = constant_value(node)
     if value is not None:
         return number(-value)
-    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)) and _is_negation(node.left):
-        return gast.BinOp(left=node.left.operand, op=node.op, right=node.right)
+    if _is_product(node) and _is_negative_product(node.left):  # -b / c * d: negate the first factor
+        return gast.BinOp(left=_negate(node.left), op=node.op, right=node.right)
     return gast.UnaryOp(op=gast.USub(), operand=node)
 
 
 def _is_negative_product(node):
-    """`-b`, `-b * c` or `-b / c`, but not a negative constant (`x + -1` stays as written)."""
-    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
-        return _is_negation(node.left) and constant_value(node.left) is None
+    """`-b`, or a product or quotient whose first factor is `-b` (`-b * c`, `-b / c * d`),
+    but not a negative constant (`x + -1` stays as written)."""
+    if _is_product(node):
+        return _is_negative_product(node.left)
     return _is_negation(node) and constant_value(node) is None
+
+
+def _is_product(node):
+    return isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div))
 
 
 def _is_negation(node):

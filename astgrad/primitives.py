@@ -619,6 +619,10 @@ adjoint("y = runtime.zero_gradient(x)",        x=ZERO)
 adjoint("y = runtime.unindex(x, like, index)", x="d_y[index]", like=ZERO, index=NOT_DIFFERENTIABLE, tangent="runtime.unindex(d_x, like, index)")  # noqa: E501
 adjoint("a = runtime.matmul_left_adjoint(g, x, y)",  g="d_a @ y", x=ZERO, y="runtime.matmul_right_adjoint(g, d_a, y)",
         tangent="runtime.matmul_left_adjoint(d_g, x, y) + runtime.matmul_left_adjoint(g, x, d_y)")
+adjoint("a = runtime.inner_left_adjoint(g, x, y)",  g="np.inner(d_a, y)", x=ZERO, y="runtime.inner_right_adjoint(g, d_a, y)",
+        tangent="runtime.inner_left_adjoint(d_g, x, y) + runtime.inner_left_adjoint(g, x, d_y)")
+adjoint("b = runtime.inner_right_adjoint(g, x, y)", g="np.inner(x, d_b)", x="runtime.inner_left_adjoint(g, x, d_b)", y=ZERO,
+        tangent="runtime.inner_right_adjoint(d_g, x, y) + runtime.inner_right_adjoint(g, d_x, y)")
 adjoint("b = runtime.matmul_right_adjoint(g, x, y)", g="x @ d_b", x="runtime.matmul_left_adjoint(g, x, d_b)", y=ZERO,
         tangent="runtime.matmul_right_adjoint(d_g, x, y) + runtime.matmul_right_adjoint(g, d_x, y)")
 derivative("s = runtime.checked_arguments(seed, *wrt)", seed="1", wrt=ZERO)

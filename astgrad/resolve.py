@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from . import check, parse, primitives, templates
+from . import check, parse, primitives, runtime, templates
 from .errors import Location, NoDerivativeError, NotStraightLineError
 from .names import Namespace, copy_atom, name, root_name
 from .primitives import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
@@ -277,6 +277,14 @@ class _Resolver:
             self._match(fn, node, node.args, scope, callee)
             func = self._same_object(node.func, fn, scope)
             return gast.Call(func=func, args=args, keywords=keywords)
+        if getattr(fn, "__module__", None) == runtime.__name__:  # a helper of generated code with no entry
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` has no derivative yet: this gradient cannot be differentiated again",
+                hint="second derivatives through np.concatenate, np.hstack, np.vstack and np.stack are not "
+                "supported yet; differentiate a function that avoids them, or use finite differences of the gradient",
+            )
         if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
             return self._inline(fn, node, args, keywords, scope, context, callee)
         if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):

@@ -116,6 +116,14 @@ CASES = {
         {"g": (2, 4), "x": (2, 3), "y": (3, 4)}, {"g": (4,), "x": (3,), "y": (3, 4)}, {"g": (2,), "x": (2, 3), "y": (3,)},
         {"g": (), "x": (3,), "y": (3,)},
     ),
+    "a = runtime.inner_left_adjoint(g, x, y)": cases(
+        "runtime.inner_left_adjoint(g, x, y)",
+        {"g": (), "x": (3,), "y": (3,)}, {"g": (2, 4), "x": (2, 3), "y": (4, 3)}, {"g": (2,), "x": (3,), "y": (2, 3)},
+    ),
+    "b = runtime.inner_right_adjoint(g, x, y)": cases(
+        "runtime.inner_right_adjoint(g, x, y)",
+        {"g": (), "x": (3,), "y": (3,)}, {"g": (2, 4), "x": (2, 3), "y": (4, 3)}, {"g": (2,), "x": (3,), "y": (2, 3)},
+    ),
     "y = np.broadcast_to(x, shape)": cases("np.broadcast_to(x, (2, 3))", {"x": (3,)}, {"x": ()}, {"x": (2, 1)}),
     "s = runtime.checked_arguments(seed, *wrt)": (
         cases("runtime.checked_arguments(x)", {"x": ()})
