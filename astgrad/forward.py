@@ -109,25 +109,24 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
         if p not in program.params:
             raise ValueError(f"forward mode on arrays differentiates positional parameters only, not {p!r}")
     value, derivative = namespace.fresh("value"), namespace.fresh("hessian" if function_name else "gradient")
-    call = gast.Call(
-        func=namespace.reference(helper),
-        args=[namespace.reference(tangent_function), gast.Tuple(elts=[name(p) for p in program.params], ctx=gast.Load())],
-        keywords=[gast.keyword(arg="wrt", value=constant_node(tuple(program.params.index(p) for p in wrt)))]
-        + ([gast.keyword(arg="as_tuple", value=gast.Constant(value=True, kind=None))] if as_tuple else [])
-        + ([gast.keyword(arg="keywords", value=gast.Dict(keys=[gast.Constant(value=k, kind=None) for k in _keyword_only(program)],
-                                                          values=[name(k) for k in _keyword_only(program)]))]
-           if _keyword_only(program) else []),
-    )  # fmt: skip
+    positions = tuple(program.params.index(p) for p in wrt)
+    keywords = [gast.keyword(arg="wrt", value=constant_node(positions))]
+    if as_tuple:
+        keywords.append(gast.keyword(arg="as_tuple", value=gast.Constant(value=True, kind=None)))
+    keyword_only = [a.id for a in program.args.kwonlyargs]
+    if keyword_only:  # passed on to the tangent function by name
+        passed = gast.Dict(keys=[gast.Constant(value=k, kind=None) for k in keyword_only],
+                           values=[name(k) for k in keyword_only])  # fmt: skip
+        keywords.append(gast.keyword(arg="keywords", value=passed))
+    arguments = gast.Tuple(elts=[name(p) for p in program.params], ctx=gast.Load())
+    call = gast.Call(func=namespace.reference(helper), args=[namespace.reference(tangent_function), arguments],
+                     keywords=keywords)  # fmt: skip
     targets = gast.Tuple(elts=[_store(value), _store(derivative)], ctx=gast.Store())
     result = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
     body = [gast.Assign(targets=[targets], value=call, type_comment=None), gast.Return(value=result)]
     params = [_parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
     return _function(function_name, _arguments(program.args, params, keep_defaults=True), body)
-
-
-def _keyword_only(program):
-    return [a.id for a in program.args.kwonlyargs]
 
 
 def _store(identifier):

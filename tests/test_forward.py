@@ -19,7 +19,7 @@ import pytest
 
 import astgrad
 import corpus
-from support import assert_close, central_difference
+from support import assert_close, central_difference, load_module
 
 X0, Y0 = 0.5, 1.2
 
@@ -779,3 +779,20 @@ def test_an_integer_argument_without_a_tangent_is_fine_in_forward_mode():
     assert astgrad.grad(ldexp_of, wrt="x", mode="forward")(1.5, 3) == 8.0
     value, tangent = astgrad.jvp(ldexp_of, wrt="x")(1.5, 3, 0.25)
     assert (value, tangent) == (12.0, 2.0)
+
+
+def test_forward_gradient_of_numpy_code_passes_keyword_only_arguments_on(tmp_path):
+    module = load_module(
+        tmp_path,
+        """
+        import numpy as np
+
+        def f(w, X, *, scale=2.0):
+            return scale * np.sum((X @ w) ** 2)
+        """,
+    )
+    X, w = np.arange(6.0).reshape(3, 2), np.array([0.5, -1.0])
+    forward = astgrad.grad(module.f, wrt=0, mode="forward")
+    assert "keywords={'scale': scale}" in astgrad.source(forward)
+    assert_close(forward(w, X, scale=3.0), 6.0 * X.T @ (X @ w), rtol=1e-14)
+    assert_close(forward(w, X), 4.0 * X.T @ (X @ w), rtol=1e-14)
