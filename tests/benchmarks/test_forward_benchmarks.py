@@ -88,27 +88,12 @@ def test_hessian_quadratic_hand(benchmark):
     np.testing.assert_allclose(benchmark(hand_hessian_quadratic, X10, A10, B10), (A10 + A10.T) / 2, rtol=0)
 
 
-def print_ratios(groups):
-    print("\nmedian (min) µs per call; ratio astgrad/hand of medians (of mins)")
-    print("%-18s %20s %20s %16s" % ("group", "astgrad", "hand", "astgrad/hand"))
-    for group, stats in sorted(groups.items()):
-        ours, hand = stats["astgrad"], stats["hand"]
-        print("%-18s %11.3f (%6.3f) %11.3f (%6.3f) %7.2f (%5.2f)" % (
-            group, ours["median"] * 1e6, ours["min"] * 1e6, hand["median"] * 1e6, hand["min"] * 1e6,
-            ours["median"] / hand["median"], ours["min"] / hand["min"]))
-
-
 def main(argv):
-    from benchmark_runner import measure
+    from benchmark_runner import SHORT_CALL_OPTIONS, measure, print_hand_ratios
 
-    code, groups = measure(__file__, [
-        "--benchmark-warmup=on",
-        "--benchmark-min-time=0.00002",
-        "--benchmark-min-rounds=2000",
-        "--benchmark-columns=min,median,mean",
-    ], argv)
+    code, groups = measure(__file__, SHORT_CALL_OPTIONS, argv)
     if code == 0:
-        print_ratios(groups)
+        print_hand_ratios(groups, unit="µs", scale=1e6, digits=3)
     return code
 
 

@@ -135,30 +135,12 @@ def test_relu_active_at_benchmark_point():
 # Not a test: measure and print astgrad/hand ratios of median call times.
 # --------------------------------------------------------------------------
 
-def print_ratios(groups):
-    print("\nmedian (min) ns per call; ratio astgrad/hand of medians (of mins)")
-    print("%-14s %20s %20s %16s" % ("group", "astgrad", "hand", "astgrad/hand"))
-    for group, stats in sorted(groups.items()):
-        ours, hand = stats["astgrad"], stats["hand"]
-        print("%-14s %11.1f (%6.1f) %11.1f (%6.1f) %7.2f (%5.2f)" % (
-            group, ours["median"] * 1e9, ours["min"] * 1e9,
-            hand["median"] * 1e9, hand["min"] * 1e9,
-            ours["median"] / hand["median"], ours["min"] / hand["min"]))
-
-
 def main(argv):
-    from benchmark_runner import measure
+    from benchmark_runner import SHORT_CALL_OPTIONS, measure, print_hand_ratios
 
-    code, groups = measure(__file__, [
-        # Warm up before calibrating, otherwise one slow first call can
-        # fix a round at a single iteration and inflate that median.
-        "--benchmark-warmup=on",
-        "--benchmark-min-time=0.00002",
-        "--benchmark-min-rounds=2000",
-        "--benchmark-columns=min,median,mean",
-    ], argv)
+    code, groups = measure(__file__, SHORT_CALL_OPTIONS, argv)
     if code == 0:
-        print_ratios(groups)
+        print_hand_ratios(groups)
     return code
 
 
