@@ -626,6 +626,7 @@ adjoint("b = runtime.inner_right_adjoint(g, x, y)", g="np.inner(x, d_b)", x="run
 adjoint("b = runtime.matmul_right_adjoint(g, x, y)", g="x @ d_b", x="runtime.matmul_left_adjoint(g, x, d_b)", y=ZERO,
         tangent="runtime.matmul_right_adjoint(d_g, x, y) + runtime.matmul_right_adjoint(g, d_x, y)")
 derivative("s = runtime.checked_arguments(seed, *wrt)", seed="1", wrt=ZERO)
+derivative("s = runtime.sigmoid(x)", x="s * (1 - s)")
 
 # ---- NumPy: elementwise --------------------------------------------------------------------
 derivative("y = np.sin(x)",          x="np.cos(x)")
@@ -648,7 +649,7 @@ derivative("y = np.log(x)",          x="1 / x", domain=POSITIVE)
 derivative("y = np.log2(x)",         x="1 / (x * 0.6931471805599453)", domain=POSITIVE)
 derivative("y = np.log10(x)",        x="1 / (x * 2.302585092994046)", domain=POSITIVE)
 derivative("y = np.log1p(x)",        x="1 / (1 + x)", domain=(-0.5, 2.0))
-derivative("z = np.logaddexp(x, y)", x="np.exp(x - z)", y="np.exp(y - z)")
+derivative("z = np.logaddexp(x, y)", x="runtime.sigmoid(x - y)", y="runtime.sigmoid(y - x)")     # no need for z
 derivative("y = np.sqrt(x)",         x="0.5 / y", domain=POSITIVE)
 derivative("y = np.cbrt(x)",         x="1 / (3 * y * y)", domain=POSITIVE)
 derivative("y = np.square(x)",       x="2 * x")

@@ -116,7 +116,8 @@ def _summed_to(gradient, shape):
     stretched = tuple(extra + axis for axis, length in enumerate(shape) if length == 1)
     if not stretched:  # only leading axes were added (a bias): none to keep
         return gradient.sum(axis=tuple(range(extra)))
-    return np.reshape(np.sum(gradient, axis=tuple(range(extra)) + stretched, keepdims=True), shape)
+    summed = gradient.sum(axis=stretched, keepdims=True)  # the array methods: no np.sum wrapper to pass
+    return summed.sum(axis=tuple(range(extra))) if extra else summed
 
 
 def broadcast_like(tangent, like):
@@ -125,6 +126,17 @@ def broadcast_like(tangent, like):
     if np.shape(tangent) == shape:
         return tangent
     return np.broadcast_to(tangent, shape) if shape else float(tangent)
+
+
+def sigmoid(x):
+    """``1 / (1 + np.exp(-x))`` without overflow for large negative `x`: the derivative of ``np.logaddexp``.
+
+    ``np.logaddexp(x, y)`` has the partials ``sigmoid(x - y)`` and
+    ``sigmoid(y - x)``; computing them this way does not need the (slow)
+    ``np.logaddexp`` itself, so a gradient that does not return the value
+    skips it.
+    """
+    return np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
 
 
 def zero_gradient(x):
