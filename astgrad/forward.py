@@ -166,7 +166,7 @@ class _Sweep:
         total = _sum(terms)
         target = equation.target
         if self.arrays and rule.elementwise and any(
-            self.shapes.get(a.id, a.id) != self.shapes[target] for atoms in carried.values() for a in atoms
+            self.shapes[a.id] != self.shapes[target] for atoms in carried.values() for a in atoms
         ):  # a broadcast input's tangent is broadcast to the output's shape
             total = gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[total, name(target)],
                               keywords=[])  # fmt: skip

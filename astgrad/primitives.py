@@ -728,6 +728,7 @@ adjoint("n = x.size",                x=ZERO)
 adjoint("s = np.shape(x)",           x=ZERO)
 adjoint("n = np.ndim(x)",            x=ZERO)
 adjoint("n = np.size(x)",            x=ZERO)
+adjoint("b = np.broadcast(*xs)",     xs=ZERO)                                                    # for b.shape, b.size
 adjoint("y = np.zeros(shape)",       shape=ZERO)
 adjoint("y = np.ones(shape)",        shape=ZERO)
 adjoint("y = np.zeros_like(x)",      x=ZERO)

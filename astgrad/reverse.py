@@ -49,6 +49,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
     active = _active_names(program, rules, wrt)
     shapes = _shape_classes(program, rules) if arrays else {}
     producers = {eq.target: eq for eq in program.equations}
+    kept = _needed(program, rules, active, shapes, producers) if arrays else set()
     products = {eq.target for eq, rule in zip(program.equations, rules) if _is_product(rule)}
     adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
     body = [_assign(eq.target, eq.value) for eq in program.equations]
@@ -71,7 +72,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
     output = program.output
     if isinstance(output, gast.Name) and output.id in active:
         adjoint[output.id] = seed
-        if arrays and shapes.get(output.id, output.id) is None and not with_value:
+        if arrays and not shapes[output.id] and not with_value:
             # A number (a full reduction): any seed fits, and the output need not be computed.
             check = gast.Call(func=namespace.reference(runtime.checked_arguments),
                               args=[name(seed)] + [name(p) for p in wrt], keywords=[])  # fmt: skip
@@ -102,8 +103,8 @@ def reverse(program, wrt, as_tuple, with_value=False):
                 if rule.form == "partial":
                     term = gast.BinOp(left=name(adjoint[target]), op=gast.Mult(), right=term)
                 if arrays:
-                    term = _shapes_from_class(term, shapes, producers, namespace)
-                if arrays and rule.elementwise and shapes.get(atom.id, atom.id) != shapes[target]:
+                    term = _shapes_from_class(term, shapes, producers, kept, namespace)
+                if arrays and rule.elementwise and shapes[atom.id] != shapes[target]:
                     if not (atom.id in products and uses.get(atom.id) == 1):  # products sum it back themselves
                         like = _shape_name(atom.id, shapes, producers)
                         term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(like)],
@@ -186,23 +187,35 @@ def _active_names(program, rules, wrt):
     return active
 
 
+class ShapeClasses(dict):
+    """Name -> its shape class: the set of names whose shapes, broadcast together, give its shape.
+
+    A name not computed by the program (a parameter, a global) is its own
+    class; a number's class is empty. Two names of the same class have the
+    same shape, whatever the arrays passed in.
+    """
+
+    def __missing__(self, variable):
+        return frozenset((variable,))
+
+
 def _shape_classes(program, rules):
-    """Name -> a class of names known to have the same shape (an elementwise result has its inputs' shape).
+    """The `ShapeClasses` of the program's names (an elementwise result has its inputs' classes together).
 
     An elementwise primitive's adjoint must be summed back to an input's shape
     (unbroadcast) unless the input is known to have the output's shape already.
     Number constants broadcast without changing any shape.
     """
-    shapes = {}  # name -> its class; None for a Python number, which has shape ()
+    shapes = ShapeClasses()
     for equation, rule in zip(program.equations, rules):
-        classes = {shapes.get(a.id, a.id) for a in _atoms(rule, equation.inputs) if isinstance(a, gast.Name)}
-        classes.discard(None)
-        if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not classes):
-            shapes[equation.target] = None
-        elif rule.elementwise and len(classes) <= 1:
-            shapes[equation.target] = classes.pop() if classes else None
+        classes = [shapes[a.id] for a in _atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
+        union = frozenset().union(*classes)
+        if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not union):
+            shapes[equation.target] = frozenset()
+        elif rule.elementwise:
+            shapes[equation.target] = union
         else:
-            shapes[equation.target] = equation.target
+            shapes[equation.target] = frozenset((equation.target,))
     return shapes
 
 
@@ -227,6 +240,68 @@ def _use_counts(program):
         if isinstance(atom, gast.Name):
             counts[atom.id] = counts.get(atom.id, 0) + 1
     return counts
+
+
+def _needed(program, rules, active, shapes, producers):
+    """Names the gradient computes anyway: those its templates and unbroadcasts read, and what they are computed from.
+
+    ``z`` for ``y * z``, whose partial is ``z``. Asking one of them for a
+    shape costs nothing.
+    """
+    needed = _read_by_templates(program, rules, active)
+    for equation, rule in zip(program.equations, rules):
+        if equation.target in active and rule.elementwise:
+            atoms = [a for a in _atoms(rule, equation.inputs) if _is_active(a, active)]
+            needed |= {_shape_name(a.id, shapes, producers) for a in atoms if shapes[a.id] != shapes[equation.target]}
+    for equation, rule in reversed(list(zip(program.equations, rules))):
+        if equation.target in needed:
+            needed |= {atom.id for atom in _atoms(rule, equation.inputs) if isinstance(atom, gast.Name)}
+    return needed
+
+
+def _read_by_templates(program, rules, active):
+    """Names the derivative templates for the `active` inputs read, other than for their shapes."""
+    read = set()
+    for equation, rule in zip(program.equations, rules):
+        if equation.target not in active:
+            continue
+        bound = dict(zip(rule.params, equation.inputs), **{rule.output: name(equation.target)})
+        for param in rule.params:
+            template = rule.templates[param]
+            inputs = [atom for _, atom in _each_input(rule, param, bound[param])]
+            if template in MARKERS or template is ZERO or not any(_is_active(a, active) for a in inputs):
+                continue
+            for placeholder in _values_read(template) & set(bound):
+                atoms = [atom for _, atom in _each_input(rule, placeholder, bound[placeholder])]
+                read |= {atom.id for atom in atoms if isinstance(atom, gast.Name)}
+    return read
+
+
+def _is_active(atom, active):
+    return isinstance(atom, gast.Name) and atom.id in active
+
+
+def _values_read(template):
+    """The placeholders a template reads other than for their shapes (``np.shape(x)``)."""
+    if isinstance(template, gast.Name):
+        return {template.id}
+    if _is_shape_call(template, lambda module: module == "np"):
+        return set()
+    return set().union(*(_values_read(child) for child in gast.iter_child_nodes(template)))
+
+
+def _is_shape_call(node, is_numpy_module):
+    """Whether `node` is ``np.shape(v)``, ``np.size(v)`` or ``np.ndim(v)`` of one name."""
+    return (
+        isinstance(node, gast.Call)
+        and isinstance(node.func, gast.Attribute)
+        and node.func.attr in SHAPE_FUNCTIONS
+        and isinstance(node.func.value, gast.Name)
+        and is_numpy_module(node.func.value.id)
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], gast.Name)
+    )
 
 
 def _temporaries(program):
@@ -255,37 +330,55 @@ def _shape_name(variable, shapes, producers):
     the same shape class of the equation computing it (``tanh`` for
     ``tanh ** 2``, whose partial reads ``tanh``); else `variable` itself.
     """
-    shape_class = shapes.get(variable, variable)
-    if not isinstance(shape_class, str) or shape_class == variable:
+    shape_class = shapes[variable]
+    if not shape_class or shape_class == {variable}:
         return variable
-    if shape_class not in producers:
-        return shape_class
+    if len(shape_class) == 1 and next(iter(shape_class)) not in producers:
+        return next(iter(shape_class))
     equation = producers[variable]
     for atom in _atoms(equation.rule, equation.inputs):
-        if isinstance(atom, gast.Name) and shapes.get(atom.id, atom.id) == shape_class:
+        if isinstance(atom, gast.Name) and shapes[atom.id] == shape_class:
             return atom.id
     return variable
 
 
-def _shapes_from_class(term, shapes, producers, namespace):
-    """`term` with ``np.shape(v)``, ``np.size(v)``, ``np.ndim(v)`` asking the first name of v's shape class.
+def _shape_sources(variable, shapes, producers, kept):
+    """Names whose shapes broadcast together give the shape of `variable`: ``[y, z]`` for ``y * z``.
+
+    So that an elementwise result the gradient needs only for its shape
+    (``np.size(diff)`` for ``np.mean(diff)``) is not computed: an elementwise
+    result stands for the names it is computed from, unless the gradient
+    computes it anyway (it is in `kept`).
+    """
+    named = _shape_name(variable, shapes, producers)
+    equation = producers.get(named)
+    if named in kept or equation is None or not equation.rule.elementwise:
+        return [named]
+    sources = []
+    for atom in _atoms(equation.rule, equation.inputs):
+        if isinstance(atom, gast.Name) and shapes[atom.id]:
+            sources += [s for s in _shape_sources(atom.id, shapes, producers, kept) if s not in sources]
+    return sources if 0 < len(sources) <= MAX_BROADCAST else [named]
+
+
+MAX_BROADCAST = 32  # arguments np.broadcast takes
+
+
+def _shapes_from_class(term, shapes, producers, kept, namespace):
+    """`term` with ``np.shape(v)``, ``np.size(v)``, ``np.ndim(v)`` asking names known to have v's shape.
 
     So an array needed only for its shape (``np.sum(prod)`` needs ``np.shape(prod)``
-    in its adjoint) need not be computed, or kept, when another name has its shape.
+    in its adjoint) need not be computed, or kept, when other names give its
+    shape: ``np.shape(x)``, or ``np.broadcast(y, z).shape`` for ``y * z``.
     """
     def rewrite(node):
-        if (
-            isinstance(node, gast.Call)
-            and isinstance(node.func, gast.Attribute)
-            and node.func.attr in SHAPE_FUNCTIONS
-            and isinstance(node.func.value, gast.Name)
-            and namespace.lookup(node.func.value.id, None) is np
-            and len(node.args) == 1
-            and not node.keywords
-            and isinstance(node.args[0], gast.Name)
-        ):
-            shape_name = _shape_name(node.args[0].id, shapes, producers)
-            return gast.Call(func=node.func, args=[name(shape_name)], keywords=[])
+        if _is_shape_call(node, lambda module: namespace.lookup(module, None) is np):
+            sources = _shape_sources(node.args[0].id, shapes, producers, kept)
+            if len(sources) == 1:
+                return gast.Call(func=node.func, args=[name(sources[0])], keywords=[])
+            broadcast = gast.Call(func=gast.Attribute(value=node.func.value, attr="broadcast", ctx=gast.Load()),
+                                  args=[name(s) for s in sources], keywords=[])  # fmt: skip
+            return gast.Attribute(value=broadcast, attr=node.func.attr, ctx=gast.Load())
         return with_children(node, rewrite)
 
     return rewrite(term)

@@ -220,6 +220,10 @@ def product_used_twice(W, b, X):
 
 def integer_output(x):
     return np.sum(x * 2)
+
+def logistic(w, b, X, y):
+    z = X @ w + b
+    return np.mean(np.logaddexp(0.0, z) - y * z)
 """
 
 
@@ -263,3 +267,20 @@ def test_a_product_broadcast_by_a_larger_bias(tmp_path, W_shape, b_shape, X_shap
     args = [RNG.normal(size=W_shape), RNG.normal(size=b_shape), RNG.normal(size=X_shape)]
     check_against_central_differences(module.layer, args, (0, 1, 2))
     check_against_central_differences(module.product_used_twice, args, (0, 1, 2))
+
+
+def test_a_value_needed_only_for_its_shape_is_not_computed(tmp_path):
+    # np.mean needs the size of `logaddexp(0, z) - y * z`: the broadcast of y and z gives it,
+    # and np.logaddexp's partial (a sigmoid) does not need np.logaddexp itself.
+    module = load_module(tmp_path, PRODUCTS)
+    text = astgrad.source(astgrad.grad(module.logistic, wrt=(0, 1)))
+    assert "np.logaddexp" not in text and "y * z" not in text
+    assert "d_out / np.broadcast(y, z).size, np.broadcast(y, z).shape" in text
+    assert "np.logaddexp(0.0, z)" in astgrad.source(astgrad.value_and_grad(module.logistic, wrt=(0, 1)))
+
+
+@pytest.mark.parametrize("y_shape", [(6,), (6, 1), (4, 6)])
+def test_shapes_from_broadcast_names_keep_gradients_right(tmp_path, y_shape):
+    module = load_module(tmp_path, PRODUCTS)
+    X, y = RNG.normal(size=(6, 3)), (RNG.normal(size=y_shape) > 0).astype(float)
+    check_against_central_differences(module.logistic, [RNG.normal(size=3), 0.2, X, y], (0, 1, 2))

@@ -203,6 +203,8 @@ CASES = {
     "s = np.shape(x)": cases("x * np.shape(x)[0]", {"x": (3,)}, {"x": (2, 3)}) + cases("x * len(np.shape(x))", {"x": (2, 3)}),
     "n = np.ndim(x)": cases("x * np.ndim(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
     "n = np.size(x)": cases("x / np.size(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "b = np.broadcast(*xs)": cases("x * y / np.broadcast(x, y).size", {"x": (3,), "y": (2, 1)}, {"x": (2, 3), "y": ()})
+    + cases("x + np.broadcast(x, y).shape[0] * y", {"x": (3, 1), "y": (2,)}),
     "y = np.zeros(shape)": cases("x + np.zeros(3)", {"x": (3,)}) + cases("x * np.zeros((2, 3))", {"x": (2, 3)}) + cases("x + np.zeros(x.shape)", X34),
     "y = np.ones(shape)": cases("x * np.ones(3)", {"x": (3,)}) + cases("x * np.ones((2, 3))", {"x": (3,)}) + cases("x - np.ones(x.shape)", X34),
     "y = np.zeros_like(x)": cases("x + np.zeros_like(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
