@@ -251,10 +251,10 @@ def _keepdims_reduction(rule, inputs, functions):
     return bound["x"], static_value(bound["axis"])
 
 
-def _output_unchanged(program, equations, shifted, reduced, axis):
-    """Whether adding to `shifted`, a reduction of `reduced` over `axis`, leaves the output unchanged."""
-    change = {shifted: (ADD, 1)}  # name -> (ADD, k), (MUL, k) or (UNKNOWN, None); no entry: unchanged
-    few_axes = {shifted, getattr(reduced, "id", None)}  # names with no more axes than `shifted`
+def _output_unchanged(program, equations, extremum, reduced, axis):
+    """Whether adding to `extremum`, a reduction of `reduced` over `axis`, leaves the output unchanged."""
+    change = {extremum: (ADD, 1)}  # name -> (ADD, k), (MUL, k) or (UNKNOWN, None); no entry: unchanged
+    few_axes = {extremum, getattr(reduced, "id", None)}  # names with no more axes than `extremum`
     for equation, rule in equations:
         atoms = _atoms(rule, equation.inputs)
         reduction = _keepdims_reduction(rule, equation.inputs, EXTREMA + SUMS)
