@@ -33,7 +33,7 @@ import numpy as np
 from . import runtime
 from .errors import Location, NoDerivativeError
 from .names import copy_atom, name, with_children
-from .primitives import MARKERS, ZERO, array_twin, is_numpy, returns_number
+from .primitives import MARKERS, ZERO, array_twin, is_numpy, returns_number, static_value
 from .templates import instantiate
 
 SEED = "d_out"
@@ -46,7 +46,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
     seed = adjoint_name(namespace, SEED[len("d_"):])
     arrays = uses_arrays(program)
     rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
-    active = _active_names(program, rules, wrt)
+    active = _active_names(program, rules, wrt, _shift_invariant(program, rules) if arrays else ())
     shapes = _shape_classes(program, rules) if arrays else {}
     producers = {eq.target: eq for eq in program.equations}
     kept = _needed(program, rules, active, shapes, producers) if arrays else set()
@@ -174,17 +174,158 @@ def _atoms(rule, inputs):
     return [atom for param, value in zip(rule.params, inputs) for _, atom in _each_input(rule, param, value)]
 
 
-def _active_names(program, rules, wrt):
-    """Names whose value depends on a differentiated parameter."""
+def _active_names(program, rules, wrt, zero_adjoint=()):
+    """Names whose value depends on a differentiated parameter, other than through a name in `zero_adjoint`.
+
+    A name whose adjoint is known to be exactly zero (`_shift_invariant`) gets
+    none: no gradient flows into it, nor into what only it makes depend on a
+    parameter (all of whose gradient would flow on into it).
+    """
     active = set(wrt)
     for equation, rule in zip(program.equations, rules):
-        if any(
+        if equation.target not in zero_adjoint and any(
             isinstance(atom, gast.Name) and atom.id in active and rule.templates[param] is not ZERO
             for param, value in zip(rule.params, equation.inputs)
             for _, atom in _each_input(rule, param, value)
         ):
             active.add(equation.target)
     return active
+
+
+# ---- the adjoint of a max subtracted before a softmax is zero ------------------------------
+EXTREMA = (np.max, np.min, np.amax, np.amin, ".max", ".min")
+SUMS = (np.sum, ".sum")
+ADD, MUL, UNKNOWN = "+", "*", "unknown"
+BINARY = {  # a binary primitive -> (the form of change it keeps, the sign of its second input's coefficient)
+    operator.add: (ADD, 1), np.add: (ADD, 1), operator.sub: (ADD, -1), np.subtract: (ADD, -1),
+    operator.mul: (MUL, 1), np.multiply: (MUL, 1), operator.truediv: (MUL, -1), np.divide: (MUL, -1),
+}  # fmt: skip
+NEGATIONS = {operator.neg: -1, np.negative: -1, operator.pos: 1}
+
+
+def _shift_invariant(program, rules):
+    """Targets ``m = np.max(x, axis=A, keepdims=True)`` (or min) whose adjoint is exactly zero.
+
+    The stable softmax subtracts the row maximum first: ``shifted = x - m``,
+    then ``shifted - np.log(np.sum(np.exp(shifted), axis=A, keepdims=True))``.
+    In exact arithmetic the output does not change when `m` does, so the
+    adjoint of `m` is zero and need not be computed (docs/design.md, NumPy).
+
+    The proof is an abstract interpretation: add to `m` any array `c` of its
+    shape (so constant along the axes A) and follow the program forward. Each
+    value then becomes, exactly, itself + k*c (``(ADD, k)``), itself *
+    exp(k*c) (``(MUL, k)``), stays as it was (no entry), or is UNKNOWN:
+
+        a - m: (ADD, -1)            (ADD, k) +/- (ADD, j): (ADD, k +/- j)
+        np.exp((ADD, k)): (MUL, k)  np.log((MUL, k)): (ADD, k)
+        -(ADD, k): (ADD, -k)        -(MUL, k): (MUL, k)
+        (MUL, k) * or / (MUL, j): (MUL, k +/- j)
+        np.sum((MUL, k), axis=A, keepdims=True): (MUL, k)
+        np.max or np.min of (ADD, k) or (MUL, k), axis=A, keepdims=True: the same
+
+    where an unchanged value counts as ``(ADD, 0)`` and ``(MUL, 0)``, and k = 0
+    is unchanged. A reduction keeps the form only over the same axes A, written
+    the same way (``axis=1`` and ``axis=-1`` differ), and of a value known to
+    have no more axes than `m`, so that A means the same axes of both. Any
+    other primitive reading a changed value gives UNKNOWN. If the output is
+    unchanged, its derivative in every direction of `m` is zero, and so is
+    `m`'s adjoint; the templates agree (a max's tied elements share a gradient
+    that sums back to the shift's).
+    """
+    zero = set()
+    equations = list(zip(program.equations, rules))
+    for index, (equation, rule) in enumerate(equations):
+        reduction = _keepdims_reduction(rule, equation.inputs, EXTREMA)
+        if reduction is not None:
+            reduced, axis = reduction
+            if _output_unchanged(program, equations[index + 1 :], equation.target, reduced, axis):
+                zero.add(equation.target)
+    return zero
+
+
+def _keepdims_reduction(rule, inputs, functions):
+    """(reduced atom, axis) for ``np.f(x, axis=A, keepdims=True)`` with f in `functions`, else None."""
+    if rule.fn not in functions:
+        return None
+    bound = dict(zip(rule.params, inputs))
+    if static_value(bound["keepdims"]) is not True:
+        return None
+    return bound["x"], static_value(bound["axis"])
+
+
+def _output_unchanged(program, equations, extremum, reduced, axis):
+    """Whether adding to `extremum`, a reduction of `reduced` over `axis`, leaves the output unchanged."""
+    change = {extremum: (ADD, 1)}  # name -> (ADD, k), (MUL, k) or (UNKNOWN, None); no entry: unchanged
+    few_axes = {extremum, getattr(reduced, "id", None)}  # names with no more axes than `extremum`
+    for equation, rule in equations:
+        atoms = _atoms(rule, equation.inputs)
+        reduction = _keepdims_reduction(rule, equation.inputs, EXTREMA + SUMS)
+        if (rule.elementwise and all(_is_number(atom) or _name_in(atom, few_axes) for atom in atoms)) or (
+            reduction and _name_in(reduction[0], few_axes)
+        ):
+            few_axes.add(equation.target)
+        if any(_name_in(atom, change) for atom in atoms):
+            over_axis = reduction is not None and _name_in(reduction[0], few_axes) and _same_axis(reduction[1], axis)
+            form, k = _changed(rule, equation.inputs, change, over_axis)
+            if k != 0:
+                change[equation.target] = (form, k)
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    return not any(_name_in(atom, change) for atom in _flat(outputs))
+
+
+def _changed(rule, inputs, change, over_axis):
+    """(form, k) of an equation's result from those of its inputs in `change` (see `_shift_invariant`).
+
+    `over_axis`: the equation is a keepdims reduction over the shift's axes.
+    """
+    fn = rule.fn
+
+    def coefficient(atom, form):  # k if the atom is (form, k) or unchanged (k = 0), else None
+        found, k = change.get(atom.id, (form, 0)) if isinstance(atom, gast.Name) else (form, 0)
+        return k if found == form else None
+
+    if fn in BINARY:
+        form, sign = BINARY[fn]
+        left, right = (coefficient(atom, form) for atom in inputs)
+        if left is not None and right is not None:
+            return form, left + sign * right
+    elif fn in NEGATIONS:  # -(v + k*c) = -v - k*c; -(v * exp(k*c)) = -v * exp(k*c)
+        form, k = change[inputs[0].id]
+        if form != UNKNOWN:
+            return form, (NEGATIONS[fn] * k if form == ADD else k)
+    elif fn is np.exp or fn is np.log:
+        source, form = (ADD, MUL) if fn is np.exp else (MUL, ADD)
+        k = coefficient(inputs[0], source)
+        if k is not None:
+            return form, k
+    elif over_axis:
+        form, k = change[inputs[0].id]
+        if form == MUL or (form == ADD and fn in EXTREMA):  # a sum scales by exp(k*c), but adds n*k*c
+            return form, k
+    return UNKNOWN, None
+
+
+def _same_axis(axis, other):
+    """Whether two constant `axis` arguments are written the same way (``1`` is not ``(1,)``, ``-1`` or ``True``)."""
+    return type(axis) is type(other) and axis == other
+
+
+def _name_in(atom, names):
+    return isinstance(atom, gast.Name) and atom.id in names
+
+
+def _flat(atoms):
+    for atom in atoms:
+        yield from _flat(atom) if isinstance(atom, tuple) else (atom,)
+
+
+def _is_number(atom):
+    """Whether `atom` is a number written in the source (it has no axes)."""
+    try:
+        value = static_value(atom)
+    except (ValueError, TypeError, SyntaxError):
+        return False
+    return isinstance(value, (int, float))
 
 
 class ShapeClasses(dict):
