@@ -59,15 +59,46 @@ def reverse(program, wrt, as_tuple, with_value=False):
             statement.temporary = equation.target in temporaries
     uses = _use_counts(program)
 
-    def accumulate(variable, contribution, origin):
+    # Array code: a variable in `uniform` has a number for its adjoint, which stands for that
+    # number broadcast to the variable's shape (the adjoint of a sum), until an array needs it.
+    uniform = {}  # variable -> the one statement computing its adjoint so far, or None
+    seed_products = 0  # array passes that multiply by a number proportional to the seed
+
+    def accumulate(variable, contribution, origin, is_uniform=False):
         if variable not in adjoint:
             adjoint[variable] = adjoint_name(namespace, variable)
             statement = _assign(adjoint[variable], contribution)
+            if is_uniform:
+                uniform[variable] = statement
         else:
             total = gast.BinOp(left=name(adjoint[variable]), op=gast.Add(), right=contribution)
             statement = _assign(adjoint[variable], total)
+            if not is_uniform:
+                uniform.pop(variable, None)
+            elif variable in uniform:
+                uniform[variable] = None  # more than one statement computes it
         statement.origin = origin  # the user's (file, line), for origin comments (see compile)
         body.append(statement)
+
+    def materialize(variable, origin):
+        """``d_v = np.broadcast_to(d_v, np.shape(v))``: a uniform adjoint as the array it stands for."""
+        if variable not in uniform:
+            return
+        statement = uniform.pop(variable)
+        if statement is not None:  # computed by one statement: broadcast there
+            statement.value = _broadcast(statement.value, variable)
+        else:
+            statement = _assign(adjoint[variable], _broadcast(name(adjoint[variable]), variable))
+            statement.origin = origin
+            body.append(statement)
+
+    def _broadcast(value, variable):
+        shape = gast.Call(func=_numpy_attribute("shape"), args=[name(variable)], keywords=[])
+        shape = _shapes_from_class(shape, shapes, producers, kept, namespace)
+        return gast.Call(func=_numpy_attribute("broadcast_to"), args=[value, shape], keywords=[])
+
+    def _numpy_attribute(attribute):
+        return gast.Attribute(value=namespace.reference(np), attr=attribute, ctx=gast.Load())
 
     output = program.output
     if isinstance(output, gast.Name) and output.id in active:
@@ -81,10 +112,14 @@ def reverse(program, wrt, as_tuple, with_value=False):
             check = gast.Call(func=namespace.reference(runtime.checked_seed),
                               args=[name(output.id), name(seed)] + [name(p) for p in wrt], keywords=[])  # fmt: skip
             body.append(_assign(seed, check))
+    number_output = arrays and isinstance(output, gast.Name) and output.id in active and not shapes[output.id]
+    sweep_start = len(body)
     for equation, rule in reversed(list(zip(program.equations, rules))):
         target = equation.target
         if target not in adjoint:
             continue
+        if target in uniform and not (rule.elementwise and rule.form == "partial"):
+            materialize(target, _origin(equation))
         bound = dict(zip(rule.params, equation.inputs))
         for param in rule.params:
             for position, atom in _each_input(rule, param, bound[param]):
@@ -100,6 +135,17 @@ def reverse(program, wrt, as_tuple, with_value=False):
                     term = instantiate(rule.templates[param], placeholders, rule, namespace)
                 except ValueError as reason:
                     raise _unsupported(equation, reason) from None
+                is_uniform = False
+                if target in uniform:  # an elementwise partial: is the product still a number?
+                    read = frozenset().union(*(shapes[n] for n in _variables_in(term, equation)))
+                    if not read and shapes[atom.id] == shapes[target]:
+                        is_uniform = True
+                    elif read == shapes[target]:
+                        seed_products += 1
+                    else:
+                        materialize(target, _origin(equation))
+                elif number_output and shapes[target] == frozenset() and _is_numpy_call(term, "broadcast_to", namespace):
+                    term, is_uniform = term.args[0], True  # a sum's adjoint: the number, broadcast when needed
                 if rule.form == "partial":
                     term = gast.BinOp(left=name(adjoint[target]), op=gast.Mult(), right=term)
                 if arrays:
@@ -109,9 +155,23 @@ def reverse(program, wrt, as_tuple, with_value=False):
                         like = _shape_name(atom.id, shapes, producers)
                         term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(like)],
                                          keywords=[])  # fmt: skip
-                accumulate(atom.id, term, _origin(equation))
+                accumulate(atom.id, term, _origin(equation), is_uniform)
 
-    gradients = [name(adjoint[p]) if p in adjoint else _zero(p, arrays, namespace) for p in wrt]
+    def gradient_of(p):
+        if p not in adjoint:
+            return _zero(p, arrays, namespace)
+        value = name(adjoint[p])
+        if unit_seed:
+            value = gast.BinOp(left=name(seed), op=gast.Mult(), right=value)
+        return _broadcast(value, p) if p in uniform else value
+
+    # A number output's gradient is linear in the seed: when the seed would multiply whole arrays,
+    # sweep with 1 and scale the parameters' gradients at the end (rounding moves only for seeds other than 1).
+    unit_seed = number_output and seed_products > 0
+    if unit_seed:
+        for statement in body[sweep_start:]:
+            statement.value = _with_unit_seed(statement.value, seed)
+    gradients = [gradient_of(p) for p in wrt]
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
     result = gast.Tuple(elts=[copy_atom(output), gradient], ctx=gast.Load()) if with_value else gradient
     body.append(gast.Return(value=result))
@@ -124,6 +184,30 @@ def reverse(program, wrt, as_tuple, with_value=False):
         type_comment=None,
         type_params=[],
     )
+
+
+def _variables_in(term, equation):
+    """The program's names (the equation's inputs and target) that `term` reads."""
+    variables = {a.id for a in _atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)} | {equation.target}
+    return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
+
+
+def _is_numpy_call(node, function, namespace):
+    """Whether `node` calls ``np.<function>``."""
+    return (
+        isinstance(node, gast.Call)
+        and isinstance(node.func, gast.Attribute)
+        and node.func.attr == function
+        and isinstance(node.func.value, gast.Name)
+        and namespace.lookup(node.func.value.id, None) is np
+    )
+
+
+def _with_unit_seed(node, seed):
+    """`node` with the seed's name replaced by 1.0."""
+    if isinstance(node, gast.Name) and node.id == seed:
+        return gast.Constant(value=1.0, kind=None)
+    return with_children(node, lambda child: _with_unit_seed(child, seed))
 
 
 def _first_order_name(namespace, variable):

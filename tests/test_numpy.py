@@ -186,12 +186,12 @@ def test_generated_numpy_code_reads_like_numpy(functions):
         "    X_matmul_w_plus_b = X @ w + b\n"
         "    residual = X_matmul_w_plus_b - y\n"
         "    d_out = checked_arguments(d_out, w, b)\n"
-        "    d_residual_pow_2 = np.broadcast_to(d_out / np.size(residual), np.shape(residual))\n"
+        "    d_residual_pow_2 = 1.0 / np.size(residual)\n"
         "    d_residual = d_residual_pow_2 * (2 * residual)\n"
         "    d_X_matmul_w_plus_b = unbroadcast(d_residual, X_matmul_w_plus_b)\n"
         "    d_b = unbroadcast(d_X_matmul_w_plus_b, b)\n"
         "    d_w = matmul_right_adjoint(d_X_matmul_w_plus_b, X, w)\n"
-        "    return d_w, d_b\n"
+        "    return d_out * d_w, d_out * d_b\n"
     )
 
 
@@ -247,12 +247,11 @@ def test_parts_of_one_expression_are_nested_again(tmp_path):
         "def d_layer(W, b, X, d_out=1.0):\n"
         "    tanh = np.tanh(X @ W + b)\n"
         "    d_out = checked_arguments(d_out, W, b)\n"
-        "    d_tanh_pow_2 = np.broadcast_to(d_out, np.shape(tanh))\n"
-        "    d_tanh = d_tanh_pow_2 * (2 * tanh)\n"
+        "    d_tanh = 2 * tanh\n"
         "    d_X_matmul_W_plus_b = d_tanh * (1 - tanh * tanh)\n"
         "    d_b = unbroadcast(d_X_matmul_W_plus_b, b)\n"
         "    d_W = matmul_right_adjoint(d_X_matmul_W_plus_b, X, W)\n"
-        "    return d_W, d_b\n"
+        "    return d_out * d_W, d_out * d_b\n"
     )
     # a user's own name is never nested away
     assert "    p = X @ W\n" in astgrad.source(astgrad.grad(module.product_used_twice, wrt=(0, 1)))
@@ -284,3 +283,76 @@ def test_shapes_from_broadcast_names_keep_gradients_right(tmp_path, y_shape):
     module = load_module(tmp_path, PRODUCTS)
     X, y = RNG.normal(size=(6, 3)), (RNG.normal(size=y_shape) > 0).astype(float)
     check_against_central_differences(module.logistic, [RNG.normal(size=3), 0.2, X, y], (0, 1, 2))
+
+
+# ---- a sum's adjoint stays a number until an array needs it -----------------------------------
+UNIFORM = """
+import numpy as np
+
+def sin_exp(x):
+    return np.sum(np.exp(np.sin(x)) * x ** 2)
+
+def total(x):
+    return np.sum(x)
+
+def doubled(x):
+    return np.sum(2 * x)
+
+def broadcast_mean(x, c):
+    return np.mean(x + c)
+
+def sum_and_squares(x):
+    return np.sum(x) + np.sum(x * x)
+
+def reshaped(x):
+    return np.sum(np.reshape(x, (2, 3)) * 3.0)
+
+def centered(x):
+    return np.mean((x - np.mean(x)) ** 2)
+"""
+
+
+def test_a_seed_that_would_multiply_whole_arrays_scales_the_gradient_at_the_end(tmp_path):
+    module = load_module(tmp_path, UNIFORM)
+    assert astgrad.source(astgrad.grad(module.sin_exp)) == (
+        "def d_sin_exp(x, d_out=1.0):\n"
+        "    exp_sin_x = np.exp(np.sin(x))\n"
+        "    x_pow_2 = x ** 2\n"
+        "    d_out = checked_arguments(d_out, x)\n"
+        "    d_x = exp_sin_x * (2 * x)\n"
+        "    d_sin_x = x_pow_2 * exp_sin_x\n"
+        "    d_x = d_x + d_sin_x * np.cos(x)\n"
+        "    return d_out * d_x\n"
+    )
+    x = RNG.normal(size=7)
+    gradient = check_against_central_differences(module.sin_exp, [x], (0,))[0]
+    assert_close(gradient, np.exp(np.sin(x)) * x * (x * np.cos(x) + 2), rtol=1e-14)
+    assert_close(astgrad.grad(module.sin_exp)(x, d_out=-0.5), -0.5 * gradient, rtol=1e-15)
+    value, gradient_too = astgrad.value_and_grad(module.sin_exp)(x)
+    assert_close(value, module.sin_exp(x), rtol=0)
+    assert_close(gradient_too, gradient, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "function, shapes, expected",
+    [
+        ("total", [(2, 3)], lambda x: np.ones((2, 3))),
+        ("doubled", [(4,)], lambda x: np.full(4, 2.0)),
+        ("broadcast_mean", [(3,), (2, 3)], lambda x, c: (np.full(3, 1 / 3), np.full((2, 3), 1 / 6))),
+        ("sum_and_squares", [(5,)], lambda x: 1 + 2 * x),
+        ("reshaped", [(6,)], lambda x: np.full(6, 3.0)),
+        ("centered", [(5,)], lambda x: 2 * (x - np.mean(x)) / 5),
+    ],
+)
+def test_uniform_adjoints_give_full_gradients(tmp_path, function, shapes, expected):
+    f = getattr(load_module(tmp_path, UNIFORM), function)
+    args = [RNG.normal(size=shape) for shape in shapes]
+    wrt = tuple(range(len(args)))
+    gradient = check_against_central_differences(f, args, wrt)
+    want = expected(*args)
+    for got, value in zip(gradient, want if isinstance(want, tuple) else (want,)):
+        assert_close(got, value, rtol=1e-13)
+    scaled = astgrad.grad(f, wrt=wrt)(*args, d_out=3.0)
+    for got, value in zip(scaled if isinstance(scaled, tuple) else (scaled,), gradient):
+        assert np.shape(got) == np.shape(value)
+        assert_close(got, 3.0 * value, rtol=1e-14)
