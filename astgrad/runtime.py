@@ -168,6 +168,8 @@ def matmul_left_adjoint(d_z, x, y):
     with a larger `b`): it is summed back first, so the generated code need not
     keep the product alive only for its shape.
     """
+    if _is_matrix_product(d_z, x, y) and y.ndim == 2:  # the common case first: a layer's input
+        return d_z @ y.T
     d_z = _summed_to(d_z, _product_shape(x, y))
     if np.ndim(x) == 0 or np.ndim(y) == 0:  # np.dot of a number multiplies
         return unbroadcast(d_z * y, x)
@@ -180,8 +182,8 @@ def matmul_left_adjoint(d_z, x, y):
 
 def matmul_right_adjoint(d_z, x, y):
     """The adjoint of `y` in ``z = x @ y`` (`d_z` summed back to the product's shape first)."""
-    if _is_matrix_times_vector(d_z, x, y):  # the common case first: a linear model's weights
-        return d_z @ x
+    if _is_matrix_product(d_z, x, y):  # the common cases first: a layer's or a linear model's weights
+        return x.T @ d_z if y.ndim == 2 else d_z @ x
     d_z = _summed_to(d_z, _product_shape(x, y))
     if np.ndim(x) == 0 or np.ndim(y) == 0:
         return unbroadcast(d_z * x, y)
@@ -192,11 +194,11 @@ def matmul_right_adjoint(d_z, x, y):
     return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), d_z), y)
 
 
-def _is_matrix_times_vector(d_z, x, y):
-    """Whether ``z = x @ y`` multiplies a matrix by a vector, with `d_z` of the product's shape."""
+def _is_matrix_product(d_z, x, y):
+    """Whether ``z = x @ y`` multiplies a matrix by a matrix or a vector, and `d_z` has the product's shape."""
     return (
         isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and isinstance(d_z, np.ndarray)
-        and x.ndim == 2 and y.ndim == 1 and d_z.shape == x.shape[:1]
+        and x.ndim == 2 and 1 <= y.ndim <= 2 and d_z.shape == x.shape[:1] + y.shape[1:]
     )  # fmt: skip
 
 
