@@ -627,6 +627,7 @@ adjoint("b = runtime.matmul_right_adjoint(g, x, y)", g="x @ d_b", x="runtime.mat
         tangent="runtime.matmul_right_adjoint(d_g, x, y) + runtime.matmul_right_adjoint(g, d_x, y)")
 derivative("s = runtime.checked_arguments(seed, *wrt)", seed="1", wrt=ZERO)
 derivative("s = runtime.sigmoid(x)", x="s * (1 - s)")
+derivative("z = runtime.scaled(x, seed)", x="seed", seed="x")
 
 # ---- NumPy: elementwise --------------------------------------------------------------------
 derivative("y = np.sin(x)",          x="np.cos(x)")

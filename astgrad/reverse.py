@@ -63,6 +63,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
     # number broadcast to the variable's shape (the adjoint of a sum), until an array needs it.
     uniform = {}  # variable -> the one statement computing its adjoint so far, or None
     seed_products = 0  # array passes that multiply by a number proportional to the seed
+    summed = set()  # variables whose adjoint was last assigned a sum, which is never an argument's array
 
     def accumulate(variable, contribution, origin, is_uniform=False):
         if variable not in adjoint:
@@ -73,6 +74,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
         else:
             total = gast.BinOp(left=name(adjoint[variable]), op=gast.Add(), right=contribution)
             statement = _assign(adjoint[variable], total)
+            summed.add(variable)
             if not is_uniform:
                 uniform.pop(variable, None)
             elif variable in uniform:
@@ -91,6 +93,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
             statement = _assign(adjoint[variable], _broadcast(name(adjoint[variable]), variable))
             statement.origin = origin
             body.append(statement)
+            summed.discard(variable)
 
     def _broadcast(value, variable):
         shape = gast.Call(func=_numpy_attribute("shape"), args=[name(variable)], keywords=[])
@@ -161,7 +164,9 @@ def reverse(program, wrt, as_tuple, with_value=False):
         if p not in adjoint:
             return _zero(p, arrays, namespace)
         value = name(adjoint[p])
-        if unit_seed:
+        if unit_seed and p in summed and p not in uniform:  # a new array: no copy when the seed is 1
+            value = gast.Call(func=namespace.reference(runtime.scaled), args=[value, name(seed)], keywords=[])
+        elif unit_seed:  # it may be a view of an argument, or a number
             value = gast.BinOp(left=name(seed), op=gast.Mult(), right=value)
         return _broadcast(value, p) if p in uniform else value
 

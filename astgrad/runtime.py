@@ -135,6 +135,18 @@ def broadcast_like(tangent, like):
     return np.broadcast_to(tangent, shape) if shape else float(tangent)
 
 
+def scaled(gradient, seed):
+    """``seed * gradient``, without the pass over `gradient` when the seed is the default 1.
+
+    A gradient computed for the seed 1 and scaled at the end (see
+    docs/design.md); `gradient` is always an array of the generated code's
+    own, never one of the arguments, so it can be returned as it is.
+    """
+    if isinstance(seed, (int, float)) and seed == 1:
+        return gradient
+    return seed * gradient
+
+
 def sigmoid(x):
     """``1 / (1 + np.exp(-x))`` without overflow for large negative `x`: the derivative of ``np.logaddexp``.
 
