@@ -15,7 +15,10 @@ final return, and gives an equivalent one after these rewrites, in order:
 * copy propagation: after ``a = b``, uses of ``a`` read ``b``; then the
   algebra, reuse and copy propagation once more, since a copied constant
   (forward mode's unit tangent ``dx = 1.0``) may now fold away;
-* dead-code elimination: statements whose value is never used go.
+* dead-code elimination: statements whose value is never used go;
+* in array code, a part of a user's expression that got a temporary name and
+  is read once is written back into the line that reads it (see
+  `nest_temporaries`).
 """
 
 import math
@@ -275,13 +278,16 @@ def eliminate_dead_code(body):
 
 
 def nest_temporaries(body):
-    """Write a temporary read once, by a later line of the primal sweep, into that line.
+    """Write a temporary read once, by a later line, into that line.
 
     The reverse stage marks as temporary a part of a user's expression that got
     a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``).
     Nested again, it reads as the user wrote it, and its array is freed as soon
     as it is used instead of living until the function returns (no ``del``:
-    generated code stays straight-line code astgrad can transform again).
+    generated code stays straight-line code astgrad can transform again). A
+    temporary only a derivative line reads (``x ** 2`` of
+    ``np.sum(np.exp(np.sin(x)) * x ** 2)``, whose product the gradient does
+    not compute) is computed in that line, so it does not take memory before.
     """
     reads = {}  # name -> positions of the statements reading it (once per read)
     for position, statement in enumerate(body):
@@ -300,8 +306,7 @@ def nest_temporaries(body):
         readers = reads.get(target, [])
         if len(readers) != 1 or len(assigned[target]) != 1:
             return False
-        reader = body[readers[0]]
-        if not isinstance(reader, gast.Assign) or hasattr(reader, "origin"):  # into primal lines only
+        if not isinstance(body[readers[0]], gast.Assign):
             return False
         inputs = used_names(statement.value)
         return not any(position < p < readers[0] for n in inputs for p in assigned.get(n, ()))
@@ -309,7 +314,7 @@ def nest_temporaries(body):
     pending = {}  # temporary -> its expression, waiting for the line that reads it
     out = []
     for position, statement in enumerate(body):
-        if pending and not hasattr(statement, "origin"):
+        if pending:
             statement = _with_value(statement, _nested(statement.value, pending))
         if isinstance(statement, gast.Assign) and nestable(position, statement):
             pending[statement.targets[0].id] = statement.value
