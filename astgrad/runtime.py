@@ -148,14 +148,17 @@ def scaled(gradient, seed):
 
 
 def sigmoid(x):
-    """``1 / (1 + np.exp(-x))`` without overflow for large negative `x`: the derivative of ``np.logaddexp``.
+    """``1 / (1 + np.exp(-x))``: the derivative of ``np.logaddexp``.
 
     ``np.logaddexp(x, y)`` has the partials ``sigmoid(x - y)`` and
     ``sigmoid(y - x)``; computing them this way does not need the (slow)
     ``np.logaddexp`` itself, so a gradient that does not return the value
-    skips it.
+    skips it. The formula keeps full relative precision; below x = -709
+    ``np.exp(-x)`` overflows to inf and the result is 0, the correctly rounded
+    value, so the overflow warning is not shown.
     """
-    return np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 def zero_gradient(x):

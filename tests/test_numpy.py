@@ -6,6 +6,7 @@ constants, `math` on scalars next to arrays, and the call-time checks.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -366,3 +367,15 @@ def test_uniform_adjoints_give_full_gradients(tmp_path, function, shapes, expect
     for got, value in zip(scaled if isinstance(scaled, tuple) else (scaled,), gradient):
         assert np.shape(got) == np.shape(value)
         assert_close(got, 3.0 * value, rtol=1e-14)
+
+
+def test_logaddexp_partials_keep_their_precision_and_raise_no_warning(tmp_path):
+    module = load_module(tmp_path, "import numpy as np\ndef f(a, b):\n    return np.sum(np.logaddexp(a, b))\n")
+    a, b = np.zeros(6), np.array([-800.0, -40.0, -1.0, 1.0, 40.0, 800.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d_a, d_b = astgrad.grad(module.f, wrt=(0, 1))(a, b)
+    exact_d_b = np.array([0.0, 4.248354255291589e-18, 0.2689414213699951, 0.7310585786300049, 1.0, 1.0])
+    assert_close(d_b, exact_d_b, rtol=1e-15)
+    assert_close(d_a, 1 - exact_d_b, rtol=1e-15)
+    assert_close(d_a[4], 4.248354255291589e-18, rtol=1e-15)
