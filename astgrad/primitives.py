@@ -612,7 +612,7 @@ derivative("y = round(x, ndigits)",  x=ZERO, ndigits=NOT_DIFFERENTIABLE)
 adjoint("n = len(x)",                x=ZERO)
 
 # ---- run-time helpers of generated code (so that it can be differentiated again) -----------
-derivative("s = runtime.checked_seed(y, seed, *wrt)", y=ZERO, seed="1", wrt=ZERO)
+adjoint("s = runtime.checked_seed(y, seed, *wrt)", y=ZERO, seed="d_s", wrt=ZERO, tangent="d_seed")  # s has seed's shape
 adjoint("y = runtime.unbroadcast(x, like)",    x="runtime.broadcast_like(d_y, x)", like=ZERO, tangent="runtime.unbroadcast(d_x, like)")  # noqa: E501
 adjoint("y = runtime.broadcast_like(x, like)", x="runtime.unbroadcast(d_y, x)", like=ZERO, tangent="runtime.broadcast_like(d_x, like)")  # noqa: E501
 adjoint("y = runtime.zero_gradient(x)",        x=ZERO)
@@ -625,7 +625,7 @@ adjoint("b = runtime.inner_right_adjoint(g, x, y)", g="np.inner(x, d_b)", x="run
         tangent="runtime.inner_right_adjoint(d_g, x, y) + runtime.inner_right_adjoint(g, d_x, y)")
 adjoint("b = runtime.matmul_right_adjoint(g, x, y)", g="x @ d_b", x="runtime.matmul_left_adjoint(g, x, d_b)", y=ZERO,
         tangent="runtime.matmul_right_adjoint(d_g, x, y) + runtime.matmul_right_adjoint(g, d_x, y)")
-derivative("s = runtime.checked_arguments(seed, *wrt)", seed="1", wrt=ZERO)
+adjoint("s = runtime.checked_arguments(seed, *wrt)", seed="d_s", wrt=ZERO, tangent="d_seed")
 derivative("s = runtime.sigmoid(x)", x="s * (1 - s)")
 derivative("z = runtime.scaled(x, seed)", x="seed", seed="x")
 

@@ -64,14 +64,18 @@ def reverse(program, wrt, as_tuple, with_value=False):
     uniform = {}  # variable -> the one statement computing its adjoint so far, or None
     seed_products = 0  # array passes that multiply by a number proportional to the seed
     summed = set()  # variables whose adjoint was last assigned a sum, which is never an argument's array
+    seeds = set()  # variables whose adjoint is the seed itself, uniform
 
-    def accumulate(variable, contribution, origin, is_uniform=False):
+    def accumulate(variable, contribution, origin, is_uniform=False, is_seed=False):
         if variable not in adjoint:
             adjoint[variable] = adjoint_name(namespace, variable)
             statement = _assign(adjoint[variable], contribution)
             if is_uniform:
                 uniform[variable] = statement
+            if is_seed:
+                seeds.add(variable)
         else:
+            seeds.discard(variable)
             total = gast.BinOp(left=name(adjoint[variable]), op=gast.Add(), right=contribution)
             statement = _assign(adjoint[variable], total)
             summed.add(variable)
@@ -95,10 +99,12 @@ def reverse(program, wrt, as_tuple, with_value=False):
             body.append(statement)
             summed.discard(variable)
 
-    def _broadcast(value, variable):
-        shape = gast.Call(func=_numpy_attribute("shape"), args=[name(variable)], keywords=[])
-        shape = _shapes_from_class(shape, shapes, producers, kept, namespace)
-        return gast.Call(func=_numpy_attribute("broadcast_to"), args=[value, shape], keywords=[])
+    def _broadcast(value, variable):  # a number for a number, as the adjoint of a number must be
+        like = name(_shape_name(variable, shapes, producers))
+        return gast.Call(func=namespace.reference(runtime.broadcast_like), args=[value, like], keywords=[])
+
+    def _numpy_call(function, variable):
+        return gast.Call(func=_numpy_attribute(function), args=[name(variable)], keywords=[])
 
     def _numpy_attribute(attribute):
         return gast.Attribute(value=namespace.reference(np), attr=attribute, ctx=gast.Load())
@@ -116,6 +122,8 @@ def reverse(program, wrt, as_tuple, with_value=False):
                               args=[name(output.id), name(seed)] + [name(p) for p in wrt], keywords=[])  # fmt: skip
             body.append(_assign(seed, check))
     number_output = arrays and isinstance(output, gast.Name) and output.id in active and not shapes[output.id]
+    if number_output:
+        seeds.add(output.id)
     sweep_start = len(body)
     for equation, rule in reversed(list(zip(program.equations, rules))):
         target = equation.target
@@ -138,27 +146,36 @@ def reverse(program, wrt, as_tuple, with_value=False):
                     term = instantiate(rule.templates[param], placeholders, rule, namespace)
                 except ValueError as reason:
                     raise _unsupported(equation, reason) from None
-                is_uniform = False
+                is_uniform, is_seed, summed_back = False, False, None  # None: if the shapes may differ
                 if target in uniform:  # an elementwise partial: is the product still a number?
                     read = frozenset().union(*(shapes[n] for n in _variables_in(term, equation)))
-                    if not read and shapes[atom.id] == shapes[target]:
-                        is_uniform = True
-                    elif read == shapes[target]:
-                        seed_products += 1
+                    whole = shapes[target]
+                    if not read and shapes[atom.id] == whole:  # d_T * 2 stands for a broadcast too
+                        is_uniform, is_seed = True, target in seeds and _is_one(term)
+                    elif not read and shapes[atom.id]:  # the input was broadcast: each element counts that often
+                        count = gast.BinOp(left=_numpy_call("size", target), op=gast.Div(),
+                                           right=_numpy_call("size", atom.id))  # fmt: skip
+                        term = gast.BinOp(left=term, op=gast.Mult(), right=count)
+                        is_uniform, summed_back = True, False
+                    elif read == whole:  # an array of the whole shape: the seed multiplies it
+                        seed_products += target in seeds
+                    elif shapes[atom.id] | read == whole:  # d_T * y for x in x * y: sum where x was broadcast
+                        summed_back = True
                     else:
                         materialize(target, _origin(equation))
                 elif number_output and shapes[target] == frozenset() and _is_numpy_call(term, "broadcast_to", namespace):
                     term, is_uniform = term.args[0], True  # a sum's adjoint: the number, broadcast when needed
+                    is_seed = target in seeds and isinstance(term, gast.Name) and term.id == adjoint[target]
                 if rule.form == "partial":
                     term = gast.BinOp(left=name(adjoint[target]), op=gast.Mult(), right=term)
                 if arrays:
                     term = _shapes_from_class(term, shapes, producers, kept, namespace)
-                if arrays and rule.elementwise and shapes[atom.id] != shapes[target]:
+                if arrays and rule.elementwise and (shapes[atom.id] != shapes[target] if summed_back is None else summed_back):
                     if not (atom.id in products and uses.get(atom.id) == 1):  # products sum it back themselves
                         like = _shape_name(atom.id, shapes, producers)
                         term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(like)],
                                          keywords=[])  # fmt: skip
-                accumulate(atom.id, term, _origin(equation), is_uniform)
+                accumulate(atom.id, term, _origin(equation), is_uniform, is_seed)
 
     def gradient_of(p):
         if p not in adjoint:
@@ -168,7 +185,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
             value = gast.Call(func=namespace.reference(runtime.scaled), args=[value, name(seed)], keywords=[])
         elif unit_seed:  # it may be a view of an argument, or a number
             value = gast.BinOp(left=name(seed), op=gast.Mult(), right=value)
-        return _broadcast(value, p) if p in uniform else value
+        return _broadcast(value, p) if p in uniform else value  # the array it stands for
 
     # A number output's gradient is linear in the seed: when the seed would multiply whole arrays,
     # sweep with 1 and scale the parameters' gradients at the end (rounding moves only for seeds other than 1).
@@ -206,6 +223,10 @@ def _is_numpy_call(node, function, namespace):
         and isinstance(node.func.value, gast.Name)
         and namespace.lookup(node.func.value.id, None) is np
     )
+
+
+def _is_one(node):
+    return isinstance(node, gast.Constant) and node.value == 1 and not isinstance(node.value, bool)
 
 
 def _with_unit_seed(node, seed):

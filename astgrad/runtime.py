@@ -115,16 +115,26 @@ def _shape(x):
 
 
 def _summed_to(gradient, shape):
+    """`gradient` summed over the axes where an input of `shape` was broadcast, then broadcast to `shape`.
+
+    The broadcast at the end is for a gradient that is smaller than the
+    broadcast result it stands for (``d_out * y`` for `x` in ``np.sum(x * y)``),
+    along axes where `x` had its full length.
+    """
     if not shape:
         return gradient.sum() if isinstance(gradient, np.ndarray) else gradient  # a number for a number
-    if _shape(gradient) == shape:
+    own = _shape(gradient)
+    if own == shape:
         return gradient
-    extra = np.ndim(gradient) - len(shape)
-    stretched = tuple(extra + axis for axis, length in enumerate(shape) if length == 1)
-    if not stretched:  # only leading axes were added (a bias): none to keep
-        return gradient.sum(axis=tuple(range(extra)))
-    summed = gradient.sum(axis=stretched, keepdims=True)  # the array methods: no np.sum wrapper to pass
-    return summed.sum(axis=tuple(range(extra))) if extra else summed
+    offset = len(own) - len(shape)  # axes the gradient has before the first of `shape`
+    stretched = tuple(
+        offset + axis for axis, length in enumerate(shape) if length == 1 and offset + axis >= 0 and own[offset + axis] > 1
+    )
+    if stretched:  # the array methods: no np.sum wrapper to pass
+        gradient = gradient.sum(axis=stretched, keepdims=True)
+    if offset > 0:  # leading axes were added (a bias)
+        gradient = gradient.sum(axis=tuple(range(offset)))
+    return gradient if _shape(gradient) == shape else np.broadcast_to(gradient, shape)
 
 
 def broadcast_like(tangent, like):

@@ -187,12 +187,12 @@ def test_generated_numpy_code_reads_like_numpy(functions):
         "    X_matmul_w_plus_b = X @ w + b\n"
         "    residual = X_matmul_w_plus_b - y\n"
         "    d_out = checked_arguments(d_out, w, b)\n"
-        "    d_residual_pow_2 = 1.0 / np.size(residual)\n"
+        "    d_residual_pow_2 = d_out / np.size(residual)\n"
         "    d_residual = d_residual_pow_2 * (2 * residual)\n"
         "    d_X_matmul_w_plus_b = unbroadcast(d_residual, X_matmul_w_plus_b)\n"
         "    d_b = unbroadcast(d_X_matmul_w_plus_b, b)\n"
         "    d_w = matmul_right_adjoint(d_X_matmul_w_plus_b, X, w)\n"
-        "    return d_out * d_w, d_out * d_b\n"
+        "    return d_w, d_b\n"
     )
 
 
@@ -275,7 +275,9 @@ def test_a_value_needed_only_for_its_shape_is_not_computed(tmp_path):
     module = load_module(tmp_path, PRODUCTS)
     text = astgrad.source(astgrad.grad(module.logistic, wrt=(0, 1)))
     assert "np.logaddexp" not in text and "y * z" not in text
-    assert "d_out / np.broadcast(y, z).size, np.broadcast(y, z).shape" in text
+    assert "d_diff = d_out / np.broadcast(y, z).size\n" in text
+    # the mean's gradient reaches np.logaddexp(0.0, z) summed over what y broadcast z to
+    assert "d_logaddexp_z = d_diff * (np.broadcast(y, z).size / np.size(z))\n" in text
     assert "np.logaddexp(0.0, z)" in astgrad.source(astgrad.value_and_grad(module.logistic, wrt=(0, 1)))
 
 
@@ -317,6 +319,9 @@ def exponentials(x):
 def same_class_product(x):
     y = x + 0.0
     return np.sum(y * x)
+
+def product(x, c):
+    return np.sum(x * c)
 """
 
 
@@ -351,6 +356,10 @@ def test_a_seed_that_would_multiply_whole_arrays_scales_the_gradient_at_the_end(
         ("centered", [(5,)], lambda x: 2 * (x - np.mean(x)) / 5),
         ("exponentials", [(2, 2)], lambda x: np.exp(x)),
         ("same_class_product", [(4,)], lambda x: 2 * x),
+        ("product", [(2, 3), (3,)], lambda x, c: (np.broadcast_to(c, (2, 3)), x.sum(axis=0))),
+        ("product", [(3,), (2, 3)], lambda x, c: (c.sum(axis=0), np.broadcast_to(x, (2, 3)))),
+        ("product", [(2, 1), (3,)], lambda x, c: (np.full((2, 1), c.sum()), np.full(3, x.sum()))),
+        ("broadcast_mean", [(2, 1), (3,)], lambda x, c: (np.full((2, 1), 0.5), np.full(3, 1 / 3))),
     ],
 )
 def test_uniform_adjoints_give_full_gradients(tmp_path, function, shapes, expected):
@@ -379,3 +388,11 @@ def test_logaddexp_partials_keep_their_precision_and_raise_no_warning(tmp_path):
     assert_close(d_b, exact_d_b, rtol=1e-15)
     assert_close(d_a, 1 - exact_d_b, rtol=1e-15)
     assert_close(d_a[4], 4.248354255291589e-18, rtol=1e-15)
+
+
+def test_a_number_parameter_of_a_broadcast_mean_gets_a_number(tmp_path):
+    module = load_module(tmp_path, "import numpy as np\ndef f(x, b):\n    return np.mean(x + b)\n")
+    d_x, d_b = astgrad.grad(module.f, wrt=(0, 1))(np.arange(4.0), 0.5)
+    assert isinstance(d_b, float) and d_b == 1.0
+    assert_close(d_x, np.full(4, 0.25), rtol=0)
+    assert isinstance(astgrad.grad(module.f, wrt=1)(np.ones((2, 3)), 0.5, d_out=2.0), float)

@@ -268,6 +268,8 @@ def table_module(tmp_path_factory):
     for number, (rule, expression, shapes, _) in enumerate(ALL_CASES):
         params = list(shapes) + [p for p in rule.params if p in INTEGER_ARGUMENTS and is_automatic(rule)]
         lines += [f"def case_{number}({', '.join(params)}):", f"    return {expression}", ""]
+        for reduction in ("sum", "mean"):  # a number output: its adjoint stays a number as long as it can
+            lines += [f"def {reduction}_case_{number}({', '.join(params)}):", f"    return np.{reduction}({expression})", ""]
     return load_module(tmp_path_factory.mktemp("table"), "\n".join(lines))
 
 
@@ -317,6 +319,25 @@ def test_entry_against_central_differences(table_module, number):
                 assert np.all(computed == 0.0) and np.all(expected == 0.0)
             else:
                 assert_close(computed, expected)
+
+
+@pytest.mark.parametrize("number", range(len(ALL_CASES)), ids=[case_id(case) for case in ALL_CASES])
+def test_entry_under_a_sum_and_a_mean(table_module, number):
+    """The gradient of np.sum(case) and np.mean(case) (a number output) is the case's vjp with a uniform seed."""
+    rule, expression, shapes, domain = ALL_CASES[number]
+    wrt = tuple(p for p in shapes if p != CONDITION)
+    args = sample(rule, shapes, domain, rng_for("sum " + case_id(ALL_CASES[number])))
+    output = getattr(table_module, f"case_{number}")(*args)
+    if isinstance(output, tuple):
+        return
+    vjp = astgrad.grad(getattr(table_module, f"case_{number}"), wrt=wrt)
+    for reduction, seed in (("sum", np.ones(np.shape(output))), ("mean", np.full(np.shape(output), 1 / np.size(output)))):
+        gradient = astgrad.grad(getattr(table_module, f"{reduction}_case_{number}"), wrt=wrt)(*args)
+        expected = vjp(*args, d_out=seed if np.ndim(output) else float(seed))
+        for param, computed, want in zip(wrt, gradient, expected):
+            assert np.shape(computed) == np.shape(want), (reduction, param)
+            assert isinstance(computed, float) == isinstance(want, float), (reduction, param, type(computed))
+            assert_close(computed, want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("number", range(len(ALL_CASES)), ids=[case_id(case) for case in ALL_CASES])
