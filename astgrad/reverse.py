@@ -49,7 +49,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
     active = _active_names(program, rules, wrt, _shift_invariant(program, rules) if arrays else ())
     shapes = _shape_classes(program, rules) if arrays else {}
     producers = {eq.target: eq for eq in program.equations}
-    kept = _needed(program, rules, active, shapes, producers) if arrays else set()
+    kept = _needed(program, rules, active) if arrays else set()
     products = {eq.target for eq, rule in zip(program.equations, rules) if _is_product(rule)}
     adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
     body = [_assign(eq.target, eq.value) for eq in program.equations]
@@ -59,23 +59,28 @@ def reverse(program, wrt, as_tuple, with_value=False):
             statement.temporary = equation.target in temporaries
     uses = _use_counts(program)
 
-    # Array code: a variable in `uniform` has a number for its adjoint, which stands for that
-    # number broadcast to the variable's shape (the adjoint of a sum), until an array needs it.
+    # Array code: a variable in `uniform` has for its adjoint a smaller array or a number (the
+    # adjoint of a sum) that stands for itself broadcast to the variable's shape, until needed.
     uniform = {}  # variable -> the one statement computing its adjoint so far, or None
+    numbers = set()  # uniform variables whose adjoint is a number
     seed_products = 0  # array passes that multiply by a number proportional to the seed
     summed = set()  # variables whose adjoint was last assigned a sum, which is never an argument's array
     seeds = set()  # variables whose adjoint is the seed itself, uniform
 
-    def accumulate(variable, contribution, origin, is_uniform=False, is_seed=False):
+    def accumulate(variable, contribution, origin, is_uniform=False, is_number=False, is_seed=False):
         if variable not in adjoint:
             adjoint[variable] = adjoint_name(namespace, variable)
             statement = _assign(adjoint[variable], contribution)
             if is_uniform:
                 uniform[variable] = statement
+            if is_number:
+                numbers.add(variable)
             if is_seed:
                 seeds.add(variable)
         else:
             seeds.discard(variable)
+            if not is_number:
+                numbers.discard(variable)
             total = gast.BinOp(left=name(adjoint[variable]), op=gast.Add(), right=contribution)
             statement = _assign(adjoint[variable], total)
             summed.add(variable)
@@ -91,6 +96,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
         if variable not in uniform:
             return
         statement = uniform.pop(variable)
+        numbers.discard(variable)
         if statement is not None:  # computed by one statement: broadcast there
             statement.value = _broadcast(statement.value, variable)
         else:
@@ -100,7 +106,7 @@ def reverse(program, wrt, as_tuple, with_value=False):
             summed.discard(variable)
 
     def _broadcast(value, variable):  # a number for a number, as the adjoint of a number must be
-        like = name(_shape_name(variable, shapes, producers))
+        like = _shape_reference(variable, shapes, producers, kept, namespace)
         return gast.Call(func=namespace.reference(runtime.broadcast_like), args=[value, like], keywords=[])
 
     def _numpy_call(function, variable):
@@ -146,25 +152,26 @@ def reverse(program, wrt, as_tuple, with_value=False):
                     term = instantiate(rule.templates[param], placeholders, rule, namespace)
                 except ValueError as reason:
                     raise _unsupported(equation, reason) from None
-                is_uniform, is_seed, summed_back = False, False, None  # None: if the shapes may differ
+                is_uniform, is_number, is_seed, summed_back = False, False, False, None  # None: if shapes differ
                 if target in uniform:  # an elementwise partial: is the product still a number?
                     read = frozenset().union(*(shapes[n] for n in _variables_in(term, equation)))
                     whole = shapes[target]
                     if not read and shapes[atom.id] == whole:  # d_T * 2 stands for a broadcast too
-                        is_uniform, is_seed = True, target in seeds and _is_one(term)
-                    elif not read and shapes[atom.id]:  # the input was broadcast: each element counts that often
+                        is_uniform, is_number, is_seed = True, target in numbers, target in seeds and _is_one(term)
+                    elif not read and shapes[atom.id] and target in numbers:  # broadcast input: counts that often
                         count = gast.BinOp(left=_numpy_call("size", target), op=gast.Div(),
                                            right=_numpy_call("size", atom.id))  # fmt: skip
                         term = gast.BinOp(left=term, op=gast.Mult(), right=count)
-                        is_uniform, summed_back = True, False
+                        is_uniform, is_number, summed_back = True, True, False
                     elif read == whole:  # an array of the whole shape: the seed multiplies it
                         seed_products += target in seeds
                     elif shapes[atom.id] | read == whole:  # d_T * y for x in x * y: sum where x was broadcast
                         summed_back = True
                     else:
                         materialize(target, _origin(equation))
-                elif number_output and shapes[target] == frozenset() and _is_numpy_call(term, "broadcast_to", namespace):
-                    term, is_uniform = term.args[0], True  # a sum's adjoint: the number, broadcast when needed
+                elif arrays and _is_broadcast_to_shape_of(term, atom.id, namespace):
+                    term, is_uniform = term.args[0], True  # a sum's adjoint, broadcast when needed
+                    is_number = not shapes[target]  # of a full reduction
                     is_seed = target in seeds and isinstance(term, gast.Name) and term.id == adjoint[target]
                 if rule.form == "partial":
                     term = gast.BinOp(left=name(adjoint[target]), op=gast.Mult(), right=term)
@@ -172,10 +179,11 @@ def reverse(program, wrt, as_tuple, with_value=False):
                     term = _shapes_from_class(term, shapes, producers, kept, namespace)
                 if arrays and rule.elementwise and (shapes[atom.id] != shapes[target] if summed_back is None else summed_back):
                     if not (atom.id in products and uses.get(atom.id) == 1):  # products sum it back themselves
-                        like = _shape_name(atom.id, shapes, producers)
-                        term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, name(like)],
-                                         keywords=[])  # fmt: skip
-                accumulate(atom.id, term, _origin(equation), is_uniform, is_seed)
+                        like = _shape_reference(atom.id, shapes, producers, kept, namespace)
+                        term, negated = _without_negation(term)  # -unbroadcast(d, x): negate the smaller array
+                        term = gast.Call(func=namespace.reference(runtime.unbroadcast), args=[term, like], keywords=[])
+                        term = gast.UnaryOp(op=gast.USub(), operand=term) if negated else term
+                accumulate(atom.id, term, _origin(equation), is_uniform, is_number, is_seed)
 
     def gradient_of(p):
         if p not in adjoint:
@@ -214,14 +222,24 @@ def _variables_in(term, equation):
     return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
 
 
-def _is_numpy_call(node, function, namespace):
-    """Whether `node` calls ``np.<function>``."""
+def _is_broadcast_to_shape_of(node, variable, namespace):
+    """Whether `node` is ``np.broadcast_to(value, np.shape(variable))``."""
+    def is_numpy(node, function):
+        return (
+            isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Attribute)
+            and node.func.attr == function
+            and isinstance(node.func.value, gast.Name)
+            and namespace.lookup(node.func.value.id, None) is np
+        )
+
     return (
-        isinstance(node, gast.Call)
-        and isinstance(node.func, gast.Attribute)
-        and node.func.attr == function
-        and isinstance(node.func.value, gast.Name)
-        and namespace.lookup(node.func.value.id, None) is np
+        is_numpy(node, "broadcast_to")
+        and len(node.args) == 2
+        and is_numpy(node.args[1], "shape")
+        and len(node.args[1].args) == 1
+        and isinstance(node.args[1].args[0], gast.Name)
+        and node.args[1].args[0].id == variable
     )
 
 
@@ -493,17 +511,13 @@ def _use_counts(program):
     return counts
 
 
-def _needed(program, rules, active, shapes, producers):
-    """Names the gradient computes anyway: those its templates and unbroadcasts read, and what they are computed from.
+def _needed(program, rules, active):
+    """Names the gradient computes anyway: those its templates read, and what they are computed from.
 
     ``z`` for ``y * z``, whose partial is ``z``. Asking one of them for a
     shape costs nothing.
     """
     needed = _read_by_templates(program, rules, active)
-    for equation, rule in zip(program.equations, rules):
-        if equation.target in active and rule.elementwise:
-            atoms = [a for a in _atoms(rule, equation.inputs) if _is_active(a, active)]
-            needed |= {_shape_name(a.id, shapes, producers) for a in atoms if shapes[a.id] != shapes[equation.target]}
     for equation, rule in reversed(list(zip(program.equations, rules))):
         if equation.target in needed:
             needed |= {atom.id for atom in _atoms(rule, equation.inputs) if isinstance(atom, gast.Name)}
@@ -624,15 +638,37 @@ def _shapes_from_class(term, shapes, producers, kept, namespace):
     """
     def rewrite(node):
         if _is_shape_call(node, lambda module: namespace.lookup(module, None) is np):
-            sources = _shape_sources(node.args[0].id, shapes, producers, kept)
-            if len(sources) == 1:
-                return gast.Call(func=node.func, args=[name(sources[0])], keywords=[])
-            broadcast = gast.Call(func=gast.Attribute(value=node.func.value, attr="broadcast", ctx=gast.Load()),
-                                  args=[name(s) for s in sources], keywords=[])  # fmt: skip
-            return gast.Attribute(value=broadcast, attr=node.func.attr, ctx=gast.Load())
+            reference = _shape_reference(node.args[0].id, shapes, producers, kept, namespace)
+            if isinstance(reference, gast.Name):
+                return gast.Call(func=node.func, args=[reference], keywords=[])
+            return gast.Attribute(value=reference, attr=node.func.attr, ctx=gast.Load())
         return with_children(node, rewrite)
 
     return rewrite(term)
+
+
+def _shape_reference(variable, shapes, producers, kept, namespace):
+    """A name with the shape of `variable`, or ``np.broadcast(y, z)`` of names whose broadcast has it."""
+    sources = _shape_sources(variable, shapes, producers, kept)
+    if len(sources) == 1:
+        return name(sources[0])
+    broadcast = gast.Attribute(value=namespace.reference(np), attr="broadcast", ctx=gast.Load())
+    return gast.Call(func=broadcast, args=[name(s) for s in sources], keywords=[])
+
+
+def _without_negation(term):
+    """(`t`, True) for a term ``-t`` or ``t * -1``, else (`term`, False)."""
+    if isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
+        return term.operand, True
+    if isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult) and _is_minus_one(term.right):
+        return term.left, True
+    return term, False
+
+
+def _is_minus_one(node):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _is_one(node.operand)
+    return isinstance(node, gast.Constant) and node.value == -1 and not isinstance(node.value, bool)
 
 
 def _zero(parameter, arrays, namespace):

@@ -103,13 +103,19 @@ def checked_arguments(seed, *wrt):
 
 
 def unbroadcast(gradient, like):
-    """`gradient` summed down to the shape of `like`: undoes NumPy broadcasting of `like`."""
+    """`gradient` summed down to the shape of `like`: undoes NumPy broadcasting of `like`.
+
+    `like` is an array or number, or an ``np.broadcast`` of several, of the shape wanted.
+    """
     return _summed_to(gradient, _shape(like))
 
 
 def _shape(x):
-    """``np.shape(x)``, without its conversion to an array for arrays and Python numbers (a third of a call's time)."""
-    if isinstance(x, (np.ndarray, np.generic)):
+    """``np.shape(x)``, without its conversion to an array for arrays and Python numbers (a third of a call's time).
+
+    An ``np.broadcast(y, z)`` stands for the shape of y and z broadcast together.
+    """
+    if isinstance(x, (np.ndarray, np.generic, np.broadcast)):
         return x.shape
     return () if isinstance(x, (int, float)) else np.shape(x)
 

@@ -396,3 +396,32 @@ def test_a_number_parameter_of_a_broadcast_mean_gets_a_number(tmp_path):
     assert isinstance(d_b, float) and d_b == 1.0
     assert_close(d_x, np.full(4, 0.25), rtol=0)
     assert isinstance(astgrad.grad(module.f, wrt=1)(np.ones((2, 3)), 0.5, d_out=2.0), float)
+
+
+AXIS_SUMS = """
+import numpy as np
+
+def normalized(x, W):
+    e = np.exp(x)
+    return np.sum(e / np.sum(e, axis=1, keepdims=True) * W)
+
+def row_sums_times(x, r):
+    return np.sum(np.sum(x, axis=1, keepdims=True) * r)
+
+def log_sum_exp_rows(x):
+    return np.sum(np.log(np.sum(np.exp(x), axis=1)))
+
+def column_means_squared(x):
+    return np.mean(np.mean(x, axis=0) ** 2)
+"""
+
+
+@pytest.mark.parametrize(
+    "function, shapes",
+    [("normalized", [(2, 3), (2, 3)]), ("row_sums_times", [(2, 3), (2, 1)]), ("row_sums_times", [(2, 3), (4, 2, 1)]),
+     ("log_sum_exp_rows", [(3, 4)]), ("column_means_squared", [(5, 2)])],
+)
+def test_an_axis_sum_adjoint_stays_small_until_needed(tmp_path, function, shapes):
+    f = getattr(load_module(tmp_path, AXIS_SUMS), function)
+    args = [RNG.normal(size=shape) for shape in shapes]
+    check_against_central_differences(f, args, tuple(range(len(args))))
