@@ -33,16 +33,9 @@ import gast
 from . import runtime
 from .names import copy_atom, name
 from .primitives import MARKERS, ZERO, array_twin, constant_node, tangent_terms
-from .reverse import (
-    _assign,
-    _each_input,
-    _not_differentiable,
-    _origin,
-    _shape_classes,
-    _unsupported,
-    _zero,
-    uses_arrays,
-)
+from .reverse import _assign, _not_differentiable, _origin, _unsupported, _zero, uses_arrays
+from .shapes import shape_classes
+from .ssa import each_input
 from .templates import instantiate
 
 PREFIX = "d"
@@ -141,13 +134,13 @@ class _Sweep:
         self.arrays = arrays
         self.namespace = program.namespace
         self.rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
-        self.shapes = _shape_classes(program, self.rules) if arrays else {}
+        self.shapes = shape_classes(program, self.rules) if arrays else {}
 
     def tangent_lines(self, equation, rule, tangents, fresh):
         """The statement giving `equation`'s tangent (added to `tangents`), or none if it carries none."""
         carried = {}  # param -> its input atoms that carry a tangent
         for param, value in zip(rule.params, equation.inputs):
-            atoms = [atom for _, atom in _each_input(rule, param, value) if _tangent(atom, tangents) is not None]
+            atoms = [atom for _, atom in each_input(rule, param, value) if _tangent(atom, tangents) is not None]
             if atoms and rule.templates[param] is not ZERO:
                 if rule.templates[param] in MARKERS:
                     raise _not_differentiable(equation, param)
@@ -185,7 +178,7 @@ class _Sweep:
             if rule.templates[param] in MARKERS:
                 continue
             elements = []
-            for _, atom in _each_input(rule, param, bound[param]):
+            for _, atom in each_input(rule, param, bound[param]):
                 tangent = _tangent(atom, tangents)
                 if tangent is not None:
                     carried.add("d_" + param)

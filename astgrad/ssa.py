@@ -60,6 +60,18 @@ class Program:
     function: object  # the parse.Function
 
 
+def each_input(rule, param, value):
+    """(position in its sequence or None, atom) for each input `param` stands for."""
+    if param == rule.sequence:
+        return list(enumerate(value))
+    return [(None, value)]
+
+
+def atoms(rule, inputs):
+    """The atoms an equation applying `rule` reads, in order (a sequence argument's one by one)."""
+    return [atom for param, value in zip(rule.params, inputs) for _, atom in each_input(rule, param, value)]
+
+
 def to_ssa(resolved, location):
     """The `Program` for `resolved`."""
     function = resolved.function

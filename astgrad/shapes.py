@@ -1,0 +1,180 @@
+"""Shape analysis for the derivative stages: which names provably share a shape, and whom to ask for one.
+
+Takes a `Program` (and the rules its equations use in array code) and gives
+`ShapeClasses` (`shape_classes`); given those, `shape_reference` names an
+expression with a variable's shape (``x``, or ``np.broadcast(y, z)``) built
+from names the gradient computes anyway (`needed_anyway`), and
+`shapes_from_class` rewrites ``np.shape(v)``, ``np.size(v)``, ``np.ndim(v)``
+in a derivative term to ask them. So a value needed only for its shape need
+not be computed (see docs/design.md, NumPy).
+"""
+
+import operator
+
+import gast
+import numpy as np
+
+from .names import name, with_children
+from .primitives import MARKERS, ZERO, returns_number
+from .ssa import atoms, each_input
+
+
+class ShapeClasses(dict):
+    """Name -> its shape class: the set of names whose shapes, broadcast together, give its shape.
+
+    A name not computed by the program (a parameter, a global) is its own
+    class; a number's class is empty. Two names of the same class have the
+    same shape, whatever the arrays passed in.
+    """
+
+    def __missing__(self, variable):
+        return frozenset((variable,))
+
+
+def shape_classes(program, rules):
+    """The `ShapeClasses` of the program's names (an elementwise result has its inputs' classes together).
+
+    An elementwise primitive's adjoint must be summed back to an input's shape
+    (unbroadcast) unless the input is known to have the output's shape already.
+    Number constants broadcast without changing any shape.
+    """
+    shapes = ShapeClasses()
+    for equation, rule in zip(program.equations, rules):
+        classes = [shapes[a.id] for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
+        union = frozenset().union(*classes)
+        if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not union):
+            shapes[equation.target] = frozenset()
+        elif rule.elementwise:
+            shapes[equation.target] = union
+        else:
+            shapes[equation.target] = frozenset((equation.target,))
+    return shapes
+
+
+SHAPE_FUNCTIONS = ("shape", "size", "ndim")
+
+
+def needed_anyway(program, rules, active):
+    """Names the gradient computes anyway: those its templates read, and what they are computed from.
+
+    ``z`` for ``y * z``, whose partial is ``z``. Asking one of them for a
+    shape costs nothing.
+    """
+    needed = _read_by_templates(program, rules, active)
+    for equation, rule in reversed(list(zip(program.equations, rules))):
+        if equation.target in needed:
+            needed |= {atom.id for atom in atoms(rule, equation.inputs) if isinstance(atom, gast.Name)}
+    return needed
+
+
+def _read_by_templates(program, rules, active):
+    """Names the derivative templates for the `active` inputs read, other than for their shapes."""
+    read = set()
+    for equation, rule in zip(program.equations, rules):
+        if equation.target not in active:
+            continue
+        bound = dict(zip(rule.params, equation.inputs), **{rule.output: name(equation.target)})
+        for param in rule.params:
+            template = rule.templates[param]
+            inputs = [atom for _, atom in each_input(rule, param, bound[param])]
+            if template in MARKERS or template is ZERO or not any(is_active(a, active) for a in inputs):
+                continue
+            for placeholder in _values_read(template) & set(bound):
+                inputs_read = [atom for _, atom in each_input(rule, placeholder, bound[placeholder])]
+                read |= {atom.id for atom in inputs_read if isinstance(atom, gast.Name)}
+    return read
+
+
+def is_active(atom, active):
+    return isinstance(atom, gast.Name) and atom.id in active
+
+
+def _values_read(template):
+    """The placeholders a template reads other than for their shapes (``np.shape(x)``)."""
+    if isinstance(template, gast.Name):
+        return {template.id}
+    if is_shape_call(template, lambda module: module == "np"):
+        return set()
+    return set().union(*(_values_read(child) for child in gast.iter_child_nodes(template)))
+
+
+def is_shape_call(node, is_numpy_module):
+    """Whether `node` is ``np.shape(v)``, ``np.size(v)`` or ``np.ndim(v)`` of one name."""
+    return (
+        isinstance(node, gast.Call)
+        and isinstance(node.func, gast.Attribute)
+        and node.func.attr in SHAPE_FUNCTIONS
+        and isinstance(node.func.value, gast.Name)
+        and is_numpy_module(node.func.value.id)
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], gast.Name)
+    )
+
+
+def shape_name(variable, shapes, producers):
+    """A name with the shape of `variable` that is likely to be needed anyway.
+
+    A parameter (or global) of its shape class if there is one; else an input of
+    the same shape class of the equation computing it (``tanh`` for
+    ``tanh ** 2``, whose partial reads ``tanh``); else `variable` itself.
+    """
+    shape_class = shapes[variable]
+    if not shape_class or shape_class == {variable}:
+        return variable
+    if len(shape_class) == 1 and next(iter(shape_class)) not in producers:
+        return next(iter(shape_class))
+    equation = producers[variable]
+    for atom in atoms(equation.rule, equation.inputs):
+        if isinstance(atom, gast.Name) and shapes[atom.id] == shape_class:
+            return atom.id
+    return variable
+
+
+def _shape_sources(variable, shapes, producers, kept):
+    """Names whose shapes broadcast together give the shape of `variable`: ``[y, z]`` for ``y * z``.
+
+    So that an elementwise result the gradient needs only for its shape
+    (``np.size(diff)`` for ``np.mean(diff)``) is not computed: an elementwise
+    result stands for the names it is computed from, unless the gradient
+    computes it anyway (it is in `kept`).
+    """
+    named = shape_name(variable, shapes, producers)
+    equation = producers.get(named)
+    if named in kept or equation is None or not equation.rule.elementwise:
+        return [named]
+    sources = []
+    for atom in atoms(equation.rule, equation.inputs):
+        if isinstance(atom, gast.Name) and shapes[atom.id]:
+            sources += [s for s in _shape_sources(atom.id, shapes, producers, kept) if s not in sources]
+    return sources if 0 < len(sources) <= MAX_BROADCAST else [named]
+
+
+MAX_BROADCAST = 32  # arguments np.broadcast takes
+
+
+def shapes_from_class(term, shapes, producers, kept, namespace):
+    """`term` with ``np.shape(v)``, ``np.size(v)``, ``np.ndim(v)`` asking names known to have v's shape.
+
+    So an array needed only for its shape (``np.sum(prod)`` needs ``np.shape(prod)``
+    in its adjoint) need not be computed, or kept, when other names give its
+    shape: ``np.shape(x)``, or ``np.broadcast(y, z).shape`` for ``y * z``.
+    """
+    def rewrite(node):
+        if is_shape_call(node, lambda module: namespace.lookup(module, None) is np):
+            reference = shape_reference(node.args[0].id, shapes, producers, kept, namespace)
+            if isinstance(reference, gast.Name):
+                return gast.Call(func=node.func, args=[reference], keywords=[])
+            return gast.Attribute(value=reference, attr=node.func.attr, ctx=gast.Load())
+        return with_children(node, rewrite)
+
+    return rewrite(term)
+
+
+def shape_reference(variable, shapes, producers, kept, namespace):
+    """A name with the shape of `variable`, or ``np.broadcast(y, z)`` of names whose broadcast has it."""
+    sources = _shape_sources(variable, shapes, producers, kept)
+    if len(sources) == 1:
+        return name(sources[0])
+    broadcast = gast.Attribute(value=namespace.reference(np), attr="broadcast", ctx=gast.Load())
+    return gast.Call(func=broadcast, args=[name(s) for s in sources], keywords=[])
