@@ -174,7 +174,9 @@ def sigmoid(x):
     value, so the overflow warning is not shown.
     """
     with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-x))
+        denominator = np.exp(-x)
+    denominator += 1  # in place: the array is this function's own
+    return 1 / denominator
 
 
 def zero_gradient(x):
