@@ -51,7 +51,7 @@ SEED = "d_out"
 
 def reverse(program, wrt, as_tuple, with_value=False):
     """The adjoint FunctionDef of `program` for the parameters named in `wrt`."""
-    sweep = _Sweep(program, wrt)
+    sweep = _Sweep(program, wrt, with_value)
     sweep.check_seed(with_value)
     for equation, rule in reversed(list(zip(program.equations, sweep.rules))):
         if equation.target in sweep.adjoint:
@@ -80,7 +80,7 @@ class _Sweep:
     an array needs it.
     """
 
-    def __init__(self, program, wrt):
+    def __init__(self, program, wrt, with_value):
         self.program, self.wrt, self.namespace = program, wrt, program.namespace
         self.adjoint_name = _higher_order_names(self.namespace) if program.function.primal_params else _first_order_name
         self.seed = self.adjoint_name(self.namespace, SEED[len("d_"):])
@@ -90,7 +90,8 @@ class _Sweep:
         self.active = _active_names(program, self.rules, wrt, zero)
         self.shapes = shape_classes(program, self.rules) if self.arrays else {}
         self.producers = {eq.target: eq for eq in program.equations}
-        self.kept = needed_anyway(program, self.rules, self.active) if self.arrays else set()
+        computed = _user_names(program) if with_value else ()  # the value computes what the user named
+        self.kept = needed_anyway(program, self.rules, self.active, computed) if self.arrays else set()
         self.products = {eq.target for eq, rule in zip(program.equations, self.rules) if _is_product(rule)}
         self.uses = _use_counts(program)
         self.body = [_assign(eq.target, eq.value) for eq in program.equations]
@@ -387,6 +388,14 @@ def _use_counts(program):
     return counts
 
 
+def _user_names(program):
+    """The names the user's function assigns, and the output's names."""
+    tree = program.function.tree
+    written = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    return written | {atom.id for atom in outputs if isinstance(atom, gast.Name)}
+
+
 def _temporaries(program):
     """Targets that stand for a part of one of the user's expressions (``X @ W1`` in ``np.tanh(X @ W1 + b1)``).
 
@@ -394,11 +403,8 @@ def _temporaries(program):
     statement of the user's that computes it. The optimize stage may write it
     nested again, so that its array is freed as soon as it is used.
     """
-    written = {n.id for n in gast.walk(program.function.tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
-    written |= {atom.id for atom in outputs if isinstance(atom, gast.Name)}
     origin = {equation.target: equation.origin for equation in program.equations}
-    temporaries = set(origin) - written
+    temporaries = set(origin) - _user_names(program)
     for equation in program.equations:
         for atom in atoms(equation.rule, equation.inputs):
             if isinstance(atom, gast.Name) and atom.id in temporaries and origin[atom.id] != equation.origin:

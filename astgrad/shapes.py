@@ -54,8 +54,8 @@ def shape_classes(program, rules):
 SHAPE_FUNCTIONS = ("shape", "size", "ndim")
 
 
-def needed_anyway(program, rules, active):
-    """Names the gradient computes anyway: those its templates read, and what they are computed from.
+def needed_anyway(program, rules, active, computed=()):
+    """Names the gradient computes anyway: those its templates read, `computed`, and what they are computed from.
 
     ``z`` for ``y * z``, whose partial is ``z``. Asking one of them for a
     shape costs nothing.
@@ -64,7 +64,7 @@ def needed_anyway(program, rules, active):
     for equation, rule in reversed(list(zip(program.equations, rules))):
         if equation.target in needed:
             needed |= {atom.id for atom in atoms(rule, equation.inputs) if isinstance(atom, gast.Name)}
-    return needed
+    return needed | set(computed)  # not their parts: those stay nested in the user's expressions
 
 
 def _read_by_templates(program, rules, active):
