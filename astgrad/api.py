@@ -221,12 +221,17 @@ def _wrt_names(program, function, wrt):
 
 def _require_scalar_output(program, location, function):
     if isinstance(program.output, tuple):
+        hint = (
+            "return one number (a loss, or a weighted sum of the outputs); "
+            "for several outputs, differentiate one function per output"
+        )
+        if function.primal_params:  # a generated gradient of several parameters
+            hint = "for all second derivatives at once use astgrad.hessian(f), or differentiate grad(f, wrt=...) of one parameter"
         raise location.error(
             NonScalarOutputError,
             function.tree.body[-1],
             f"{program.name} returns a tuple, but a gradient needs a single (scalar) output",
-            hint="return one number (a loss, or a weighted sum of the outputs); "
-            "for several outputs, differentiate one function per output",
+            hint=hint,
         )
 
 

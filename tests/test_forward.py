@@ -728,6 +728,13 @@ def test_forward_gradient_of_an_array_output_is_refused_when_called():
         astgrad.value_and_grad(scaled_sine, mode="forward")(np.ones(2))
 
 
+def test_the_gradient_of_a_gradient_of_two_parameters_points_to_hessian():
+    with pytest.raises(astgrad.NonScalarOutputError, match="returns a tuple") as error:
+        astgrad.grad(astgrad.grad(sin_cos))
+    assert "astgrad.hessian(f)" in str(error.value) and "return d_x, d_y" in str(error.value)
+    assert error.value.lineno == astgrad.source(astgrad.grad(sin_cos)).count("\n")
+
+
 def test_forward_gradient_of_a_tuple_output_is_refused_when_transforming():
     with pytest.raises(astgrad.NonScalarOutputError, match="returns a tuple"):
         astgrad.grad(pair, mode="forward")
