@@ -77,7 +77,7 @@ def _read_by_templates(program, rules, active):
         for param in rule.params:
             template = rule.templates[param]
             inputs = [atom for _, atom in each_input(rule, param, bound[param])]
-            if template in MARKERS or template is ZERO or not any(is_active(a, active) for a in inputs):
+            if template in MARKERS or template is ZERO or not any(_is_active(a, active) for a in inputs):
                 continue
             for placeholder in _values_read(template) & set(bound):
                 inputs_read = [atom for _, atom in each_input(rule, placeholder, bound[placeholder])]
@@ -85,7 +85,7 @@ def _read_by_templates(program, rules, active):
     return read
 
 
-def is_active(atom, active):
+def _is_active(atom, active):
     return isinstance(atom, gast.Name) and atom.id in active
 
 
@@ -112,7 +112,7 @@ def is_shape_call(node, is_numpy_module):
     )
 
 
-def shape_name(variable, shapes, producers):
+def _shape_name(variable, shapes, producers):
     """A name with the shape of `variable` that is likely to be needed anyway.
 
     A parameter (or global) of its shape class if there is one; else an input of
@@ -139,7 +139,7 @@ def _shape_sources(variable, shapes, producers, kept):
     result stands for the names it is computed from, unless the gradient
     computes it anyway (it is in `kept`).
     """
-    named = shape_name(variable, shapes, producers)
+    named = _shape_name(variable, shapes, producers)
     equation = producers.get(named)
     if named in kept or equation is None or not equation.rule.elementwise:
         return [named]
