@@ -43,14 +43,19 @@ a forward mode once astgrad has one):
 `global`, an attribute assignment, a side-effecting helper, ...), with the
 error class and the line of the file it must name.
 
-To add NumPy-array programs: give `Generator` array rules and array inputs
-(`scalar_rules` is where the primitives are chosen); to add properties:
-append to `PROPERTIES`.
+NumPy-array programs (arrays of shapes that broadcast, reductions over axes,
+reshapes, matrix products) are made and checked by tests/random_array_programs.py,
+which reuses this module's helpers, `run_one` and some of its properties
+(`identical` compares arrays as well as numbers); `--arrays` runs them here.
+To draw on more of the table in scalar programs: `scalar_rules` is where the
+primitives are chosen; to add properties: append to `PROPERTIES`.
 
 Run many programs:
 
     python tests/random_programs.py --count 10000 --seed 0
     python tests/random_programs.py --program 0:123     # print one program and check it
+    python tests/random_programs.py --arrays --count 2000 --seed 0      # array programs
+    python tests/random_programs.py --arrays --program 0:17
 """
 
 import argparse
@@ -914,6 +919,13 @@ def gradient_matches_finite_differences(case):
                 raise PropertyFailure(f"{mode}: the gradient {value!r} is a {type(value).__name__}, not a float")
 
 
+def identical(a, b):
+    """Whether two gradients (numbers, arrays, or tuples or lists of them) hold the same numbers in the same shapes."""
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b))
+    return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+
+
 def value_and_grad_agree(case):
     program = case.program
     value, gradient = astgrad.value_and_grad(case.f, wrt=program.wrt)(*case.args)
@@ -921,7 +933,7 @@ def value_and_grad_agree(case):
     if value != expected:
         raise PropertyFailure(f"value_and_grad's value {value!r} differs from f(...) = {expected!r}")
     plain = astgrad.grad(case.f, wrt=program.wrt)(*case.args)
-    if gradient_list(gradient, program) != gradient_list(plain, program):
+    if not identical(gradient_list(gradient, program), gradient_list(plain, program)):
         raise PropertyFailure(f"value_and_grad's gradient {gradient!r} differs from grad's {plain!r}")
 
 
@@ -942,7 +954,7 @@ def source_recompiles(case):
     namespace.update(zip(d_f.__code__.co_freevars, (cell.cell_contents for cell in d_f.__closure__ or ())))
     exec(compile(text, "<recompiled>", "exec"), namespace)
     again = namespace[d_f.__name__](*case.args)
-    if again != d_f(*case.args):
+    if not identical(again, d_f(*case.args)):
         raise PropertyFailure(f"the recompiled source gives {again!r}, the generated function {d_f(*case.args)!r}")
 
 
@@ -1132,12 +1144,16 @@ def check_refused(bad, directory):
 
 # ---- the runner --------------------------------------------------------------------------------
 
-def run_one(seed, index, directory, statements=None):
-    """(status, program, detail): status "ok", "ok near a kink" (no finite differences) or "failed"."""
-    program = make_program(seed, index, statements)
+def run_one(seed, index, directory, statements=None, make=None, prepare_case=None, properties=PROPERTIES):
+    """(status, program, detail): status "ok", "ok near a kink" (no finite differences) or "failed".
+
+    `make` and `prepare_case` default to this module's `make_program` and `prepare`
+    (random_array_programs passes its own, and its properties).
+    """
+    program = (make or make_program)(seed, index, statements)
     try:
-        case = prepare(program, directory)
-        check(case)
+        case = (prepare_case or prepare)(program, directory)
+        check(case, properties)
         return "ok" if case.where == "clean" else f"ok, {case.where}", program, None
     except PropertyFailure as failure:
         return "failed", program, str(failure)
@@ -1157,21 +1173,32 @@ _worker_directory = None
 
 
 def _run_in_worker(job):
-    """run_one in a worker process, in a directory of its own."""
+    """run_one (of random_array_programs for array programs) in a worker process, in a directory of its own."""
     global _worker_directory
     if _worker_directory is None:
         warnings.simplefilter("error")
         _worker_directory = tempfile.mkdtemp(prefix="astgrad-programs-")
-    return run_one(*job, _worker_directory)
+    seed, index, arrays = job
+    return _runner(arrays)(seed, index, _worker_directory)
+
+
+def _runner(arrays):
+    if not arrays:
+        return run_one
+    import random_array_programs  # imports this module: see the end of the file
+
+    return random_array_programs.run_one
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arrays", action="store_true", help="NumPy-array programs (random_array_programs.py)")
     parser.add_argument("--count", type=int, default=1000, help="number of programs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0, help="index of the first program")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
-    parser.add_argument("--refused", type=int, help="programs astgrad must refuse (default: count / 10)")
+    parser.add_argument("--refused", type=int, help="programs astgrad must refuse (default: count / 10, "
+                        "none with --arrays)")
     parser.add_argument("--program", help="SEED:INDEX: print that program and check it")
     parser.add_argument("--show", type=int, default=3, help="failing programs shown per kind of failure")
     options = parser.parse_args(argv)
@@ -1179,12 +1206,12 @@ def main(argv=None):
     if options.program:
         seed, index = (int(part) for part in options.program.split(":"))
         with tempfile.TemporaryDirectory() as directory:
-            status, program, detail = run_one(seed, index, directory)
+            status, program, detail = _runner(options.arrays)(seed, index, directory)
         print(program.source)
         print(f"# {status}" + (f"\n{detail}" if detail else ""))
         return 1 if status == "failed" else 0
     began = time.perf_counter()
-    jobs = [(options.seed, index) for index in range(options.start, options.start + options.count)]
+    jobs = [(options.seed, index, options.arrays) for index in range(options.start, options.start + options.count)]
     statuses, failures, used = collections.Counter(), collections.defaultdict(list), collections.Counter()
     if options.jobs > 1:
         import multiprocessing
@@ -1202,7 +1229,7 @@ def main(argv=None):
             print(f"... {done} programs, {statuses['failed']} failed", file=sys.stderr, flush=True)
     if pool is not None:
         pool.close()
-    refused_count = options.count // 10 if options.refused is None else options.refused
+    refused_count = (0 if options.arrays else options.count // 10) if options.refused is None else options.refused
     with tempfile.TemporaryDirectory() as directory:
         for index in range(options.start, options.start + refused_count):
             bad = bad_program(options.seed, index)
@@ -1215,25 +1242,36 @@ def main(argv=None):
     elapsed = time.perf_counter() - began
     passed = statuses["ok"] + statuses["ok, near a kink"] + statuses["ok, singular"]
     last = options.start + options.count - 1
-    print(f"{options.count} programs (seed {options.seed}, indices {options.start}-{last}, {options.jobs} job(s)) "
+    kind = "array programs" if options.arrays else "programs"
+    print(f"{options.count} {kind} (seed {options.seed}, indices {options.start}-{last}, {options.jobs} job(s)) "
           f"in {elapsed:.0f} s: {passed} passed, {statuses['failed']} failed")
     print(f"of the passed: {statuses['ok']} checked against finite differences too, "
           f"{statuses['ok, near a kink']} with no sample point away from kinks (not against finite differences), "
           f"{statuses['ok, singular']} singular everywhere tried (only reproducibility checked)")
-    print(f"primitives called: {len(used)} of {len(scalar_rules())}")
-    print(f"programs with a construct astgrad must refuse: {statuses['refused as expected']} refused with the "
-          f"right error and line, {statuses['refusal failed']} not")
+    if options.arrays:
+        constructs = sys.modules["random_array_programs"].CONSTRUCTS
+        missing = sorted(set(constructs) - set(used))
+        print(f"constructs used: {len(set(constructs) & set(used))} of {len(constructs)}"
+              + (f" (not: {', '.join(missing)})" if missing else ""))
+    else:
+        print(f"primitives called: {len(used)} of {len(scalar_rules())}")
+    if refused_count:
+        print(f"programs with a construct astgrad must refuse: {statuses['refused as expected']} refused with the "
+              f"right error and line, {statuses['refusal failed']} not")
     for kind, cases in sorted(failures.items(), key=lambda item: -len(item[1])):
         print(f"\n=== {len(cases)} x {kind}")
         for program, detail in cases[: options.show]:
             if isinstance(program, BadProgram):
                 print(f"--- refused program {program.kind}")
             else:
-                print(f"--- program {program.label} (python tests/random_programs.py --program {program.label})")
+                flag = "--arrays " if options.arrays else ""
+                print(f"--- program {program.label} (python tests/random_programs.py {flag}--program {program.label})")
             print(detail)
             print(program.source)
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import random_programs  # this file as the module random_array_programs imports, so both share its classes
+
+    sys.exit(random_programs.main())

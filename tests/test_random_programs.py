@@ -2,9 +2,11 @@
 
 The normal suite checks PROGRAMS programs of seed 0 against every property
 (the fresh-import check on every fourth; test_determinism.py does more of
-it), two programs astgrad must refuse per kind of bad construct, and that the
-generator and its checks do what they claim. Many more programs:
-``python tests/random_programs.py --count 10000`` (see docs/reliability.md).
+it), ARRAY_PROGRAMS NumPy-array programs (tests/random_array_programs.py)
+likewise, two programs astgrad must refuse per kind of bad construct, and
+that the generators and their checks do what they claim. Many more programs:
+``python tests/random_programs.py --count 10000`` and
+``python tests/random_programs.py --arrays --count 2000`` (see docs/reliability.md).
 
 Failures the generator found are regression tests at the end of this file,
 each a plain test with its program inline, named after what broke.
@@ -17,11 +19,13 @@ import numpy as np
 import pytest
 
 import astgrad
+import random_array_programs as ra
 import random_programs as rp
 from support import load_module
 
 SEED = 0
 PROGRAMS = 200
+ARRAY_PROGRAMS = 150
 REFUSED = 2 * len(rp.BAD_KINDS)  # every kind of bad construct twice, in different programs
 
 
@@ -43,10 +47,10 @@ def case(directory):
     return case
 
 
-def failure_report(program, exc):
+def failure_report(program, exc, flags=""):
     return (
         f"program {program.label} breaks a property: {exc}\n"
-        f"reproduce: python tests/random_programs.py --program {program.label}\n{program.source}"
+        f"reproduce: python tests/random_programs.py {flags}--program {program.label}\n{program.source}"
     )
 
 
@@ -159,6 +163,107 @@ def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, mo
     monkeypatch.setattr(astgrad, "grad", runs_the_function_first)
     with pytest.raises(rp.PropertyFailure, match="user code ran"):
         rp.check_refused(runnable, directory)
+
+
+# ---- NumPy-array programs ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def array_case(directory):
+    """Array program `index` of seed 0, written, imported and with a sample point (made once per module)."""
+    made = {}
+
+    def case(index):
+        if index not in made:
+            made[index] = ra.prepare(ra.make_program(SEED, index), directory)
+        return made[index]
+
+    return case
+
+
+@pytest.mark.parametrize("index", range(ARRAY_PROGRAMS))
+def test_random_array_program(index, array_case):
+    properties = [p for p in ra.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
+    try:
+        rp.check(array_case(index), properties)
+    except Exception as exc:
+        raise AssertionError(failure_report(ra.make_program(SEED, index), exc, "--arrays ")) from exc
+
+
+def test_array_programs_are_made_again_from_their_label():
+    assert ra.make_program(SEED, 7).source == ra.make_program(SEED, 7).source
+    assert ra.make_program(SEED, 7).source != ra.make_program(SEED, 8).source
+
+
+def test_array_programs_draw_on_every_construct_and_shape(array_case):
+    programs = [array_case(index).program for index in range(ARRAY_PROGRAMS)]
+    used = {construct for program in programs for construct in program.used}
+    assert used == set(ra.CONSTRUCTS), (set(ra.CONSTRUCTS) - used, used - set(ra.CONSTRUCTS))
+    shapes = {shape for program in programs for shape in program.shapes}
+    assert {None, (), (3,), (2, 3), (2, 1), (1, 3), (4, 2, 3)} <= shapes
+    for program in programs:
+        arrays = [shape for shape in program.shapes if shape is not None]
+        assert 1 <= len(arrays) <= 4
+        np.broadcast_shapes(*arrays)  # raises unless the inputs broadcast together
+        assert 3 <= len(ast.parse(program.source).body[-1].body) <= 20
+
+
+def test_most_array_programs_have_a_sample_point_away_from_kinks(array_case):
+    assert sum(array_case(index).where == "clean" for index in range(ARRAY_PROGRAMS)) >= 0.97 * ARRAY_PROGRAMS
+
+
+def test_the_array_probe_tells_which_element_each_max_picks():
+    probe = ra.Probe(
+        "import numpy as np\n\n"
+        "def f(x, y):\n    return np.sum(np.max(x, axis=0) + x.max(axis=-1, keepdims=True) + np.maximum(x, y))\n"
+    )
+    x = np.array([[0.0, 1.0], [2.0, 0.5]])
+    value, pieces, magnitude = probe.run([x, -1.0])
+    assert value == np.sum(np.max(x, axis=0) + x.max(axis=-1, keepdims=True) + np.maximum(x, -1.0))
+    assert magnitude == value  # the largest value is the sum itself
+
+    def changed(x, y):  # which of the three maxima picks another element than at (x, -1)
+        return [new != old for new, old in zip(probe.run([np.array(x), y])[1], pieces)]
+
+    assert changed(x + 0.01, -1.0) == [False, False, False]
+    assert changed([[0.0, 1.0], [2.0, 1.2]], -1.0) == [True, False, False]  # column 1: x[1, 1]
+    assert changed([[0.0, 1.0], [0.4, 0.5]], -1.0) == [False, True, False]  # row 1: x[1, 1]
+    assert changed(x, 0.7) == [False, False, True]  # y over x[0, 0] and x[1, 1]
+
+
+def test_array_finite_differences_catch_one_element_off_by_a_part_in_a_hundred_thousand(array_case, monkeypatch):
+    chosen = next(
+        c for c in map(array_case, range(ARRAY_PROGRAMS))
+        if c.where == "clean" and c.program.wrt is None and any(np.ndim(c.args[i]) == 2 for i in c.program.wrt_indices)
+    )  # fmt: skip
+    ra.gradient_matches_finite_differences(chosen)
+    grad = astgrad.grad
+
+    def one_element_wrong(fn, wrt=None, mode="reverse"):
+        d_f = grad(fn, wrt=wrt, mode=mode)
+
+        def wrong(*args):
+            gradient = [np.array(g, copy=True) for g in rp.gradient_list(d_f(*args), chosen.program)]
+            largest = max(gradient, key=np.size)
+            largest.flat[np.argmax(np.abs(largest))] *= 1 + 1e-5
+            return tuple(gradient) if chosen.program.as_tuple else gradient[0]
+
+        return wrong
+
+    monkeypatch.setattr(astgrad, "grad", one_element_wrong)
+    with pytest.raises(rp.PropertyFailure, match=r"finite differences give"):
+        ra.gradient_matches_finite_differences(chosen)
+
+
+def test_an_array_gradient_sharing_an_arguments_memory_is_caught(array_case, monkeypatch):
+    chosen = next(
+        c for c in map(array_case, range(ARRAY_PROGRAMS))
+        if not c.program.as_tuple and isinstance(c.args[c.program.wrt_indices[0]], np.ndarray)
+    )  # fmt: skip
+    ra.gradients_have_shapes_and_memory_of_their_own(chosen)
+    index = chosen.program.wrt_indices[0]
+    monkeypatch.setattr(astgrad, "grad", lambda fn, wrt=None, mode="reverse": lambda *args: args[index][...])
+    with pytest.raises(rp.PropertyFailure, match="shares memory with the argument"):
+        ra.gradients_have_shapes_and_memory_of_their_own(chosen)
 
 
 # ---- regressions found by the generator ----------------------------------------------------------
