@@ -131,8 +131,19 @@ class _Sweep:
     def equation(self, equation, rule):
         """The contributions of `equation` to the adjoints of its inputs."""
         target = equation.target
-        if target in self.uniform and not (rule.elementwise and rule.form == "partial"):
+        terms = list(self._terms(equation, rule))
+        # A uniform adjoint is written out before its equation reads it, if any input needs the array.
+        if target in self.uniform and (
+            not (rule.elementwise and rule.form == "partial")
+            or any(self._uniform_case(equation, variable, term) is None for variable, term in terms)
+        ):
             self.materialize(target, _origin(equation))
+        for variable, term in terms:
+            self.contribute(equation, rule, variable, term)
+
+    def _terms(self, equation, rule):
+        """(input, its instantiated template) for each input that depends on a differentiated parameter."""
+        target = equation.target
         bound = dict(zip(rule.params, equation.inputs))
         for param in rule.params:
             for position, atom in each_input(rule, param, bound[param]):
@@ -145,30 +156,49 @@ class _Sweep:
                 if rule.sequence:
                     placeholders["i"] = gast.Constant(value=position, kind=None)
                 try:
-                    term = instantiate(rule.templates[param], placeholders, rule, self.namespace)
+                    yield atom.id, instantiate(rule.templates[param], placeholders, rule, self.namespace)
                 except ValueError as reason:
                     raise _unsupported(equation, reason) from None
-                self.contribute(equation, rule, atom.id, term)
+
+    def _uniform_case(self, equation, variable, partial):
+        """How an elementwise partial carries the uniform adjoint of `equation`'s target to `variable`.
+
+        "uniform": the product stands for a broadcast too (``d_T * 2``);
+        "counted": a number reaching a broadcast input, times how often the
+        broadcast repeats each element; "whole": the partial is an array of
+        the whole shape; "summed back": the partial fills the axes along which
+        the input was broadcast (``y`` for `x` in ``x * y``); None: the
+        adjoint must first be written out as an array.
+        """
+        shapes, target = self.shapes, equation.target
+        read = frozenset().union(*(shapes[n] for n in _variables_in(partial, equation)))
+        whole = shapes[target]
+        if not read and shapes[variable] == whole:
+            return "uniform"
+        if not read and shapes[variable] and target in self.numbers:
+            return "counted"
+        if read == whole:
+            return "whole"
+        if shapes[variable] | read == whole:
+            return "summed back"
+        return None
 
     def contribute(self, equation, rule, variable, term):
         """Add `term` (an instantiated template) to the adjoint of `variable`, an input of `equation`."""
         target, shapes = equation.target, self.shapes
         kind, summed_back = None, None  # kind: "uniform", "number" or "seed"; summed_back None: if shapes differ
         if target in self.uniform:  # an elementwise partial of a uniform adjoint: is the product still one?
-            read = frozenset().union(*(shapes[n] for n in _variables_in(term, equation)))
-            whole = shapes[target]
-            if not read and shapes[variable] == whole:  # d_T * 2 stands for a broadcast too
+            case = self._uniform_case(equation, variable, term)
+            if case == "uniform":
                 kind = "seed" if target in self.seeds and _is_one(term) else self._kind_of(target)
-            elif not read and shapes[variable] and target in self.numbers:  # a broadcast input: counts that often
+            elif case == "counted":
                 count = gast.BinOp(left=self._numpy_call("size", target), op=gast.Div(),
                                    right=self._numpy_call("size", variable))  # fmt: skip
                 term, kind, summed_back = gast.BinOp(left=term, op=gast.Mult(), right=count), "number", False
-            elif read == whole:  # an array of the whole shape: the seed multiplies it
+            elif case == "whole":  # the seed multiplies an array of the whole shape
                 self.seed_products += target in self.seeds
-            elif shapes[variable] | read == whole:  # d_T * y for x in x * y: summed where x was broadcast
-                summed_back = True
             else:
-                self.materialize(target, _origin(equation))
+                summed_back = True
         elif self.arrays and _is_broadcast_to_shape_of(term, variable, self.namespace):
             term = term.args[0]  # a sum's adjoint, broadcast when needed
             if not shapes[target]:  # of a full reduction: a number

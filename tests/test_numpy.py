@@ -425,3 +425,31 @@ def test_an_axis_sum_adjoint_stays_small_until_needed(tmp_path, function, shapes
     f = getattr(load_module(tmp_path, AXIS_SUMS), function)
     args = [RNG.normal(size=shape) for shape in shapes]
     check_against_central_differences(f, args, tuple(range(len(args))))
+
+
+MATERIALIZED = """
+import numpy as np
+
+def shifted_by_a_number(x, k):
+    return np.sum(x + k - np.sum(x))
+
+def shifted_by_a_row(x, y):
+    return np.sum(x + y - np.sum(x))
+"""
+
+
+@pytest.mark.parametrize(
+    "function, args, expected",
+    [
+        ("shifted_by_a_number", [np.array([0.5, -1.0, 2.0]), 0.7], (np.full(3, -2.0), 3.0)),
+        ("shifted_by_a_row", [np.arange(6.0).reshape(2, 3), np.array([0.5, -1.0, 2.0])], (np.full((2, 3), -5.0), np.full(3, 2.0))),
+    ],
+)
+def test_a_sum_adjoint_written_out_for_one_input_is_an_array_for_all(tmp_path, function, args, expected):
+    # The subtracted np.sum(x) needs the difference's adjoint as an array: it is written out before
+    # any input reads it, so that x + k does not take it for a number.
+    f = getattr(load_module(tmp_path, MATERIALIZED), function)
+    gradient = check_against_central_differences(f, args, (0, 1))
+    for got, want in zip(gradient, expected):
+        assert_close(got, want, rtol=1e-14)
+    assert isinstance(gradient[1], float) == isinstance(args[1], float)
