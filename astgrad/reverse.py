@@ -223,10 +223,17 @@ class _Sweep:
         return variable in self.products and self.uses.get(variable) == 1
 
     def _unbroadcast(self, term, variable):
-        """``unbroadcast(term, x)``, and ``-unbroadcast(t, x)`` for ``-t``: negate the smaller array."""
-        like = shape_reference(variable, self.shapes, self.producers, self.kept, self.namespace)
+        """``unbroadcast(term, x)``, and ``-unbroadcast(t, x)`` for ``-t``: negate the smaller array.
+
+        To a number (``np.mean(x)`` in ``x - np.mean(x)``) it is ``np.sum(term)``,
+        which needs no value of that shape.
+        """
         term, negated = _without_negation(term)
-        term = self._call(runtime.unbroadcast, term, like)
+        if not self.shapes[variable]:
+            term = gast.Call(func=self._numpy_attribute("sum"), args=[term], keywords=[])
+        else:
+            like = shape_reference(variable, self.shapes, self.producers, self.kept, self.namespace)
+            term = self._call(runtime.unbroadcast, term, like)
         return gast.UnaryOp(op=gast.USub(), operand=term) if negated else term
 
     def accumulate(self, variable, contribution, origin, kind=None):
@@ -296,8 +303,10 @@ class _Sweep:
         return self._call(runtime.broadcast_like, value, like)
 
     def _numpy_call(self, function, variable):
-        numpy_function = gast.Attribute(value=self.namespace.reference(np), attr=function, ctx=gast.Load())
-        return gast.Call(func=numpy_function, args=[name(variable)], keywords=[])
+        return gast.Call(func=self._numpy_attribute(function), args=[name(variable)], keywords=[])
+
+    def _numpy_attribute(self, function):
+        return gast.Attribute(value=self.namespace.reference(np), attr=function, ctx=gast.Load())
 
     def _call(self, helper, *args):
         return gast.Call(func=self.namespace.reference(helper), args=list(args), keywords=[])
