@@ -169,9 +169,9 @@ def sigmoid(x):
     ``np.logaddexp(x, y)`` has the partials ``sigmoid(x - y)`` and
     ``sigmoid(y - x)``; computing them this way does not need the (slow)
     ``np.logaddexp`` itself, so a gradient that does not return the value
-    skips it. The formula keeps full relative precision; below x = -709
-    ``np.exp(-x)`` overflows to inf and the result is 0, the correctly rounded
-    value, so the overflow warning is not shown.
+    skips it. The formula keeps full relative precision down to x = -709;
+    below, ``np.exp(-x)`` overflows to inf and the result is 0 instead of a
+    number under 1e-308, so the overflow warning is not shown.
     """
     with np.errstate(over="ignore"):
         denominator = np.exp(-x)
