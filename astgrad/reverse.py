@@ -34,6 +34,8 @@ Code that calls NumPy ("array code") gets more, and scalar code none of it:
 * no adjoint for a max subtracted before a softmax (`invariance`).
 """
 
+import copy
+
 import gast
 import numpy as np
 
@@ -192,9 +194,7 @@ class _Sweep:
             if case == "uniform":
                 kind = "seed" if target in self.seeds and _is_one(term) else self._kind_of(target)
             elif case == "counted":
-                count = gast.BinOp(left=self._numpy_call("size", target), op=gast.Div(),
-                                   right=self._numpy_call("size", variable))  # fmt: skip
-                term, kind, summed_back = gast.BinOp(left=term, op=gast.Mult(), right=count), "number", False
+                return self.accumulate(variable, self._counted(target, variable, term), _origin(equation), "number")
             elif case == "whole":  # the seed multiplies an array of the whole shape
                 self.seed_products += target in self.seeds
             else:
@@ -214,6 +214,25 @@ class _Sweep:
             if shapes[variable] != shapes[target] if summed_back is None else summed_back:
                 term = self._unbroadcast(term, variable)
         self.accumulate(variable, term, _origin(equation), kind)
+
+    def _counted(self, target, variable, partial):
+        """``d_T * partial * (np.size(T) / np.size(x))``: a number reaching `variable`, which `target` broadcast.
+
+        For a mean's adjoint ``d_T = d_out / np.size(T)`` it is
+        ``d_out * partial / np.size(x)``, with one rounding less.
+        """
+        size_of_target, size = (self._size(v) for v in (target, variable))
+        statement = self.uniform.get(target)
+        mean = statement.value if statement is not None else None
+        if isinstance(mean, gast.BinOp) and isinstance(mean.op, gast.Div) and _same(mean.right, size_of_target):
+            spread = gast.BinOp(left=copy.deepcopy(mean.left), op=gast.Mult(), right=partial)
+            return gast.BinOp(left=spread, op=gast.Div(), right=size)
+        spread = gast.BinOp(left=name(self.adjoint[target]), op=gast.Mult(), right=partial)
+        return gast.BinOp(left=spread, op=gast.Mult(), right=gast.BinOp(left=size_of_target, op=gast.Div(), right=size))
+
+    def _size(self, variable):
+        """``np.size(v)``, asked of names the gradient computes anyway."""
+        return shapes_from_class(self._numpy_call("size", variable), self.shapes, self.producers, self.kept, self.namespace)
 
     def _kind_of(self, variable):
         return "number" if variable in self.numbers else "uniform"
@@ -337,6 +356,11 @@ def _is_broadcast_to_shape_of(node, variable, namespace):
         and isinstance(node.args[1].args[0], gast.Name)
         and node.args[1].args[0].id == variable
     )
+
+
+def _same(node, other):
+    """Whether two expressions are written the same way."""
+    return gast.dump(node) == gast.dump(other)
 
 
 def _is_one(node):
