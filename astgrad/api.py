@@ -40,20 +40,14 @@ def grad(fn=None, wrt=None, mode="reverse"):
     """
     if fn is None:
         return functools.partial(grad, wrt=wrt, mode=mode)
-    try:
-        return _generated(fn, wrt, mode, "grad")
-    except AstgradError as error:
-        raise error.with_traceback(None) from None  # the user's line, not astgrad's insides
+    return _for_user(fn, wrt, mode, "grad")
 
 
 def value_and_grad(fn=None, wrt=None, mode="reverse"):
     """Like `grad`, but the generated function returns ``(fn(...), gradient)``."""
     if fn is None:
         return functools.partial(value_and_grad, wrt=wrt, mode=mode)
-    try:
-        return _generated(fn, wrt, mode, "value_and_grad")
-    except AstgradError as error:
-        raise error.with_traceback(None) from None
+    return _for_user(fn, wrt, mode, "value_and_grad")
 
 
 def jvp(fn=None, wrt=None):
@@ -66,10 +60,7 @@ def jvp(fn=None, wrt=None):
     """
     if fn is None:
         return functools.partial(jvp, wrt=wrt)
-    try:
-        return _generated(fn, wrt, "forward", "jvp")
-    except AstgradError as error:
-        raise error.with_traceback(None) from None
+    return _for_user(fn, wrt, "forward", "jvp")
 
 
 def hessian(fn=None, wrt=None):
@@ -83,8 +74,13 @@ def hessian(fn=None, wrt=None):
     """
     if fn is None:
         return functools.partial(hessian, wrt=wrt)
+    return _for_user(fn, wrt, "forward", "hessian")
+
+
+def _for_user(fn, wrt, mode, kind):
+    """`_generated`, with an error's traceback cut: it names the user's line, not astgrad's insides."""
     try:
-        return _generated(fn, wrt, "forward", "hessian")
+        return _generated(fn, wrt, mode, kind)
     except AstgradError as error:
         raise error.with_traceback(None) from None
 
@@ -226,7 +222,10 @@ def _require_scalar_output(program, location, function):
             "for several outputs, differentiate one function per output"
         )
         if function.primal_params:  # a generated gradient of several parameters
-            hint = "for all second derivatives at once use astgrad.hessian(f), or differentiate grad(f, wrt=...) of one parameter"
+            hint = (
+                "for all second derivatives at once use astgrad.hessian(f), "
+                "or differentiate grad(f, wrt=...) of one parameter"
+            )
         raise location.error(
             NonScalarOutputError,
             function.tree.body[-1],

@@ -192,3 +192,12 @@ def with_children(node, transform):
         else:
             fields[field] = value
     return type(node)(**fields)
+
+
+def substituted(node, replacements):
+    """`node` with each load of a name in `replacements` (name -> expression) replaced by that expression."""
+    if isinstance(node, gast.Name) and node.id in replacements:
+        return replacements[node.id]
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return node
+    return with_children(node, lambda child: substituted(child, replacements))

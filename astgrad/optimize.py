@@ -27,7 +27,7 @@ from collections import Counter
 
 import gast
 
-from .names import name, with_children
+from .names import name, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
 
@@ -237,7 +237,7 @@ def propagate_copies(body):
     copied_into = {}  # name -> the names currently holding a copy of it
     out = []
     for statement in body:
-        value = _substitute(statement.value, copies)
+        value = substituted(statement.value, copies)
         out.append(_with_value(statement, value))
         if not isinstance(statement, gast.Assign):
             continue
@@ -252,14 +252,6 @@ def propagate_copies(body):
             if isinstance(value, gast.Name):
                 copied_into.setdefault(value.id, set()).add(target)
     return out
-
-
-def _substitute(node, copies):
-    if isinstance(node, gast.Name) and node.id in copies:
-        return copies[node.id]
-    if isinstance(node, (gast.Name, gast.Constant)):
-        return node
-    return with_children(node, lambda child: _substitute(child, copies))
 
 
 def eliminate_dead_code(body):

@@ -42,9 +42,9 @@ import numpy as np
 from . import runtime
 from .errors import Location, NoDerivativeError
 from .invariance import shift_invariant
-from .names import copy_atom, name, with_children
+from .names import copy_atom, name, substituted
 from .primitives import MARKERS, ZERO, array_twin, is_numpy
-from .shapes import needed_anyway, shape_classes, shape_reference, shapes_from_class
+from .shapes import is_numpy_call, is_shape_call, needed_anyway, shape_classes, shape_reference, shapes_from_class
 from .ssa import atoms, each_input
 from .templates import instantiate
 
@@ -54,7 +54,7 @@ SEED = "d_out"
 def reverse(program, wrt, as_tuple, with_value=False):
     """The adjoint FunctionDef of `program` for the parameters named in `wrt`."""
     sweep = _Sweep(program, wrt, with_value)
-    sweep.check_seed(with_value)
+    sweep.check_seed()
     for equation, rule in reversed(list(zip(program.equations, sweep.rules))):
         if equation.target in sweep.adjoint:
             sweep.equation(equation, rule)
@@ -83,7 +83,7 @@ class _Sweep:
     """
 
     def __init__(self, program, wrt, with_value):
-        self.program, self.wrt, self.namespace = program, wrt, program.namespace
+        self.program, self.wrt, self.with_value, self.namespace = program, wrt, with_value, program.namespace
         self.adjoint_name = _higher_order_names(self.namespace) if program.function.primal_params else _first_order_name
         self.seed = self.adjoint_name(self.namespace, SEED[len("d_"):])
         self.arrays = uses_arrays(program)
@@ -107,12 +107,13 @@ class _Sweep:
         self.seeds = set()  # variables whose adjoint is the seed itself
         self.summed = set()  # variables whose adjoint was last assigned a sum: never an argument's array
         self.seed_products = 0  # array passes that multiply by the seed
+        self.sweep_start = len(self.body)  # the first adjoint statement (after the seed check, if any)
         output = program.output
         self.number_output = (
             self.arrays and isinstance(output, gast.Name) and output.id in self.active and not self.shapes[output.id]
         )
 
-    def check_seed(self, with_value):
+    def check_seed(self):
         """The seed's adjoint and, in array code, the line checking the seed and the arguments."""
         output, seed, wrt = self.program.output, self.seed, self.wrt
         if not (isinstance(output, gast.Name) and output.id in self.active):
@@ -120,7 +121,7 @@ class _Sweep:
         self.adjoint[output.id] = seed
         if self.number_output:
             self.seeds.add(output.id)
-        if self.number_output and not with_value:
+        if self.number_output and not self.with_value:
             # A number (a full reduction): any seed fits, and the output need not be computed.
             check = self._call(runtime.checked_arguments, name(seed), *[name(p) for p in wrt])
         elif self.arrays:  # refuses an array output without a seed of its shape, and integer arrays
@@ -232,7 +233,8 @@ class _Sweep:
 
     def _size(self, variable):
         """``np.size(v)``, asked of names the gradient computes anyway."""
-        return shapes_from_class(self._numpy_call("size", variable), self.shapes, self.producers, self.kept, self.namespace)
+        size = self._numpy_call("size", variable)
+        return shapes_from_class(size, self.shapes, self.producers, self.kept, self.namespace)
 
     def _kind_of(self, variable):
         return "number" if variable in self.numbers else "uniform"
@@ -304,7 +306,7 @@ class _Sweep:
         unit_seed = self.number_output and self.seed_products > 0
         if unit_seed:
             for statement in self.body[self.sweep_start:]:
-                statement.value = _with_unit_seed(statement.value, self.seed)
+                statement.value = substituted(statement.value, {self.seed: gast.Constant(value=1.0, kind=None)})
         return [self._gradient_of(p, unit_seed) for p in self.wrt]
 
     def _gradient_of(self, parameter, unit_seed):
@@ -339,21 +341,14 @@ def _variables_in(term, equation):
 
 def _is_broadcast_to_shape_of(node, variable, namespace):
     """Whether `node` is ``np.broadcast_to(value, np.shape(variable))``."""
-    def is_numpy(node, function):
-        return (
-            isinstance(node, gast.Call)
-            and isinstance(node.func, gast.Attribute)
-            and node.func.attr == function
-            and isinstance(node.func.value, gast.Name)
-            and namespace.lookup(node.func.value.id, None) is np
-        )
+    def is_numpy(module):
+        return namespace.lookup(module, None) is np
 
     return (
-        is_numpy(node, "broadcast_to")
+        is_numpy_call(node, ("broadcast_to",), is_numpy)
         and len(node.args) == 2
-        and is_numpy(node.args[1], "shape")
-        and len(node.args[1].args) == 1
-        and isinstance(node.args[1].args[0], gast.Name)
+        and is_shape_call(node.args[1], is_numpy)
+        and node.args[1].func.attr == "shape"
         and node.args[1].args[0].id == variable
     )
 
@@ -365,13 +360,6 @@ def _same(node, other):
 
 def _is_one(node):
     return isinstance(node, gast.Constant) and node.value == 1 and not isinstance(node.value, bool)
-
-
-def _with_unit_seed(node, seed):
-    """`node` with the seed's name replaced by 1.0."""
-    if isinstance(node, gast.Name) and node.id == seed:
-        return gast.Constant(value=1.0, kind=None)
-    return with_children(node, lambda child: _with_unit_seed(child, seed))
 
 
 def _first_order_name(namespace, variable):

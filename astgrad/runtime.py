@@ -134,7 +134,9 @@ def _summed_to(gradient, shape):
         return gradient
     offset = len(own) - len(shape)  # axes the gradient has before the first of `shape`
     stretched = tuple(
-        offset + axis for axis, length in enumerate(shape) if length == 1 and offset + axis >= 0 and own[offset + axis] > 1
+        offset + axis
+        for axis, length in enumerate(shape)
+        if length == 1 and offset + axis >= 0 and own[offset + axis] > 1
     )
     if stretched:  # the array methods: no np.sum wrapper to pass
         gradient = gradient.sum(axis=stretched, keepdims=True)

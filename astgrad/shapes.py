@@ -98,14 +98,21 @@ def _values_read(template):
     return set().union(*(_values_read(child) for child in gast.iter_child_nodes(template)))
 
 
-def is_shape_call(node, is_numpy_module):
-    """Whether `node` is ``np.shape(v)``, ``np.size(v)`` or ``np.ndim(v)`` of one name."""
+def is_numpy_call(node, functions, is_numpy_module):
+    """Whether `node` calls ``np.<f>`` for an f in `functions` (`is_numpy_module` tells which name is NumPy)."""
     return (
         isinstance(node, gast.Call)
         and isinstance(node.func, gast.Attribute)
-        and node.func.attr in SHAPE_FUNCTIONS
+        and node.func.attr in functions
         and isinstance(node.func.value, gast.Name)
         and is_numpy_module(node.func.value.id)
+    )
+
+
+def is_shape_call(node, is_numpy_module):
+    """Whether `node` is ``np.shape(v)``, ``np.size(v)`` or ``np.ndim(v)`` of one name."""
+    return (
+        is_numpy_call(node, SHAPE_FUNCTIONS, is_numpy_module)
         and len(node.args) == 1
         and not node.keywords
         and isinstance(node.args[0], gast.Name)

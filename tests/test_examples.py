@@ -319,22 +319,6 @@ def small_linear_problem():
     return example, (w, 0.4, X, y)
 
 
-def test_linear_regression_gradient_matches_differences():
-    example, args = small_linear_problem()
-    value, gradient = example.d_loss(*args)
-    assert value == pytest.approx(example.loss(*args), rel=1e-14)
-    assert_gradient_matches_differences(example.loss, args, gradient)
-
-
-def test_linear_regression_gradient_matches_hand_written():
-    example, args = small_linear_problem()
-    d_w, d_b = example.d_loss(*args)[1]
-    by_hand = linear_regression_gradient_by_hand(*args)
-    assert np.shape(d_w) == (3,) and np.ndim(d_b) == 0
-    support.assert_close(d_w, by_hand[0], rtol=1e-12, atol=1e-14)
-    support.assert_close(d_b, by_hand[1], rtol=1e-12, atol=1e-14)
-
-
 def test_linear_regression_fit_recovers_parameters():
     example = load_example("linear_regression")
     X, y = example.make_data()
@@ -373,17 +357,27 @@ def small_logistic_problem():
     return example, (w, 0.2, X, y)
 
 
-def test_logistic_regression_gradient_matches_differences():
-    example, args = small_logistic_problem()
+REGRESSIONS = {  # example -> (a small problem, its gradient written by hand)
+    "linear_regression": (small_linear_problem, linear_regression_gradient_by_hand),
+    "logistic_regression": (small_logistic_problem, logistic_regression_gradient_by_hand),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_regression_gradient_matches_differences(name):
+    example, args = REGRESSIONS[name][0]()
     value, gradient = example.d_loss(*args)
     assert value == pytest.approx(example.loss(*args), rel=1e-14)
     assert_gradient_matches_differences(example.loss, args, gradient)
 
 
-def test_logistic_regression_gradient_matches_hand_written():
-    example, args = small_logistic_problem()
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_regression_gradient_matches_hand_written(name):
+    problem, gradient_by_hand = REGRESSIONS[name]
+    example, args = problem()
     d_w, d_b = example.d_loss(*args)[1]
-    by_hand = logistic_regression_gradient_by_hand(*args)
+    by_hand = gradient_by_hand(*args)
+    assert np.shape(d_w) == np.shape(args[0]) and np.ndim(d_b) == 0
     support.assert_close(d_w, by_hand[0], rtol=1e-12, atol=1e-14)
     support.assert_close(d_b, by_hand[1], rtol=1e-12, atol=1e-14)
 

@@ -328,8 +328,6 @@ def test_entry_under_a_sum_and_a_mean(table_module, number):
     wrt = tuple(p for p in shapes if p != CONDITION)
     args = sample(rule, shapes, domain, rng_for("sum " + case_id(ALL_CASES[number])))
     output = getattr(table_module, f"case_{number}")(*args)
-    if isinstance(output, tuple):
-        return
     vjp = astgrad.grad(getattr(table_module, f"case_{number}"), wrt=wrt)
     for reduction, seed in (("sum", np.ones(np.shape(output))), ("mean", np.full(np.shape(output), 1 / np.size(output)))):
         gradient = astgrad.grad(getattr(table_module, f"{reduction}_case_{number}"), wrt=wrt)(*args)
