@@ -732,6 +732,7 @@ def test_the_gradient_of_a_gradient_of_two_parameters_points_to_hessian():
     with pytest.raises(astgrad.NonScalarOutputError, match="returns a tuple") as error:
         astgrad.grad(astgrad.grad(sin_cos))
     assert "astgrad.hessian(f)" in str(error.value) and "return d_x, d_y" in str(error.value)
+    assert "        return d_x, d_y\n        ^\n" in str(error.value)  # the caret under `return`
     assert error.value.lineno == astgrad.source(astgrad.grad(sin_cos)).count("\n")
 
 
