@@ -107,6 +107,11 @@ def unbroadcast(gradient, like):
 
     `like` is an array or number, or an ``np.broadcast`` of several, of the shape wanted.
     """
+    if type(gradient) is np.ndarray:  # the common cases first
+        if type(like) is np.ndarray and gradient.shape == like.shape:
+            return gradient  # nothing was broadcast
+        if type(like) is float:
+            return gradient.sum()  # the gradient of a number, such as a bias
     return _summed_to(gradient, _shape(like))
 
 
@@ -171,14 +176,18 @@ def sigmoid(x):
     ``np.logaddexp(x, y)`` has the partials ``sigmoid(x - y)`` and
     ``sigmoid(y - x)``; computing them this way does not need the (slow)
     ``np.logaddexp`` itself, so a gradient that does not return the value
-    skips it. The formula keeps full relative precision down to x = -709;
-    below, ``np.exp(-x)`` overflows to inf and the result is 0 instead of a
-    number under 1e-308, so the overflow warning is not shown.
+    skips it. It is computed as ``e / (1 + e)`` with ``e = np.exp(x)``, which
+    keeps full relative precision for negative x, down to the smallest
+    numbers (``e`` underflows without a warning). Above x = 709 ``np.exp``
+    would overflow (a warning, and inf / inf), so x is capped there, where the
+    sigmoid is 1.0 already; capping costs less than ``np.errstate``.
     """
-    with np.errstate(over="ignore"):
-        denominator = np.exp(-x)
-    denominator += 1  # in place: the array is this function's own
-    return 1 / denominator
+    e = np.minimum(x, 709.0)
+    if isinstance(e, np.ndarray):
+        np.exp(e, out=e)  # in place, here and below: the arrays are this function's own
+        return np.divide(e, e + 1, out=e)
+    e = np.exp(e)
+    return e / (1 + e)
 
 
 def zero_gradient(x):
@@ -232,7 +241,7 @@ def matmul_right_adjoint(d_z, x, y):
 def _is_matrix_product(d_z, x, y):
     """Whether ``z = x @ y`` multiplies a matrix by a matrix or a vector, and `d_z` has the product's shape."""
     return (
-        isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and isinstance(d_z, np.ndarray)
+        type(x) is np.ndarray and type(y) is np.ndarray and type(d_z) is np.ndarray
         and x.ndim == 2 and 1 <= y.ndim <= 2 and d_z.shape == x.shape[:1] + y.shape[1:]
     )  # fmt: skip
 

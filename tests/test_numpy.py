@@ -395,6 +395,24 @@ def test_logaddexp_partials_keep_their_precision_and_raise_no_warning(tmp_path):
     assert_close(d_a[4], 4.248354255291589e-18, rtol=1e-15)
 
 
+def test_sigmoid_is_exact_down_to_the_smallest_numbers_and_never_warns():
+    from astgrad.runtime import sigmoid
+
+    x = np.array([-np.inf, -800.0, -740.0, -40.0, 0.0, 40.0, 709.0, 710.0, 800.0, np.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = sigmoid(x)
+        numbers = [sigmoid(v) for v in (-40.0, np.float64(-40.0), np.array(-40.0), 2)]
+    # math.exp(x) / (1 + math.exp(x)) is exact to a rounding or two for x <= 0;
+    # the sigmoid of 40 and above is 1.0 in floating point.
+    expected = [0.0, 0.0, math.exp(-740.0), math.exp(-40.0) / (1 + math.exp(-40.0)), 0.5] + [1.0] * 5
+    assert_close(values, expected, rtol=1e-15)
+    assert values[2] > 0  # a subnormal number, not 0
+    assert np.isnan(sigmoid(np.array([np.nan])))[0]
+    assert_close(numbers, [4.248354255291589e-18] * 3 + [1 / (1 + math.exp(-2))], rtol=1e-15)
+    assert all(isinstance(n, float) for n in numbers)
+
+
 def test_a_number_parameter_of_a_broadcast_mean_gets_a_number(tmp_path):
     module = load_module(tmp_path, "import numpy as np\ndef f(x, b):\n    return np.mean(x + b)\n")
     d_x, d_b = astgrad.grad(module.f, wrt=(0, 1))(np.arange(4.0), 0.5)
