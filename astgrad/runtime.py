@@ -5,6 +5,8 @@ arithmetic. Each helper is short enough to read next to the generated code
 that calls it.
 """
 
+import sys
+
 import numpy as np
 
 from .errors import IntegerInputError, NonScalarOutputError
@@ -93,13 +95,24 @@ def checked_arguments(seed, *wrt):
     reduction such as ``np.mean(x)``): any seed fits a number, so the output
     itself need not be computed.
     """
-    for position, value in enumerate(wrt):
+    for value in wrt:
         if isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
+            name = _parameter_holding(value)
+            argument = f"the differentiated argument {name}" if name else "a differentiated argument"
             raise IntegerInputError(
-                f"differentiated argument {position + 1} is an array of {value.dtype}, which has no gradient",
-                hint="pass a floating-point array, e.g. x.astype(float)",
+                f"{argument} is an array of {value.dtype}, which has no gradient",
+                hint=f"pass a floating-point array, e.g. {name or 'x'}.astype(float)",
             )
     return seed
+
+
+def _parameter_holding(value):
+    """The name the generated function (the first caller outside this module) has for `value`, or None."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    names = [n for n, v in (frame.f_locals.items() if frame else ()) if v is value]
+    return names[0] if names else None
 
 
 def unbroadcast(gradient, like):

@@ -751,11 +751,11 @@ def test_an_unknown_mode_is_refused_naming_the_modes(transform):
 def test_forward_mode_refuses_an_integer_array_for_a_differentiated_argument():
     w, b, X, y = NUMPY_CASES[0][2]
     d_f = astgrad.grad(affine_loss, wrt="w", mode="forward")
-    with pytest.raises(astgrad.IntegerInputError, match="int") as error:
+    with pytest.raises(astgrad.IntegerInputError, match="the differentiated argument w is an array of int") as error:
         d_f(np.arange(3), b, X, y)
     assert isinstance(error.value, TypeError)
     d_f(w, b, np.arange(36).reshape(12, 3), y)  # integer data that is not differentiated is fine
-    with pytest.raises(astgrad.IntegerInputError):
+    with pytest.raises(astgrad.IntegerInputError, match="the differentiated argument x is an array of int"):
         astgrad.hessian(exp_sin)(np.arange(4))
 
 
