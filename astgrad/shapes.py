@@ -24,8 +24,12 @@ class ShapeClasses(dict):
 
     A name not computed by the program (a parameter, a global) is its own
     class; a number's class is empty. Two names of the same class have the
-    same shape, whatever the arrays passed in.
+    same shape, whatever the arrays passed in. `numpy_values` holds the names
+    surely bound to a NumPy array or NumPy number, which answer ``.shape``,
+    ``.size`` and ``.ndim`` themselves.
     """
+
+    numpy_values = frozenset()
 
     def __missing__(self, variable):
         return frozenset((variable,))
@@ -39,8 +43,16 @@ def shape_classes(program, rules):
     Number constants broadcast without changing any shape.
     """
     shapes = ShapeClasses()
+    shapes.numpy_values = set()
+
+    def is_numpy_module(module):
+        return program.namespace.lookup(module, None) is np
+
     for equation, rule in zip(program.equations, rules):
-        classes = [shapes[a.id] for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
+        names = [a.id for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
+        if _gives_numpy_value(equation.value, any(n in shapes.numpy_values for n in names), is_numpy_module):
+            shapes.numpy_values.add(equation.target)
+        classes = [shapes[n] for n in names]
         union = frozenset().union(*classes)
         if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not union):
             shapes[equation.target] = frozenset()
@@ -49,6 +61,28 @@ def shape_classes(program, rules):
         else:
             shapes[equation.target] = frozenset((equation.target,))
     return shapes
+
+
+def _gives_numpy_value(value, reads_numpy_value, is_numpy_module):
+    """Whether `value` is surely a NumPy array or number: NumPy computed it, or an operator did from one.
+
+    An argument may be a Python number, which has no ``.size``; NumPy's
+    functions (other than ``np.shape`` and the like) and the operators of its
+    values give NumPy values. Other calls and methods are left out
+    (``.item()`` gives a Python number).
+    """
+    if isinstance(value, gast.Call):
+        root = value.func
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        return (
+            isinstance(root, gast.Name) and root is not value.func and is_numpy_module(root.id)
+            and not is_numpy_call(value, SHAPE_FUNCTIONS, is_numpy_module)
+        )  # fmt: skip
+    if isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult):
+        return True
+    operation = isinstance(value, (gast.BinOp, gast.Compare, gast.Subscript))
+    return reads_numpy_value and (operation or isinstance(value, gast.UnaryOp) and not isinstance(value.op, gast.Not))
 
 
 SHAPE_FUNCTIONS = ("shape", "size", "ndim")
@@ -170,7 +204,7 @@ def shapes_from_class(term, shapes, producers, kept, namespace):
     def rewrite(node):
         if is_shape_call(node, lambda module: namespace.lookup(module, None) is np):
             reference = shape_reference(node.args[0].id, shapes, producers, kept, namespace)
-            if isinstance(reference, gast.Name):
+            if isinstance(reference, gast.Name) and reference.id not in shapes.numpy_values:
                 return gast.Call(func=node.func, args=[reference], keywords=[])
             return gast.Attribute(value=reference, attr=node.func.attr, ctx=gast.Load())
         return with_children(node, rewrite)

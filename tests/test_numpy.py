@@ -172,9 +172,11 @@ def test_an_integer_array_for_a_differentiated_parameter_is_refused_when_called(
     with pytest.raises(astgrad.IntegerInputError) as error:
         d_f(np.arange(5), np.ones((2, 5)))
     message = str(error.value)
-    assert "argument 1 is an array of int" in message and "astype(float)" in message
+    assert "the differentiated argument bias is an array of int" in message and "bias.astype(float)" in message
     assert isinstance(error.value, TypeError)
     d_f(np.arange(5.0), np.arange(10).reshape(2, 5))  # integer data that is not differentiated is fine
+    with pytest.raises(astgrad.IntegerInputError, match="the differentiated argument x is an array of bool"):
+        astgrad.value_and_grad(functions.batch_bias, wrt=1)(np.arange(5.0), np.ones((2, 5), dtype=bool))
     assert astgrad.grad(functions.mixed, wrt=0)(1, np.ones(3)) == pytest.approx(
         math.exp(1) * np.sum(np.sin(np.ones(3))) - math.sin(1) * 1.0
     )  # a Python int is a number
@@ -187,7 +189,7 @@ def test_generated_numpy_code_reads_like_numpy(functions):
         "    X_matmul_w_plus_b = X @ w + b\n"
         "    residual = X_matmul_w_plus_b - y\n"
         "    d_out = checked_arguments(d_out, w, b)\n"
-        "    d_residual_pow_2 = d_out / np.size(residual)\n"
+        "    d_residual_pow_2 = d_out / residual.size\n"
         "    d_residual = d_residual_pow_2 * (2 * residual)\n"
         "    d_X_matmul_w_plus_b = unbroadcast(d_residual, X_matmul_w_plus_b)\n"
         "    d_b = unbroadcast(d_X_matmul_w_plus_b, b)\n"
@@ -277,7 +279,7 @@ def test_a_value_needed_only_for_its_shape_is_not_computed(tmp_path):
     assert "np.logaddexp" not in text and "y * z" not in text
     assert "d_diff = d_out / np.broadcast(y, z).size\n" in text
     # the mean's gradient reaches np.logaddexp(0.0, z) summed over what y broadcast z to
-    assert "d_logaddexp_z = d_out / np.size(z)\n" in text
+    assert "d_logaddexp_z = d_out / z.size\n" in text
     assert "np.logaddexp(0.0, z)" in astgrad.source(astgrad.value_and_grad(module.logistic, wrt=(0, 1)))
 
 
@@ -411,6 +413,23 @@ def test_sigmoid_is_exact_down_to_the_smallest_numbers_and_never_warns():
     assert np.isnan(sigmoid(np.array([np.nan])))[0]
     assert_close(numbers, [4.248354255291589e-18] * 3 + [1 / (1 + math.exp(-2))], rtol=1e-15)
     assert all(isinstance(n, float) for n in numbers)
+
+
+def test_a_size_is_read_from_a_numpy_value_and_asked_of_np_size_for_anything_else(tmp_path):
+    source = "import numpy as np\ndef f(x, y):\n    return np.mean(pow(x, y))\n"
+    source += "def g(x, w):\n    return np.mean(np.tanh(x @ w) ** 2)\n"
+    module = load_module(tmp_path, source)
+    d_f = astgrad.grad(module.f, wrt=(0, 1))
+    # pow of two Python numbers is a Python number, which has no .size
+    assert "d_pow_x_y = d_out / np.size(pow_x_y)\n" in astgrad.source(d_f)
+    assert_close(d_f(2.0, 0.5), (0.5 * 2.0 ** -0.5, 2.0**0.5 * math.log(2.0)), rtol=1e-15)
+    # x @ w is NumPy's, and so is anything an operator or NumPy computes from it
+    text = astgrad.source(astgrad.grad(module.g, wrt=1))
+    assert "d_power = d_out / tanh_x_matmul_w.size\n" in text and "np.size" not in text
+    x, w = RNG.normal(size=(4, 3)), RNG.normal(size=3)
+    t = np.tanh(x @ w)
+    expected = x.T @ (2 * t * (1 - t**2)) / 4
+    assert_close(astgrad.grad(module.g, wrt=1)(x, w), expected, rtol=1e-12)
 
 
 def test_a_number_parameter_of_a_broadcast_mean_gets_a_number(tmp_path):
