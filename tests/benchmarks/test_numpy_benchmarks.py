@@ -22,18 +22,33 @@ with::
 
     python tests/benchmarks/test_numpy_benchmarks.py
 
-which runs BLAS on one thread (see docs/performance.md). With
+which runs BLAS on one thread and fixes glibc's malloc thresholds (see
+docs/performance.md; ``--default-allocator`` keeps glibc's defaults). With
 ``--interleaved`` it instead times the three functions of each group in
 alternating blocks, which is less sensitive to a changing load.
 """
 import os
 
 if __name__ == "__main__":
+    import sys
+
     # One BLAS thread, unless the caller says otherwise: on a busy machine a
     # second BLAS thread makes matrix products wait for a free core, and the
     # medians then measure the load instead of the code.
     for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_variable, "1")
+    # Fixed thresholds for glibc's malloc, unless the caller sets them or asks
+    # for --default-allocator. By default glibc moves its mmap threshold as
+    # arrays are freed and hands memory at the top of the heap back to the
+    # system, so whether a call's arrays fault in fresh pages depends on what
+    # ran before: medians of the same code moved by 40 % between runs. With
+    # these, arrays under 32 MB come from the heap and freed memory stays for
+    # reuse. glibc reads them at start-up, hence the restart.
+    if "--default-allocator" in sys.argv:
+        sys.argv.remove("--default-allocator")
+    elif sys.platform.startswith("linux") and "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        os.environ.update(MALLOC_MMAP_THRESHOLD_=str(32 * 2**20), MALLOC_TRIM_THRESHOLD_=str(2**30))
+        os.execv(sys.executable, [sys.executable, *sys.argv])
 
 import numpy as np
 import pytest
@@ -282,6 +297,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main(sys.argv[1:]))
