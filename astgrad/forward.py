@@ -98,11 +98,9 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
             return gradient
     """
     namespace = program.namespace
-    for p in wrt:
-        if p not in program.params:
-            raise ValueError(f"forward mode on arrays differentiates positional parameters only, not {p!r}")
     value, derivative = namespace.fresh("value"), namespace.fresh("hessian" if function_name else "gradient")
-    positions = tuple(program.params.index(p) for p in wrt)
+    # a keyword-only parameter is found by its name among the keywords
+    positions = tuple(program.params.index(p) if p in program.params else p for p in wrt)
     keywords = [gast.keyword(arg="wrt", value=constant_node(positions))]
     if as_tuple:
         keywords.append(gast.keyword(arg="as_tuple", value=gast.Constant(value=True, kind=None)))

@@ -44,14 +44,15 @@ def forward_jacobian(jvp, primals, wrt, as_tuple=False, keywords=None):
     """``(value, derivatives)`` of the function whose forward mode is `jvp`: one forward pass per element.
 
     `jvp(*primals, *tangents, **keywords)` returns ``(value, tangent)``, with
-    one tangent per position in `wrt`. Each pass sets one element of one
+    one tangent per entry of `wrt`: a position in `primals`, or the name of a
+    keyword-only parameter, found in `keywords`. Each pass sets one element of one
     differentiated argument's tangent to 1 and the others to 0. The derivative
     of a value with respect to an argument has the value's shape followed by
     the argument's (a number for numbers). `as_tuple` gives one derivative per
     argument in `wrt` (otherwise `wrt` has one position); a tuple of values
     gives a tuple of those, one per value.
     """
-    differentiated = [primals[p] for p in wrt]
+    differentiated = [keywords[p] if isinstance(p, str) else primals[p] for p in wrt]
     checked_seed(0.0, 1.0, *differentiated)  # integer arrays have no derivative
     zeros = [zero_gradient(x) for x in differentiated]
     value, columns = None, []

@@ -804,3 +804,10 @@ def test_forward_gradient_of_numpy_code_passes_keyword_only_arguments_on(tmp_pat
     assert "keywords={'scale': scale}" in astgrad.source(forward)
     assert_close(forward(w, X, scale=3.0), 6.0 * X.T @ (X @ w), rtol=1e-14)
     assert_close(forward(w, X), 4.0 * X.T @ (X @ w), rtol=1e-14)
+    # a keyword-only parameter is differentiated too, found among the keywords by its name
+    both = astgrad.grad(module.f, wrt=("scale", "w"), mode="forward")
+    assert "wrt=('scale', 0)" in astgrad.source(both)
+    d_scale, d_w = both(w, X, scale=3.0)
+    assert_close(d_scale, np.sum((X @ w) ** 2), rtol=1e-14)
+    assert_close(d_w, 6.0 * X.T @ (X @ w), rtol=1e-14)
+    assert_close(astgrad.hessian(module.f, wrt="scale")(w, X, scale=3.0), 0.0, rtol=0)
