@@ -71,18 +71,17 @@ def _gives_numpy_value(value, reads_numpy_value, is_numpy_module):
     values give NumPy values. Other calls and methods are left out
     (``.item()`` gives a Python number).
     """
-    if isinstance(value, gast.Call):
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute):  # np.tanh(x), np.linalg.norm(x)
         root = value.func
         while isinstance(root, gast.Attribute):
             root = root.value
-        return (
-            isinstance(root, gast.Name) and root is not value.func and is_numpy_module(root.id)
-            and not is_numpy_call(value, SHAPE_FUNCTIONS, is_numpy_module)
-        )  # fmt: skip
+        numpy_function = isinstance(root, gast.Name) and is_numpy_module(root.id)
+        return numpy_function and not is_numpy_call(value, SHAPE_FUNCTIONS, is_numpy_module)
     if isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult):
         return True
-    operation = isinstance(value, (gast.BinOp, gast.Compare, gast.Subscript))
-    return reads_numpy_value and (operation or isinstance(value, gast.UnaryOp) and not isinstance(value.op, gast.Not))
+    if isinstance(value, gast.UnaryOp):
+        return reads_numpy_value and not isinstance(value.op, gast.Not)  # `not x` is a Python bool
+    return reads_numpy_value and isinstance(value, (gast.BinOp, gast.Compare, gast.Subscript))
 
 
 SHAPE_FUNCTIONS = ("shape", "size", "ndim")
