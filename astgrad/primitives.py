@@ -627,6 +627,15 @@ adjoint("b = runtime.matmul_right_adjoint(g, x, y)", g="x @ d_b", x="runtime.mat
         tangent="runtime.matmul_right_adjoint(d_g, x, y) + runtime.matmul_right_adjoint(g, d_x, y)")
 adjoint("s = runtime.checked_arguments(seed, *wrt)", seed="d_s", wrt=ZERO, tangent="d_seed")
 derivative("s = runtime.sigmoid(x)", x="s * (1 - s)")
+# the slices of np.concatenate, np.hstack, np.vstack and np.stack, each next to its adjoint
+PARTS = {"parts": ZERO, "k": NOT_DIFFERENTIABLE}
+adjoint("y = runtime.concatenate_part(g, [*parts], k, axis=0)", g="runtime.concatenate_unpart(d_y, g, parts, k, axis)", axis=NOT_DIFFERENTIABLE, tangent="runtime.concatenate_part(d_g, parts, k, axis)", **PARTS)  # noqa: E501
+adjoint("y = runtime.concatenate_unpart(x, like, [*parts], k, axis=0)", x="runtime.concatenate_part(d_y, parts, k, axis)", like=ZERO, axis=NOT_DIFFERENTIABLE, tangent="runtime.concatenate_unpart(d_x, like, parts, k, axis)", **PARTS)  # noqa: E501
+adjoint("y = runtime.hstack_part(g, [*parts], k)",            g="runtime.hstack_unpart(d_y, g, parts, k)", tangent="runtime.hstack_part(d_g, parts, k)", **PARTS)  # noqa: E501
+adjoint("y = runtime.hstack_unpart(x, like, [*parts], k)",    x="runtime.hstack_part(d_y, parts, k)", like=ZERO, tangent="runtime.hstack_unpart(d_x, like, parts, k)", **PARTS)  # noqa: E501
+adjoint("y = runtime.vstack_part(g, [*parts], k)",            g="runtime.vstack_unpart(d_y, g, parts, k)", tangent="runtime.vstack_part(d_g, parts, k)", **PARTS)  # noqa: E501
+adjoint("y = runtime.vstack_unpart(x, like, [*parts], k)",    x="runtime.vstack_part(d_y, parts, k)", like=ZERO, tangent="runtime.vstack_unpart(d_x, like, parts, k)", **PARTS)  # noqa: E501
+adjoint("y = runtime.untake(x, like, indices, axis=None)",   x="np.take(d_y, indices, axis=axis)", like=ZERO, indices=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="runtime.untake(d_x, like, indices, axis)")  # noqa: E501
 derivative("z = runtime.scaled(x, seed)", x="seed", seed="x")
 
 # ---- NumPy: elementwise --------------------------------------------------------------------
@@ -720,6 +729,7 @@ adjoint("y = np.stack([*xs], axis=0)",      tangent="np.stack(d_xs, axis=axis)",
 adjoint("y = np.hstack([*xs])",             tangent="np.hstack(d_xs)", xs="runtime.hstack_part(d_y, xs, i)")
 adjoint("y = np.vstack([*xs])",             tangent="np.vstack(d_xs)", xs="runtime.vstack_part(d_y, xs, i)")
 adjoint("y = np.array([*xs])",              tangent="np.array(d_xs)", xs="d_y[i]")
+adjoint("y = np.take(x, indices, axis=None)", x="runtime.untake(d_y, x, indices, axis)", indices=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="np.take(d_x, indices, axis=axis)")  # noqa: E501
 adjoint("y = np.broadcast_to(x, shape)",     x="runtime.unbroadcast(d_y, x)", shape=NOT_DIFFERENTIABLE, tangent="np.broadcast_to(d_x, shape)")  # noqa: E501
 
 # ---- shapes and constants: no derivative flows through them ----------------------------------

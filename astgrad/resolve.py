@@ -281,9 +281,8 @@ class _Resolver:
             raise scope.location.error(
                 NoDerivativeError,
                 node,
-                f"`{callee}` has no derivative yet: this gradient cannot be differentiated again",
-                hint="second derivatives through np.concatenate, np.hstack, np.vstack and np.stack are not "
-                "supported yet; differentiate a function that avoids them, or use finite differences of the gradient",
+                f"`{callee}` has no derivative: it is a run-time helper of astgrad's forward mode",
+                hint="differentiate the function itself again: astgrad.hessian(f), or grad of its reverse-mode gradient",
             )
         if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
             return self._inline(fn, node, args, keywords, scope, context, callee)

@@ -286,24 +286,67 @@ def inner_right_adjoint(d_z, x, y):
 
 def concatenate_part(gradient, parts, i, axis=0):
     """The slice of `gradient` (of ``np.concatenate(parts, axis)``) that came from ``parts[i]``."""
+    return gradient[_part_index(parts, i, axis, np.ndim(gradient))]
+
+
+def concatenate_unpart(part, like, parts, i, axis=0):
+    """`part` put back where ``parts[i]`` is in `like` (``np.concatenate(parts, axis)``), zeros elsewhere.
+
+    The adjoint of `concatenate_part`, so that a gradient through
+    ``np.concatenate`` can be differentiated again.
+    """
+    whole = np.zeros(np.shape(like))
+    whole[_part_index(parts, i, axis, whole.ndim)] = part
+    return whole
+
+
+def _part_index(parts, i, axis, ndim):
+    """The index of ``parts[i]`` in ``np.concatenate(parts, axis)``, which has `ndim` axes."""
     sizes = [np.shape(part)[axis] for part in parts]
     start = sum(sizes[:i])
-    index = [slice(None)] * np.ndim(gradient)
+    index = [slice(None)] * ndim
     index[axis] = slice(start, start + sizes[i])
-    return gradient[tuple(index)]
+    return tuple(index)
 
 
 def hstack_part(gradient, parts, i):
     """The slice of `gradient` (of ``np.hstack(parts)``) that came from ``parts[i]``."""
     at_least_1d = [np.atleast_1d(part) for part in parts]
-    part = concatenate_part(gradient, at_least_1d, i, axis=0 if at_least_1d[0].ndim == 1 else 1)
-    return _shaped_like(part, parts[i])
+    return _shaped_like(concatenate_part(gradient, at_least_1d, i, _hstack_axis(at_least_1d)), parts[i])
+
+
+def hstack_unpart(part, like, parts, i):
+    """`part` put back where ``parts[i]`` is in `like` (``np.hstack(parts)``), zeros elsewhere."""
+    at_least_1d = [np.atleast_1d(part) for part in parts]
+    return concatenate_unpart(np.reshape(part, at_least_1d[i].shape), like, at_least_1d, i, _hstack_axis(at_least_1d))
+
+
+def _hstack_axis(at_least_1d):
+    return 0 if at_least_1d[0].ndim == 1 else 1
 
 
 def vstack_part(gradient, parts, i):
     """The slice of `gradient` (of ``np.vstack(parts)``) that came from ``parts[i]``."""
-    part = concatenate_part(gradient, [np.atleast_2d(part) for part in parts], i)
-    return _shaped_like(part, parts[i])
+    return _shaped_like(concatenate_part(gradient, [np.atleast_2d(part) for part in parts], i), parts[i])
+
+
+def vstack_unpart(part, like, parts, i):
+    """`part` put back where ``parts[i]`` is in `like` (``np.vstack(parts)``), zeros elsewhere."""
+    at_least_2d = [np.atleast_2d(part) for part in parts]
+    return concatenate_unpart(np.reshape(part, at_least_2d[i].shape), like, at_least_2d, i)
+
+
+def untake(part, like, indices, axis=None):
+    """The adjoint of ``np.take(like, indices, axis)``: `part` added where it was taken, zeros elsewhere.
+
+    Repeated indices add up, as for `unindex`.
+    """
+    whole = np.zeros(np.shape(like))
+    if axis is None:  # np.take of the flattened array
+        np.add.at(whole.reshape(-1), indices, part)
+    else:
+        np.add.at(whole, (slice(None),) * (axis % whole.ndim) + (indices,), part)
+    return whole
 
 
 def _shaped_like(gradient, x):

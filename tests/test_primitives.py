@@ -124,6 +124,40 @@ CASES = {
         "runtime.inner_right_adjoint(g, x, y)",
         {"g": (), "x": (3,), "y": (3,)}, {"g": (2, 4), "x": (2, 3), "y": (4, 3)}, {"g": (2,), "x": (3,), "y": (2, 3)},
     ),
+    "y = np.take(x, indices, axis=None)": (
+        cases("np.take(x, 1, axis=0)", {"x": (3, 2)}) + cases("np.take(x, ONE_OF_EACH, axis=-1)", {"x": (2, 3)})
+        + cases("np.take(x, ONE_OF_EACH)", {"x": (2, 2)})
+    ),
+    "y = runtime.untake(x, like, indices, axis=None)": (
+        cases("runtime.untake(x, y, 1, 0)", {"x": (2,), "y": (3, 2)}) + cases("runtime.untake(x, y, ONE_OF_EACH, -1)", {"x": (2, 3), "y": (2, 4)})
+        + cases("runtime.untake(x, y, ONE_OF_EACH)", {"x": (3,), "y": (2, 2)})
+    ),
+    "y = runtime.concatenate_part(g, [*parts], k, axis=0)": (
+        cases("runtime.concatenate_part(g, (x, y), 1)", {"g": (5,), "x": (2,), "y": (3,)})
+        + cases("runtime.concatenate_part(g, [x, y], 0, 1)", {"g": (2, 4), "x": (2, 1), "y": (2, 3)})
+        + cases("runtime.concatenate_part(g, (x, y, x), 2, axis=0)", {"g": (5, 2), "x": (2, 2), "y": (1, 2)})
+    ),
+    "y = runtime.concatenate_unpart(x, like, [*parts], k, axis=0)": (
+        cases("runtime.concatenate_unpart(x, g, (x, y), 0)", {"x": (2,), "g": (5,), "y": (3,)})
+        + cases("runtime.concatenate_unpart(y, g, [x, y], 1, 1)", {"y": (2, 3), "g": (2, 4), "x": (2, 1)})
+        + cases("runtime.concatenate_unpart(x, g, (x, y, x), 2, axis=0)", {"x": (2, 2), "g": (5, 2), "y": (1, 2)})
+    ),
+    "y = runtime.hstack_part(g, [*parts], k)": cases(
+        "runtime.hstack_part(g, (x, y), 1)", {"g": (5,), "x": (3,), "y": (2,)}, {"g": (2, 4), "x": (2, 1), "y": (2, 3)},
+        {"g": (2,), "x": (), "y": ()},
+    ),
+    "y = runtime.hstack_unpart(x, like, [*parts], k)": cases(
+        "runtime.hstack_unpart(x, g, (x, y), 0)", {"x": (3,), "g": (5,), "y": (2,)}, {"x": (2, 1), "g": (2, 4), "y": (2, 3)},
+        {"x": (), "g": (2,), "y": ()},
+    ),
+    "y = runtime.vstack_part(g, [*parts], k)": cases(
+        "runtime.vstack_part(g, (x, y), 0)", {"g": (2, 3), "x": (3,), "y": (3,)}, {"g": (3, 3), "x": (2, 3), "y": (1, 3)},
+        {"g": (3, 3), "x": (3,), "y": (2, 3)},
+    ),
+    "y = runtime.vstack_unpart(x, like, [*parts], k)": cases(
+        "runtime.vstack_unpart(x, g, (x, y), 0)", {"x": (3,), "g": (2, 3), "y": (3,)}, {"x": (2, 3), "g": (3, 3), "y": (1, 3)},
+        {"x": (3,), "g": (3, 3), "y": (2, 3)},
+    ),
     "y = np.broadcast_to(x, shape)": cases("np.broadcast_to(x, (2, 3))", {"x": (3,)}, {"x": ()}, {"x": (2, 1)}),
     "s = runtime.checked_arguments(seed, *wrt)": (
         cases("runtime.checked_arguments(x)", {"x": ()})
