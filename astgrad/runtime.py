@@ -192,16 +192,22 @@ def sigmoid(x):
     ``np.logaddexp`` itself, so a gradient that does not return the value
     skips it. It is computed as ``e / (1 + e)`` with ``e = np.exp(x)``, which
     keeps full relative precision for negative x, down to the smallest
-    numbers (``e`` underflows without a warning). Above x = 709 ``np.exp``
-    would overflow (a warning, and inf / inf), so x is capped there, where the
-    sigmoid is 1.0 already; capping costs less than ``np.errstate``.
+    numbers (``e`` underflows without a warning). Above x = 709 (88 in
+    float32) ``np.exp`` would overflow (a warning, and inf / inf), so x is
+    capped there, where the sigmoid is 1.0 already; capping costs less than
+    ``np.errstate``.
     """
-    e = np.minimum(x, 709.0)
+    e = np.minimum(x, _EXP_LIMITS.get(getattr(x, "dtype", None), 709.0))
     if isinstance(e, np.ndarray):
         np.exp(e, out=e)  # in place, here and below: the arrays are this function's own
         return np.divide(e, e + 1, out=e)
     e = np.exp(e)
     return e / (1 + e)
+
+
+# The largest whole x whose np.exp(x) is finite, for the float types narrower than float64
+# (float64's 709 also serves wider ones: their sigmoid of 709 is 1 - 1e-308).
+_EXP_LIMITS = {np.dtype(np.float32): 88.0, np.dtype(np.float16): 11.0}
 
 
 def zero_gradient(x):

@@ -413,6 +413,12 @@ def test_sigmoid_is_exact_down_to_the_smallest_numbers_and_never_warns():
     assert np.isnan(sigmoid(np.array([np.nan])))[0]
     assert_close(numbers, [4.248354255291589e-18] * 3 + [1 / (1 + math.exp(-2))], rtol=1e-15)
     assert all(isinstance(n, float) for n in numbers)
+    for dtype, big in ((np.float32, 100.0), (np.float16, 20.0)):  # np.exp overflows sooner in narrower floats
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            narrow = sigmoid(np.array([big, 0.0, -big / 10], dtype=dtype))
+        assert narrow.dtype == dtype and narrow[0] == 1 and narrow[1] == 0.5
+        assert_close(float(narrow[2]), 1 / (1 + math.exp(big / 10)), rtol=4 * np.finfo(dtype).eps)
 
 
 def test_a_size_is_read_from_a_numpy_value_and_asked_of_np_size_for_anything_else(tmp_path):
