@@ -44,7 +44,9 @@ from .errors import Location, NoDerivativeError
 from .invariance import shift_invariant
 from .names import copy_atom, name, substituted
 from .primitives import MARKERS, ZERO, array_twin, is_numpy
-from .shapes import is_numpy_call, is_shape_call, needed_anyway, shape_classes, shape_reference, shapes_from_class
+from .shapes import (
+    is_numpy_call, is_shape_call, needed_anyway, numpy_test, shape_classes, shape_reference, shapes_from_class,
+)
 from .ssa import atoms, each_input
 from .templates import instantiate
 
@@ -341,9 +343,7 @@ def _variables_in(term, equation):
 
 def _is_broadcast_to_shape_of(node, variable, namespace):
     """Whether `node` is ``np.broadcast_to(value, np.shape(variable))``."""
-    def is_numpy(module):
-        return namespace.lookup(module, None) is np
-
+    is_numpy = numpy_test(namespace)
     return (
         is_numpy_call(node, ("broadcast_to",), is_numpy)
         and len(node.args) == 2

@@ -317,18 +317,20 @@ def _part_index(parts, i, axis, ndim):
 
 def hstack_part(gradient, parts, i):
     """The slice of `gradient` (of ``np.hstack(parts)``) that came from ``parts[i]``."""
-    at_least_1d = [np.atleast_1d(part) for part in parts]
-    return _shaped_like(concatenate_part(gradient, at_least_1d, i, _hstack_axis(at_least_1d)), parts[i])
+    joined, axis = _as_hstacked(parts)
+    return _shaped_like(concatenate_part(gradient, joined, i, axis), parts[i])
 
 
 def hstack_unpart(part, like, parts, i):
     """`part` put back where ``parts[i]`` is in `like` (``np.hstack(parts)``), zeros elsewhere."""
-    at_least_1d = [np.atleast_1d(part) for part in parts]
-    return concatenate_unpart(np.reshape(part, at_least_1d[i].shape), like, at_least_1d, i, _hstack_axis(at_least_1d))
+    joined, axis = _as_hstacked(parts)
+    return concatenate_unpart(np.reshape(part, joined[i].shape), like, joined, i, axis)
 
 
-def _hstack_axis(at_least_1d):
-    return 0 if at_least_1d[0].ndim == 1 else 1
+def _as_hstacked(parts):
+    """The parts as ``np.hstack`` concatenates them, and along which axis."""
+    joined = [np.atleast_1d(part) for part in parts]
+    return joined, 0 if joined[0].ndim == 1 else 1
 
 
 def vstack_part(gradient, parts, i):
@@ -338,8 +340,8 @@ def vstack_part(gradient, parts, i):
 
 def vstack_unpart(part, like, parts, i):
     """`part` put back where ``parts[i]`` is in `like` (``np.vstack(parts)``), zeros elsewhere."""
-    at_least_2d = [np.atleast_2d(part) for part in parts]
-    return concatenate_unpart(np.reshape(part, at_least_2d[i].shape), like, at_least_2d, i)
+    joined = [np.atleast_2d(part) for part in parts]
+    return concatenate_unpart(np.reshape(part, joined[i].shape), like, joined, i)
 
 
 def untake(part, like, indices, axis=None):

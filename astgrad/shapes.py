@@ -44,10 +44,7 @@ def shape_classes(program, rules):
     """
     shapes = ShapeClasses()
     shapes.numpy_values = set()
-
-    def is_numpy_module(module):
-        return program.namespace.lookup(module, None) is np
-
+    is_numpy_module = numpy_test(program.namespace)
     for equation, rule in zip(program.equations, rules):
         names = [a.id for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
         if _gives_numpy_value(equation.value, any(n in shapes.numpy_values for n in names), is_numpy_module):
@@ -131,6 +128,15 @@ def _values_read(template):
     return set().union(*(_values_read(child) for child in gast.iter_child_nodes(template)))
 
 
+def numpy_test(namespace):
+    """A test of a module's name: whether it names NumPy in `namespace` (``np``, or however it was imported)."""
+
+    def is_numpy_module(module):
+        return namespace.lookup(module, None) is np
+
+    return is_numpy_module
+
+
 def is_numpy_call(node, functions, is_numpy_module):
     """Whether `node` calls ``np.<f>`` for an f in `functions` (`is_numpy_module` tells which name is NumPy)."""
     return (
@@ -200,8 +206,10 @@ def shapes_from_class(term, shapes, producers, kept, namespace):
     in its adjoint) need not be computed, or kept, when other names give its
     shape: ``np.shape(x)``, or ``np.broadcast(y, z).shape`` for ``y * z``.
     """
+    is_numpy_module = numpy_test(namespace)
+
     def rewrite(node):
-        if is_shape_call(node, lambda module: namespace.lookup(module, None) is np):
+        if is_shape_call(node, is_numpy_module):
             reference = shape_reference(node.args[0].id, shapes, producers, kept, namespace)
             if isinstance(reference, gast.Name) and reference.id not in shapes.numpy_values:
                 return gast.Call(func=node.func, args=[reference], keywords=[])
