@@ -834,5 +834,7 @@ def test_a_run_time_helper_without_a_derivative_is_refused_where_it_is_called(tm
     with pytest.raises(astgrad.NoDerivativeError) as error:
         astgrad.grad(module.f)
     assert (error.value.lineno, error.value.col_offset) == (6, 18)
+    caret = "        return np.sum(runtime.forward_gradient(x, x, x))\n" + " " * 22 + "^\n"
+    assert caret in str(error.value)  # the source line, with the caret under the call
     assert "`runtime.forward_gradient` has no derivative: it is a run-time helper of astgrad's forward mode" in str(error.value)
     assert "astgrad.hessian(f)" in str(error.value)
