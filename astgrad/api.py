@@ -15,7 +15,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from . import check, compile, forward, optimize, parse, resolve, reverse, runtime, ssa
+from . import check, compile, forward, ir, optimize, parse, resolve, reverse, runtime, ssa
 from .errors import AstgradError, Location, NonScalarOutputError
 
 MODES = ("reverse", "forward")
@@ -142,26 +142,23 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
     params = _primal_params(program, function)
     names = program.params if kind == "jvp" and wrt is None else _wrt_names(program, function, wrt)
     if kind == "jvp":
-        tree = optimize.optimize(forward.jvp(program, names))
-        return compile.build(tree, program.namespace, function, params, seed=False)
+        return compile.build(optimize.optimize(forward.jvp(program, names)), function, params, seed=False)
     if kind != "hessian":
         _require_scalar_output(program, front.location, function)
     as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
     with_value = kind == "value_and_grad"
     if mode == "reverse":
-        tree = optimize.optimize(reverse.reverse(program, names, as_tuple=as_tuple, with_value=with_value))
-        return compile.build(tree, program.namespace, function, params)
+        adjoint = reverse.reverse(program, names, as_tuple=as_tuple, with_value=with_value)
+        return compile.build(optimize.optimize(adjoint), function, params)
     function_name = "hessian_" + program.name[len("d_"):] if kind == "hessian" else None
-    if not reverse.uses_arrays(program):
-        tree = forward.gradient(program, names, as_tuple, with_value, function_name)
-        return compile.build(optimize.optimize(tree), program.namespace, function, params, seed=False)
+    if not program.arrays:
+        tangents = forward.gradient(program, names, as_tuple, with_value, function_name)
+        return compile.build(optimize.optimize(tangents), function, params, seed=False)
     # Array code: the tangent function, and a driver calling it once per element of each parameter.
-    tangent_function = compile.build(
-        optimize.optimize(forward.jvp(program, names)), program.namespace, function, params, seed=False
-    )
+    tangent_function = compile.build(optimize.optimize(forward.jvp(program, names)), function, params, seed=False)
     helper = runtime.forward_jacobian if kind == "hessian" else runtime.forward_gradient
-    tree = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper)
-    return compile.build(tree, program.namespace, function, params, seed=False)
+    driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper)
+    return compile.build(driver, function, params, seed=False)
 
 
 @dataclass
@@ -171,7 +168,7 @@ class FrontEnd:
     function: parse.Function
     location: Location
     resolved: resolve.Resolved
-    program: ssa.Program
+    program: ir.Program
 
 
 def front_end(fn, where=None):

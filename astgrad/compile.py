@@ -1,6 +1,6 @@
 """Stage 7, compile: generated tree in, a real Python function out.
 
-Takes the optimized `gast.FunctionDef`, prints it as source text, compiles it
+Takes the optimized generated function (an `ir.Derivative`), prints it as source text, compiles it
 under a unique file name registered in `linecache` (so tracebacks and
 `inspect.getsource` show the generated code), and builds the function with
 the user's globals (lookups stay live, nothing is written into the user's
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import gast
 
+from .ir import function_def
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
@@ -91,8 +92,9 @@ def _printable(tree):
     return _SignedConstants().visit(tree)
 
 
-def build(tree, namespace, function, primal_params, seed=True):
-    """The Python function for the generated `tree` (`seed`: whether its last parameter is the output seed)."""
+def build(derivative, function, primal_params, seed=True):
+    """The Python function for the generated `derivative` (`seed`: whether its last parameter is the output seed)."""
+    tree, namespace = function_def(derivative), derivative.namespace
     source = to_source(tree)
     with _counter_lock:
         filename = f"<astgrad {tree.name} {next(_counter)}>"
@@ -113,7 +115,7 @@ def build(tree, namespace, function, primal_params, seed=True):
     generated_function.__kwdefaults__ = _kwdefaults(tree, function, seed)
     generated_function.__module__ = function.globals.get("__name__")
     generated_function.__qualname__ = tree.name
-    record = Generated(source, filename, tuple(primal_params), text, statement_origins(tree), function.filename)
+    record = Generated(source, filename, tuple(primal_params), text, line_origins(derivative), function.filename)
     generated_function.__astgrad__ = record
     record.register_source()
     weakref.finalize(generated_function, linecache.cache.pop, filename, None)
@@ -123,9 +125,9 @@ def build(tree, namespace, function, primal_params, seed=True):
 LONGEST_QUOTED_LINE = 60
 
 
-def statement_origins(tree):
-    """Per printed line of the def `tree`: the origin its statement carries (see reverse), or None."""
-    return (None,) + tuple(getattr(statement, "origin", None) for statement in tree.body)
+def line_origins(derivative):
+    """Per printed line of a generated function's def: the user's expression its line came from, or None."""
+    return (None,) + tuple(line.origin for line in derivative.lines)
 
 
 def with_origin_comments(source, origins, user_filename):

@@ -19,13 +19,12 @@ function always gives the same graph. (This module is not called `graph.py`:
 the public function `astgrad.graph` would shadow it.)
 """
 
-import dataclasses
 
 import gast
 
 from . import api, reverse
 from .errors import AstgradError
-from .primitives import ZERO, array_twin
+from .primitives import ZERO
 from .resolve import OPERATOR_SYMBOLS
 
 COMPARISON_SYMBOLS = {gast.Lt: "<", gast.LtE: "<=", gast.Gt: ">", gast.GtE: ">=", gast.Eq: "==", gast.NotEq: "!="}
@@ -144,34 +143,9 @@ def _free_names(program):
 def adjoint_names(program, wrt):
     """variable -> the name of its adjoint in the generated code, for the variables that get one.
 
-    Runs the reverse stage on `program` with its namespace watched: the reverse
-    stage takes the output seed's name first, then names the adjoint of each
-    variable ``v`` by ``namespace.fresh("d_" + v)`` when the first gradient
-    reaches it (docs/design.md, Naming). The output's adjoint is the seed.
+    The reverse stage's own map: the output's adjoint is the seed.
     """
-    watched = _WatchedNamespace(program.namespace)
-    reverse.reverse(dataclasses.replace(program, namespace=watched), wrt, as_tuple=len(wrt) != 1)
-    (_, seed), *adjoints = watched.fresh_names
-    names = {base[len("d_") :]: fresh for base, fresh in adjoints}
-    if isinstance(program.output, gast.Name):
-        names[program.output.id] = seed
-    return names
-
-
-class _WatchedNamespace:
-    """A `Namespace` that records every ``fresh(base)`` call and its answer, in order."""
-
-    def __init__(self, namespace):
-        self._namespace = namespace
-        self.fresh_names = []
-
-    def fresh(self, base):
-        fresh = self._namespace.fresh(base)
-        self.fresh_names.append((base, fresh))
-        return fresh
-
-    def __getattr__(self, attribute):
-        return getattr(self._namespace, attribute)
+    return reverse.reverse(program, wrt, as_tuple=len(wrt) != 1).names
 
 
 def _adjoint_edges(program, adjoints):
@@ -180,11 +154,10 @@ def _adjoint_edges(program, adjoints):
     output = program.output
     if isinstance(output, gast.Name) and output.id in adjoints:
         edges.append(_edge(OUTPUT_NODE, output.id, f"label={_quote(adjoints[output.id])}"))
-    arrays = reverse.uses_arrays(program)
     for equation in reversed(program.equations):
         if equation.target not in adjoints:
             continue
-        rule = array_twin(equation.rule) if arrays else equation.rule  # the rules reverse() uses
+        rule = equation.rule
         for param, value in zip(rule.params, equation.inputs):
             if rule.templates[param] is ZERO:
                 continue

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import gast
 
 from . import api, forward, optimize, reverse
-from .compile import statement_origins, to_source, with_origin_comments
+from .ir import PRIMAL, Derivative, Line, function_def, make_function_def, return_line
+from .compile import line_origins, to_source, with_origin_comments
 from .errors import AstgradError
 from .highlight import to_html
 from .names import copy_atom
@@ -125,7 +126,7 @@ def _stages(fn, wrt, mode, comments, where):
         ("source", written_source(front.function)),
         ("check", to_source(front.function.tree)),
         ("resolve", resolved_source(front.resolved)),
-        ("ssa", program_source(program)),
+        ("ssa", program_source(program, front.function.tree.name)),
     ]
     names = api._wrt_names(program, front.function, wrt)
     api._require_scalar_output(program, front.location, front.function)
@@ -136,21 +137,21 @@ def _stages(fn, wrt, mode, comments, where):
 
 def _reverse_stages(program, names, as_tuple, comments):
     adjoint = reverse.reverse(program, names, as_tuple=as_tuple)
-    naive = _printed(adjoint, program, comments)  # printed before optimize, which may reuse its nodes
+    naive = _printed(adjoint, program, comments)
     return [("reverse", naive), ("optimize", _printed(optimize.optimize(adjoint), program, comments))]
 
 
-def _printed(tree, program, comments):
-    """A generated def's text; with `comments`, adjoint lines name the user's expression they came from."""
-    text = to_source(tree)
+def _printed(derivative, program, comments):
+    """A generated def's text; with `comments`, derivative lines name the user's expression they came from."""
+    text = to_source(function_def(derivative))
     if not comments:
         return text
-    return with_origin_comments(text, statement_origins(tree), program.function.filename)
+    return with_origin_comments(text, line_origins(derivative), program.filename)
 
 
 def _forward_stages(program, names, as_tuple, comments):
     # Array code is differentiated one element at a time by its tangent function (jvp): that is what is shown.
-    if reverse.uses_arrays(program):
+    if program.arrays:
         tangents = forward.jvp(program, names)
     else:
         tangents = forward.gradient(program, names, as_tuple)
@@ -181,26 +182,16 @@ def written_source(function):
 def resolved_source(resolved):
     """The resolved statements as a def with the user's parameters."""
     tree = resolved.function.tree
-    return to_source(_function_def(tree.name, tree.args, resolved.statements))
+    return to_source(make_function_def(tree.name, tree.args, resolved.statements))
 
 
-def program_source(program):
+def program_source(program, def_name):
     """The SSA program as a def: one ``name = primitive(atoms)`` line per equation, then the return."""
-    body = [_assign(equation.target, equation.value) for equation in program.equations]
-    body.append(gast.Return(value=copy_atom(program.output)))
-    return to_source(_function_def(program.function.tree.name, program.args, body))
+    lines = [Line(equation.target, equation.value, PRIMAL) for equation in program.equations]
+    lines.append(return_line(copy_atom(program.output)))
+    return to_source(function_def(Derivative(def_name, program.args, tuple(lines), program.namespace)))
 
 
 def _heading(number, stage):
     return f"# {number}. {stage.name}: {stage.title}"
 
-
-def _assign(target, value):
-    store = gast.Name(id=target, ctx=gast.Store(), annotation=None, type_comment=None)
-    return gast.Assign(targets=[store], value=value, type_comment=None)
-
-
-def _function_def(name, args, body):
-    return gast.FunctionDef(
-        name=name, args=args, body=body, decorator_list=[], returns=None, type_comment=None, type_params=[]
-    )

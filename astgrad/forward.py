@@ -31,11 +31,13 @@ Like the reverse stage, the output is deliberately naive; optimize cleans it.
 import gast
 
 from . import runtime
+from .ir import (
+    CALL, PRIMAL, TANGENT, Derivative, Line, each_input, not_differentiable, origin, parameter, return_line,
+    unsupported, zero_gradient,
+)
 from .names import copy_atom, name
-from .primitives import MARKERS, ZERO, array_twin, constant_node, tangent_terms
-from .reverse import _assign, _not_differentiable, _origin, _unsupported, _zero, uses_arrays
+from .primitives import MARKERS, ZERO, constant_node, tangent_terms
 from .shapes import shape_classes
-from .ssa import each_input
 from .templates import instantiate
 
 PREFIX = "d"
@@ -44,20 +46,21 @@ UNIT = 1.0
 
 def jvp(program, wrt):
     """``jvp_f(<params>, d<p> for p in wrt)`` returning ``(value, tangent)``."""
-    namespace = program.namespace
-    arrays = uses_arrays(program)
+    namespace = program.namespace.fork()
+    arrays = program.arrays
     tangents = {p: namespace.fresh(PREFIX + p) for p in wrt}
-    body = []
-    sweep = _Sweep(program, arrays)
+    lines = []
+    sweep = _Sweep(program, namespace)
     names = {p: name(t) for p, t in tangents.items()}
-    for equation, rule in zip(program.equations, sweep.rules):
-        body.append(_assign(equation.target, equation.value))
-        body.extend(sweep.tangent_lines(equation, rule, names, lambda v: namespace.fresh(PREFIX + v)))
+    for equation in program.equations:
+        lines.append(Line(equation.target, equation.value, PRIMAL))
+        lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(PREFIX + v)))
     value = copy_atom(program.output)
     tangent = _output_tangent(program.output, names, arrays, namespace)
-    body.append(gast.Return(value=gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
-    params = [_parameter(a.id) for a in program.args.args] + [_parameter(tangents[p]) for p in wrt]
-    return _function("jvp_" + program.name, _arguments(program.args, params, keep_defaults=False), body)
+    lines.append(return_line(gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
+    params = [parameter(a.id) for a in program.args.args] + [parameter(tangents[p]) for p in wrt]
+    return Derivative("jvp_" + program.name, _arguments(program.args, params, keep_defaults=False), tuple(lines),
+                      namespace)  # fmt: skip
 
 
 def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
@@ -66,16 +69,16 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     For a tuple output (a gradient being differentiated again) the result is
     the Jacobian, one row per output: ``((d out_1 / d p_1, d out_1 / d p_2, ...), ...)``.
     """
-    namespace = program.namespace
-    sweep = _Sweep(program, arrays=False)
+    namespace = program.namespace.fork()
+    sweep = _Sweep(program, namespace)
     suffixes = {p: (f"_{PREFIX}{p}" if len(wrt) > 1 else "") for p in wrt}
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
-    body = []
-    for equation, rule in zip(program.equations, sweep.rules):
-        body.append(_assign(equation.target, equation.value))
+    lines = []
+    for equation in program.equations:
+        lines.append(Line(equation.target, equation.value, PRIMAL))
         for p in wrt:
             fresh = lambda v, p=p: namespace.fresh(PREFIX + v + suffixes[p])  # noqa: E731
-            body.extend(sweep.tangent_lines(equation, rule, passes[p], fresh))
+            lines.extend(sweep.tangent_lines(equation, equation.rule, passes[p], fresh))
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
     rows = []
     for output in outputs:
@@ -84,10 +87,10 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     result = gast.Tuple(elts=rows, ctx=gast.Load()) if isinstance(program.output, tuple) else rows[0]
     if with_value:
         result = gast.Tuple(elts=[copy_atom(program.output), result], ctx=gast.Load())
-    body.append(gast.Return(value=result))
-    params = [_parameter(a.id) for a in program.args.args]
+    lines.append(return_line(result))
+    params = [parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
-    return _function(function_name, _arguments(program.args, params, keep_defaults=True), body)
+    return Derivative(function_name, _arguments(program.args, params, keep_defaults=True), tuple(lines), namespace)
 
 
 def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, helper):
@@ -97,7 +100,7 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
             value, gradient = forward_gradient(jvp_f, (w, b, X, y), wrt=(0, 1), as_tuple=True)
             return gradient
     """
-    namespace = program.namespace
+    namespace = program.namespace.fork()
     value, derivative = namespace.fresh("value"), namespace.fresh("hessian" if function_name else "gradient")
     # a keyword-only parameter is found by its name among the keywords
     positions = tuple(program.params.index(p) if p in program.params else p for p in wrt)
@@ -112,27 +115,21 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
     arguments = gast.Tuple(elts=[name(p) for p in program.params], ctx=gast.Load())
     call = gast.Call(func=namespace.reference(helper), args=[namespace.reference(tangent_function), arguments],
                      keywords=keywords)  # fmt: skip
-    targets = gast.Tuple(elts=[_store(value), _store(derivative)], ctx=gast.Store())
-    result = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
-    body = [gast.Assign(targets=[targets], value=call, type_comment=None), gast.Return(value=result)]
-    params = [_parameter(a.id) for a in program.args.args]
+    returned = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
+    lines = (Line((value, derivative), call, CALL), return_line(returned))
+    params = [parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
-    return _function(function_name, _arguments(program.args, params, keep_defaults=True), body)
-
-
-def _store(identifier):
-    return gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)
+    return Derivative(function_name, _arguments(program.args, params, keep_defaults=True), lines, namespace)
 
 
 class _Sweep:
     """The tangent lines of each equation of a program."""
 
-    def __init__(self, program, arrays):
+    def __init__(self, program, namespace):
         self.program = program
-        self.arrays = arrays
-        self.namespace = program.namespace
-        self.rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
-        self.shapes = shape_classes(program, self.rules) if arrays else {}
+        self.arrays = program.arrays
+        self.namespace = namespace
+        self.shapes = shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
 
     def tangent_lines(self, equation, rule, tangents, fresh):
         """The statement giving `equation`'s tangent (added to `tangents`), or none if it carries none."""
@@ -141,7 +138,7 @@ class _Sweep:
             atoms = [atom for _, atom in each_input(rule, param, value) if _tangent(atom, tangents) is not None]
             if atoms and rule.templates[param] is not ZERO:
                 if rule.templates[param] in MARKERS:
-                    raise _not_differentiable(equation, param)
+                    raise not_differentiable(equation, param)
                 carried[param] = atoms
         if not carried:
             return []
@@ -163,9 +160,7 @@ class _Sweep:
                               keywords=[])  # fmt: skip
         tangent = fresh(target)
         tangents[target] = name(tangent)
-        statement = _assign(tangent, total)
-        statement.origin = _origin(equation)
-        return [statement]
+        return [Line(tangent, total, TANGENT, origin(equation))]
 
     def _template_terms(self, equation, rule, tangents):
         """The tangent template's terms that name a carried tangent, instantiated."""
@@ -199,7 +194,7 @@ class _Sweep:
         try:
             return instantiate(template, placeholders, rule, self.namespace)
         except ValueError as reason:
-            raise _unsupported(equation, reason) from None
+            raise unsupported(equation, reason) from None
 
 
 def _tangent(atom, tangents):
@@ -230,23 +225,14 @@ def _output_tangent(output, tangents, arrays, namespace):
     if tangent is not None:
         return tangent
     if isinstance(output, gast.Name):
-        return _zero(output.id, arrays, namespace)
+        return zero_gradient(output.id, arrays, namespace)
     return gast.Constant(value=0.0, kind=None)
 
 
-def _parameter(identifier):
-    return gast.Name(id=identifier, ctx=gast.Param(), annotation=None, type_comment=None)
-
-
 def _arguments(args, params, keep_defaults):
-    kwonly = [_parameter(a.id) for a in args.kwonlyargs]
+    kwonly = [parameter(a.id) for a in args.kwonlyargs]
     return gast.arguments(
         args=params, posonlyargs=[], vararg=None, kwonlyargs=kwonly, kw_defaults=list(args.kw_defaults),
         kwarg=None, defaults=list(args.defaults) if keep_defaults else [],
     )  # fmt: skip
 
-
-def _function(function_name, args, body):
-    return gast.FunctionDef(
-        name=function_name, args=args, body=body, decorator_list=[], returns=None, type_comment=None, type_params=[]
-    )

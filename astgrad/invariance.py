@@ -12,7 +12,7 @@ import gast
 import numpy as np
 
 from .primitives import static_value
-from .ssa import atoms
+from .ir import atoms
 
 
 EXTREMA = (np.max, np.min, np.amax, np.amin, ".max", ".min")

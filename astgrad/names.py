@@ -11,6 +11,7 @@ user already spells it: `cos`, then `math.cos`, then an added name).
 """
 
 import builtins
+import copy
 import keyword
 import types
 
@@ -31,6 +32,20 @@ class Namespace:
         self.free = set()  # every free name the generated code reads
         self._references = {}
         self._last_suffix = {}  # base -> the last suffix `fresh` gave it
+
+    def fork(self):
+        """A copy whose new names do not touch this one: each stage that makes names works on its own fork.
+
+        So running a stage twice on the same input gives the same names.
+        """
+        other = copy.copy(self)
+        other.closure = dict(self.closure)
+        other.added = dict(self.added)
+        other.locals = set(self.locals)
+        other.free = set(self.free)
+        other._references = dict(self._references)
+        other._last_suffix = dict(self._last_suffix)
+        return other
 
     # ---- looking names up --------------------------------------------------------------
     def lookup(self, name, default=_MISSING):

@@ -1,9 +1,10 @@
 """Stage 6, optimize: make the generated function read as a person would write it.
 
-Takes a generated `gast.FunctionDef` whose body is assignments to names and a
-final return, and gives an equivalent one after these rewrites, in order:
+Takes a generated function (an `ir.Derivative`: lines assigning names, then
+the return) and gives an equivalent one after these rewrites, in order:
 
-* algebra that is exact in floating point, on the derivative lines: ``a * 1``,
+* algebra that is exact in floating point, on the derivative lines (adjoints
+  and tangents): ``a * 1``,
   ``1 * a``, ``a / 1``, ``a ** 1``, ``a + 0``, ``a - 0`` become ``a``;
   ``a * -1`` becomes ``-a``; ``a * -b`` becomes ``-a * b``; ``a + -b * c``
   becomes ``a - b * c`` (and ``a + -b / c``, ``a - b / c``); ``--a`` becomes
@@ -27,17 +28,18 @@ from collections import Counter
 
 import gast
 
+from .ir import DERIVATIVE_ROLES
 from .names import name, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
 
 
-def optimize(tree):
-    """An equivalent FunctionDef with the rewrites above applied."""
+def optimize(derivative):
+    """An equivalent `Derivative` with the rewrites above applied."""
     # Only derivative lines are rewritten: the user's own arithmetic stays as written,
     # since `1.0 * flag` or `flag * -2.0` is not the same as `flag` or `-flag * 2.0`
     # when `flag` is a NumPy boolean (or `1.0 *` changes a float16 to a float64).
-    body = simplify_derivative_lines(tree.body)
+    body = simplify_derivative_lines(derivative.lines)
     body = reuse_computed(body)
     body = propagate_copies(body)
     # Once more: a copied constant (forward mode's unit tangent) may now fold away,
@@ -47,21 +49,13 @@ def optimize(tree):
     body = propagate_copies(body)
     body = eliminate_dead_code(body)
     body = nest_temporaries(body)
-    return gast.FunctionDef(
-        name=tree.name,
-        args=tree.args,
-        body=body,
-        decorator_list=[],
-        returns=None,
-        type_comment=None,
-        type_params=[],
-    )
+    return derivative.with_lines(body)
 
 
 # ---- algebra ---------------------------------------------------------------------------------
-def simplify_derivative_lines(body):
-    """The statements with the algebra below applied to those the derivative stages emitted."""
-    return [_with_value(s, simplify(s.value)) if hasattr(s, "origin") else s for s in body]
+def simplify_derivative_lines(lines):
+    """The lines with the algebra below applied to the derivative lines."""
+    return [line.with_value(simplify(line.value)) if line.role in DERIVATIVE_ROLES else line for line in lines]
 
 
 def simplify(node):
@@ -173,15 +167,15 @@ def reuse_computed(body):
     depending = {}  # name -> the dumps in `computed` that a new value of it invalidates
     # An accumulator (`d_x = d_x + ...`) is never a name to reuse: `d_y = d_x` would be a copy
     # that copy propagation cannot remove, where `d_y = d_out * cos_x` read better.
-    assigned = Counter(s.targets[0].id for s in body if isinstance(s, gast.Assign))
+    assigned = Counter(line.target for line in body if isinstance(line.target, str))
     accumulators = {target for target, count in assigned.items() if count > 1}
     out = []
-    for statement in body:
-        value = _replace_computed(statement.value, computed)
-        out.append(_with_value(statement, value))
-        if not isinstance(statement, gast.Assign):
+    for line in body:
+        value = _replace_computed(line.value, computed)
+        out.append(line.with_value(value))
+        target = line.target
+        if not isinstance(target, str):
             continue
-        target = statement.targets[0].id
         for key in depending.pop(target, ()):
             computed.pop(key, None)
         inputs = used_names(value)
@@ -236,12 +230,12 @@ def propagate_copies(body):
     copies = {}  # name -> the atom it is a copy of
     copied_into = {}  # name -> the names currently holding a copy of it
     out = []
-    for statement in body:
-        value = substituted(statement.value, copies)
-        out.append(_with_value(statement, value))
-        if not isinstance(statement, gast.Assign):
+    for line in body:
+        value = substituted(line.value, copies)
+        out.append(line.with_value(value))
+        target = line.target
+        if not isinstance(target, str):
             continue
-        target = statement.targets[0].id
         source = copies.pop(target, None)
         if isinstance(source, gast.Name):
             copied_into[source.id].discard(target)
@@ -255,17 +249,16 @@ def propagate_copies(body):
 
 
 def eliminate_dead_code(body):
-    """Drop assignments whose value no later statement reads."""
+    """Drop assignments whose value no later line reads."""
     live = set()
     kept = []
-    for statement in reversed(body):
-        if isinstance(statement, gast.Assign):
-            target = statement.targets[0].id
-            if target not in live:
+    for line in reversed(body):
+        if isinstance(line.target, str):
+            if line.target not in live:
                 continue
-            live.discard(target)
-        live |= used_names(statement.value)
-        kept.append(statement)
+            live.discard(line.target)
+        live |= used_names(line.value)
+        kept.append(line)
     return kept[::-1]
 
 
@@ -281,37 +274,36 @@ def nest_temporaries(body):
     ``np.sum(np.exp(np.sin(x)) * x ** 2)``, whose product the gradient does
     not compute) is computed in that line, so it does not take memory before.
     """
-    reads = {}  # name -> positions of the statements reading it (once per read)
-    for position, statement in enumerate(body):
-        for node in gast.walk(statement.value):
+    reads = {}  # name -> positions of the lines reading it (once per read)
+    for position, line in enumerate(body):
+        for node in gast.walk(line.value):
             if isinstance(node, gast.Name):
                 reads.setdefault(node.id, []).append(position)
-    assigned = {}  # name -> positions of the statements assigning it
-    for position, statement in enumerate(body):
-        if isinstance(statement, gast.Assign):
-            assigned.setdefault(statement.targets[0].id, []).append(position)
+    assigned = {}  # name -> positions of the lines assigning it
+    for position, line in enumerate(body):
+        if isinstance(line.target, str):
+            assigned.setdefault(line.target, []).append(position)
 
-    def nestable(position, statement):
-        if not getattr(statement, "temporary", False):
+    def nestable(position, line):
+        if not line.temporary:
             return False
-        target = statement.targets[0].id
-        readers = reads.get(target, [])
-        if len(readers) != 1 or len(assigned[target]) != 1:
+        readers = reads.get(line.target, [])
+        if len(readers) != 1 or len(assigned[line.target]) != 1:
             return False
-        if not isinstance(body[readers[0]], gast.Assign):
+        if not isinstance(body[readers[0]].target, str):
             return False
-        inputs = used_names(statement.value)
+        inputs = used_names(line.value)
         return not any(position < p < readers[0] for n in inputs for p in assigned.get(n, ()))
 
     pending = {}  # temporary -> its expression, waiting for the line that reads it
     out = []
-    for position, statement in enumerate(body):
+    for position, line in enumerate(body):
         if pending:
-            statement = _with_value(statement, _nested(statement.value, pending))
-        if isinstance(statement, gast.Assign) and nestable(position, statement):
-            pending[statement.targets[0].id] = statement.value
+            line = line.with_value(_nested(line.value, pending))
+        if nestable(position, line):
+            pending[line.target] = line.value
             continue
-        out.append(statement)
+        out.append(line)
     return out
 
 
@@ -326,12 +318,3 @@ def _nested(node, pending):
 def used_names(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
 
-
-def _with_value(statement, value):
-    if isinstance(statement, gast.Return):
-        return gast.Return(value=value)
-    new = gast.Assign(targets=statement.targets, value=value, type_comment=None)
-    for annotation in ("origin", "temporary"):
-        if hasattr(statement, annotation):
-            setattr(new, annotation, getattr(statement, annotation))
-    return new

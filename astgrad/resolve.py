@@ -29,6 +29,7 @@ import numpy as np
 
 from . import check, parse, primitives, runtime, templates
 from .errors import Location, NoDerivativeError, NotStraightLineError
+from .ir import parameter_names
 from .names import Namespace, copy_atom, name, root_name
 from .primitives import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
 
@@ -62,11 +63,6 @@ def resolve(function, location):
     resolver = _Resolver(namespace)
     statements, files = resolver.statements(function.tree.body, scope)
     return Resolved(function, statements, files, namespace)
-
-
-def parameter_names(tree):
-    args = tree.args
-    return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 
 def assigned_names(body):

@@ -40,39 +40,46 @@ import gast
 import numpy as np
 
 from . import runtime
-from .errors import Location, NoDerivativeError
 from .invariance import shift_invariant
+from .ir import (
+    ADJOINT, CHECK, PRIMAL, Derivative, Line, atoms, each_input, not_differentiable, origin, parameter,
+    return_line, unsupported, zero_gradient,
+)
 from .names import copy_atom, name, substituted
-from .primitives import MARKERS, ZERO, array_twin, is_numpy
+from .primitives import MARKERS, ZERO
 from .shapes import (
     is_numpy_call, is_shape_call, needed_anyway, numpy_test, shape_classes, shape_reference, shapes_from_class,
 )
-from .ssa import atoms, each_input
 from .templates import instantiate
 
 SEED = "d_out"
 
 
 def reverse(program, wrt, as_tuple, with_value=False):
-    """The adjoint FunctionDef of `program` for the parameters named in `wrt`."""
+    """The adjoint `Derivative` of `program` for the parameters named in `wrt`."""
     sweep = _Sweep(program, wrt, with_value)
     sweep.check_seed()
-    for equation, rule in reversed(list(zip(program.equations, sweep.rules))):
+    for equation in reversed(program.equations):
         if equation.target in sweep.adjoint:
-            sweep.equation(equation, rule)
+            sweep.equation(equation, equation.rule)
     gradients = sweep.gradients()
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
-    result = gast.Tuple(elts=[copy_atom(program.output), gradient], ctx=gast.Load()) if with_value else gradient
-    sweep.body.append(gast.Return(value=result))
-    return gast.FunctionDef(
+    value = gast.Tuple(elts=[copy_atom(program.output), gradient], ctx=gast.Load()) if with_value else gradient
+    sweep.lines.append(return_line(value))
+    return Derivative(
         name=("value_and_d_" if with_value else "d_") + program.name,
         args=_with_seed(program.args, sweep.seed),
-        body=sweep.body,
-        decorator_list=[],
-        returns=None,
-        type_comment=None,
-        type_params=[],
+        lines=tuple(sweep.lines),
+        namespace=sweep.namespace,
+        names=_adjoint_names(program, sweep),
     )
+
+
+def _adjoint_names(program, sweep):
+    names = dict(sweep.adjoint)
+    if isinstance(program.output, gast.Name):
+        names[program.output.id] = sweep.seed
+    return names
 
 
 class _Sweep:
@@ -85,11 +92,11 @@ class _Sweep:
     """
 
     def __init__(self, program, wrt, with_value):
-        self.program, self.wrt, self.with_value, self.namespace = program, wrt, with_value, program.namespace
-        self.adjoint_name = _higher_order_names(self.namespace) if program.function.primal_params else _first_order_name
+        self.program, self.wrt, self.with_value, self.namespace = program, wrt, with_value, program.namespace.fork()
+        self.adjoint_name = _higher_order_names(self.namespace) if program.primal_params else _first_order_name
         self.seed = self.adjoint_name(self.namespace, SEED[len("d_"):])
-        self.arrays = uses_arrays(program)
-        self.rules = [array_twin(eq.rule) if self.arrays else eq.rule for eq in program.equations]
+        self.arrays = program.arrays
+        self.rules = [eq.rule for eq in program.equations]
         zero = shift_invariant(program, self.rules) if self.arrays else ()
         self.active = _active_names(program, self.rules, wrt, zero)
         self.shapes = shape_classes(program, self.rules) if self.arrays else {}
@@ -98,18 +105,16 @@ class _Sweep:
         self.kept = needed_anyway(program, self.rules, self.active, computed) if self.arrays else set()
         self.products = {eq.target for eq, rule in zip(program.equations, self.rules) if _is_product(rule)}
         self.uses = _use_counts(program)
-        self.body = [_assign(eq.target, eq.value) for eq in program.equations]
-        if self.arrays:  # single-use parts of one expression may be written nested again (see optimize)
-            temporaries = _temporaries(program)
-            for statement, equation in zip(self.body, program.equations):
-                statement.temporary = equation.target in temporaries
+        # single-use parts of one expression may be written nested again in array code (see optimize)
+        temporaries = _temporaries(program) if self.arrays else ()
+        self.lines = [Line(eq.target, eq.value, PRIMAL, temporary=eq.target in temporaries) for eq in program.equations]
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
-        self.uniform = {}  # uniform variable -> the one statement computing its adjoint so far, or None
+        self.uniform = {}  # uniform variable -> the position of the one line computing its adjoint so far, or None
         self.numbers = set()  # uniform variables whose adjoint is a number
         self.seeds = set()  # variables whose adjoint is the seed itself
         self.summed = set()  # variables whose adjoint was last assigned a sum: never an argument's array
         self.seed_products = 0  # array passes that multiply by the seed
-        self.sweep_start = len(self.body)  # the first adjoint statement (after the seed check, if any)
+        self.sweep_start = len(self.lines)  # the first adjoint line (after the seed check, if any)
         output = program.output
         self.number_output = (
             self.arrays and isinstance(output, gast.Name) and output.id in self.active and not self.shapes[output.id]
@@ -130,8 +135,8 @@ class _Sweep:
             check = self._call(runtime.checked_seed, name(output.id), name(seed), *[name(p) for p in wrt])
         else:
             return
-        self.body.append(_assign(seed, check))
-        self.sweep_start = len(self.body)
+        self.lines.append(Line(seed, check, CHECK))
+        self.sweep_start = len(self.lines)
 
     def equation(self, equation, rule):
         """The contributions of `equation` to the adjoints of its inputs."""
@@ -142,7 +147,7 @@ class _Sweep:
             not (rule.elementwise and rule.form == "partial")
             or any(self._uniform_case(equation, variable, term) is None for variable, term in terms)
         ):
-            self.materialize(target, _origin(equation))
+            self.materialize(target, origin(equation))
         for variable, term in terms:
             self.contribute(equation, rule, variable, term)
 
@@ -155,7 +160,7 @@ class _Sweep:
                 if not (isinstance(atom, gast.Name) and atom.id in self.active) or rule.templates[param] is ZERO:
                     continue
                 if rule.templates[param] in MARKERS:
-                    raise _not_differentiable(equation, param)
+                    raise not_differentiable(equation, param)
                 placeholders = dict(bound)
                 placeholders.update({rule.output: name(target), rule.adjoint_name: name(self.adjoint[target])})
                 if rule.sequence:
@@ -163,7 +168,7 @@ class _Sweep:
                 try:
                     yield atom.id, instantiate(rule.templates[param], placeholders, rule, self.namespace)
                 except ValueError as reason:
-                    raise _unsupported(equation, reason) from None
+                    raise unsupported(equation, reason) from None
 
     def _uniform_case(self, equation, variable, partial):
         """How an elementwise partial carries the uniform adjoint of `equation`'s target to `variable`.
@@ -197,7 +202,7 @@ class _Sweep:
             if case == "uniform":
                 kind = "seed" if target in self.seeds and _is_one(term) else self._kind_of(target)
             elif case == "counted":
-                return self.accumulate(variable, self._counted(target, variable, term), _origin(equation), "number")
+                return self.accumulate(variable, self._counted(target, variable, term), origin(equation), "number")
             elif case == "whole":  # the seed multiplies an array of the whole shape
                 self.seed_products += target in self.seeds
             else:
@@ -216,7 +221,7 @@ class _Sweep:
         if self.arrays and rule.elementwise and not self._sums_back_itself(variable):
             if shapes[variable] != shapes[target] if summed_back is None else summed_back:
                 term = self._unbroadcast(term, variable)
-        self.accumulate(variable, term, _origin(equation), kind)
+        self.accumulate(variable, term, origin(equation), kind)
 
     def _counted(self, target, variable, partial):
         """``d_T * partial * (np.size(T) / np.size(x))``: a number reaching `variable`, which `target` broadcast.
@@ -225,8 +230,8 @@ class _Sweep:
         ``d_out * partial / np.size(x)``, with one rounding less.
         """
         size_of_target, size = (self._size(v) for v in (target, variable))
-        statement = self.uniform.get(target)
-        mean = statement.value if statement is not None else None
+        position = self.uniform.get(target)
+        mean = self.lines[position].value if position is not None else None
         if isinstance(mean, gast.BinOp) and isinstance(mean.op, gast.Div) and _same(mean.right, size_of_target):
             spread = gast.BinOp(left=copy.deepcopy(mean.left), op=gast.Mult(), right=partial)
             return gast.BinOp(left=spread, op=gast.Div(), right=size)
@@ -263,16 +268,15 @@ class _Sweep:
         """``d_x = contribution``, or ``d_x = d_x + contribution`` after the first one."""
         if variable not in self.adjoint:
             self.adjoint[variable] = self.adjoint_name(self.namespace, variable)
-            statement = _assign(self.adjoint[variable], contribution)
+            value = contribution
             if kind:
-                self.uniform[variable] = statement
+                self.uniform[variable] = len(self.lines)
             if kind in ("number", "seed"):
                 self.numbers.add(variable)
             if kind == "seed":
                 self.seeds.add(variable)
         else:
-            total = gast.BinOp(left=name(self.adjoint[variable]), op=gast.Add(), right=contribution)
-            statement = _assign(self.adjoint[variable], total)
+            value = gast.BinOp(left=name(self.adjoint[variable]), op=gast.Add(), right=contribution)
             self.summed.add(variable)
             self.seeds.discard(variable)
             if kind not in ("number", "seed"):
@@ -280,22 +284,21 @@ class _Sweep:
             if not kind:
                 self.uniform.pop(variable, None)
             elif variable in self.uniform:
-                self.uniform[variable] = None  # more than one statement computes it
-        statement.origin = origin  # the user's (file, line), for origin comments (see compile)
-        self.body.append(statement)
+                self.uniform[variable] = None  # more than one line computes it
+        self.lines.append(Line(self.adjoint[variable], value, ADJOINT, origin))
 
     def materialize(self, variable, origin):
         """``d_v = broadcast_like(d_v, v)``: a uniform adjoint as the array it stands for."""
         if variable not in self.uniform:
             return
-        statement = self.uniform.pop(variable)
+        position = self.uniform.pop(variable)
         self.numbers.discard(variable)
-        if statement is not None:  # computed by one statement: broadcast there
-            statement.value = self._broadcast(statement.value, variable)
+        if position is not None:  # computed by one line: broadcast there
+            line = self.lines[position]
+            self.lines[position] = line.with_value(self._broadcast(line.value, variable))
         else:
-            statement = _assign(self.adjoint[variable], self._broadcast(name(self.adjoint[variable]), variable))
-            statement.origin = origin
-            self.body.append(statement)
+            value = self._broadcast(name(self.adjoint[variable]), variable)
+            self.lines.append(Line(self.adjoint[variable], value, ADJOINT, origin))
             self.summed.discard(variable)
 
     def gradients(self):
@@ -307,13 +310,14 @@ class _Sweep:
         """
         unit_seed = self.number_output and self.seed_products > 0
         if unit_seed:
-            for statement in self.body[self.sweep_start:]:
-                statement.value = substituted(statement.value, {self.seed: gast.Constant(value=1.0, kind=None)})
+            one = {self.seed: gast.Constant(value=1.0, kind=None)}
+            self.lines[self.sweep_start:] = [line.with_value(substituted(line.value, one))
+                                             for line in self.lines[self.sweep_start:]]  # fmt: skip
         return [self._gradient_of(p, unit_seed) for p in self.wrt]
 
     def _gradient_of(self, parameter, unit_seed):
         if parameter not in self.adjoint:
-            return _zero(parameter, self.arrays, self.namespace)
+            return zero_gradient(parameter, self.arrays, self.namespace)
         value = name(self.adjoint[parameter])
         if unit_seed and parameter in self.summed and parameter not in self.uniform:
             value = self._call(runtime.scaled, value, name(self.seed))  # a new array: no pass when the seed is 1
@@ -382,23 +386,6 @@ def _higher_order_names(namespace):
     return adjoint_name
 
 
-def _origin(equation):
-    """(file, line, column, end column) of the user's expression an equation came from."""
-    node = equation.value
-    same_line = getattr(node, "end_lineno", None) == getattr(node, "lineno", None)
-    columns = (node.col_offset, node.end_col_offset) if same_line else (None, None)
-    return equation.origin + columns
-
-
-def uses_arrays(program):
-    """Whether the program calls NumPy (then adjoints are unbroadcast and the call is checked).
-
-    Code that calls no NumPy function is scalar code: its gradient pays for no
-    shape handling (see docs/design.md).
-    """
-    return any(is_numpy(equation.rule) for equation in program.equations)
-
-
 def _active_names(program, rules, wrt, zero_adjoint=()):
     """Names whose value depends on a differentiated parameter, other than through a name in `zero_adjoint`.
 
@@ -441,10 +428,8 @@ def _use_counts(program):
 
 def _user_names(program):
     """The names the user's function assigns, and the output's names."""
-    tree = program.function.tree
-    written = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
-    return written | {atom.id for atom in outputs if isinstance(atom, gast.Name)}
+    return program.user_names | {atom.id for atom in outputs if isinstance(atom, gast.Name)}
 
 
 def _temporaries(program):
@@ -478,53 +463,21 @@ def _is_minus_one(node):
     return isinstance(node, gast.Constant) and node.value == -1 and not isinstance(node.value, bool)
 
 
-def _zero(parameter, arrays, namespace):
-    """The gradient of a parameter the output does not depend on."""
-    if not arrays:
-        return gast.Constant(value=0.0, kind=None)
-    return gast.Call(func=namespace.reference(runtime.zero_gradient), args=[name(parameter)], keywords=[])
-
-
-def _assign(target, value):
-    store = gast.Name(id=target, ctx=gast.Store(), annotation=None, type_comment=None)
-    return gast.Assign(targets=[store], value=value, type_comment=None)
-
-
 def _with_seed(args, seed):
     """The user's parameters plus the output seed `seed=1.0` (keyword-only if they have any)."""
-    parameter = gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)
     one = gast.Constant(value=1.0, kind=None)
-    copy = [gast.Name(id=a.id, ctx=gast.Param(), annotation=None, type_comment=None) for a in args.args]
-    kwonly = [gast.Name(id=a.id, ctx=gast.Param(), annotation=None, type_comment=None) for a in args.kwonlyargs]
+    positional = [parameter(a.id) for a in args.args]
+    kwonly = [parameter(a.id) for a in args.kwonlyargs]
     defaults, kw_defaults = list(args.defaults), list(args.kw_defaults)
     if kwonly:
-        kwonly.append(parameter)
+        kwonly.append(parameter(seed))
         kw_defaults.append(one)
     else:
-        copy.append(parameter)
+        positional.append(parameter(seed))
         defaults.append(one)
     return gast.arguments(
-        args=copy, posonlyargs=[], vararg=None, kwonlyargs=kwonly, kw_defaults=kw_defaults,
+        args=positional, posonlyargs=[], vararg=None, kwonlyargs=kwonly, kw_defaults=kw_defaults,
         kwarg=None, defaults=defaults,
     )  # fmt: skip
 
 
-def _unsupported(equation, reason):
-    filename, _ = equation.origin
-    return Location(filename).error(
-        NoDerivativeError,
-        equation.value,
-        f"`{equation.rule.expression}` has no derivative in this form: {reason}",
-        hint="see docs/primitives.md for the forms astgrad differentiates",
-    )
-
-
-def _not_differentiable(equation, param):
-    filename, _ = equation.origin
-    return Location(filename).error(
-        NoDerivativeError,
-        equation.value,
-        f"`{equation.rule.expression}` has no derivative with respect to `{param}`, "
-        "and the value passed for it depends on a differentiated parameter",
-        hint=f"pass a constant for `{param}`",
-    )

@@ -16,7 +16,7 @@ import numpy as np
 
 from .names import name, with_children
 from .primitives import MARKERS, ZERO, returns_number
-from .ssa import atoms, each_input
+from .ir import atoms, each_input
 
 
 class ShapeClasses(dict):

@@ -15,16 +15,14 @@ plus the output atom(s). Every name is assigned once:
 """
 
 import operator
-from dataclasses import dataclass
-
 import gast
 import numpy as np
 
 from . import primitives
 from .errors import NotStraightLineError
+from .ir import Equation, Program, parameter_names, uses_arrays
 from .names import BUILTIN_NAMES, copy_atom, name
 from .primitives import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
-from .resolve import parameter_names
 
 BINARY_WORDS = {
     gast.Add: ("plus", "total"), gast.Sub: ("minus", "diff"), gast.Mult: ("times", "prod"),
@@ -35,47 +33,10 @@ LONGEST_DESCRIPTIVE_NAME = 20
 OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the seed d_out)
 
 
-@dataclass
-class Equation:
-    """``target = value``, where value applies `rule` to `inputs` (atoms, in rule order)."""
-
-    target: str
-    value: gast.expr
-    rule: primitives.Rule
-    inputs: tuple
-    origin: tuple  # (filename, line) of the user's statement it came from
-
-
-@dataclass
-class Program:
-    """A function in single-assignment form."""
-
-    name: str
-    args: gast.arguments  # the user's parameters as written
-    params: tuple  # positional parameter names
-    all_params: tuple  # positional and keyword-only parameter names
-    equations: list
-    output: object  # an atom, or a tuple of atoms
-    namespace: object
-    function: object  # the parse.Function
-
-
-def each_input(rule, param, value):
-    """(position in its sequence or None, atom) for each input `param` stands for."""
-    if param == rule.sequence:
-        return list(enumerate(value))
-    return [(None, value)]
-
-
-def atoms(rule, inputs):
-    """The atoms an equation applying `rule` reads, in order (a sequence argument's one by one)."""
-    return [atom for param, value in zip(rule.params, inputs) for _, atom in each_input(rule, param, value)]
-
-
 def to_ssa(resolved, location):
     """The `Program` for `resolved`."""
     function = resolved.function
-    builder = _Builder(resolved.namespace, location)
+    builder = _Builder(resolved.namespace.fork(), location)
     for param in parameter_names(function.tree):
         builder.current[param] = name(param)
         builder.defined.add(param)
@@ -93,16 +54,28 @@ def to_ssa(resolved, location):
             for other in statement.targets[1:]:
                 builder.bind(other, builder.current_value(statement.targets[0]), statement)
     args = function.tree.args
+    arrays = uses_arrays(builder.equations)
+    if arrays:  # the array form of a rule, chosen once (``x ** 2`` is np.power's)
+        for equation in builder.equations:
+            equation.rule = primitives.array_twin(equation.rule)
     return Program(
         name=function.name,
         args=args,
         params=tuple(a.id for a in args.args),
         all_params=tuple(a.id for a in args.args + args.kwonlyargs),
-        equations=builder.equations,
+        body=builder.equations,
         output=output,
-        namespace=resolved.namespace,
-        function=function,
+        namespace=builder.namespace,
+        filename=function.filename,
+        arrays=arrays,
+        primal_params=tuple(function.primal_params or ()),
+        user_names=frozenset(assigned_names(function.tree)),
     )
+
+
+def assigned_names(tree):
+    """The names a function's body assigns."""
+    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def is_atom(node):

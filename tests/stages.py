@@ -5,13 +5,21 @@ import gast
 from astgrad import check, optimize, parse, resolve, reverse, ssa
 from astgrad.compile import to_source
 from astgrad.errors import Location
+from astgrad.ir import function_def
 
 
-def program_of(fn):
+def front_of(fn, stage="resolve"):
+    """The checked function (stage "parse") or its resolved form, and its location."""
     function = parse.read(fn)
     location = Location(function.filename)
     check.check(function.tree, location)
-    return ssa.to_ssa(resolve.resolve(function, location), location)
+    if stage == "parse":
+        return function, location
+    return resolve.resolve(function, location), location
+
+
+def program_of(fn):
+    return ssa.to_ssa(*front_of(fn))
 
 
 def equations_text(program):
@@ -19,5 +27,5 @@ def equations_text(program):
 
 
 def adjoint_source(fn, wrt, optimized=True):
-    tree = reverse.reverse(program_of(fn), wrt, as_tuple=len(wrt) > 1)
-    return to_source(optimize.optimize(tree) if optimized else tree)
+    adjoint = reverse.reverse(program_of(fn), wrt, as_tuple=len(wrt) > 1)
+    return to_source(function_def(optimize.optimize(adjoint) if optimized else adjoint))

@@ -4,6 +4,7 @@ import gast
 import pytest
 
 from astgrad import optimize
+from astgrad.ir import ADJOINT, Line, return_line, statement
 
 
 def simplified(text):
@@ -41,11 +42,15 @@ def test_exact_algebra(before, after):
 
 
 def body_of(text):
-    return gast.parse(text).body[0].body
+    """The lines of a def's body, as a derivative stage would hand them on."""
+    return [
+        return_line(s.value) if isinstance(s, gast.Return) else Line(s.targets[0].id, s.value, ADJOINT)
+        for s in gast.parse(text).body[0].body
+    ]
 
 
-def source_of(body):
-    return "\n".join(gast.unparse(gast.fix_missing_locations(statement)) for statement in body)
+def source_of(lines):
+    return "\n".join(gast.unparse(gast.fix_missing_locations(statement(line))) for line in lines)
 
 
 def test_copies_are_propagated_until_either_side_changes():

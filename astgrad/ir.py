@@ -1,0 +1,216 @@
+"""The intermediate representation the stages share: programs in, generated functions out.
+
+A `Program` is the user's function in single-assignment form (made by ssa):
+its body is a list of statements, each an `Equation` ``target = rule(inputs)``
+today; structured loops and branches are further kinds of statement that a
+stage dispatches on (`Program.equations` is for stages that handle only
+straight-line code). Every fact a later stage needs about the user's function
+travels here as plain data (`primal_params`, `user_names`), not as the parsed
+function.
+
+A generated function is a `Derivative` record: a name, parameters, and a list
+of `Line`s, each ``target = value`` with its role (a primal line, an adjoint
+or tangent line, a check), the user's expression it came from, and whether it
+is a temporary that may be written nested again. The derivative stages make
+it, optimize rewrites it, compile prints it (`function_def`). Nothing is stuck
+onto AST nodes.
+"""
+
+from dataclasses import dataclass, field, replace
+
+import gast
+
+from . import runtime
+from .errors import Location, NoDerivativeError
+from .names import name
+from .primitives import is_numpy
+
+# A line's role.
+PRIMAL = "primal"  # the user's computation, as single-assignment lines
+CHECK = "check"  # a check of the arguments or the output seed
+ADJOINT = "adjoint"  # a contribution to an adjoint (reverse mode)
+TANGENT = "tangent"  # a tangent (forward mode)
+CALL = "call"  # a call of another generated function (the array forward-mode driver)
+RESULT = "result"  # the return statement
+DERIVATIVE_ROLES = frozenset((ADJOINT, TANGENT))
+
+
+@dataclass
+class Equation:
+    """``target = value``, where value applies `rule` to `inputs` (atoms, in rule order)."""
+
+    target: str
+    value: gast.expr
+    rule: object  # the table's Rule, already the array form in array code
+    inputs: tuple
+    origin: tuple  # (filename, line) of the user's statement it came from
+
+
+@dataclass
+class Program:
+    """A function in single-assignment form."""
+
+    name: str
+    args: gast.arguments  # the user's parameters as written
+    params: tuple  # positional parameter names
+    all_params: tuple  # positional and keyword-only parameter names
+    body: list  # statements: `Equation`s (structured loops and branches to come)
+    output: object  # an atom, or a tuple of atoms
+    namespace: object
+    filename: str  # the file of the user's function
+    arrays: bool  # whether the program calls NumPy: "array code" (see docs/design.md)
+    primal_params: tuple = ()  # for a generated gradient: the parameters of the function it differentiates
+    user_names: frozenset = frozenset()  # the names the user's function assigns
+
+    @property
+    def equations(self):
+        """The body's equations, for stages that take straight-line code only."""
+        for statement in self.body:
+            if not isinstance(statement, Equation):
+                raise TypeError(f"{type(statement).__name__} in a straight-line stage")
+        return self.body
+
+
+def each_input(rule, param, value):
+    """(position in its sequence or None, atom) for each input `param` stands for."""
+    if param == rule.sequence:
+        return list(enumerate(value))
+    return [(None, value)]
+
+
+def atoms(rule, inputs):
+    """The atoms an equation applying `rule` reads, in order (a sequence argument's one by one)."""
+    return [atom for param, value in zip(rule.params, inputs) for _, atom in each_input(rule, param, value)]
+
+
+def parameter_names(tree):
+    """The names of a FunctionDef's parameters: positional-only, positional, keyword-only."""
+    args = tree.args
+    return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+def uses_arrays(equations):
+    """Whether equations call NumPy ("array code": adjoints are unbroadcast and the call is checked).
+
+    Code that calls no NumPy function is scalar code: its gradient pays for no
+    shape handling (see docs/design.md).
+    """
+    return any(is_numpy(equation.rule) for equation in equations)
+
+
+def origin(equation):
+    """(file, line, column, end column) of the user's expression an equation came from."""
+    node = equation.value
+    same_line = getattr(node, "end_lineno", None) == getattr(node, "lineno", None)
+    columns = (node.col_offset, node.end_col_offset) if same_line else (None, None)
+    return equation.origin + columns
+
+
+@dataclass(frozen=True)
+class Line:
+    """One statement of a generated function: ``target = value``, or the return (target None).
+
+    `target` is a name, or a tuple of names for an unpacking assignment.
+    `origin` is the user's (file, line, column, end column) a derivative line
+    came from (for origin comments); a `temporary` is a part of one of the
+    user's expressions that got a name of its own, which optimize may write
+    nested again.
+    """
+
+    target: object
+    value: gast.expr
+    role: str
+    origin: tuple = None
+    temporary: bool = False
+
+    def with_value(self, value):
+        return replace(self, value=value)
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """A generated function: its name, parameters (`gast.arguments`), lines (the return last) and names.
+
+    `namespace` is the stage's own fork of the program's: the local names it
+    made and the objects it added, which compile turns into closure cells.
+    `names` maps a program variable to the name of its adjoint (reverse mode;
+    the output's is the seed), for the views that draw them.
+    """
+
+    name: str
+    args: gast.arguments
+    lines: tuple
+    namespace: object
+    names: dict = field(default_factory=dict)
+
+    def with_lines(self, lines):
+        return replace(self, lines=tuple(lines))
+
+
+def return_line(value):
+    """The return line."""
+    return Line(None, value, RESULT)
+
+
+def statement(line):
+    """The gast statement a line prints as."""
+    if line.target is None:
+        return gast.Return(value=line.value)
+    if isinstance(line.target, tuple):
+        stored = [store(t) for t in line.target]
+        return gast.Assign(targets=[gast.Tuple(elts=stored, ctx=gast.Store())], value=line.value, type_comment=None)
+    return assign(line.target, line.value)
+
+
+def function_def(generated):
+    """The `gast.FunctionDef` of a generated function."""
+    return make_function_def(generated.name, generated.args, [statement(line) for line in generated.lines])
+
+
+def make_function_def(function_name, args, body):
+    return gast.FunctionDef(
+        name=function_name, args=args, body=body, decorator_list=[], returns=None, type_comment=None, type_params=[]
+    )
+
+
+def store(identifier):
+    return gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def assign(target, value):
+    """``target = value`` as a gast statement."""
+    return gast.Assign(targets=[store(target)], value=value, type_comment=None)
+
+
+def parameter(identifier):
+    return gast.Name(id=identifier, ctx=gast.Param(), annotation=None, type_comment=None)
+
+
+
+def zero_gradient(parameter, arrays, namespace):
+    """The gradient of a parameter the output does not depend on."""
+    if not arrays:
+        return gast.Constant(value=0.0, kind=None)
+    return gast.Call(func=namespace.reference(runtime.zero_gradient), args=[name(parameter)], keywords=[])
+
+
+# ---- errors about an equation, found while differentiating it ------------------------------------
+def unsupported(equation, reason):
+    filename, _ = equation.origin
+    return Location(filename).error(
+        NoDerivativeError,
+        equation.value,
+        f"`{equation.rule.expression}` has no derivative in this form: {reason}",
+        hint="see docs/primitives.md for the forms astgrad differentiates",
+    )
+
+
+def not_differentiable(equation, param):
+    filename, _ = equation.origin
+    return Location(filename).error(
+        NoDerivativeError,
+        equation.value,
+        f"`{equation.rule.expression}` has no derivative with respect to `{param}`, "
+        "and the value passed for it depends on a differentiated parameter",
+        hint=f"pass a constant for `{param}`",
+    )

@@ -1,0 +1,75 @@
+"""Every stage is a function of its input: run twice on the same input, it gives the same output.
+
+Stages that make names (ssa, reverse, forward) each work on their own fork of
+the namespace they are handed, so one run cannot take names from the next.
+"""
+
+import numpy as np
+from math import cos, sin
+
+from astgrad import forward, optimize, resolve, reverse, ssa
+from astgrad.compile import to_source
+from astgrad.ir import function_def
+from stages import equations_text, front_of
+
+
+def scalar(x, y):
+    return sin(x) * cos(y) + x * y
+
+
+def array(w, X, y):
+    z = X @ w
+    return np.mean((z - y) ** 2)
+
+
+def printed(derivative):
+    return to_source(function_def(derivative))
+
+
+def test_ssa_twice_on_one_resolved_function_gives_the_same_equations():
+    resolved, location = front_of(scalar)
+    first, second = ssa.to_ssa(resolved, location), ssa.to_ssa(resolved, location)
+    assert equations_text(first) == equations_text(second) == [
+        "sin_x = sin(x)", "cos_y = cos(y)", "sin_x_times_cos_y = sin_x * cos_y", "x_times_y = x * y",
+        "out = sin_x_times_cos_y + x_times_y",
+    ]  # fmt: skip
+
+
+def test_resolve_twice_on_one_function_gives_the_same_statements():
+    function, location = front_of(scalar, stage="parse")
+    first, second = resolve.resolve(function, location), resolve.resolve(function, location)
+    assert [to_source(s) for s in first.statements] == [to_source(s) for s in second.statements]
+
+
+def test_reverse_twice_on_one_program_gives_the_same_names():
+    for fn, wrt in ((scalar, ("x", "y")), (array, ("w",))):
+        resolved, location = front_of(fn)
+        program = ssa.to_ssa(resolved, location)
+        first, second = (printed(reverse.reverse(program, wrt, as_tuple=len(wrt) > 1)) for _ in range(2))
+        assert first == second
+        assert "d_out_1" not in second and "d_x_1" not in second and "d_w_1" not in second
+
+
+def test_forward_twice_on_one_program_gives_the_same_names():
+    resolved, location = front_of(scalar)
+    program = ssa.to_ssa(resolved, location)
+    assert printed(forward.jvp(program, ("x", "y"))) == printed(forward.jvp(program, ("x", "y")))
+    first = printed(forward.gradient(program, ("x", "y"), as_tuple=True))
+    assert first == printed(forward.gradient(program, ("x", "y"), as_tuple=True))
+    assert "dx_1" not in first
+
+
+def test_optimize_twice_on_one_derivative_gives_the_same_lines():
+    resolved, location = front_of(array)
+    adjoint = reverse.reverse(ssa.to_ssa(resolved, location), ("w",), as_tuple=False)
+    assert printed(optimize.optimize(adjoint)) == printed(optimize.optimize(adjoint))
+    assert optimize.optimize(adjoint).lines != adjoint.lines  # it did rewrite something, from the same input
+
+
+def test_a_stage_leaves_the_program_it_was_given_unchanged():
+    resolved, location = front_of(array)
+    program = ssa.to_ssa(resolved, location)
+    before = (equations_text(program), set(program.namespace.locals), dict(program.namespace.added))
+    reverse.reverse(program, ("w",), as_tuple=False)
+    forward.jvp(program, ("w",))
+    assert (equations_text(program), set(program.namespace.locals), dict(program.namespace.added)) == before
