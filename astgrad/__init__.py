@@ -12,6 +12,7 @@ from .api import grad, hessian, jvp, source, value_and_grad
 from .dataflow import graph
 from .errors import (
     AstgradError,
+    ArrayInputError,
     IntegerInputError,
     NoDerivativeError,
     NonScalarOutputError,
@@ -33,6 +34,7 @@ __all__ = [
     "NoDerivativeError",
     "NonScalarOutputError",
     "SourceError",
+    "ArrayInputError",
     "IntegerInputError",
 ]
 __version__ = "0.1.0"

@@ -33,9 +33,10 @@ class Generated:
     source: str  # the generated def, as printed
     filename: str  # its unique name in linecache
     primal_params: tuple  # the user's parameters (not the output seed)
-    linecache_text: str  # the text registered in linecache (the def, maybe inside a factory)
+    linecache_text: str  # the text registered in linecache (the def, maybe after a blank line)
     origins: tuple = ()  # per line of `source`: the user's (file, line, column, end column) it came from, or None
     user_filename: str = None  # the file of the user's function
+    check_statements: tuple = ()  # lines of `source` starting a check of the arguments (see parse)
 
     def commented_source(self):
         """`source` with each derivative line ending in ``# from line 3: y = sin(x)``."""
@@ -104,8 +105,11 @@ def build(derivative, function, primal_params, seed=True):
         # names makes them closure variables of the generated code.
         indented = "".join("    " + line if line.strip() else line for line in source.splitlines(True))
         text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree.name}\n"
+        # Registered with the factory's line left blank and the def at column 0, on the same
+        # lines: tracebacks and inspect.getsource show the def as `source` prints it.
+        shown = "\n" + source
     else:
-        text = source
+        text = shown = source
     module_code = compile(text, filename, "exec", dont_inherit=True)
     code = _function_code(module_code, tree.name, nested=bool(free))
     cells = tuple(_cell(variable, namespace, function) for variable in code.co_freevars)
@@ -115,7 +119,10 @@ def build(derivative, function, primal_params, seed=True):
     generated_function.__kwdefaults__ = _kwdefaults(tree, function, seed)
     generated_function.__module__ = function.globals.get("__name__")
     generated_function.__qualname__ = tree.name
-    record = Generated(source, filename, tuple(primal_params), text, line_origins(derivative), function.filename)
+    record = Generated(
+        source, filename, tuple(primal_params), shown, line_origins(derivative), function.filename,
+        check_statements(derivative),
+    )  # fmt: skip
     generated_function.__astgrad__ = record
     record.register_source()
     weakref.finalize(generated_function, linecache.cache.pop, filename, None)
@@ -127,7 +134,17 @@ LONGEST_QUOTED_LINE = 60
 
 def line_origins(derivative):
     """Per printed line of a generated function's def: the user's expression its line came from, or None."""
-    return (None,) + tuple(line.origin for line in derivative.lines)
+    return (None,) + tuple(origin for line in derivative.lines for origin in (line.origin,) * line.printed_lines)
+
+
+def check_statements(derivative):
+    """The printed lines (the def's being 0) where a check statement starts, which re-reading drops."""
+    starts, position = [], 1
+    for line in derivative.lines:
+        if line.guard is not None:
+            starts.append(position)
+        position += line.printed_lines
+    return tuple(starts)
 
 
 def with_origin_comments(source, origins, user_filename):

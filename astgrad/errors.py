@@ -53,6 +53,10 @@ class IntegerInputError(AstgradError, TypeError):
     """A differentiated argument is an array of integers or booleans, which has no gradient (raised at call time)."""
 
 
+class ArrayInputError(AstgradError, TypeError):
+    """An array is passed to a gradient of code that calls no NumPy function, written for numbers (raised at call time)."""
+
+
 class SourceError(AstgradError):
     """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
 

@@ -32,8 +32,8 @@ import gast
 
 from . import runtime
 from .ir import (
-    CALL, PRIMAL, TANGENT, Derivative, Line, each_input, not_differentiable, origin, parameter, return_line,
-    unsupported, zero_gradient,
+    CALL, TANGENT, Derivative, Line, each_input, not_differentiable, number_check, origin, parameter,
+    primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .primitives import MARKERS, ZERO, constant_node, tangent_terms
@@ -53,7 +53,7 @@ def jvp(program, wrt):
     sweep = _Sweep(program, namespace)
     names = {p: name(t) for p, t in tangents.items()}
     for equation in program.equations:
-        lines.append(Line(equation.target, equation.value, PRIMAL))
+        lines.append(primal_line(equation))
         lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(PREFIX + v)))
     value = copy_atom(program.output)
     tangent = _output_tangent(program.output, names, arrays, namespace)
@@ -73,9 +73,9 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     sweep = _Sweep(program, namespace)
     suffixes = {p: (f"_{PREFIX}{p}" if len(wrt) > 1 else "") for p in wrt}
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
-    lines = []
+    lines = number_check(program, wrt, namespace)
     for equation in program.equations:
-        lines.append(Line(equation.target, equation.value, PRIMAL))
+        lines.append(primal_line(equation))
         for p in wrt:
             fresh = lambda v, p=p: namespace.fresh(PREFIX + v + suffixes[p])  # noqa: E731
             lines.extend(sweep.tangent_lines(equation, equation.rule, passes[p], fresh))

@@ -22,7 +22,7 @@ import gast
 
 from . import runtime
 from .errors import Location, NoDerivativeError
-from .names import name
+from .names import copy_atom, name
 from .primitives import is_numpy
 
 # A line's role.
@@ -98,6 +98,50 @@ def uses_arrays(equations):
     return any(is_numpy(equation.rule) for equation in equations)
 
 
+def number_check(program, wrt, namespace):
+    """Scalar code's check that arguments are numbers, as a list of no line or one line:
+
+        if type(x) is not float or type(y) is not float:
+            check_numbers(x, y)
+
+    One type test per checked parameter is all a float argument costs (see
+    `parameters_to_check` for which are checked). A function that already
+    checks (a gradient differentiated again) is not checked twice.
+    """
+    checked = [] if any(eq.rule.fn in CHECKS for eq in program.equations) else parameters_to_check(program, wrt)
+    if not checked:
+        return []
+    float_type, type_of = namespace.reference(float), namespace.reference(type)
+    tests = [
+        gast.Compare(
+            left=gast.Call(func=copy_atom(type_of), args=[name(p)], keywords=[]),
+            ops=[gast.IsNot()],
+            comparators=[copy_atom(float_type)],
+        )
+        for p in checked
+    ]
+    guard = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
+    call = gast.Call(func=namespace.reference(runtime.check_numbers), args=[name(p) for p in checked], keywords=[])
+    return [Line((), call, CHECK, guard=guard)]
+
+
+def parameters_to_check(program, wrt):
+    """The parameters in `wrt` that scalar code checks are numbers: all but those only `math` functions read.
+
+    An array passed for a parameter that only `math` functions read is refused
+    by them, as the user's own function refuses it. One that an operator (or
+    ``abs``, ``pow``, ...) reads, or that the output does not depend on, would
+    get a gradient of the wrong shape: the gradient is written for numbers.
+    """
+    read_otherwise = set()
+    read_by_math = set()
+    for equation in program.equations:
+        by_math = getattr(equation.rule.fn, "__module__", None) == "math"
+        names = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)}
+        (read_by_math if by_math else read_otherwise).update(names)
+    return [p for p in wrt if p in read_otherwise or p not in read_by_math]
+
+
 def origin(equation):
     """(file, line, column, end column) of the user's expression an equation came from."""
     node = equation.value
@@ -110,7 +154,9 @@ def origin(equation):
 class Line:
     """One statement of a generated function: ``target = value``, or the return (target None).
 
-    `target` is a name, or a tuple of names for an unpacking assignment.
+    `target` is a name, a tuple of names for an unpacking assignment, or the
+    empty tuple for a call made for its check alone (then maybe only if the
+    `guard` test holds: ``if type(x) is not float: check_numbers(x)``).
     `origin` is the user's (file, line, column, end column) a derivative line
     came from (for origin comments); a `temporary` is a part of one of the
     user's expressions that got a name of its own, which optimize may write
@@ -122,6 +168,11 @@ class Line:
     role: str
     origin: tuple = None
     temporary: bool = False
+    guard: gast.expr = None  # a check call made only when this test holds
+
+    @property
+    def printed_lines(self):
+        return 2 if self.guard is not None else 1
 
     def with_value(self, value):
         return replace(self, value=value)
@@ -152,10 +203,23 @@ def return_line(value):
     return Line(None, value, RESULT)
 
 
+CHECKS = frozenset((runtime.checked_seed, runtime.checked_arguments))
+
+
+def primal_line(equation, temporary=False):
+    """The line computing an equation; a check's (in a generated function differentiated again) is a check."""
+    role = CHECK if equation.rule.fn in CHECKS else PRIMAL
+    return Line(equation.target, equation.value, role, temporary=temporary)
+
+
 def statement(line):
     """The gast statement a line prints as."""
     if line.target is None:
         return gast.Return(value=line.value)
+    if line.target == () and line.guard is not None:
+        return gast.If(test=line.guard, body=[gast.Expr(value=line.value)], orelse=[])
+    if line.target == ():
+        return gast.Expr(value=line.value)
     if isinstance(line.target, tuple):
         stored = [store(t) for t in line.target]
         return gast.Assign(targets=[gast.Tuple(elts=stored, ctx=gast.Store())], value=line.value, type_comment=None)

@@ -28,7 +28,7 @@ from collections import Counter
 
 import gast
 
-from .ir import DERIVATIVE_ROLES
+from .ir import CHECK, DERIVATIVE_ROLES
 from .names import name, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
@@ -253,7 +253,7 @@ def eliminate_dead_code(body):
     live = set()
     kept = []
     for line in reversed(body):
-        if isinstance(line.target, str):
+        if isinstance(line.target, str) and line.role != CHECK:  # a check is kept for what it refuses
             if line.target not in live:
                 continue
             live.discard(line.target)

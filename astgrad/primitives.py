@@ -790,9 +790,9 @@ def is_operator(rule):
 
 
 def is_numpy(rule):
-    """Whether the primitive works on arrays: a NumPy function, a run-time helper, an array method, `@`, `x[...]`."""
+    """Whether the primitive works on arrays: a NumPy function, a run-time helper, an array method, `@`, `x[...]`, `len`."""
     in_numpy = rule.expression.startswith(("np.", "runtime."))
-    return in_numpy or rule.is_method or rule.fn in (operator.matmul, operator.getitem)
+    return in_numpy or rule.is_method or rule.fn in (operator.matmul, operator.getitem, len)
 
 
 def markdown():

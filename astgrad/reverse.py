@@ -42,8 +42,8 @@ import numpy as np
 from . import runtime
 from .invariance import shift_invariant
 from .ir import (
-    ADJOINT, CHECK, PRIMAL, Derivative, Line, atoms, each_input, not_differentiable, origin, parameter,
-    return_line, unsupported, zero_gradient,
+    ADJOINT, CHECK, Derivative, Line, atoms, each_input, not_differentiable, origin, parameter,
+    number_check, primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name, substituted
 from .primitives import MARKERS, ZERO
@@ -107,7 +107,7 @@ class _Sweep:
         self.uses = _use_counts(program)
         # single-use parts of one expression may be written nested again in array code (see optimize)
         temporaries = _temporaries(program) if self.arrays else ()
-        self.lines = [Line(eq.target, eq.value, PRIMAL, temporary=eq.target in temporaries) for eq in program.equations]
+        self.lines = [primal_line(eq, temporary=eq.target in temporaries) for eq in program.equations]
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
         self.uniform = {}  # uniform variable -> the position of the one line computing its adjoint so far, or None
         self.numbers = set()  # uniform variables whose adjoint is a number
@@ -121,20 +121,22 @@ class _Sweep:
         )
 
     def check_seed(self):
-        """The seed's adjoint and, in array code, the line checking the seed and the arguments."""
+        """The seed's adjoint, and the line checking the seed and the arguments (in scalar code, only these)."""
         output, seed, wrt = self.program.output, self.seed, self.wrt
+        if not self.arrays:  # first, before the arithmetic it guards
+            self.lines[:0] = number_check(self.program, wrt, self.namespace)
         if not (isinstance(output, gast.Name) and output.id in self.active):
             return
         self.adjoint[output.id] = seed
         if self.number_output:
             self.seeds.add(output.id)
+        if not self.arrays:
+            return
         if self.number_output and not self.with_value:
             # A number (a full reduction): any seed fits, and the output need not be computed.
             check = self._call(runtime.checked_arguments, name(seed), *[name(p) for p in wrt])
-        elif self.arrays:  # refuses an array output without a seed of its shape, and integer arrays
+        else:  # refuses an array output without a seed of its shape, and integer arrays
             check = self._call(runtime.checked_seed, name(output.id), name(seed), *[name(p) for p in wrt])
-        else:
-            return
         self.lines.append(Line(seed, check, CHECK))
         self.sweep_start = len(self.lines)
 

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from .errors import IntegerInputError, NonScalarOutputError
+from .errors import ArrayInputError, IntegerInputError, NonScalarOutputError
 
 
 def checked_seed(output, seed, *wrt):
@@ -105,6 +105,27 @@ def checked_arguments(seed, *wrt):
                 hint=f"pass a floating-point array, e.g. {name or 'x'}.astype(float)",
             )
     return seed
+
+
+def check_numbers(*wrt):
+    """Check that the differentiated arguments `wrt` are numbers, not arrays.
+
+    The check of a gradient of code that calls no NumPy function ("scalar
+    code"), whose derivative lines are written for numbers: an array reaching
+    its arithmetic would give a gradient of the wrong shape. Generated code
+    calls it only when an argument is not a float, so floats pay one type
+    test each.
+    """
+    for value in wrt:
+        if type(value) is not float and np.ndim(value):
+            name = _parameter_holding(value)
+            argument = f"the differentiated argument {name}" if name else "a differentiated argument"
+            raise ArrayInputError(
+                f"{argument} is an array of shape {np.shape(value)}, but the function calls no NumPy function, "
+                "so its gradient was written for numbers",
+                hint="pass a number, or call the gradient once per element; to differentiate array code, "
+                "use NumPy in the function (e.g. `np.sum(...)` for a scalar output)",
+            )
 
 
 def _parameter_holding(value):

@@ -1,4 +1,6 @@
 def d_reassigned(x, y, d_out=1.0):
+    if type(x) is not float or type(y) is not float:
+        check_numbers(x, y)
     t = x * y
     tanh_x = math.tanh(x)
     t_1 = t + tanh_x

@@ -1,4 +1,6 @@
 def d_two_variables(x, y, d_out=1.0):
+    if type(x) is not float or type(y) is not float:
+        check_numbers(x, y)
     x_pow_2 = x ** 2
     x_pow_2_times_y = x_pow_2 * y
     x_over_y = x / y
