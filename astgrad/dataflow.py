@@ -25,7 +25,7 @@ import gast
 
 from . import api, reverse
 from .errors import AstgradError
-from .primitives import ZERO, array_twin
+from .rules import ZERO
 from .resolve import OPERATOR_SYMBOLS
 
 COMPARISON_SYMBOLS = {gast.Lt: "<", gast.LtE: "<=", gast.Gt: ">", gast.GtE: ">=", gast.Eq: "==", gast.NotEq: "!="}
@@ -184,7 +184,7 @@ def _adjoint_edges(program, adjoints):
     for equation in reversed(program.equations):
         if equation.target not in adjoints:
             continue
-        rule = array_twin(equation.rule) if arrays else equation.rule  # the rules reverse() uses
+        rule = equation.rule.array_twin if arrays else equation.rule  # the rules reverse() uses
         for param, value in zip(rule.params, equation.inputs):
             if rule.templates[param] is ZERO:
                 continue

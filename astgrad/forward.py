@@ -32,7 +32,7 @@ import gast
 
 from . import runtime
 from .names import copy_atom, name
-from .primitives import MARKERS, ZERO, array_twin, constant_node, tangent_terms
+from .rules import MARKERS, ZERO, constant_node, tangent_terms
 from .reverse import _assign, _not_differentiable, _origin, _unsupported, _zero, uses_arrays
 from .shapes import shape_classes
 from .ssa import each_input
@@ -131,7 +131,7 @@ class _Sweep:
         self.program = program
         self.arrays = arrays
         self.namespace = program.namespace
-        self.rules = [array_twin(eq.rule) if arrays else eq.rule for eq in program.equations]
+        self.rules = [eq.rule.array_twin if arrays else eq.rule for eq in program.equations]
         self.shapes = shape_classes(program, self.rules) if arrays else {}
 
     def tangent_lines(self, equation, rule, tangents, fresh):
