@@ -354,10 +354,15 @@ def remove(entry):
     ENTRIES.remove(entry)
 
 
+_LOADED = []  # the table module, once it has added its entries
+
+
 def _table():
     """The index, after the table (`primitives.py`) has added its entries: it loads on first use."""
-    from . import primitives  # noqa: F401 (importing it adds its entries)
+    if not _LOADED:  # importing it adds its entries (a second thread waits for the first's import)
+        from . import primitives
 
+        _LOADED.append(primitives)
     return RULES
 
 
