@@ -639,7 +639,7 @@ def _parse_templates(entry, rule, module):
     placeholders = set(rule.params) | {rule.output}
     if entry.form == "adjoint":
         placeholders.add("d_" + rule.output)
-    if rule.sequence:
+    if any(spelling.sequence for spelling in entry.rules):
         placeholders.add("i")
     templates, references = {}, {}
     for param in rule.params:
