@@ -492,16 +492,10 @@ def tangent_terms(rule):
 # ---- reading an entry's spellings (when it is added; with `ast`, which is quick) -----------------
 def _make_entry(spellings, form, elementwise, templates, tangent, namespace, domain=REAL, number="",
                 array_code=False, reduction=None, sums_back=False):  # fmt: skip
+    """An `Entry` with one `Rule` per spelling, after checking that every input has one template."""
     namespace = {**NAMESPACE, **(namespace or {})}
-    first, *others = [text.strip() for text in spellings.split("|")]
-    try:
-        output, value = (part.strip() for part in first.split("=", 1))
-        if not output.isidentifier():
-            raise ValueError(output)
-    except ValueError:
-        raise TableError(f"{spellings!r}: a signature reads like 'y = math.sin(x)'") from None
-    first_parts = _signature_parts(spellings, value, namespace)
-    _, call, params, positional, optional, sequence, spread = first_parts
+    output, calls = _read_spellings(spellings, namespace)
+    params = calls[0][1][2]
     if set(templates) != set(params):
         raise TableError(
             f"{spellings!r}: give exactly one template (an expression, ZERO, NOT_DIFFERENTIABLE or STATIC) "
@@ -514,19 +508,35 @@ def _make_entry(spellings, form, elementwise, templates, tangent, namespace, dom
     entry = Entry(dict(templates), tangent, form, elementwise, namespace)
     domains = domain if isinstance(domain, dict) else {param: domain for param in params}
     numbers = _number_spellings(number)
-    common = dict(output=output, entry=entry, domain=domains, reduction=reduction, sums_back=sums_back)
-    texts = [_spelled_alike(spellings, other, call, positional, optional, sequence, spread) for other in others]
-    parts = [first_parts] + [_signature_parts(spellings, text, namespace) for text in texts]
-    for text, (fn, callee, params_, positional_, optional_, sequence_, spread_) in zip([value] + texts, parts):
-        if params_ != params:
-            raise TableError(f"{spellings!r}: every spelling takes the inputs {params}, {text!r} takes {params_}")
+    for text, (fn, callee, _, positional, optional, sequence, spread) in calls:
         module = _module(fn, callee)
         is_number = numbers if isinstance(numbers, bool) else _callee_text(callee) in numbers
-        entry.rules.append(Rule(fn, f"{output} = {text}", params=params, positional=positional_, optional=optional_,
-                                sequence=sequence_, spread=spread_, module=module, names=module or MATH,
-                                number_result=module == MATH or is_number, array_code=module == NUMPY or array_code,
-                                **common))  # fmt: skip
+        entry.rules.append(Rule(fn, f"{output} = {text}", output, params, positional, optional, sequence, spread,
+                                entry, module, domains, number_result=module == MATH or is_number,
+                                array_code=module == NUMPY or array_code, reduction=reduction, sums_back=sums_back,
+                                names=module or MATH))  # fmt: skip
     return entry
+
+
+def _read_spellings(spellings, namespace):
+    """(output placeholder, [(call as text, its `_signature_parts`)]), one per spelling, the first first."""
+    first, *others = [text.strip() for text in spellings.split("|")]
+    try:
+        output, value = (part.strip() for part in first.split("=", 1))
+        if not output.isidentifier():
+            raise ValueError(output)
+    except ValueError:
+        raise TableError(f"{spellings!r}: a signature reads like 'y = math.sin(x)'") from None
+    parts = _signature_parts(spellings, value, namespace)
+    _, call, params, positional, optional, sequence, spread = parts
+    calls = [(value, parts)]
+    for other in others:
+        text = _spelled_alike(spellings, other, call, positional, optional, sequence, spread)
+        parts = _signature_parts(spellings, text, namespace)
+        if parts[2] != params:
+            raise TableError(f"{spellings!r}: every spelling takes the inputs {params}, {text!r} takes {parts[2]}")
+        calls.append((text, parts))
+    return output, calls
 
 
 def _signature_parts(spellings, text, namespace):
