@@ -34,7 +34,7 @@ instead.
 import gast
 
 from .errors import NotStraightLineError
-from .primitives import COMPARISONS
+from .rules import COMPARISONS
 
 ONE_RETURN = "keep a single `return` at the end of the function"
 SELECT = (

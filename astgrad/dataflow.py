@@ -24,7 +24,7 @@ import gast
 
 from . import api, reverse
 from .errors import AstgradError
-from .primitives import ZERO
+from .rules import ZERO
 from .resolve import OPERATOR_SYMBOLS
 
 COMPARISON_SYMBOLS = {gast.Lt: "<", gast.LtE: "<=", gast.Gt: ">", gast.GtE: ">=", gast.Eq: "==", gast.NotEq: "!="}

@@ -36,7 +36,7 @@ from .ir import (
     primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
-from .primitives import MARKERS, ZERO, constant_node, tangent_terms
+from .rules import MARKERS, ZERO, constant_node, tangent_terms
 from .shapes import shape_classes
 from .templates import instantiate
 

@@ -11,14 +11,14 @@ import operator
 import gast
 import numpy as np
 
-from .primitives import static_value
+from .rules import static_value
 from .ir import atoms
 
 
-EXTREMA = (np.max, np.min, np.amax, np.amin, ".max", ".min")
+EXTREMA = ("max", "min")  # reduction kinds
 
 
-SUMS = (np.sum, ".sum")
+SUMS = ("sum",)
 
 
 ADD, MUL, UNKNOWN = "+", "*", "unknown"
@@ -73,14 +73,14 @@ def shift_invariant(program, rules):
     return zero
 
 
-def _keepdims_reduction(rule, inputs, functions):
-    """(reduced atom, axis) for ``np.f(x, axis=A, keepdims=True)`` with f in `functions`, else None."""
-    if rule.fn not in functions:
+def _keepdims_reduction(rule, inputs, kinds):
+    """(reduced atom, axis) for ``np.f(x, axis=A, keepdims=True)`` with a reduction of one of `kinds`, else None."""
+    if rule.reduction not in kinds:
         return None
-    bound = dict(zip(rule.params, inputs))
-    if static_value(bound["keepdims"]) is not True:
+    reduced, axis, keepdims = rule.reduction_inputs(inputs)
+    if keepdims is not True:
         return None
-    return bound["x"], static_value(bound["axis"])
+    return reduced, axis
 
 
 def _output_unchanged(program, equations, extremum, reduced, axis):
@@ -130,7 +130,7 @@ def _changed(rule, inputs, change, over_axis):
             return form, k
     elif over_axis:
         form, k = change[inputs[0].id]
-        if form == MUL or (form == ADD and fn in EXTREMA):  # a sum scales by exp(k*c), but adds n*k*c
+        if form == MUL or (form == ADD and rule.reduction in EXTREMA):  # a sum scales by exp(k*c), but adds n*k*c
             return form, k
     return UNKNOWN, None
 

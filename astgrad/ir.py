@@ -23,7 +23,6 @@ import gast
 from . import runtime
 from .errors import Location, NoDerivativeError
 from .names import copy_atom, name
-from .primitives import is_numpy
 
 # A line's role.
 PRIMAL = "primal"  # the user's computation, as single-assignment lines
@@ -95,7 +94,7 @@ def uses_arrays(equations):
     Code that calls no NumPy function is scalar code: its gradient pays for no
     shape handling (see docs/design.md).
     """
-    return any(is_numpy(equation.rule) for equation in equations)
+    return any(equation.rule.array_code for equation in equations)
 
 
 def number_check(program, wrt, namespace):

@@ -17,7 +17,7 @@ import types
 
 import gast
 
-from .primitives import dotted_name
+from .rules import dotted_name
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _MISSING = object()

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from . import check, parse, primitives, runtime, templates
+from . import check, parse, rules, runtime, templates
 from .errors import Location, NoDerivativeError, NotStraightLineError
 from .ir import parameter_names
 from .names import Namespace, copy_atom, name, root_name
-from .primitives import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
+from .rules import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
 
 OPERATOR_SYMBOLS = {
     gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",
@@ -167,7 +167,7 @@ class _Resolver:
         return gast.Compare(left=left, ops=node.ops, comparators=[right])
 
     def _operator_rule(self, fn, arity, node, scope):
-        if primitives.lookup(fn, arity) is None:
+        if rules.lookup(fn, arity) is None:
             symbol = OPERATOR_SYMBOLS[type(node.op)]
             raise scope.location.error(
                 NoDerivativeError,
@@ -191,7 +191,7 @@ class _Resolver:
     def _Attribute(self, node, scope, context):
         if not self._is_value_attribute(node, scope):
             return self._free_value(node, scope)
-        if primitives.lookup("." + node.attr, 1) is None:
+        if rules.lookup("." + node.attr, 1) is None:
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -269,7 +269,7 @@ class _Resolver:
             ) from None
         args = [self.expression(a, scope, context) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
-        if primitives.rules_for(fn):
+        if rules.rules_for(fn):
             self._match(fn, node, node.args, scope, callee)
             func = self._same_object(node.func, fn, scope)
             return gast.Call(func=func, args=args, keywords=keywords)
@@ -307,7 +307,7 @@ class _Resolver:
                 f"`{callee}()` changes its array in place",
                 hint="compute a new value instead: astgrad differentiates functions of values, not changes to them",
             )
-        if not primitives.rules_for("." + method):
+        if not rules.rules_for("." + method):
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -331,9 +331,9 @@ class _Resolver:
                 f"`{callee}(..., out=...)` writes its result into an existing array, changing it in place",
                 hint="leave out `out=` and assign the result to a new name",
             )
-        rule, bound = primitives.match(fn, args, keywords)
+        rule, bound = rules.match(fn, args, keywords)
         if rule is None:
-            forms = " or ".join(f"`{r.expression}`" for r in primitives.rules_for(fn))
+            forms = " or ".join(f"`{r.expression}`" for r in rules.rules_for(fn))
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -341,9 +341,9 @@ class _Resolver:
                 hint=f"call it as {forms}",
             )
         for param in rule.params:
-            if rule.templates[param] is primitives.STATIC:
+            if rule.templates[param] is rules.STATIC:
                 try:
-                    primitives.static_value(bound[param])
+                    rules.static_value(bound[param])
                 except ValueError:
                     raise scope.location.error(
                         NoDerivativeError,

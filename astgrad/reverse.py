@@ -46,10 +46,8 @@ from .ir import (
     number_check, primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name, substituted
-from .primitives import MARKERS, ZERO
-from .shapes import (
-    is_numpy_call, is_shape_call, needed_anyway, numpy_test, shape_classes, shape_reference, shapes_from_class,
-)
+from .rules import MARKERS, ZERO
+from .shapes import needed_anyway, shape_classes, shape_reference, shapes_from_class
 from .templates import instantiate
 
 SEED = "d_out"
@@ -103,7 +101,7 @@ class _Sweep:
         self.producers = {eq.target: eq for eq in program.equations}
         computed = _user_names(program) if with_value else ()  # the value computes what the user named
         self.kept = needed_anyway(program, self.rules, self.active, computed) if self.arrays else set()
-        self.products = {eq.target for eq, rule in zip(program.equations, self.rules) if _is_product(rule)}
+        self.products = {eq.target for eq, rule in zip(program.equations, self.rules) if rule.sums_back}
         self.uses = _use_counts(program)
         # single-use parts of one expression may be written nested again in array code (see optimize)
         temporaries = _temporaries(program) if self.arrays else ()
@@ -209,8 +207,8 @@ class _Sweep:
                 self.seed_products += target in self.seeds
             else:
                 summed_back = True
-        elif self.arrays and _is_broadcast_to_shape_of(term, variable, self.namespace):
-            term = term.args[0]  # a sum's adjoint, broadcast when needed
+        elif self.arrays and rule.spreads_adjoint:
+            term = term.args[0]  # a sum's adjoint np.broadcast_to(v, np.shape(x)): v, broadcast when needed
             if not shapes[target]:  # of a full reduction: a number
                 is_seed = target in self.seeds and isinstance(term, gast.Name) and term.id == self.adjoint[target]
                 kind = "seed" if is_seed else "number"
@@ -347,18 +345,6 @@ def _variables_in(term, equation):
     return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
 
 
-def _is_broadcast_to_shape_of(node, variable, namespace):
-    """Whether `node` is ``np.broadcast_to(value, np.shape(variable))``."""
-    is_numpy = numpy_test(namespace)
-    return (
-        is_numpy_call(node, ("broadcast_to",), is_numpy)
-        and len(node.args) == 2
-        and is_shape_call(node.args[1], is_numpy)
-        and node.args[1].func.attr == "shape"
-        and node.args[1].args[0].id == variable
-    )
-
-
 def _same(node, other):
     """Whether two expressions are written the same way."""
     return gast.dump(node) == gast.dump(other)
@@ -404,14 +390,6 @@ def _active_names(program, rules, wrt, zero_adjoint=()):
         ):
             active.add(equation.target)
     return active
-
-
-def _is_product(rule):
-    """Whether the adjoints are the matmul helpers, which sum a broadcast `d_z` back to the product's shape."""
-    return rule.texts.get("x") == MATMUL_TEMPLATES["x"] and rule.texts.get("y") == MATMUL_TEMPLATES["y"]
-
-
-MATMUL_TEMPLATES = {"x": "runtime.matmul_left_adjoint(d_z, x, y)", "y": "runtime.matmul_right_adjoint(d_z, x, y)"}
 
 
 def _use_counts(program):

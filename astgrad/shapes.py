@@ -15,7 +15,7 @@ import gast
 import numpy as np
 
 from .names import name, with_children
-from .primitives import MARKERS, ZERO, returns_number
+from .rules import MARKERS, ZERO, returns_number
 from .ir import atoms, each_input
 
 

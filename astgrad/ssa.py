@@ -18,11 +18,11 @@ import operator
 import gast
 import numpy as np
 
-from . import primitives
+from . import rules
 from .errors import NotStraightLineError
 from .ir import Equation, Program, parameter_names, uses_arrays
 from .names import BUILTIN_NAMES, copy_atom, name
-from .primitives import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
+from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
 
 BINARY_WORDS = {
     gast.Add: ("plus", "total"), gast.Sub: ("minus", "diff"), gast.Mult: ("times", "prod"),
@@ -57,7 +57,7 @@ def to_ssa(resolved, location):
     arrays = uses_arrays(builder.equations)
     if arrays:  # the array form of a rule, chosen once (``x ** 2`` is np.power's)
         for equation in builder.equations:
-            equation.rule = primitives.array_twin(equation.rule)
+            equation.rule = equation.rule.array_twin
     return Program(
         name=function.name,
         args=args,
@@ -139,7 +139,7 @@ class _Builder:
         index = gast.Constant(value=position, kind=None)
         expression = gast.Subscript(value=copy_atom(atom), slice=index, ctx=gast.Load())
         target = self._new_name(_name_of(element), _joined(atom, index), "part")
-        rule = primitives.lookup(operator.getitem, 2)
+        rule = rules.lookup(operator.getitem, 2)
         self._add(Equation(target, expression, rule, (atom, index), self.origin))
         return name(target)
 
@@ -164,29 +164,29 @@ class _Builder:
             expression = gast.BinOp(left=left, op=node.op, right=right)
             fn, inputs = BINARY_OPERATORS[type(node.op)], (left, right)
             descriptive, word = _binary_names(node.op, left, right)
-            rule = primitives.lookup(fn, 2)
+            rule = rules.lookup(fn, 2)
         elif isinstance(node, gast.UnaryOp):
             operand = self.atom(node.operand)
             expression = gast.UnaryOp(op=node.op, operand=operand)
             fn, inputs = UNARY_OPERATORS[type(node.op)], (operand,)
             descriptive, word = _joined("neg", operand), "neg"
-            rule = primitives.lookup(fn, 1)
+            rule = rules.lookup(fn, 1)
         elif isinstance(node, gast.Compare):
             left, right = self.atom(node.left), self.atom(node.comparators[0])
             expression = gast.Compare(left=left, ops=node.ops, comparators=[right])
             fn, inputs = COMPARISONS[type(node.ops[0])], (left, right)
             word = COMPARISON_WORDS[type(node.ops[0])]
             descriptive = _joined(_short(left), word, right) if _short(left) else None
-            rule = primitives.lookup(fn, 2)
+            rule = rules.lookup(fn, 2)
         elif isinstance(node, gast.Attribute):  # x.T, x.shape
             receiver = self.atom(node.value)
             expression = gast.Attribute(value=receiver, attr=node.attr, ctx=gast.Load())
-            rule, inputs = primitives.lookup("." + node.attr, 1), (receiver,)
+            rule, inputs = rules.lookup("." + node.attr, 1), (receiver,)
             descriptive, word = _joined(receiver, node.attr), node.attr
         elif isinstance(node, gast.Subscript):
             receiver, index = self.atom(node.value), self.index(node.slice)
             expression = gast.Subscript(value=receiver, slice=index, ctx=gast.Load())
-            rule, inputs = primitives.lookup(operator.getitem, 2), (receiver, index)
+            rule, inputs = rules.lookup(operator.getitem, 2), (receiver, index)
             descriptive, word = _joined(receiver, index), _joined(receiver, "part") or "part"
         elif isinstance(node, gast.Call):
             args = [self.argument(a) for a in node.args]
@@ -198,7 +198,7 @@ class _Builder:
             else:
                 func, fn, positional, word = node.func, self.namespace.evaluate(node.func), args, None
             expression = gast.Call(func=func, args=args, keywords=keywords)
-            rule, bound = primitives.match(fn, positional, [(k.arg, k.value) for k in keywords])
+            rule, bound = rules.match(fn, positional, [(k.arg, k.value) for k in keywords])
             inputs = tuple(bound[p] for p in rule.params)
             word = word or rule.expression.split("(")[0].split(".")[-1]  # `sin` also for `from math import sin as s`
             descriptive = _joined(word, *[a for a in positional if _short(a)])

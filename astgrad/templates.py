@@ -15,7 +15,7 @@ import copy
 import gast
 
 from .names import copy_atom, with_children
-from .primitives import MARKERS, STATIC, STATIC_HELPERS, constant_node, dotted_name, static_value
+from .rules import MARKERS, STATIC, STATIC_HELPERS, constant_node, dotted_name, static_value
 
 
 def instantiate(template, placeholders, rule, namespace):

@@ -63,7 +63,7 @@ import numpy as np
 
 import astgrad
 import random_programs as rp
-from astgrad import primitives
+from astgrad import rules
 from random_programs import PropertyFailure, Scope, constant, inside, load, output_interval, store
 
 ANY = (-rp.CAP, rp.CAP)  # where an argument that may be any real is kept
@@ -598,7 +598,7 @@ class Probe:
 
     def __init__(self, source):
         tree = ast.fix_missing_locations(rp._Observe().visit(ast.parse(source)))
-        operators = {**primitives.BINARY_OPERATORS, **primitives.UNARY_OPERATORS}
+        operators = {**rules.BINARY_OPERATORS, **rules.UNARY_OPERATORS}
         self.namespace = {
             "__name__": "astgrad_array_probe",
             "_call": lambda fn, *args, **kwargs: self._observe(fn(*args, **kwargs), fn, args, kwargs),

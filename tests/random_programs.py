@@ -81,8 +81,8 @@ import gast
 import numpy as np
 
 import astgrad
-from astgrad import api, primitives, runtime
-from astgrad.primitives import REAL, ZERO
+from astgrad import api, rules, runtime
+from astgrad.rules import REAL, ZERO
 
 MODES = api.MODES  # every gradient mode astgrad offers is checked against finite differences
 
@@ -94,8 +94,8 @@ SINGULAR = {  # points off the kinks where a primitive has no derivative: input 
 }
 CAP = 6.0  # arguments the table allows anywhere are kept in [-CAP, CAP]
 INTEGER_RANGE = (-2, 3)  # integer arguments (`ldexp`'s exponent, `round`'s digits) lie here
-COMPARISONS = tuple(primitives.COMPARISONS.values())
-MARKERS = tuple(getattr(primitives, m) for m in ("ZERO", "NOT_DIFFERENTIABLE", "STATIC") if hasattr(primitives, m))
+COMPARISONS = tuple(rules.COMPARISONS.values())
+MARKERS = tuple(getattr(rules, m) for m in ("ZERO", "NOT_DIFFERENTIABLE", "STATIC") if hasattr(rules, m))
 CONSTANT_ARGUMENT = tuple(m for m in MARKERS if m is not ZERO)  # integer arguments with no gradient
 
 
@@ -121,7 +121,7 @@ def is_scalar_rule(rule):
 
 def scalar_rules():
     """The table entries scalar programs draw on (array programs would add their own here)."""
-    return [rule for rule in primitives.all_rules() if is_scalar_rule(rule)]
+    return [rule for rule in rules.all_rules() if is_scalar_rule(rule)]
 
 
 def is_piecewise_constant(rule):
@@ -130,7 +130,7 @@ def is_piecewise_constant(rule):
     return ZERO in kinds and all(isinstance(kind, str) and kind in MARKERS for kind in kinds)
 
 
-TABLE_NAMES = dict(vars(primitives))  # what names in the table's templates refer to (`np`, `math`, ...)
+TABLE_NAMES = dict(rules.NAMESPACE)  # what names in the table's templates refer to (`np`, `math`, ...)
 
 
 def kink_tests(rule):
@@ -143,9 +143,9 @@ def kink_tests(rule):
         for node in gast.walk(partial):
             inner = None
             if isinstance(node, gast.Compare):
-                inner = primitives.lookup(primitives.COMPARISONS[type(node.ops[0])], 2)
+                inner = rules.lookup(rules.COMPARISONS[type(node.ops[0])], 2)
             elif isinstance(node, gast.Call):
-                inner = primitives.lookup(rule.references.get(primitives.dotted_name(node.func)), len(node.args))
+                inner = rules.lookup(rule.references.get(rules.dotted_name(node.func)), len(node.args))
             if inner is not None and is_piecewise_constant(inner):
                 text = gast.unparse(gast.fix_missing_locations(node))
                 tests.append(compile(text, f"<kink of {rule.signature}>", "eval"))
@@ -767,9 +767,9 @@ class Probe:
         self.namespace = {
             "__name__": "astgrad_probe",
             "_call": self._call,
-            "_binary": lambda op, a, b: self._observe(primitives.BINARY_OPERATORS[getattr(gast, op)], (a, b), {}),
-            "_unary": lambda op, a: self._observe(primitives.UNARY_OPERATORS[getattr(gast, op)], (a,), {}),
-            "_compare": lambda op, a, b: self._observe(primitives.COMPARISONS[getattr(gast, op)], (a, b), {}),
+            "_binary": lambda op, a, b: self._observe(rules.BINARY_OPERATORS[getattr(gast, op)], (a, b), {}),
+            "_unary": lambda op, a: self._observe(rules.UNARY_OPERATORS[getattr(gast, op)], (a,), {}),
+            "_compare": lambda op, a, b: self._observe(rules.COMPARISONS[getattr(gast, op)], (a, b), {}),
         }
         self._kinks = {}  # signature -> the rule's kink tests
         self._record = Observation(None, [], 0.0, False)  # module-level code is observed too
@@ -781,7 +781,7 @@ class Probe:
 
     def _observe(self, fn, args, kwargs):
         value = fn(*args, **kwargs)
-        rule = primitives.lookup(fn, len(args) + len(kwargs))
+        rule = rules.lookup(fn, len(args) + len(kwargs))
         if rule is None:  # a helper (observed itself) or a module-level call such as make_f
             return value
         inputs = list(args) + [kwargs[p] for p in rule.params[len(args):]]

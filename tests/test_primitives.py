@@ -1,4 +1,4 @@
-"""The generated test of the primitive table: every entry, against central differences.
+"""The generated test of the primitive table: every spelling of every entry, against central differences.
 
 Each test case is a one-line user function calling a primitive, written into
 a module file, differentiated with astgrad and compared with central
@@ -6,25 +6,30 @@ differences. Outputs that are arrays are checked as vector-Jacobian products
 with a random output seed.
 
 * Elementwise entries (``derivative(...)``) get their cases from the table
-  itself: scalars at several points of the rule's domain, and, for entries
-  that take arrays, array shapes including broadcasting in both directions.
+  itself, for each spelling (``math.sin`` and ``np.sin``): scalars at several
+  points of the rule's domain, and, for spellings that take arrays, array
+  shapes including broadcasting in both directions.
 * Other entries (reductions, ``@``, reshaping, indexing, ...) take constant
-  arguments such as ``axis``, so their cases are listed in `CASES` below, at
-  least three each; an entry without cases fails `test_every_entry_has_cases`.
+  arguments such as ``axis``, so their cases are listed in `CASES` below by
+  spelling, at least three each; a spelling without cases fails
+  `test_every_entry_has_cases`.
 """
 
 import math
+import operator
+import subprocess
+import sys
 import zlib
 
 import numpy as np
 import pytest
 
 import astgrad
-from astgrad import primitives
-from astgrad.primitives import NOT_DIFFERENTIABLE, STATIC, ZERO, TableError
+from astgrad import rules
+from astgrad.rules import NOT_DIFFERENTIABLE, STATIC, ZERO, TableError
 from support import assert_close, central_difference, load_module
 
-RULES = primitives.all_rules()
+RULES = rules.all_rules()  # one per spelling
 INTEGER_ARGUMENTS = {"i": 3, "ndigits": 2}  # values for inputs marked NOT_DIFFERENTIABLE
 SCALAR = [()]
 BROADCASTING = {
@@ -36,7 +41,7 @@ CONDITION = "c"  # np.where's condition: sampled as a boolean array
 
 # Non-elementwise entries: signature -> [(expression, {input: shape}, domain)], at least three each.
 # The functions have the inputs as parameters, in the order given; ONE_OF_EACH is an index array.
-DEFAULT = primitives.REAL
+DEFAULT = rules.REAL
 AWAY_FROM_ZERO = (0.5, 1.5)
 
 
@@ -164,7 +169,7 @@ CASES = {
         + cases("runtime.checked_arguments(y, x) * x", {"x": (), "y": ()})
         + cases("np.sin(runtime.checked_arguments(y, x, y)) * x", {"x": (2,), "y": ()})
     ),
-    "n = len(x)": cases("x * len(x)", {"x": (3,)}, {"x": (2, 3)}) + cases("x / len(x) ** 2", {"x": (4,)}),
+    "y = len(x)": cases("x * len(x)", {"x": (3,)}, {"x": (2, 3)}) + cases("x / len(x) ** 2", {"x": (4,)}),
     "y = np.sum(x, axis=None, keepdims=False)": reduction("np.sum"),
     "y = x.sum(axis=None, keepdims=False)": reduction("sum", method=True),
     "y = np.mean(x, axis=None, keepdims=False)": reduction("np.mean"),
@@ -231,13 +236,17 @@ CASES = {
         cases("np.array([x, y])", {"x": (), "y": ()}) + cases("np.array([x, y, x])", TWO)
         + cases("np.array((x, y))", {"x": (2, 2), "y": (2, 2)})
     ),
-    "s = x.shape": cases("x * x.shape[0]", {"x": (3,)}) + cases("x / x.shape[-1]", {"x": (2, 3)}) + cases("np.sum(x) * len(x.shape)", X34),
-    "n = x.ndim": cases("x * x.ndim", {"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
-    "n = x.size": cases("x * x.size", {"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
-    "s = np.shape(x)": cases("x * np.shape(x)[0]", {"x": (3,)}, {"x": (2, 3)}) + cases("x * len(np.shape(x))", {"x": (2, 3)}),
-    "n = np.ndim(x)": cases("x * np.ndim(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
-    "n = np.size(x)": cases("x / np.size(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
-    "b = np.broadcast(*xs)": cases("x * y / np.broadcast(x, y).size", {"x": (3,), "y": (2, 1)}, {"x": (2, 3), "y": ()})
+    "y = x.shape": (
+        cases("x * x.shape[0]", {"x": (3,)}) + cases("x / x.shape[-1]", {"x": (2, 3)}) + cases("np.sum(x) * len(x.shape)", X34)
+    ),
+    "y = x.ndim": cases("x * x.ndim", {"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
+    "y = x.size": cases("x * x.size", {"x": (3,)}, {"x": (2, 3)}, {"x": (1,)}),
+    "y = np.shape(x)": (
+        cases("x * np.shape(x)[0]", {"x": (3,)}, {"x": (2, 3)}) + cases("x * len(np.shape(x))", {"x": (2, 3)})
+    ),
+    "y = np.ndim(x)": cases("x * np.ndim(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.size(x)": cases("x / np.size(x)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.broadcast(*xs)": cases("x * y / np.broadcast(x, y).size", {"x": (3,), "y": (2, 1)}, {"x": (2, 3), "y": ()})
     + cases("x + np.broadcast(x, y).shape[0] * y", {"x": (3, 1), "y": (2,)}),
     "y = np.zeros(shape)": cases("x + np.zeros(3)", {"x": (3,)}) + cases("x * np.zeros((2, 3))", {"x": (2, 3)}) + cases("x + np.zeros(x.shape)", X34),
     "y = np.ones(shape)": cases("x * np.ones(3)", {"x": (3,)}) + cases("x * np.ones((2, 3))", {"x": (3,)}) + cases("x - np.ones(x.shape)", X34),
@@ -256,7 +265,8 @@ def is_automatic(rule):
 
 
 def takes_arrays(rule):
-    return primitives.is_numpy(rule) or primitives.is_operator(rule) or rule.fn in primitives.NUMPY_TWINS
+    """NumPy's functions and methods, operators, and builtins whose partials have a NumPy twin (``abs``)."""
+    return rule.array_code or rule.is_operator or rule.array_twin is not rule
 
 
 def differentiable(rule):
@@ -275,7 +285,7 @@ def automatic_cases(rule):
         if len(inputs) > 1 and shapes == ():
             shapes = ((),) * len(inputs)
         expression = rule.expression
-        if not primitives.is_numpy(rule) and any(shapes):
+        if not rule.array_code and any(shapes):
             # Code that calls no NumPy function is scalar code (no unbroadcasting, see
             # docs/design.md); as in a real program on arrays, NumPy is called.
             expression = f"np.float64({expression})"
@@ -419,7 +429,7 @@ SCALAR_ONLY_RULES = [rule for rule in RULES if is_automatic(rule) and not takes_
 
 def test_every_numpy_entry_is_tested_with_broadcasting_or_several_shapes():
     for rule in RULES:
-        if not primitives.is_numpy(rule) or rule.is_constant:
+        if not rule.array_code or rule.is_constant:
             continue
         found = automatic_cases(rule) if is_automatic(rule) else listed_cases(rule)
         shapes = {tuple(shapes.values()) for _, _, shapes, _ in found}
@@ -497,14 +507,14 @@ def test_a_deliberately_wrong_rule_fails_the_check(tmp_path):
         """,
     )
     namespace = {"my_sin": module.my_sin, "math": math}
-    primitives.derivative("y = my_sin(x)", namespace=namespace, x="math.sin(x)")  # wrong: should be cos
+    entry = rules.derivative("y = my_sin(x)", namespace=namespace, x="math.sin(x)")  # wrong: should be cos
     try:
         gradient = astgrad.grad(module.f)(0.7)
         assert gradient == math.sin(0.7)  # the wrong rule is really used, not inlined
         with pytest.raises(AssertionError):
             assert_close(gradient, central_difference(module.f, [0.7], 0))
     finally:
-        del primitives.RULES[module.my_sin]
+        rules.remove(entry)
 
 
 # ---- the table refuses malformed entries -----------------------------------------------------
@@ -519,7 +529,6 @@ def _fresh_function():
     "signature, partials, message",
     [
         ("y = fresh(x, y)", {"x": "1"}, "give exactly one template"),
-        ("y = fresh(x, y)", {"x": "1", "y": "cos(x)"}, "neither an input nor a dotted module name"),
         ("y = fresh(x + 1, y)", {"x": "1", "y": "1"}, "inputs must be placeholder names"),
         ("y = fresh(x, axis=k)", {"x": "1", "axis": STATIC}, "must be a constant"),
         ("y = missing.attr(x)", {"x": "1"}, ""),
@@ -529,20 +538,131 @@ def _fresh_function():
 def test_malformed_entries_are_refused_naming_the_entry(signature, partials, message):
     namespace = {"fresh": _fresh_function(), "missing": math}
     with pytest.raises(TableError) as error:
-        primitives.derivative(signature, namespace=namespace, **partials)
+        rules.derivative(signature, namespace=namespace, **partials)
     assert signature in str(error.value)
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "spellings, templates, message",
+    [
+        ("y = fresh(x, y)", {"x": "1", "y": "cosine(x)"}, "'cosine' is neither an input nor a dotted module name"),
+        ("y = fresh(x, y)", {"x": "1", "y": "1 +"}, "'1 +' is not a Python expression"),
+        ("z = fresh(x, y)", {"x": "d_z", "y": "1", "tangent": "d_x"}, "the tangent must name exactly the tangents"),
+    ],
+)
+def test_a_malformed_template_is_refused_when_first_used(spellings, templates, message):
+    """Templates are parsed when a rule is first used (not when the table loads): the error names the entry then."""
+    make = rules.adjoint if "tangent" in templates else rules.derivative
+    entry = make(spellings, namespace={"fresh": _fresh_function()}, **templates)
+    try:
+        with pytest.raises(TableError) as error:
+            entry.rules[0].templates
+        assert spellings in str(error.value) and message in str(error.value)
+    finally:
+        rules.remove(entry)
+
+
+@pytest.mark.parametrize(
+    "spellings, message",
+    [
+        ("z = fresh(x, y) | x.fresh(y, z)", "every spelling takes the inputs ('x', 'y')"),
+        ("z = fresh(x, y) | y.fresh", "must be a method of the first input"),
+        ("z = x + y | np.nonexistent", "np.nonexistent does not exist"),
+    ],
+)
+def test_malformed_spellings_are_refused_naming_the_entry(spellings, message):
+    with pytest.raises(TableError) as error:
+        rules.derivative(spellings, namespace={"fresh": _fresh_function()}, x="1", y="1")
+    assert spellings in str(error.value) and message in str(error.value)
+
+
+def test_every_template_parses():
+    """What the table would check when it loads, were templates not parsed lazily: each spelling's templates."""
+    for rule in RULES:
+        for version in (rule, rule.array_twin):
+            assert set(version.templates) == set(rule.params), rule.signature
+            assert (version.tangent is None) == (rule.tangent_text is None), rule.signature
+
+
 def test_a_duplicate_entry_is_refused():
     with pytest.raises(TableError, match="already in the table"):
-        primitives.derivative("y = math.sin(x)", x="math.cos(x)")
+        rules.derivative("y = math.sin(x)", x="math.cos(x)")
+    with pytest.raises(TableError, match="already in the table"):
+        rules.derivative("y = np.exp(x) | np.sin", x="y")
+    assert rules.lookup(np.sin, 1).signature == "y = np.sin(x)"  # nothing of the refused entry was added
 
 
 def test_einsum_adjoint_subscripts():
-    assert primitives.einsum_adjoint_spec("ij,jk->ik", 0) == "ik,jk->ij"
-    assert primitives.einsum_adjoint_spec("ij,jk->ik", 1) == "ij,ik->jk"
+    assert rules.einsum_adjoint_spec("ij,jk->ik", 0) == "ik,jk->ij"
+    assert rules.einsum_adjoint_spec("ij,jk->ik", 1) == "ij,ik->jk"
     with pytest.raises(ValueError, match="diagonal"):
-        primitives.einsum_adjoint_spec("ii,i->", 0)
+        rules.einsum_adjoint_spec("ii,i->", 0)
     with pytest.raises(ValueError, match="one operand alone"):
-        primitives.einsum_adjoint_spec("ij,k->k", 0)
+        rules.einsum_adjoint_spec("ij,k->k", 0)
+
+
+# ---- spellings and properties: what an entry says instead of the stages guessing ----------------
+def test_one_entry_lists_its_spellings_and_each_resolves_its_module():
+    sin, np_sin = rules.lookup(math.sin, 1), rules.lookup(np.sin, 1)
+    assert sin.entry is np_sin.entry and sin.texts == {"x": "cos(x)"}
+    assert (sin.references, np_sin.references) == ({"math.cos": math.cos}, {"np.cos": np.cos})
+    assert rules.lookup(np.add, 2).signature == "z = np.add(x, y)"
+    assert rules.lookup(".sum", 1).signature == "y = x.sum(axis=None, keepdims=False)"
+    assert rules.lookup(".reshape", 2).signature == "y = x.reshape(*shape)"
+    assert rules.lookup(np.arctan2, 2).signature == "z = np.arctan2(y, x)"
+    assert len(rules.all_entries()) < len(rules.all_rules())
+
+
+def test_an_operator_or_builtin_takes_the_module_of_the_code_it_is_in():
+    power, absolute = rules.lookup(operator.pow, 2), rules.lookup(abs, 1)
+    assert power.references == {"math.log": math.log} and power.array_twin.references == {"np.log": np.log}
+    assert absolute.references == {"float": float} and absolute.array_twin.references == {"np.sign": np.sign}
+    assert rules.lookup(math.fabs, 1).references == {"float": float}  # math has no sign: written out
+    assert rules.lookup(np.fabs, 1).references == {"np.sign": np.sign}
+    assert absolute.array_twin is absolute.array_twin  # chosen once
+    times = rules.lookup(operator.mul, 2)
+    assert times.array_twin is times  # no module function in its partials: nothing to choose
+
+
+def test_entries_state_their_properties():
+    reductions = {rule.signature.split("(")[0].split()[-1]: rule.reduction for rule in RULES if rule.reduction}
+    assert reductions["np.sum"] == reductions["x.sum"] == "sum" and reductions["x.mean"] == "mean"
+    assert reductions["np.amax"] == "max" and reductions["np.linalg.norm"] == "norm"
+    assert {rule.signature for rule in RULES if rule.spreads_adjoint} == {
+        "y = np.sum(x, axis=None, keepdims=False)", "y = x.sum(axis=None, keepdims=False)",
+        "y = np.mean(x, axis=None, keepdims=False)", "y = x.mean(axis=None, keepdims=False)",
+    }
+    assert {rule.signature for rule in RULES if rule.sums_back} == {
+        "z = x @ y", "z = np.matmul(x, y)", "z = np.dot(x, y)", "z = x.dot(y)",
+    }
+    numbers = {rule.signature for rule in RULES if rule.number_result}
+    assert {"y = math.sin(x)", "z = max(x, y)", "y = float(x)", "y = len(x)", "y = x.shape", "y = np.size(x)"} <= (
+        numbers
+    )
+    assert not numbers & {"z = np.maximum(x, y)", "y = np.float64(x)", "y = abs(x)", "z = x ** y", "y = np.sin(x)"}
+    arrays = {rule.signature for rule in RULES if rule.array_code}
+    assert {"z = x @ y", "y = x[index]", "y = x.T", "y = np.sin(x)", "s = runtime.sigmoid(x)"} <= arrays
+    assert not arrays & {"z = x * y", "y = math.sin(x)", "y = abs(x)", "z = max(x, y)"}
+
+
+def test_a_reduction_over_every_axis_returns_a_number():
+    total = rules.lookup(np.sum, 1)
+    call = [rules.constant_node(value) for value in (None, False)]
+    assert rules.returns_number(total, ["x", *call])
+    assert not rules.returns_number(total, ["x", rules.constant_node(0), rules.constant_node(False)])
+    assert not rules.returns_number(total, ["x", rules.constant_node(None), rules.constant_node(True)])
+
+
+def test_the_table_loads_and_its_templates_are_parsed_when_first_used():
+    script = (
+        "import sys, math, astgrad\n"
+        "assert 'astgrad.primitives' not in sys.modules\n"
+        "from astgrad import rules\n"
+        "sin = rules.lookup(math.sin, 1)\n"
+        "assert all('_parsed' not in vars(entry) for entry in rules.all_entries())\n"
+        "sin.templates\n"
+        "print(sorted(entry.signature for entry in rules.all_entries() if '_parsed' in vars(entry)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == "['y = math.sin(x)']\n"

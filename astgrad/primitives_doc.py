@@ -1,0 +1,120 @@
+"""docs/primitives.md: the primitive table as a reader sees it.
+
+Takes the table's entries (`rules.all_entries`) and gives the page's text,
+one row per entry with its spellings; `tests/test_docs.py` fails when the
+page in docs/ differs from it (see `REGENERATE`).
+"""
+
+import gast
+
+from .rules import MARKERS, MODULE_FUNCTIONS, NOT_DIFFERENTIABLE, STATIC, all_entries
+
+REGENERATE = (
+    "python -c \"from astgrad.primitives_doc import markdown; print(markdown(), end='')\" > docs/primitives.md"
+)
+
+INTRODUCTION = [
+    "Each row is one mathematical function and the ways a user may spell it: after the first",
+    "spelling, `np.sin(x)` is the same function as `math.sin(x)`, `x.sum(...)` as `np.sum(x, ...)`.",
+    "In the templates, " + ", ".join(f"`{name}`" for name in sorted(MODULE_FUNCTIONS)) + " name the function",
+    "of the module the user called: the partial `cos(x)` is `math.cos(x)` for `math.sin(x)` and",
+    "`np.cos(x)` for `np.sin(x)`; for an operator or a builtin (`x ** y`, `abs`) it is `math`'s in",
+    "scalar code and NumPy's in code that uses arrays. `math` has no `sign`: there it is written",
+    "`float(x > 0) - float(x < 0)`.",
+    "",
+    "Elementwise entries give the partial derivative `∂y/∂x` of the output with respect to",
+    "each input; the reverse stage turns it into the adjoint line `d_x = d_y * ∂y/∂x`",
+    "(adding to `d_x` when `x` is used more than once, and summing over broadcast axes",
+    "when `x` was broadcast). The other entries give the adjoint contribution `d_x = ...`",
+    "itself, in terms of the output's adjoint `d_y`; `i` is the position of an input in a",
+    "list of inputs. Parts that depend only on constant arguments (`axis`, `keepdims`)",
+    "are decided when the template is instantiated: generated code shows one branch.",
+    "Two shorthands keep reductions short: `expand(v)` is `v` with the reduced axes put",
+    "back with length 1 (`np.expand_dims(v, axis)`, or `v` itself when `axis` is None or",
+    "`keepdims` is true), and `keep_dims(np.f(v))` is `np.f(v, axis=axis, keepdims=True)`",
+    "(or `np.f(v)` when `axis` is None), whose result broadcasts against `x`; `reduced(np.f(v))`",
+    "is the entry's own reduction applied to `v`, `np.f(v, axis=axis, keepdims=keepdims)`.",
+    "",
+    "`ZERO`: the derivative is zero wherever it exists (the value is piecewise constant).",
+    "`NOT_DIFFERENTIABLE`: an integer argument (a shape, an index); a gradient flowing into it is an error.",
+    "`STATIC`: the same, and the argument must be a constant written in the call (`axis=0`).",
+    "",
+    "The tangent column is forward mode: `d_v` there is the tangent of `v`, and the output's",
+    "tangent is linear in the inputs' tangents. For elementwise entries it is built from the",
+    "partials; the others give it as a sum of terms, and the forward stage leaves out the terms",
+    "whose tangents are zero (an input that does not depend on a differentiated parameter).",
+]
+
+CONVENTIONS = [
+    "Conventions at kinks and ties: `abs` and `fabs` have derivative 0 at 0 (the sign",
+    "function); `max`/`min` of two equal values, and `np.max`/`np.min` over tied elements,",
+    "share the gradient equally; `np.clip` passes the gradient to `x` where `x` lies within",
+    "the bounds, the bounds included, and otherwise to the bound that is the result (`hi`",
+    "wherever `lo > hi`, as NumPy returns `hi` there). `np.prod` divides by `x`, so an input with exact zeros",
+    "gets `nan`/`inf` entries; `np.std` and `np.linalg.norm` divide by the result, so their",
+    "gradient at zero spread or at the zero vector is `nan`.",
+]
+
+
+def markdown():
+    """docs/primitives.md: the table as a reader sees it (see REGENERATE)."""
+    lines = ["# Primitives", "", f"Generated from `astgrad/primitives.py` by `{REGENERATE}`;",
+             "a test fails when this page is stale.", "", *INTRODUCTION, "",
+             "| primitive | derivative | tangent | test domain |", "| --- | --- | --- | --- |"]  # fmt: skip
+    for entry in all_entries():
+        cells = [_spellings(entry), _templates(entry), _escaped(tangent_text(entry)), _domains(entry)]
+        lines.append(f"| {' | '.join(cells)} |")
+    return "\n".join(lines + ["", *CONVENTIONS, ""])
+
+
+def _spellings(entry):
+    first, *others = entry.rules
+    return "<br>".join([f"`{first.signature}`"] + [f"`{rule.expression}`" for rule in others])
+
+
+def _templates(entry):
+    rule = entry.rules[0]
+    return "<br>".join(_template_text(entry, rule.output, p) for p in rule.params)
+
+
+def _domains(entry):
+    rule = entry.rules[0]
+    return ", ".join(
+        f"{p} ∈ [{rule.domain[p][0]:g}, {rule.domain[p][1]:g}]"
+        for p in rule.params
+        if entry.texts[p] not in (NOT_DIFFERENTIABLE, STATIC) and entry.form == "partial"
+    )
+
+
+def tangent_text(entry):
+    """The output's tangent as a line of Python (``d_y = cos(x) * d_x``), or "—" if it has none."""
+    output = entry.rules[0].output
+    if entry.form == "adjoint":
+        return f"`d_{output} = {entry.tangent_text}`" if entry.tangent_text else "—"
+    terms = []
+    for param in entry.rules[0].params:
+        partial = entry.texts[param]
+        if partial in MARKERS:
+            continue
+        top = gast.parse(partial).body[0].value
+        if isinstance(top, (gast.Compare, gast.IfExp)) or (
+            isinstance(top, gast.BinOp) and isinstance(top.op, (gast.Add, gast.Sub))
+        ):
+            partial = f"({partial})"
+        terms.append({"1": f"d_{param}", "-1": f"-d_{param}"}.get(partial, f"{partial} * d_{param}"))
+    if not terms:
+        return "—"
+    text = terms[0] + "".join(f" - {t[1:]}" if t.startswith("-") else f" + {t}" for t in terms[1:])
+    return f"`d_{output} = {text}`"
+
+
+def _template_text(entry, output, param):
+    template = entry.texts[param]
+    text = template if template in MARKERS else _escaped(f"`{template}`")
+    if entry.form == "partial":
+        return f"∂{output}/∂{param} = {text}"
+    return f"d_{param} = {text}" if template not in MARKERS else f"{param}: {text}"
+
+
+def _escaped(text):
+    return text.replace("|", "\\|")
