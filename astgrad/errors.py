@@ -9,6 +9,9 @@ instead.
 
 import linecache
 
+PRIMITIVE_TABLE = "the primitive table (`astgrad.primitive_table()`, or `astgrad primitives` in a shell)"
+"""Where hints send the reader for the functions and forms astgrad differentiates (no docs/ after a pip install)."""
+
 
 class AstgradError(Exception):
     """Base class of every error astgrad raises about a user's function."""

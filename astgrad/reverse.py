@@ -40,7 +40,7 @@ import gast
 import numpy as np
 
 from . import runtime
-from .errors import Location, NoDerivativeError
+from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError
 from .invariance import shift_invariant
 from .names import copy_atom, name, substituted
 from .primitives import MARKERS, ZERO, array_twin, is_numpy
@@ -515,7 +515,7 @@ def _unsupported(equation, reason):
         NoDerivativeError,
         equation.value,
         f"`{equation.rule.expression}` has no derivative in this form: {reason}",
-        hint="see docs/primitives.md for the forms astgrad differentiates",
+        hint=f"{PRIMITIVE_TABLE} lists the forms astgrad differentiates",
     )
 
 
