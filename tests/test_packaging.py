@@ -1,13 +1,17 @@
-"""How astgrad is packaged: the metadata, and the annotations a user's type checker sees.
+"""How astgrad is packaged: the metadata, the annotations a user's type checker sees, and an sdist that tests itself.
 
 The type checks run ``mypy --strict`` on a small user file, as a user would.
+The sdist check builds a source distribution of a copy of the project and
+compares its file list with the project's files.
 """
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import textwrap
 
 import pytest
@@ -130,3 +134,45 @@ def test_a_strict_type_check_reports_a_wrong_use(tmp_path, mypy_cache):
         'user_code.py:10: error: Incompatible types in assignment (expression has type "str", '
         'variable has type "int")  [assignment]'
     )
+
+
+# ---- the source distribution --------------------------------------------------------------
+
+NOT_SOURCE = (".git", "*.egg-info", "__pycache__", "*.py[cod]", ".pytest_cache", ".mypy_cache", ".benchmarks",
+              ".venv", "build", "dist")  # fmt: skip
+BUILD_SDIST = "import sys; from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
+
+
+def project_files():
+    """The project's files, relative to the root: those git tracks, or in an unpacked sdist those on disk.
+
+    Dot-files (CI scripts, git's own) are left out: no test reads them.
+    """
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+        ).stdout.split("\0")
+        paths = {path for path in listed if path and os.path.isfile(os.path.join(ROOT, path))}
+    except (OSError, subprocess.CalledProcessError):  # no git, or not a repository
+        ignored = shutil.ignore_patterns(*NOT_SOURCE)
+        paths = set()
+        for directory, subdirectories, files in os.walk(ROOT):
+            subdirectories[:] = sorted(set(subdirectories) - ignored(directory, subdirectories))
+            relative = os.path.relpath(directory, ROOT)
+            paths |= {os.path.normpath(os.path.join(relative, name)) for name in set(files) - ignored(directory, files)}
+    return {path.replace(os.sep, "/") for path in paths if not any(part.startswith(".") for part in path.split("/"))}
+
+
+def test_the_sdist_holds_every_file_of_the_project_its_tests_read(tmp_path):
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    built = subprocess.run(
+        [sys.executable, "-c", BUILD_SDIST, str(tmp_path)], cwd=source, capture_output=True, text=True, timeout=300
+    )
+    assert built.returncode == 0, built.stderr
+    with tarfile.open(tmp_path / built.stdout.strip().splitlines()[-1]) as archive:
+        shipped = {member.name.split("/", 1)[1] for member in archive.getmembers() if member.isfile()}
+    missing = sorted(project_files() - shipped)
+    assert missing == [], f"add these to MANIFEST.in: {missing}"
+    assert {"LICENSE", "README.md", "pyproject.toml", "astgrad/py.typed", "tests/cases/__init__.py"} <= shipped
+    assert [name for name in shipped if name.endswith((".pyc", ".pyo"))] == []
