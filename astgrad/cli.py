@@ -113,9 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     draw.set_defaults(command=run_graph)
 
-    table = commands.add_parser(
-        "primitives", help="list the functions, operators and methods astgrad differentiates (Markdown)"
-    )
+    table = commands.add_parser("primitives", help="the table of functions astgrad differentiates (Markdown)")
     table.set_defaults(command=run_primitives)
     return parser
 
