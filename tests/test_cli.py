@@ -345,16 +345,17 @@ def test_primitives_prints_the_primitive_table(capsys):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pipes closed early are a POSIX matter")
 @pytest.mark.parametrize(
-    "args, status",
+    "args, statuses",
     [
-        (("show", "examples/mlp.py:loss"), cli.BROKEN_PIPE),
-        (("primitives",), cli.BROKEN_PIPE),
-        (("graph", "examples/quickstart.py:f"), cli.BROKEN_PIPE),
-        (("--help",), cli.OK),  # argparse itself drops what it cannot write, and exits with 0
+        (("show", "examples/mlp.py:loss"), {cli.BROKEN_PIPE}),
+        (("primitives",), {cli.BROKEN_PIPE}),
+        (("graph", "examples/quickstart.py:f"), {cli.BROKEN_PIPE}),
+        # From Python 3.11, argparse drops help it cannot write and exits with 0 itself.
+        (("--help",), {cli.BROKEN_PIPE, cli.OK}),
     ],
     ids=["show", "primitives", "graph", "help"],
 )
-def test_a_reader_that_closed_the_pipe_gets_no_traceback(args, status):
+def test_a_reader_that_closed_the_pipe_gets_no_traceback(args, statuses):
     """As ``astgrad ... | head -0``: the pipe's reading end is closed before astgrad writes."""
     reading_end, writing_end = os.pipe()
     os.close(reading_end)
@@ -362,7 +363,8 @@ def test_a_reader_that_closed_the_pipe_gets_no_traceback(args, status):
         result = astgrad_command(*args, stdout=writing_end)
     finally:
         os.close(writing_end)
-    assert (result.returncode, result.stderr) == (status, "")
+    assert result.stderr == ""
+    assert result.returncode in statuses
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pipes closed early are a POSIX matter")
