@@ -1,4 +1,4 @@
-"""The public API: `grad`, `value_and_grad`, `jvp`, `hessian`, `source`, `primitive_table`, and the driver that runs the stages.
+"""The public API: `grad`, `value_and_grad`, `jvp`, `hessian`, `source`, `primitive_table`; the driver of the stages.
 
     source -> check -> resolve -> ssa -> reverse | forward -> optimize -> compile
 

@@ -1,4 +1,4 @@
-"""The command line: ``astgrad show|check|graph FILE.py:FUNCTION`` and ``astgrad primitives`` (also ``python -m astgrad``).
+"""The command line: ``astgrad show|check|graph FILE.py:FUNCTION``, ``astgrad primitives`` (or ``python -m astgrad``).
 
     astgrad show examples/quickstart.py:f             the generated derivative
     astgrad show examples/quickstart.py:f --stages    the program after every stage

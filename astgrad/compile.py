@@ -150,16 +150,18 @@ def with_origin_comments(source, origins, user_filename):
             where = f"line {lineno}" if filename == user_filename else f"{os.path.basename(filename)}:{lineno}"
             comment = f"# from {where}: {quoted}"
         groups.append((comment, [line for _, line in pairs]))
-    if all(len(line) + 2 + len(comment) <= LINE_WIDTH for comment, group in groups if comment for line in group):
-        return "".join(f"{line}  {comment}\n" if comment else line + "\n" for comment, group in groups for line in group)
+    trailing = all(len(f"{line}  {comment}") <= LINE_WIDTH for comment, group in groups if comment for line in group)
     commented = []
     for comment, group in groups:
-        if comment:
+        if comment is None:
+            commented += group
+        elif trailing:
+            commented += [f"{line}  {comment}" for line in group]
+        else:
             indent = group[0][: len(group[0]) - len(group[0].lstrip())]
             if len(indent) + len(comment) > LINE_WIDTH:
                 comment = comment[: LINE_WIDTH - len(indent) - len("...")] + "..."
-            commented.append(indent + comment)
-        commented += group
+            commented += [indent + comment] + group
     return "\n".join(commented) + "\n"
 
 
