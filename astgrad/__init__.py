@@ -8,7 +8,7 @@
     print(astgrad.source(f))     # the generated derivative, as Python source
 """
 
-from .api import grad, hessian, jvp, source, value_and_grad
+from .api import grad, hessian, jvp, primitive_table, source, value_and_grad
 from .dataflow import graph
 from .errors import (
     AstgradError,
@@ -29,6 +29,7 @@ __all__ = [
     "source",
     "explain",
     "graph",
+    "primitive_table",
     "AstgradError",
     "NotStraightLineError",
     "NoDerivativeError",
@@ -37,4 +38,4 @@ __all__ = [
     "ArrayInputError",
     "IntegerInputError",
 ]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here

@@ -1,11 +1,15 @@
-"""The public API: `grad`, `value_and_grad`, `jvp`, `hessian`, `source`, and the driver that runs the stages.
+"""The public API: `grad`, `value_and_grad`, `jvp`, `hessian`, `source`, `primitive_table`; the driver of the stages.
 
     source -> check -> resolve -> ssa -> reverse | forward -> optimize -> compile
 
 `transform` below is that line of stages. A transformation runs once per
 (function, wrt, mode, kind) and is cached; `grad` returns the generated
 function itself, so calling it costs only the generated code.
+The public functions are annotated for type checkers: a generated function is
+a `Callable[..., Any]`, and a decorator call without `fn` returns a decorator.
 """
+
+from __future__ import annotations
 
 import functools
 import gc
@@ -14,9 +18,14 @@ import sys
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union, overload
 
-from . import check, compile, forward, ir, optimize, parse, resolve, reverse, runtime, ssa
+from . import check, compile, forward, ir, optimize, parse, primitives_doc, resolve, reverse, runtime, ssa
 from .errors import AstgradError, Location, NonScalarOutputError
+
+Function = Callable[..., Any]
+Decorator = Callable[[Function], Function]
+Wrt = Optional[Union[int, str, Sequence[Union[int, str]]]]  # None, a position or name, or a tuple or list of them
 
 MODES = ("reverse", "forward")
 CACHE_ATTRIBUTE = "__astgrad_gradients__"
@@ -27,7 +36,11 @@ DEEP_STACK_BYTES = 512 * 1024 * 1024
 DEEP_RECURSION_LIMIT = 200_000
 
 
-def grad(fn=None, wrt=None, mode="reverse"):
+@overload
+def grad(fn: Function, wrt: Wrt = None, mode: str = "reverse") -> Function: ...
+@overload
+def grad(fn: None = None, wrt: Wrt = None, mode: str = "reverse") -> Decorator: ...
+def grad(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse") -> Function:
     """The gradient function of `fn` (usable as a bare decorator or as ``grad(fn, wrt=...)``).
 
     `wrt` selects the parameters: None for every positional parameter, an int
@@ -43,14 +56,22 @@ def grad(fn=None, wrt=None, mode="reverse"):
     return _for_user(fn, wrt, mode, "grad")
 
 
-def value_and_grad(fn=None, wrt=None, mode="reverse"):
+@overload
+def value_and_grad(fn: Function, wrt: Wrt = None, mode: str = "reverse") -> Function: ...
+@overload
+def value_and_grad(fn: None = None, wrt: Wrt = None, mode: str = "reverse") -> Decorator: ...
+def value_and_grad(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse") -> Function:
     """Like `grad`, but the generated function returns ``(fn(...), gradient)``."""
     if fn is None:
         return functools.partial(value_and_grad, wrt=wrt, mode=mode)
     return _for_user(fn, wrt, mode, "value_and_grad")
 
 
-def jvp(fn=None, wrt=None):
+@overload
+def jvp(fn: Function, wrt: Wrt = None) -> Function: ...
+@overload
+def jvp(fn: None = None, wrt: Wrt = None) -> Decorator: ...
+def jvp(fn: Optional[Function] = None, wrt: Wrt = None) -> Function:
     """The forward-mode derivative of `fn`: ``jvp_f(*args, *tangents)`` returns ``(f(*args), tangent)``.
 
     It takes one tangent per positional parameter (or per parameter in `wrt`),
@@ -63,7 +84,11 @@ def jvp(fn=None, wrt=None):
     return _for_user(fn, wrt, "forward", "jvp")
 
 
-def hessian(fn=None, wrt=None):
+@overload
+def hessian(fn: Function, wrt: Wrt = None) -> Function: ...
+@overload
+def hessian(fn: None = None, wrt: Wrt = None) -> Decorator: ...
+def hessian(fn: Optional[Function] = None, wrt: Wrt = None) -> Function:
     """The second derivatives of a scalar function, by forward mode over its reverse-mode gradient.
 
     For one parameter, the second derivative, of shape ``x.shape + x.shape``
@@ -77,7 +102,7 @@ def hessian(fn=None, wrt=None):
     return _for_user(fn, wrt, "forward", "hessian")
 
 
-def _for_user(fn, wrt, mode, kind):
+def _for_user(fn: Function, wrt: Wrt, mode: str, kind: str) -> Function:
     """`_generated`, with an error's traceback cut: it names the user's line, not astgrad's insides."""
     try:
         return _generated(fn, wrt, mode, kind)
@@ -85,11 +110,12 @@ def _for_user(fn, wrt, mode, kind):
         raise error.with_traceback(None) from None
 
 
-def source(generated, comments=False):
+def source(generated: Function, comments: bool = False) -> str:
     """The source text of a function astgrad generated.
 
     With `comments`, each derivative line ends with the line of the user's
-    function it came from: ``d_x = d_sin_x * cos(x)  # from line 2: return sin(x) * cos(y)``.
+    function it came from: ``d_x = d_sin_x * cos(x)  # from line 2: return sin(x) * cos(y)``
+    (or, where that would run past 79 columns, the comments stand on lines of their own).
     """
     record = getattr(generated, "__astgrad__", None)
     if record is None:
@@ -98,7 +124,17 @@ def source(generated, comments=False):
     return record.commented_source() if comments else record.source
 
 
-def _generated(fn, wrt, mode, kind):
+def primitive_table() -> str:
+    """Every function, operator and method astgrad differentiates, with its derivative and tangent.
+
+    Markdown text: an introduction to the template vocabulary, then a table
+    with one row per primitive (the page docs/primitives.md of the source
+    repository; ``astgrad primitives`` prints it).
+    """
+    return primitives_doc.markdown()
+
+
+def _generated(fn: Function, wrt: Wrt, mode: str, kind: str) -> Function:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     where = _caller()

@@ -1,17 +1,22 @@
-"""The command line: ``astgrad show|check|graph FILE.py:FUNCTION`` (also ``python -m astgrad``).
+"""The command line: ``astgrad show|check|graph FILE.py:FUNCTION``, ``astgrad primitives`` (or ``python -m astgrad``).
 
     astgrad show examples/quickstart.py:f             the generated derivative
     astgrad show examples/quickstart.py:f --stages    the program after every stage
     astgrad check examples/quickstart.py:f            is it differentiable? if not, where and why
     astgrad graph examples/quickstart.py:f -o f.svg   the data-flow graph (DOT text without -o)
+    astgrad primitives                                what astgrad differentiates (Markdown)
+    astgrad --version
 
 The file is imported as a module (its top-level code runs, as with
 ``import``), so that astgrad can read the function's source. A function the
 file decorates with ``@astgrad.grad`` is taken as written, without that
 decorator. Exit status: 0 on success, 1 when the function is not
 differentiable (or the graph cannot be drawn), 2 for a missing file or
-function and other usage errors.
+function and other usage errors; 141 when the reader of the output closed
+the pipe early (as for a program stopped by SIGPIPE), quietly.
 """
+
+from __future__ import annotations
 
 import argparse
 import ast
@@ -22,13 +27,15 @@ import shutil
 import subprocess
 import sys
 import types
+from typing import Optional, Sequence
 
-from . import api, highlight
+from . import __version__, api, highlight
 from .dataflow import graph
 from .errors import AstgradError
 from .explanation import explain
 
 OK, FAILURE, USAGE = 0, 1, 2  # FAILURE: not differentiable, or the graph could not be drawn
+BROKEN_PIPE = 128 + 13  # what a shell reports for a program that SIGPIPE (13) stopped
 DOT_SUFFIXES = (".dot", ".gv")
 INSTALL_GRAPHVIZ = (
     "install Graphviz: `apt install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS), "
@@ -40,9 +47,20 @@ class UsageError(Exception):
     """A command that cannot run as given (no such file or function, a bad option value)."""
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with `argv` (default: ``sys.argv[1:]``); return the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        try:
+            return run(build_parser().parse_args(argv))
+        finally:
+            sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+    except BrokenPipeError:  # e.g. `astgrad show ... | head -1`: the reader has all it wanted
+        _discard_output()
+        return BROKEN_PIPE
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; report a usage problem or a refused function on stderr."""
     try:
         return args.command(args)
     except UsageError as error:
@@ -53,11 +71,19 @@ def main(argv=None):
         return FAILURE
 
 
-def build_parser():
+def _discard_output() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush finds no closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="astgrad",
         description="Differentiate a Python function by source transformation and show the result.",
     )
+    parser.add_argument("--version", action="version", version=f"astgrad {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     show = commands.add_parser("show", help="print the generated derivative (or every stage)")
@@ -86,6 +112,9 @@ def build_parser():
         "its suffix names (.svg, .png, .pdf); without -o, print DOT text",
     )  # fmt: skip
     draw.set_defaults(command=run_graph)
+
+    table = commands.add_parser("primitives", help="the table of functions astgrad differentiates (Markdown)")
+    table.set_defaults(command=run_primitives)
     return parser
 
 
@@ -120,6 +149,11 @@ def run_check(args):
     generated = _call(api.grad, fn, wrt=args.wrt, mode=args.mode)
     names = _wrt_names(args.wrt, generated.__astgrad__.primal_params)
     print(f"{args.target}: differentiable with respect to {', '.join(names)}")
+    return OK
+
+
+def run_primitives(args):
+    sys.stdout.write(api.primitive_table())
     return OK
 
 

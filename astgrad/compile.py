@@ -129,7 +129,7 @@ def build(derivative, function, primal_params, seed=True):
     return generated_function
 
 
-LONGEST_QUOTED_LINE = 60
+LINE_WIDTH = 79  # PEP 8's: origin comments stay within it
 
 
 def line_origins(derivative):
@@ -148,25 +148,39 @@ def check_statements(derivative):
 
 
 def with_origin_comments(source, origins, user_filename):
-    """`source` with ``# from line N: <the user's expression>`` after each line that has an origin.
+    """`source` with a ``# from line N: <the user's expression>`` comment for each line that has an origin.
 
     `origins` has one entry per line of `source`; a line from another file
     (an inlined helper's) names the file too: ``# from helpers.py:4: ...``.
+    Each comment ends its line when every commented line then fits in
+    `LINE_WIDTH` columns. Otherwise each comment stands on its own line above
+    the lines of that origin, its expression cut short with ``...`` to fit.
     """
     lines = source.splitlines()
     if len(origins) != len(lines):  # a statement printed on several lines: no comments
         return source
-    commented = []
-    for line, origin in zip(lines, origins):
+    groups = []  # (comment or None, consecutive lines of that origin)
+    for origin, pairs in itertools.groupby(zip(origins, lines), key=lambda pair: pair[0]):
+        comment = None
         if origin is not None:
             filename, lineno, column, end_column = origin
             quoted = linecache.getline(filename, lineno)
             quoted = (quoted[column:end_column] if column is not None else quoted).strip()
-            if len(quoted) > LONGEST_QUOTED_LINE:
-                quoted = quoted[: LONGEST_QUOTED_LINE - 3] + "..."
             where = f"line {lineno}" if filename == user_filename else f"{os.path.basename(filename)}:{lineno}"
-            line = f"{line}  # from {where}: {quoted}"
-        commented.append(line)
+            comment = f"# from {where}: {quoted}"
+        groups.append((comment, [line for _, line in pairs]))
+    trailing = all(len(f"{line}  {comment}") <= LINE_WIDTH for comment, group in groups if comment for line in group)
+    commented = []
+    for comment, group in groups:
+        if comment is None:
+            commented += group
+        elif trailing:
+            commented += [f"{line}  {comment}" for line in group]
+        else:
+            indent = group[0][: len(group[0]) - len(group[0].lstrip())]
+            if len(indent) + len(comment) > LINE_WIDTH:
+                comment = comment[: LINE_WIDTH - len(indent) - len("...")] + "..."
+            commented += [indent + comment] + group
     return "\n".join(commented) + "\n"
 
 

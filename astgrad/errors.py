@@ -7,13 +7,27 @@ source line with a caret under the construct, and a hint saying what to write
 instead.
 """
 
+from __future__ import annotations
+
 import linecache
+from typing import Any, Optional, TypeVar
+
+PRIMITIVE_TABLE = "the primitive table (`astgrad.primitive_table()`, or `astgrad primitives` in a shell)"
+"""Where hints send the reader for the functions and forms astgrad differentiates (no docs/ after a pip install)."""
 
 
 class AstgradError(Exception):
     """Base class of every error astgrad raises about a user's function."""
 
-    def __init__(self, message, *, filename=None, lineno=None, col_offset=None, hint=None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        filename: Optional[str] = None,
+        lineno: Optional[int] = None,
+        col_offset: Optional[int] = None,
+        hint: Optional[str] = None,
+    ) -> None:
         self.reason = message
         self.filename = filename
         self.lineno = lineno
@@ -21,7 +35,7 @@ class AstgradError(Exception):
         self.hint = hint
         super().__init__(self._format())
 
-    def _format(self):
+    def _format(self) -> str:
         parts = []
         if self.filename is not None and self.lineno is not None:
             column = (self.col_offset or 0) + 1
@@ -61,13 +75,16 @@ class SourceError(AstgradError):
     """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
 
 
+Error = TypeVar("Error", bound=AstgradError)
+
+
 class Location:
     """Where nodes of one function live: its file, for locating errors."""
 
-    def __init__(self, filename):
+    def __init__(self, filename: str) -> None:
         self.filename = filename
 
-    def error(self, cls, node, message, hint=None):
+    def error(self, cls: type[Error], node: Any, message: str, hint: Optional[str] = None) -> Error:
         """An error of class `cls` pointing at `node` (a node with file line numbers)."""
         return cls(
             message,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import gast
 
 from . import runtime
-from .errors import Location, NoDerivativeError
+from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError
 from .names import copy_atom, name
 
 # A line's role.
@@ -264,7 +264,7 @@ def unsupported(equation, reason):
         NoDerivativeError,
         equation.value,
         f"`{equation.rule.expression}` has no derivative in this form: {reason}",
-        hint="see docs/primitives.md for the forms astgrad differentiates",
+        hint=f"{PRIMITIVE_TABLE} lists the forms astgrad differentiates",
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .errors import SourceError
+from .errors import PRIMITIVE_TABLE, SourceError
 
 
 @dataclass
@@ -105,7 +105,7 @@ def _no_source(fn, where, reason, hint=None):
         hint=hint
         or "astgrad reads a function's source: pass a function defined with def in a file "
         "(or in a notebook cell); functions without Python source are differentiable only "
-        "through the primitive table (docs/primitives.md)",
+        f"through {PRIMITIVE_TABLE}",
     )
 
 

@@ -28,7 +28,7 @@ import gast
 import numpy as np
 
 from . import check, parse, rules, runtime, templates
-from .errors import Location, NoDerivativeError, NotStraightLineError
+from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, NotStraightLineError
 from .ir import parameter_names
 from .names import Namespace, copy_atom, name, root_name
 from .rules import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
@@ -38,7 +38,7 @@ OPERATOR_SYMBOLS = {
     gast.FloorDiv: "//", gast.Mod: "%", gast.USub: "-", gast.UAdd: "+", gast.Not: "not", gast.Invert: "~",
 }  # fmt: skip
 NO_DERIVATIVE_HINT = (
-    "use a function from the primitive table (see docs/primitives.md), or write the computation "
+    f"use a function from {PRIMITIVE_TABLE}, or write the computation "
     "as a straight-line Python helper function, which astgrad inlines"
 )
 
@@ -173,7 +173,7 @@ class _Resolver:
                 NoDerivativeError,
                 node,
                 f"the operator `{symbol}` has no derivative in astgrad",
-                hint="use + - * / ** and functions from the primitive table (see docs/primitives.md)",
+                hint=f"use + - * / ** and functions from {PRIMITIVE_TABLE}",
             )
 
     def _Name(self, node, scope, context):
@@ -312,7 +312,7 @@ class _Resolver:
                 NoDerivativeError,
                 node,
                 f"the method `.{method}()` has no derivative",
-                hint="see docs/primitives.md for the methods astgrad differentiates, or use the NumPy function",
+                hint=f"{PRIMITIVE_TABLE} lists the methods astgrad differentiates; or use the NumPy function",
             )
         self._match("." + method, node, [node.func.value] + node.args, scope, callee)
         func = gast.Attribute(value=self.expression(node.func.value, scope, context), attr=method, ctx=gast.Load())
@@ -358,7 +358,7 @@ class _Resolver:
                 NoDerivativeError,
                 node,
                 f"`{callee}` has no derivative in this form: {reason}",
-                hint="see docs/primitives.md for the forms astgrad differentiates",
+                hint=f"{PRIMITIVE_TABLE} lists the forms astgrad differentiates",
             ) from None
         return rule, bound
 

@@ -1,5 +1,6 @@
 """The command line, run as users run it (``python -m astgrad ...``) and, for its options, in process."""
 
+import importlib.metadata
 import math
 import os
 import re
@@ -10,7 +11,7 @@ import textwrap
 import pytest
 
 import astgrad
-from astgrad import cli
+from astgrad import cli, primitives_doc, rules
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART_GRADIENT = (  # with origin comments, which `show` prints by default
@@ -322,3 +323,75 @@ def test_console_script_is_declared():
     with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as file:
         text = file.read()
     assert '[project.scripts]\nastgrad = "astgrad.cli:main"\n' in text
+
+
+# ---- version, the primitive table, pipes, line width ----------------------------------------
+
+
+def test_version_is_the_installed_distributions():
+    result = astgrad_command("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"astgrad {astgrad.__version__}\n", "")
+    assert astgrad.__version__ == importlib.metadata.version("astgrad")
+
+
+def test_primitives_prints_the_primitive_table(capsys):
+    status, out, err = run_in_process(capsys, "primitives")
+    assert (status, err) == (0, "")
+    assert out == astgrad.primitive_table() == primitives_doc.markdown()
+    rows = [line for line in out.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(rules.all_entries())
+    assert "| `y = math.sin(x)`<br>`np.sin(x)` | ∂y/∂x = `cos(x)` | `d_y = cos(x) * d_x` | x ∈ [-2, 2] |" in rows
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pipes closed early are a POSIX matter")
+@pytest.mark.parametrize(
+    "args, statuses",
+    [
+        (("show", "examples/mlp.py:loss"), {cli.BROKEN_PIPE}),
+        (("primitives",), {cli.BROKEN_PIPE}),
+        (("graph", "examples/quickstart.py:f"), {cli.BROKEN_PIPE}),
+        # From Python 3.11, argparse drops help it cannot write and exits with 0 itself.
+        (("--help",), {cli.BROKEN_PIPE, cli.OK}),
+    ],
+    ids=["show", "primitives", "graph", "help"],
+)
+def test_a_reader_that_closed_the_pipe_gets_no_traceback(args, statuses):
+    """As ``astgrad ... | head -0``: the pipe's reading end is closed before astgrad writes."""
+    reading_end, writing_end = os.pipe()
+    os.close(reading_end)
+    try:
+        result = astgrad_command(*args, stdout=writing_end)
+    finally:
+        os.close(writing_end)
+    assert result.stderr == ""
+    assert result.returncode in statuses
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pipes closed early are a POSIX matter")
+def test_a_reader_that_stops_after_one_line_gets_it_and_no_traceback():
+    """As ``astgrad primitives | head -1``, on a table larger than a pipe holds."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "astgrad", "primitives"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    first_line = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert (first_line, stderr) == ("# Primitives\n", "")
+    assert process.wait(timeout=60) in (cli.OK, cli.BROKEN_PIPE)  # OK if it wrote all before the close
+
+
+def test_origin_comments_of_the_mlp_gradient_fit_in_79_columns(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status, out, _ = run_in_process(capsys, "show", "examples/mlp.py:loss")
+    assert status == 0
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 79
+    assert lines[lines.index("    # from line 73: np.exp(shifted)") + 1] == (
+        "    d_shifted = d_shifted + d_sum_exp_shifted * exp_shifted"
+    )
+    assert "    # from line 73: shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdim..." in lines
+    assert out == astgrad.source(astgrad.grad(cli.load_function("examples/mlp.py:loss")), comments=True)
+    _, code_only, _ = run_in_process(capsys, "show", "examples/mlp.py:loss", "--no-comments")
+    assert [line for line in lines if "#" not in line] == code_only.splitlines()

@@ -274,6 +274,48 @@ def test_functools_wraps_wrapper_is_refused():
     assert calls == []
 
 
+# ---- hints that send the reader to the primitive table ------------------------------------
+
+# Installed from a wheel there is no docs/ folder: the table is reached from Python or a shell.
+TABLE = "the primitive table (`astgrad.primitive_table()`, or `astgrad primitives` in a shell)"
+TABLE_HINTS = [
+    ("os.getpid", f"use a function from {TABLE}, or write the computation as a straight-line Python helper "
+               "function, which astgrad inlines"),
+    ("floor division", f"use + - * / ** and functions from {TABLE}"),
+    ("unknown method", f"{TABLE} lists the methods astgrad differentiates; or use the NumPy function"),
+    ("einsum diagonal", f"{TABLE} lists the forms astgrad differentiates"),
+    ("matrix 2-norm", f"{TABLE} lists the forms astgrad differentiates"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case_id, hint", TABLE_HINTS, ids=[case_id for case_id, _ in TABLE_HINTS])
+def test_hints_name_the_primitive_table_a_user_can_reach(case_id, hint):
+    case = next(case for case in CASES if case.id == case_id)
+    lineno, line = marked_line(case.module, case.mark)
+    with pytest.raises(case.error) as info:
+        astgrad.grad(case.get())
+    assert_located(info.value, case.module.__file__, lineno, line.index(case.column_text), line)
+    assert info.value.hint == hint
+    assert str(info.value).endswith("\nhint: " + hint)
+
+
+def test_a_function_without_source_is_sent_to_the_primitive_table():
+    with pytest.raises(SourceError) as info:
+        no_source.grad_of_builtin()
+    assert info.value.hint == (
+        "astgrad reads a function's source: pass a function defined with def in a file (or in a notebook "
+        f"cell); functions without Python source are differentiable only through {TABLE}"
+    )
+
+
+def test_the_table_the_hints_name_lists_the_primitives():
+    table = astgrad.primitive_table()
+    assert table.startswith("# Primitives\n")
+    assert "| `y = math.sin(x)`<br>`np.sin(x)` | ∂y/∂x = `cos(x)` |" in table
+    assert "| `y = np.sum(x, axis=None, keepdims=False)`<br>`x.sum(axis=None, keepdims=False)` |" in table
+    assert "os.getpid" not in table and "cumsum" not in table
+
+
 # ---- very large functions: transformed, never a RecursionError or a crash -----------------
 
 def import_generated_module(tmp_path, monkeypatch, name, lines):
