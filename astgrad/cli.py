@@ -24,16 +24,14 @@ import sys
 import types
 
 from . import api, highlight
+from .dataflow import INSTALL_GRAPHVIZ as GRAPHVIZ_INSTALL_HINT
 from .dataflow import graph
 from .errors import AstgradError
 from .explanation import explain
 
 OK, FAILURE, USAGE = 0, 1, 2  # FAILURE: not differentiable, or the graph could not be drawn
 DOT_SUFFIXES = (".dot", ".gv")
-INSTALL_GRAPHVIZ = (
-    "install Graphviz: `apt install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS), "
-    "or see https://graphviz.org/download/; or write DOT text with `-o {stem}.dot`"
-)
+INSTALL_GRAPHVIZ = GRAPHVIZ_INSTALL_HINT + "; or write DOT text with `-o {stem}.dot`"
 
 
 class UsageError(Exception):
