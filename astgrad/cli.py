@@ -2,6 +2,7 @@
 
     astgrad show examples/quickstart.py:f             the generated derivative
     astgrad show examples/quickstart.py:f --stages    the program after every stage
+    astgrad show examples/mlp.py:loss --standalone    a module with the derivative, runnable without astgrad
     astgrad check examples/quickstart.py:f            is it differentiable? if not, where and why
     astgrad graph examples/quickstart.py:f -o f.svg   the data-flow graph (DOT text without -o)
 
@@ -66,6 +67,11 @@ def build_parser():
     )
     show.add_argument("--no-comments", dest="comments", action="store_false", help="leave out origin comments")
     show.add_argument(
+        "--standalone", action="store_true",
+        help="print a whole module that runs without astgrad: the derivative with the imports, values "
+        "and run-time helpers it uses",
+    )  # fmt: skip
+    show.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto",
         help="colour the code: auto (default) when writing to a terminal and NO_COLOR is not set",
     )  # fmt: skip
@@ -99,6 +105,13 @@ def _add_target_options(parser, mode=True):
 
 def run_show(args):
     fn = load_function(args.target)
+    if args.standalone:
+        if args.stages or args.stage:
+            raise UsageError("--standalone prints a whole module; it does not combine with --stages or --stage")
+        generated = _call(api.grad, fn, wrt=args.wrt, mode=args.mode)
+        text = api.source(generated, comments=args.comments, standalone=True)
+        sys.stdout.write(highlight.to_ansi(text) if wants_color(args.color, sys.stdout) else text)
+        return OK
     explanation = _call(explain, fn, wrt=args.wrt, mode=args.mode, comments=args.comments)
     if args.stages:
         text = explanation.as_text()
