@@ -55,6 +55,7 @@ INSTALL_GRAPHVIZ = (
     "install Graphviz: `apt install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS), "
     "or see https://graphviz.org/download/"
 )
+MISSING_DOT = "drawing the graph needs the Graphviz program `dot`, which is not installed\nhint: " + INSTALL_GRAPHVIZ
 DOT_TIMEOUT_SECONDS = 60
 
 
@@ -109,12 +110,14 @@ def draw(text, output_format):
     """DOT `text` drawn by Graphviz's ``dot`` in `output_format` (``svg``, ``png``, ...), as bytes."""
     dot_program = shutil.which("dot")
     if dot_program is None:
-        raise GraphvizError("drawing the graph needs the Graphviz program `dot`, which is not installed\nhint: "
-                            + INSTALL_GRAPHVIZ)  # fmt: skip
-    result = subprocess.run(
-        [dot_program, "-T" + output_format], input=text.encode("utf-8"), capture_output=True,
-        timeout=DOT_TIMEOUT_SECONDS,
-    )  # fmt: skip
+        raise GraphvizError(MISSING_DOT)
+    try:
+        result = subprocess.run(
+            [dot_program, "-T" + output_format], input=text.encode("utf-8"), capture_output=True,
+            timeout=DOT_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise GraphvizError(f"Graphviz could not draw the graph: {error}") from None
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip()
         raise GraphvizError(f"Graphviz could not draw the graph:\n{message}")

@@ -203,7 +203,10 @@ def _top_level_definitions(module_name):
     `text` is the statement's source with the comment lines just above it;
     for an import it is the `ast` statement itself.
     """
-    source = inspect.getsource(sys.modules[module_name])
+    try:
+        source = inspect.getsource(sys.modules[module_name])
+    except (OSError, TypeError):  # installed without its .py files
+        raise ExportError(f"cannot export astgrad's run-time helpers: the source of {module_name} is not installed")
     lines = source.splitlines(True)
     definitions = {}
     for statement in ast.parse(source).body:

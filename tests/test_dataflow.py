@@ -428,3 +428,12 @@ def test_real_graphviz_draws_every_node():
     assert svg.startswith("<?xml") and svg.rstrip().endswith("</svg>")
     for variable in ("a", "relu_x", "adjoint relu_x", "adjoint a"):
         assert f"<title>{variable}</title>" in svg
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in `dot` is a script run by its #! line")
+def test_a_dot_that_cannot_run_is_reported_too(monkeypatch, tmp_path):
+    put_on_path(monkeypatch, tmp_path, "#!/no/such/interpreter\n")
+    graph = astgrad.graph(QUICKSTART)
+    shown = graph._repr_mimebundle_()["text/plain"]
+    assert shown.startswith(f"{graph}\nGraphviz could not draw the graph: ")
+    assert "No such file or directory" in shown and graph._repr_svg_() is None
