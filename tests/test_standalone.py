@@ -332,3 +332,17 @@ def test_exported_checks_name_the_parameter_as_the_generated_code_does(tmp_path)
         "the differentiated argument w is an array of int64, which has no gradient\n"
         "hint: pass a floating-point array, e.g. w.astype(float)",
     )
+
+
+def test_helpers_installed_without_their_source_are_refused(monkeypatch):
+    generated, _ = logistic_regression()
+
+    def no_source(module):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(standalone.inspect, "getsource", no_source)
+    with pytest.raises(ExportError) as caught:
+        astgrad.source(generated, standalone=True)
+    assert caught.value.reason == (
+        "cannot export astgrad's run-time helpers: the source of astgrad.runtime is not installed"
+    )
