@@ -2,6 +2,7 @@
 
     astgrad show examples/quickstart.py:f             the generated derivative
     astgrad show examples/quickstart.py:f --stages    the program after every stage
+    astgrad show examples/mlp.py:loss --standalone    a module with the derivative, runnable without astgrad
     astgrad check examples/quickstart.py:f            is it differentiable? if not, where and why
     astgrad graph examples/quickstart.py:f -o f.svg   the data-flow graph (DOT text without -o)
     astgrad primitives                                what astgrad differentiates (Markdown)
@@ -30,6 +31,7 @@ import types
 from typing import Optional, Sequence
 
 from . import __version__, api, highlight
+from .dataflow import INSTALL_GRAPHVIZ as GRAPHVIZ_INSTALL_HINT
 from .dataflow import graph
 from .errors import AstgradError
 from .explanation import explain
@@ -37,10 +39,7 @@ from .explanation import explain
 OK, FAILURE, USAGE = 0, 1, 2  # FAILURE: not differentiable, or the graph could not be drawn
 BROKEN_PIPE = 128 + 13  # what a shell reports for a program that SIGPIPE (13) stopped
 DOT_SUFFIXES = (".dot", ".gv")
-INSTALL_GRAPHVIZ = (
-    "install Graphviz: `apt install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS), "
-    "or see https://graphviz.org/download/; or write DOT text with `-o {stem}.dot`"
-)
+INSTALL_GRAPHVIZ = GRAPHVIZ_INSTALL_HINT + "; or write DOT text with `-o {stem}.dot`"
 
 
 class UsageError(Exception):
@@ -94,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.add_argument("--no-comments", dest="comments", action="store_false", help="leave out origin comments")
     show.add_argument(
+        "--standalone", action="store_true",
+        help="print a whole module that runs without astgrad: the derivative with the imports, values "
+        "and run-time helpers it uses",
+    )  # fmt: skip
+    show.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto",
         help="colour the code: auto (default) when writing to a terminal and NO_COLOR is not set",
     )  # fmt: skip
@@ -130,6 +134,13 @@ def _add_target_options(parser, mode=True):
 
 def run_show(args):
     fn = load_function(args.target)
+    if args.standalone:
+        if args.stages or args.stage:
+            raise UsageError("--standalone prints a whole module; it does not combine with --stages or --stage")
+        generated = _call(api.grad, fn, wrt=args.wrt, mode=args.mode)
+        text = api.source(generated, comments=args.comments, standalone=True)
+        sys.stdout.write(highlight.to_ansi(text) if wants_color(args.color, sys.stdout) else text)
+        return OK
     explanation = _call(explain, fn, wrt=args.wrt, mode=args.mode, comments=args.comments)
     if args.stages:
         text = explanation.as_text()

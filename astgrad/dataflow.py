@@ -1,24 +1,36 @@
 """`astgrad.graph`: a function's data-flow graph, from its SSA program, as Graphviz DOT text.
 
     print(astgrad.graph(f))                 # paste into any Graphviz viewer
-    astgrad.graph(f, adjoint=True)          # with the reverse sweep drawn in
+    astgrad.graph(f, adjoint=True)          # with the reverse sweep drawn beside it
 
 Nodes: one per parameter (ellipse), one per SSA equation (box: the primitive,
 ``sin`` or ``*``, above the variable it defines), one per use of a constant
 (plain text), one per free name the program reads, and ``return``. Edges run
 from each input to the equation that uses it, in argument order, and from the
-returned value to ``return``.
+returned value to ``return``. An edge says which argument it feeds where the
+order matters: a keyword argument by its name (``axis``), a positional one by
+its position from 1 when the equation has several (``x / y``: ``x`` is 1,
+``y`` is 2), except for the commutative ``+``, ``*``, ``&``, ``|``, ``^``,
+``==`` and ``!=``.
 
-With ``adjoint=True``, dashed edges run the other way: from ``return`` to the
-returned value, labelled with the output seed (``d_out``), and from each
-equation to each input that receives a gradient through it, labelled with the
-adjoint that gradient is added to (``d_x``): the names of the generated code.
+With ``adjoint=True`` the graph has two clusters side by side: the primal
+sweep (the graph above) and the adjoint sweep, one node per variable that gets
+a gradient, named as in the generated code (``d_x``), with an edge from each
+equation's adjoint to the adjoint of each input that receives a gradient
+through it. Those edges are written input first with ``dir=back``, so each
+adjoint sits on the row of its variable and the arrows point up the graph, the
+way the reverse sweep runs. A ``seed`` edge joins ``return`` to the output's
+adjoint (``d_out``).
 
 The text depends only on the program (no ids, no addresses): the same
-function always gives the same graph. (This module is not called `graph.py`:
-the public function `astgrad.graph` would shadow it.)
+function always gives the same graph. `graph` returns it as a `Graph`, a
+``str`` that a notebook draws (through Graphviz's ``dot`` when it is
+installed). (This module is not called `graph.py`: the public function
+`astgrad.graph` would shadow it.)
 """
 
+import shutil
+import subprocess
 
 import gast
 
@@ -28,19 +40,87 @@ from .rules import ZERO
 from .resolve import OPERATOR_SYMBOLS
 
 COMPARISON_SYMBOLS = {gast.Lt: "<", gast.LtE: "<=", gast.Gt: ">", gast.GtE: ">=", gast.Eq: "==", gast.NotEq: "!="}
+COMMUTATIVE = (gast.Add, gast.Mult, gast.BitAnd, gast.BitOr, gast.BitXor, gast.Eq, gast.NotEq)
 OUTPUT_NODE = "return"  # a keyword, so never a variable's name
+ADJOINT_PREFIX = "adjoint "  # adjoint node ids: a space, so never a variable's name
 HEADER = ('    node [fontname="Helvetica"];', '    edge [fontname="Helvetica"];')
-ADJOINT_STYLE = 'style=dashed, color="#c0392b", fontcolor="#c0392b", constraint=false'
+ADJOINT_COLOR = '"#c0392b"'
+ADJOINT_DEFAULTS = (
+    f"node [color={ADJOINT_COLOR}, fontcolor={ADJOINT_COLOR}];",
+    f"edge [style=dashed, color={ADJOINT_COLOR}, dir=back];",
+)
+SEED_STYLE = f'label="seed", style=dashed, color={ADJOINT_COLOR}, fontcolor={ADJOINT_COLOR}, constraint=false'
+INSTALL_GRAPHVIZ = (
+    "install Graphviz: `apt install graphviz` (Debian, Ubuntu), `brew install graphviz` (macOS), "
+    "or see https://graphviz.org/download/"
+)
+MISSING_DOT = "drawing the graph needs the Graphviz program `dot`, which is not installed\nhint: " + INSTALL_GRAPHVIZ
+DOT_TIMEOUT_SECONDS = 60
 
 
 def graph(fn, wrt=None, adjoint=False):
-    """The data-flow graph of `fn` as DOT text; `adjoint` adds the reverse sweep's edges for `wrt`."""
+    """The data-flow graph of `fn` as a `Graph` (DOT text); `adjoint` adds the reverse sweep for `wrt`."""
     api._wrt_key(wrt)
     where = api._caller()
     try:
-        return api._on_deep_stack(_graph, fn, wrt, adjoint, where)
+        return Graph(api._on_deep_stack(_graph, fn, wrt, adjoint, where))
     except AstgradError as error:
         raise error.with_traceback(None) from None
+
+
+class Graph(str):
+    """DOT text that Jupyter and IPython draw: as SVG when Graphviz's ``dot`` is on the PATH.
+
+    It is the text itself (``print`` it, write it to a file, compare it);
+    without ``dot``, a notebook shows the text with a hint on installing Graphviz.
+    """
+
+    def svg(self):
+        """The graph drawn by Graphviz, as SVG text; `GraphvizError` if ``dot`` is missing or fails."""
+        return draw(self, "svg").decode("utf-8")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return dict(self._shown())
+
+    def _repr_svg_(self):
+        return self._shown().get("image/svg+xml")
+
+    def _repr_pretty_(self, printer, cycle):
+        # IPython formats a str's text/plain itself (as a quoted literal) unless the class says how.
+        printer.text(self._shown()["text/plain"])
+
+    def _shown(self):
+        """What a notebook shows: {mime type: data}, drawn once for each ``dot`` program found."""
+        dot_program = shutil.which("dot")
+        drawings = self.__dict__.setdefault("_drawings", {})
+        if dot_program not in drawings:
+            try:
+                drawings[dot_program] = {"image/svg+xml": self.svg(), "text/plain": str(self)}
+            except GraphvizError as error:
+                drawings[dot_program] = {"text/plain": f"{self}\n{error}"}
+        return drawings[dot_program]
+
+
+class GraphvizError(Exception):
+    """Graphviz's ``dot`` is not installed, or could not draw the graph."""
+
+
+def draw(text, output_format):
+    """DOT `text` drawn by Graphviz's ``dot`` in `output_format` (``svg``, ``png``, ...), as bytes."""
+    dot_program = shutil.which("dot")
+    if dot_program is None:
+        raise GraphvizError(MISSING_DOT)
+    try:
+        result = subprocess.run(
+            [dot_program, "-T" + output_format], input=text.encode("utf-8"), capture_output=True,
+            timeout=DOT_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise GraphvizError(f"Graphviz could not draw the graph: {error}") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip()
+        raise GraphvizError(f"Graphviz could not draw the graph:\n{message}")
+    return result.stdout
 
 
 def _graph(fn, wrt, adjoint, where):
@@ -54,25 +134,47 @@ def _graph(fn, wrt, adjoint, where):
 
 
 def dot(program, adjoints=None):
-    """DOT text for `program`; `adjoints` (variable -> adjoint name) adds the adjoint edges."""
+    """DOT text for `program`; `adjoints` (variable -> adjoint name) adds the adjoint sweep beside it."""
+    lines = [f"digraph {_quote(program.name)} {{", *HEADER]
+    if adjoints is None:
+        lines += _indented(_primal_lines(program))
+    else:
+        lines += _cluster("primal", _primal_lines(program))
+        lines += _cluster("adjoint", [*ADJOINT_DEFAULTS, *_adjoint_lines(program, adjoints)])
+        if isinstance(program.output, gast.Name) and program.output.id in adjoints:
+            lines += _indented([_edge(OUTPUT_NODE, ADJOINT_PREFIX + program.output.id, SEED_STYLE)])
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _primal_lines(program):
+    """The node and edge statements of the data flow: parameters, free names, equations, ``return``."""
     nodes = [_node(param, param, "ellipse") for param in program.all_params]
     nodes += [_node(free, free, "plaintext") for free in _free_names(program)]
     edges = []
     constants = _Constants()
     for equation in program.equations:
         nodes.append(_node(equation.target, f"{primitive_label(equation)}\\n{equation.target}", "box"))
-        edges += [_edge(constants.node_id(source, nodes), equation.target) for source in _sources(equation)]
-    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+        for source, role in _sources(equation):
+            attributes = f"label={_quote(role)}" if role else None
+            edges.append(_edge(constants.node_id(source, nodes), equation.target, attributes))
     nodes.append(_node(OUTPUT_NODE, OUTPUT_NODE, "doubleoctagon"))
-    edges += [_edge(constants.node_id(_source(atom), nodes), OUTPUT_NODE) for atom in outputs]
-    lines = [f"digraph {_quote(program.name)} {{", *HEADER]
-    lines += ["    " + line for line in nodes + edges]
-    if adjoints is not None:
-        lines += ["    {", f"        edge [{ADJOINT_STYLE}];"]
-        lines += ["        " + line for line in _adjoint_edges(program, adjoints)]
-        lines.append("    }")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    edges += [_edge(constants.node_id(_source(atom), nodes), OUTPUT_NODE) for atom in _outputs(program)]
+    return nodes + edges
+
+
+def _cluster(name, statements):
+    """A labelled ``subgraph cluster_<name>``: Graphviz draws its nodes together, in a frame."""
+    return [
+        f"    subgraph {_quote('cluster_' + name)} {{",
+        f'        label={_quote(name)}; fontname="Helvetica";',
+        *("        " + statement for statement in statements),
+        "    }",
+    ]
+
+
+def _indented(statements):
+    return ["    " + statement for statement in statements]
 
 
 def primitive_label(equation):
@@ -93,30 +195,51 @@ def primitive_label(equation):
 
 
 def _inputs(equation):
-    """Each input atom of `equation`, in argument order (a list argument gives one per element)."""
+    """(param, atom) for each input of `equation`, in argument order (a list argument gives one per element)."""
     rule = equation.rule
     for param, value in zip(rule.params, equation.inputs):
-        yield from value if param == rule.sequence else (value,)
+        for atom in value if param == rule.sequence else (value,):
+            yield param, atom
 
 
 def _sources(equation):
-    """What feeds `equation`, in argument order: variable names, and constants written in the call.
+    """(source, role) for what feeds `equation`, in argument order.
 
-    Defaults of arguments the call leaves out (``axis=None``) are inputs of the
-    rule, but not written by the user: they are left out of the graph.
+    A source is a variable's name or a constant written in the call; its role
+    labels the edge: the keyword for an optional argument (``axis``, also when
+    passed by position), the position from 1 for the others when there are
+    several and their order matters, else None. Defaults of arguments the call
+    leaves out (``axis=None``) are inputs of the rule, but not written by the
+    user: they are left out of the graph.
     """
     written = {id(node) for node in gast.walk(equation.value)}
-    for atom in _inputs(equation):
-        names = _names_in(atom)
-        if names:
-            yield from names
-        elif id(atom) in written:
-            yield atom
+    optional = equation.rule.optional
+    inputs = [(param, atom) for param, atom in _inputs(equation) if _names_in(atom) or id(atom) in written]
+    positional_count = sum(param not in optional for param, _ in inputs)
+    numbered = positional_count > 1 and not _is_commutative(equation.value)
+    position = 0
+    for param, atom in inputs:
+        if param in optional:
+            role = param
+        else:
+            position += 1
+            role = str(position) if numbered else None
+        for source in _names_in(atom) or [atom]:
+            yield source, role
+
+
+def _is_commutative(value):
+    operator = value.ops[0] if isinstance(value, gast.Compare) else getattr(value, "op", None)
+    return isinstance(operator, COMMUTATIVE)
 
 
 def _source(atom):
     """A variable's name for a name, else the atom (a constant)."""
     return atom.id if isinstance(atom, gast.Name) else atom
+
+
+def _outputs(program):
+    return program.output if isinstance(program.output, tuple) else (program.output,)
 
 
 def _names_in(node):
@@ -133,10 +256,9 @@ def _free_names(program):
     defined = set(program.all_params)
     free = []
     for equation in program.equations:
-        free += [source for source in _sources(equation) if isinstance(source, str) and source not in defined]
+        free += [source for source, _ in _sources(equation) if isinstance(source, str) and source not in defined]
         defined.add(equation.target)
-    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
-    free += [atom.id for atom in outputs if isinstance(atom, gast.Name) and atom.id not in defined]
+    free += [atom.id for atom in _outputs(program) if isinstance(atom, gast.Name) and atom.id not in defined]
     return list(dict.fromkeys(free))
 
 
@@ -148,12 +270,19 @@ def adjoint_names(program, wrt):
     return reverse.reverse(program, wrt, as_tuple=len(wrt) != 1).names
 
 
-def _adjoint_edges(program, adjoints):
-    """The reverse sweep's edges, in its order: the seed first, then last equation to first."""
-    edges = []
-    output = program.output
-    if isinstance(output, gast.Name) and output.id in adjoints:
-        edges.append(_edge(OUTPUT_NODE, output.id, f"label={_quote(adjoints[output.id])}"))
+def _adjoint_lines(program, adjoints):
+    """The adjoint sweep: a node per adjoint (parameters first), then its edges in the sweep's order."""
+    variables = [param for param in program.all_params if param in adjoints]
+    variables += [equation.target for equation in program.equations if equation.target in adjoints]
+    shapes = {param: "ellipse" for param in program.all_params}
+    nodes = [_node(ADJOINT_PREFIX + v, adjoints[v], shapes.get(v, "box")) for v in variables]
+    flow = _gradient_flow(program, adjoints)
+    return nodes + [_edge(ADJOINT_PREFIX + source, ADJOINT_PREFIX + target) for target, source in flow]
+
+
+def _gradient_flow(program, adjoints):
+    """(equation target, input) for each gradient the reverse sweep passes on, last equation first."""
+    flow = []
     for equation in reversed(program.equations):
         if equation.target not in adjoints:
             continue
@@ -163,8 +292,8 @@ def _adjoint_edges(program, adjoints):
                 continue
             for atom in value if param == rule.sequence else (value,):
                 if isinstance(atom, gast.Name) and atom.id in adjoints:
-                    edges.append(_edge(equation.target, atom.id, f"label={_quote(adjoints[atom.id])}"))
-    return edges
+                    flow.append((equation.target, atom.id))
+    return flow
 
 
 class _Constants:

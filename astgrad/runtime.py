@@ -129,12 +129,22 @@ def check_numbers(*wrt):
 
 
 def _parameter_holding(value):
-    """The name the generated function (the first caller outside this module) has for `value`, or None."""
+    """The name the generated function has for `value`: a parameter of the first caller holding it, or None.
+
+    The helpers on the way (`checked_seed`, `forward_jacobian`) get the
+    arguments packed in tuples, never as parameters of their own. (Looking for
+    the first caller outside this module would not do where the helpers are
+    copied into one module with the generated code, by ``source(..., standalone=True)``.)
+    """
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__") == __name__:
+    while frame is not None:
+        code = frame.f_code
+        parameters = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        names = [name for name in parameters if frame.f_locals.get(name) is value]
+        if names:
+            return names[0]
         frame = frame.f_back
-    names = [n for n, v in (frame.f_locals.items() if frame else ()) if v is value]
-    return names[0] if names else None
+    return None
 
 
 def unbroadcast(gradient, like):
