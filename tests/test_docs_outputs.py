@@ -130,7 +130,8 @@ def quoted_generated_lines(text):
 
 def chapter(page, heading):
     """The part of a page's text from `heading` (a `## ` line) to the next `## ` heading."""
-    start = page.index(f"\n{heading}\n")
+    start = page.find(f"\n{heading}\n")
+    assert start != -1, f"no heading {heading!r} in the page"
     end = page.find("\n## ", start + 1)
     return page[start : end if end != -1 else len(page)]
 
@@ -145,7 +146,10 @@ def test_generated_lines_quoted_in_the_numpy_chapter_are_generated():
     quoted = quoted_generated_lines(numpy_chapter)
     assert len(quoted) >= 2
     stale = [span for span in quoted if span not in generated]
-    assert not stale, f"docs/tutorial.md quotes generated lines that its blocks no longer show: {stale}"
+    assert not stale, (
+        f"docs/tutorial.md quotes generated lines that its blocks no longer show: {stale}; "
+        "make the prose say what the blocks show now"
+    )
 
 
 def test_a_quoted_line_is_found_across_a_line_break_among_other_code():
