@@ -1,11 +1,19 @@
 """Stage 7, compile: generated tree in, a real Python function out.
 
 Takes the optimized `gast.FunctionDef`, prints it as source text, compiles it
-under a unique file name registered in `linecache` (so tracebacks and
-`inspect.getsource` show the generated code), and builds the function with
-the user's globals (lookups stay live, nothing is written into the user's
-module) and closure cells for the user's free variables and for the objects
-astgrad added. The function carries a `Generated` record as `__astgrad__`.
+and builds the function with the user's globals (lookups stay live, nothing
+is written into the user's module) and closure cells for the user's free
+variables and for the objects astgrad added. The function carries a
+`Generated` record as `__astgrad__`.
+
+The text compiled is the generated def with an origin comment on each line
+that came from a line of the user's (``log_x = log(x)  # from line 5:
+log(x) * x``), primal lines included: it is what tracebacks show, so a
+failing generated line names the user's line it computes. It is compiled
+under the name of a real file holding it (see `source_files`), which every
+exception printer reads, and registered in `linecache` under that name (so
+`inspect.getsource` needs no disk); when no file can be written, under a
+unique pseudo-file name ``<astgrad d_f 3>``, in `linecache` only.
 """
 
 import ast
@@ -16,13 +24,16 @@ import threading
 import types
 import warnings
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 
 import gast
 
+from . import source_files
 
 _counter = itertools.count(1)
-_counter_lock = threading.Lock()
+_counter_lock = threading.RLock()  # a finalizer may run (and take it) while this thread holds it
+_users = Counter()  # file name -> how many live generated functions were compiled under it
 
 
 @dataclass
@@ -30,9 +41,9 @@ class Generated:
     """What astgrad remembers about a function it generated."""
 
     source: str  # the generated def, as printed
-    filename: str  # its unique name in linecache
+    filename: str  # the file its code was compiled under (a file in the cache directory, or a pseudo-file name)
     primal_params: tuple  # the user's parameters (not the output seed)
-    linecache_text: str  # the text registered in linecache (the def, maybe inside a factory)
+    linecache_text: str  # the text compiled and registered in linecache (the shown def, maybe inside a factory)
     origins: tuple = ()  # per line of `source`: the user's (file, line, column, end column) it came from, or None
     user_filename: str = None  # the file of the user's function
 
@@ -94,16 +105,17 @@ def _printable(tree):
 def build(tree, namespace, function, primal_params, seed=True):
     """The Python function for the generated `tree` (`seed`: whether its last parameter is the output seed)."""
     source = to_source(tree)
-    with _counter_lock:
-        filename = f"<astgrad {tree.name} {next(_counter)}>"
     free = sorted(_free_variables(source, namespace))
+    text = shown_source(source, line_origins(tree), function.filename)
     if free:
         # Compiling the def inside a factory whose parameters are the free
         # names makes them closure variables of the generated code.
-        indented = "".join("    " + line if line.strip() else line for line in source.splitlines(True))
+        indented = "".join("    " + line if line.strip() else line for line in text.splitlines(True))
         text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree.name}\n"
-    else:
-        text = source
+    filename = source_files.file_for(tree.name, text)
+    if filename is None:
+        with _counter_lock:
+            filename = f"<astgrad {tree.name} {next(_counter)}>"
     module_code = compile(text, filename, "exec", dont_inherit=True)
     code = _function_code(module_code, tree.name, nested=bool(free))
     cells = tuple(_cell(variable, namespace, function) for variable in code.co_freevars)
@@ -116,8 +128,28 @@ def build(tree, namespace, function, primal_params, seed=True):
     record = Generated(source, filename, tuple(primal_params), text, statement_origins(tree), function.filename)
     generated_function.__astgrad__ = record
     record.register_source()
-    weakref.finalize(generated_function, linecache.cache.pop, filename, None)
+    with _counter_lock:
+        _users[filename] += 1
+    weakref.finalize(generated_function, _forget, filename)
     return generated_function
+
+
+def shown_source(source, origins, user_filename):
+    """The text tracebacks and `inspect.getsource` show: `source` with its origin comments.
+
+    The comments come after the code, so the line numbers stay those of
+    `source`; a statement printed on several lines gets none.
+    """
+    return with_origin_comments(source, origins, user_filename)
+
+
+def _forget(filename):
+    """Drop `filename` from linecache when the last function compiled under it dies."""
+    with _counter_lock:
+        _users[filename] -= 1
+        if not _users[filename]:
+            del _users[filename]
+            linecache.cache.pop(filename, None)
 
 
 LONGEST_QUOTED_LINE = 60
@@ -126,6 +158,13 @@ LONGEST_QUOTED_LINE = 60
 def statement_origins(tree):
     """Per printed line of the def `tree`: the origin its statement carries (see reverse), or None."""
     return (None,) + tuple(getattr(statement, "origin", None) for statement in tree.body)
+
+
+def line_origins(tree):
+    """Per printed line of `tree`: the origin of its statement, derivative or primal (for tracebacks)."""
+    return (None,) + tuple(
+        getattr(statement, "origin", None) or getattr(statement, "primal_origin", None) for statement in tree.body
+    )
 
 
 def with_origin_comments(source, origins, user_filename):

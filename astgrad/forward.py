@@ -33,7 +33,7 @@ import gast
 from . import runtime
 from .names import copy_atom, name
 from .primitives import MARKERS, ZERO, array_twin, constant_node, tangent_terms
-from .reverse import _assign, _not_differentiable, _origin, _unsupported, _zero, uses_arrays
+from .reverse import _assign, _not_differentiable, _origin, _unsupported, _zero, primal_statement, uses_arrays
 from .shapes import shape_classes
 from .ssa import each_input
 from .templates import instantiate
@@ -51,7 +51,7 @@ def jvp(program, wrt):
     sweep = _Sweep(program, arrays)
     names = {p: name(t) for p, t in tangents.items()}
     for equation, rule in zip(program.equations, sweep.rules):
-        body.append(_assign(equation.target, equation.value))
+        body.append(primal_statement(equation))
         body.extend(sweep.tangent_lines(equation, rule, names, lambda v: namespace.fresh(PREFIX + v)))
     value = copy_atom(program.output)
     tangent = _output_tangent(program.output, names, arrays, namespace)
@@ -72,7 +72,7 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
     body = []
     for equation, rule in zip(program.equations, sweep.rules):
-        body.append(_assign(equation.target, equation.value))
+        body.append(primal_statement(equation))
         for p in wrt:
             fresh = lambda v, p=p: namespace.fresh(PREFIX + v + suffixes[p])  # noqa: E731
             body.extend(sweep.tangent_lines(equation, rule, passes[p], fresh))

@@ -331,7 +331,7 @@ def _with_value(statement, value):
     if isinstance(statement, gast.Return):
         return gast.Return(value=value)
     new = gast.Assign(targets=statement.targets, value=value, type_comment=None)
-    for annotation in ("origin", "temporary"):
+    for annotation in ("origin", "primal_origin", "temporary"):
         if hasattr(statement, annotation):
             setattr(new, annotation, getattr(statement, annotation))
     return new

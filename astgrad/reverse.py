@@ -98,7 +98,7 @@ class _Sweep:
         self.kept = needed_anyway(program, self.rules, self.active, computed) if self.arrays else set()
         self.products = {eq.target for eq, rule in zip(program.equations, self.rules) if _is_product(rule)}
         self.uses = _use_counts(program)
-        self.body = [_assign(eq.target, eq.value) for eq in program.equations]
+        self.body = [primal_statement(eq) for eq in program.equations]
         if self.arrays:  # single-use parts of one expression may be written nested again (see optimize)
             temporaries = _temporaries(program)
             for statement, equation in zip(self.body, program.equations):
@@ -382,11 +382,23 @@ def _higher_order_names(namespace):
     return adjoint_name
 
 
+def primal_statement(equation):
+    """``target = value`` for an equation of the primal sweep, annotated with the user's expression.
+
+    The annotation is `primal_origin`, not `origin`: origin comments in
+    `astgrad.source` and the optimize stage's algebra are for derivative
+    lines only; tracebacks name the user's line for every line (see compile).
+    """
+    statement = _assign(equation.target, equation.value)
+    statement.primal_origin = _origin(equation)
+    return statement
+
+
 def _origin(equation):
     """(file, line, column, end column) of the user's expression an equation came from."""
     node = equation.value
     same_line = getattr(node, "end_lineno", None) == getattr(node, "lineno", None)
-    columns = (node.col_offset, node.end_col_offset) if same_line else (None, None)
+    columns = (getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)) if same_line else (None, None)
     return equation.origin + columns
 
 
