@@ -213,6 +213,10 @@ def test_html_shows_every_stage_escaped_and_highlighted():
     explanation = astgrad.explain(corpus.relu_sigmoid)
     page = explanation._repr_html_()
     assert page.count("<pre") == len(STAGES)
+    # Every heading and code block names its font: notebook stylesheets may set a proportional one.
+    styles = re.findall(r'<(?:p|pre) style="([^"]*)"', page)
+    assert len(styles) == 2 * len(STAGES)
+    assert all(re.search(r"font-family:[^;]*,monospace$", style) for style in styles)
     assert "(x &gt; " in page and " > " not in page
     assert '<span style="color:#8959a8">return</span>' in page
     assert re.sub(r"<[^>]+>", "", page).replace("&gt;", ">") == "".join(
