@@ -32,7 +32,7 @@ import gast
 from . import source_files
 
 _counter = itertools.count(1)
-_counter_lock = threading.RLock()  # a finalizer may run (and take it) while this thread holds it
+_lock = threading.RLock()  # guards both; a finalizer may run (and take it) while this thread holds it
 _users = Counter()  # file name -> how many live generated functions were compiled under it
 
 
@@ -106,7 +106,8 @@ def build(tree, namespace, function, primal_params, seed=True):
     """The Python function for the generated `tree` (`seed`: whether its last parameter is the output seed)."""
     source = to_source(tree)
     free = sorted(_free_variables(source, namespace))
-    text = shown_source(source, line_origins(tree), function.filename)
+    # What tracebacks and inspect show; comments end lines, so line numbers stay those of `source`.
+    text = with_origin_comments(source, line_origins(tree), function.filename)
     if free:
         # Compiling the def inside a factory whose parameters are the free
         # names makes them closure variables of the generated code.
@@ -114,7 +115,7 @@ def build(tree, namespace, function, primal_params, seed=True):
         text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree.name}\n"
     filename = source_files.file_for(tree.name, text)
     if filename is None:
-        with _counter_lock:
+        with _lock:
             filename = f"<astgrad {tree.name} {next(_counter)}>"
     module_code = compile(text, filename, "exec", dont_inherit=True)
     code = _function_code(module_code, tree.name, nested=bool(free))
@@ -128,24 +129,15 @@ def build(tree, namespace, function, primal_params, seed=True):
     record = Generated(source, filename, tuple(primal_params), text, statement_origins(tree), function.filename)
     generated_function.__astgrad__ = record
     record.register_source()
-    with _counter_lock:
+    with _lock:
         _users[filename] += 1
     weakref.finalize(generated_function, _forget, filename)
     return generated_function
 
 
-def shown_source(source, origins, user_filename):
-    """The text tracebacks and `inspect.getsource` show: `source` with its origin comments.
-
-    The comments come after the code, so the line numbers stay those of
-    `source`; a statement printed on several lines gets none.
-    """
-    return with_origin_comments(source, origins, user_filename)
-
-
 def _forget(filename):
     """Drop `filename` from linecache when the last function compiled under it dies."""
-    with _counter_lock:
+    with _lock:
         _users[filename] -= 1
         if not _users[filename]:
             del _users[filename]

@@ -115,9 +115,7 @@ def directory_in_use():
     """The directory this process writes to, chosen (and cleaned) on first use; None if none is writable."""
     with _lock:
         if not _chosen:
-            directory = next(
-                (d for d in candidate_directories(os.environ) if _usable(d)), None
-            )
+            directory = next((d for d in candidate_directories(os.environ) if _usable(d)), None)
             if directory is not None:
                 remove_old_files(directory)
             _chosen.append(directory)
