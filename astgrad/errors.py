@@ -13,6 +13,7 @@ import linecache
 import os
 import sys
 import types
+from traceback import format_exception
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -49,12 +50,11 @@ class AstgradError(Exception):
 
     def _render_traceback_(self):
         """The traceback IPython shows for this error (IPython asks for it): without astgrad's frames."""
+        traceback = without_package_frames(self.__traceback__)
         shell = _ipython_shell()
-        if shell is None:
-            raise RuntimeError("not running in IPython")  # IPython then formats the error its own way
-        return shell.InteractiveTB.structured_traceback(
-            type(self), self, without_package_frames(self.__traceback__)
-        )
+        if shell is None:  # not called by IPython: Python's own format
+            return "".join(format_exception(type(self), self, traceback)).splitlines()
+        return shell.InteractiveTB.structured_traceback(type(self), self, traceback)
 
 
 class NotStraightLineError(AstgradError):

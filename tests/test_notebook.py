@@ -159,7 +159,17 @@ def walk(traceback):
         traceback = traceback.tb_next
 
 
-def test_outside_ipython_rendering_is_left_to_python(monkeypatch):
+def test_outside_ipython_the_rendering_is_pythons_without_astgrad_frames(monkeypatch):
     monkeypatch.delitem(sys.modules, "IPython", raising=False)
-    with pytest.raises(RuntimeError):
-        errors.AstgradError("no")._render_traceback_()
+    with pytest.raises(astgrad.SourceError) as info:
+        astgrad.grad(len)
+
+    lines = info.value._render_traceback_()
+
+    assert lines[0] == "Traceback (most recent call last):"
+    this_test = test_outside_ipython_the_rendering_is_pythons_without_astgrad_frames.__name__
+    assert [line for line in lines if line.startswith("  File ")] == [
+        f'  File "{__file__}", line {info.value.lineno}, in {this_test}'
+    ]
+    message = str(info.value).splitlines()
+    assert lines[-len(message):] == ["astgrad.errors.SourceError: " + message[0]] + message[1:]
