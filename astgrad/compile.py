@@ -1,11 +1,19 @@
 """Stage 7, compile: generated tree in, a real Python function out.
 
-Takes the optimized generated function (an `ir.Derivative`), prints it as source text, compiles it
-under a unique file name registered in `linecache` (so tracebacks and
-`inspect.getsource` show the generated code), and builds the function with
-the user's globals (lookups stay live, nothing is written into the user's
-module) and closure cells for the user's free variables and for the objects
-astgrad added. The function carries a `Generated` record as `__astgrad__`.
+Takes the optimized generated function (an `ir.Derivative`), prints it as
+source text, compiles it and builds the function with the user's globals
+(lookups stay live, nothing is written into the user's module) and closure
+cells for the user's free variables and for the objects astgrad added. The
+function carries a `Generated` record as `__astgrad__`.
+
+The text tracebacks show is the generated def with an origin comment ending
+each line that came from a line of the user's (``log_x = log(x)  # from line
+5: log(x) * x``), primal lines included, so a failing generated line names
+the user's line it computes. The code is compiled under the name of a real
+file holding that text (see `source_files`), which every exception printer
+reads, and the text is registered in `linecache` under that name (so
+`inspect.getsource` needs no disk); when no file can be written, under a
+unique pseudo-file name ``<astgrad d_f 3>``, in `linecache` only.
 """
 
 import ast
@@ -16,14 +24,17 @@ import threading
 import types
 import warnings
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 
 import gast
 
-from .ir import function_def
+from . import source_files
+from .ir import DERIVATIVE_ROLES, function_def
 
 _counter = itertools.count(1)
-_counter_lock = threading.Lock()
+_lock = threading.RLock()  # guards both; a finalizer may run (and take it) while this thread holds it
+_users = Counter()  # file name -> how many live generated functions were compiled under it
 
 
 @dataclass
@@ -31,9 +42,9 @@ class Generated:
     """What astgrad remembers about a function it generated."""
 
     source: str  # the generated def, as printed
-    filename: str  # its unique name in linecache
+    filename: str  # the file its code was compiled under (a file in the cache directory, or a pseudo-file name)
     primal_params: tuple  # the user's parameters (not the output seed)
-    linecache_text: str  # the text registered in linecache (the def, maybe after a blank line)
+    linecache_text: str  # the text tracebacks and inspect show (the commented def, maybe after a blank line)
     origins: tuple = ()  # per line of `source`: the user's (file, line, column, end column) it came from, or None
     user_filename: str = None  # the file of the user's function
     check_statements: tuple = ()  # lines of `source` starting a check of the arguments (see parse)
@@ -97,19 +108,23 @@ def build(derivative, function, primal_params, seed=True):
     """The Python function for the generated `derivative` (`seed`: whether its last parameter is the output seed)."""
     tree, namespace = function_def(derivative), derivative.namespace
     source = to_source(tree)
-    with _counter_lock:
-        filename = f"<astgrad {tree.name} {next(_counter)}>"
     free = sorted(_free_variables(source, namespace))
+    # What tracebacks and inspect show; comments end lines, so line numbers stay those of `source`.
+    shown = with_origin_comments(source, line_origins(derivative, roles=None), function.filename, width=None)
     if free:
         # Compiling the def inside a factory whose parameters are the free
         # names makes them closure variables of the generated code.
-        indented = "".join("    " + line if line.strip() else line for line in source.splitlines(True))
+        indented = "".join("    " + line if line.strip() else line for line in shown.splitlines(True))
         text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree.name}\n"
-        # Registered with the factory's line left blank and the def at column 0, on the same
+        # Shown with the factory's line left blank and the def at column 0, on the same
         # lines: tracebacks and inspect.getsource show the def as `source` prints it.
-        shown = "\n" + source
+        shown = "\n" + shown
     else:
-        text = shown = source
+        text = shown
+    filename = source_files.file_for(tree.name, shown)
+    if filename is None:
+        with _lock:
+            filename = f"<astgrad {tree.name} {next(_counter)}>"
     module_code = compile(text, filename, "exec", dont_inherit=True)
     code = _function_code(module_code, tree.name, nested=bool(free))
     cells = tuple(_cell(variable, namespace, function) for variable in code.co_freevars)
@@ -125,16 +140,34 @@ def build(derivative, function, primal_params, seed=True):
     )  # fmt: skip
     generated_function.__astgrad__ = record
     record.register_source()
-    weakref.finalize(generated_function, linecache.cache.pop, filename, None)
+    with _lock:
+        _users[filename] += 1
+    weakref.finalize(generated_function, _forget, filename)
     return generated_function
+
+
+def _forget(filename):
+    """Drop `filename` from linecache when the last function compiled under it dies."""
+    with _lock:
+        _users[filename] -= 1
+        if not _users[filename]:
+            del _users[filename]
+            linecache.cache.pop(filename, None)
 
 
 LINE_WIDTH = 79  # PEP 8's: origin comments stay within it
 
 
-def line_origins(derivative):
-    """Per printed line of a generated function's def: the user's expression its line came from, or None."""
-    return (None,) + tuple(origin for line in derivative.lines for origin in (line.origin,) * line.printed_lines)
+def line_origins(derivative, roles=DERIVATIVE_ROLES):
+    """Per printed line of a generated function's def: the user's expression its line came from, or None.
+
+    Only for lines of these `roles` (None: every line, the primal ones too, as tracebacks show them).
+    """
+    return (None,) + tuple(
+        origin
+        for line in derivative.lines
+        for origin in (line.origin if roles is None or line.role in roles else None,) * line.printed_lines
+    )
 
 
 def check_statements(derivative):
@@ -147,14 +180,15 @@ def check_statements(derivative):
     return tuple(starts)
 
 
-def with_origin_comments(source, origins, user_filename):
+def with_origin_comments(source, origins, user_filename, width=LINE_WIDTH):
     """`source` with a ``# from line N: <the user's expression>`` comment for each line that has an origin.
 
     `origins` has one entry per line of `source`; a line from another file
     (an inlined helper's) names the file too: ``# from helpers.py:4: ...``.
     Each comment ends its line when every commented line then fits in
-    `LINE_WIDTH` columns. Otherwise each comment stands on its own line above
-    the lines of that origin, its expression cut short with ``...`` to fit.
+    `width` columns (or `width` is None). Otherwise each comment stands on its
+    own line above the lines of that origin, its expression cut short with
+    ``...`` to fit.
     """
     lines = source.splitlines()
     if len(origins) != len(lines):  # a statement printed on several lines: no comments
@@ -169,7 +203,9 @@ def with_origin_comments(source, origins, user_filename):
             where = f"line {lineno}" if filename == user_filename else f"{os.path.basename(filename)}:{lineno}"
             comment = f"# from {where}: {quoted}"
         groups.append((comment, [line for _, line in pairs]))
-    trailing = all(len(f"{line}  {comment}") <= LINE_WIDTH for comment, group in groups if comment for line in group)
+    trailing = width is None or all(
+        len(f"{line}  {comment}") <= width for comment, group in groups if comment for line in group
+    )
     commented = []
     for comment, group in groups:
         if comment is None:
@@ -178,8 +214,8 @@ def with_origin_comments(source, origins, user_filename):
             commented += [f"{line}  {comment}" for line in group]
         else:
             indent = group[0][: len(group[0]) - len(group[0].lstrip())]
-            if len(indent) + len(comment) > LINE_WIDTH:
-                comment = comment[: LINE_WIDTH - len(indent) - len("...")] + "..."
+            if len(indent) + len(comment) > width:
+                comment = comment[: width - len(indent) - len("...")] + "..."
             commented += [indent + comment] + group
     return "\n".join(commented) + "\n"
 

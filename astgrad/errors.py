@@ -4,13 +4,21 @@ Every error carries the place in the user's file it is about (`filename`,
 `lineno`, `col_offset`, the last 0-based as in `ast`) and formats itself like
 a compiler message: ``file:line:col: what is wrong`` (column 1-based), the
 source line with a caret under the construct, and a hint saying what to write
-instead.
+instead. In IPython and Jupyter a place in a cell is named as IPython names
+it, ``Cell In[9], line 3, column 5: what is wrong``, and the traceback IPython
+shows stops at the user's code: astgrad's own frames are left out.
 """
 
 from __future__ import annotations
 
 import linecache
+import os
+import sys
+import types
+from traceback import format_exception
 from typing import Any, Optional, TypeVar
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 PRIMITIVE_TABLE = "the primitive table (`astgrad.primitive_table()`, or `astgrad primitives` in a shell)"
 """Where hints send the reader for the functions and forms astgrad differentiates (no docs/ after a pip install)."""
@@ -39,7 +47,11 @@ class AstgradError(Exception):
         parts = []
         if self.filename is not None and self.lineno is not None:
             column = (self.col_offset or 0) + 1
-            parts.append(f"{self.filename}:{self.lineno}:{column}: {self.reason}")
+            cell = notebook_cell(self.filename)
+            if cell is None:
+                parts.append(f"{self.filename}:{self.lineno}:{column}: {self.reason}")
+            else:
+                parts.append(f"Cell {cell}, line {self.lineno}, column {column}: {self.reason}")
             line = linecache.getline(self.filename, self.lineno).rstrip()
             if line:
                 parts.append("    " + line)
@@ -49,6 +61,14 @@ class AstgradError(Exception):
         if self.hint:
             parts.append("hint: " + self.hint)
         return "\n".join(parts)
+
+    def _render_traceback_(self):
+        """The traceback IPython shows for this error (IPython asks for it): without astgrad's frames."""
+        traceback = without_package_frames(self.__traceback__)
+        shell = _ipython_shell()
+        if shell is None:  # not called by IPython: Python's own format
+            return "".join(format_exception(type(self), self, traceback)).splitlines()
+        return shell.InteractiveTB.structured_traceback(type(self), self, traceback)
 
 
 class NotStraightLineError(AstgradError):
@@ -93,3 +113,31 @@ class Location:
             col_offset=getattr(node, "col_offset", None),
             hint=hint,
         )
+
+
+def notebook_cell(filename):
+    """IPython's name for the cell whose code `filename` holds (``In[9]``), or None outside IPython or for a file."""
+    shell = _ipython_shell()
+    numbers = getattr(getattr(shell, "compile", None), "_filename_map", None) or {}
+    number = numbers.get(filename)
+    return None if number is None else f"In[{number}]"
+
+
+def _ipython_shell():
+    """The running IPython shell, or None (IPython is never imported here: only a loaded one is asked)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython() if get_ipython is not None else None
+
+
+def without_package_frames(traceback):
+    """A copy of the `traceback` chain without the entries of frames running astgrad's own code."""
+    kept = []
+    while traceback is not None:
+        if os.path.dirname(os.path.abspath(traceback.tb_frame.f_code.co_filename)) != _PACKAGE_DIR:
+            kept.append(traceback)
+        traceback = traceback.tb_next
+    copy = None
+    for entry in reversed(kept):
+        copy = types.TracebackType(copy, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return copy

@@ -42,6 +42,11 @@ STAGE_TITLES = {
 }
 
 
+# A monospace font for code in HTML; the named fonts first, since a bare `monospace`
+# makes browsers shrink the text to their smaller default monospace size.
+MONOSPACE = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono','Liberation Mono',monospace"
+
+
 @dataclass(frozen=True)
 class Stage:
     """One stage's program: its name (as in `STAGE_TITLES`), a title and the program as source text."""
@@ -88,9 +93,11 @@ class Explanation:
     __repr__ = __str__
 
     def _repr_html_(self):
+        # The font is named on each element: a notebook's stylesheet may give
+        # <pre> an inherited proportional font (JupyterLab's HTML export does).
         parts = [
-            f'<p style="margin:0.8em 0 0.2em;font-weight:bold">{to_html(_heading(number, stage))}</p>'
-            f'<pre style="margin:0;padding:0.4em;line-height:1.3">{to_html(stage.text)}</pre>'
+            f'<p style="margin:0.8em 0 0.2em;font-weight:bold;{MONOSPACE}">{to_html(_heading(number, stage))}</p>'
+            f'<pre style="margin:0;padding:0.4em;line-height:1.3;{MONOSPACE}">{to_html(stage.text)}</pre>'
             for number, stage in enumerate(self.stages, 1)
         ]
         return '<div class="astgrad-explain">' + "".join(parts) + "</div>"

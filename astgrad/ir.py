@@ -145,7 +145,7 @@ def origin(equation):
     """(file, line, column, end column) of the user's expression an equation came from."""
     node = equation.value
     same_line = getattr(node, "end_lineno", None) == getattr(node, "lineno", None)
-    columns = (node.col_offset, node.end_col_offset) if same_line else (None, None)
+    columns = (getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)) if same_line else (None, None)
     return equation.origin + columns
 
 
@@ -208,7 +208,7 @@ CHECKS = frozenset((runtime.checked_seed, runtime.checked_arguments))
 def primal_line(equation, temporary=False):
     """The line computing an equation; a check's (in a generated function differentiated again) is a check."""
     role = CHECK if equation.rule.fn in CHECKS else PRIMAL
-    return Line(equation.target, equation.value, role, temporary=temporary)
+    return Line(equation.target, equation.value, role, origin(equation), temporary)
 
 
 def statement(line):

@@ -2,6 +2,7 @@
 
 import importlib.util
 import itertools
+import re
 import sys
 import textwrap
 
@@ -20,6 +21,11 @@ def load_module(directory, source, name=None):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def without_origin_comments(text):
+    """`text` without the ``  # from line N: ...`` comments that end generated lines."""
+    return re.sub(r"  # from [^\n]*", "", text)
 
 
 def central_difference(f, args, index, h=1e-6):
