@@ -11,6 +11,8 @@ The stages are those of `api.transform`, each shown as Python source:
     resolve   calls resolved to primitives, the user's helpers inlined
     ssa       single assignment: one primitive per line, each name assigned once
     reverse   the adjoint as the reverse stage writes it, one rule at a time
+    arrays    (array code only) the same with the array policy's decisions: unbroadcast,
+              uniform adjoints, where the seed is applied, counts
     optimize  the generated function (what `astgrad.source(astgrad.grad(f))` gives)
 
 The stages up to ssa are `api.front_end`, which `api.transform` and `astgrad.graph`
@@ -37,6 +39,7 @@ STAGE_TITLES = {
     "resolve": "calls resolved to primitives, helpers inlined",
     "ssa": "single assignment: one primitive per line",
     "reverse": "the adjoint, one rule at a time, before clean-up",
+    "arrays": "the adjoint with the decisions array code needs (shapes, uniform adjoints, the seed)",
     "forward": "the tangents, one rule at a time, before clean-up",
     "optimize": "the generated function",
 }
@@ -144,8 +147,12 @@ def _stages(fn, wrt, mode, comments, where):
 
 def _reverse_stages(program, names, as_tuple, comments):
     adjoint = reverse.reverse(program, names, as_tuple=as_tuple)
-    naive = _printed(adjoint, program, comments)
-    return [("reverse", naive), ("optimize", _printed(optimize.optimize(adjoint), program, comments))]
+    stages = []
+    if program.arrays:  # the literal template instances first, then the array decisions
+        naive = reverse.reverse(program, names, as_tuple=as_tuple, arrays=False)
+        stages.append(("reverse", _printed(naive, program, comments)))
+    stages.append(("arrays" if program.arrays else "reverse", _printed(adjoint, program, comments)))
+    return stages + [("optimize", _printed(optimize.optimize(adjoint), program, comments))]
 
 
 def _printed(derivative, program, comments):

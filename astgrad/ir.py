@@ -23,6 +23,7 @@ import gast
 from . import runtime
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError
 from .names import copy_atom, name
+from .rules import ZERO
 
 # A line's role.
 PRIMAL = "primal"  # the user's computation, as single-assignment lines
@@ -122,6 +123,25 @@ def number_check(program, wrt, namespace):
     guard = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
     call = gast.Call(func=namespace.reference(runtime.check_numbers), args=[name(p) for p in checked], keywords=[])
     return [Line((), call, CHECK, guard=guard)]
+
+
+def active_names(program, wrt, zero_adjoint=()):
+    """Names whose value depends on a differentiated parameter, other than through a name in `zero_adjoint`.
+
+    A name whose adjoint is known to be exactly zero (`shift_invariant`) gets
+    none: no gradient flows into it, nor into what only it makes depend on a
+    parameter (all of whose gradient would flow on into it).
+    """
+    active = set(wrt)
+    for equation in program.equations:
+        rule = equation.rule
+        if equation.target not in zero_adjoint and any(
+            isinstance(atom, gast.Name) and atom.id in active and rule.templates[param] is not ZERO
+            for param, value in zip(rule.params, equation.inputs)
+            for _, atom in each_input(rule, param, value)
+        ):
+            active.add(equation.target)
+    return active
 
 
 def parameters_to_check(program, wrt):

@@ -1,7 +1,7 @@
 """Stage 5, reverse: the adjoint (reverse-mode derivative) function.
 
 Takes a `Program` and the names of the parameters to differentiate, and gives
-a `gast.FunctionDef`:
+a `Derivative`:
 
     def d_f(<the user's parameters>, d_out=1.0):
         <primal sweep: every equation of the program, in order>
@@ -14,53 +14,45 @@ a `gast.FunctionDef`:
 `d_out` is the output seed, so the same code computes vector-Jacobian
 products. Adjoint names are ``d_`` + the variable's name, made unique against
 every other name. The output is deliberately naive (``d_out * 1``, copies,
-unused primal lines): the optimize stage cleans it.
+unused primal lines): the optimize stage cleans it. Scalar code (code that
+calls no NumPy function) first checks that the arguments its arithmetic reads
+are numbers (`ir.number_check`).
 
-Code that calls NumPy ("array code") gets more, and scalar code none of it:
-
-* the seed line ``d_out = checked_seed(out, d_out, <wrt>)`` (refusing an
-  array output without a seed of its shape, and integer arrays), or
-  ``checked_arguments(d_out, <wrt>)`` when the output is a number;
-* ``unbroadcast(contribution, x)`` around an elementwise contribution to an
-  input that may have been broadcast (unless `shapes.shape_classes` shows it
-  was not), and ``zero_gradient(x)`` instead of ``0.0`` for a parameter the
-  output does not depend on;
-* "uniform" adjoints: the adjoint of ``np.sum(x)`` is the number ``d_out``
-  standing for its broadcast to x's shape (of ``np.sum(x, axis=1,
-  keepdims=True)`` the smaller array), written out only when an array needs
-  it (`_Sweep.materialize`);
-* for a number output, when the seed would multiply whole arrays, a sweep
-  with the seed 1 and the gradients scaled by ``d_out`` at the end;
-* no adjoint for a max subtracted before a softmax (`invariance`).
+What array code needs beyond the literal templates (where contributions are
+unbroadcast, uniform adjoints, where the seed is applied, counts) is decided
+by a policy the sweep consults, `arrays.ArrayPolicy`; `reverse(..., arrays=False)`
+gives the literal template instances for array code too (the naive adjoint
+`explain` shows before the array decisions).
 """
 
-import copy
-
 import gast
-import numpy as np
 
-from . import runtime
-from .invariance import shift_invariant
+from .arrays import ArrayPolicy
 from .ir import (
-    ADJOINT, CHECK, Derivative, Line, atoms, each_input, not_differentiable, origin, parameter,
-    number_check, primal_line, return_line, unsupported, zero_gradient,
+    ADJOINT, Derivative, Line, active_names, each_input, not_differentiable, number_check, origin, parameter,
+    primal_line, return_line, unsupported, zero_gradient,
 )
-from .names import copy_atom, name, substituted
+from .names import copy_atom, name
 from .rules import MARKERS, ZERO
-from .shapes import needed_anyway, shape_classes, shape_reference, shapes_from_class
 from .templates import instantiate
 
 SEED = "d_out"
 
 
-def reverse(program, wrt, as_tuple, with_value=False):
-    """The adjoint `Derivative` of `program` for the parameters named in `wrt`."""
-    sweep = _Sweep(program, wrt, with_value)
-    sweep.check_seed()
+def reverse(program, wrt, as_tuple, with_value=False, arrays=True):
+    """The adjoint `Derivative` of `program` for the parameters named in `wrt`.
+
+    `arrays`: in array code, whether the array policy shapes the adjoint
+    (False: the literal template instances, which explain shows).
+    """
+    namespace = program.namespace.fork()
+    policy = ArrayPolicy(program, wrt, with_value, namespace) if program.arrays and arrays else PlainPolicy(program)
+    sweep = Sweep(program, wrt, namespace, policy)
+    sweep.seed_output()
     for equation in reversed(program.equations):
         if equation.target in sweep.adjoint:
-            sweep.equation(equation, equation.rule)
-    gradients = sweep.gradients()
+            sweep.equation(equation)
+    gradients = policy.gradients(sweep)
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
     value = gast.Tuple(elts=[copy_atom(program.output), gradient], ctx=gast.Load()) if with_value else gradient
     sweep.lines.append(return_line(value))
@@ -68,92 +60,41 @@ def reverse(program, wrt, as_tuple, with_value=False):
         name=("value_and_d_" if with_value else "d_") + program.name,
         args=_with_seed(program.args, sweep.seed),
         lines=tuple(sweep.lines),
-        namespace=sweep.namespace,
+        namespace=namespace,
         names=_adjoint_names(program, sweep),
     )
 
 
-def _adjoint_names(program, sweep):
-    names = dict(sweep.adjoint)
-    if isinstance(program.output, gast.Name):
-        names[program.output.id] = sweep.seed
-    return names
+class Sweep:
+    """The generated function's lines as they are built: the primal sweep, then adjoints, last equation first."""
 
-
-class _Sweep:
-    """The generated function's body as it is built: the primal sweep, then adjoints, last equation first.
-
-    In array code an adjoint may be "uniform": a number (the adjoint of
-    ``np.sum(x)``) or a smaller array (of a keepdims sum) standing for itself
-    broadcast to its variable's shape, written out (`materialize`) only when
-    an array needs it.
-    """
-
-    def __init__(self, program, wrt, with_value):
-        self.program, self.wrt, self.with_value, self.namespace = program, wrt, with_value, program.namespace.fork()
-        self.adjoint_name = _higher_order_names(self.namespace) if program.primal_params else _first_order_name
-        self.seed = self.adjoint_name(self.namespace, SEED[len("d_"):])
-        self.arrays = program.arrays
-        self.rules = [eq.rule for eq in program.equations]
-        zero = shift_invariant(program, self.rules) if self.arrays else ()
-        self.active = _active_names(program, self.rules, wrt, zero)
-        self.shapes = shape_classes(program, self.rules) if self.arrays else {}
-        self.producers = {eq.target: eq for eq in program.equations}
-        computed = _user_names(program) if with_value else ()  # the value computes what the user named
-        self.kept = needed_anyway(program, self.rules, self.active, computed) if self.arrays else set()
-        self.products = {eq.target for eq, rule in zip(program.equations, self.rules) if rule.sums_back}
-        self.uses = _use_counts(program)
-        # single-use parts of one expression may be written nested again in array code (see optimize)
-        temporaries = _temporaries(program) if self.arrays else ()
-        self.lines = [primal_line(eq, temporary=eq.target in temporaries) for eq in program.equations]
+    def __init__(self, program, wrt, namespace, policy):
+        self.program, self.wrt, self.namespace, self.policy = program, wrt, namespace, policy
+        self.adjoint_name = _higher_order_name if program.primal_params else _first_order_name
+        self.seed = self.adjoint_name(namespace, SEED[len("d_"):])
+        self.active = active_names(program, wrt, policy.zero_adjoint)
+        self.lines = policy.primal_lines(program)
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
-        self.uniform = {}  # uniform variable -> the position of the one line computing its adjoint so far, or None
-        self.numbers = set()  # uniform variables whose adjoint is a number
-        self.seeds = set()  # variables whose adjoint is the seed itself
-        self.summed = set()  # variables whose adjoint was last assigned a sum: never an argument's array
-        self.seed_products = 0  # array passes that multiply by the seed
-        self.sweep_start = len(self.lines)  # the first adjoint line (after the seed check, if any)
-        output = program.output
-        self.number_output = (
-            self.arrays and isinstance(output, gast.Name) and output.id in self.active and not self.shapes[output.id]
-        )
 
-    def check_seed(self):
-        """The seed's adjoint, and the line checking the seed and the arguments (in scalar code, only these)."""
-        output, seed, wrt = self.program.output, self.seed, self.wrt
-        if not self.arrays:  # first, before the arithmetic it guards
-            self.lines[:0] = number_check(self.program, wrt, self.namespace)
-        if not (isinstance(output, gast.Name) and output.id in self.active):
-            return
-        self.adjoint[output.id] = seed
-        if self.number_output:
-            self.seeds.add(output.id)
-        if not self.arrays:
-            return
-        if self.number_output and not self.with_value:
-            # A number (a full reduction): any seed fits, and the output need not be computed.
-            check = self._call(runtime.checked_arguments, name(seed), *[name(p) for p in wrt])
-        else:  # refuses an array output without a seed of its shape, and integer arrays
-            check = self._call(runtime.checked_seed, name(output.id), name(seed), *[name(p) for p in wrt])
-        self.lines.append(Line(seed, check, CHECK))
-        self.sweep_start = len(self.lines)
+    def seed_output(self):
+        """The output's adjoint is the seed (and the policy's checks of the seed and the arguments)."""
+        output = self.program.output
+        seeded = isinstance(output, gast.Name) and output.id in self.active
+        if seeded:
+            self.adjoint[output.id] = self.seed
+        self.policy.seeded(self, output.id if seeded else None)
 
-    def equation(self, equation, rule):
+    def equation(self, equation):
         """The contributions of `equation` to the adjoints of its inputs."""
-        target = equation.target
-        terms = list(self._terms(equation, rule))
-        # A uniform adjoint is written out before its equation reads it, if any input needs the array.
-        if target in self.uniform and (
-            not (rule.elementwise and rule.form == "partial")
-            or any(self._uniform_case(equation, variable, term) is None for variable, term in terms)
-        ):
-            self.materialize(target, origin(equation))
+        terms = list(self.terms(equation))
+        self.policy.before(self, equation, terms)
         for variable, term in terms:
-            self.contribute(equation, rule, variable, term)
+            contribution, kind = self.policy.contribution(self, equation, variable, term)
+            self.accumulate(variable, contribution, origin(equation), kind)
 
-    def _terms(self, equation, rule):
+    def terms(self, equation):
         """(input, its instantiated template) for each input that depends on a differentiated parameter."""
-        target = equation.target
+        rule, target = equation.rule, equation.target
         bound = dict(zip(rule.params, equation.inputs))
         for param in rule.params:
             for position, atom in each_input(rule, param, bound[param]):
@@ -170,188 +111,59 @@ class _Sweep:
                 except ValueError as reason:
                     raise unsupported(equation, reason) from None
 
-    def _uniform_case(self, equation, variable, partial):
-        """How an elementwise partial carries the uniform adjoint of `equation`'s target to `variable`.
-
-        "uniform": the product stands for a broadcast too (``d_T * 2``);
-        "counted": a number reaching a broadcast input, times how often the
-        broadcast repeats each element; "whole": the partial is an array of
-        the whole shape; "summed back": the partial fills the axes along which
-        the input was broadcast (``y`` for `x` in ``x * y``); None: the
-        adjoint must first be written out as an array.
-        """
-        shapes, target = self.shapes, equation.target
-        read = frozenset().union(*(shapes[n] for n in _variables_in(partial, equation)))
-        whole = shapes[target]
-        if not read and shapes[variable] == whole:
-            return "uniform"
-        if not read and shapes[variable] and target in self.numbers:
-            return "counted"
-        if read == whole:
-            return "whole"
-        if shapes[variable] | read == whole:
-            return "summed back"
-        return None
-
-    def contribute(self, equation, rule, variable, term):
-        """Add `term` (an instantiated template) to the adjoint of `variable`, an input of `equation`."""
-        target, shapes = equation.target, self.shapes
-        kind, summed_back = None, None  # kind: "uniform", "number" or "seed"; summed_back None: if shapes differ
-        if target in self.uniform:  # an elementwise partial of a uniform adjoint: is the product still one?
-            case = self._uniform_case(equation, variable, term)
-            if case == "uniform":
-                kind = "seed" if target in self.seeds and _is_one(term) else self._kind_of(target)
-            elif case == "counted":
-                return self.accumulate(variable, self._counted(target, variable, term), origin(equation), "number")
-            elif case == "whole":  # the seed multiplies an array of the whole shape
-                self.seed_products += target in self.seeds
-            else:
-                summed_back = True
-        elif self.arrays and rule.spreads_adjoint:
-            term = term.args[0]  # a sum's adjoint np.broadcast_to(v, np.shape(x)): v, broadcast when needed
-            if not shapes[target]:  # of a full reduction: a number
-                is_seed = target in self.seeds and isinstance(term, gast.Name) and term.id == self.adjoint[target]
-                kind = "seed" if is_seed else "number"
-            else:
-                kind = "uniform"
-        if rule.form == "partial":
-            term = gast.BinOp(left=name(self.adjoint[target]), op=gast.Mult(), right=term)
-        if self.arrays:
-            term = shapes_from_class(term, shapes, self.producers, self.kept, self.namespace)
-        if self.arrays and rule.elementwise and not self._sums_back_itself(variable):
-            if shapes[variable] != shapes[target] if summed_back is None else summed_back:
-                term = self._unbroadcast(term, variable)
-        self.accumulate(variable, term, origin(equation), kind)
-
-    def _counted(self, target, variable, partial):
-        """``d_T * partial * (np.size(T) / np.size(x))``: a number reaching `variable`, which `target` broadcast.
-
-        For a mean's adjoint ``d_T = d_out / np.size(T)`` it is
-        ``d_out * partial / np.size(x)``, with one rounding less.
-        """
-        size_of_target, size = (self._size(v) for v in (target, variable))
-        position = self.uniform.get(target)
-        mean = self.lines[position].value if position is not None else None
-        if isinstance(mean, gast.BinOp) and isinstance(mean.op, gast.Div) and _same(mean.right, size_of_target):
-            spread = gast.BinOp(left=copy.deepcopy(mean.left), op=gast.Mult(), right=partial)
-            return gast.BinOp(left=spread, op=gast.Div(), right=size)
-        spread = gast.BinOp(left=name(self.adjoint[target]), op=gast.Mult(), right=partial)
-        return gast.BinOp(left=spread, op=gast.Mult(), right=gast.BinOp(left=size_of_target, op=gast.Div(), right=size))
-
-    def _size(self, variable):
-        """``np.size(v)``, asked of names the gradient computes anyway."""
-        size = self._numpy_call("size", variable)
-        return shapes_from_class(size, self.shapes, self.producers, self.kept, self.namespace)
-
-    def _kind_of(self, variable):
-        return "number" if variable in self.numbers else "uniform"
-
-    def _sums_back_itself(self, variable):
-        """A product read once: the matmul adjoint helpers sum a broadcast ``d_z`` back themselves."""
-        return variable in self.products and self.uses.get(variable) == 1
-
-    def _unbroadcast(self, term, variable):
-        """``unbroadcast(term, x)``, and ``-unbroadcast(t, x)`` for ``-t``: negate the smaller array.
-
-        To a number (``np.mean(x)`` in ``x - np.mean(x)``) it is ``np.sum(term)``,
-        which needs no value of that shape.
-        """
-        term, negated = _without_negation(term)
-        if not self.shapes[variable]:
-            term = gast.Call(func=self._numpy_attribute("sum"), args=[term], keywords=[])
-        else:
-            like = shape_reference(variable, self.shapes, self.producers, self.kept, self.namespace)
-            term = self._call(runtime.unbroadcast, term, like)
-        return gast.UnaryOp(op=gast.USub(), operand=term) if negated else term
-
     def accumulate(self, variable, contribution, origin, kind=None):
         """``d_x = contribution``, or ``d_x = d_x + contribution`` after the first one."""
-        if variable not in self.adjoint:
+        first = variable not in self.adjoint
+        if first:
             self.adjoint[variable] = self.adjoint_name(self.namespace, variable)
             value = contribution
-            if kind:
-                self.uniform[variable] = len(self.lines)
-            if kind in ("number", "seed"):
-                self.numbers.add(variable)
-            if kind == "seed":
-                self.seeds.add(variable)
         else:
             value = gast.BinOp(left=name(self.adjoint[variable]), op=gast.Add(), right=contribution)
-            self.summed.add(variable)
-            self.seeds.discard(variable)
-            if kind not in ("number", "seed"):
-                self.numbers.discard(variable)
-            if not kind:
-                self.uniform.pop(variable, None)
-            elif variable in self.uniform:
-                self.uniform[variable] = None  # more than one line computes it
+        self.policy.accumulated(self, variable, len(self.lines), kind, first)
         self.lines.append(Line(self.adjoint[variable], value, ADJOINT, origin))
 
-    def materialize(self, variable, origin):
-        """``d_v = broadcast_like(d_v, v)``: a uniform adjoint as the array it stands for."""
-        if variable not in self.uniform:
-            return
-        position = self.uniform.pop(variable)
-        self.numbers.discard(variable)
-        if position is not None:  # computed by one line: broadcast there
-            line = self.lines[position]
-            self.lines[position] = line.with_value(self._broadcast(line.value, variable))
-        else:
-            value = self._broadcast(name(self.adjoint[variable]), variable)
-            self.lines.append(Line(self.adjoint[variable], value, ADJOINT, origin))
-            self.summed.discard(variable)
 
-    def gradients(self):
-        """The parameters' gradients; a number output's seed applied last when that saves array passes.
+class PlainPolicy:
+    """The literal adjoint: each contribution is ``d_target * partial`` or the adjoint template itself.
 
-        The gradient is linear in the seed: when the seed would multiply whole
-        arrays, the sweep is made with 1 and the gradients are scaled at the
-        end (the rounding moves only for seeds other than 1).
-        """
-        unit_seed = self.number_output and self.seed_products > 0
-        if unit_seed:
-            one = {self.seed: gast.Constant(value=1.0, kind=None)}
-            self.lines[self.sweep_start:] = [line.with_value(substituted(line.value, one))
-                                             for line in self.lines[self.sweep_start:]]  # fmt: skip
-        return [self._gradient_of(p, unit_seed) for p in self.wrt]
+    In scalar code the function first checks that the arguments are numbers.
+    """
 
-    def _gradient_of(self, parameter, unit_seed):
-        if parameter not in self.adjoint:
-            return zero_gradient(parameter, self.arrays, self.namespace)
-        value = name(self.adjoint[parameter])
-        if unit_seed and parameter in self.summed and parameter not in self.uniform:
-            value = self._call(runtime.scaled, value, name(self.seed))  # a new array: no pass when the seed is 1
-        elif unit_seed:  # it may be a view of an argument, or a number
-            value = gast.BinOp(left=name(self.seed), op=gast.Mult(), right=value)
-        return self._broadcast(value, parameter) if parameter in self.uniform else value
+    zero_adjoint = ()
 
-    def _broadcast(self, value, variable):  # a number for a number, as the adjoint of a number must be
-        like = shape_reference(variable, self.shapes, self.producers, self.kept, self.namespace)
-        return self._call(runtime.broadcast_like, value, like)
+    def __init__(self, program):
+        self.program = program
 
-    def _numpy_call(self, function, variable):
-        return gast.Call(func=self._numpy_attribute(function), args=[name(variable)], keywords=[])
+    def primal_lines(self, program):
+        return [primal_line(equation) for equation in program.equations]
 
-    def _numpy_attribute(self, function):
-        return gast.Attribute(value=self.namespace.reference(np), attr=function, ctx=gast.Load())
+    def seeded(self, sweep, output):
+        if not self.program.arrays:  # first, before the arithmetic it guards
+            sweep.lines[:0] = number_check(self.program, sweep.wrt, sweep.namespace)
 
-    def _call(self, helper, *args):
-        return gast.Call(func=self.namespace.reference(helper), args=list(args), keywords=[])
+    def before(self, sweep, equation, terms):
+        pass
+
+    def contribution(self, sweep, equation, variable, term):
+        if equation.rule.form == "partial":
+            term = gast.BinOp(left=name(sweep.adjoint[equation.target]), op=gast.Mult(), right=term)
+        return term, None
+
+    def accumulated(self, sweep, variable, position, kind, first):
+        pass
+
+    def gradients(self, sweep):
+        return [
+            name(sweep.adjoint[p]) if p in sweep.adjoint else zero_gradient(p, self.program.arrays, sweep.namespace)
+            for p in sweep.wrt
+        ]
 
 
-def _variables_in(term, equation):
-    """The program's names (the equation's inputs and target) that `term` reads."""
-    variables = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)} | {equation.target}
-    return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
-
-
-def _same(node, other):
-    """Whether two expressions are written the same way."""
-    return gast.dump(node) == gast.dump(other)
-
-
-def _is_one(node):
-    return isinstance(node, gast.Constant) and node.value == 1 and not isinstance(node.value, bool)
+def _adjoint_names(program, sweep):
+    names = dict(sweep.adjoint)
+    if isinstance(program.output, gast.Name):
+        names[program.output.id] = sweep.seed
+    return names
 
 
 def _first_order_name(namespace, variable):
@@ -359,88 +171,15 @@ def _first_order_name(namespace, variable):
     return namespace.fresh("d_" + variable)
 
 
-def _higher_order_names(namespace):
-    """Adjoint names in the gradient of a generated gradient: ``d2_x`` where ``d_x`` is the first-order one.
+def _higher_order_name(namespace, variable):
+    """An adjoint name in the gradient of a generated gradient: ``d2_x`` where ``d_x`` is the first-order one.
 
     The seed becomes ``d2_out``, and a third derivative's ``d3_x``.
     """
-
-    def adjoint_name(namespace, variable):
-        base, order = "d_" + variable, 2
-        while namespace.is_taken(base):
-            base, order = f"d{order}_{variable}", order + 1
-        return namespace.fresh(base)
-
-    return adjoint_name
-
-
-def _active_names(program, rules, wrt, zero_adjoint=()):
-    """Names whose value depends on a differentiated parameter, other than through a name in `zero_adjoint`.
-
-    A name whose adjoint is known to be exactly zero (`shift_invariant`) gets
-    none: no gradient flows into it, nor into what only it makes depend on a
-    parameter (all of whose gradient would flow on into it).
-    """
-    active = set(wrt)
-    for equation, rule in zip(program.equations, rules):
-        if equation.target not in zero_adjoint and any(
-            isinstance(atom, gast.Name) and atom.id in active and rule.templates[param] is not ZERO
-            for param, value in zip(rule.params, equation.inputs)
-            for _, atom in each_input(rule, param, value)
-        ):
-            active.add(equation.target)
-    return active
-
-
-def _use_counts(program):
-    """Name -> how many times the program reads it (the output counts once)."""
-    counts = {}
-    for equation in program.equations:
-        for atom in atoms(equation.rule, equation.inputs):
-            if isinstance(atom, gast.Name):
-                counts[atom.id] = counts.get(atom.id, 0) + 1
-    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
-    for atom in outputs:
-        if isinstance(atom, gast.Name):
-            counts[atom.id] = counts.get(atom.id, 0) + 1
-    return counts
-
-
-def _user_names(program):
-    """The names the user's function assigns, and the output's names."""
-    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
-    return program.user_names | {atom.id for atom in outputs if isinstance(atom, gast.Name)}
-
-
-def _temporaries(program):
-    """Targets that stand for a part of one of the user's expressions (``X @ W1`` in ``np.tanh(X @ W1 + b1)``).
-
-    A temporary is a name the user did not write, read only by the same
-    statement of the user's that computes it. The optimize stage may write it
-    nested again, so that its array is freed as soon as it is used.
-    """
-    origin = {equation.target: equation.origin for equation in program.equations}
-    temporaries = set(origin) - _user_names(program)
-    for equation in program.equations:
-        for atom in atoms(equation.rule, equation.inputs):
-            if isinstance(atom, gast.Name) and atom.id in temporaries and origin[atom.id] != equation.origin:
-                temporaries.discard(atom.id)
-    return temporaries
-
-
-def _without_negation(term):
-    """(`t`, True) for a term ``-t`` or ``t * -1``, else (`term`, False)."""
-    if isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
-        return term.operand, True
-    if isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult) and _is_minus_one(term.right):
-        return term.left, True
-    return term, False
-
-
-def _is_minus_one(node):
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        return _is_one(node.operand)
-    return isinstance(node, gast.Constant) and node.value == -1 and not isinstance(node.value, bool)
+    base, order = "d_" + variable, 2
+    while namespace.is_taken(base):
+        base, order = f"d{order}_{variable}", order + 1
+    return namespace.fresh(base)
 
 
 def _with_seed(args, seed):
@@ -459,5 +198,3 @@ def _with_seed(args, seed):
         args=positional, posonlyargs=[], vararg=None, kwonlyargs=kwonly, kw_defaults=kw_defaults,
         kwarg=None, defaults=defaults,
     )  # fmt: skip
-
-

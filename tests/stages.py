@@ -26,6 +26,6 @@ def equations_text(program):
     return [f"{eq.target} = {gast.unparse(eq.value)}" for eq in program.equations]
 
 
-def adjoint_source(fn, wrt, optimized=True):
-    adjoint = reverse.reverse(program_of(fn), wrt, as_tuple=len(wrt) > 1)
+def adjoint_source(fn, wrt, optimized=True, arrays=True):
+    adjoint = reverse.reverse(program_of(fn), wrt, as_tuple=len(wrt) > 1, arrays=arrays)
     return to_source(function_def(optimize.optimize(adjoint) if optimized else adjoint))

@@ -2,6 +2,8 @@
 
 from math import cos, sin
 
+import numpy as np
+
 from stages import adjoint_source
 
 
@@ -42,3 +44,36 @@ def test_inactive_values_get_no_adjoint():
 
     text = adjoint_source(g, ("x",))
     assert "d_y" not in text and "d_cos_y" not in text and "sin(y)" not in text
+
+
+def tanh_layer(w, b, X):
+    return np.sum(np.tanh(X @ w + b))
+
+
+def test_the_naive_adjoint_of_numpy_code_is_the_literal_template_instances():
+    assert adjoint_source(tanh_layer, ("w", "b"), optimized=False, arrays=False) == (
+        "def d_tanh_layer(w, b, X, d_out=1.0):\n"
+        "    X_matmul_w = X @ w\n"
+        "    X_matmul_w_plus_b = X_matmul_w + b\n"
+        "    tanh = np.tanh(X_matmul_w_plus_b)\n"
+        "    out = np.sum(tanh)\n"
+        "    d_tanh = np.broadcast_to(d_out, np.shape(tanh))\n"
+        "    d_X_matmul_w_plus_b = d_tanh * (1 - tanh * tanh)\n"
+        "    d_X_matmul_w = d_X_matmul_w_plus_b * 1\n"
+        "    d_b = d_X_matmul_w_plus_b * 1\n"
+        "    d_w = matmul_right_adjoint(d_X_matmul_w, X, w)\n"
+        "    return d_w, d_b\n"
+    )
+
+
+def test_the_array_policy_checks_the_seed_unbroadcasts_a_broadcast_input_and_applies_the_seed_last():
+    text = adjoint_source(tanh_layer, ("w", "b"), optimized=False)
+    assert text.splitlines()[5:] == [
+        "    d_out = checked_arguments(d_out, w, b)",  # the output is a number: any seed fits
+        "    d_tanh = 1.0",  # the sum's adjoint, a number standing for its broadcast; the seed comes last
+        "    d_X_matmul_w_plus_b = d_tanh * (1 - tanh * tanh)",
+        "    d_X_matmul_w = d_X_matmul_w_plus_b * 1",  # the matmul's adjoint sums a broadcast back itself
+        "    d_b = unbroadcast(d_X_matmul_w_plus_b * 1, b)",  # b was broadcast to the rows of X @ w
+        "    d_w = matmul_right_adjoint(d_X_matmul_w, X, w)",
+        "    return d_out * d_w, d_out * d_b",
+    ]

@@ -1,0 +1,324 @@
+"""The array policy of the reverse stage: what array code needs beyond the literal templates.
+
+The reverse stage (`reverse.Sweep`) instantiates each template and
+accumulates; in code that calls NumPy ("array code") it consults this policy,
+which decides:
+
+* the seed line ``d_out = checked_seed(out, d_out, <wrt>)`` (refusing an
+  array output without a seed of its shape, and integer arrays), or
+  ``checked_arguments(d_out, <wrt>)`` when the output is a number;
+* ``unbroadcast(contribution, x)`` around an elementwise contribution to an
+  input that may have been broadcast (unless `shapes.shape_classes` shows it
+  was not), and ``zero_gradient(x)`` instead of ``0.0`` for a parameter the
+  output does not depend on;
+* "uniform" adjoints: the adjoint of ``np.sum(x)`` is the number ``d_out``
+  standing for its broadcast to x's shape (of ``np.sum(x, axis=1,
+  keepdims=True)`` the smaller array), written out only when an array needs
+  it (`materialize`), and a number reaching a broadcast input counted
+  (``d_out * partial / np.size(x)``);
+* for a number output, when the seed would multiply whole arrays, a sweep
+  with the seed 1 and the gradients scaled by ``d_out`` at the end;
+* no adjoint for a max subtracted before a softmax (`invariance`);
+* which primal lines are temporaries that optimize may write nested again.
+
+Shape references name values the gradient computes anyway (`shapes`).
+"""
+
+import copy
+
+import gast
+import numpy as np
+
+from . import runtime
+from .invariance import shift_invariant
+from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, zero_gradient
+from .names import name, substituted
+from .shapes import needed_anyway, shape_classes, shape_reference, shapes_from_class
+
+# What an adjoint is, as far as the policy knows (None: an array of its variable's shape).
+UNIFORM = "uniform"  # stands for itself broadcast to its variable's shape
+NUMBER = "number"  # a uniform adjoint that is a number
+SEED = "seed"  # the seed itself, a uniform number
+
+
+class ArrayPolicy:
+    """The array decisions of one reverse sweep, and what it must remember to make them."""
+
+    def __init__(self, program, wrt, with_value, namespace):
+        self.program, self.wrt, self.with_value, self.namespace = program, wrt, with_value, namespace
+        rules = [equation.rule for equation in program.equations]
+        self.zero_adjoint = shift_invariant(program, rules)
+        active = active_names(program, wrt, self.zero_adjoint)  # as the sweep finds them
+        self.shapes = shape_classes(program, rules)
+        self.producers = {equation.target: equation for equation in program.equations}
+        computed = _user_names(program) if with_value else ()  # the value computes what the user named
+        self.kept = needed_anyway(program, rules, active, computed)
+        self.products = {equation.target for equation in program.equations if equation.rule.sums_back}
+        self.uses = _use_counts(program)
+        output = program.output
+        self.number_output = isinstance(output, gast.Name) and output.id in active and not self.shapes[output.id]
+        self.uniform = {}  # uniform variable -> the position of the one line computing its adjoint so far, or None
+        self.numbers = set()  # uniform variables whose adjoint is a number
+        self.seeds = set()  # variables whose adjoint is the seed itself
+        self.summed = set()  # variables whose adjoint was last assigned a sum: never an argument's array
+        self.seed_products = 0  # array passes that multiply by the seed
+        self.sweep_start = None  # the first adjoint line (after the seed check)
+
+    def primal_lines(self, program):
+        """The primal lines, single-use parts of one expression marked as temporaries (see optimize)."""
+        temporaries = _temporaries(program)
+        return [primal_line(equation, temporary=equation.target in temporaries) for equation in program.equations]
+
+    def seeded(self, sweep, output):
+        """The line checking the seed and the arguments."""
+        self.sweep_start = len(sweep.lines)
+        if output is None:
+            return
+        if self.number_output:
+            self.seeds.add(output)
+        wrt = [name(p) for p in self.wrt]
+        if self.number_output and not self.with_value:
+            # A number (a full reduction): any seed fits, and the output need not be computed.
+            check = self._call(runtime.checked_arguments, name(sweep.seed), *wrt)
+        else:  # refuses an array output without a seed of its shape, and integer arrays
+            check = self._call(runtime.checked_seed, name(output), name(sweep.seed), *wrt)
+        sweep.lines.append(Line(sweep.seed, check, CHECK))
+        self.sweep_start = len(sweep.lines)
+
+    def before(self, sweep, equation, terms):
+        """A uniform adjoint is written out before its equation reads it, if any input needs the array."""
+        rule = equation.rule
+        if equation.target in self.uniform and (
+            not (rule.elementwise and rule.form == "partial")
+            or any(self.uniform_case(equation, variable, term) is None for variable, term in terms)
+        ):
+            self.materialize(sweep, equation.target, origin(equation))
+
+    def uniform_case(self, equation, variable, partial):
+        """How an elementwise partial carries the uniform adjoint of `equation`'s target to `variable`.
+
+        "uniform": the product stands for a broadcast too (``d_T * 2``);
+        "counted": a number reaching a broadcast input, times how often the
+        broadcast repeats each element; "whole": the partial is an array of
+        the whole shape; "summed back": the partial fills the axes along which
+        the input was broadcast (``y`` for `x` in ``x * y``); None: the
+        adjoint must first be written out as an array.
+        """
+        shapes, target = self.shapes, equation.target
+        read = frozenset().union(*(shapes[n] for n in _variables_in(partial, equation)))
+        whole = shapes[target]
+        if not read and shapes[variable] == whole:
+            return "uniform"
+        if not read and shapes[variable] and target in self.numbers:
+            return "counted"
+        if read == whole:
+            return "whole"
+        if shapes[variable] | read == whole:
+            return "summed back"
+        return None
+
+    def contribution(self, sweep, equation, variable, term):
+        """(the contribution of `term`, an instantiated template, to `variable`'s adjoint, what it is)."""
+        rule, target, shapes = equation.rule, equation.target, self.shapes
+        kind, summed_back = None, None  # summed_back None: unbroadcast if the shapes differ
+        if target in self.uniform:  # an elementwise partial of a uniform adjoint: is the product still one?
+            case = self.uniform_case(equation, variable, term)
+            if case == "uniform":
+                kind = SEED if target in self.seeds and _is_one(term) else self._kind_of(target)
+            elif case == "counted":
+                return self._counted(sweep, target, variable, term), NUMBER
+            elif case == "whole":  # the seed multiplies an array of the whole shape
+                self.seed_products += target in self.seeds
+            else:
+                summed_back = True
+        elif rule.spreads_adjoint:
+            term = term.args[0]  # a sum's adjoint np.broadcast_to(v, np.shape(x)): v, broadcast when needed
+            if not shapes[target]:  # of a full reduction: a number
+                is_seed = target in self.seeds and isinstance(term, gast.Name) and term.id == sweep.adjoint[target]
+                kind = SEED if is_seed else NUMBER
+            else:
+                kind = UNIFORM
+        if rule.form == "partial":
+            term = gast.BinOp(left=name(sweep.adjoint[target]), op=gast.Mult(), right=term)
+        term = shapes_from_class(term, shapes, self.producers, self.kept, self.namespace)
+        if rule.elementwise and not self._sums_back_itself(variable):
+            if shapes[variable] != shapes[target] if summed_back is None else summed_back:
+                term = self._unbroadcast(term, variable)
+        return term, kind
+
+    def accumulated(self, sweep, variable, position, kind, first):
+        """Remember what the adjoint of `variable` is after the line at `position`."""
+        if first:
+            if kind:
+                self.uniform[variable] = position
+            if kind in (NUMBER, SEED):
+                self.numbers.add(variable)
+            if kind == SEED:
+                self.seeds.add(variable)
+            return
+        self.summed.add(variable)
+        self.seeds.discard(variable)
+        if kind not in (NUMBER, SEED):
+            self.numbers.discard(variable)
+        if not kind:
+            self.uniform.pop(variable, None)
+        elif variable in self.uniform:
+            self.uniform[variable] = None  # more than one line computes it
+
+    def materialize(self, sweep, variable, origin):
+        """``d_v = broadcast_like(d_v, v)``: a uniform adjoint as the array it stands for."""
+        if variable not in self.uniform:
+            return
+        position = self.uniform.pop(variable)
+        self.numbers.discard(variable)
+        if position is not None:  # computed by one line: broadcast there
+            line = sweep.lines[position]
+            sweep.lines[position] = line.with_value(self._broadcast(line.value, variable))
+        else:
+            value = self._broadcast(name(sweep.adjoint[variable]), variable)
+            sweep.lines.append(Line(sweep.adjoint[variable], value, ADJOINT, origin))
+            self.summed.discard(variable)
+
+    def gradients(self, sweep):
+        """The parameters' gradients; a number output's seed applied last when that saves array passes.
+
+        The gradient is linear in the seed: when the seed would multiply whole
+        arrays, the sweep is made with 1 and the gradients are scaled at the
+        end (the rounding moves only for seeds other than 1).
+        """
+        unit_seed = self.number_output and self.seed_products > 0
+        if unit_seed:
+            one = {sweep.seed: gast.Constant(value=1.0, kind=None)}
+            sweep.lines[self.sweep_start:] = [line.with_value(substituted(line.value, one))
+                                              for line in sweep.lines[self.sweep_start:]]  # fmt: skip
+        return [self._gradient_of(sweep, p, unit_seed) for p in self.wrt]
+
+    def _gradient_of(self, sweep, parameter, unit_seed):
+        if parameter not in sweep.adjoint:
+            return zero_gradient(parameter, True, self.namespace)
+        value = name(sweep.adjoint[parameter])
+        if unit_seed and parameter in self.summed and parameter not in self.uniform:
+            value = self._call(runtime.scaled, value, name(sweep.seed))  # a new array: no pass when the seed is 1
+        elif unit_seed:  # it may be a view of an argument, or a number
+            value = gast.BinOp(left=name(sweep.seed), op=gast.Mult(), right=value)
+        return self._broadcast(value, parameter) if parameter in self.uniform else value
+
+    def _counted(self, sweep, target, variable, partial):
+        """``d_T * partial * (np.size(T) / np.size(x))``: a number reaching `variable`, which `target` broadcast.
+
+        For a mean's adjoint ``d_T = d_out / np.size(T)`` it is
+        ``d_out * partial / np.size(x)``, with one rounding less.
+        """
+        size_of_target, size = (self._size(v) for v in (target, variable))
+        position = self.uniform.get(target)
+        mean = sweep.lines[position].value if position is not None else None
+        if isinstance(mean, gast.BinOp) and isinstance(mean.op, gast.Div) and _same(mean.right, size_of_target):
+            spread = gast.BinOp(left=copy.deepcopy(mean.left), op=gast.Mult(), right=partial)
+            return gast.BinOp(left=spread, op=gast.Div(), right=size)
+        spread = gast.BinOp(left=name(sweep.adjoint[target]), op=gast.Mult(), right=partial)
+        return gast.BinOp(left=spread, op=gast.Mult(), right=gast.BinOp(left=size_of_target, op=gast.Div(), right=size))
+
+    def _size(self, variable):
+        """``np.size(v)``, asked of names the gradient computes anyway."""
+        size = self._numpy_call("size", variable)
+        return shapes_from_class(size, self.shapes, self.producers, self.kept, self.namespace)
+
+    def _kind_of(self, variable):
+        return "number" if variable in self.numbers else "uniform"
+
+    def _sums_back_itself(self, variable):
+        """A product read once: the matmul adjoint helpers sum a broadcast ``d_z`` back themselves."""
+        return variable in self.products and self.uses.get(variable) == 1
+
+    def _unbroadcast(self, term, variable):
+        """``unbroadcast(term, x)``, and ``-unbroadcast(t, x)`` for ``-t``: negate the smaller array.
+
+        To a number (``np.mean(x)`` in ``x - np.mean(x)``) it is ``np.sum(term)``,
+        which needs no value of that shape.
+        """
+        term, negated = _without_negation(term)
+        if not self.shapes[variable]:
+            term = gast.Call(func=self._numpy_attribute("sum"), args=[term], keywords=[])
+        else:
+            like = shape_reference(variable, self.shapes, self.producers, self.kept, self.namespace)
+            term = self._call(runtime.unbroadcast, term, like)
+        return gast.UnaryOp(op=gast.USub(), operand=term) if negated else term
+
+    def _broadcast(self, value, variable):  # a number for a number, as the adjoint of a number must be
+        like = shape_reference(variable, self.shapes, self.producers, self.kept, self.namespace)
+        return self._call(runtime.broadcast_like, value, like)
+
+    def _numpy_call(self, function, variable):
+        return gast.Call(func=self._numpy_attribute(function), args=[name(variable)], keywords=[])
+
+    def _numpy_attribute(self, function):
+        return gast.Attribute(value=self.namespace.reference(np), attr=function, ctx=gast.Load())
+
+    def _call(self, helper, *args):
+        return gast.Call(func=self.namespace.reference(helper), args=list(args), keywords=[])
+
+
+def _variables_in(term, equation):
+    """The program's names (the equation's inputs and target) that `term` reads."""
+    variables = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)} | {equation.target}
+    return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
+
+
+def _same(node, other):
+    """Whether two expressions are written the same way."""
+    return gast.dump(node) == gast.dump(other)
+
+
+def _is_one(node):
+    return isinstance(node, gast.Constant) and node.value == 1 and not isinstance(node.value, bool)
+
+
+def _use_counts(program):
+    """Name -> how many times the program reads it (the output counts once)."""
+    counts = {}
+    for equation in program.equations:
+        for atom in atoms(equation.rule, equation.inputs):
+            if isinstance(atom, gast.Name):
+                counts[atom.id] = counts.get(atom.id, 0) + 1
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    for atom in outputs:
+        if isinstance(atom, gast.Name):
+            counts[atom.id] = counts.get(atom.id, 0) + 1
+    return counts
+
+
+def _user_names(program):
+    """The names the user's function assigns, and the output's names."""
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    return program.user_names | {atom.id for atom in outputs if isinstance(atom, gast.Name)}
+
+
+def _temporaries(program):
+    """Targets that stand for a part of one of the user's expressions (``X @ W1`` in ``np.tanh(X @ W1 + b1)``).
+
+    A temporary is a name the user did not write, read only by the same
+    statement of the user's that computes it. The optimize stage may write it
+    nested again, so that its array is freed as soon as it is used.
+    """
+    origin = {equation.target: equation.origin for equation in program.equations}
+    temporaries = set(origin) - _user_names(program)
+    for equation in program.equations:
+        for atom in atoms(equation.rule, equation.inputs):
+            if isinstance(atom, gast.Name) and atom.id in temporaries and origin[atom.id] != equation.origin:
+                temporaries.discard(atom.id)
+    return temporaries
+
+
+def _without_negation(term):
+    """(`t`, True) for a term ``-t`` or ``t * -1``, else (`term`, False)."""
+    if isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
+        return term.operand, True
+    if isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult) and _is_minus_one(term.right):
+        return term.left, True
+    return term, False
+
+
+def _is_minus_one(node):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _is_one(node.operand)
+    return isinstance(node, gast.Constant) and node.value == -1 and not isinstance(node.value, bool)
