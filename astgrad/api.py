@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 
 from . import check, compile, forward, ir, optimize, parse, primitives_doc, resolve, reverse, runtime, ssa
 from . import standalone as standalone_module
+from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NonScalarOutputError
 
 Function = Callable[..., Any]
@@ -193,7 +194,7 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
     as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
     with_value = kind == "value_and_grad"
     if mode == "reverse":
-        adjoint = reverse.reverse(program, names, as_tuple=as_tuple, with_value=with_value)
+        adjoint = reverse_adjoint(program, names, as_tuple=as_tuple, with_value=with_value)
         return compile.build(optimize.optimize(adjoint), function, params)
     function_name = "hessian_" + program.name[len("d_"):] if kind == "hessian" else None
     if not program.arrays:
@@ -204,6 +205,11 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
     helper = runtime.forward_jacobian if kind == "hessian" else runtime.forward_gradient
     driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper)
     return compile.build(driver, function, params, seed=False)
+
+
+def reverse_adjoint(program, wrt, as_tuple, with_value=False, arrays=True):
+    """The reverse stage, with the array policy in array code (`arrays=False`: the literal templates)."""
+    return reverse.reverse(program, wrt, as_tuple, with_value, ArrayPolicy if arrays else None)
 
 
 @dataclass

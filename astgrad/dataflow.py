@@ -34,7 +34,7 @@ import subprocess
 
 import gast
 
-from . import api, reverse
+from . import api
 from .errors import AstgradError
 from .rules import ZERO
 from .resolve import OPERATOR_SYMBOLS
@@ -267,7 +267,7 @@ def adjoint_names(program, wrt):
 
     The reverse stage's own map: the output's adjoint is the seed.
     """
-    return reverse.reverse(program, wrt, as_tuple=len(wrt) != 1).names
+    return api.reverse_adjoint(program, wrt, as_tuple=len(wrt) != 1).names
 
 
 def _adjoint_lines(program, adjoints):

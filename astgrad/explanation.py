@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import api, forward, optimize, reverse
+from . import api, forward, optimize
 from .ir import PRIMAL, Derivative, Line, function_def, make_function_def, return_line
 from .compile import line_origins, to_source, with_origin_comments
 from .errors import AstgradError
@@ -146,10 +146,10 @@ def _stages(fn, wrt, mode, comments, where):
 
 
 def _reverse_stages(program, names, as_tuple, comments):
-    adjoint = reverse.reverse(program, names, as_tuple=as_tuple)
+    adjoint = api.reverse_adjoint(program, names, as_tuple=as_tuple)
     stages = []
     if program.arrays:  # the literal template instances first, then the array decisions
-        naive = reverse.reverse(program, names, as_tuple=as_tuple, arrays=False)
+        naive = api.reverse_adjoint(program, names, as_tuple=as_tuple, arrays=False)
         stages.append(("reverse", _printed(naive, program, comments)))
     stages.append(("arrays" if program.arrays else "reverse", _printed(adjoint, program, comments)))
     return stages + [("optimize", _printed(optimize.optimize(adjoint), program, comments))]

@@ -10,6 +10,7 @@ please" (`fresh`, deterministic suffixes `_1`, `_2`, ... on collision), and
 user already spells it: `cos`, then `math.cos`, then an added name).
 """
 
+import ast
 import builtins
 import copy
 import keyword
@@ -17,7 +18,6 @@ import types
 
 import gast
 
-from .rules import dotted_name
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _MISSING = object()
@@ -216,3 +216,15 @@ def substituted(node, replacements):
     if isinstance(node, (gast.Name, gast.Constant)):
         return node
     return with_children(node, lambda child: substituted(child, replacements))
+
+
+def dotted_name(node):
+    """'math.cos' for the expression `math.cos`, None for anything but a name chain."""
+    parts = []
+    while isinstance(node, (gast.Attribute, ast.Attribute)):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, (gast.Name, ast.Name)):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))

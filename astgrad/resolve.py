@@ -30,8 +30,8 @@ import numpy as np
 from . import check, parse, rules, runtime, templates
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, NotStraightLineError
 from .ir import parameter_names
-from .names import Namespace, copy_atom, name, root_name
-from .rules import BINARY_OPERATORS, UNARY_OPERATORS, dotted_name
+from .names import Namespace, copy_atom, dotted_name, name, root_name
+from .rules import BINARY_OPERATORS, UNARY_OPERATORS
 
 OPERATOR_SYMBOLS = {
     gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",

@@ -20,14 +20,14 @@ are numbers (`ir.number_check`).
 
 What array code needs beyond the literal templates (where contributions are
 unbroadcast, uniform adjoints, where the seed is applied, counts) is decided
-by a policy the sweep consults, `arrays.ArrayPolicy`; `reverse(..., arrays=False)`
-gives the literal template instances for array code too (the naive adjoint
-`explain` shows before the array decisions).
+by a policy the sweep consults, passed in as `array_policy`
+(`arrays.ArrayPolicy`, which `api.adjoint` passes); without one, array code
+gets the literal template instances too (the naive adjoint `explain` shows
+before the array decisions).
 """
 
 import gast
 
-from .arrays import ArrayPolicy
 from .ir import (
     ADJOINT, Derivative, Line, active_names, each_input, not_differentiable, number_check, origin, parameter,
     primal_line, return_line, unsupported, zero_gradient,
@@ -39,14 +39,17 @@ from .templates import instantiate
 SEED = "d_out"
 
 
-def reverse(program, wrt, as_tuple, with_value=False, arrays=True):
+def reverse(program, wrt, as_tuple, with_value=False, array_policy=None):
     """The adjoint `Derivative` of `program` for the parameters named in `wrt`.
 
-    `arrays`: in array code, whether the array policy shapes the adjoint
-    (False: the literal template instances, which explain shows).
+    `array_policy(program, wrt, with_value, namespace)` makes the policy for
+    array code (None: the literal template instances).
     """
     namespace = program.namespace.fork()
-    policy = ArrayPolicy(program, wrt, with_value, namespace) if program.arrays and arrays else PlainPolicy(program)
+    if program.arrays and array_policy is not None:
+        policy = array_policy(program, wrt, with_value, namespace)
+    else:
+        policy = PlainPolicy(program)
     sweep = Sweep(program, wrt, namespace, policy)
     sweep.seed_output()
     for equation in reversed(program.equations):

@@ -113,6 +113,7 @@ import gast
 import numpy as np
 
 from . import runtime
+from .names import dotted_name
 
 ZERO = "ZERO"
 NOT_DIFFERENTIABLE = "NOT_DIFFERENTIABLE"
@@ -465,18 +466,6 @@ def static_value(node):
     if isinstance(node, tuple):
         return tuple(static_value(element) for element in node)
     return ast.literal_eval(gast.gast_to_ast(gast.fix_missing_locations(node)))
-
-
-def dotted_name(node):
-    """'math.cos' for the expression `math.cos`, None for anything but a name chain."""
-    parts = []
-    while isinstance(node, (gast.Attribute, ast.Attribute)):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, (gast.Name, ast.Name)):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def tangent_terms(rule):

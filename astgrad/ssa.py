@@ -21,8 +21,8 @@ import numpy as np
 from . import rules
 from .errors import NotStraightLineError
 from .ir import Equation, Program, parameter_names, uses_arrays
-from .names import BUILTIN_NAMES, copy_atom, name
-from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS, dotted_name
+from .names import BUILTIN_NAMES, copy_atom, dotted_name, name
+from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
 BINARY_WORDS = {
     gast.Add: ("plus", "total"), gast.Sub: ("minus", "diff"), gast.Mult: ("times", "prod"),

@@ -14,8 +14,8 @@ import copy
 
 import gast
 
-from .names import copy_atom, with_children
-from .rules import MARKERS, STATIC, STATIC_HELPERS, constant_node, dotted_name, static_value
+from .names import copy_atom, dotted_name, with_children
+from .rules import MARKERS, STATIC, STATIC_HELPERS, constant_node, static_value
 
 
 def instantiate(template, placeholders, rule, namespace):

@@ -2,7 +2,7 @@
 
 import gast
 
-from astgrad import check, optimize, parse, resolve, reverse, ssa
+from astgrad import api, check, optimize, parse, resolve, ssa
 from astgrad.compile import to_source
 from astgrad.errors import Location
 from astgrad.ir import function_def
@@ -27,5 +27,5 @@ def equations_text(program):
 
 
 def adjoint_source(fn, wrt, optimized=True, arrays=True):
-    adjoint = reverse.reverse(program_of(fn), wrt, as_tuple=len(wrt) > 1, arrays=arrays)
+    adjoint = api.reverse_adjoint(program_of(fn), wrt, as_tuple=len(wrt) > 1, arrays=arrays)
     return to_source(function_def(optimize.optimize(adjoint) if optimized else adjoint))
