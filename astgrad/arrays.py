@@ -86,13 +86,20 @@ class ArrayPolicy:
         self.sweep_start = len(sweep.lines)
 
     def before(self, sweep, equation, terms):
-        """A uniform adjoint is written out before its equation reads it, if any input needs the array."""
-        rule = equation.rule
-        if equation.target in self.uniform and (
+        """A uniform adjoint is written out before its equation reads it, if any input needs the array.
+
+        The matmul adjoint helpers take a number standing for its broadcast
+        themselves, so the product need not be computed for its shape.
+        """
+        rule, target = equation.rule, equation.target
+        if target in self.uniform and not self._passed_as_number(equation) and (
             not (rule.elementwise and rule.form == "partial")
             or any(self.uniform_case(equation, variable, term) is None for variable, term in terms)
         ):
-            self.materialize(sweep, equation.target, origin(equation))
+            self.materialize(sweep, target, origin(equation))
+
+    def _passed_as_number(self, equation):
+        return equation.rule.sums_back and equation.target in self.numbers
 
     def uniform_case(self, equation, variable, partial):
         """How an elementwise partial carries the uniform adjoint of `equation`'s target to `variable`.
@@ -121,7 +128,7 @@ class ArrayPolicy:
         """(the contribution of `term`, an instantiated template, to `variable`'s adjoint, what it is)."""
         rule, target, shapes = equation.rule, equation.target, self.shapes
         kind, summed_back = None, None  # summed_back None: unbroadcast if the shapes differ
-        if target in self.uniform:  # an elementwise partial of a uniform adjoint: is the product still one?
+        if target in self.uniform and not self._passed_as_number(equation):  # is a product still uniform?
             case = self.uniform_case(equation, variable, term)
             if case == "uniform":
                 kind = SEED if target in self.seeds and _is_one(term) else self._kind_of(target)

@@ -8,9 +8,8 @@ def d_attention(Q, K, V, d_out=1.0):
     sum_w = np.sum(w, axis=-1, keepdims=True)
     w_1 = w / sum_w
     d_out = checked_arguments(d_out, Q, K, V)
-    d_w_1_matmul_V = broadcast_like(d_out, w_1 @ V)
-    d_w_1 = matmul_left_adjoint(d_w_1_matmul_V, w_1, V)
-    d_V = matmul_right_adjoint(d_w_1_matmul_V, w_1, V)
+    d_w_1 = matmul_left_adjoint(d_out, w_1, V)
+    d_V = matmul_right_adjoint(d_out, w_1, V)
     d_w = unbroadcast(d_w_1 / sum_w, scores_1)
     d_sum_w = unbroadcast(d_w_1 * (-w_1 / sum_w), sum_w)
     d_w = d_w + d_sum_w
