@@ -45,6 +45,7 @@ def shape_classes(program, rules):
     shapes = ShapeClasses()
     shapes.numpy_values = set()
     is_numpy_module = numpy_test(program.namespace)
+    slices = {}  # (the sliced name's class, elements dropped) -> the first slice's class
     for equation, rule in zip(program.equations, rules):
         names = [a.id for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
         if _gives_numpy_value(equation.value, any(n in shapes.numpy_values for n in names), is_numpy_module):
@@ -57,7 +58,39 @@ def shape_classes(program, rules):
             shapes[equation.target] = union
         else:
             shapes[equation.target] = frozenset((equation.target,))
+            dropped = _dropped_by_slice(rule, equation.inputs)
+            if dropped is not None:  # x[1:] and x[:-1] have one shape: the first one's
+                key = (shapes[equation.inputs[0].id], dropped)
+                shapes[equation.target] = slices.setdefault(key, shapes[equation.target])
     return shapes
+
+
+def _dropped_by_slice(rule, inputs):
+    """How many leading elements ``x[a:-b]`` drops (a + b), for constant a >= 0 and b > 0 or none; else None.
+
+    Two such slices of one array that drop as many have the same shape,
+    whatever its length (at least the number dropped).
+    """
+    if rule.fn is not operator.getitem or not isinstance(inputs[0], gast.Name):
+        return None
+    index = inputs[1]
+    if not isinstance(index, gast.Slice) or index.step is not None:
+        return None
+    start = _constant(index.lower, default=0)
+    stop = _constant(index.upper, default=0)
+    if start is None or stop is None or start < 0 or stop > 0 or (stop == 0 and index.upper is not None):
+        return None
+    return start - stop
+
+
+def _constant(node, default):
+    if node is None:
+        return default
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant):
+        value = node.operand.value
+        return -value if type(value) is int else None
+    value = getattr(node, "value", None) if isinstance(node, gast.Constant) else None
+    return value if type(value) is int else None
 
 
 def _gives_numpy_value(value, reads_numpy_value, is_numpy_module):
