@@ -1,0 +1,124 @@
+"""Shape classes (astgrad/shapes.py): which names provably share a shape, and which are surely NumPy values."""
+
+import math
+
+import gast
+import numpy as np
+
+from astgrad import shapes
+from astgrad.names import Namespace
+from stages import equations_text, program_of
+
+WEIGHTS = np.ones(3)
+
+
+def classes_of(fn):
+    """(equations as text, {name: sorted shape class}, sorted NumPy values) of `fn`'s program."""
+    program = program_of(fn)
+    classes = shapes.shape_classes(program, [equation.rule for equation in program.equations])
+    return (
+        equations_text(program),
+        {target: sorted(shape_class) for target, shape_class in classes.items()},
+        sorted(classes.numpy_values),
+    )
+
+
+def test_an_elementwise_result_has_the_shapes_of_its_inputs_together():
+    def f(x, y, w):
+        z = np.tanh(x * y) + 1.0
+        return np.sum(z * w)
+
+    equations, classes, _ = classes_of(f)
+    assert equations == [
+        "x_times_y = x * y", "tanh_x_times_y = np.tanh(x_times_y)", "z = tanh_x_times_y + 1.0",
+        "z_times_w = z * w", "out = np.sum(z_times_w)",
+    ]  # fmt: skip
+    assert classes == {
+        "x_times_y": ["x", "y"],
+        "tanh_x_times_y": ["x", "y"],
+        "z": ["x", "y"],  # a number constant changes no shape
+        "z_times_w": ["w", "x", "y"],
+        "out": [],  # a sum over all axes is a number
+    }
+
+
+def test_a_product_of_matrices_or_a_reduction_over_an_axis_starts_a_class_of_its_own():
+    def f(X, w, b):
+        return np.mean((X @ w + b) ** 2, axis=0)
+
+    equations, classes, _ = classes_of(f)
+    assert equations == [
+        "X_matmul_w = X @ w", "X_matmul_w_plus_b = X_matmul_w + b", "power = X_matmul_w_plus_b ** 2",
+        "out = np.mean(power, axis=0)",
+    ]  # fmt: skip
+    assert classes == {
+        "X_matmul_w": ["X_matmul_w"],
+        "X_matmul_w_plus_b": ["X_matmul_w", "b"],
+        "power": ["X_matmul_w", "b"],
+        "out": ["out"],
+    }
+
+
+def test_shapes_lengths_and_indexes_of_numbers_have_no_shape_class():
+    def f(x, y):
+        a = x * 2.0
+        n = len(x)
+        return np.sum(a[0] * y) / n + x.shape[0]
+
+    _, classes, _ = classes_of(f)
+    assert classes["a"] == ["x"]
+    assert classes["a_0"] == ["a_0"]  # an element or slice of an array: a shape of its own
+    assert classes["n"] == classes["x_shape"] == classes["x_shape_0"] == []
+    assert classes["sum_a_0_times_y"] == classes["ratio"] == classes["out"] == []
+
+
+def test_a_math_function_gives_a_number_and_a_global_is_its_own_class():
+    def f(x):
+        s = math.sin(x)
+        return np.exp(x) * s * WEIGHTS
+
+    _, classes, _ = classes_of(f)
+    assert classes == {"s": [], "exp_x": ["x"], "exp_x_times_s": ["x"], "out": ["WEIGHTS", "x"]}
+
+
+def test_a_name_the_program_does_not_compute_is_its_own_class():
+    assert shapes.ShapeClasses()["x"] == frozenset({"x"})
+
+
+def test_numpy_values_are_what_numpy_computed_and_operators_of_them_not_the_parameters():
+    def f(x, y):
+        a = x * 2.0
+        n = len(x)
+        return np.sum(a[0] * y) / n + x.shape[0]
+
+    _, _, numpy_values = classes_of(f)
+    # x may be a Python number, so x * 2.0 and a[0] may be too; np.sum and what uses it are NumPy's.
+    assert numpy_values == ["out", "ratio", "sum_a_0_times_y"]
+
+
+def test_a_product_of_matrices_is_a_numpy_value_even_of_parameters():
+    def f(X, w):
+        return -(X @ w)
+
+    _, _, numpy_values = classes_of(f)
+    assert numpy_values == ["X_matmul_w", "out"]
+
+
+def test_shape_calls_are_recognised_only_on_numpy_and_on_one_name():
+    def is_numpy(module):
+        return module == "np"
+
+    def call(text):
+        return gast.parse(text).body[0].value
+
+    assert shapes.is_shape_call(call("np.shape(x)"), is_numpy)
+    assert shapes.is_shape_call(call("np.size(x)"), is_numpy)
+    assert not shapes.is_shape_call(call("np.shape(x + y)"), is_numpy)
+    assert not shapes.is_shape_call(call("other.shape(x)"), is_numpy)
+    assert not shapes.is_shape_call(call("np.sum(x)"), is_numpy)
+    assert shapes.is_numpy_call(call("np.sum(x + y)"), ("sum",), is_numpy)
+
+
+def test_numpy_test_knows_numpy_by_the_object_not_the_name():
+    is_numpy = shapes.numpy_test(Namespace({"numpy_alias": np, "np": math}, {}))
+    assert is_numpy("numpy_alias") and not is_numpy("np") and not is_numpy("undefined")
