@@ -3,7 +3,7 @@
 Takes a `Program` in array code and the rules of its equations, and gives
 (`shift_invariant`) the names ``m = np.max(x, axis=A, keepdims=True)`` (or
 min) that the output provably does not depend on; the reverse stage leaves
-them out of the adjoint sweep (see docs/design.md, NumPy).
+them out of the adjoint sweep (see docs/performance.md).
 """
 
 import operator
@@ -39,7 +39,7 @@ def shift_invariant(program, rules):
     The stable softmax subtracts the row maximum first: ``shifted = x - m``,
     then ``shifted - np.log(np.sum(np.exp(shifted), axis=A, keepdims=True))``.
     In exact arithmetic the output does not change when `m` does, so the
-    adjoint of `m` is zero and need not be computed (docs/design.md, NumPy).
+    adjoint of `m` is zero and need not be computed (docs/performance.md).
 
     The proof is an abstract interpretation: add to `m` any array `c` of its
     shape (so constant along the axes A) and follow the program forward. Each

@@ -207,7 +207,7 @@ def scaled(gradient, seed):
     """``seed * gradient``, without the pass over `gradient` when the seed is the default 1.
 
     A gradient computed for the seed 1 and scaled at the end (see
-    docs/design.md); `gradient` is always an array of the generated code's
+    docs/performance.md); `gradient` is always an array of the generated code's
     own, never one of the arguments, so it can be returned as it is.
     """
     if isinstance(seed, (int, float)) and seed == 1:

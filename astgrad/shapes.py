@@ -6,7 +6,7 @@ expression with a variable's shape (``x``, or ``np.broadcast(y, z)``) built
 from names the gradient computes anyway (`needed_anyway`), and
 `shapes_from_class` rewrites ``np.shape(v)``, ``np.size(v)``, ``np.ndim(v)``
 in a derivative term to ask them. So a value needed only for its shape need
-not be computed (see docs/design.md, NumPy).
+not be computed (see docs/performance.md).
 """
 
 import operator
