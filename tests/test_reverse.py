@@ -77,3 +77,12 @@ def test_the_array_policy_checks_the_seed_unbroadcasts_a_broadcast_input_and_app
         "    d_w = matmul_right_adjoint(d_X_matmul_w, X, w)",
         "    return d_out * d_w, d_out * d_b",
     ]
+
+
+def test_a_number_standing_for_a_products_adjoint_is_passed_to_the_matmul_helpers_as_it_is():
+    def f(W1, W2, x):
+        return np.sum(np.maximum(W1 @ x, 0.0) @ W2)
+
+    text = adjoint_source(f, ("W1", "W2"))
+    assert "broadcast_like" not in text and "@ W2" not in text  # no product computed for its shape alone
+    assert "    d_maximum_W1_matmul_x = matmul_left_adjoint(d_out, maximum_W1_matmul_x, W2)\n" in text

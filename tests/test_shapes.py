@@ -59,6 +59,20 @@ def test_a_product_of_matrices_or_a_reduction_over_an_axis_starts_a_class_of_its
     }
 
 
+def test_slices_of_one_array_that_drop_as_many_elements_share_a_class():
+    def f(x, y):
+        head, tail, middle, inner = x[:-1], x[1:], x[1:-1], x[2:]
+        other, stepped = y[1:], x[::2]
+        return np.sum(head * tail + middle * inner + other + stepped[0])
+
+    _, classes, _ = classes_of(f)
+    assert classes["head"] == classes["tail"] == ["head"]  # x[:-1] and x[1:]: one element dropped
+    assert classes["middle"] == classes["inner"] == ["middle"]  # x[1:-1] and x[2:]: two
+    assert classes["other"] == ["other"]  # another array's slice
+    assert classes["stepped"] == ["stepped"]  # a step: no length known from what it drops
+    assert classes["head_times_tail"] == ["head"]  # so no unbroadcast between them
+
+
 def test_shapes_lengths_and_indexes_of_numbers_have_no_shape_class():
     def f(x, y):
         a = x * 2.0
