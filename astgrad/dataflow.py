@@ -29,6 +29,8 @@ installed). (This module is not called `graph.py`: the public function
 `astgrad.graph` would shadow it.)
 """
 
+from __future__ import annotations
+
 import shutil
 import subprocess
 
@@ -58,7 +60,7 @@ MISSING_DOT = "drawing the graph needs the Graphviz program `dot`, which is not 
 DOT_TIMEOUT_SECONDS = 60
 
 
-def graph(fn, wrt=None, adjoint=False):
+def graph(fn: api.Function, wrt: api.Wrt = None, adjoint: bool = False) -> Graph:
     """The data-flow graph of `fn` as a `Graph` (DOT text); `adjoint` adds the reverse sweep for `wrt`."""
     api._wrt_key(wrt)
     where = api._caller()

@@ -20,6 +20,8 @@ use too. (This module is not called `explain.py`: the public function `astgrad.e
 it, as `astgrad.source` would shadow a `source.py`.)
 """
 
+from __future__ import annotations
+
 import linecache
 import textwrap
 from dataclasses import dataclass
@@ -106,7 +108,7 @@ class Explanation:
         return '<div class="astgrad-explain">' + "".join(parts) + "</div>"
 
 
-def explain(fn, wrt=None, mode="reverse", comments=True):
+def explain(fn: api.Function, wrt: api.Wrt = None, mode: str = "reverse", comments: bool = True) -> Explanation:
     """The `Explanation` of how astgrad differentiates `fn` (same `wrt` and `mode` as `grad`).
 
     `comments` adds origin comments (which line of `fn` each line came from) to the stages.

@@ -71,6 +71,8 @@ USER_CODE = '''
     both = astgrad.grad(g, wrt=("x", 1))
     text: str = astgrad.source(g, comments=True)
     table: str = astgrad.primitive_table()
+    stages: str = astgrad.explain(h)["ssa"]
+    dot_text: str = astgrad.graph(h) + ""
     version: str = astgrad.__version__
     try:
         astgrad.grad(math.hypot)
