@@ -41,8 +41,9 @@ def eliminate_common_subexpressions(program):
     final = _final_names(body, representative, program.user_names)
     renaming = {target: final[first] for target, first in representative.items()}
     renaming.update({first: new for first, new in final.items() if new != first})
+    loads = _NameLoads(renaming)
     kept = [
-        _renamed_equation(equation, renaming)
+        _renamed_equation(equation, renaming, loads)
         for equation in body
         if representative.get(equation.target, equation.target) == equation.target
     ]
@@ -71,11 +72,10 @@ def _final_names(body, representative, user_names):
     return final
 
 
-def _renamed_equation(equation, renaming):
+def _renamed_equation(equation, renaming, loads):
     """`equation` reading and assigning the renamed names (the same record if nothing changes)."""
     if equation.target not in renaming and not (_names_read(equation.value) & renaming.keys()):
         return equation
-    loads = _NameLoads(renaming)
     value = gast.copy_location(substituted(equation.value, loads), equation.value)
     return replace(
         equation,
