@@ -1,6 +1,6 @@
 """The public API: `grad`, `value_and_grad`, `jvp`, `hessian`, `source`, `primitive_table`; the driver of the stages.
 
-    source -> check -> resolve -> ssa -> reverse | forward -> optimize -> compile
+    source -> check -> resolve -> ssa -> cse -> reverse | forward -> optimize -> compile
 
 `transform` below is that line of stages. A transformation runs once per
 (function, wrt, mode, kind) and is cached; `grad` returns the generated
@@ -20,7 +20,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union, overload
 
-from . import check, compile, forward, ir, optimize, parse, primitives_doc, resolve, reverse, runtime, ssa
+from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, resolve, reverse, runtime, ssa
 from . import standalone as standalone_module
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NonScalarOutputError
@@ -214,22 +214,24 @@ def reverse_adjoint(program, wrt, as_tuple, with_value=False, arrays=True):
 
 @dataclass
 class FrontEnd:
-    """The stages before differentiation, as objects: source, check, resolve, ssa."""
+    """The stages before differentiation, as objects: source, check, resolve, ssa, cse."""
 
     function: parse.Function
     location: Location
     resolved: resolve.Resolved
-    program: ir.Program
+    single_assignment: ir.Program  # as ssa made it
+    program: ir.Program  # each value computed once (cse): what the derivative stages take
 
 
 def front_end(fn, where=None):
-    """The first four stages on `fn` (shared with `explain` and `graph`)."""
+    """The first five stages on `fn` (shared with `explain` and `graph`)."""
     function = parse.read(fn, where)
     location = Location(function.filename)
     check.check(function.tree, location)
     resolved = resolve.resolve(function, location)
-    program = ssa.to_ssa(resolved, location)
-    return FrontEnd(function, location, resolved, program)
+    single_assignment = ssa.to_ssa(resolved, location)
+    program = cse.eliminate_common_subexpressions(single_assignment)
+    return FrontEnd(function, location, resolved, single_assignment, program)
 
 
 def _primal_params(program, function):

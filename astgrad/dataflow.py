@@ -3,15 +3,15 @@
     print(astgrad.graph(f))                 # paste into any Graphviz viewer
     astgrad.graph(f, adjoint=True)          # with the reverse sweep drawn beside it
 
-Nodes: one per parameter (ellipse), one per SSA equation (box: the primitive,
-``sin`` or ``*``, above the variable it defines), one per use of a constant
-(plain text), one per free name the program reads, and ``return``. Edges run
-from each input to the equation that uses it, in argument order, and from the
-returned value to ``return``. An edge says which argument it feeds where the
-order matters: a keyword argument by its name (``axis``), a positional one by
-its position from 1 when the equation has several (``x / y``: ``x`` is 1,
-``y`` is 2), except for the commutative ``+``, ``*``, ``&``, ``|``, ``^``,
-``==`` and ``!=``.
+Nodes: one per parameter (ellipse), one per SSA equation after cse (box: the
+primitive, ``sin`` or ``*``, above the variable it defines; a value the user
+wrote twice is one node), one per use of a constant (plain text), one per free
+name the program reads, and ``return``. Edges run from each input to the
+equation that uses it, in argument order, and from the returned value to
+``return``. An edge says which argument it feeds where the order matters: a
+keyword argument by its name (``axis``), a positional one by its position from
+1 when the equation has several (``x / y``: ``x`` is 1, ``y`` is 2), except for
+the commutative ``+``, ``*``, ``&``, ``|``, ``^``, ``==`` and ``!=``.
 
 With ``adjoint=True`` the graph has two clusters side by side: the primal
 sweep (the graph above) and the adjoint sweep, one node per variable that gets

@@ -10,12 +10,13 @@ The stages are those of `api.transform`, each shown as Python source:
     check     the tree that passed the straight-line check, printed back
     resolve   calls resolved to primitives, the user's helpers inlined
     ssa       single assignment: one primitive per line, each name assigned once
+    cse       each value computed once: a repeated computation reads the first result
     reverse   the adjoint as the reverse stage writes it, one rule at a time
     arrays    (array code only) the same with the array policy's decisions: unbroadcast,
               uniform adjoints, where the seed is applied, counts
     optimize  the generated function (what `astgrad.source(astgrad.grad(f))` gives)
 
-The stages up to ssa are `api.front_end`, which `api.transform` and `astgrad.graph`
+The stages up to cse are `api.front_end`, which `api.transform` and `astgrad.graph`
 use too. (This module is not called `explain.py`: the public function `astgrad.explain` would shadow
 it, as `astgrad.source` would shadow a `source.py`.)
 """
@@ -40,6 +41,7 @@ STAGE_TITLES = {
     "check": "the tree that passed the straight-line check",
     "resolve": "calls resolved to primitives, helpers inlined",
     "ssa": "single assignment: one primitive per line",
+    "cse": "each value computed once",
     "reverse": "the adjoint, one rule at a time, before clean-up",
     "arrays": "the adjoint with the decisions array code needs (shapes, uniform adjoints, the seed)",
     "forward": "the tangents, one rule at a time, before clean-up",
@@ -138,7 +140,8 @@ def _stages(fn, wrt, mode, comments, where):
         ("source", written_source(front.function)),
         ("check", to_source(front.function.tree)),
         ("resolve", resolved_source(front.resolved)),
-        ("ssa", program_source(program, front.function.tree.name)),
+        ("ssa", program_source(front.single_assignment, front.function.tree.name)),
+        ("cse", program_source(program, front.function.tree.name)),
     ]
     names = api._wrt_names(program, front.function, wrt)
     api._require_scalar_output(program, front.location, front.function)

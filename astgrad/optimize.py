@@ -16,6 +16,9 @@ the return) and gives an equivalent one after these rewrites, in order:
 * copy propagation: after ``a = b``, uses of ``a`` read ``b``; then the
   algebra, reuse and copy propagation once more, since a copied constant
   (forward mode's unit tangent ``dx = 1.0``) may now fold away;
+* one line for a contribution made twice: ``d_x = d_y * x`` followed by
+  ``d_x = d_x + d_y * x`` (the adjoint of ``x * x``) becomes
+  ``d_x = d_y * (2 * x)`` (see `fold_repeated_contributions`);
 * dead-code elimination: statements whose value is never used go;
 * in array code, a part of a user's expression that got a temporary name and
   is read once is written back into the line that reads it (see
@@ -28,7 +31,7 @@ from collections import Counter
 
 import gast
 
-from .ir import CHECK, DERIVATIVE_ROLES
+from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES
 from .names import name, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
@@ -47,6 +50,7 @@ def optimize(derivative):
     body = simplify_derivative_lines(body)
     body = reuse_computed(body)
     body = propagate_copies(body)
+    body = fold_repeated_contributions(body)
     body = eliminate_dead_code(body)
     body = nest_temporaries(body)
     return derivative.with_lines(body)
@@ -222,6 +226,71 @@ def _replace_computed(node, computed):
         return gast.Compare(left=_replace_computed(node.left, computed), ops=node.ops,
                             comparators=[_replace_computed(c, computed) for c in node.comparators])  # fmt: skip
     return node
+
+
+# ---- a contribution made twice -------------------------------------------------------------
+def fold_repeated_contributions(body):
+    """One adjoint line where two consecutive lines add the same contribution to the same adjoint.
+
+    The reverse stage gives each input of an equation its own line, so ``x * x``
+    (or ``x + x``) contributes twice: ``d_x = t`` then ``d_x = d_x + t``, or
+    ``d_x = d_x + t`` twice when ``d_x`` already held a sum. They become
+    ``d_x = 2 t`` or ``d_x = d_x + 2 t`` (``d_x - 2 t`` for two subtractions),
+    with ``2 t`` written into a product's last factor, ``d_y * (2 * x)``, the
+    way the derivative of ``x ** 2`` reads. Doubling is exact, so the first form
+    is the value of ``t + t`` (but where ``2 * x`` overflows, or ``d_y * x``
+    is subnormal); the second adds once where the two lines rounded twice.
+    """
+    out = []
+    for line in body:
+        previous = out[-1] if out else None
+        doubled = _doubled_contribution(previous, line) if previous is not None else None
+        if doubled is None:
+            out.append(line)
+        else:
+            out[-1] = previous.with_value(simplify(doubled))
+    return out
+
+
+def _doubled_contribution(previous, line):
+    """The value folding `line` into `previous` (both adding `t` to one adjoint), or None."""
+    target = line.target
+    if not (isinstance(target, str) and target == previous.target and line.role == previous.role == ADJOINT):
+        return None
+    op, term = _added_term(line.value, target)
+    if op is None or target in used_names(term):
+        return None
+    earlier_op, earlier_term = _added_term(previous.value, target)
+    if earlier_op is None:  # the first contribution: ``d_x = t``
+        if isinstance(op, gast.Add) and target not in used_names(previous.value):
+            earlier_term = previous.value
+        else:
+            return None
+    elif type(earlier_op) is not type(op):
+        return None
+    if structure(earlier_term) != structure(term):
+        return None
+    twice = _twice(term)
+    return twice if earlier_op is None else gast.BinOp(left=name(target), op=op, right=twice)
+
+
+def _added_term(value, target):
+    """(operator, t) for ``target + t`` or ``target - t``, else (None, None)."""
+    if (
+        isinstance(value, gast.BinOp)
+        and isinstance(value.op, (gast.Add, gast.Sub))
+        and isinstance(value.left, gast.Name)
+        and value.left.id == target
+    ):
+        return value.op, value.right
+    return None, None
+
+
+def _twice(term):
+    """``2 * term``, written into a product's last factor: ``a * (2 * b)`` for ``a * b``."""
+    if isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult):
+        return gast.BinOp(left=term.left, op=gast.Mult(), right=_twice(term.right))
+    return gast.BinOp(left=number(2), op=gast.Mult(), right=term)
 
 
 # ---- copies and dead code ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from astgrad.errors import NotStraightLineError
 from support import load_module, without_origin_comments
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "explain"
-STAGES = ("source", "check", "resolve", "ssa", "reverse", "optimize")
+STAGES = ("source", "check", "resolve", "ssa", "cse", "reverse", "optimize")
 CASES = [(fn.__name__, fn, None) for fn in (corpus.sin_cos, corpus.relu_sigmoid, corpus.two_variables, corpus.program)]
 CASES.append(("program_wrt_w", corpus.program, "w"))
 CASES = [case + ("reverse",) for case in CASES] + [
@@ -51,7 +51,7 @@ def test_last_forward_stage_is_the_generated_forward_source(fn):
 
 def test_forward_stages_name_the_tangent_stage():
     explanation = astgrad.explain(corpus.sin_cos, mode="forward")
-    assert explanation.names == ("source", "check", "resolve", "ssa", "forward", "optimize")
+    assert explanation.names == ("source", "check", "resolve", "ssa", "cse", "forward", "optimize")
     assert "    dsin_x_dx = cos(x) * 1.0  # from line" in explanation["forward"]
 
 
@@ -197,7 +197,7 @@ def test_refused_function_raises_the_same_error_as_grad(tmp_path):
 
 
 def test_unknown_stage_name_lists_the_stages():
-    with pytest.raises(KeyError, match="source, check, resolve, ssa, reverse, optimize"):
+    with pytest.raises(KeyError, match="source, check, resolve, ssa, cse, reverse, optimize"):
         astgrad.explain(corpus.sin_cos)["forward"]
 
 
@@ -205,7 +205,7 @@ def test_as_text_selects_stages():
     text = astgrad.explain(corpus.sin_cos).as_text(["ssa", "optimize"])
     assert re.findall(r"^# .*$", text, flags=re.M) == [
         "# 4. ssa: single assignment: one primitive per line",
-        "# 6. optimize: the generated function",
+        "# 7. optimize: the generated function",
     ]
 
 

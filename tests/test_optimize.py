@@ -3,8 +3,9 @@
 import gast
 import pytest
 
+import astgrad
 from astgrad import optimize
-from astgrad.ir import ADJOINT, Line, return_line, statement
+from astgrad.ir import ADJOINT, PRIMAL, Line, return_line, statement
 
 
 def simplified(text):
@@ -76,3 +77,57 @@ def test_computed_values_are_reused_only_while_their_inputs_hold():
     assert source_of(optimize.reuse_computed(body)) == (
         "c = cos(x)\nd = c * 2\nx = d\ne = cos(x)\nreturn c + d + e"
     )
+
+
+@pytest.mark.parametrize(
+    "lines, folded",
+    [
+        # x * x: the first contribution assigns, the second adds the same term
+        ("d_x = d_y * x\n d_x = d_x + d_y * x", "d_x = d_y * (2 * x)"),
+        # ... or both add to a sum already there
+        ("d_x = d_x + d_y * x\n d_x = d_x + d_y * x", "d_x = d_x + d_y * (2 * x)"),
+        ("d_x = d_x - d_y * x\n d_x = d_x - d_y * x", "d_x = d_x - d_y * (2 * x)"),
+        # x + x; the 2 goes into a product's last factor, and constants fold
+        ("d_x = d_y\n d_x = d_x + d_y", "d_x = 2 * d_y"),
+        ("d_x = d_y * 3.0\n d_x = d_x + d_y * 3.0", "d_x = d_y * 6.0"),
+        ("d_x = f(d_y, x)\n d_x = d_x + f(d_y, x)", "d_x = 2 * f(d_y, x)"),
+    ],
+)
+def test_a_contribution_made_twice_is_one_line(lines, folded):
+    body = body_of(f"def f(x, d_x, d_y):\n {lines}\n return d_x")
+    assert source_of(optimize.fold_repeated_contributions(body)) == f"{folded}\nreturn d_x"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        "d_x = d_y * x\n d_x = d_x + d_y * z",  # different terms
+        "d_x = d_x + d_y * x\n d_x = d_x - d_y * x",  # one adds, one subtracts
+        "d_x = d_y * x\n d_x = d_x - d_y * x",  # a first contribution, then a subtraction
+        "d_x = d_y * x\n d_z = d_z + d_y * x",  # different adjoints
+        "d_x = d_y * x\n d_w = d_y\n d_x = d_x + d_y * x",  # not consecutive
+        "d_x = d_x * x\n d_x = d_x + d_x * x",  # the term reads the adjoint it changes
+        "d_x = d_x + d_x * x\n d_x = d_x + d_x * x",
+        "d_x = x + d_x\n d_x = d_x + x",  # the first line is not `t` alone
+    ],
+)
+def test_only_the_same_term_added_twice_in_a_row_is_folded(lines):
+    body = body_of(f"def f(x, z, d_w, d_x, d_y, d_z):\n {lines}\n return d_x")
+    assert source_of(optimize.fold_repeated_contributions(body)) == source_of(body)
+
+
+def test_a_primal_line_is_not_folded():
+    body = [Line("y", gast.parse("x * a").body[0].value, PRIMAL), *body_of("def f(x, a):\n y = y + x * a\n return y")]
+    assert source_of(optimize.fold_repeated_contributions(body)) == source_of(body)
+
+
+def square_times(x, c):
+    return x * x * c
+
+
+def test_the_gradient_of_x_times_x_has_one_line_and_the_value_of_two():
+    d_square = astgrad.grad(square_times, wrt="x")
+    assert astgrad.source(d_square).count("d_x = ") == 1
+    assert "    d_x = d_x_times_x * (2 * x)\n" in astgrad.source(d_square)
+    for x, c in [(0.1, 3.0), (-7.3, 1e-3), (1e150, 2.5), (3.0, -1e-300)]:
+        assert d_square(x, c, d_out=0.7) == (0.7 * c) * x + (0.7 * c) * x

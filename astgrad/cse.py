@@ -1,0 +1,132 @@
+"""Stage 5, cse: each distinct value of the primal computed once.
+
+Takes a `Program` from ssa and gives an equivalent `Program` in which no two
+equations apply the same rule to the same inputs: the later one is dropped and
+what read its target reads the first one's. Then every value has one adjoint
+(``x - mu`` written twice in a layer norm is one ``d_x_minus_mu``, not a second
+``d_x_minus_mu_1`` besides it).
+
+This is exact: every primitive in the table is a pure function of its inputs
+(random numbers are refused before this stage), and single assignment means an
+input name holds one value throughout. Two equations are the same computation
+when they have the same rule (the same spelling: ``np.sum(x)`` and
+``x.sum()`` are kept apart) and the same expression once their inputs are
+renamed, static arguments included (``np.mean(x, axis=0)`` is not
+``np.mean(x, axis=1)``); constants compare by type and value, so ``x * 2`` is
+not ``x * 2.0``.
+
+Names: a merged value keeps the first name the user gave it. When ``t = 2 * x``
+is computed first as a temporary (``2 * x`` nested in an earlier line) and
+then as the user's ``t``, the one equation is called ``t``. (No line reads ``t``
+before: check refuses a name used before it is assigned, and resolve renames a
+free name an inlined helper reads when the function assigns it.)
+
+One pass over the equations with a dictionary keyed by (rule, expression):
+linear in the program's size.
+"""
+
+from dataclasses import replace
+
+import gast
+
+from .names import name, substituted
+
+
+def eliminate_common_subexpressions(program):
+    """`program` with each repeated computation replaced by a read of its first result."""
+    body = program.equations
+    representative = _representatives(body)
+    if not representative:
+        return program
+    final = _final_names(body, representative, program.user_names)
+    renaming = {target: final[first] for target, first in representative.items()}
+    renaming.update({first: new for first, new in final.items() if new != first})
+    loads = _NameLoads(renaming)
+    kept = [
+        _renamed_equation(equation, renaming, loads)
+        for equation in body
+        if representative.get(equation.target, equation.target) == equation.target
+    ]
+    return replace(program, body=kept, output=_renamed_atoms(program.output, renaming))
+
+
+def _representatives(body):
+    """{target of a repeated computation: target of its first one}, for the repeats only."""
+    first_by_key = {}  # (rule, expression key) -> the first target computing it
+    representative = {}
+    for equation in body:
+        key = (equation.rule, _key(equation.value, representative))
+        first = first_by_key.setdefault(key, equation.target)
+        if first != equation.target:
+            representative[equation.target] = first
+    return representative
+
+
+def _final_names(body, representative, user_names):
+    """{first target of a merged computation: the name it keeps} (the first user's name, if any)."""
+    final = {first: first for first in representative.values()}
+    for equation in body:
+        first = representative.get(equation.target)
+        if first is not None and final[first] not in user_names and equation.target in user_names:
+            final[first] = equation.target
+    return final
+
+
+def _renamed_equation(equation, renaming, loads):
+    """`equation` reading and assigning the renamed names (the same record if nothing changes)."""
+    if equation.target not in renaming and not (_names_read(equation.value) & renaming.keys()):
+        return equation
+    value = gast.copy_location(substituted(equation.value, loads), equation.value)
+    return replace(
+        equation,
+        target=renaming.get(equation.target, equation.target),
+        value=value,
+        inputs=tuple(_renamed_input(value, loads) for value in equation.inputs),
+    )
+
+
+def _renamed_input(value, loads):
+    """An equation's input (an atom, an index, a display, or a sequence of them) with names renamed."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_renamed_input(item, loads) for item in value)
+    if isinstance(value, gast.AST):
+        return substituted(value, loads)
+    return value
+
+
+def _renamed_atoms(output, renaming):
+    """The output atom, or tuple of atoms, with names renamed."""
+    if isinstance(output, tuple):
+        return tuple(_renamed_atoms(atom, renaming) for atom in output)
+    if isinstance(output, gast.Name) and output.id in renaming:
+        return name(renaming[output.id])
+    return output
+
+
+class _NameLoads(dict):
+    """old name -> a fresh load of its new name, for `substituted` (no node shared between lines)."""
+
+    def __init__(self, renaming):
+        super().__init__(renaming)
+
+    def __getitem__(self, old):
+        return name(super().__getitem__(old))
+
+
+def _key(node, representative):
+    """A hashable key equal for the same expression of the same values (names read through `representative`)."""
+    if isinstance(node, gast.Name):
+        return ("Name", representative.get(node.id, node.id))
+    if isinstance(node, gast.Constant):
+        return ("Constant", type(node.value), repr(node.value))
+    if isinstance(node, gast.AST):
+        return (type(node).__name__,) + tuple(
+            _key(value, representative) for field, value in gast.iter_fields(node) if field != "ctx"
+        )
+    if isinstance(node, list):
+        return tuple(_key(item, representative) for item in node)
+    return node
+
+
+def _names_read(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
