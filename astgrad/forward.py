@@ -71,13 +71,12 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     """
     namespace = program.namespace.fork()
     sweep = _Sweep(program, namespace)
-    suffixes = {p: (f"_{PREFIX}{p}" if len(wrt) > 1 else "") for p in wrt}
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
     lines = number_check(program, wrt, namespace)
     for equation in program.equations:
         lines.append(primal_line(equation))
         for p in wrt:
-            fresh = lambda v, p=p: namespace.fresh(PREFIX + v + suffixes[p])  # noqa: E731
+            fresh = lambda v, p=p: namespace.fresh(tangent_name(v, p, wrt))  # noqa: E731
             lines.extend(sweep.tangent_lines(equation, equation.rule, passes[p], fresh))
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
     rows = []
@@ -91,6 +90,11 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     params = [parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
     return Derivative(function_name, _arguments(program.args, params, keep_defaults=True), tuple(lines), namespace)
+
+
+def tangent_name(variable, param, wrt):
+    """The name of `variable`'s tangent in the pass of `param`: ``dsin_x``, or ``dsin_x_dx`` among several passes."""
+    return PREFIX + variable + (f"_{PREFIX}{param}" if len(wrt) > 1 else "")
 
 
 def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, helper):

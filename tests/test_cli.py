@@ -189,7 +189,7 @@ def test_stages_prints_every_stage(capsys):
     status, out, _ = run_in_process(capsys, "show", "examples/quickstart.py:f", "--stages")
     assert status == 0
     stages = re.findall(r"^# \d\. (\w+):", out, flags=re.M)
-    assert stages == ["source", "check", "resolve", "ssa", "reverse", "optimize"]
+    assert stages == ["source", "check", "resolve", "ssa", "reverse", "optimize", "names"]
     assert out.endswith(QUICKSTART_GRADIENT)
 
 
@@ -201,7 +201,7 @@ def test_stage_selects_stages(capsys, monkeypatch):
     ))  # fmt: skip
     status, _, err = run_in_process(capsys, "show", "examples/quickstart.py:f", "--stage", "forward")
     assert (status, err) == (2, "astgrad: error: no stage 'forward'; the stages are "
-                                "source, check, resolve, ssa, reverse, optimize\n")  # fmt: skip
+                                "source, check, resolve, ssa, reverse, optimize, names\n")  # fmt: skip
 
 
 @pytest.mark.parametrize("wrt, last_line", [("y", "return d_y"), ("1,0", "return d_y, d_x"), ("-2", "return d_x")])

@@ -491,7 +491,7 @@ def test_newton_runs_and_shows_both_derivatives():
     out = run_example_with("newton", "--show-source")
     assert "at the minimum x = 1.084466018586" in out
     assert "def d_f(x, d_out=1.0):" in out
-    assert "def d_d_f(x, d_out=1.0, d2_out=1.0):" in out
+    assert "def d2_f(x, d_out=1.0, d2_out=1.0):" in out
     assert "    return d2_x" in out
 
 
