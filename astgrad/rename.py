@@ -21,8 +21,9 @@ that the function could read from elsewhere in no way (the user's globals,
 closure and builtins, the names astgrad added, keywords), and only names the
 function assigns are renamed: never a parameter nor a name the user's
 function assigns (`keep`). So the renamed function computes what the given
-one did. Each name is renamed once, all its occurrences together, and the
-pass reads every line twice: it is linear in the size of the function.
+one did. Each name is renamed once, all its occurrences together: the pass
+reads the lines' targets, then rewrites the lines once if anything is
+renamed, linear in the size of the function.
 """
 
 import keyword
@@ -85,13 +86,13 @@ def derived_from(name):
 
 
 def names_used(derivative):
-    """Every name that occurs in the function: parameters, targets, and names read."""
-    used = set(parameter_names_of(derivative.args)) | names_assigned(derivative.lines)
-    for line in derivative.lines:
-        for node in (line.value, line.guard):
-            if node is not None:
-                used.update(n.id for n in gast.walk(node) if isinstance(n, gast.Name))
-    return used
+    """Every local name of the function: its parameters and the names it assigns.
+
+    The names a line reads need no walk over the expressions: each is one of
+    these or a name the function reads from outside, which
+    `readable_elsewhere` refuses as a new name.
+    """
+    return set(parameter_names_of(derivative.args)) | names_assigned(derivative.lines)
 
 
 def names_assigned(lines):
