@@ -218,8 +218,8 @@ def finished(derivative, program, returned=None):
 def returned_names(program, wrt, kind, as_tuple, with_value):
     """The names a forward-mode gradient's or Hessian's returned values should have (None: as they are).
 
-    A first derivative is the output's tangent, ``dout_dx`` (``dout`` for one
-    parameter), whichever copy of it the return reads; a second derivative
+    A first derivative is the output's tangent, ``dout_dx``, whichever copy
+    of it the return reads; a second derivative
     is ``d2_x`` (``d2_dx_dy`` in a Hessian matrix), as in reverse mode.
     """
     if kind == "hessian":
@@ -229,7 +229,7 @@ def returned_names(program, wrt, kind, as_tuple, with_value):
     order, _ = rename.derivative_order(program.name)
     if order:
         return rename.gradient_names(wrt, {}, as_tuple, with_value, order + 1)
-    names = tuple(forward.tangent_name(program.output.id, p, wrt) for p in wrt)
+    names = tuple(forward.tangent_name(program.output.id, p) for p in wrt)
     gradient = names if as_tuple else names[0]
     return (None, gradient) if with_value else gradient
 

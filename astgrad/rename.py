@@ -34,7 +34,9 @@ import gast
 
 from .names import BUILTIN_NAMES, with_children
 
-NUMBERED = re.compile(r"^(?P<base>.+)_(?P<number>[1-9][0-9]*)$")
+# `d_prod_1`; also the numbered name inside a partial derivative, `dd_x_1_dx`
+NUMBERED = re.compile(r"^(?P<base>.+?)_(?P<number>[1-9][0-9]*)(?P<partial>_d[A-Za-z][A-Za-z0-9]*)?$")
+PARTIAL = re.compile(r"_d[A-Za-z][A-Za-z0-9]*$")
 ORDER_PREFIX = re.compile(r"^(?:d_|d(?P<order>[2-9]|[1-9][0-9]+)_)")
 
 
@@ -63,9 +65,10 @@ def rename(derivative, keep=frozenset(), returned=None):
     made = derivative.namespace.locals
     for old in sorted(renamable - set(renaming)):  # sorted: the same names on every run
         match = NUMBERED.match(old)
-        # numbered because its base was taken (not `x_pow_2`), and not to be read as another's derivative
-        if match and match["base"] in made and not any(v in used for v in derived_from(match["base"])):
-            claim(old, match["base"])
+        plain = match and match["base"] + (match["partial"] or "")
+        # numbered because its plain form was taken (not `x_pow_2`), and not to be read as another's derivative
+        if match and plain in made and not any(v in used for v in derived_from(plain)):
+            claim(old, plain)
     return replace(
         derivative,
         name=function_name(derivative.name),
@@ -76,10 +79,11 @@ def rename(derivative, keep=frozenset(), returned=None):
 
 # ---- what may be renamed, and to what ---------------------------------------------------------
 def derived_from(name):
-    """The names `name` reads as a derivative of: ``t`` for ``d_t`` (an adjoint), ``d_x`` for ``dd_x`` (a tangent).
+    """The names `name` reads as a derivative of: ``t`` for ``d_t`` (an adjoint), ``d_x`` for ``dd_x_dx`` (a partial).
 
     ``d_t_1``, the adjoint of ``t_1``, must not become ``d_t`` while ``t`` is there.
     """
+    name = PARTIAL.sub("", name) if name.startswith("d") else name
     match = ORDER_PREFIX.match(name)
     readings = [name[match.end():]] if match else []
     return readings + [name[1:]] if name.startswith("d") else readings

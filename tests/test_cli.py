@@ -251,8 +251,8 @@ def test_show_forward_mode_of_array_code_prints_the_tangent_function(capsys, mon
     status, out, err = run_in_process(capsys, "show", "examples/linear_regression.py:loss", "--mode", "forward",
                                       "--wrt", "w", "--no-comments")  # fmt: skip
     assert (status, err) == (0, "")
-    assert out.startswith("def jvp_loss(w, b, X, y, dw):\n    X_matmul_w = X @ w\n    dX_matmul_w = X @ dw\n")
-    assert out.endswith("    return out, dout\n")
+    assert out.startswith("def jvp_loss(w, b, X, y, w_dot):\n    X_matmul_w = X @ w\n    X_matmul_w_dot = X @ w_dot\n")
+    assert out.endswith("    return out, out_dot\n")
 
 
 def test_a_mode_show_cannot_explain_yet_is_a_usage_error(capsys, monkeypatch):

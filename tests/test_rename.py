@@ -3,6 +3,7 @@
 import math
 
 import gast
+import numpy as np
 import pytest
 
 import astgrad
@@ -148,6 +149,15 @@ def test_of_two_numbers_the_first_in_order_takes_the_plain_name():
     )
 
 
+def test_a_number_inside_a_partial_derivative_goes_too():
+    partial = text("def d2_f(x, d_out=1.0):", "    dd_x_1_dx = d_out * 2.0", "    return dd_x_1_dx * x")
+    assert renamed_source(partial, made={"dd_x_dx"}) == text(
+        "def d2_f(x, d_out=1.0):", "    dd_x_dx = d_out * 2.0", "    return dd_x_dx * x"
+    )
+    with_d_x = text("def d2_f(x, d_out=1.0):", "    d_x = d_out * x", "    dd_x_1_dx = d_x * 2.0", "    return dd_x_1_dx")
+    assert renamed_source(with_d_x, made={"dd_x_dx"}) == with_d_x  # dd_x_dx would read as d_x's
+
+
 def test_unpacked_targets_and_check_guards_are_renamed_with_the_rest():
     driver = text(
         "def d_f(x, d_out=1.0):",
@@ -254,6 +264,16 @@ def test_hessian_returns_second_derivatives_by_name(module):
 
 def test_hessian_of_one_parameter_returns_d2(module):
     assert returned(astgrad.hessian(module.cubic_sin)) == "return d2_x"
+
+
+def test_a_tangent_cannot_be_read_as_a_product(tmp_path):
+    module = load_module(tmp_path, "import numpy as np\n\ndef loss(y, z):\n    return np.mean(y * z)\n")
+    text = astgrad.source(astgrad.jvp(module.loss))
+    assert text.startswith("def jvp_loss(y, z, y_dot, z_dot):\n")
+    assert "    y_times_z_dot = " in text and "dy_times_z" not in text
+    y, z, y_dot, z_dot = np.array([1.0, 2.0]), np.array([3.0, -1.0]), np.array([0.5, 1.0]), np.array([2.0, 0.0])
+    value, tangent = astgrad.jvp(module.loss)(y, z, y_dot, z_dot)
+    assert (value, tangent) == pytest.approx((np.mean(y * z), np.mean(y_dot * z + y * z_dot)))
 
 
 def test_gradient_of_a_gradient_is_d2(module):
