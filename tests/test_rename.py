@@ -286,3 +286,11 @@ def test_gradient_of_a_gradient_is_d2(module):
     forward_second = astgrad.grad(astgrad.grad(module.cubic_sin), mode="forward")
     assert returned(forward_second) == "return d2_x"
     assert forward_second(x) == pytest.approx(exact, rel=1e-12)
+
+
+def test_explain_shows_the_renaming_as_its_own_stage(module):
+    explanation = astgrad.explain(module.smooth_loss, wrt=("w", "b"), comments=False)
+    assert explanation.names[-2:] == ("optimize", "names")
+    assert explanation["optimize"].endswith("    return d_w, d_z\n")
+    assert explanation["names"].endswith("    return d_w, d_b\n")
+    assert explanation["names"] == astgrad.source(astgrad.grad(module.smooth_loss, wrt=("w", "b")))
