@@ -212,21 +212,21 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
 
 def finished(derivative, program, returned=None):
     """The last stages before compile: optimize, then names (the user's names kept)."""
-    return rename.rename(optimize.optimize(derivative), program.user_names, returned)
+    return rename.rename(optimize.optimize(derivative), program.user_names, returned, bool(program.primal_params))
 
 
 def returned_names(program, wrt, kind, as_tuple, with_value):
     """The names a forward-mode gradient's or Hessian's returned values should have (None: as they are).
 
     A first derivative is the output's tangent, ``dout_dx``, whichever copy
-    of it the return reads; a second derivative
-    is ``d2_x`` (``d2_dx_dy`` in a Hessian matrix), as in reverse mode.
+    of it the return reads; a second derivative (of a generated gradient) is
+    ``d2_x`` (``d2_dx_dy`` in a Hessian matrix), as in reverse mode.
     """
     if kind == "hessian":
         return rename.hessian_names(wrt, as_tuple, with_value)
     if isinstance(program.output, tuple) or not isinstance(program.output, gast.Name):
         return None  # a Jacobian's rows, or a constant
-    order, _ = rename.derivative_order(program.name)
+    order, _ = rename.derivative_order(program.name) if program.primal_params else (0, program.name)
     if order:
         return rename.gradient_names(wrt, {}, as_tuple, with_value, order + 1)
     names = tuple(forward.tangent_name(program.output.id, p) for p in wrt)

@@ -153,7 +153,7 @@ def _reverse_stages(program, names, as_tuple, comments):
 def _cleaned_stages(name, derivative, program, returned, comments):
     """The derivative stage `name`, then optimize and names: [(stage name, text)]."""
     optimized = optimize.optimize(derivative)
-    named = rename.rename(optimized, program.user_names, returned)
+    named = rename.rename(optimized, program.user_names, returned, bool(program.primal_params))
     return [(name, _printed(derivative, program, comments)), ("optimize", _printed(optimized, program, comments)),
             ("names", _printed(named, program, comments))]  # fmt: skip
 

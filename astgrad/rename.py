@@ -40,13 +40,15 @@ PARTIAL = re.compile(r"_d[A-Za-z][A-Za-z0-9]*$")
 ORDER_PREFIX = re.compile(r"^(?:d_|d(?P<order>[2-9]|[1-9][0-9]+)_)")
 
 
-def rename(derivative, keep=frozenset(), returned=None):
+def rename(derivative, keep=frozenset(), returned=None, of_derivative=False):
     """`derivative` with its generated local names tidied (see the module docstring).
 
     `keep` holds the names that must not change besides the parameters (the
     names the user's function assigns). `returned` is the wanted name of the
     returned value, or a tuple of them shaped like a returned tuple; None
-    where a position has no wanted name.
+    where a position has no wanted name. `of_derivative`: whether the
+    function differentiated was itself generated, so that the name says the
+    order (``d2_f``); a user's own ``d_f`` keeps its ``d_d_f``.
     """
     used = names_used(derivative)
     assigned = names_assigned(derivative.lines)
@@ -71,7 +73,7 @@ def rename(derivative, keep=frozenset(), returned=None):
             claim(old, plain)
     return replace(
         derivative,
-        name=function_name(derivative.name),
+        name=function_name(derivative.name) if of_derivative else derivative.name,
         lines=tuple(renamed_line(line, renaming) for line in derivative.lines) if renaming else derivative.lines,
         names={variable: renaming.get(adjoint, adjoint) for variable, adjoint in derivative.names.items()},
     )

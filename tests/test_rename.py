@@ -187,6 +187,12 @@ def test_a_derivative_of_a_derivative_says_its_order(before, after):
     assert rename.function_name(before) == after
 
 
+def test_the_order_is_said_only_for_a_derivative_of_a_generated_derivative():
+    user_d_f = text("def d_d_f(x, d_out=1.0):", "    return d_out * x")
+    assert renamed_source(user_d_f).startswith("def d_d_f(")
+    assert source_of(rename.rename(derivative_of(user_d_f), of_derivative=True)).startswith("def d2_f(")
+
+
 # ---- purity ------------------------------------------------------------------------------------
 def test_the_input_is_left_as_it_was_and_a_second_run_gives_the_same():
     derivative = derivative_of(COPY_RETURNED)
@@ -294,3 +300,11 @@ def test_explain_shows_the_renaming_as_its_own_stage(module):
     assert explanation["optimize"].endswith("    return d_w, d_z\n")
     assert explanation["names"].endswith("    return d_w, d_b\n")
     assert explanation["names"] == astgrad.source(astgrad.grad(module.smooth_loss, wrt=("w", "b")))
+
+
+def test_a_users_function_named_like_a_derivative_keeps_its_name(tmp_path):
+    module = load_module(tmp_path, "def d_f(x):\n    return x * x * x\n")
+    gradient = astgrad.grad(module.d_f)
+    assert astgrad.source(gradient).startswith("def d_d_f(x, d_out=1.0):\n")
+    assert returned(astgrad.grad(module.d_f, mode="forward")) == "return dout_dx"
+    assert gradient(2.0) == 12.0
