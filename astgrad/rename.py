@@ -118,7 +118,7 @@ def parameter_names_of(args):
 
 
 def readable_elsewhere(name, namespace):
-    """Whether the function could read `name` from outside: the user's globals, closure or builtins, astgrad's added names."""
+    """Whether the function could read `name` from outside: the user's globals, closure, builtins, added names."""
     return (
         name in namespace.globals
         or name in namespace.closure

@@ -109,7 +109,10 @@ def test_nested_returns_are_matched_position_by_position():
     matrix = text("def h(x, y):", "    a = x * 2.0", "    b = y * 3.0", "    return ((a, b), (b, 1.0))")
     wanted = (("d2_dx_dx", "d2_dx_dy"), ("d2_dy_dx", "d2_dy_dy"))
     assert renamed_source(matrix, returned=wanted) == text(
-        "def h(x, y):", "    d2_dx_dx = x * 2.0", "    d2_dx_dy = y * 3.0", "    return ((d2_dx_dx, d2_dx_dy), (d2_dx_dy, 1.0))"
+        "def h(x, y):",
+        "    d2_dx_dx = x * 2.0",
+        "    d2_dx_dy = y * 3.0",
+        "    return ((d2_dx_dx, d2_dx_dy), (d2_dx_dy, 1.0))",
     )
 
 
@@ -154,7 +157,9 @@ def test_a_number_inside_a_partial_derivative_goes_too():
     assert renamed_source(partial, made={"dd_x_dx"}) == text(
         "def d2_f(x, d_out=1.0):", "    dd_x_dx = d_out * 2.0", "    return dd_x_dx * x"
     )
-    with_d_x = text("def d2_f(x, d_out=1.0):", "    d_x = d_out * x", "    dd_x_1_dx = d_x * 2.0", "    return dd_x_1_dx")
+    with_d_x = text(
+        "def d2_f(x, d_out=1.0):", "    d_x = d_out * x", "    dd_x_1_dx = d_x * 2.0", "    return dd_x_1_dx"
+    )
     assert renamed_source(with_d_x, made={"dd_x_dx"}) == with_d_x  # dd_x_dx would read as d_x's
 
 
