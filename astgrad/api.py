@@ -1,6 +1,6 @@
 """The public API: `grad`, `value_and_grad`, `jvp`, `hessian`, `source`, `primitive_table`; the driver of the stages.
 
-    source -> check -> resolve -> ssa -> cse -> reverse | forward -> optimize -> compile
+    source -> check -> resolve -> ssa -> cse -> reverse | forward -> optimize -> names -> compile
 
 `transform` below is that line of stages. A transformation runs once per
 (function, wrt, mode, kind) and is cached; `grad` returns the generated
@@ -20,7 +20,9 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union, overload
 
-from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, resolve, reverse, runtime, ssa
+import gast
+
+from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, rename, resolve, reverse, runtime, ssa
 from . import standalone as standalone_module
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NonScalarOutputError
@@ -188,20 +190,22 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
     params = _primal_params(program, function)
     names = program.params if kind == "jvp" and wrt is None else _wrt_names(program, function, wrt)
     if kind == "jvp":
-        return compile.build(optimize.optimize(forward.jvp(program, names)), function, params, seed=False)
+        return compile.build(finished(forward.jvp(program, names), program), function, params, seed=False)
     if kind != "hessian":
         _require_scalar_output(program, front.location, function)
     as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
     with_value = kind == "value_and_grad"
     if mode == "reverse":
         adjoint = reverse_adjoint(program, names, as_tuple=as_tuple, with_value=with_value)
-        return compile.build(optimize.optimize(adjoint), function, params)
+        returned = rename.gradient_names(names, adjoint.names, as_tuple, with_value)
+        return compile.build(finished(adjoint, program, returned), function, params)
     function_name = "hessian_" + program.name[len("d_"):] if kind == "hessian" else None
     if not program.arrays:
         tangents = forward.gradient(program, names, as_tuple, with_value, function_name)
-        return compile.build(optimize.optimize(tangents), function, params, seed=False)
+        returned = returned_names(program, names, kind, as_tuple, with_value)
+        return compile.build(finished(tangents, program, returned), function, params, seed=False)
     # Array code: the tangent function, and a driver calling it once per element of each parameter.
-    tangent_function = compile.build(optimize.optimize(forward.jvp(program, names)), function, params, seed=False)
+    tangent_function = compile.build(finished(forward.jvp(program, names), program), function, params, seed=False)
     helper = runtime.forward_jacobian if kind == "hessian" else runtime.forward_gradient
     driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper)
     return compile.build(driver, function, params, seed=False)
@@ -210,6 +214,30 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
 def reverse_adjoint(program, wrt, as_tuple, with_value=False, arrays=True):
     """The reverse stage, with the array policy in array code (`arrays=False`: the literal templates)."""
     return reverse.reverse(program, wrt, as_tuple, with_value, ArrayPolicy if arrays else None)
+
+
+def finished(derivative, program, returned=None):
+    """The last stages before compile: optimize, then names (the user's names kept)."""
+    return rename.rename(optimize.optimize(derivative), program.user_names, returned, bool(program.primal_params))
+
+
+def returned_names(program, wrt, kind, as_tuple, with_value):
+    """The names a forward-mode gradient's or Hessian's returned values should have (None: as they are).
+
+    A first derivative is the output's tangent, ``dout_dx``, whichever copy
+    of it the return reads; a second derivative (of a generated gradient) is
+    ``d2_x`` (``d2_dx_dy`` in a Hessian matrix), as in reverse mode.
+    """
+    if kind == "hessian":
+        return rename.hessian_names(wrt, as_tuple, with_value)
+    if isinstance(program.output, tuple) or not isinstance(program.output, gast.Name):
+        return None  # a Jacobian's rows, or a constant
+    order, _ = rename.derivative_order(program.name) if program.primal_params else (0, program.name)
+    if order:
+        return rename.gradient_names(wrt, {}, as_tuple, with_value, order + 1)
+    names = tuple(forward.tangent_name(program.output.id, p) for p in wrt)
+    gradient = names if as_tuple else names[0]
+    return (None, gradient) if with_value else gradient
 
 
 @dataclass

@@ -14,7 +14,8 @@ The stages are those of `api.transform`, each shown as Python source:
     reverse   the adjoint as the reverse stage writes it, one rule at a time
     arrays    (array code only) the same with the array policy's decisions: unbroadcast,
               uniform adjoints, where the seed is applied, counts
-    optimize  the generated function (what `astgrad.source(astgrad.grad(f))` gives)
+    optimize  the adjoint after clean-up
+    names     the generated function, its names tidied (what `astgrad.source(astgrad.grad(f))` gives)
 
 The stages up to cse are `api.front_end`, which `api.transform` and `astgrad.graph`
 use too. (This module is not called `explain.py`: the public function `astgrad.explain` would shadow
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import api, forward, optimize
+from . import api, forward, optimize, rename
 from .ir import PRIMAL, Derivative, Line, function_def, make_function_def, return_line
 from .compile import line_origins, to_source, with_origin_comments
 from .errors import AstgradError
@@ -45,7 +46,8 @@ STAGE_TITLES = {
     "reverse": "the adjoint, one rule at a time, before clean-up",
     "arrays": "the adjoint with the decisions array code needs (shapes, uniform adjoints, the seed)",
     "forward": "the tangents, one rule at a time, before clean-up",
-    "optimize": "the generated function",
+    "optimize": "after clean-up",
+    "names": "the generated function, names tidied",
 }
 
 
@@ -152,12 +154,20 @@ def _stages(fn, wrt, mode, comments, where):
 
 def _reverse_stages(program, names, as_tuple, comments):
     adjoint = api.reverse_adjoint(program, names, as_tuple=as_tuple)
+    returned = rename.gradient_names(names, adjoint.names, as_tuple, with_value=False)
     stages = []
     if program.arrays:  # the literal template instances first, then the array decisions
         naive = api.reverse_adjoint(program, names, as_tuple=as_tuple, arrays=False)
         stages.append(("reverse", _printed(naive, program, comments)))
-    stages.append(("arrays" if program.arrays else "reverse", _printed(adjoint, program, comments)))
-    return stages + [("optimize", _printed(optimize.optimize(adjoint), program, comments))]
+    return stages + _cleaned_stages("arrays" if program.arrays else "reverse", adjoint, program, returned, comments)
+
+
+def _cleaned_stages(name, derivative, program, returned, comments):
+    """The derivative stage `name`, then optimize and names: [(stage name, text)]."""
+    optimized = optimize.optimize(derivative)
+    named = rename.rename(optimized, program.user_names, returned, bool(program.primal_params))
+    return [(name, _printed(derivative, program, comments)), ("optimize", _printed(optimized, program, comments)),
+            ("names", _printed(named, program, comments))]  # fmt: skip
 
 
 def _printed(derivative, program, comments):
@@ -171,11 +181,11 @@ def _printed(derivative, program, comments):
 def _forward_stages(program, names, as_tuple, comments):
     # Array code is differentiated one element at a time by its tangent function (jvp): that is what is shown.
     if program.arrays:
-        tangents = forward.jvp(program, names)
+        tangents, returned = forward.jvp(program, names), None
     else:
         tangents = forward.gradient(program, names, as_tuple)
-    naive = _printed(tangents, program, comments)
-    return [("forward", naive), ("optimize", _printed(optimize.optimize(tangents), program, comments))]
+        returned = api.returned_names(program, names, "grad", as_tuple, with_value=False)
+    return _cleaned_stages("forward", tangents, program, returned, comments)
 
 
 # mode -> the stages after ssa for that mode: (program, wrt names, as_tuple, comments) -> [(stage name, text)]

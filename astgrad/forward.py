@@ -4,27 +4,30 @@ Takes a `Program` and the names of the parameters that carry a tangent, and
 gives a `gast.FunctionDef` in which each equation is followed by its tangent
 line, the dual-number view of differentiation:
 
-    def jvp_f(x, y, dx, dy):
+    def jvp_f(x, y, x_dot, y_dot):
         sin_x = sin(x)
-        dsin_x = cos(x) * dx
+        sin_x_dot = cos(x) * x_dot
         cos_y = cos(y)
-        dcos_y = -sin(y) * dy
+        cos_y_dot = -sin(y) * y_dot
         out = sin_x * cos_y
-        dout = cos_y * dsin_x + sin_x * dcos_y
-        return out, dout
+        out_dot = cos_y * sin_x_dot + sin_x * cos_y_dot
+        return out, out_dot
 
-A tangent is ``d`` + the variable's name (``dx``, ``dsin_x``), made unique
-against every other name. An elementwise entry's tangent is built from its
-partials (``partial * dx``, summed over the inputs that carry a tangent); any
-other entry has a tangent template, a sum of terms linear in the inputs'
-tangents, of which the terms with no tangent are left out.
+A tangent is the variable's name + ``_dot`` (``x_dot``, ``sin_x_dot``, as
+JAX and Griewank's dotted letters spell it), made unique against every other
+name: a suffix, so that the tangent of ``y_times_z`` cannot be read as a
+product the way ``dy_times_z`` could. An elementwise entry's tangent is
+built from its partials (``partial * x_dot``, summed over the inputs that
+carry a tangent); any other entry has a tangent template, a sum of terms
+linear in the inputs' tangents, of which the terms with no tangent are left
+out.
 
 `jvp` takes one tangent parameter per differentiated parameter and returns
 ``(value, tangent)``. `gradient` is the forward-mode gradient of scalar code:
 one forward pass per differentiated parameter, all in the same function, each
 seeded with the unit tangent 1.0, which the optimize stage folds away, so the
-tangents read as derivatives: ``dsin_x = cos(x)``. With several parameters
-each pass's tangents end in ``_d<parameter>`` (``dout_dx``, ``dout_dy``).
+tangents read as the partial derivatives they are, in Leibniz's spelling
+``d<variable>_d<parameter>``: ``dsin_x_dx = cos(x)``, ``dout_dy``.
 Like the reverse stage, the output is deliberately naive; optimize cleans it.
 """
 
@@ -40,21 +43,22 @@ from .rules import MARKERS, ZERO, constant_node, tangent_terms
 from .shapes import shape_classes
 from .templates import instantiate
 
-PREFIX = "d"
+PREFIX = "d"  # a partial derivative in a forward gradient: dsin_x_dx
+DOT = "_dot"  # a tangent in a direction (jvp): sin_x_dot
 UNIT = 1.0
 
 
 def jvp(program, wrt):
-    """``jvp_f(<params>, d<p> for p in wrt)`` returning ``(value, tangent)``."""
+    """``jvp_f(<params>, <p>_dot for p in wrt)`` returning ``(value, tangent)``."""
     namespace = program.namespace.fork()
     arrays = program.arrays
-    tangents = {p: namespace.fresh(PREFIX + p) for p in wrt}
+    tangents = {p: namespace.fresh(p + DOT) for p in wrt}
     lines = []
     sweep = _Sweep(program, namespace)
     names = {p: name(t) for p, t in tangents.items()}
     for equation in program.equations:
         lines.append(primal_line(equation))
-        lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(PREFIX + v)))
+        lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(v + DOT)))
     value = copy_atom(program.output)
     tangent = _output_tangent(program.output, names, arrays, namespace)
     lines.append(return_line(gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
@@ -71,13 +75,12 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     """
     namespace = program.namespace.fork()
     sweep = _Sweep(program, namespace)
-    suffixes = {p: (f"_{PREFIX}{p}" if len(wrt) > 1 else "") for p in wrt}
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
     lines = number_check(program, wrt, namespace)
     for equation in program.equations:
         lines.append(primal_line(equation))
         for p in wrt:
-            fresh = lambda v, p=p: namespace.fresh(PREFIX + v + suffixes[p])  # noqa: E731
+            fresh = lambda v, p=p: namespace.fresh(tangent_name(v, p))  # noqa: E731
             lines.extend(sweep.tangent_lines(equation, equation.rule, passes[p], fresh))
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
     rows = []
@@ -91,6 +94,11 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     params = [parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
     return Derivative(function_name, _arguments(program.args, params, keep_defaults=True), tuple(lines), namespace)
+
+
+def tangent_name(variable, param):
+    """The name of `variable`'s tangent in the pass of `param`, read as a partial derivative: ``dsin_x_dx``."""
+    return f"{PREFIX}{variable}_{PREFIX}{param}"
 
 
 def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, helper):

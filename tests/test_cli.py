@@ -189,7 +189,7 @@ def test_stages_prints_every_stage(capsys):
     status, out, _ = run_in_process(capsys, "show", "examples/quickstart.py:f", "--stages")
     assert status == 0
     stages = re.findall(r"^# \d\. (\w+):", out, flags=re.M)
-    assert stages == ["source", "check", "resolve", "ssa", "cse", "reverse", "optimize"]
+    assert stages == ["source", "check", "resolve", "ssa", "cse", "reverse", "optimize", "names"]
     assert out.endswith(QUICKSTART_GRADIENT)
 
 
@@ -201,7 +201,7 @@ def test_stage_selects_stages(capsys, monkeypatch):
     ))  # fmt: skip
     status, _, err = run_in_process(capsys, "show", "examples/quickstart.py:f", "--stage", "forward")
     assert (status, err) == (2, "astgrad: error: no stage 'forward'; the stages are "
-                                "source, check, resolve, ssa, cse, reverse, optimize\n")  # fmt: skip
+                                "source, check, resolve, ssa, cse, reverse, optimize, names\n")  # fmt: skip
 
 
 @pytest.mark.parametrize("wrt, last_line", [("y", "return d_y"), ("1,0", "return d_y, d_x"), ("-2", "return d_x")])
@@ -251,8 +251,8 @@ def test_show_forward_mode_of_array_code_prints_the_tangent_function(capsys, mon
     status, out, err = run_in_process(capsys, "show", "examples/linear_regression.py:loss", "--mode", "forward",
                                       "--wrt", "w", "--no-comments")  # fmt: skip
     assert (status, err) == (0, "")
-    assert out.startswith("def jvp_loss(w, b, X, y, dw):\n    X_matmul_w = X @ w\n    dX_matmul_w = X @ dw\n")
-    assert out.endswith("    return out, dout\n")
+    assert out.startswith("def jvp_loss(w, b, X, y, w_dot):\n    X_matmul_w = X @ w\n    X_matmul_w_dot = X @ w_dot\n")
+    assert out.endswith("    return out, out_dot\n")
 
 
 def test_a_mode_show_cannot_explain_yet_is_a_usage_error(capsys, monkeypatch):

@@ -19,7 +19,7 @@ from astgrad.errors import NotStraightLineError
 from support import load_module, without_origin_comments
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "explain"
-STAGES = ("source", "check", "resolve", "ssa", "cse", "reverse", "optimize")
+STAGES = ("source", "check", "resolve", "ssa", "cse", "reverse", "optimize", "names")
 CASES = [(fn.__name__, fn, None) for fn in (corpus.sin_cos, corpus.relu_sigmoid, corpus.two_variables, corpus.program)]
 CASES.append(("program_wrt_w", corpus.program, "w"))
 CASES = [case + ("reverse",) for case in CASES] + [
@@ -38,20 +38,20 @@ def test_stages_match_golden_file(name, fn, wrt, mode):
 
 @pytest.mark.parametrize("fn", corpus.CORPUS, ids=[fn.__name__ for fn in corpus.CORPUS])
 def test_last_stage_is_the_generated_source(fn):
-    assert astgrad.explain(fn)["optimize"] == astgrad.source(astgrad.grad(fn), comments=True)
-    assert astgrad.explain(fn, wrt=0, comments=False)["optimize"] == astgrad.source(astgrad.grad(fn, wrt=0))
+    assert astgrad.explain(fn)["names"] == astgrad.source(astgrad.grad(fn), comments=True)
+    assert astgrad.explain(fn, wrt=0, comments=False)["names"] == astgrad.source(astgrad.grad(fn, wrt=0))
 
 
 @pytest.mark.parametrize("fn", corpus.CORPUS, ids=[fn.__name__ for fn in corpus.CORPUS])
 def test_last_forward_stage_is_the_generated_forward_source(fn):
-    assert astgrad.explain(fn, mode="forward", comments=False)["optimize"] == astgrad.source(
+    assert astgrad.explain(fn, mode="forward", comments=False)["names"] == astgrad.source(
         astgrad.grad(fn, mode="forward")
     )
 
 
 def test_forward_stages_name_the_tangent_stage():
     explanation = astgrad.explain(corpus.sin_cos, mode="forward")
-    assert explanation.names == ("source", "check", "resolve", "ssa", "cse", "forward", "optimize")
+    assert explanation.names == ("source", "check", "resolve", "ssa", "cse", "forward", "optimize", "names")
     assert "    dsin_x_dx = cos(x) * 1.0  # from line" in explanation["forward"]
 
 
@@ -149,7 +149,7 @@ def test_explaining_a_generated_function_shows_second_order():
     explanation = astgrad.explain(first)
     assert explanation["source"] == inspect.getsource(first)  # with the comments naming corpus.reuse's lines
     assert without_origin_comments(explanation["source"]) == astgrad.source(first)
-    assert explanation["optimize"] == astgrad.source(astgrad.grad(first), comments=True)
+    assert explanation["names"] == astgrad.source(astgrad.grad(first), comments=True)
 
 
 def without_comments(text):
@@ -182,8 +182,8 @@ def test_wrt_is_checked_like_grad():
         astgrad.explain(corpus.sin_cos, wrt=True)
     with pytest.raises(ValueError, match="not a parameter"):
         astgrad.explain(corpus.sin_cos, wrt="z")
-    assert "return d_y\n" in astgrad.explain(corpus.sin_cos, wrt="y")["optimize"]
-    assert "return d_x, d_y\n" in astgrad.explain(corpus.sin_cos, wrt=("x", "y"))["optimize"]
+    assert "return d_y\n" in astgrad.explain(corpus.sin_cos, wrt="y")["names"]
+    assert "return d_x, d_y\n" in astgrad.explain(corpus.sin_cos, wrt=("x", "y"))["names"]
 
 
 def test_refused_function_raises_the_same_error_as_grad(tmp_path):
@@ -197,15 +197,15 @@ def test_refused_function_raises_the_same_error_as_grad(tmp_path):
 
 
 def test_unknown_stage_name_lists_the_stages():
-    with pytest.raises(KeyError, match="source, check, resolve, ssa, cse, reverse, optimize"):
+    with pytest.raises(KeyError, match="source, check, resolve, ssa, cse, reverse, optimize, names"):
         astgrad.explain(corpus.sin_cos)["forward"]
 
 
 def test_as_text_selects_stages():
-    text = astgrad.explain(corpus.sin_cos).as_text(["ssa", "optimize"])
+    text = astgrad.explain(corpus.sin_cos).as_text(["ssa", "names"])
     assert re.findall(r"^# .*$", text, flags=re.M) == [
         "# 4. ssa: single assignment: one primitive per line",
-        "# 7. optimize: the generated function",
+        "# 8. names: the generated function, names tidied",
     ]
 
 

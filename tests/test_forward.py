@@ -184,7 +184,7 @@ def dead_assignments(text):
 
 def test_jvp_of_scalars_returns_the_value_and_the_directional_derivative():
     jvp_f = astgrad.jvp(sin_cos)
-    assert list(inspect.signature(jvp_f).parameters) == ["x", "y", "dx", "dy"]
+    assert list(inspect.signature(jvp_f).parameters) == ["x", "y", "x_dot", "y_dot"]
     for dx, dy in [(1.0, 0.0), (0.0, 1.0), (0.3, -2.0)]:
         value, tangent = jvp_f(X0, Y0, dx, dy)
         assert value == sin_cos(X0, Y0)
@@ -244,7 +244,7 @@ def test_jvp_of_a_tuple_valued_function():
 @pytest.mark.parametrize("wrt", ["y", 1, ("y",)])
 def test_jvp_with_wrt_takes_fewer_tangents(wrt):
     jvp_f = astgrad.jvp(sin_cos, wrt=wrt)
-    assert list(inspect.signature(jvp_f).parameters) == ["x", "y", "dy"]
+    assert list(inspect.signature(jvp_f).parameters) == ["x", "y", "y_dot"]
     value, tangent = jvp_f(X0, Y0, 2.0)
     assert value == sin_cos(X0, Y0)
     assert tangent == pytest.approx(-2.0 * sin(X0) * sin(Y0), rel=1e-14)
@@ -255,7 +255,7 @@ def test_jvp_with_wrt_on_arrays_leaves_the_data_without_tangents():
     w, b, X, y = r.normal(size=3), 0.3, r.normal(size=(8, 3)), r.normal(size=8)
     dw, db = r.normal(size=3), -0.6
     jvp_loss = astgrad.jvp(affine_loss, wrt=("w", "b"))
-    assert list(inspect.signature(jvp_loss).parameters) == ["w", "b", "X", "y", "dw", "db"]
+    assert list(inspect.signature(jvp_loss).parameters) == ["w", "b", "X", "y", "w_dot", "b_dot"]
     value, tangent = jvp_loss(w, b, X, y, dw, db)
     residual = X @ w + b - y
     assert value == affine_loss(w, b, X, y)
@@ -429,14 +429,14 @@ def test_forward_gradient_source_has_one_tangent_pass_per_parameter():
 
 def test_jvp_source_follows_each_primal_line_by_its_tangent_line():
     assert astgrad.source(astgrad.jvp(sin_cos)) == (
-        "def jvp_sin_cos(x, y, dx, dy):\n"
+        "def jvp_sin_cos(x, y, x_dot, y_dot):\n"
         "    sin_x = sin(x)\n"
-        "    dsin_x = cos(x) * dx\n"
+        "    sin_x_dot = cos(x) * x_dot\n"
         "    cos_y = cos(y)\n"
-        "    dcos_y = -sin(y) * dy\n"
+        "    cos_y_dot = -sin(y) * y_dot\n"
         "    out = sin_x * cos_y\n"
-        "    dout = cos_y * dsin_x + sin_x * dcos_y\n"
-        "    return out, dout\n"
+        "    out_dot = cos_y * sin_x_dot + sin_x * cos_y_dot\n"
+        "    return out, out_dot\n"
     )
 
 

@@ -81,7 +81,7 @@ def test_explain_shows_its_code_in_a_monospace_font(outputs):
     page = result.data["text/html"]
 
     blocks = re.findall(r'<pre style="([^"]*)">', page)
-    assert len(blocks) == 7
+    assert len(blocks) == 8  # one per stage, names the eighth
     assert all(re.search(r"font-family:[^;]*,monospace$", style) for style in blocks)
     assert "# from line 2: math.log(x)" in re.sub(r"<[^>]+>", "", page)
 

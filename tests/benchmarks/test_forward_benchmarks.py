@@ -32,8 +32,8 @@ def sin_cos(x, y):
 
 def hand_forward_sin_cos(x, y):
     sin_x, cos_y = sin(x), cos(y)
-    dsin_x_dx = cos(x)  # pass 1: dx = 1, dy = 0
-    dcos_y_dy = -sin(y)  # pass 2: dx = 0, dy = 1
+    dsin_x_dx = cos(x)  # pass 1: x_dot = 1, y_dot = 0
+    dcos_y_dy = -sin(y)  # pass 2: x_dot = 0, y_dot = 1
     return cos_y * dsin_x_dx, sin_x * dcos_y_dy
 
 
