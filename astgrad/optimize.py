@@ -27,7 +27,7 @@ from collections import Counter
 
 import gast
 
-from .names import name, substituted, with_children
+from .names import name, name_ids, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
 
@@ -185,7 +185,8 @@ def reuse_computed(body):
         for key in depending.pop(target, ()):
             computed.pop(key, None)
         inputs = used_names(value)
-        if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and target not in inputs | accumulators:
+        reusable = target not in inputs and target not in accumulators  # no `inputs | accumulators`: O(n) a line
+        if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and reusable:
             key = structure(value)
             computed.setdefault(key, target)
             for dependency in inputs | {target}:
@@ -201,7 +202,7 @@ def structure(node):
         return (type(node.value), node.value)
     if isinstance(node, gast.AST):
         return (type(node).__name__,) + tuple(
-            structure(value) for field, value in gast.iter_fields(node) if field != "ctx"
+            structure(getattr(node, field, None)) for field in node._fields if field != "ctx"
         )
     if isinstance(node, list):
         return tuple(structure(item) for item in node)
@@ -209,25 +210,40 @@ def structure(node):
 
 
 def _replace_computed(node, computed):
+    """`node` with its parts that `computed` holds replaced by their names (`node` itself if none is)."""
     if isinstance(node, (gast.Call, gast.BinOp, gast.UnaryOp)):
         known = computed.get(structure(node))
         if known is not None:
             return name(known)
     if isinstance(node, gast.BinOp):
-        return gast.BinOp(left=_replace_computed(node.left, computed), op=node.op,
-                          right=_replace_computed(node.right, computed))  # fmt: skip
+        left, right = _replace_computed(node.left, computed), _replace_computed(node.right, computed)
+        if left is node.left and right is node.right:
+            return node
+        return gast.BinOp(left=left, op=node.op, right=right)
     if isinstance(node, gast.UnaryOp):
-        return gast.UnaryOp(op=node.op, operand=_replace_computed(node.operand, computed))
+        operand = _replace_computed(node.operand, computed)
+        return node if operand is node.operand else gast.UnaryOp(op=node.op, operand=operand)
     if isinstance(node, gast.Call):
         args = [_replace_computed(a, computed) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=_replace_computed(k.value, computed)) for k in node.keywords]
+        values = [_replace_computed(k.value, computed) for k in node.keywords]
+        if _same_nodes(args, node.args) and _same_nodes(values, [k.value for k in node.keywords]):
+            return node
+        keywords = [gast.keyword(arg=k.arg, value=value) for k, value in zip(node.keywords, values)]
         return gast.Call(func=node.func, args=args, keywords=keywords)
     if isinstance(node, gast.Tuple):
-        return gast.Tuple(elts=[_replace_computed(e, computed) for e in node.elts], ctx=gast.Load())
+        elts = [_replace_computed(e, computed) for e in node.elts]
+        return node if _same_nodes(elts, node.elts) else gast.Tuple(elts=elts, ctx=gast.Load())
     if isinstance(node, gast.Compare):
-        return gast.Compare(left=_replace_computed(node.left, computed), ops=node.ops,
-                            comparators=[_replace_computed(c, computed) for c in node.comparators])  # fmt: skip
+        left = _replace_computed(node.left, computed)
+        comparators = [_replace_computed(c, computed) for c in node.comparators]
+        if left is node.left and _same_nodes(comparators, node.comparators):
+            return node
+        return gast.Compare(left=left, ops=node.ops, comparators=comparators)
     return node
+
+
+def _same_nodes(nodes, others):
+    return all(node is other for node, other in zip(nodes, others))
 
 
 # ---- copies and dead code ------------------------------------------------------------------
@@ -237,7 +253,8 @@ def propagate_copies(body):
     copied_into = {}  # name -> the names currently holding a copy of it
     out = []
     for statement in body:
-        value = substituted(statement.value, copies)
+        reads_copy = copies and not copies.keys().isdisjoint(name_ids(statement.value))
+        value = substituted(statement.value, copies) if reads_copy else statement.value
         out.append(_with_value(statement, value))
         if not isinstance(statement, gast.Assign):
             continue
@@ -281,11 +298,12 @@ def nest_temporaries(body):
     ``np.sum(np.exp(np.sin(x)) * x ** 2)``, whose product the gradient does
     not compute) is computed in that line, so it does not take memory before.
     """
+    if not any(getattr(statement, "temporary", False) for statement in body):
+        return list(body)  # (scalar code has none)
     reads = {}  # name -> positions of the statements reading it (once per read)
     for position, statement in enumerate(body):
-        for node in gast.walk(statement.value):
-            if isinstance(node, gast.Name):
-                reads.setdefault(node.id, []).append(position)
+        for identifier in name_ids(statement.value):
+            reads.setdefault(identifier, []).append(position)
     assigned = {}  # name -> positions of the statements assigning it
     for position, statement in enumerate(body):
         if isinstance(statement, gast.Assign):
@@ -324,7 +342,7 @@ def _nested(node, pending):
 
 
 def used_names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return set(name_ids(node))
 
 
 def _with_value(statement, value):
