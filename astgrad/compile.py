@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import gast
 
+from .names import name_ids
+
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
@@ -76,19 +78,33 @@ def _ast_printer(tree):
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-class _SignedConstants(ast.NodeTransformer):
-    """Negative numbers as ``-(abs value)``: every printer prints a bare
-    ``Constant(-1) ** 2`` as ``-1 ** 2``, which is -1."""
-
-    def visit_Constant(self, node):
-        value = node.value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
-        return node
-
-
 def _printable(tree):
-    return _SignedConstants().visit(tree)
+    """`tree` (an `ast` tree, changed in place) with negative numbers as ``-(abs value)``.
+
+    Every printer prints a bare ``Constant(-1) ** 2`` as ``-1 ** 2``, which is
+    -1. (A loop over the nodes rather than an `ast.NodeTransformer`, which
+    takes several times as long on a long function.)
+    """
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                value[:] = [_signed(item) if isinstance(item, ast.AST) else item for item in value]
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                signed = _signed(value)
+                setattr(node, field, signed)
+                stack.append(signed)
+    return _signed(tree)
+
+
+def _signed(node):
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+    return node
 
 
 def build(tree, namespace, function, primal_params, seed=True):
@@ -96,7 +112,7 @@ def build(tree, namespace, function, primal_params, seed=True):
     source = to_source(tree)
     with _counter_lock:
         filename = f"<astgrad {tree.name} {next(_counter)}>"
-    free = sorted(_free_variables(source, namespace))
+    free = sorted(_free_variables(tree, namespace))
     if free:
         # Compiling the def inside a factory whose parameters are the free
         # names makes them closure variables of the generated code.
@@ -151,9 +167,9 @@ def with_origin_comments(source, origins, user_filename):
     return "\n".join(commented) + "\n"
 
 
-def _free_variables(source, namespace):
-    """The names the generated code reads from the user's closure or astgrad's additions."""
-    used = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+def _free_variables(tree, namespace):
+    """The names the generated code (`tree`) reads from the user's closure or astgrad's additions."""
+    used = set(name_ids(tree))  # its parameters too, which are locals
     return {n for n in used if (n in namespace.closure or n in namespace.added) and n not in namespace.locals}
 
 
