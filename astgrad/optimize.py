@@ -175,9 +175,10 @@ def reuse_computed(body):
     # that copy propagation cannot remove, where `d_y = d_out * cos_x` read better.
     assigned = Counter(s.targets[0].id for s in body if isinstance(s, gast.Assign))
     accumulators = {target for target, count in assigned.items() if count > 1}
+    memo = {}  # see `structure`
     out = []
     for statement in body:
-        value = _replace_computed(statement.value, computed)
+        value = _replace_computed(statement.value, computed, memo)
         out.append(_with_value(statement, value))
         if not isinstance(statement, gast.Assign):
             continue
@@ -187,55 +188,66 @@ def reuse_computed(body):
         inputs = used_names(value)
         reusable = target not in inputs and target not in accumulators  # no `inputs | accumulators`: O(n) a line
         if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and reusable:
-            key = structure(value)
+            key = structure(value, memo)
             computed.setdefault(key, target)
             for dependency in inputs | {target}:
                 depending.setdefault(dependency, set()).add(key)
     return out
 
 
-def structure(node):
-    """A hashable key equal for structurally equal expressions (cheaper than gast.dump)."""
+def structure(node, memo=None):
+    """A hashable key equal for structurally equal expressions (cheaper than gast.dump).
+
+    `memo` ({id(node): (node, key)}) keeps the keys computed: asked of an
+    expression and then of its parts, they cost one pass over it, not one
+    per level of nesting.
+    """
     if isinstance(node, gast.Name):
         return node.id
     if isinstance(node, gast.Constant):
         return (type(node.value), node.value)
     if isinstance(node, gast.AST):
-        return (type(node).__name__,) + tuple(
-            structure(getattr(node, field, None)) for field in node._fields if field != "ctx"
+        known = memo.get(id(node)) if memo is not None else None
+        if known is not None:
+            return known[1]
+        key = (type(node).__name__,) + tuple(
+            structure(getattr(node, field, None), memo) for field in node._fields if field != "ctx"
         )
+        if memo is not None:
+            memo[id(node)] = (node, key)  # holding the node keeps its id from being reused
+        return key
     if isinstance(node, list):
-        return tuple(structure(item) for item in node)
+        return tuple(structure(item, memo) for item in node)
     return node
 
 
-def _replace_computed(node, computed):
+def _replace_computed(node, computed, memo):
     """`node` with its parts that `computed` holds replaced by their names (`node` itself if none is)."""
     if isinstance(node, (gast.Call, gast.BinOp, gast.UnaryOp)):
-        known = computed.get(structure(node))
+        known = computed.get(structure(node, memo))
         if known is not None:
             return name(known)
     if isinstance(node, gast.BinOp):
-        left, right = _replace_computed(node.left, computed), _replace_computed(node.right, computed)
+        left, right = _replace_computed(node.left, computed, memo), _replace_computed(node.right, computed, memo)
         if left is node.left and right is node.right:
             return node
         return gast.BinOp(left=left, op=node.op, right=right)
     if isinstance(node, gast.UnaryOp):
-        operand = _replace_computed(node.operand, computed)
+        operand = _replace_computed(node.operand, computed, memo)
         return node if operand is node.operand else gast.UnaryOp(op=node.op, operand=operand)
     if isinstance(node, gast.Call):
-        args = [_replace_computed(a, computed) for a in node.args]
-        values = [_replace_computed(k.value, computed) for k in node.keywords]
+        args = [_replace_computed(a, computed, memo) for a in node.args]
+        values = [_replace_computed(k.value, computed, memo) for k in node.keywords]
         if _same_nodes(args, node.args) and _same_nodes(values, [k.value for k in node.keywords]):
             return node
         keywords = [gast.keyword(arg=k.arg, value=value) for k, value in zip(node.keywords, values)]
         return gast.Call(func=node.func, args=args, keywords=keywords)
     if isinstance(node, gast.Tuple):
-        elts = [_replace_computed(e, computed) for e in node.elts]
+        elts = [_replace_computed(e, computed, memo) for e in node.elts]
         return node if _same_nodes(elts, node.elts) else gast.Tuple(elts=elts, ctx=gast.Load())
     if isinstance(node, gast.Compare):
-        left = _replace_computed(node.left, computed)
-        comparators = [_replace_computed(c, computed) for c in node.comparators]
+        left = _replace_computed(node.left, computed, memo)
+        comparators = [_replace_computed(c, computed, memo) for c in node.comparators]
         if left is node.left and _same_nodes(comparators, node.comparators):
             return node
         return gast.Compare(left=left, ops=node.ops, comparators=comparators)
