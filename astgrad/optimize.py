@@ -65,19 +65,32 @@ def simplify_derivative_lines(body):
 
 
 def simplify(node):
-    """`node` with the exact algebraic rewrites applied bottom-up."""
+    """`node` with the exact algebraic rewrites applied bottom-up (`node` itself where none applies)."""
     if isinstance(node, gast.BinOp):
-        return _simplify_binary(simplify(node.left), node.op, simplify(node.right))
+        simplified = _simplify_binary(simplify(node.left), node.op, simplify(node.right))
+        unchanged = isinstance(simplified, gast.BinOp) and simplified.op is node.op
+        return node if unchanged and simplified.left is node.left and simplified.right is node.right else simplified
     if isinstance(node, gast.UnaryOp):
-        return _negate(simplify(node.operand)) if isinstance(node.op, gast.USub) else node
+        if not isinstance(node.op, gast.USub):
+            return node
+        operand = simplify(node.operand)
+        negated = _negate(operand)
+        return node if operand is node.operand and _is_negation(negated) and negated.operand is operand else negated
     if isinstance(node, gast.Tuple):
-        return gast.Tuple(elts=[simplify(e) for e in node.elts], ctx=gast.Load())
+        elts = [simplify(e) for e in node.elts]
+        return node if _same_nodes(elts, node.elts) else gast.Tuple(elts=elts, ctx=gast.Load())
     if isinstance(node, gast.Call):
         args = [simplify(a) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=simplify(k.value)) for k in node.keywords]
+        values = [simplify(k.value) for k in node.keywords]
+        if _same_nodes(args, node.args) and _same_nodes(values, [k.value for k in node.keywords]):
+            return node
+        keywords = [gast.keyword(arg=k.arg, value=value) for k, value in zip(node.keywords, values)]
         return gast.Call(func=node.func, args=args, keywords=keywords)
     if isinstance(node, gast.Compare):
-        return gast.Compare(left=simplify(node.left), ops=node.ops, comparators=[simplify(c) for c in node.comparators])
+        left, comparators = simplify(node.left), [simplify(c) for c in node.comparators]
+        if left is node.left and _same_nodes(comparators, node.comparators):
+            return node
+        return gast.Compare(left=left, ops=node.ops, comparators=comparators)
     return node
 
 
@@ -185,9 +198,10 @@ def reuse_computed(body):
         target = statement.targets[0].id
         for key in depending.pop(target, ()):
             computed.pop(key, None)
+        if not isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) or target in accumulators:
+            continue
         inputs = used_names(value)
-        reusable = target not in inputs and target not in accumulators  # no `inputs | accumulators`: O(n) a line
-        if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and reusable:
+        if target not in inputs:
             key = structure(value, memo)
             computed.setdefault(key, target)
             for dependency in inputs | {target}:
@@ -358,6 +372,8 @@ def used_names(node):
 
 
 def _with_value(statement, value):
+    if value is statement.value:
+        return statement
     if isinstance(statement, gast.Return):
         return gast.Return(value=value)
     new = gast.Assign(targets=statement.targets, value=value, type_comment=None)
