@@ -21,6 +21,7 @@ final return, and gives an equivalent one after these rewrites, in order:
   `nest_temporaries`).
 """
 
+import bisect
 import math
 import numbers
 from collections import Counter
@@ -330,12 +331,12 @@ def nest_temporaries(body):
     for position, statement in enumerate(body):
         for identifier in name_ids(statement.value):
             reads.setdefault(identifier, []).append(position)
-    assigned = {}  # name -> positions of the statements assigning it
+    assigned = {}  # name -> positions of the statements assigning it, in order
     for position, statement in enumerate(body):
         if isinstance(statement, gast.Assign):
             assigned.setdefault(statement.targets[0].id, []).append(position)
 
-    def nestable(position, statement):
+    def nestable(position, statement, reach):
         if not getattr(statement, "temporary", False):
             return False
         target = statement.targets[0].id
@@ -344,19 +345,33 @@ def nest_temporaries(body):
             return False
         if not isinstance(body[readers[0]], gast.Assign):
             return False
-        inputs = used_names(statement.value)
-        return not any(position < p < readers[0] for n in inputs for p in assigned.get(n, ()))
+        return reach >= readers[0]  # no name its expression reads is assigned before it is read
 
     pending = {}  # temporary -> its expression, waiting for the line that reads it
+    # Pending temporary -> the first position after it that assigns a name its expression reads.
+    # Kept per temporary, so a line does not walk the expressions nested into it again.
+    reaches = {}
     out = []
     for position, statement in enumerate(body):
-        if pending:
+        read = name_ids(statement.value)
+        nested = [n for n in read if n in pending]
+        if nested:
             statement = _with_value(statement, _nested(statement.value, pending))
-        if isinstance(statement, gast.Assign) and nestable(position, statement):
+        reach = min([_next_assignment(assigned, n, position) for n in read] + [reaches.pop(n) for n in nested],
+                    default=math.inf)  # fmt: skip
+        if isinstance(statement, gast.Assign) and nestable(position, statement, reach):
             pending[statement.targets[0].id] = statement.value
+            reaches[statement.targets[0].id] = reach
             continue
         out.append(statement)
     return out
+
+
+def _next_assignment(assigned, identifier, position):
+    """The first position after `position` that assigns `identifier` (infinity if none)."""
+    positions = assigned.get(identifier, ())
+    index = bisect.bisect_right(positions, position)
+    return positions[index] if index < len(positions) else math.inf
 
 
 def _nested(node, pending):
