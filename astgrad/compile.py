@@ -61,7 +61,10 @@ class Generated:
 
 def to_source(tree, printer=None):
     """Source text for a gast FunctionDef: astor, or `ast.unparse` where astor cannot run."""
-    tree = _printable(gast.gast_to_ast(tree))
+    return _printed(_printable(tree, set()), printer)
+
+
+def _printed(tree, printer=None):
     if printer is None:
         printer = _astor_printer() or _ast_printer
     return printer(tree)
@@ -89,26 +92,92 @@ def _ast_printer(tree):
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-class _SignedConstants(ast.NodeTransformer):
-    """Negative numbers as ``-(abs value)``: every printer prints a bare
-    ``Constant(-1) ** 2`` as ``-1 ** 2``, which is -1."""
+def _printable(node, names):
+    """The `ast` tree for the gast tree `node`, ready to print; the names it reads are added to `names`.
 
-    def visit_Constant(self, node):
-        value = node.value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
-        return node
+    Negative numbers become ``-(abs value)``: every printer prints a bare
+    ``Constant(-1) ** 2`` as ``-1 ** 2``, which is -1. The nodes generated
+    code is made of are converted here, in one pass (`gast.gast_to_ast` takes
+    several times as long on a long function); the others by gast.
+    """
+    kind = type(node)
+    if kind is gast.Name:
+        names.add(node.id)
+        return ast.Name(id=node.id, ctx=_CONTEXTS[type(node.ctx)])
+    if kind is gast.Constant:
+        return _signed(ast.Constant(value=node.value, kind=getattr(node, "kind", None)))
+    if kind is gast.BinOp:
+        return ast.BinOp(left=_printable(node.left, names), op=_OPERATORS[type(node.op)],
+                         right=_printable(node.right, names))  # fmt: skip
+    if kind is gast.UnaryOp:
+        return ast.UnaryOp(op=_OPERATORS[type(node.op)], operand=_printable(node.operand, names))
+    if kind is gast.Call:
+        return ast.Call(func=_printable(node.func, names), args=[_printable(a, names) for a in node.args],
+                        keywords=[_printable(k, names) for k in node.keywords])  # fmt: skip
+    if kind is gast.keyword:
+        return ast.keyword(arg=node.arg, value=_printable(node.value, names))
+    if kind is gast.Attribute:
+        return ast.Attribute(value=_printable(node.value, names), attr=node.attr, ctx=_CONTEXTS[type(node.ctx)])
+    if kind is gast.Assign:
+        targets = [_printable(t, names) for t in node.targets]
+        return ast.Assign(targets=targets, value=_printable(node.value, names), type_comment=None)
+    if kind is gast.Return:
+        return ast.Return(value=None if node.value is None else _printable(node.value, names))
+    if kind is gast.Tuple:
+        return ast.Tuple(elts=[_printable(e, names) for e in node.elts], ctx=_CONTEXTS[type(node.ctx)])
+    if kind is gast.FunctionDef:
+        function = _converted(gast.FunctionDef(
+            name=node.name, args=node.args, body=[], decorator_list=node.decorator_list, returns=node.returns,
+            type_comment=None, type_params=getattr(node, "type_params", []),
+        ), names)  # fmt: skip
+        function.body = [_printable(statement, names) for statement in node.body]
+        return function
+    return _converted(node, names)
 
 
-def _printable(tree):
-    return _SignedConstants().visit(tree)
+def _converted(node, names):
+    """`_printable` of any node, by `gast.gast_to_ast` and a pass over the result."""
+    tree = gast.gast_to_ast(node)
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                value[:] = [_signed(item) if isinstance(item, ast.AST) else item for item in value]
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                signed = _signed(value)
+                setattr(node, field, signed)
+                stack.append(signed)
+    return _signed(tree)
+
+
+def _signed(node):
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+    return node
+
+
+_CONTEXTS = {gast.Load: ast.Load(), gast.Store: ast.Store(), gast.Del: ast.Del()}
+_OPERATORS = {
+    getattr(gast, kind): getattr(ast, kind)()
+    for kind in (
+        "Add", "Sub", "Mult", "MatMult", "Div", "Mod", "Pow", "LShift", "RShift", "BitOr", "BitXor", "BitAnd",
+        "FloorDiv", "Invert", "Not", "UAdd", "USub",
+    )
+}  # fmt: skip
 
 
 def build(derivative, function, primal_params, seed=True):
     """The Python function for the generated `derivative` (`seed`: whether its last parameter is the output seed)."""
     tree, namespace = function_def(derivative), derivative.namespace
-    source = to_source(tree)
-    free = sorted(_free_variables(source, namespace))
+    read = set()  # the names the generated code reads
+    source = _printed(_printable(tree, read))
+    free = sorted(_free_variables(read, namespace))
     # What tracebacks and inspect show; comments end lines, so line numbers stay those of `source`.
     shown = with_origin_comments(source, line_origins(derivative, roles=None), function.filename, width=None)
     if free:
@@ -220,10 +289,9 @@ def with_origin_comments(source, origins, user_filename, width=LINE_WIDTH):
     return "\n".join(commented) + "\n"
 
 
-def _free_variables(source, namespace):
-    """The names the generated code reads from the user's closure or astgrad's additions."""
-    used = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
-    return {n for n in used if (n in namespace.closure or n in namespace.added) and n not in namespace.locals}
+def _free_variables(read, namespace):
+    """The names among those the generated code reads (`read`) that are the user's closure's or astgrad's additions."""
+    return {n for n in read if (n in namespace.closure or n in namespace.added) and n not in namespace.locals}
 
 
 def _function_code(module_code, name, nested):

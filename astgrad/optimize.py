@@ -25,6 +25,7 @@ the return) and gives an equivalent one after these rewrites, in order:
   `nest_temporaries`).
 """
 
+import bisect
 import math
 import numbers
 from collections import Counter
@@ -32,7 +33,7 @@ from collections import Counter
 import gast
 
 from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES
-from .names import name, substituted, with_children
+from .names import name, name_ids, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
 
@@ -58,24 +59,37 @@ def optimize(derivative):
 
 # ---- algebra ---------------------------------------------------------------------------------
 def simplify_derivative_lines(lines):
-    """The lines with the algebra below applied to the derivative lines."""
-    return [line.with_value(simplify(line.value)) if line.role in DERIVATIVE_ROLES else line for line in lines]
+    """The lines with the algebra below applied to the derivative lines (adjoints and tangents)."""
+    return [_with_value(line, simplify(line.value)) if line.role in DERIVATIVE_ROLES else line for line in lines]
 
 
 def simplify(node):
-    """`node` with the exact algebraic rewrites applied bottom-up."""
+    """`node` with the exact algebraic rewrites applied bottom-up (`node` itself where none applies)."""
     if isinstance(node, gast.BinOp):
-        return _simplify_binary(simplify(node.left), node.op, simplify(node.right))
+        simplified = _simplify_binary(simplify(node.left), node.op, simplify(node.right))
+        unchanged = isinstance(simplified, gast.BinOp) and simplified.op is node.op
+        return node if unchanged and simplified.left is node.left and simplified.right is node.right else simplified
     if isinstance(node, gast.UnaryOp):
-        return _negate(simplify(node.operand)) if isinstance(node.op, gast.USub) else node
+        if not isinstance(node.op, gast.USub):
+            return node
+        operand = simplify(node.operand)
+        negated = _negate(operand)
+        return node if operand is node.operand and _is_negation(negated) and negated.operand is operand else negated
     if isinstance(node, gast.Tuple):
-        return gast.Tuple(elts=[simplify(e) for e in node.elts], ctx=gast.Load())
+        elts = [simplify(e) for e in node.elts]
+        return node if _same_nodes(elts, node.elts) else gast.Tuple(elts=elts, ctx=gast.Load())
     if isinstance(node, gast.Call):
         args = [simplify(a) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=simplify(k.value)) for k in node.keywords]
+        values = [simplify(k.value) for k in node.keywords]
+        if _same_nodes(args, node.args) and _same_nodes(values, [k.value for k in node.keywords]):
+            return node
+        keywords = [gast.keyword(arg=k.arg, value=value) for k, value in zip(node.keywords, values)]
         return gast.Call(func=node.func, args=args, keywords=keywords)
     if isinstance(node, gast.Compare):
-        return gast.Compare(left=simplify(node.left), ops=node.ops, comparators=[simplify(c) for c in node.comparators])
+        left, comparators = simplify(node.left), [simplify(c) for c in node.comparators]
+        if left is node.left and _same_nodes(comparators, node.comparators):
+            return node
+        return gast.Compare(left=left, ops=node.ops, comparators=comparators)
     return node
 
 
@@ -173,59 +187,88 @@ def reuse_computed(body):
     # that copy propagation cannot remove, where `d_y = d_out * cos_x` read better.
     assigned = Counter(line.target for line in body if isinstance(line.target, str))
     accumulators = {target for target, count in assigned.items() if count > 1}
+    memo = {}  # see `structure`
     out = []
     for line in body:
-        value = _replace_computed(line.value, computed)
-        out.append(line.with_value(value))
+        value = _replace_computed(line.value, computed, memo)
+        out.append(_with_value(line, value))
         target = line.target
         if not isinstance(target, str):
             continue
         for key in depending.pop(target, ()):
             computed.pop(key, None)
+        if not isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) or target in accumulators:
+            continue
         inputs = used_names(value)
-        if isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) and target not in inputs | accumulators:
-            key = structure(value)
+        if target not in inputs:
+            key = structure(value, memo)
             computed.setdefault(key, target)
             for dependency in inputs | {target}:
                 depending.setdefault(dependency, set()).add(key)
     return out
 
 
-def structure(node):
-    """A hashable key equal for structurally equal expressions (cheaper than gast.dump)."""
+def structure(node, memo=None):
+    """A hashable key equal for structurally equal expressions (cheaper than gast.dump).
+
+    `memo` ({id(node): (node, key)}) keeps the keys computed: asked of an
+    expression and then of its parts, they cost one pass over it, not one
+    per level of nesting.
+    """
     if isinstance(node, gast.Name):
         return node.id
     if isinstance(node, gast.Constant):
         return (type(node.value), node.value)
     if isinstance(node, gast.AST):
-        return (type(node).__name__,) + tuple(
-            structure(value) for field, value in gast.iter_fields(node) if field != "ctx"
+        known = memo.get(id(node)) if memo is not None else None
+        if known is not None:
+            return known[1]
+        key = (type(node).__name__,) + tuple(
+            structure(getattr(node, field, None), memo) for field in node._fields if field != "ctx"
         )
+        if memo is not None:
+            memo[id(node)] = (node, key)  # holding the node keeps its id from being reused
+        return key
     if isinstance(node, list):
-        return tuple(structure(item) for item in node)
+        return tuple(structure(item, memo) for item in node)
     return node
 
 
-def _replace_computed(node, computed):
+def _replace_computed(node, computed, memo):
+    """`node` with its parts that `computed` holds replaced by their names (`node` itself if none is)."""
     if isinstance(node, (gast.Call, gast.BinOp, gast.UnaryOp)):
-        known = computed.get(structure(node))
+        known = computed.get(structure(node, memo))
         if known is not None:
             return name(known)
     if isinstance(node, gast.BinOp):
-        return gast.BinOp(left=_replace_computed(node.left, computed), op=node.op,
-                          right=_replace_computed(node.right, computed))  # fmt: skip
+        left, right = _replace_computed(node.left, computed, memo), _replace_computed(node.right, computed, memo)
+        if left is node.left and right is node.right:
+            return node
+        return gast.BinOp(left=left, op=node.op, right=right)
     if isinstance(node, gast.UnaryOp):
-        return gast.UnaryOp(op=node.op, operand=_replace_computed(node.operand, computed))
+        operand = _replace_computed(node.operand, computed, memo)
+        return node if operand is node.operand else gast.UnaryOp(op=node.op, operand=operand)
     if isinstance(node, gast.Call):
-        args = [_replace_computed(a, computed) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=_replace_computed(k.value, computed)) for k in node.keywords]
+        args = [_replace_computed(a, computed, memo) for a in node.args]
+        values = [_replace_computed(k.value, computed, memo) for k in node.keywords]
+        if _same_nodes(args, node.args) and _same_nodes(values, [k.value for k in node.keywords]):
+            return node
+        keywords = [gast.keyword(arg=k.arg, value=value) for k, value in zip(node.keywords, values)]
         return gast.Call(func=node.func, args=args, keywords=keywords)
     if isinstance(node, gast.Tuple):
-        return gast.Tuple(elts=[_replace_computed(e, computed) for e in node.elts], ctx=gast.Load())
+        elts = [_replace_computed(e, computed, memo) for e in node.elts]
+        return node if _same_nodes(elts, node.elts) else gast.Tuple(elts=elts, ctx=gast.Load())
     if isinstance(node, gast.Compare):
-        return gast.Compare(left=_replace_computed(node.left, computed), ops=node.ops,
-                            comparators=[_replace_computed(c, computed) for c in node.comparators])  # fmt: skip
+        left = _replace_computed(node.left, computed, memo)
+        comparators = [_replace_computed(c, computed, memo) for c in node.comparators]
+        if left is node.left and _same_nodes(comparators, node.comparators):
+            return node
+        return gast.Compare(left=left, ops=node.ops, comparators=comparators)
     return node
+
+
+def _same_nodes(nodes, others):
+    return all(node is other for node, other in zip(nodes, others))
 
 
 # ---- a contribution made twice -------------------------------------------------------------
@@ -300,8 +343,9 @@ def propagate_copies(body):
     copied_into = {}  # name -> the names currently holding a copy of it
     out = []
     for line in body:
-        value = substituted(line.value, copies)
-        out.append(line.with_value(value))
+        reads_copy = copies and not copies.keys().isdisjoint(name_ids(line.value))
+        value = substituted(line.value, copies) if reads_copy else line.value
+        out.append(_with_value(line, value))
         target = line.target
         if not isinstance(target, str):
             continue
@@ -318,11 +362,11 @@ def propagate_copies(body):
 
 
 def eliminate_dead_code(body):
-    """Drop assignments whose value no later line reads."""
+    """Drop assignments whose value no later line reads (a check is kept for what it refuses)."""
     live = set()
     kept = []
     for line in reversed(body):
-        if isinstance(line.target, str) and line.role != CHECK:  # a check is kept for what it refuses
+        if isinstance(line.target, str) and line.role != CHECK:
             if line.target not in live:
                 continue
             live.discard(line.target)
@@ -343,17 +387,18 @@ def nest_temporaries(body):
     ``np.sum(np.exp(np.sin(x)) * x ** 2)``, whose product the gradient does
     not compute) is computed in that line, so it does not take memory before.
     """
+    if not any(line.temporary for line in body):
+        return list(body)  # (scalar code has none)
     reads = {}  # name -> positions of the lines reading it (once per read)
     for position, line in enumerate(body):
-        for node in gast.walk(line.value):
-            if isinstance(node, gast.Name):
-                reads.setdefault(node.id, []).append(position)
-    assigned = {}  # name -> positions of the lines assigning it
+        for identifier in name_ids(line.value):
+            reads.setdefault(identifier, []).append(position)
+    assigned = {}  # name -> positions of the lines assigning it, in order
     for position, line in enumerate(body):
         if isinstance(line.target, str):
             assigned.setdefault(line.target, []).append(position)
 
-    def nestable(position, line):
+    def nestable(line, reach):
         if not line.temporary:
             return False
         readers = reads.get(line.target, [])
@@ -361,19 +406,33 @@ def nest_temporaries(body):
             return False
         if not isinstance(body[readers[0]].target, str):
             return False
-        inputs = used_names(line.value)
-        return not any(position < p < readers[0] for n in inputs for p in assigned.get(n, ()))
+        return reach >= readers[0]  # no name its expression reads is assigned before it is read
 
     pending = {}  # temporary -> its expression, waiting for the line that reads it
+    # Pending temporary -> the first position after it that assigns a name its expression reads.
+    # Kept per temporary, so a line does not walk the expressions nested into it again.
+    reaches = {}
     out = []
     for position, line in enumerate(body):
-        if pending:
-            line = line.with_value(_nested(line.value, pending))
-        if nestable(position, line):
+        read = name_ids(line.value)
+        nested = [n for n in read if n in pending]
+        if nested:
+            line = _with_value(line, _nested(line.value, pending))
+        reach = min([_next_assignment(assigned, n, position) for n in read] + [reaches.pop(n) for n in nested],
+                    default=math.inf)  # fmt: skip
+        if nestable(line, reach):
             pending[line.target] = line.value
+            reaches[line.target] = reach
             continue
         out.append(line)
     return out
+
+
+def _next_assignment(assigned, identifier, position):
+    """The first position after `position` that assigns `identifier` (infinity if none)."""
+    positions = assigned.get(identifier, ())
+    index = bisect.bisect_right(positions, position)
+    return positions[index] if index < len(positions) else math.inf
 
 
 def _nested(node, pending):
@@ -385,5 +444,9 @@ def _nested(node, pending):
 
 
 def used_names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return set(name_ids(node))
 
+
+def _with_value(line, value):
+    """`line` with `value` (`line` itself when the value is the same node)."""
+    return line if value is line.value else line.with_value(value)

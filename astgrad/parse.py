@@ -140,7 +140,8 @@ def _def_tree(fn, where):
         # would shift them (and fails on multi-line strings).
         text = "if 1:\n" + text
         first_line_offset -= 1
-    module = _parse(text, fn, where)
+    # Blank lines in front give every node its line in the file (no pass over the tree to shift them).
+    module = _parse("\n" * first_line_offset + text, fn, where)
     node = module.body[0]
     if isinstance(node, gast.If):
         node = node.body[0]
@@ -152,7 +153,6 @@ def _def_tree(fn, where):
             "(was the file edited after it was imported?)",
             hint="reload the module or restart the interpreter",
         )
-    _shift_lines(node, first_line_offset)
     return node
 
 
@@ -230,14 +230,6 @@ def _matches(node, fn):
     expected = code.co_varnames[: len(names)]
     name_ok = isinstance(node, gast.Lambda) or node.name == code.co_name
     return name_ok and tuple(names) == tuple(expected)
-
-
-def _shift_lines(tree, offset):
-    for node in gast.walk(tree):
-        if hasattr(node, "lineno") and node.lineno is not None:
-            node.lineno += offset
-            if getattr(node, "end_lineno", None) is not None:
-                node.end_lineno += offset
 
 
 def _closure_values(fn):

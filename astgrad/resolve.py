@@ -66,10 +66,21 @@ def resolve(function, location):
 
 
 def assigned_names(body):
-    """The names `body` assigns, in order of first assignment."""
+    """The names the checked `body` assigns, in order of first assignment.
+
+    In straight-line code only assignment targets store names, so only they
+    are walked (in the order a walk of the whole statement meets them), not
+    the expressions.
+    """
     names = {}
     for statement in body:
-        for node in gast.walk(statement):
+        if isinstance(statement, gast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, (gast.AugAssign, gast.AnnAssign)):
+            targets = [statement.target]
+        else:
+            continue
+        for node in gast.walk(gast.Tuple(elts=targets, ctx=gast.Store())):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 names.setdefault(node.id)
     return list(names)

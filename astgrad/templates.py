@@ -25,7 +25,8 @@ def instantiate(template, placeholders, rule, namespace):
     the static helpers refuse their arguments (an einsum form with no adjoint).
     """
     statics = {p: static_value(placeholders[p]) for p in rule.params if rule.templates[p] is STATIC}
-    return _substitute(fold_static(template, statics), placeholders, rule.references, namespace)
+    folded = fold_static(template, statics) if statics else template  # nothing to fold without them
+    return _substitute(folded, placeholders, rule.references, namespace)
 
 
 def check_static(rule, bound):
@@ -54,7 +55,7 @@ def _substitute(template, placeholders, references, namespace):
 
 def copy_expression(value):
     """A fresh tree for an atom, a tuple of atoms, or an index expression (``x[:, 1]``'s ``:, 1``)."""
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, gast.Name)):
         return copy_atom(value)
     return copy.deepcopy(value)
 
