@@ -38,7 +38,7 @@ import numpy as np
 import pytest
 
 import astgrad
-from astgrad import check, forward, optimize, parse, resolve, reverse, ssa
+from astgrad import api, check, cse, forward, optimize, parse, rename, resolve, ssa
 from astgrad import compile as compile_stage
 from astgrad.errors import Location
 
@@ -214,19 +214,24 @@ def staged_transform(function, variant):
     location = Location(user.filename)
     timed("check", check.check, user.tree, location)
     resolved = timed("resolve", resolve.resolve, user, location)
-    program = timed("ssa", ssa.to_ssa, resolved, location)
+    single_assignment = timed("ssa", ssa.to_ssa, resolved, location)
+    program = timed("cse", cse.eliminate_common_subexpressions, single_assignment)
     wrt = program.params
+    as_tuple = len(wrt) != 1
     if variant == "forward":
-        tree = timed("differentiate", forward.gradient, program, wrt, len(wrt) != 1)
+        derivative = timed("differentiate", forward.gradient, program, wrt, as_tuple)
+        returned = api.returned_names(program, wrt, "grad", as_tuple, False)
     else:
-        tree = timed("differentiate", reverse.reverse, program, wrt, len(wrt) != 1)
-    tree = timed("optimize", optimize.optimize, tree)
+        derivative = timed("differentiate", api.reverse_adjoint, program, wrt, as_tuple)
+        returned = rename.gradient_names(wrt, derivative.names, as_tuple, False)
+    optimized = timed("optimize", optimize.optimize, derivative)
+    named = timed("names", rename.rename, optimized, program.user_names, returned, bool(program.primal_params))
     seed = variant != "forward"
-    gradient = timed("compile", compile_stage.build, tree, program.namespace, user, program.params, seed)
+    gradient = timed("compile", compile_stage.build, named, user, program.params, seed)
     return gradient, times
 
 
-STAGES = ("parse", "check", "resolve", "ssa", "differentiate", "optimize", "compile")
+STAGES = ("parse", "check", "resolve", "ssa", "cse", "differentiate", "optimize", "names", "compile")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
