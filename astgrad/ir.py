@@ -145,20 +145,35 @@ def active_names(program, wrt, zero_adjoint=()):
 
 
 def parameters_to_check(program, wrt):
-    """The parameters in `wrt` that scalar code checks are numbers: all but those only `math` functions read.
+    """The parameters in `wrt` that scalar code checks are numbers: those an array would pass through silently.
 
-    An array passed for a parameter that only `math` functions read is refused
-    by them, as the user's own function refuses it. One that an operator (or
-    ``abs``, ``pow``, ...) reads, or that the output does not depend on, would
-    get a gradient of the wrong shape: the gradient is written for numbers.
+    An array (of more than one element) reaching a `math` function, or the
+    builtin ``max``, ``min``, ``float`` or ``int``, is refused there, as the
+    user's own function refuses it. A parameter from which some chain of
+    other operations (operators, ``abs``, ``pow``) reaches the output would
+    carry an array through to a gradient of the wrong shape, and so would a
+    parameter the output does not depend on: these are checked.
     """
-    read_otherwise = set()
-    read_by_math = set()
+    carried = {p: {p} for p in wrt}  # name -> the parameters an array would reach it from
+    read = set()
     for equation in program.equations:
-        by_math = getattr(equation.rule.fn, "__module__", None) == "math"
-        names = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)}
-        (read_by_math if by_math else read_otherwise).update(names)
-    return [p for p in wrt if p in read_otherwise or p not in read_by_math]
+        names = [a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)]
+        read.update(names)
+        if not _refuses_arrays(equation.rule):
+            sources = set().union(*(carried.get(n, ()) for n in names))
+            if sources:
+                carried[equation.target] = sources
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    reaching = set().union(*(carried.get(a.id, ()) for a in outputs if isinstance(a, gast.Name)))
+    return [p for p in wrt if p in reaching or p not in read]
+
+
+REFUSING_ARRAYS = frozenset((max, min, float, int))
+
+
+def _refuses_arrays(rule):
+    """Whether the primitive raises for an array of more than one element (`math` functions and a few builtins)."""
+    return getattr(rule.fn, "__module__", None) == "math" or any(rule.fn is fn for fn in REFUSING_ARRAYS)
 
 
 def origin(equation):

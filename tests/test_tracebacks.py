@@ -54,18 +54,12 @@ def test_the_default_printer_shows_the_generated_line_and_the_users_line(tmp_pat
     filename = result.stdout.strip()
     assert os.path.dirname(filename) == str(tmp_path / "cache" / "astgrad")
     assert re.fullmatch(r"d_f-[0-9a-f]{16}\.py", os.path.basename(filename))
-    with open(filename) as file:
-        shown = file.read().splitlines()
-    failing = shown.index("    log_x = math.log(x)  # from line 6: math.log(x)")
-    assert shown[failing - 3 : failing] == [
-        "def d_f(x, d_out=1.0):",
-        "    if type(x) is not float:",
-        "        check_numbers(x)",
-    ]
     lines = result.stderr.splitlines()
-    frame = lines.index(f'  File "{filename}", line {failing + 1}, in d_f')
+    frame = lines.index(f'  File "{filename}", line 2, in d_f')
     assert lines[frame + 1] == "    log_x = math.log(x)  # from line 6: math.log(x)"
     assert lines[-1] == "ValueError: math domain error"
+    with open(filename) as file:
+        assert file.read().splitlines()[1] == "    log_x = math.log(x)  # from line 6: math.log(x)"
 
 
 def test_the_same_derivative_is_written_once(tmp_path):
@@ -91,7 +85,7 @@ def test_without_a_writable_directory_the_source_is_in_linecache_only(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "<astgrad d_f 1>"
     lines = result.stderr.splitlines()
-    frame = lines.index('  File "<astgrad d_f 1>", line 5, in d_f')  # after the factory's line and the check
+    frame = lines.index('  File "<astgrad d_f 1>", line 2, in d_f')
     assert lines[frame + 1] == "    log_x = math.log(x)  # from line 6: math.log(x)"
 
 

@@ -116,3 +116,16 @@ def test_numpy_code_gives_gradients_of_the_arguments_own_shapes():
     d_x, d_y = astgrad.grad(lambda x, y: np.sum(x * y))(np.array([1.0, 2.0, 3.0]), 2.0)
     np.testing.assert_array_equal(d_x, [2.0, 2.0, 2.0])
     assert d_y == 6.0 and np.ndim(d_y) == 0
+
+
+def sin_of_product(x, y):
+    return math.sin(x * y) + max(x / y, 0.0)
+
+
+def test_a_parameter_whose_every_path_meets_a_function_refusing_arrays_is_not_checked():
+    assert "check_numbers" not in astgrad.source(astgrad.grad(sin_of_product))
+    with pytest.raises(TypeError) as refused:  # math.sin refuses it, as the function itself does
+        sin_of_product(np.ones(3), 2.0)
+    with pytest.raises(TypeError) as refused_too:
+        astgrad.grad(sin_of_product)(np.ones(3), 2.0)
+    assert str(refused_too.value) == str(refused.value)

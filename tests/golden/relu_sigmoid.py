@@ -1,6 +1,4 @@
 def d_relu_sigmoid(a, b, c, d_out=1.0):
-    if type(a) is not float or type(b) is not float:
-        check_numbers(a, b)
     neg_a = -a
     exp_neg_a = exp(neg_a)
     total = 1 + exp_neg_a
