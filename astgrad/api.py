@@ -23,7 +23,6 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 import gast
 
 from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, rename, resolve, reverse, runtime, ssa
-from . import standalone as standalone_module
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NonScalarOutputError
 
@@ -130,7 +129,9 @@ def source(generated: Function, comments: bool = False, standalone: bool = False
     record.register_source()  # for tracebacks and inspect, should linecache have been cleared
     if standalone:
         try:
-            return standalone_module.module_source(generated, comments)
+            from . import standalone as export  # when first asked for: `import astgrad` stays cheap
+
+            return export.module_source(generated, comments)
         except AstgradError as error:
             raise error.with_traceback(None) from None
     return record.commented_source() if comments else record.source

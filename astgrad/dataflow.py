@@ -32,7 +32,6 @@ installed). (This module is not called `graph.py`: the public function
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import gast
 
@@ -109,6 +108,8 @@ class GraphvizError(Exception):
 
 def draw(text, output_format):
     """DOT `text` drawn by Graphviz's ``dot`` in `output_format` (``svg``, ``png``, ...), as bytes."""
+    import subprocess  # when a picture is first asked for: `import astgrad` stays cheap
+
     dot_program = shutil.which("dot")
     if dot_program is None:
         raise GraphvizError(MISSING_DOT)

@@ -23,11 +23,8 @@ object's file name.
   on 3.13+ and through the `traceback` module, IPython and Jupyter).
 """
 
-import getpass
-import hashlib
 import os
 import sys
-import tempfile
 import threading
 import time
 
@@ -52,6 +49,9 @@ def file_for(name, text):
 
 def write_once(directory, name, text):
     """The path ``directory/<name>-<hash>.py`` holding `text`: written now unless it already does."""
+    import hashlib  # when first needed: `import astgrad` stays cheap
+    import tempfile
+
     data = text.encode("utf-8")
     path = os.path.join(directory, f"{name}-{hashlib.sha256(data).hexdigest()[:16]}{SUFFIX}")
     if _holds(path, data):
@@ -104,6 +104,9 @@ def _user_cache_home(environ, platform):
 
 
 def _temporary_directory():
+    import getpass  # when first needed: `import astgrad` stays cheap
+    import tempfile
+
     try:
         user = getpass.getuser()
     except Exception:  # no user name in the environment or the password database
@@ -124,6 +127,8 @@ def directory_in_use():
 
 def _usable(directory):
     """Whether `directory` exists or could be made, is the user's own, and takes a file."""
+    import tempfile  # when first needed: `import astgrad` stays cheap
+
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if hasattr(os, "getuid") and os.stat(directory).st_uid != os.getuid():
