@@ -84,8 +84,8 @@ def atoms(rule, inputs):
 
 
 def parameter_names(tree):
-    """The names of a FunctionDef's parameters: positional-only, positional, keyword-only."""
-    args = tree.args
+    """The names of a FunctionDef's (or its `gast.arguments`') parameters: positional-only, positional, keyword-only."""
+    args = tree.args if isinstance(tree, gast.FunctionDef) else tree
     return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 

@@ -69,6 +69,17 @@ class Namespace:
             or keyword.iskeyword(name)
         )
 
+    def is_readable(self, name):
+        """Whether the generated function could read `name` from outside: globals, closure, builtins, added names."""
+        return (
+            name in self.globals
+            or name in self.closure
+            or name in self.added
+            or name in self.free
+            or name in BUILTIN_NAMES
+            or keyword.iskeyword(name)
+        )
+
     def fresh(self, base):
         """A new local name: `base` itself if free, else `base_1`, `base_2`, ..."""
         name, counter = base, self._last_suffix.get(base, 0)

@@ -26,13 +26,13 @@ reads the lines' targets, then rewrites the lines once if anything is
 renamed, linear in the size of the function.
 """
 
-import keyword
 import re
 from dataclasses import replace
 
 import gast
 
-from .names import BUILTIN_NAMES, with_children
+from .ir import parameter_names
+from .names import with_children
 
 # `d_prod_1`; also the numbered name inside a partial derivative, `dd_x_1_dx`
 NUMBERED = re.compile(r"^(?P<base>.+?)_(?P<number>[1-9][0-9]*)(?P<partial>_d[A-Za-z][A-Za-z0-9]*)?$")
@@ -52,12 +52,12 @@ def rename(derivative, keep=frozenset(), returned=None, of_derivative=False):
     """
     used = names_used(derivative)
     assigned = names_assigned(derivative.lines)
-    renamable = assigned - set(parameter_names_of(derivative.args)) - set(keep)
+    renamable = assigned - set(parameter_names(derivative.args)) - set(keep)
     renaming = {}
 
     def claim(old, new):
         if old in renamable and old not in renaming and new not in used:
-            if not readable_elsewhere(new, derivative.namespace):
+            if not derivative.namespace.is_readable(new):
                 renaming[old] = new
                 used.add(new)  # old stays in `used` too: no other name takes it
 
@@ -96,9 +96,9 @@ def names_used(derivative):
 
     The names a line reads need no walk over the expressions: each is one of
     these or a name the function reads from outside, which
-    `readable_elsewhere` refuses as a new name.
+    `Namespace.is_readable` refuses as a new name.
     """
-    return set(parameter_names_of(derivative.args)) | names_assigned(derivative.lines)
+    return set(parameter_names(derivative.args)) | names_assigned(derivative.lines)
 
 
 def names_assigned(lines):
@@ -109,24 +109,6 @@ def names_assigned(lines):
         elif isinstance(line.target, tuple):
             assigned.update(line.target)
     return assigned
-
-
-def parameter_names_of(args):
-    names = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
-    names += [a.id for a in (args.vararg, args.kwarg) if a is not None]
-    return names
-
-
-def readable_elsewhere(name, namespace):
-    """Whether the function could read `name` from outside: the user's globals, closure, builtins, added names."""
-    return (
-        name in namespace.globals
-        or name in namespace.closure
-        or name in namespace.added
-        or name in namespace.free
-        or name in BUILTIN_NAMES
-        or keyword.iskeyword(name)
-    )
 
 
 def returned_pairs(value, wanted):
