@@ -14,6 +14,8 @@ Statements, in order
     * ``pass``;
     * ``if``/``elif``/``else`` statements whose branches are made of these
       statements (at any depth); the test is a condition (below);
+    * ``for i in range(...)`` loops (one to three arguments, no ``else``)
+      whose body is made of these statements (at any depth);
     * exactly one ``return expr`` (or ``return a, b``), as the last statement
       of the function.
 Expressions
@@ -31,8 +33,8 @@ Conditions (the test of an ``if`` or of a conditional expression)
     an expression, comparisons chained or not (``0 < x <= 1``), and these
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (loops, ``try``, ``with``, comprehensions, lambdas, a
-``return`` inside an ``if``, ``yield``, ``global``/``nonlocal``, item or
+Everything else (``while``, loops over anything but ``range``, ``try``,
+``with``, comprehensions, lambdas, a ``return`` inside an ``if`` or a loop, ``yield``, ``global``/``nonlocal``, item or
 attribute assignment, ``del``, starred arguments, in-place method calls, ...)
 is rejected, with its line, column and a hint of what to write instead.
 """
@@ -49,7 +51,6 @@ NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
-    gast.For: ("a `for` loop", UNROLL),
     gast.AsyncFor: ("an `async for` loop", UNROLL),
     gast.While: ("a `while` loop", UNROLL),
     gast.Try: ("a `try` statement", OUTSIDE),
@@ -130,21 +131,55 @@ def is_docstring(statement):
 
 
 def _check_nested(statement, location):
-    """The statements of an `if`'s branches, at any depth (none of them may return)."""
-    if not isinstance(statement, gast.If):
+    """The statements of an `if`'s branches and a loop's body, at any depth (none of them may return)."""
+    if isinstance(statement, gast.If):
+        _check_condition(statement.test, location)
+        blocks, where = (statement.body, statement.orelse), "an `if`"
+    elif isinstance(statement, gast.For):
+        _check_for(statement, location)
+        blocks, where = (statement.body,), "a loop"
+    else:
         return
-    _check_condition(statement.test, location)
-    for branch in (statement.body, statement.orelse):
-        for inner in branch:
+    for block in blocks:
+        for inner in block:
             if isinstance(inner, gast.Return):
                 raise location.error(
                     UnsupportedSyntaxError,
                     inner,
-                    "a `return` inside an `if` is not supported",
-                    hint="assign the value to a name in each branch and return it after the `if`",
+                    f"a `return` inside {where} is not supported",
+                    hint=f"assign the value to a name and return it after {where}",
                 )
             _check_statement(inner, False, location)
             _check_nested(inner, location)
+
+
+def _check_for(statement, location):
+    """``for name in range(...)`` with no ``else``."""
+    if statement.orelse:
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.orelse[0],
+            "a `for` loop's `else` is not supported",
+            hint="run that code after the loop",
+        )
+    if not isinstance(statement.target, gast.Name):
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.target,
+            "a loop over anything but `range(...)` with one loop variable is not supported yet",
+            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
+        )
+    iterable = statement.iter
+    if not (isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and iterable.func.id == "range"
+            and 1 <= len(iterable.args) <= 3 and not iterable.keywords):  # fmt: skip
+        raise location.error(
+            UnsupportedSyntaxError,
+            iterable,
+            "a loop over anything but `range(...)` is not supported yet",
+            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
+        )
+    for argument in iterable.args:
+        _check_expression(argument, location)
 
 
 def _check_condition(test, location):
@@ -174,7 +209,7 @@ def _check_statement(statement, is_last, location):
     if reject:
         what, hint = reject
         raise location.error(UnsupportedSyntaxError, statement, f"{what} is not supported", hint=hint)
-    if isinstance(statement, gast.If):
+    if isinstance(statement, (gast.If, gast.For)):
         return
     if isinstance(statement, gast.Return):
         if not is_last:

@@ -56,6 +56,17 @@ class ResolvedIf:
 
 
 @dataclass
+class ResolvedFor:
+    """A ``for target in range(...)`` loop after resolve: the range's arguments and the body's statements."""
+
+    target: gast.Name
+    arguments: list
+    body: list
+    body_files: list
+    node: gast.For  # the user's statement, for its place
+
+
+@dataclass
 class Resolved:
     """The function after resolve: flat statements over primitives, and its names."""
 
@@ -89,6 +100,10 @@ def assigned_names(body):
         if isinstance(statement, gast.If):
             for branch in (statement.body, statement.orelse):
                 names.update(dict.fromkeys(assigned_names(branch)))
+            continue
+        if isinstance(statement, gast.For):
+            names.setdefault(statement.target.id)
+            names.update(dict.fromkeys(assigned_names(statement.body)))
             continue
         if isinstance(statement, gast.Assign):
             targets = statement.targets
@@ -146,6 +161,10 @@ class _Resolver:
                 out += prelude + [ResolvedIf(test, body, body_files, orelse, orelse_files, statement)]
                 files += prelude_files + [scope.location.filename]
                 continue
+            if isinstance(statement, gast.For):
+                out += self._for(statement, scope, context)
+                files += prelude_files + [scope.location.filename]
+                continue
             if isinstance(statement, gast.Return):
                 new = gast.Return(value=self.expression(statement.value, scope, context))
             elif isinstance(statement, gast.AugAssign):
@@ -160,6 +179,26 @@ class _Resolver:
             out += prelude + [new]
             files += prelude_files + [scope.location.filename]
         return out, files
+
+    def _for(self, statement, scope, context):
+        """The loop's prelude (helpers its range's arguments call) and the `ResolvedFor`."""
+        prelude, _ = context
+        func = statement.iter.func
+        try:
+            is_range = self.namespace.evaluate(func, scope.lookup) is range and func.id not in scope.locals
+        except LookupError:
+            is_range = False
+        if not is_range:
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                statement.iter,
+                "`range` here is not the builtin `range`",
+                hint="loop over the builtin `range(...)`",
+            )
+        arguments = [self.expression(a, scope, context) for a in statement.iter.args]
+        target = self._store(statement.target, scope)
+        body, body_files = self.statements(statement.body, scope)
+        return prelude + [ResolvedFor(target, arguments, body, body_files, statement)]
 
     def _store(self, target, scope):
         if isinstance(target, gast.Name):

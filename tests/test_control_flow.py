@@ -10,7 +10,7 @@ import math
 import pytest
 
 import astgrad
-import corpus
+import control_flow_corpus
 from support import assert_close, central_difference
 
 
@@ -93,7 +93,7 @@ def test_relu_with_an_if_is_the_derivative_of_the_branch_taken():
 @pytest.mark.parametrize("x", [-2.0, -0.4, 0.3, 2.5])
 def test_huber_with_elif_in_every_mode(x):
     slope = -1.0 if x < -1.0 else x if x <= 1.0 else 1.0
-    check_every_mode(corpus.huber, (x,), gradient=(slope,))
+    check_every_mode(control_flow_corpus.huber, (x,), gradient=(slope,))
 
 
 @pytest.mark.parametrize("x, y", [(0.5, 1.0), (0.5, 3.0), (-0.5, 1.0)])
@@ -145,7 +145,7 @@ def test_value_and_grad_keeps_the_users_if_before_the_reverse_one():
 
 
 def test_explain_shows_every_stage_of_a_branch():
-    explanation = astgrad.explain(corpus.huber, comments=False)
+    explanation = astgrad.explain(control_flow_corpus.huber, comments=False)
     assert "    if x < -1.0:\n" in explanation["resolve"]
     assert explanation["ssa"] == (
         "def huber(x):\n"
@@ -159,14 +159,14 @@ def test_explain_shows_every_stage_of_a_branch():
         "        y = x - 0.5\n"
         "    return y\n"
     )
-    assert explanation["names"] == astgrad.source(astgrad.grad(corpus.huber))
+    assert explanation["names"] == astgrad.source(astgrad.grad(control_flow_corpus.huber))
 
 
 def test_graph_draws_each_branch_as_a_cluster_and_merges_its_values():
-    text = astgrad.graph(corpus.huber)
+    text = astgrad.graph(control_flow_corpus.huber)
     assert 'subgraph "cluster_then1" {' in text and 'label="if x < -1.0";' in text
     assert '"y|then2" -> "y|else1" [label="then"];' in text
     assert '"y|else1" -> "y" [label="else"];' in text
     assert '"y" [label="merge\\ny", shape=diamond];' in text
     assert '"y" -> "return";' in text
-    assert '"adjoint neg_x" -> "adjoint y";' in astgrad.graph(corpus.huber, adjoint=True)
+    assert '"adjoint neg_x" -> "adjoint y";' in astgrad.graph(control_flow_corpus.huber, adjoint=True)

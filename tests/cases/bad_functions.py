@@ -43,8 +43,8 @@ def returns_inside_if(x):
 
 def uses_for(x):
     t = ran(x)
-    for i in range(3):  # MARK: for
-        t = t * x
+    for v in (x, t):  # MARK: for
+        t = t * v
     return t
 
 
