@@ -86,16 +86,21 @@ REJECTED = {
 ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
-def check(tree, location):
-    """`tree` if it is in the subset, else `UnsupportedSyntaxError`."""
+def check(tree, location, generated=False):
+    """`tree` if it is in the subset, else `UnsupportedSyntaxError`.
+
+    A function astgrad `generated` (a gradient differentiated again) may also
+    use the stacks its reversed loops use: ``s = []``, ``s.append(v)``,
+    ``v = s.pop()``, and loops over ``reversed(range(...))``.
+    """
     _check_parameters(tree, location)
     body = tree.body
     if is_docstring(body[0]):
         body = body[1:]
     for index, statement in enumerate(body):
         is_last = index == len(body) - 1
-        _check_statement(statement, is_last, location)
-        _check_nested(statement, location)
+        _check_statement(statement, is_last, location, generated)
+        _check_nested(statement, location, generated)
     if not body or not isinstance(body[-1], gast.Return):
         last = body[-1] if body else tree
         raise location.error(
@@ -130,13 +135,13 @@ def is_docstring(statement):
     )
 
 
-def _check_nested(statement, location):
+def _check_nested(statement, location, generated=False):
     """The statements of an `if`'s branches and a loop's body, at any depth (none of them may return)."""
     if isinstance(statement, gast.If):
         _check_condition(statement.test, location)
         blocks, where = (statement.body, statement.orelse), "an `if`"
     elif isinstance(statement, gast.For):
-        _check_for(statement, location)
+        _check_for(statement, location, generated)
         blocks, where = (statement.body,), "a loop"
     else:
         return
@@ -149,11 +154,11 @@ def _check_nested(statement, location):
                     f"a `return` inside {where} is not supported",
                     hint=f"assign the value to a name and return it after {where}",
                 )
-            _check_statement(inner, False, location)
-            _check_nested(inner, location)
+            _check_statement(inner, False, location, generated)
+            _check_nested(inner, location, generated)
 
 
-def _check_for(statement, location):
+def _check_for(statement, location, generated=False):
     """``for name in range(...)`` with no ``else``."""
     if statement.orelse:
         raise location.error(
@@ -170,6 +175,9 @@ def _check_for(statement, location):
             hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
         )
     iterable = statement.iter
+    if generated and isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and (
+            iterable.func.id == "reversed" and len(iterable.args) == 1):  # fmt: skip
+        iterable = iterable.args[0]
     if not (isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and iterable.func.id == "range"
             and 1 <= len(iterable.args) <= 3 and not iterable.keywords):  # fmt: skip
         raise location.error(
@@ -204,7 +212,31 @@ def _check_condition(test, location):
         _check_expression(test, location)
 
 
-def _check_statement(statement, is_last, location):
+def is_stack_statement(statement):
+    """``s = []``, ``s.append(v)`` or ``v = s.pop()``: a stack of generated code."""
+    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name):
+        value = statement.value
+        if isinstance(value, gast.List) and not value.elts:
+            return True
+        return _is_method_call(value, "pop", 0)
+    return isinstance(statement, gast.Expr) and _is_method_call(statement.value, "append", 1)
+
+
+def _is_method_call(value, method, count):
+    return (
+        isinstance(value, gast.Call)
+        and isinstance(value.func, gast.Attribute)
+        and isinstance(value.func.value, gast.Name)
+        and value.func.attr == method
+        and len(value.args) == count
+        and not value.keywords
+        and all(isinstance(a, (gast.Name, gast.Constant)) for a in value.args)
+    )
+
+
+def _check_statement(statement, is_last, location, generated=False):
+    if generated and is_stack_statement(statement):
+        return
     reject = REJECTED.get(type(statement))
     if reject:
         what, hint = reject

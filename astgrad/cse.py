@@ -34,7 +34,7 @@ from dataclasses import replace
 
 import gast
 
-from .ir import Branch, Loop, has_branches
+from .ir import STACK_STATEMENTS, Branch, Loop, Push, has_branches
 from .names import name, substituted
 
 
@@ -84,6 +84,8 @@ def _merge_targets(body):
 
 def _nested_representatives(body, first_by_key, representative, merge_targets):
     for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
         if isinstance(statement, Loop):
             _nested_representatives(statement.body, dict(first_by_key), representative, merge_targets)
             continue
@@ -100,6 +102,11 @@ def _nested_representatives(body, first_by_key, representative, merge_targets):
 def _kept(body, renaming, loads):
     kept = []
     for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            if isinstance(statement, Push):
+                statement = replace(statement, atom=_renamed_atoms(statement.atom, renaming))
+            kept.append(statement)
+            continue
         if isinstance(statement, Loop):
             kept.append(Loop(
                 statement.target,
@@ -107,6 +114,7 @@ def _kept(body, renaming, loads):
                 [(h, _renamed_atoms(init, renaming), _renamed_atoms(end, renaming)) for h, init, end in statement.carried],
                 _kept(statement.body, renaming, loads),
                 statement.origin,
+                statement.backwards,
             ))  # fmt: skip
             continue
         if isinstance(statement, Branch):

@@ -37,7 +37,8 @@ import gast
 
 from . import runtime
 from .ir import (
-    CALL, PRIMAL, TANGENT, Branch, Conditional, Derivative, Loop, NoSaves, active_names, has_branches, loop_lines, Line, each_input, not_differentiable, number_check, origin, parameter,
+    CALL, PRIMAL, STACK_STATEMENTS, TANGENT, Branch, Conditional, Derivative, Loop, NewStack, NoSaves, Push,
+    active_names, has_branches, loop_lines, stack_call, stack_lines, Line, each_input, not_differentiable, number_check, origin, parameter,
     primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
@@ -151,10 +152,31 @@ class _Sweep:
             if isinstance(statement, Loop):
                 lines += self.loop(statement, streams)
                 continue
+            if isinstance(statement, STACK_STATEMENTS):
+                lines += stack_lines(statement, None)
+                for tangents, fresh, active in streams:
+                    lines += self.stack_tangent(statement, tangents, fresh, active)
+                continue
             lines.append(primal_line(statement))
             for tangents, fresh, _ in streams:
                 lines.extend(self.tangent_lines(statement, statement.rule, tangents, fresh))
         return lines
+
+    def stack_tangent(self, statement, tangents, fresh, active):
+        """A stack of generated code carries its values' tangents on a stack beside it."""
+        if statement.stack not in active:
+            return []
+        where = statement.origin + (None, None)
+        if isinstance(statement, NewStack):
+            tangents[statement.stack] = name(fresh(statement.stack))
+            return [Line(tangents[statement.stack].id, gast.List(elts=[], ctx=gast.Load()), TANGENT, where)]
+        stack = tangents[statement.stack].id
+        if isinstance(statement, Push):
+            value = _tangent(statement.atom, tangents) or gast.Constant(value=0.0, kind=None)
+            return [Line((), stack_call(stack, "append", value), TANGENT, where)]
+        tangent = fresh(statement.target)
+        tangents[statement.target] = name(tangent)
+        return [Line(tangent, stack_call(stack, "pop"), TANGENT, where)]
 
     def loop(self, loop, streams):
         """The user's loop with its tangents interleaved; a header's tangent is carried around it too."""

@@ -82,6 +82,36 @@ class Loop:
     carried: list
     body: list
     origin: tuple  # (filename, line) of the user's `for`
+    backwards: bool = False  # over ``reversed(range(...))`` (in generated code)
+
+
+@dataclass
+class NewStack:
+    """``stack = []``: a stack of generated code (read again to differentiate a gradient)."""
+
+    stack: str
+    origin: tuple
+
+
+@dataclass
+class Push:
+    """``stack.append(atom)``."""
+
+    stack: str
+    atom: object
+    origin: tuple
+
+
+@dataclass
+class Pop:
+    """``target = stack.pop()``."""
+
+    target: str
+    stack: str
+    origin: tuple
+
+
+STACK_STATEMENTS = (NewStack, Push, Pop)
 
 
 def all_equations(body):
@@ -92,7 +122,7 @@ def all_equations(body):
             yield from all_equations(statement.orelse)
         elif isinstance(statement, Loop):
             yield from all_equations(statement.body)
-        else:
+        elif not isinstance(statement, STACK_STATEMENTS):
             yield statement
 
 
@@ -111,6 +141,12 @@ def reads_of(body):
         elif isinstance(statement, Loop):
             read |= {a.id for a in statement.bounds if isinstance(a, gast.Name)} | reads_of(statement.body)
             read |= {a.id for _, *atoms in statement.carried for a in atoms if isinstance(a, gast.Name)}
+        elif isinstance(statement, Push):
+            read |= {statement.stack} | ({statement.atom.id} if isinstance(statement.atom, gast.Name) else set())
+        elif isinstance(statement, Pop):
+            read.add(statement.stack)
+        elif isinstance(statement, NewStack):
+            pass
         else:
             read |= {a.id for a in atoms(statement.rule, statement.inputs) if isinstance(a, gast.Name)}
     return read
@@ -125,6 +161,10 @@ def body_defines(body):
             made |= {target for target, _, _ in statement.merges}
         elif isinstance(statement, Loop):
             made |= body_defines(statement.body) | {h for h, _, _ in statement.carried} | {statement.target}
+        elif isinstance(statement, NewStack):
+            made.add(statement.stack)
+        elif isinstance(statement, Push):
+            pass
         else:
             made.add(statement.target)
     return made
@@ -238,6 +278,16 @@ def _mark_active(body, active, zero_adjoint):
                 if len(active) == before:
                     break
             continue
+        if isinstance(statement, Push):
+            if isinstance(statement.atom, gast.Name) and statement.atom.id in active:
+                active.add(statement.stack)
+            continue
+        if isinstance(statement, Pop):
+            if statement.stack in active:
+                active.add(statement.target)
+            continue
+        if isinstance(statement, NewStack):
+            continue
         if isinstance(statement, Branch):
             _mark_active(statement.then, active, zero_adjoint)
             _mark_active(statement.orelse, active, zero_adjoint)
@@ -274,6 +324,8 @@ def parameters_to_check(program, wrt):
 
 def _carry_arrays(body, carried, read):
     for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
         if isinstance(statement, Loop):
             read.update(a.id for a in statement.bounds if isinstance(a, gast.Name))
             for _ in range(len(statement.carried) + 1):  # the end values reach the next iteration's headers
@@ -518,10 +570,37 @@ def primal_block(body, temporaries=frozenset(), saves=None, in_loop=False):
             ]
             lines.append(Conditional(copy.deepcopy(statement.test), arms[0], arms[1], where))
         elif isinstance(statement, Loop):
-            lines += loop_lines(statement, temporaries, NoSaves(saves.namespace) if in_loop and saves else saves)
+            inner = NoSaves(saves.namespace, saves.recompute) if in_loop and saves else saves
+            lines += loop_lines(statement, temporaries, inner)
+        elif isinstance(statement, STACK_STATEMENTS):
+            lines += stack_lines(statement, saves)
         else:
             lines.append(primal_line(statement, temporary=statement.target in temporaries))
     return lines
+
+
+def stack_lines(statement, saves):
+    """A stack statement's line; computed again (`saves.recompute`) a push or a new stack makes none, and a pop
+    takes the value saved when it first ran, which a loop that saves its pops (`saves.popped`) pushes."""
+    where = statement.origin + (None, None)
+    recompute = saves is not None and saves.recompute
+    if isinstance(statement, NewStack):
+        return [] if recompute else [Line(statement.stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where)]
+    if isinstance(statement, Push):
+        return [] if recompute else [Line((), stack_call(statement.stack, "append", statement.atom), PRIMAL, where)]
+    saved = saves.saved_pop(statement) if saves is not None else None
+    if recompute:
+        return [Line(statement.target, stack_call(saved, "pop"), PRIMAL, where)]
+    lines = [Line(statement.target, stack_call(statement.stack, "pop"), PRIMAL, where)]
+    if saved is not None:
+        lines.append(Line((), stack_call(saved, "append", name(statement.target)), PRIMAL, where))
+    return lines
+
+
+def stack_call(stack, method, atom=None):
+    """``stack.append(atom)`` or ``stack.pop()``."""
+    func = gast.Attribute(value=name(stack), attr=method, ctx=gast.Load())
+    return gast.Call(func=func, args=[] if atom is None else [copy_atom(atom)], keywords=[])
 
 
 def loop_lines(loop, temporaries, saves, reversed_loop=False):
@@ -533,6 +612,11 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
         if not (isinstance(init, gast.Name) and init.id == header)
     ]
     pushes = []
+    if saves is not None and not saves.recompute:
+        for pop in _pops_in(loop.body):  # saved where they run, for the reverse sweep to take them again
+            stack = saves.saved_pop(pop)
+            if stack is not None:
+                lines.append(Line(stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where))
     if saves is not None:
         for header in saves.pushed(loop):
             stack = saves.stack(loop, header)
@@ -540,18 +624,33 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
             append = gast.Attribute(value=name(stack), attr="append", ctx=gast.Load())
             pushes.append(Line((), gast.Call(func=append, args=[name(header)], keywords=[]), PRIMAL, where))
     body = pushes + primal_block(loop.body, temporaries, saves, in_loop=True) + carried_copies(loop, where)
-    lines.append(ForLoop(loop.target, range_call(loop, saves.namespace if saves else None), tuple(body), where))
+    iterable = range_call(loop, saves.namespace if saves else None)
+    lines.append(ForLoop(loop.target, iterable, tuple(body), where))
     return lines
 
 
 class NoSaves:
     """What a loop saves when nothing is: no stack (forward mode, a loop inside a loop's primal sweep)."""
 
-    def __init__(self, namespace):
+    def __init__(self, namespace, recompute=False):
         self.namespace = namespace
+        self.recompute = recompute
 
     def pushed(self, loop):
         return ()
+
+    def saved_pop(self, pop):
+        return None
+
+
+def _pops_in(body):
+    """The pops of a loop's body (in its branches too, not in inner loops)."""
+    for statement in body:
+        if isinstance(statement, Pop):
+            yield statement
+        elif isinstance(statement, Branch):
+            yield from _pops_in(statement.then)
+            yield from _pops_in(statement.orelse)
 
 
 def carried_copies(loop, where, renamed=None):
@@ -570,12 +669,15 @@ def carried_copies(loop, where, renamed=None):
 
 
 def range_call(loop, namespace, backwards=False):
-    """``range(a, b)`` of a loop's bounds (``reversed(range(a, b))`` backwards)."""
-    range_name = namespace.reference(range) if namespace is not None else gast.Name(
-        id="range", ctx=gast.Load(), annotation=None, type_comment=None)
-    call = gast.Call(func=range_name, args=[copy_atom(b) for b in loop.bounds], keywords=[])
-    if backwards:
-        call = gast.Call(func=namespace.reference(reversed), args=[call], keywords=[])
+    """``range(a, b)`` of a loop's bounds, in the loop's direction (the other way if `backwards`)."""
+    def builtin(function):
+        if namespace is not None:
+            return namespace.reference(function)
+        return gast.Name(id=function.__name__, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    call = gast.Call(func=builtin(range), args=[copy_atom(b) for b in loop.bounds], keywords=[])
+    if backwards != loop.backwards:  # the reverse of a reversed loop runs forwards
+        call = gast.Call(func=builtin(reversed), args=[call], keywords=[])
     return call
 
 

@@ -549,7 +549,8 @@ def _without_unused_stacks(body):
     """Dead-code elimination of a function's body; then a stack no line pops goes with its pushes, again."""
     while True:
         body = eliminate_dead_code(body, set())
-        popped = {_stack_of(line.value) for line in _flat_lines(body) if _is_stack_call(line.value, "pop")}
+        popped = {_stack_of(node) for line in _flat_lines(body) for node in gast.walk(line.value)
+                  if _is_stack_call(node, "pop")}  # fmt: skip
         unused = {line.target for line in _flat_lines(body) if _is_new_stack(line)} - popped
         if not unused:
             return body

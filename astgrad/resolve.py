@@ -64,6 +64,17 @@ class ResolvedFor:
     body: list
     body_files: list
     node: gast.For  # the user's statement, for its place
+    backwards: bool = False  # ``reversed(range(...))`` (generated code)
+
+
+@dataclass
+class ResolvedStack:
+    """A stack statement of generated code: ``s = []`` ("new"), ``s.append(v)`` ("push"), ``v = s.pop()`` ("pop")."""
+
+    kind: str
+    stack: str
+    value: object  # the pushed expression, or the popped-into name
+    node: gast.stmt
 
 
 @dataclass
@@ -165,6 +176,10 @@ class _Resolver:
                 out += self._for(statement, scope, context)
                 files += prelude_files + [scope.location.filename]
                 continue
+            if scope.function.primal_params is not None and check.is_stack_statement(statement):
+                out.append(self._stack(statement, scope, context))
+                files.append(scope.location.filename)
+                continue
             if isinstance(statement, gast.Return):
                 new = gast.Return(value=self.expression(statement.value, scope, context))
             elif isinstance(statement, gast.AugAssign):
@@ -180,10 +195,23 @@ class _Resolver:
             files += prelude_files + [scope.location.filename]
         return out, files
 
+    def _stack(self, statement, scope, context):
+        if isinstance(statement, gast.Expr):
+            call = statement.value
+            value = self.expression(call.args[0], scope, context)
+            return ResolvedStack("push", call.func.value.id, value, statement)
+        target = self._store(statement.targets[0], scope).id
+        if isinstance(statement.value, gast.List):
+            return ResolvedStack("new", target, None, statement)
+        return ResolvedStack("pop", statement.value.func.value.id, target, statement)
+
     def _for(self, statement, scope, context):
         """The loop's prelude (helpers its range's arguments call) and the `ResolvedFor`."""
         prelude, _ = context
-        func = statement.iter.func
+        iterable, backwards = statement.iter, False
+        if scope.function.primal_params is not None and iterable.func.id == "reversed":
+            iterable, backwards = iterable.args[0], True
+        func = iterable.func
         try:
             is_range = self.namespace.evaluate(func, scope.lookup) is range and func.id not in scope.locals
         except LookupError:
@@ -191,14 +219,14 @@ class _Resolver:
         if not is_range:
             raise scope.location.error(
                 UnsupportedSyntaxError,
-                statement.iter,
+                iterable,
                 "`range` here is not the builtin `range`",
                 hint="loop over the builtin `range(...)`",
             )
-        arguments = [self.expression(a, scope, context) for a in statement.iter.args]
+        arguments = [self.expression(a, scope, context) for a in iterable.args]
         target = self._store(statement.target, scope)
         body, body_files = self.statements(statement.body, scope)
-        return prelude + [ResolvedFor(target, arguments, body, body_files, statement)]
+        return prelude + [ResolvedFor(target, arguments, body, body_files, statement, backwards)]
 
     def _store(self, target, scope):
         if isinstance(target, gast.Name):

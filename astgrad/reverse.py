@@ -30,10 +30,11 @@ import copy
 
 import gast
 
+from .errors import Location, UnsupportedSyntaxError
 from .ir import (
-    ADJOINT, PRIMAL, Branch, Conditional, Derivative, ForLoop, Line, Loop, active_names, body_defines, each_input,
-    has_branches, made_in_branch, not_differentiable, number_check, origin, parameter, primal_block, range_call,
-    reads_of, return_line, unsupported, zero_gradient,
+    ADJOINT, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, ForLoop, Line, Loop, NewStack, Pop, Push,
+    active_names, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
+    parameter, primal_block, range_call, reads_of, return_line, stack_call, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO
@@ -85,11 +86,13 @@ class Sweep:
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
         self.adjoint_names = {}  # variable -> its adjoint's name, the same in every branch
         self.headers = set()  # the headers of the loops being reversed (their contributions come last)
+        self.stacks = {s.stack for s in _statements(program.body) if isinstance(s, NewStack)}
 
     def output_before_adjoints(self):
         """The output, bound to a name of its own before the adjoint sweep if a reversed loop restores it."""
         output = self.program.output
-        restored = {h for statement in self.program.body if isinstance(statement, Loop) for h, _, _ in statement.carried}
+        restored = {h for s in _statements(self.program.body) if isinstance(s, Loop) for h, _, _ in s.carried}
+        restored |= {s.target for s in _statements(self.program.body) if isinstance(s, Pop)}
         if self.last_primal is None or not any(isinstance(a, gast.Name) and a.id in restored for a in _flat(output)):
             return copy_atom(output)
         value = self.namespace.fresh("value")
@@ -104,8 +107,26 @@ class Sweep:
                 self.branch(statement)
             elif isinstance(statement, Loop):
                 self.loop(statement)
+            elif isinstance(statement, STACK_STATEMENTS):
+                self.stack_statement(statement)
             elif statement.target in self.adjoint:
                 self.equation(statement)
+
+    def stack_statement(self, statement):
+        """A pop's adjoint pushes the popped value's adjoint, which the push's adjoint pops back.
+
+        Every pop of an active stack pushes (a zero if the value got no
+        contribution), so the adjoint stack pops exactly what it pushed.
+        """
+        where = statement.origin + (None, None)
+        if isinstance(statement, Pop) and statement.stack in self.active:
+            adjoint = self.adjoint.get(statement.target)
+            pushed = name(adjoint) if adjoint is not None else gast.Constant(value=0.0, kind=None)
+            self.lines.append(Line((), stack_call(self.adjoint[statement.stack], "append", pushed), ADJOINT, where))
+        elif isinstance(statement, Push) and statement.stack in self.adjoint:
+            atom = statement.atom
+            if isinstance(atom, gast.Name) and atom.id in self.active:
+                self.accumulate(atom.id, stack_call(self.adjoint[statement.stack], "pop"), where)
 
     def loop(self, loop):
         """One reversed loop: pop the saved start values, compute the body again, then its adjoint, last first.
@@ -120,7 +141,9 @@ class Sweep:
         if not any(h in self.adjoint for h, _, _ in carried):
             return  # nothing the loop computes reaches the output
         where = loop.origin + (None, None)
-        zero = lambda v: zero_gradient(v, self.program.arrays, self.namespace)  # noqa: E731
+        zero = lambda v: (  # noqa: E731
+            gast.List(elts=[], ctx=gast.Load()) if v in self.stacks else zero_gradient(v, self.program.arrays, self.namespace))
+        _refuse_nested_stacks(loop)
         headers = [h for h, _, _ in carried]
         defined = body_defines(loop.body) | {h for h, _, _ in loop.carried}
         invariants = sorted(v for v in reads_of(loop.body) if v in self.active and v not in defined)
@@ -160,7 +183,7 @@ class Sweep:
                               args=[], keywords=[]), PRIMAL, where)
             for h in self.saves.pushed(loop)
         ]  # fmt: skip
-        body = pops + primal_block(loop.body, saves=self.saves) + self.lines
+        body = pops + primal_block(loop.body, saves=self.saves.recomputing()) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
         self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
         self.lines.append(ForLoop(loop.target, range_call(loop, self.namespace, backwards=True), tuple(body), where))
@@ -259,11 +282,26 @@ class Sweep:
 
 class Saves:
     """Which values a loop pushes onto a stack in the primal sweep, for its reversed loop to pop: the headers
-    (start values) its body reads. Each stack is a list named after its value: ``x_stack``."""
+    (start values) its body reads, and (in a gradient differentiated again) the values it pops from the first
+    gradient's stacks. Each stack is a list named after its value: ``x_stack``.
 
-    def __init__(self, namespace):
+    `recomputing()` is the view for a body computed again in the reverse sweep,
+    which takes the popped values from where they were saved.
+    """
+
+    recompute = False
+
+    def __init__(self, namespace, stacks=None):
         self.namespace = namespace
-        self.stacks = {}
+        self.stacks = {} if stacks is None else stacks
+
+    def recomputing(self):
+        view = Saves(self.namespace, self.stacks)
+        view.recompute = True
+        return view
+
+    def saved_pop(self, pop):
+        return self.stack(pop, pop.target)
 
     def pushed(self, loop):
         read = reads_of(loop.body)
@@ -274,6 +312,31 @@ class Saves:
         if key not in self.stacks:
             self.stacks[key] = self.namespace.fresh(header + "_stack")
         return self.stacks[key]
+
+
+def _statements(body):
+    for statement in body:
+        yield statement
+        if isinstance(statement, Branch):
+            yield from _statements(statement.then)
+            yield from _statements(statement.orelse)
+        elif isinstance(statement, Loop):
+            yield from _statements(statement.body)
+
+
+def _refuse_nested_stacks(loop):
+    """A gradient whose loop nests a loop popping a stack is not differentiated again (see docs/design.md)."""
+    for inner in _statements(loop.body):
+        if isinstance(inner, Loop) and any(isinstance(s, STACK_STATEMENTS) for s in _statements(inner.body)):
+            filename, line = inner.origin
+            node = gast.Pass()
+            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = line, 0, line, 0
+            raise Location(filename).error(
+                UnsupportedSyntaxError,
+                node,
+                "differentiating again a gradient whose loops are nested is not supported yet",
+                hint="use astgrad.hessian (forward mode over the gradient), or write the inner loop's steps out",
+            )
 
 
 def _flat(output):

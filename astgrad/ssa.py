@@ -22,8 +22,10 @@ import numpy as np
 
 from . import rules
 from .errors import UnsupportedSyntaxError
-from .ir import Branch, Equation, Loop, Program, all_equations, parameter_names, reads_of, uses_arrays
-from .resolve import ResolvedFor, ResolvedIf
+from .ir import (
+    Branch, Equation, Loop, NewStack, Pop, Program, Push, all_equations, parameter_names, reads_of, uses_arrays,
+)
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack
 from .names import BUILTIN_NAMES, copy_atom, dotted_name, name, substituted
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
@@ -119,6 +121,10 @@ class _Builder:
                 continue
             if isinstance(statement, ResolvedFor):
                 self.for_statement(statement, filename)
+                continue
+            if isinstance(statement, ResolvedStack):
+                self.origin = (filename, statement.node.lineno)
+                self.stack_statement(statement)
                 continue
             self.origin = (filename, statement.lineno)
             if isinstance(statement, gast.Return):
@@ -221,9 +227,22 @@ class _Builder:
         self.loop_targets[resolved.target.id] = node
         self.current.pop(resolved.target.id, None)
         loop = Loop(target, bounds, [(h, copy_atom(init), copy_atom(after[v])) for v, h, init in carried], body,
-                    self.origin)  # fmt: skip
+                    self.origin, resolved.backwards)  # fmt: skip
         self.equations.append(loop)
         self.branch_nodes.append(node)
+
+    def stack_statement(self, resolved):
+        """A stack of generated code keeps its name; a popped value is a new name."""
+        if resolved.kind == "new":
+            self.defined.add(resolved.stack)
+            self.current[resolved.stack] = name(resolved.stack)
+            self.equations.append(NewStack(resolved.stack, self.origin))
+        elif resolved.kind == "push":
+            self.equations.append(Push(resolved.stack, copy_atom(self.atom(resolved.value)), self.origin))
+        else:
+            target = self._new_name(resolved.value, None, resolved.value)
+            self.current[resolved.value] = name(target)
+            self.equations.append(Pop(target, resolved.stack, self.origin))
 
     def equations_so_far(self):
         """The statements made so far, of the enclosing blocks too (their reads are before a new loop)."""
@@ -534,6 +553,9 @@ def _assigned_in_resolved(statements):
         elif isinstance(statement, ResolvedFor):
             names.setdefault(statement.target.id)
             names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
+        elif isinstance(statement, ResolvedStack):
+            if statement.kind != "push":
+                names.setdefault(statement.stack if statement.kind == "new" else statement.value)
         elif isinstance(statement, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
             targets = statement.targets if isinstance(statement, gast.Assign) else [statement.target]
             for target in targets:
@@ -551,6 +573,8 @@ def _made_in(block):
             made.update(target for target, _, _ in statement.merges)
         elif isinstance(statement, Loop):
             made.update(header for header, _, _ in statement.carried)
+        elif isinstance(statement, (NewStack, Push)):
+            pass
         else:
             made.add(statement.target)
     return made
@@ -568,6 +592,26 @@ def rename_block(block, renaming):
         return block
     out = []
     for statement in block:
+        if isinstance(statement, Loop):
+            out.append(replace(
+                statement,
+                bounds=tuple(_renamed_atom(a, renaming) for a in statement.bounds),
+                carried=[(renaming.get(h, h), _renamed_atom(i, renaming), _renamed_atom(e, renaming))
+                         for h, i, e in statement.carried],
+                body=rename_block(statement.body, renaming),
+            ))  # fmt: skip
+            continue
+        if isinstance(statement, NewStack):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack)))
+            continue
+        if isinstance(statement, Push):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack),
+                               atom=_renamed_atom(statement.atom, renaming)))  # fmt: skip
+            continue
+        if isinstance(statement, Pop):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack),
+                               target=renaming.get(statement.target, statement.target)))  # fmt: skip
+            continue
         if isinstance(statement, Branch):
             out.append(Branch(
                 substituted(statement.test, _Loads(renaming)),

@@ -170,3 +170,137 @@ def test_graph_draws_each_branch_as_a_cluster_and_merges_its_values():
     assert '"y" [label="merge\\ny", shape=diamond];' in text
     assert '"y" -> "return";' in text
     assert '"adjoint neg_x" -> "adjoint y";' in astgrad.graph(control_flow_corpus.huber, adjoint=True)
+
+
+# ---- loops -------------------------------------------------------------------------------------
+def accumulate(w, x, n):
+    total = 0.0
+    for i in range(n):
+        total += w * x * x * i
+        x = x * 0.9
+    return total
+
+
+def swap(a, b, n):
+    for i in range(n):
+        a, b = b, a * 0.5 + b
+    return a * b
+
+
+def reads_before_the_loop(x, n):
+    y = math.sin(x)
+    z = x
+    for i in range(2, n):
+        z = z * y + x / i
+    return z + y
+
+
+def branch_in_a_loop(x, n):
+    for i in range(n):
+        if x > 1.0:
+            x = math.sqrt(x)
+        else:
+            x = x * 1.5 + 0.1
+    return x
+
+
+def loop_in_a_branch(x, n):
+    if x > 0.0:
+        for i in range(n):
+            x = x * math.cos(x)
+    else:
+        x = -x
+    return x
+
+
+def euler_reference(x, dt, n):
+    """The Euler integrator's gradient, written by hand: (d x_n / d x_0, d x_n / d dt)."""
+    d_x0, d_dt = 1.0, 0.0
+    for _ in range(n):
+        d_dt = d_dt * (1 + dt * math.cos(x)) + math.sin(x)
+        d_x0 = d_x0 * (1 + dt * math.cos(x))
+        x = x + dt * math.sin(x)
+    return d_x0, d_dt
+
+
+@pytest.mark.parametrize("n", [0, 1, 10])
+def test_euler_in_every_mode_against_the_hand_written_gradient(n):
+    gradient = check_every_mode(control_flow_corpus.euler, (0.5, 0.1, n), wrt=(0, 1))
+    assert_close(gradient, euler_reference(0.5, 0.1, n), rtol=1e-12)
+
+
+def test_a_trip_count_parameter_gets_a_zero_gradient():
+    assert astgrad.grad(control_flow_corpus.euler)(0.5, 0.1, 4)[2] == 0.0
+    assert astgrad.grad(control_flow_corpus.euler, mode="forward")(0.5, 0.1, 4)[2] == 0.0
+
+
+@pytest.mark.parametrize("x", [0.7, -1.3])
+def test_horner_with_the_loop_variable_in_the_arithmetic(x):
+    analytic = sum(p * x ** (p - 1) / (5 - p) for p in range(1, 5))  # x**p has the coefficient 1 / (5 - p)
+    check_every_mode(control_flow_corpus.horner, (x, 5), gradient=(analytic,), wrt=(0,))
+
+
+def test_nested_loops_in_first_order_modes_and_forward_over_reverse():
+    args = (0.5, 0.1, 4, 3)
+    differences = [central_difference(control_flow_corpus.euler_substeps, args, i) for i in (0, 1)]
+    gradient = astgrad.grad(control_flow_corpus.euler_substeps, wrt=(0, 1))(*args)
+    assert_close(gradient, differences, rtol=1e-6)
+    assert_close(astgrad.grad(control_flow_corpus.euler_substeps, wrt=(0, 1), mode="forward")(*args), gradient,
+                 rtol=1e-12)  # fmt: skip
+    first = astgrad.grad(control_flow_corpus.euler_substeps, wrt=0)
+    second = [central_difference(first, args, i) for i in (0, 1)]
+    assert_close(astgrad.hessian(control_flow_corpus.euler_substeps, wrt=(0, 1))(*args)[0], second, rtol=1e-5)
+
+
+def test_a_gradient_with_nested_loops_is_not_differentiated_in_reverse_mode_again():
+    first = astgrad.grad(control_flow_corpus.euler_substeps, wrt=0)
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="nested"):
+        astgrad.grad(first, wrt=0)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (accumulate, (1.3, 0.8, 6)),
+    (swap, (0.3, 0.7, 5)),
+    (reads_before_the_loop, (0.4, 6)),
+    (control_flow_corpus.bounce, (0.3, -1.0, 0.1, 10)),
+    (branch_in_a_loop, (3.0, 6)),
+    (loop_in_a_branch, (0.8, 4)),
+    (loop_in_a_branch, (-0.8, 4)),
+], ids=["accumulator", "swap", "read before the loop", "bounce", "branch in a loop", "loop in a branch",
+        "loop in the other branch"])  # fmt: skip
+def test_loops_in_every_mode(fn, args):
+    floats = tuple(i for i, a in enumerate(args) if isinstance(a, float))
+    check_every_mode(fn, args, wrt=floats)
+
+
+def test_euler_reads_like_a_hand_reversed_loop():
+    assert astgrad.source(astgrad.grad(control_flow_corpus.euler, wrt=(0, 1))) == (
+        "def d_euler(x, dt, n, d_out=1.0):\n"
+        "    if type(x) is not float or type(dt) is not float:\n"
+        "        check_numbers(x, dt)\n"
+        "    x_stack = []\n"
+        "    for i in range(n):\n"
+        "        x_stack.append(x)\n"
+        "        sin_x = math.sin(x)\n"
+        "        dt_times_sin_x = dt * sin_x\n"
+        "        x = x + dt_times_sin_x\n"
+        "    d_dt = 0.0\n"
+        "    d_x = d_out\n"
+        "    for i in reversed(range(n)):\n"
+        "        x = x_stack.pop()\n"
+        "        sin_x = math.sin(x)\n"
+        "        d_dt = d_dt + d_x * sin_x\n"
+        "        d_sin_x = d_x * dt\n"
+        "        d_x = d_x + d_sin_x * math.cos(x)\n"
+        "    return d_x, d_dt\n"
+    )
+
+
+def test_a_loop_variable_read_after_its_loop_is_refused():
+    def last_index(x, n):
+        for i in range(n):
+            x = x * 2.0
+        return x * i
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="loop variable `i` is read after its loop"):
+        astgrad.grad(last_index)
