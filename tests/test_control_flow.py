@@ -304,3 +304,21 @@ def test_a_loop_variable_read_after_its_loop_is_refused():
 
     with pytest.raises(astgrad.UnsupportedSyntaxError, match="loop variable `i` is read after its loop"):
         astgrad.grad(last_index)
+
+
+def test_graph_draws_a_loop_body_as_a_cluster_with_its_carried_values():
+    text = astgrad.graph(control_flow_corpus.euler)
+    assert 'subgraph "cluster_loop1" {' in text and 'label="for i in range(n)";' in text
+    assert '"x" -> "x|loop1" [label="initial"];' in text
+    assert '"x_1|loop1" -> "x|loop1" [label="next", style=dashed, constraint=false];' in text
+    assert '"x|loop1" -> "x|after1" [label="last"];' in text
+    assert '"x|after1" -> "return";' in text
+    assert 'label="d_dt"' in astgrad.graph(control_flow_corpus.euler, adjoint=True)
+
+
+def test_explain_shows_every_stage_of_a_loop():
+    explanation = astgrad.explain(control_flow_corpus.euler, wrt=(0, 1), comments=False)
+    assert "    for i in range(n):\n        x = x + dt * math.sin(x)\n" in explanation["resolve"]
+    assert "        x_1 = x + dt_times_sin_x\n        x = x_1\n" in explanation["ssa"]
+    assert "    for i in reversed(range(n)):\n        x = x_stack.pop()\n" in explanation["reverse"]
+    assert explanation["names"] == astgrad.source(astgrad.grad(control_flow_corpus.euler, wrt=(0, 1)))
