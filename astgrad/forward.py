@@ -140,7 +140,11 @@ class _Sweep:
         self.program = program
         self.arrays = program.arrays
         self.namespace = namespace
-        self.shapes = shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
+        # Around loops and branches shapes are not followed: every elementwise tangent is broadcast (None).
+        self.shapes = (
+            None if has_branches(program.body)
+            else shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
+        )  # fmt: skip
 
     def block(self, body, streams):
         """The lines of a block: each equation followed by its tangent in each stream (tangents, fresh name)."""
@@ -162,6 +166,12 @@ class _Sweep:
                 lines.extend(self.tangent_lines(statement, statement.rule, tangents, fresh))
         return lines
 
+    def _zero(self, atom):
+        """The tangent of a value that carries none where one is needed: a zero of its shape in array code."""
+        if self.arrays and isinstance(atom, gast.Name):
+            return _zero_like(atom, self.namespace)
+        return gast.Constant(value=0.0, kind=None)
+
     def stack_tangent(self, statement, tangents, fresh, active):
         """A stack of generated code carries its values' tangents on a stack beside it."""
         if statement.stack not in active:
@@ -172,7 +182,7 @@ class _Sweep:
             return [Line(tangents[statement.stack].id, gast.List(elts=[], ctx=gast.Load()), TANGENT, where)]
         stack = tangents[statement.stack].id
         if isinstance(statement, Push):
-            value = _tangent(statement.atom, tangents) or gast.Constant(value=0.0, kind=None)
+            value = _tangent(statement.atom, tangents) or self._zero(statement.atom)
             return [Line((), stack_call(stack, "append", value), TANGENT, where)]
         tangent = fresh(statement.target)
         tangents[statement.target] = name(tangent)
@@ -191,7 +201,7 @@ class _Sweep:
             for h, init, end in loop.carried:
                 if h not in active:
                     continue
-                start = _tangent(init, tangents) or gast.Constant(value=0.0, kind=None)
+                start = _tangent(init, tangents) or self._zero(init)
                 coalesced = isinstance(init, gast.Name) and init.id == h and isinstance(start, gast.Name)
                 tangent = start.id if coalesced else fresh(h)  # the loop keeps the initial value's names
                 if not (isinstance(start, gast.Name) and start.id == tangent):
@@ -204,7 +214,7 @@ class _Sweep:
         copies = [line for line in primal_body if line.role == PRIMAL and _is_carried_copy(line, loop)]
         body = self.block(loop.body, body_streams) + copies
         for (inside, _, _), pairs in zip(body_streams, carried_tangents):
-            moves = [(tangent, _tangent(end, inside) or gast.Constant(value=0.0, kind=None)) for _, tangent, end in pairs]
+            moves = [(tangent, _tangent(end, inside) or self._zero(end)) for _, tangent, end in pairs]
             body += tangent_copies(moves, where)
         lines.append(header_line.with_body(body))
         for (tangents, _, _), pairs in zip(streams, carried_tangents):
@@ -236,7 +246,7 @@ class _Sweep:
                     already = arm_streams[stream][0].get(target)
                     if isinstance(already, gast.Name) and already.id == tangent:
                         continue  # the branch's own equation computed it
-                    value = value if value is not None else gast.Constant(value=0.0, kind=None)
+                    value = value if value is not None else self._zero(atom)
                     lines.append(Line(tangent, value, TANGENT, where))
                 tangents[target] = name(tangent)
         (then, _), (orelse, _) = arms
@@ -264,9 +274,9 @@ class _Sweep:
             terms = self._template_terms(equation, rule, tangents)
         total = _sum(terms)
         target = equation.target
-        if self.arrays and rule.elementwise and any(
+        if self.arrays and rule.elementwise and (self.shapes is None or any(
             self.shapes[a.id] != self.shapes[target] for atoms in carried.values() for a in atoms
-        ):  # a broadcast input's tangent is broadcast to the output's shape
+        )):  # a broadcast input's tangent is broadcast to the output's shape
             total = gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[total, name(target)],
                               keywords=[])  # fmt: skip
         tangent = fresh(target)

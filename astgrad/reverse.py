@@ -30,9 +30,10 @@ import copy
 
 import gast
 
+from . import runtime
 from .errors import Location, UnsupportedSyntaxError
 from .ir import (
-    ADJOINT, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, ForLoop, Line, Loop, NewStack, Pop, Push,
+    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, ForLoop, Line, Loop, NewStack, Pop, Push,
     active_names, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
     parameter, primal_block, range_call, reads_of, return_line, stack_call, unsupported, zero_gradient,
 )
@@ -50,7 +51,9 @@ def reverse(program, wrt, as_tuple, with_value=False, array_policy=None):
     array code (None: the literal template instances).
     """
     namespace = program.namespace.fork()
-    if program.arrays and array_policy is not None:
+    if program.arrays and has_branches(program.body) and array_policy is not None:
+        policy = ControlFlowArrayPolicy(program, wrt, with_value, namespace)
+    elif program.arrays and array_policy is not None:
         policy = array_policy(program, wrt, with_value, namespace)
     else:
         policy = PlainPolicy(program)
@@ -377,6 +380,38 @@ class PlainPolicy:
             name(sweep.adjoint[p]) if p in sweep.adjoint else zero_gradient(p, self.program.arrays, sweep.namespace)
             for p in sweep.wrt
         ]
+
+
+class ControlFlowArrayPolicy(PlainPolicy):
+    """Array code with loops or branches: every elementwise contribution is unbroadcast to its input's shape.
+
+    The shape analysis that leaves out the unneeded ``unbroadcast`` calls of
+    straight-line array code does not follow values around loops, so here each
+    one is made (a state whose shape changes after the first iteration is then
+    right too). The arguments are checked first, before a loop can overwrite
+    them; an array output's seed after the primal sweep.
+    """
+
+    def __init__(self, program, wrt, with_value, namespace):
+        super().__init__(program)
+        self.wrt, self.namespace = wrt, namespace
+
+    def seeded(self, sweep, output):
+        wrt = [name(p) for p in self.wrt]
+        check = gast.Call(func=self.namespace.reference(runtime.checked_arguments), args=[name(sweep.seed)] + wrt,
+                          keywords=[])  # fmt: skip
+        sweep.lines.insert(0, Line(sweep.seed, check, CHECK))
+        if output is not None:
+            seed_check = gast.Call(func=self.namespace.reference(runtime.checked_seed),
+                                   args=[name(output), name(sweep.seed)], keywords=[])  # fmt: skip
+            sweep.lines.append(Line(sweep.seed, seed_check, CHECK))
+
+    def contribution(self, sweep, equation, variable, term):
+        term, kind = super().contribution(sweep, equation, variable, term)
+        if equation.rule.form == "partial" or getattr(equation.rule, "elementwise", False):
+            term = gast.Call(func=self.namespace.reference(runtime.unbroadcast), args=[term, name(variable)],
+                             keywords=[])  # fmt: skip
+        return term, kind
 
 
 def _adjoint_names(program, sweep):

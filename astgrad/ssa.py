@@ -49,16 +49,6 @@ def to_ssa(resolved, location):
     args = function.tree.args
     arrays = uses_arrays(all_equations(builder.equations))
     if arrays:  # the array form of a rule, chosen once (``x ** 2`` is np.power's)
-        if builder.branch_nodes:
-            node = builder.branch_nodes[0]
-            what = "a loop" if isinstance(node, gast.For) else "a branch"
-            raise location.error(
-                UnsupportedSyntaxError,
-                node,
-                f"{what} in code that calls NumPy is not supported yet",
-                hint="select elementwise with `np.where(condition, a, b)` and compute on whole arrays"
-                if what == "a branch" else "compute on whole arrays, or loop in code of plain numbers",
-            )
         for equation in all_equations(builder.equations):
             equation.rule = equation.rule.array_twin
     return Program(

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 
 def huber(x):
     if x < -1.0:
@@ -45,3 +47,14 @@ def bounce(x, v, dt, n):
 
 # (function, wrt) whose gradient is pinned
 GOLDEN = [(huber, None), (euler, (0, 1)), (horner, 0), (euler_substeps, (0, 1)), (bounce, (0, 1, 2))]
+
+
+def rnn_loss(W, U, b, h, xs, targets):
+    loss = 0.0
+    for t in range(len(xs)):
+        h = np.tanh(W @ h + U @ xs[t] + b)
+        loss = loss + 0.5 * np.sum((h - targets[t]) ** 2)
+    return loss
+
+
+GOLDEN.append((rnn_loss, (0, 1, 2, 3)))

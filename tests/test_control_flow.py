@@ -7,6 +7,7 @@ must be exactly the function's), `mode="forward"`, `jvp`, `hessian` and
 
 import math
 
+import numpy as np
 import pytest
 
 import astgrad
@@ -322,3 +323,57 @@ def test_explain_shows_every_stage_of_a_loop():
     assert "        x_1 = x + dt_times_sin_x\n        x = x_1\n" in explanation["ssa"]
     assert "    for i in reversed(range(n)):\n        x = x_stack.pop()\n" in explanation["reverse"]
     assert explanation["names"] == astgrad.source(astgrad.grad(control_flow_corpus.euler, wrt=(0, 1)))
+
+
+# ---- NumPy in loops and branches ---------------------------------------------------------------
+def rnn_arguments(batch=None):
+    r = np.random.default_rng(3)
+    H, D, T = 4, 3, 5
+    column = (H,) if batch is None else (H, 1)
+    steps = (T, D) if batch is None else (T, D, batch)
+    targets = (T, H) if batch is None else (T, H, batch)
+    return [r.normal(size=(H, H)) * 0.5, r.normal(size=(H, D)) * 0.5, r.normal(size=column), r.normal(size=column),
+            r.normal(size=steps), r.normal(size=targets)]  # fmt: skip
+
+
+@pytest.mark.parametrize("batch", [None, 4], ids=["vectors", "a state broadcast to a batch after the first step"])
+def test_an_rnn_over_time_steps_in_every_mode(batch):
+    args = rnn_arguments(batch)
+    fn = control_flow_corpus.rnn_loss
+    gradient = astgrad.grad(fn, wrt=(0, 1, 2, 3))(*args)
+    for i in range(4):
+        assert gradient[i].shape == args[i].shape
+        assert_close(gradient[i], central_difference(fn, args, i), rtol=1e-5, atol=1e-8)
+    value, with_value = astgrad.value_and_grad(fn, wrt=(0, 1, 2, 3))(*args)
+    assert value == fn(*args)
+    forward = astgrad.grad(fn, wrt=(0, 1, 2, 3), mode="forward")(*args)
+    for computed, expected in zip(forward, gradient):
+        assert_close(computed, expected, rtol=1e-10, atol=1e-12)
+    if batch is not None:
+        return
+    of_b = astgrad.grad(fn, wrt=2)
+    hessian = astgrad.hessian(fn, wrt=2)(*args)
+    differences = [central_difference(lambda bb, j=j: of_b(*args[:2], bb, *args[3:])[j], [args[2]], 0)
+                   for j in range(4)]  # fmt: skip
+    assert_close(np.reshape(hessian, (4, 4)), np.reshape(differences, (4, 4)), rtol=1e-5, atol=1e-7)
+
+
+def clipped(x, w):
+    s = np.sum(w * x)
+    if s > 0.0:
+        y = np.tanh(w * x)
+    else:
+        y = w * x * 0.5
+    return np.sum(y**2)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_branch_in_numpy_code(sign):
+    r = np.random.default_rng(5)
+    x, w = sign * np.abs(r.normal(size=3)), np.abs(r.normal(size=3))
+    gradient = astgrad.grad(clipped, wrt=(0, 1))(x, w)
+    for i, component in enumerate(gradient):
+        assert_close(component, central_difference(clipped, [x, w], i), rtol=1e-6, atol=1e-9)
+    forward = astgrad.grad(clipped, wrt=(0, 1), mode="forward")(x, w)
+    for computed, expected in zip(forward, gradient):
+        assert_close(computed, expected, rtol=1e-12, atol=1e-14)
