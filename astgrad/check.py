@@ -16,8 +16,9 @@ Statements, in order
       statements (at any depth); the test is a condition (below);
     * ``for i in range(...)`` loops (one to three arguments, no ``else``)
       whose body is made of these statements (at any depth);
-    * exactly one ``return expr`` (or ``return a, b``), as the last statement
-      of the function.
+    * one ``return expr`` (or ``return a, b``) as the last statement of the
+      function, and any number inside ``if`` branches (desugar makes them one
+      result), so that every path ends in a ``return``.
 Expressions
     names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
     unary ``- +``, single comparisons with ``< <= > >= == !=`` (their value
@@ -34,13 +35,14 @@ Conditions (the test of an ``if`` or of a conditional expression)
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
 Everything else (``while``, loops over anything but ``range``, ``try``,
-``with``, comprehensions, lambdas, a ``return`` inside an ``if`` or a loop, ``yield``, ``global``/``nonlocal``, item or
+``with``, comprehensions, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
 attribute assignment, ``del``, starred arguments, in-place method calls, ...)
 is rejected, with its line, column and a hint of what to write instead.
 """
 
 import gast
 
+from .desugar import always_returns
 from .errors import UnsupportedSyntaxError
 from .rules import COMPARISONS
 
@@ -101,7 +103,8 @@ def check(tree, location, generated=False):
         is_last = index == len(body) - 1
         _check_statement(statement, is_last, location, generated)
         _check_nested(statement, location, generated)
-    if not body or not isinstance(body[-1], gast.Return):
+    if not body or not (isinstance(body[-1], gast.Return) or isinstance(body[-1], gast.If) and always_returns(
+            [body[-1]])):  # fmt: skip
         last = body[-1] if body else tree
         raise location.error(
             UnsupportedSyntaxError,
@@ -147,6 +150,9 @@ def _check_nested(statement, location, generated=False):
         return
     for block in blocks:
         for inner in block:
+            if isinstance(inner, gast.Return) and where == "an `if`":  # made one result by desugar
+                _check_return(inner, location)
+                continue
             if isinstance(inner, gast.Return):
                 raise location.error(
                     UnsupportedSyntaxError,
@@ -188,6 +194,14 @@ def _check_for(statement, location, generated=False):
         )
     for argument in iterable.args:
         _check_expression(argument, location)
+
+
+def _check_return(statement, location):
+    if statement.value is None:
+        raise location.error(
+            UnsupportedSyntaxError, statement, "`return` without a value", hint="return the function's value"
+        )
+    _check_expression(statement.value, location)
 
 
 def _check_condition(test, location):
@@ -248,11 +262,7 @@ def _check_statement(statement, is_last, location, generated=False):
             raise location.error(
                 UnsupportedSyntaxError, statement, "an early `return` is not supported", hint=ONE_RETURN
             )
-        if statement.value is None:
-            raise location.error(
-                UnsupportedSyntaxError, statement, "`return` without a value", hint="return the function's value"
-            )
-        _check_expression(statement.value, location)
+        _check_return(statement, location)
     elif isinstance(statement, gast.Assign):
         for target in statement.targets:
             _check_target(target, location)

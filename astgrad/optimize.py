@@ -61,7 +61,8 @@ def optimize(derivative):
     body = fold_repeated_contributions(body)
     body = eliminate_dead_code(body)
     body = coalesce_carried_copies(body)
-    body = join_mirrored_branches(body)
+    if body is not derivative.lines and any(isinstance(line, Conditional) for line in body):
+        body = eliminate_dead_code(join_mirrored_branches(body))  # a joined branch may compute what it does not use
     body = nest_temporaries(body)
     return derivative.with_lines(body)
 

@@ -22,12 +22,12 @@ import builtins
 import inspect
 import numbers
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gast
 import numpy as np
 
-from . import check, parse, rules, runtime, templates
+from . import check, desugar, parse, rules, runtime, templates
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
 from .ir import parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
@@ -89,6 +89,7 @@ class Resolved:
 
 def resolve(function, location):
     """The `Resolved` form of the checked `function`."""
+    function = replace(function, tree=desugar.early_returns(function.tree))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -498,6 +499,7 @@ class _Resolver:
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
         check.check(helper.tree, location)
+        helper = replace(helper, tree=desugar.early_returns(helper.tree))
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))

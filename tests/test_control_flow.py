@@ -377,3 +377,55 @@ def test_a_branch_in_numpy_code(sign):
     forward = astgrad.grad(clipped, wrt=(0, 1), mode="forward")(x, w)
     for computed, expected in zip(forward, gradient):
         assert_close(computed, expected, rtol=1e-12, atol=1e-14)
+
+
+# ---- early returns -----------------------------------------------------------------------------
+def relu_with_returns(x):
+    if x > 0:
+        return x
+    return 0.0
+
+
+def piecewise_with_returns(x):
+    if x < 0.0:
+        return -x
+    elif x < 1.0:
+        y = x * x
+        return y
+    z = math.sqrt(x)
+    return z
+
+
+def helper_with_returns(v):
+    if v > 0:
+        return v * v
+    return -v
+
+
+def calls_a_helper_with_returns(x):
+    return helper_with_returns(x) + helper_with_returns(-x * 2.0)
+
+
+@pytest.mark.parametrize("fn, x, slope", [
+    (relu_with_returns, 1.3, 1.0), (relu_with_returns, -0.4, 0.0),
+    (piecewise_with_returns, -2.0, -1.0), (piecewise_with_returns, 0.5, 1.0), (piecewise_with_returns, 4.0, 0.25),
+    (calls_a_helper_with_returns, 0.7, 1.4 + 2.0), (calls_a_helper_with_returns, -0.3, -1.0 - 2.4),
+])  # fmt: skip
+def test_an_early_return_inside_a_branch_is_one_result(fn, x, slope):
+    check_every_mode(fn, (x,), gradient=(slope,))
+
+
+def test_an_early_return_reads_as_an_if_else():
+    assert astgrad.source(astgrad.grad(piecewise_with_returns)) == (
+        "def d_piecewise_with_returns(x, d_out=1.0):\n"
+        "    if type(x) is not float:\n"
+        "        check_numbers(x)\n"
+        "    if x < 0.0:\n"
+        "        d_x = -d_out\n"
+        "    elif x < 1.0:\n"
+        "        d_x = d_out * (2 * x)\n"
+        "    else:\n"
+        "        out = math.sqrt(x)\n"
+        "        d_x = d_out * (0.5 / out)\n"
+        "    return d_x\n"
+    )

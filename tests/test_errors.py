@@ -108,8 +108,8 @@ class Case:
 B = bad_functions
 CASES = [
     # Control flow and other statements.
-    Case("return inside if", B.returns_inside_if, "return-in-if", UnsupportedSyntaxError, "return t",
-         ("`return` inside an `if`",)),
+    Case("return inside a loop", B.returns_inside_loop, "return-in-loop", UnsupportedSyntaxError, "return t",
+         ("`return` inside a loop",)),
     Case("assigned in one branch", B.assigns_in_one_branch, "one-branch", UnsupportedSyntaxError, "y * t",
          ("`y`", "only one branch")),
     Case("computation in a later operand of and", B.computes_in_second_operand, "and-computes",

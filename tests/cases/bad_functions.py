@@ -34,10 +34,10 @@ class _Box:
 
 # ---- control flow and other statements (check stage) ------------------------------------
 
-def returns_inside_if(x):
+def returns_inside_loop(x):
     t = ran(x)
-    if x > 0:
-        return t  # MARK: return-in-if
+    for i in range(3):
+        return t  # MARK: return-in-loop
     return x
 
 
