@@ -15,7 +15,8 @@ Statements, in order
     * ``if``/``elif``/``else`` statements whose branches are made of these
       statements (at any depth); the test is a condition (below);
     * ``for i in range(...)`` loops (one to three arguments, no ``else``)
-      whose body is made of these statements (at any depth);
+      and ``while condition:`` loops (no ``else``, not ``while True``) whose
+      body is made of these statements (at any depth);
     * one ``return expr`` (or ``return a, b``) as the last statement of the
       function, and any number inside ``if`` branches (desugar makes them one
       result), so that every path ends in a ``return``.
@@ -34,7 +35,7 @@ Conditions (the test of an ``if`` or of a conditional expression)
     an expression, comparisons chained or not (``0 < x <= 1``), and these
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (``while``, loops over anything but ``range``, ``try``,
+Everything else (loops over anything but ``range``, ``break``, ``continue``, ``try``,
 ``with``, comprehensions, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
 attribute assignment, ``del``, starred arguments, in-place method calls, ...)
 is rejected, with its line, column and a hint of what to write instead.
@@ -54,7 +55,6 @@ NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
     gast.AsyncFor: ("an `async for` loop", UNROLL),
-    gast.While: ("a `while` loop", UNROLL),
     gast.Try: ("a `try` statement", OUTSIDE),
     gast.With: ("a `with` statement", OUTSIDE),
     gast.AsyncWith: ("an `async with` statement", OUTSIDE),
@@ -146,6 +146,9 @@ def _check_nested(statement, location, generated=False):
     elif isinstance(statement, gast.For):
         _check_for(statement, location, generated)
         blocks, where = (statement.body,), "a loop"
+    elif isinstance(statement, gast.While):
+        _check_while(statement, location)
+        blocks, where = (statement.body,), "a loop"
     else:
         return
     for block in blocks:
@@ -162,6 +165,25 @@ def _check_nested(statement, location, generated=False):
                 )
             _check_statement(inner, False, location, generated)
             _check_nested(inner, location, generated)
+
+
+def _check_while(statement, location):
+    """``while condition:`` with no ``else``, and a condition that can become false."""
+    if statement.orelse:
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.orelse[0],
+            "a `while` loop's `else` is not supported",
+            hint="run that code after the loop",
+        )
+    if isinstance(statement.test, gast.Constant):
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.test,
+            f"`while {statement.test.value!r}` has no way out (`break` is not supported)",
+            hint="write the condition to stop at as the loop's test, e.g. `while error > tolerance:`",
+        )
+    _check_condition(statement.test, location)
 
 
 def _check_for(statement, location, generated=False):
@@ -255,7 +277,7 @@ def _check_statement(statement, is_last, location, generated=False):
     if reject:
         what, hint = reject
         raise location.error(UnsupportedSyntaxError, statement, f"{what} is not supported", hint=hint)
-    if isinstance(statement, (gast.If, gast.For)):
+    if isinstance(statement, (gast.If, gast.For, gast.While)):
         return
     if isinstance(statement, gast.Return):
         if not is_last:

@@ -212,11 +212,12 @@ class _Sweep:
             body_streams.append((inside, fresh, active))
         primal_body = list(header_line.body)
         copies = [line for line in primal_body if line.role == PRIMAL and _is_carried_copy(line, loop)]
+        test_lines = [primal_line(e) for e in loop.test_block]  # a while loop's condition, computed again
         body = self.block(loop.body, body_streams) + copies
         for (inside, _, _), pairs in zip(body_streams, carried_tangents):
             moves = [(tangent, _tangent(end, inside) or self._zero(end)) for _, tangent, end in pairs]
             body += tangent_copies(moves, where)
-        lines.append(header_line.with_body(body))
+        lines.append(header_line.with_body(body + test_lines))
         for (tangents, _, _), pairs in zip(streams, carried_tangents):
             for h, tangent, _ in pairs:
                 tangents[h] = name(tangent)

@@ -83,6 +83,8 @@ class Loop:
     body: list
     origin: tuple  # (filename, line) of the user's `for`
     backwards: bool = False  # over ``reversed(range(...))`` (in generated code)
+    test: object = None  # a ``while`` loop's condition (its target and bounds are then None and ())
+    test_block: list = field(default_factory=list)  # the equations computing the condition's parts, from the headers
 
 
 @dataclass
@@ -121,6 +123,7 @@ def all_equations(body):
             yield from all_equations(statement.then)
             yield from all_equations(statement.orelse)
         elif isinstance(statement, Loop):
+            yield from statement.test_block
             yield from all_equations(statement.body)
         elif not isinstance(statement, STACK_STATEMENTS):
             yield statement
@@ -161,6 +164,7 @@ def body_defines(body):
             made |= {target for target, _, _ in statement.merges}
         elif isinstance(statement, Loop):
             made |= body_defines(statement.body) | {h for h, _, _ in statement.carried} | {statement.target}
+            made |= body_defines(statement.test_block)
         elif isinstance(statement, NewStack):
             made.add(statement.stack)
         elif isinstance(statement, Push):
@@ -441,7 +445,7 @@ LOOP = "loop"  # a `for` loop of a generated function
 
 @dataclass(frozen=True)
 class ForLoop:
-    """``for variable in iterable: <body lines>`` in a generated function."""
+    """``for variable in iterable: <body lines>`` in a generated function; ``while iterable:`` if `variable` is None."""
 
     variable: str
     iterable: gast.expr
@@ -478,7 +482,8 @@ def assigned_in(line):
     if isinstance(line, Conditional):
         return {n for inner in line.then + line.orelse for n in assigned_in(inner)}
     if isinstance(line, ForLoop):
-        return {line.variable} | {n for inner in line.body for n in assigned_in(inner)}
+        variable = {line.variable} if line.variable is not None else set()
+        return variable | {n for inner in line.body for n in assigned_in(inner)}
     if isinstance(line.target, str):
         return {line.target}
     if isinstance(line.target, tuple):
@@ -624,8 +629,18 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
             append = gast.Attribute(value=name(stack), attr="append", ctx=gast.Load())
             pushes.append(Line((), gast.Call(func=append, args=[name(header)], keywords=[]), PRIMAL, where))
     body = pushes + primal_block(loop.body, temporaries, saves, in_loop=True) + carried_copies(loop, where)
-    iterable = range_call(loop, saves.namespace if saves else None)
-    lines.append(ForLoop(loop.target, iterable, tuple(body), where))
+    if loop.test is None:
+        iterable = range_call(loop, saves.namespace if saves else None)
+        lines.append(ForLoop(loop.target, iterable, tuple(body), where))
+        return lines
+    test_lines = [primal_line(e, temporary=False) for e in loop.test_block]
+    counter = saves.counter(loop) if saves is not None else None
+    if counter is not None:  # the reversed loop runs as many times
+        lines.append(Line(counter, gast.Constant(value=0, kind=None), PRIMAL, where))
+        one = gast.BinOp(left=name(counter), op=gast.Add(), right=gast.Constant(value=1, kind=None))
+        body = [Line(counter, one, PRIMAL, where)] + body
+    lines += test_lines
+    lines.append(ForLoop(None, copy.deepcopy(loop.test), tuple(body + [line.with_value(copy.deepcopy(line.value)) for line in test_lines]), where))
     return lines
 
 
@@ -640,6 +655,9 @@ class NoSaves:
         return ()
 
     def saved_pop(self, pop):
+        return None
+
+    def counter(self, loop):
         return None
 
 
@@ -695,6 +713,8 @@ def statement(line):
         return gast.If(test=line.test, body=then, orelse=orelse)
     if isinstance(line, ForLoop):
         body = [statement(inner) for inner in line.body] or [gast.Pass()]
+        if line.variable is None:
+            return gast.While(test=line.iterable, body=body, orelse=[])
         return gast.For(target=store(line.variable), iter=line.iterable, body=body, orelse=[], type_comment=None)
     if line.target is None:
         return gast.Return(value=line.value)

@@ -634,12 +634,17 @@ def _coalesced(body, read_after_loop):
             and body[defining[0]].target == end and end not in read_after_loop
             and all(header not in read_in(other) and header not in assigned_in(other)
                     for other in body[defining[0] + 1:position])
-            and all(end not in read_in(other) for other in body[position + 1:] + body[:defining[0]])
+            and all(end not in read_in(other) for other in body[:defining[0]])
         ):  # fmt: skip
             renaming = {end: header}
             start = defining[0]
-            body[start:position] = [_renamed_line(other, renaming) for other in body[start:position]]
-            del body[position]
+            if all(end not in read_in(other) for other in body[position + 1:]):
+                body[start:position] = [_renamed_line(other, renaming) for other in body[start:position]]
+                del body[position]
+            elif all(header not in assigned_in(other) for other in body[position + 1:]):
+                # After the copy both names hold the same value to the end: the later reads read `header`.
+                body[start:] = [_renamed_line(other, renaming) for other in body[start:]]
+                del body[position]
         position -= 1
     return body
 

@@ -68,6 +68,16 @@ class ResolvedFor:
 
 
 @dataclass
+class ResolvedWhile:
+    """A ``while test:`` loop after resolve: its test and the body's statements."""
+
+    test: gast.expr
+    body: list
+    body_files: list
+    node: gast.While
+
+
+@dataclass
 class ResolvedStack:
     """A stack statement of generated code: ``s = []`` ("new"), ``s.append(v)`` ("push"), ``v = s.pop()`` ("pop")."""
 
@@ -115,6 +125,9 @@ def assigned_names(body):
             continue
         if isinstance(statement, gast.For):
             names.setdefault(statement.target.id)
+            names.update(dict.fromkeys(assigned_names(statement.body)))
+            continue
+        if isinstance(statement, gast.While):
             names.update(dict.fromkeys(assigned_names(statement.body)))
             continue
         if isinstance(statement, gast.Assign):
@@ -176,6 +189,19 @@ class _Resolver:
             if isinstance(statement, gast.For):
                 out += self._for(statement, scope, context)
                 files += prelude_files + [scope.location.filename]
+                continue
+            if isinstance(statement, gast.While):
+                test = self.expression(statement.test, scope, context)
+                if prelude:
+                    raise scope.location.error(
+                        UnsupportedSyntaxError,
+                        statement.test,
+                        "a helper called in a `while` loop's test would run once, not before each iteration",
+                        hint="compute the condition into a name before the loop and again at the end of its body",
+                    )
+                body, body_files = self.statements(statement.body, scope)
+                out.append(ResolvedWhile(test, body, body_files, statement))
+                files.append(scope.location.filename)
                 continue
             if scope.function.primal_params is not None and check.is_stack_statement(statement):
                 out.append(self._stack(statement, scope, context))

@@ -25,7 +25,7 @@ from .errors import UnsupportedSyntaxError
 from .ir import (
     Branch, Equation, Loop, NewStack, Pop, Program, Push, all_equations, parameter_names, reads_of, uses_arrays,
 )
-from .resolve import ResolvedFor, ResolvedIf, ResolvedStack
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack, ResolvedWhile
 from .names import BUILTIN_NAMES, copy_atom, dotted_name, name, substituted
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
@@ -109,7 +109,7 @@ class _Builder:
             if isinstance(statement, ResolvedIf):
                 self.if_statement(statement, filename)
                 continue
-            if isinstance(statement, ResolvedFor):
+            if isinstance(statement, (ResolvedFor, ResolvedWhile)):
                 self.for_statement(statement, filename)
                 continue
             if isinstance(statement, ResolvedStack):
@@ -170,8 +170,10 @@ class _Builder:
         """A `Loop`: each name the body assigns that holds a value before the loop is carried around it."""
         node = resolved.node
         self.origin = (filename, node.lineno)
-        bounds = tuple(copy_atom(self.atom(a)) for a in resolved.arguments)
-        assigned = [n for n in _assigned_in_resolved(resolved.body) if n != resolved.target.id]
+        is_while = isinstance(resolved, ResolvedWhile)
+        bounds = () if is_while else tuple(copy_atom(self.atom(a)) for a in resolved.arguments)
+        loop_variable = None if is_while else resolved.target.id
+        assigned = [n for n in _assigned_in_resolved(resolved.body) if n != loop_variable]
         read_before = reads_of(self.equations_so_far())
         carried = []  # (user's name, header name, initial atom)
         for user_name in assigned:
@@ -194,14 +196,20 @@ class _Builder:
             )  # fmt: skip
             header = init.id if coalesce else self._new_name(user_name, None, user_name)
             carried.append((user_name, header, init))
-        target = self._new_name(resolved.target.id, None, resolved.target.id)
+        target = None if is_while else self._new_name(loop_variable, None, loop_variable)
         before = dict(self.current)
         outer, outer_one_sided = self.equations, dict(self.one_sided)
         self.current = dict(before)
         self.current.update({v: name(h) for v, h, _ in carried})
-        self.current[resolved.target.id] = name(target)
-        self.equations = []
+        test, test_block = None, []
         self.enclosing.append(outer)
+        if is_while:  # the test's parts are computed before the loop and again at the end of its body
+            self.equations = []
+            test = self.condition(resolved.test)
+            test_block = self.equations
+        else:
+            self.current[loop_variable] = name(target)
+        self.equations = []
         self.statements(resolved.body, resolved.body_files)
         self.enclosing.pop()
         body, after = self.equations, self.current
@@ -214,10 +222,11 @@ class _Builder:
             if v not in before:
                 self.one_sided[v] = node
                 self.current.pop(v, None)
-        self.loop_targets[resolved.target.id] = node
-        self.current.pop(resolved.target.id, None)
+        if not is_while:
+            self.loop_targets[loop_variable] = node
+            self.current.pop(loop_variable, None)
         loop = Loop(target, bounds, [(h, copy_atom(init), copy_atom(after[v])) for v, h, init in carried], body,
-                    self.origin, resolved.backwards)  # fmt: skip
+                    self.origin, getattr(resolved, "backwards", False), test, test_block)  # fmt: skip
         self.equations.append(loop)
         self.branch_nodes.append(node)
 
@@ -542,6 +551,8 @@ def _assigned_in_resolved(statements):
             names.update(dict.fromkeys(_assigned_in_resolved(statement.body + statement.orelse)))
         elif isinstance(statement, ResolvedFor):
             names.setdefault(statement.target.id)
+            names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
+        elif isinstance(statement, ResolvedWhile):
             names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
         elif isinstance(statement, ResolvedStack):
             if statement.kind != "push":

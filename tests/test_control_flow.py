@@ -429,3 +429,37 @@ def test_an_early_return_reads_as_an_if_else():
         "        d_x = d_out * (0.5 / out)\n"
         "    return d_x\n"
     )
+
+
+# ---- while loops -------------------------------------------------------------------------------
+@pytest.mark.parametrize("a", [2.0, 0.3, 7.5])
+def test_a_newton_iteration_in_every_mode(a):
+    check_every_mode(control_flow_corpus.newton_sqrt, (a,), gradient=(0.5 / math.sqrt(a),))
+
+
+def test_newton_differentiates_the_iterate_computed_not_the_limit():
+    # At a = 1 the start is already converged: no iteration runs, and the iterate is a itself.
+    assert astgrad.grad(control_flow_corpus.newton_sqrt)(1.0) == 1.0
+
+
+def decay_until_small(x, rate):
+    steps = 0.0
+    while x > 0.01:
+        x = x * rate
+        steps = steps + x
+    return steps
+
+
+def test_a_while_loop_carrying_two_values():
+    check_every_mode(decay_until_small, (1.5, 0.7))
+
+
+def test_while_true_is_refused_at_its_test():
+    def forever(x):
+        while True:
+            x = x * 0.5
+        return x
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="has no way out") as info:
+        astgrad.grad(forever)
+    assert info.value.reason.startswith("`while True` has no way out")

@@ -19,8 +19,8 @@ def noisy(x):
 
 def halve_steps(x):
     y = x
-    while y > 1.0:
-        y = y / 2.0
+    steps = [y / 2.0**k for k in range(3)]
+    y = sum(steps)
     return y
 
 

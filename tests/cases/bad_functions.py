@@ -50,7 +50,7 @@ def uses_for(x):
 
 def uses_while(x):
     t = ran(x)
-    while t < 10.0:  # MARK: while
+    while True:  # MARK: while
         t = t * x
     return t
 
