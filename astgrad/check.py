@@ -187,7 +187,7 @@ def _check_while(statement, location):
 
 
 def _check_for(statement, location, generated=False):
-    """``for name in range(...)`` with no ``else``."""
+    """``for i in range(...)``, or over a sequence: ``for x in xs``, ``enumerate``, ``zip``, ``reversed``."""
     if statement.orelse:
         raise location.error(
             UnsupportedSyntaxError,
@@ -195,27 +195,64 @@ def _check_for(statement, location, generated=False):
             "a `for` loop's `else` is not supported",
             hint="run that code after the loop",
         )
-    if not isinstance(statement.target, gast.Name):
-        raise location.error(
-            UnsupportedSyntaxError,
-            statement.target,
-            "a loop over anything but `range(...)` with one loop variable is not supported yet",
-            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
-        )
-    iterable = statement.iter
-    if generated and isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and (
-            iterable.func.id == "reversed" and len(iterable.args) == 1):  # fmt: skip
-        iterable = iterable.args[0]
-    if not (isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and iterable.func.id == "range"
-            and 1 <= len(iterable.args) <= 3 and not iterable.keywords):  # fmt: skip
+    iterable, target = statement.iter, statement.target
+    called = iterable.func.id if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) else None
+    if called == "reversed" and len(iterable.args) == 1 and _is_range(iterable.args[0]) and generated:
+        iterable, called = iterable.args[0], "range"
+    if called == "range" and 1 <= len(iterable.args) <= 3 and not iterable.keywords:
+        _check_loop_target(target, location, names=1)
+        for argument in iterable.args:
+            _check_expression(argument, location)
+        return
+    if called in ("enumerate", "zip", "reversed") and not iterable.keywords and iterable.args and (
+            called == "zip" or len(iterable.args) == 1):  # fmt: skip
+        sequences = iterable.args
+        if called == "enumerate":
+            _check_loop_target(target, location, names=2)
+            _check_loop_target(target.elts[0], location, names=1)
+        elif called == "zip":
+            _check_loop_target(target, location, names=len(sequences))
+        else:
+            _check_loop_target(target, location)
+    elif called is None:
+        sequences = [iterable]
+        _check_loop_target(target, location)
+    else:
         raise location.error(
             UnsupportedSyntaxError,
             iterable,
-            "a loop over anything but `range(...)` is not supported yet",
+            "a loop over anything but `range(...)`, a sequence, `enumerate`, `zip` or `reversed` is not supported",
             hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
         )
-    for argument in iterable.args:
-        _check_expression(argument, location)
+    for sequence in sequences:
+        if isinstance(sequence, (gast.Call, gast.GeneratorExp, gast.ListComp)):
+            raise location.error(
+                UnsupportedSyntaxError,
+                sequence,
+                "a loop over a computed sequence is not supported",
+                hint="assign the sequence to a name before the loop",
+            )
+        _check_expression(sequence, location)
+
+
+def _is_range(node):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "range"
+
+
+def _check_loop_target(target, location, names=None):
+    """A loop's target: a name, or a tuple of them (of `names` if given)."""
+    if isinstance(target, gast.Name) and names in (None, 1):
+        return
+    if isinstance(target, (gast.Tuple, gast.List)) and names != 1 and (names is None or len(target.elts) == names):
+        for element in target.elts:
+            _check_loop_target(element, location)
+        return
+    raise location.error(
+        UnsupportedSyntaxError,
+        target,
+        "this loop target is not supported",
+        hint="use one name, or a tuple of names that unpacks each element",
+    )
 
 
 def _check_return(statement, location):

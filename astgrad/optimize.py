@@ -608,6 +608,9 @@ def _coalesce_in_block(out, live_after, cyclic):
     after = set(live_after)  # the names read after the current position
     for position in range(len(out) - 1, -1, -1):  # last first: a later loop's copies must not block an earlier's
         line = out[position]
+        if isinstance(line, ForLoop):  # what is live after it (a later loop may assign a name before reading it)
+            after = set(live_after)
+            eliminate_dead_code(out[position + 1:], after)
         later = after | before[position] if cyclic else set(after)
         if isinstance(line, ForLoop):
             inner = _coalesce_in_block(list(line.body), frozenset(later), cyclic=True)

@@ -99,7 +99,7 @@ class Resolved:
 
 def resolve(function, location):
     """The `Resolved` form of the checked `function`."""
-    function = replace(function, tree=desugar.early_returns(function.tree))
+    function = replace(function, tree=desugar.element_loops(desugar.early_returns(function.tree)))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -525,7 +525,7 @@ class _Resolver:
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
         check.check(helper.tree, location)
-        helper = replace(helper, tree=desugar.early_returns(helper.tree))
+        helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(helper.tree)))
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))

@@ -68,3 +68,19 @@ def newton_sqrt(a):
 
 
 GOLDEN.append((newton_sqrt, None))
+
+
+def horner_coefficients(coeffs, x):
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return y
+
+
+def mlp(x, layers):
+    for W, b in layers:
+        x = np.tanh(W @ x + b)
+    return np.sum(x**2)
+
+
+GOLDEN += [(horner_coefficients, 1), (mlp, 0)]
