@@ -14,8 +14,10 @@ Statements, in order
     * ``pass``;
     * ``if``/``elif``/``else`` statements whose branches are made of these
       statements (at any depth); the test is a condition (below);
-    * ``for i in range(...)`` loops (one to three arguments, no ``else``)
-      and ``while condition:`` loops (no ``else``, not ``while True``) whose
+    * ``for i in range(...)`` loops (one to three arguments, no ``else``),
+      loops over a sequence held in a name (``for x in xs``, ``for i, x in
+      enumerate(xs)``, ``for a, b in zip(as_, bs)``, ``for x in reversed(xs)``,
+      with a name or a tuple of names as the target), and ``while condition:`` loops (no ``else``, not ``while True``) whose
       body is made of these statements (at any depth);
     * one ``return expr`` (or ``return a, b``) as the last statement of the
       function, and any number inside ``if`` branches (desugar makes them one
@@ -35,7 +37,7 @@ Conditions (the test of an ``if`` or of a conditional expression)
     an expression, comparisons chained or not (``0 < x <= 1``), and these
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (loops over anything but ``range``, ``break``, ``continue``, ``try``,
+Everything else (loops over computed sequences, ``break``, ``continue``, ``try``,
 ``with``, comprehensions, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
 attribute assignment, ``del``, starred arguments, in-place method calls, ...)
 is rejected, with its line, column and a hint of what to write instead.
@@ -55,6 +57,8 @@ NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
     gast.AsyncFor: ("an `async for` loop", UNROLL),
+    gast.Break: ("`break`", "stop with the loop's test instead: a `while` loop whose condition says when to stop"),
+    gast.Continue: ("`continue`", "put the rest of the body in an `if` that skips it"),
     gast.Try: ("a `try` statement", OUTSIDE),
     gast.With: ("a `with` statement", OUTSIDE),
     gast.AsyncWith: ("an `async with` statement", OUTSIDE),
@@ -221,8 +225,9 @@ def _check_for(statement, location, generated=False):
         raise location.error(
             UnsupportedSyntaxError,
             iterable,
-            "a loop over anything but `range(...)`, a sequence, `enumerate`, `zip` or `reversed` is not supported",
-            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
+            "a loop over a computed sequence is not supported (only over `range(...)`, a sequence, "
+            "`enumerate`, `zip` or `reversed` of sequences)",
+            hint="assign the sequence to a name before the loop",
         )
     for sequence in sequences:
         if isinstance(sequence, (gast.Call, gast.GeneratorExp, gast.ListComp)):

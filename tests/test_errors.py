@@ -114,7 +114,7 @@ CASES = [
          ("`y`", "only one branch")),
     Case("computation in a later operand of and", B.computes_in_second_operand, "and-computes",
          UnsupportedSyntaxError, "math.log(x) > 1.0", ("evaluated only when",)),
-    Case("for over a tuple", B.uses_for, "for", UnsupportedSyntaxError, "(x, t)", ("`range(...)`",)),
+    Case("for over a computed sequence", B.uses_for, "for", UnsupportedSyntaxError, "sorted(", ("computed sequence",)),
     Case("while True", B.uses_while, "while", UnsupportedSyntaxError, "True", ("no way out",)),
     Case("try", B.uses_try, "try", UnsupportedSyntaxError, "try:", ("`try`",)),
     Case("with", B.uses_with, "with", UnsupportedSyntaxError, "with open", ("`with`",)),

@@ -43,7 +43,7 @@ def returns_inside_loop(x):
 
 def uses_for(x):
     t = ran(x)
-    for v in (x, t):  # MARK: for
+    for v in sorted((x, t)):  # MARK: for
         t = t * v
     return t
 
