@@ -46,6 +46,41 @@ class Equation:
     origin: tuple  # (filename, line) of the user's statement it came from
 
 
+@dataclass(frozen=True)
+class Match:
+    """A call matched to its table entry by resolve: the `rule` and its inputs.
+
+    `bound` maps each of the rule's parameters to the call's argument node
+    for it (a tuple of nodes for a sequence parameter, a constant node for a
+    default left out).
+    """
+
+    rule: object
+    bound: dict
+
+
+class Matches:
+    """The `Match` of each call resolve wrote, so ssa reads it instead of matching the call again.
+
+    Keyed by the call node's identity: the resolved statements hold the
+    nodes, so a key lives as long as the record that holds this table, and
+    nothing is stored on the nodes themselves.
+    """
+
+    def __init__(self):
+        self._by_call = {}
+
+    def add(self, call, match):
+        self._by_call[id(call)] = (call, match)  # the call is kept, so its id is not reused
+
+    def of(self, call):
+        """The match of `call`, a call node of the resolved statements."""
+        return self._by_call[id(call)][1]
+
+    def __len__(self):
+        return len(self._by_call)
+
+
 @dataclass
 class Program:
     """A function in single-assignment form."""
