@@ -124,6 +124,30 @@ def parameter_names(tree):
     return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 
+def assigned_names(body):
+    """The names the checked `body` assigns, in order of first assignment.
+
+    In straight-line code only assignment targets store names (names, and
+    tuples or lists of targets), so only they are read, breadth first, in
+    the order a `gast.walk` of each statement meets them.
+    """
+    names = {}
+    for statement in body:
+        kind = type(statement)
+        if kind is gast.Assign:
+            pending = list(statement.targets)
+        elif kind is gast.AugAssign or kind is gast.AnnAssign:
+            pending = [statement.target]
+        else:
+            continue
+        for target in pending:  # grows as tuples are opened: breadth first
+            if isinstance(target, gast.Name):
+                names.setdefault(target.id)
+            else:
+                pending.extend(target.elts)
+    return list(names)
+
+
 def uses_arrays(equations):
     """Whether equations call NumPy ("array code": adjoints are unbroadcast and the call is checked).
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import check, parse, rules, runtime, templates
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, NotStraightLineError
-from .ir import Match, Matches, parameter_names
+from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
 from .rules import BINARY_OPERATORS, UNARY_OPERATORS
 
@@ -66,27 +66,6 @@ def resolve(function, location):
     resolver = _Resolver(namespace)
     statements, files = resolver.statements(function.tree.body, scope)
     return Resolved(function, statements, files, namespace, resolver.matches)
-
-
-def assigned_names(body):
-    """The names the checked `body` assigns, in order of first assignment.
-
-    In straight-line code only assignment targets store names, so only they
-    are walked (in the order a walk of the whole statement meets them), not
-    the expressions.
-    """
-    names = {}
-    for statement in body:
-        if isinstance(statement, gast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, (gast.AugAssign, gast.AnnAssign)):
-            targets = [statement.target]
-        else:
-            continue
-        for node in gast.walk(gast.Tuple(elts=targets, ctx=gast.Store())):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                names.setdefault(node.id)
-    return list(names)
 
 
 class _Scope:

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import rules
 from .errors import NotStraightLineError
-from .ir import Equation, Program, parameter_names, uses_arrays
+from .ir import Equation, Program, assigned_names, parameter_names, uses_arrays
 from .names import BUILTIN_NAMES, copy_atom, dotted_name, name
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
@@ -71,13 +71,8 @@ def to_ssa(resolved, location):
         filename=function.filename,
         arrays=arrays,
         primal_params=tuple(function.primal_params or ()),
-        user_names=frozenset(assigned_names(function.tree)),
+        user_names=frozenset(assigned_names(function.tree.body)),
     )
-
-
-def assigned_names(tree):
-    """The names a function's body assigns."""
-    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def is_atom(node):
