@@ -422,3 +422,8 @@ def test_function_with_10000_statements(tmp_path, monkeypatch):
     assert expected == pytest.approx(math.exp(statements * math.log(factor)), rel=1e-9)
     assert df(0.5) == pytest.approx(expected, rel=1e-9)
     assert df(-2.0) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_old_name_of_the_syntax_error_is_the_same_class():
+    assert astgrad.NotStraightLineError is astgrad.UnsupportedSyntaxError
+    assert issubclass(astgrad.UnsupportedSyntaxError, AstgradError)
