@@ -427,3 +427,16 @@ def test_function_with_10000_statements(tmp_path, monkeypatch):
 def test_the_old_name_of_the_syntax_error_is_the_same_class():
     assert astgrad.NotStraightLineError is astgrad.UnsupportedSyntaxError
     assert issubclass(astgrad.UnsupportedSyntaxError, AstgradError)
+
+
+def test_an_async_def_is_refused_at_its_own_line(tmp_path):
+    lines = ["import math", "", "", "async def f(x):", "    return math.sin(x)", ""]
+    path = tmp_path / "async_module.py"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("astgrad_test_async_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        astgrad.grad(module.f)
+    assert_located(info.value, str(path), 4, 0, lines[3])
+    assert info.value.reason == "an `async def` function is not supported"
