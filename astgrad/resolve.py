@@ -96,6 +96,7 @@ class _Resolver:
     def __init__(self, namespace):
         self.namespace = namespace
         self.matches = Matches()
+        self.index_calls = {}  # id -> call written as (a part of) an index, where `range` may stand (kept alive)
 
     # ---- statements ----------------------------------------------------------------------
     def statements(self, body, scope):
@@ -198,6 +199,8 @@ class _Resolver:
         return self.namespace.is_value_attribute(node, scope.locals, scope.lookup)
 
     def _Subscript(self, node, scope, context):
+        parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        self.index_calls.update((id(part), part) for part in parts if isinstance(part, gast.Call))
         value = self.expression(node.value, scope, context)
         return gast.Subscript(value=value, slice=self.expression(node.slice, scope, context), ctx=gast.Load())
 
@@ -261,8 +264,12 @@ class _Resolver:
                 hint="define helper functions above the function you differentiate "
                 "(with @grad, the transformation happens where the decorator runs)",
             ) from None
+        if fn is builtins.sum:
+            return self._sum_of_display(node, scope, context)
         args = [self.expression(a, scope, context) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        if fn is builtins.range:
+            return self._range_index(node, args, keywords, scope, callee)
         if rules.rules_for(fn):
             match = self._match(fn, node, args, keywords, scope, callee)
             call = gast.Call(func=self._same_object(node.func, fn, scope), args=args, keywords=keywords)
@@ -290,6 +297,39 @@ class _Resolver:
             f"`{callee}` has no derivative: it is {_describe(fn)}",
             hint=NO_DERIVATIVE_HINT,
         )
+
+    def _sum_of_display(self, node, scope, context):
+        """``sum([a, b, c])``: ``a + b + c``, added left to right as Python's `sum` does (``sum(xs, s)``: ``s + a + ...``)."""
+        start = [k.value for k in node.keywords if k.arg == "start"]
+        elements = node.args[0].elts if node.args and isinstance(node.args[0], (gast.List, gast.Tuple)) else None
+        if elements is None or len(node.args) + len(start) > 2 or len(node.keywords) > len(start):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                "`sum` is differentiated over a list or tuple written in the call, e.g. `sum([a, b, c])`",
+                hint="for the elements of an array use `np.sum(x)`",
+            )
+        terms = [self.expression(e, scope, context) for e in node.args[1:] + start + elements]
+        if not terms:
+            return gast.Constant(value=0, kind=None)
+        total = terms[0]
+        for term in terms[1:]:
+            total = gast.copy_location(gast.BinOp(left=total, op=gast.Add(), right=term), node)
+        return total
+
+    def _range_index(self, node, args, keywords, scope, callee):
+        """``scores[range(n), y]``: an integer index with no derivative, matched as ``np.arange`` is."""
+        if id(node) not in self.index_calls:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}(...)` is differentiated only as an index, as in `scores[range(n), y]`",
+                hint="for an array of integers use `np.arange(...)`",
+            )
+        match = self._match(np.arange, node, args, keywords, scope, callee)
+        call = gast.Call(func=self._same_object(node.func, builtins.range, scope), args=args, keywords=keywords)
+        self.matches.add(call, match)
+        return call
 
     def _method_call(self, node, scope, context):
         """``x.sum(axis=0)``: a method of an array, differentiated through the table's ``.sum`` entry."""

@@ -287,6 +287,46 @@ def test_helpers_are_inlined_with_defaults_keywords_and_tuples():
     assert "sigmoid" in astgrad.source(astgrad.grad(g))
 
 
+def square_and_sine(x):
+    return x * x, sin(x)
+
+
+def test_a_helpers_tuple_result_is_indexed_by_a_constant_and_unpacked():
+    def f(x, y):
+        a, b = square_and_sine(y)
+        return square_and_sine(x)[0] + 3.0 * square_and_sine(x)[-1] + a * b
+
+    args = [0.7, -1.3]
+    expected = (2 * 0.7 + 3.0 * cos(0.7), 2 * -1.3 * sin(-1.3) + 1.3**2 * cos(-1.3))
+    for mode in ("reverse", "forward"):
+        gradient = astgrad.grad(f, mode=mode)(*args)
+        assert_close(gradient, expected, rtol=1e-12)
+        for index in range(2):
+            assert_close(gradient[index], central_difference(f, args, index), rtol=1e-7)
+
+
+def test_a_helpers_unused_tuple_element_leaves_no_work_in_the_gradient():
+    def f(x):
+        return square_and_sine(x)[1]
+
+    assert "x * x" not in astgrad.source(astgrad.grad(f))
+    assert astgrad.grad(f)(0.4) == cos(0.4)
+
+
+def test_builtin_sum_of_a_display_adds_left_to_right_as_python_does():
+    def f(a, b, c):
+        return sum([a, b * c, c]) + sum((a, b), 0.5) * sum([c])
+
+    args = [0.1, 0.2, 0.3]  # the value is f's to the last bit: the same additions in the same order
+    expected = (1 + 0.3, 0.3 + 0.3, 0.2 + 1 + 0.1 + 0.2 + 0.5)
+    for mode in ("reverse", "forward"):
+        value, gradient = astgrad.value_and_grad(f, mode=mode)(*args)
+        assert value == f(*args)
+        assert_close(gradient, expected, rtol=1e-12)
+        for index in range(3):
+            assert_close(gradient[index], central_difference(f, args, index), rtol=1e-7)
+
+
 def test_helper_from_a_module_with_other_imports(tmp_path):
     helpers = load_module(
         tmp_path,

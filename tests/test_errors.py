@@ -163,6 +163,13 @@ CASES = [
          ("einsum", "diagonal")),
     Case("matrix 2-norm", B.uses_matrix_two_norm, "norm-ord", NoDerivativeError, "np.linalg.norm(", ("2-norm",)),
     Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
+    # Smaller pieces of Python, taken only in the forms that have a meaning here.
+    Case("tuple indexed by a variable", B.indexes_a_tuple_by_a_variable, "tuple-variable-index", NotStraightLineError,
+         "pair_of(x)[k]", ("tuple of 2 values", "constant")),
+    Case("builtin sum of an array", B.sums_an_array_with_builtin_sum, "builtin-sum-array", NoDerivativeError, "sum(x)",
+         ("`sum`", "list or tuple")),
+    Case("range as a value", B.uses_range_as_a_value, "range-value", NoDerivativeError, "range(3)",
+         ("`range(...)`", "index")),
 ]
 
 

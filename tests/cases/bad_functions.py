@@ -297,3 +297,24 @@ def uses_item_write(x):
     t = ran(x)
     t[0] = 1.0  # MARK: item-write
     return np.sum(t)
+
+
+# ---- smaller pieces of Python: a helper's tuple, builtin sum, range as an index ----------
+
+def pair_of(x):
+    return x * x, x + 1.0
+
+
+# (No call of `ran`: the error is found by ssa, after helpers are inlined.)
+def indexes_a_tuple_by_a_variable(x, k):
+    return pair_of(x)[k]  # MARK: tuple-variable-index
+
+
+def sums_an_array_with_builtin_sum(x):
+    y = sum(x)  # MARK: builtin-sum-array
+    return ran(y)
+
+
+def uses_range_as_a_value(x):
+    r = np.sum(range(3)) * x  # MARK: range-value
+    return ran(r)
