@@ -16,6 +16,7 @@ import gc
 import os
 import sys
 import threading
+import types
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union, overload
@@ -170,7 +171,12 @@ def _cache_of(fn):
     does. A weak-keyed table would not do: a generated function shares its
     user function's globals, which usually hold the user function, so the
     table's value would keep its own key alive.
+    A bound method's derivatives are not kept: its `__dict__` is its
+    function's, shared by every instance, and the derivative reads its own
+    instance's attributes.
     """
+    if isinstance(fn, types.MethodType):
+        return {}
     try:
         return fn.__dict__.setdefault(CACHE_ATTRIBUTE, {})
     except (AttributeError, TypeError):  # no __dict__ (a builtin, a bound method): read() explains

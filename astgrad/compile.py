@@ -350,7 +350,9 @@ def _cell(variable, namespace, function):
         return types.CellType(namespace.added[variable])
     fn = function.function
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-    return cells[variable]
+    if variable in cells:
+        return cells[variable]
+    return types.CellType(function.closure[variable])  # a bound method's instance
 
 
 def _defaults(tree, function, seed):

@@ -14,9 +14,11 @@ import ast
 import builtins
 import copy
 import keyword
+import numbers
 import types
 
 import gast
+import numpy as np
 
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -146,7 +148,8 @@ class Namespace:
         return chains
 
     def is_value_attribute(self, node, local_names=None, lookup=None):
-        """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``).
+        """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``)
+        or of another object outside the function (``self.exog`` of a bound method's instance, a class's constant).
 
         `local_names` and `lookup` default to the generated function's; the
         resolve stage passes those of the body being inlined.
@@ -157,7 +160,7 @@ class Namespace:
         if dotted_name(node.value) is None or root_name(node.value) in local_names:
             return True
         try:
-            return not isinstance(self.evaluate(node.value, lookup), types.ModuleType)
+            return is_number_or_array(self.evaluate(node.value, lookup))
         except LookupError:
             return False
 
@@ -176,6 +179,11 @@ class Namespace:
             except AttributeError:
                 raise LookupError(attribute) from None
         return value
+
+
+def is_number_or_array(value):
+    """Whether `value` is data astgrad computes with (its attributes are the table's `.T`, `.shape`, ...)."""
+    return isinstance(value, (numbers.Number, np.ndarray, np.generic))
 
 
 def root_name(expression):

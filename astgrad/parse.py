@@ -41,7 +41,12 @@ def read(fn, where=None):
     """The `Function` for `fn`, or `SourceError` saying why it has none.
 
     `where` is the (filename, lineno) to blame when `fn` has no source at all.
+    A bound method (``model.loglike``, a classmethod ``Model.create``) is its
+    function without the first parameter, which names the instance (or class)
+    as a closure value: its attributes are data, read when the code runs.
     """
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        return _bound_method(fn, where)
     if not isinstance(fn, types.FunctionType):
         raise _no_source(fn, where, _not_a_function_reason(fn))
     if inspect.unwrap(fn) is not fn:
@@ -81,6 +86,22 @@ def read(fn, where=None):
     )
 
 
+def _bound_method(method, where):
+    function = read(method.__func__, where)
+    args = function.tree.args
+    if not args.args:
+        raise _no_source(
+            method,
+            where,
+            "it is a bound method whose function takes no parameter for its instance",
+            hint="give the method a first parameter, `self` (or `cls` for a classmethod)",
+        )
+    receiver = args.args[0].id
+    args.args = args.args[1:]
+    function.closure = {**function.closure, receiver: method.__self__}
+    return function
+
+
 def _without_checks(tree, check_statements):
     """A generated function's body without its argument checks: its derivative checks its own arguments."""
     return [s for s in tree.body if s.lineno - tree.lineno not in check_statements]
@@ -89,8 +110,6 @@ def _without_checks(tree, check_statements):
 def _not_a_function_reason(fn):
     if isinstance(fn, types.BuiltinFunctionType) or type(fn).__name__ == "ufunc":
         return "it is a built-in function, with no Python source"
-    if isinstance(fn, types.MethodType):
-        return "it is a bound method; differentiate the function with the instance as a parameter"
     return "it is not a Python function defined with def or lambda"
 
 

@@ -240,6 +240,11 @@ class _Resolver:
                 return copy_atom(node)
         except LookupError:
             pass
+        if isinstance(node, gast.Attribute):  # ``self.exog`` in a method inlined from another instance: read live
+            owner = self.namespace.evaluate(node.value, scope.lookup)
+            if not isinstance(owner, types.ModuleType) and not _is_constant(owner):
+                value_node = self._same_object(node.value, owner, scope)
+                return gast.Attribute(value=value_node, attr=node.attr, ctx=gast.Load())
         return self.namespace.reference(value, hint=root_name(node))
 
     # ---- calls ---------------------------------------------------------------------------
@@ -283,6 +288,8 @@ class _Resolver:
                 hint="differentiate the function itself again: astgrad.hessian(f), or grad of its reverse-mode gradient",
             )
         if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
+            return self._inline(fn, node, args, keywords, scope, context, callee)
+        if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):  # self.helper(x)
             return self._inline(fn, node, args, keywords, scope, context, callee)
         if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
             raise scope.location.error(
@@ -401,7 +408,8 @@ class _Resolver:
         return Match(rule, bound)
 
     def _inline(self, fn, node, args, keywords, scope, context, callee):
-        if fn.__code__ in scope.stack:
+        code = fn.__code__
+        if code in scope.stack:
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -432,7 +440,7 @@ class _Resolver:
         for local in assigned_names(helper.tree.body):
             if local not in renamed:
                 renamed[local] = name(self.namespace.fresh(local))
-        helper_scope = _Scope(helper, location, renamed, scope.stack + (fn.__code__,))
+        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,))
         body, body_files = self.statements(helper.tree.body, helper_scope)
         # The helper's result gets a name like a call's: sigmoid(a) -> sigmoid_a.
         atoms = [renamed[p] for p in parameter_names(helper.tree)]
