@@ -32,6 +32,7 @@ class Namespace:
         self.added = {}  # name -> object, for names astgrad adds as closure cells
         self.locals = set()  # every local name of the generated function
         self.free = set()  # every free name the generated code reads
+        self.instances = frozenset()  # parameters holding a method's instance: `self.exog` is data
         self._references = {}
         self._last_suffix = {}  # base -> the last suffix `fresh` gave it
 
@@ -157,6 +158,8 @@ class Namespace:
         if not isinstance(node, gast.Attribute):
             return False
         local_names = self.locals if local_names is None else local_names
+        if isinstance(node.value, gast.Name) and node.value.id in self.instances:
+            return False
         if dotted_name(node.value) is None or root_name(node.value) in local_names:
             return True
         try:

@@ -62,7 +62,9 @@ def resolve(function, location):
     params = parameter_names(function.tree)
     namespace.locals.update(params)
     namespace.locals.update(assigned_names(function.tree.body))
-    scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,))
+    instances = {} if function.bound or function.instance is None else {function.instance: function.owner}
+    namespace.instances = frozenset(instances)
+    scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,), instances=instances)
     resolver = _Resolver(namespace)
     statements, files = resolver.statements(function.tree.body, scope)
     return Resolved(function, statements, files, namespace, resolver.matches)
@@ -71,8 +73,9 @@ def resolve(function, location):
 class _Scope:
     """Where a body being resolved was written: its function, file and local renaming."""
 
-    def __init__(self, function, location, renamed, stack):
+    def __init__(self, function, location, renamed, stack, instances=None):
         self.function = function
+        self.instances = instances or {}  # a parameter holding a method's instance -> the method's class
         self.location = location
         self.renamed = renamed  # the body's local name -> the expression it stands for now
         self.locals = set(renamed) | set(assigned_names(function.tree.body))
@@ -184,8 +187,20 @@ class _Resolver:
         return self._free_value(node, scope)
 
     def _Attribute(self, node, scope, context):
+        if self._is_instance(node.value, scope):  # `self.exog` of an instance passed in: data, read when the code runs
+            self._require_data_attribute(node, scope)
+            return gast.Attribute(value=copy_atom(scope.renamed[node.value.id]), attr=node.attr, ctx=gast.Load())
         if not self._is_value_attribute(node, scope):
             return self._free_value(node, scope)
+        if rules.lookup("." + node.attr, 1) is None and root_name(node) in scope.instances and dotted_name(node):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{dotted_name(node)}` reads an attribute of an attribute of the instance passed in as "
+                f"`{root_name(node)}`, whose type astgrad cannot know",
+                hint="differentiate the bound method, `grad(model.method)`, which reads the instance's attributes "
+                "to any depth, or pass the value in as a parameter",
+            )
         if rules.lookup("." + node.attr, 1) is None:
             raise scope.location.error(
                 NoDerivativeError,
@@ -194,6 +209,19 @@ class _Resolver:
                 hint="use `.T`, `.shape`, `.ndim`, `.size`, or functions from the primitive table",
             )
         return gast.Attribute(value=self.expression(node.value, scope, context), attr=node.attr, ctx=gast.Load())
+
+    def _is_instance(self, node, scope):
+        return isinstance(node, gast.Name) and node.id in scope.instances
+
+    def _require_data_attribute(self, node, scope):
+        """`self.attr` is read as data: a method there is an error (it is called, or it has no value to differentiate)."""
+        if callable(getattr(scope.instances[node.value.id], node.attr, None)):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{dotted_name(node)}` is a method used as a value, not called",
+                hint=f"call it here, `{dotted_name(node)}(...)`: astgrad inlines the methods a method calls",
+            )
 
     def _is_value_attribute(self, node, scope):
         return self.namespace.is_value_attribute(node, scope.locals, scope.lookup)
@@ -249,6 +277,8 @@ class _Resolver:
 
     # ---- calls ---------------------------------------------------------------------------
     def _Call(self, node, scope, context):
+        if isinstance(node.func, gast.Attribute) and self._is_instance(node.func.value, scope):
+            return self._instance_method_call(node, scope, context)
         if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func, scope):
             return self._method_call(node, scope, context)
         callee = dotted_name(node.func)
@@ -304,6 +334,29 @@ class _Resolver:
             f"`{callee}` has no derivative: it is {_describe(fn)}",
             hint=NO_DERIVATIVE_HINT,
         )
+
+    def _instance_method_call(self, node, scope, context):
+        """``self.predict(params)`` with `self` a parameter: the method its class defines, inlined with `self`."""
+        owner, method = scope.instances[node.func.value.id], node.func.attr
+        callee = dotted_name(node.func)
+        attribute = inspect.getattr_static(owner, method, None)
+        args = [self.expression(a, scope, context) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        if isinstance(attribute, staticmethod):
+            fn = attribute.__func__
+        elif isinstance(attribute, classmethod):
+            fn = getattr(owner, method)
+        elif isinstance(attribute, types.FunctionType):
+            fn, args = attribute, [copy_atom(scope.renamed[node.func.value.id])] + args
+        else:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` is not a method astgrad can inline: `{owner.__name__}` defines no function `{method}`",
+                hint="call methods defined with def in the class, or functions from the primitive table",
+            )
+        instances = {fn.__code__.co_varnames[0]: owner} if fn is attribute and fn.__code__.co_argcount else {}
+        return self._inline(fn, node, args, keywords, scope, context, callee, instances)
 
     def _sum_of_display(self, node, scope, context):
         """``sum([a, b, c])``: ``a + b + c``, added left to right as Python's `sum` does (``sum(xs, s)``: ``s + a + ...``)."""
@@ -407,7 +460,7 @@ class _Resolver:
             ) from None
         return Match(rule, bound)
 
-    def _inline(self, fn, node, args, keywords, scope, context, callee):
+    def _inline(self, fn, node, args, keywords, scope, context, callee, instances=None):
         code = fn.__code__
         if code in scope.stack:
             raise scope.location.error(
@@ -440,10 +493,10 @@ class _Resolver:
         for local in assigned_names(helper.tree.body):
             if local not in renamed:
                 renamed[local] = name(self.namespace.fresh(local))
-        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,))
+        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,), instances)
         body, body_files = self.statements(helper.tree.body, helper_scope)
         # The helper's result gets a name like a call's: sigmoid(a) -> sigmoid_a.
-        atoms = [renamed[p] for p in parameter_names(helper.tree)]
+        atoms = [renamed[p] for p in parameter_names(helper.tree) if p not in (instances or {})]
         simple = [a.id for a in atoms if isinstance(a, gast.Name)]
         result = self.namespace.fresh("_".join([fn.__name__] + simple) if len(simple) == len(atoms) else fn.__name__)
         store = gast.Name(id=result, ctx=gast.Store(), annotation=None, type_comment=None)

@@ -499,3 +499,28 @@ def test_static_and_class_methods_are_inlined_or_differentiated_like_functions()
         assert_close(astgrad.grad(LeastSquares.square, mode=mode)(1.5), 3.0, rtol=1e-12)
         assert_close(astgrad.grad(LeastSquares.scaled, mode=mode)(1.5), 2.0 * 2 * 1.5, rtol=1e-12)
     assert "cls.weight" in astgrad.source(astgrad.grad(LeastSquares.scaled))
+
+
+def test_a_method_read_from_its_class_takes_the_instance_as_data():
+    rng = np.random.default_rng(5)
+    model = LeastSquares(rng.normal(size=(4, 3)), rng.normal(size=4))
+    params = rng.normal(size=3)
+    for mode in ("reverse", "forward"):
+        d_loglike = astgrad.grad(LeastSquares.loglike, wrt="params", mode=mode)
+        assert_close(d_loglike(model, params), least_squares_gradient(model, params), rtol=1e-10)
+        assert_close(astgrad.grad(LeastSquares.loglike, mode=mode)(model, params), d_loglike(model, params))
+        d_squares = astgrad.grad(LeastSquares.squares, mode=mode)
+        assert_close(d_squares(model, 1.5), 2 * 1.5 + 2.0 * 2 * 1.5, rtol=1e-12)
+    text = astgrad.source(astgrad.grad(LeastSquares.loglike, wrt="params"))
+    assert text.startswith("def d_loglike(self, params, d_out=1.0):") and "predict_params = self.exog @ params" in text
+
+
+def test_a_bound_methods_jvp_and_hessian():
+    rng = np.random.default_rng(6)
+    model = LeastSquares(rng.normal(size=(4, 2)), rng.normal(size=4))
+    params, tangent = rng.normal(size=2), rng.normal(size=2)
+    value, derivative = astgrad.jvp(model.loglike)(params, tangent)
+    assert_close(value, model.loglike(params), rtol=1e-12)
+    assert_close(derivative, least_squares_gradient(model, params) @ tangent, rtol=1e-10)
+    expected_hessian = -2.0 * model.weight * model.exog.T @ model.exog
+    assert_close(astgrad.hessian(model.loglike)(params), expected_hessian, rtol=1e-10)

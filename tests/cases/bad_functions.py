@@ -318,3 +318,30 @@ def sums_an_array_with_builtin_sum(x):
 def uses_range_as_a_value(x):
     r = np.sum(range(3)) * x  # MARK: range-value
     return ran(r)
+
+
+# ---- methods ------------------------------------------------------------------------------
+
+class Fitted:
+    def __init__(self):
+        self.exog = np.ones((3, 2))
+        self.inner = self
+
+    def predict(self, params):
+        return self.exog @ params
+
+    def keeps_its_fit(self, params):
+        t = ran(params)
+        self.fit = np.sum(self.exog @ t)  # MARK: assigns-self-attribute
+        return self.fit
+
+    def uses_a_method_as_a_value(self, params):
+        z = np.sum(self.predict * params)  # MARK: method-as-value
+        return ran(z)
+
+    def reads_an_attribute_two_deep(self, params):
+        z = np.sum(self.inner.exog @ params)  # MARK: attribute-two-deep
+        return ran(z)
+
+
+FITTED = Fitted()
