@@ -319,7 +319,7 @@ class _Resolver:
             )
         if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
             return self._inline(fn, node, args, keywords, scope, context, callee)
-        if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):  # self.helper(x)
+        if isinstance(fn, types.MethodType) and self._is_own_method(node.func, scope):  # self.helper(x)
             return self._inline(fn, node, args, keywords, scope, context, callee)
         if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
             raise scope.location.error(
@@ -334,6 +334,12 @@ class _Resolver:
             f"`{callee}` has no derivative: it is {_describe(fn)}",
             hint=NO_DERIVATIVE_HINT,
         )
+
+    @staticmethod
+    def _is_own_method(func, scope):
+        """Whether `func` is ``self.helper`` in a bound method, `self` its instance (other objects' methods are not inlined)."""
+        function = scope.function
+        return function.bound and isinstance(func, gast.Attribute) and dotted_name(func.value) == function.instance
 
     def _instance_method_call(self, node, scope, context):
         """``self.predict(params)`` with `self` a parameter: the method its class defines, inlined with `self`."""
