@@ -294,7 +294,7 @@ def _wrt_names(program, function, wrt):
             if not -len(params) <= item < len(params):
                 raise ValueError(f"wrt={item} is out of range: {program.name} has parameters {params}")
             item = params[item]
-        if item == function.instance and not function.primal_params:
+        if item == function.instance:
             raise _instance_in_wrt(function, item)
         if item not in program.all_params:
             raise ValueError(f"wrt={item!r} is not a parameter of {program.name}; its parameters are {params}")
@@ -304,7 +304,7 @@ def _wrt_names(program, function, wrt):
 
 def _data_free(params, function):
     """`params` without a method's instance (`self`), which is data: what `wrt=None` differentiates."""
-    return tuple(p for p in params if p != function.instance or function.primal_params)
+    return tuple(p for p in params if p != function.instance)
 
 
 def _instance_in_wrt(function, instance):

@@ -78,7 +78,7 @@ def read(fn, where=None):
     tree.decorator_list = []
     if generated is not None:
         tree.body = _without_checks(tree, generated.check_statements)
-    owner = _defining_class(fn) if generated is None else None
+    owner = _defining_class(fn) if generated is None else generated.owner
     return Function(
         tree=tree,
         name=name,

@@ -524,3 +524,14 @@ def test_a_bound_methods_jvp_and_hessian():
     assert_close(derivative, least_squares_gradient(model, params) @ tangent, rtol=1e-10)
     expected_hessian = -2.0 * model.weight * model.exog.T @ model.exog
     assert_close(astgrad.hessian(model.loglike)(params), expected_hessian, rtol=1e-10)
+
+
+def test_the_hessian_of_a_method_read_from_its_class_keeps_the_instance_data():
+    rng = np.random.default_rng(8)
+    model = LeastSquares(rng.normal(size=(5, 3)), rng.normal(size=5))
+    params = rng.normal(size=3)
+    expected = -2.0 * model.weight * model.exog.T @ model.exog
+    assert_close(astgrad.hessian(LeastSquares.loglike)(model, params), expected, rtol=1e-10)
+    assert_close(astgrad.hessian(LeastSquares.loglike, wrt="params")(model, params), expected, rtol=1e-10)
+    value, derivative = astgrad.jvp(LeastSquares.loglike)(model, params, params)
+    assert_close(derivative, least_squares_gradient(model, params) @ params, rtol=1e-10)
