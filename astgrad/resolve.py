@@ -268,7 +268,7 @@ class _Resolver:
                 return copy_atom(node)
         except LookupError:
             pass
-        if isinstance(node, gast.Attribute):  # ``self.exog`` in a method inlined from another instance: read live
+        if isinstance(node, gast.Attribute):  # ``config.scale`` of an object a helper elsewhere reads: read live
             owner = self.namespace.evaluate(node.value, scope.lookup)
             if not isinstance(owner, types.ModuleType) and not _is_constant(owner):
                 value_node = self._same_object(node.value, owner, scope)
