@@ -9,6 +9,7 @@
 """
 
 from .api import grad, hessian, jvp, primitive_table, source, value_and_grad
+from .jacobians import hvp, jacobian
 from .dataflow import graph
 from .errors import (
     AstgradError,
@@ -26,6 +27,8 @@ __all__ = [
     "value_and_grad",
     "jvp",
     "hessian",
+    "jacobian",
+    "hvp",
     "source",
     "explain",
     "graph",

@@ -101,20 +101,27 @@ def tangent_name(variable, param):
     return f"{PREFIX}{variable}_{PREFIX}{param}"
 
 
-def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, helper):
+def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, helper, has_aux=False):
     """The forward-mode derivative of array code: `helper` runs `tangent_function` once per element.
 
         def d_f(w, b, X, y):
             value, gradient = forward_gradient(jvp_f, (w, b, X, y), wrt=(0, 1), as_tuple=True)
             return gradient
+
+    With `has_aux`, the tangent function returns ``(loss, aux), loss_dot``, the
+    helper ``value, aux, gradient``, and the driver ``gradient, aux`` (or
+    ``(value, aux), gradient``).
     """
     namespace = program.namespace.fork()
-    value, derivative = namespace.fresh("value"), namespace.fresh("hessian" if function_name else "gradient")
+    value, derivative = namespace.fresh("value"), namespace.fresh(function_name.split("_")[0] if function_name else "gradient")
+    aux = namespace.fresh("aux") if has_aux else None
     # a keyword-only parameter is found by its name among the keywords
     positions = tuple(program.params.index(p) if p in program.params else p for p in wrt)
     keywords = [gast.keyword(arg="wrt", value=constant_node(positions))]
     if as_tuple:
         keywords.append(gast.keyword(arg="as_tuple", value=gast.Constant(value=True, kind=None)))
+    if has_aux:
+        keywords.append(gast.keyword(arg="has_aux", value=gast.Constant(value=True, kind=None)))
     keyword_only = [a.id for a in program.args.kwonlyargs]
     if keyword_only:  # passed on to the tangent function by name
         passed = gast.Dict(keys=[gast.Constant(value=k, kind=None) for k in keyword_only],
@@ -124,7 +131,13 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
     call = gast.Call(func=namespace.reference(helper), args=[namespace.reference(tangent_function), arguments],
                      keywords=keywords)  # fmt: skip
     returned = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
-    lines = (Line((value, derivative), call, CALL), return_line(returned))
+    targets = (value, derivative)
+    if has_aux:
+        targets = (value, aux, derivative)
+        pair = gast.Tuple(elts=[name(value), name(aux)], ctx=gast.Load())
+        returned = gast.Tuple(elts=[pair, name(derivative)] if with_value else [name(derivative), name(aux)],
+                              ctx=gast.Load())  # fmt: skip
+    lines = (Line(targets, call, CALL), return_line(returned))
     params = [parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
     return Derivative(function_name, _arguments(program.args, params, keep_defaults=True), lines, namespace)
