@@ -9,10 +9,12 @@
 """
 
 from .api import grad, hessian, jvp, primitive_table, source, value_and_grad
+from .gradcheck import check_grads
 from .jacobians import hvp, jacobian
 from .dataflow import graph
 from .errors import (
     AstgradError,
+    GradientCheckError,
     ArrayInputError,
     IntegerInputError,
     NoDerivativeError,
@@ -29,11 +31,13 @@ __all__ = [
     "hessian",
     "jacobian",
     "hvp",
+    "check_grads",
     "source",
     "explain",
     "graph",
     "primitive_table",
     "AstgradError",
+    "GradientCheckError",
     "NotStraightLineError",
     "NoDerivativeError",
     "NonScalarOutputError",
