@@ -18,7 +18,6 @@ import numpy as np
 
 from . import api
 from .api import MODES, Function, Wrt
-from .errors import AstgradError
 
 
 def jacobian(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse") -> Any:
@@ -79,11 +78,6 @@ class _ReverseJacobian:
     @staticmethod
     def _rows(gradient: Callable[..., Any], value: Any, args: tuple, kwargs: dict) -> Any:
         """The derivative of one output: a row (a gradient) per element of `value`."""
-        if isinstance(value, tuple):
-            raise AstgradError(
-                "jacobian takes outputs that are numbers, arrays, or a tuple of them, not a tuple of tuples",
-                hint="return a flat tuple of numbers and arrays",
-            )
         code = gradient.__code__
         seed = code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
         shape = np.shape(value)
