@@ -327,7 +327,7 @@ def _require_scalar_output(program, location, function):
     if isinstance(program.output, tuple):
         hint = (
             "return one number (a loss, or a weighted sum of the outputs); "
-            "for several outputs, differentiate one function per output"
+            "for the derivatives of several outputs, use astgrad.jacobian(f)"
         )
         if function.primal_params:  # a generated gradient of several parameters
             hint = (
