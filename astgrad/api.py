@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 import gast
 
 from . import (
-    check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, rename, resolve, reverse, runtime, ssa,
+    batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, rename, resolve, reverse, runtime, ssa,
 )
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NonScalarOutputError
@@ -231,12 +231,16 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None, has_aux=Fal
         tangents = forward.gradient(program, names, as_tuple, with_value, function_name)
         returned = returned_names(program, names, kind, as_tuple, with_value)
         return compile.build(finished_with_aux(tangents, returned), function, params, seed=False)
-    # Array code: the tangent function, and a driver calling it once per element of each parameter.
-    tangents = forward.jvp(program, names)
+    # Array code: the tangent function, and a driver calling it once per element of each parameter,
+    # or for a Hessian, once with every direction along a leading axis when each primitive has a batched form.
+    tangents = forward.jvp(program, names, batched=True) if kind == "hessian" else None
+    helper = batched.batched_jacobian
+    if tangents is None:
+        tangents = forward.jvp(program, names)
+        helper = runtime.forward_jacobian if kind in ("hessian", "jacobian") else runtime.forward_gradient
     if has_aux:
         tangents = outputs.jvp_with_aux(tangents, aux)
     tangent_function = compile.build(finished(tangents, program), function, params, seed=False)
-    helper = runtime.forward_jacobian if kind in ("hessian", "jacobian") else runtime.forward_gradient
     driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper, has_aux)
     return compile.build(driver, function, params, seed=False)
 

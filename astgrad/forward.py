@@ -33,7 +33,7 @@ Like the reverse stage, the output is deliberately naive; optimize cleans it.
 
 import gast
 
-from . import runtime
+from . import batched, batching, runtime
 from .ir import (
     CALL, TANGENT, Derivative, Line, each_input, not_differentiable, number_check, origin, parameter,
     primal_line, return_line, unsupported, zero_gradient,
@@ -48,22 +48,33 @@ DOT = "_dot"  # a tangent in a direction (jvp): sin_x_dot
 UNIT = 1.0
 
 
-def jvp(program, wrt):
-    """``jvp_f(<params>, <p>_dot for p in wrt)`` returning ``(value, tangent)``."""
+def jvp(program, wrt, batched=False):
+    """``jvp_f(<params>, <p>_dot for p in wrt)`` returning ``(value, tangent)``.
+
+    `batched` (array code): ``batched_jvp_f``, in which every tangent carries
+    a leading axis of directions (see `batching`), returning the output's
+    tangent alone (its shape tells the value's); None if a primitive on the
+    tangents' way has no batched form.
+    """
     namespace = program.namespace.fork()
     arrays = program.arrays
     tangents = {p: namespace.fresh(p + DOT) for p in wrt}
     lines = []
-    sweep = _Sweep(program, namespace)
+    sweep = _Sweep(program, namespace, batched)
     names = {p: name(t) for p, t in tangents.items()}
     for equation in program.equations:
         lines.append(primal_line(equation))
-        lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(v + DOT)))
+        try:
+            lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(v + DOT)))
+        except _NotBatched:
+            return None
     value = copy_atom(program.output)
-    tangent = _output_tangent(program.output, names, arrays, namespace)
-    lines.append(return_line(gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
+    directions = names[wrt[0]] if batched and wrt else None  # how many there are, for a zero tangent
+    tangent = _output_tangent(program.output, names, arrays, namespace, directions)
+    lines.append(return_line(tangent if batched else gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
     params = [parameter(a.id) for a in program.args.args] + [parameter(tangents[p]) for p in wrt]
-    return Derivative("jvp_" + program.name, _arguments(program.args, params, keep_defaults=False), tuple(lines),
+    function_name = ("batched_jvp_" if batched else "jvp_") + program.name
+    return Derivative(function_name, _arguments(program.args, params, keep_defaults=False), tuple(lines),
                       namespace)  # fmt: skip
 
 
@@ -131,7 +142,7 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
     call = gast.Call(func=namespace.reference(helper), args=[namespace.reference(tangent_function), arguments],
                      keywords=keywords)  # fmt: skip
     returned = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
-    targets = (value, derivative)
+    targets = derivative if helper is batched.batched_jacobian else (value, derivative)
     if has_aux:
         targets = (value, aux, derivative)
         pair = gast.Tuple(elts=[name(value), name(aux)], ctx=gast.Load())
@@ -143,13 +154,18 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
     return Derivative(function_name, _arguments(program.args, params, keep_defaults=True), lines, namespace)
 
 
-class _Sweep:
-    """The tangent lines of each equation of a program."""
+class _NotBatched(Exception):
+    """A primitive on the tangents' way has no batched tangent template."""
 
-    def __init__(self, program, namespace):
+
+class _Sweep:
+    """The tangent lines of each equation of a program (`batched`: tangents with a leading axis of directions)."""
+
+    def __init__(self, program, namespace, batched=False):
         self.program = program
         self.arrays = program.arrays
         self.namespace = namespace
+        self.batched = batched
         self.shapes = shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
 
     def tangent_lines(self, equation, rule, tangents, fresh):
@@ -163,25 +179,46 @@ class _Sweep:
                 carried[param] = atoms
         if not carried:
             return []
+        if self.batched:
+            rule = self._batched(rule)
+        target = equation.target
         if rule.form == "partial":
             bound = dict(zip(rule.params, equation.inputs))
             terms = [
                 (1, gast.BinOp(left=self._instantiate(rule.templates[p], equation, rule, {}), op=gast.Mult(),
-                               right=_tangent(bound[p], tangents)))
+                               right=self._input_tangent(bound[p], tangents, target)))
                 for p in carried
             ]  # fmt: skip
         else:
             terms = self._template_terms(equation, rule, tangents)
         total = _sum(terms)
-        target = equation.target
         if self.arrays and rule.elementwise and any(
             self.shapes[a.id] != self.shapes[target] for atoms in carried.values() for a in atoms
         ):  # a broadcast input's tangent is broadcast to the output's shape
-            total = gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[total, name(target)],
-                              keywords=[])  # fmt: skip
+            helper = batched.batched_broadcast if self.batched else runtime.broadcast_like
+            total = gast.Call(func=self.namespace.reference(helper), args=[total, name(target)], keywords=[])
         tangent = fresh(target)
         tangents[target] = name(tangent)
         return [Line(tangent, total, TANGENT, origin(equation))]
+
+    @staticmethod
+    def _batched(rule):
+        """The rule whose tangent template is batched (an elementwise partial needs none), or _NotBatched."""
+        if rule.form == "partial":
+            if rule.elementwise:
+                return rule
+            raise _NotBatched
+        twin = batching.batched_rule(rule)
+        if twin is None:
+            raise _NotBatched
+        return twin
+
+    def _input_tangent(self, atom, tangents, target):
+        """The tangent of an elementwise input; batched, given the output's rank where the input may have fewer axes."""
+        tangent = _tangent(atom, tangents)
+        if self.batched and self.shapes[atom.id] != self.shapes[target]:
+            return gast.Call(func=self.namespace.reference(batched.batched_lifted), args=[tangent, name(target)], keywords=[])
+        return tangent
 
     def _template_terms(self, equation, rule, tangents):
         """The tangent template's terms that name a carried tangent, instantiated."""
@@ -239,12 +276,17 @@ def _sum(terms):
     return total
 
 
-def _output_tangent(output, tangents, arrays, namespace):
+def _output_tangent(output, tangents, arrays, namespace, directions=None):
+    """The output's tangent; a zero where it has none (batched: as many as the tangent `directions` has)."""
     if isinstance(output, tuple):
-        return gast.Tuple(elts=[_output_tangent(o, tangents, arrays, namespace) for o in output], ctx=gast.Load())
+        return gast.Tuple(elts=[_output_tangent(o, tangents, arrays, namespace, directions) for o in output],
+                          ctx=gast.Load())  # fmt: skip
     tangent = _tangent(output, tangents)
     if tangent is not None:
         return tangent
+    if directions is not None:
+        return gast.Call(func=namespace.reference(batched.batched_zero), args=[copy_atom(output), directions],
+                         keywords=[])  # fmt: skip
     if isinstance(output, gast.Name):
         return zero_gradient(output.id, arrays, namespace)
     return gast.Constant(value=0.0, kind=None)
