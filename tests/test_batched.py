@@ -100,3 +100,4 @@ def test_every_batched_template_batches_a_tangent_of_the_table():
         twin = batching.batched_rule(rule)
         if twin is not None:  # its template parses and names the tangents the rule's does
             assert twin.tangent is not None and twin.params == rule.params
+
