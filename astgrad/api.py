@@ -23,7 +23,8 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 import gast
 
 from . import (
-    batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, rename, resolve, reverse, runtime, ssa,
+    batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, rename, resolve, reverse,
+    runtime, ssa,
 )
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NonScalarOutputError
@@ -112,7 +113,9 @@ def hessian(fn: Optional[Function] = None, wrt: Wrt = None) -> Function:
     return _for_user(fn, wrt, "forward", "hessian")
 
 
-def _for_user(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = False, output: Optional[int] = None) -> Function:
+def _for_user(
+    fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = False, output: Optional[int] = None
+) -> Function:
     """`_generated`, with an error's traceback cut: it names the user's line, not astgrad's insides."""
     try:
         return _generated(fn, wrt, mode, kind, has_aux, output)

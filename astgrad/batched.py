@@ -30,7 +30,8 @@ def batched_jacobian(jvp, primals, wrt, as_tuple=False, keywords=None):
         x = differentiated[0]
         shape = _shape(x)
         identity = np.eye(x.size if shape else 1)
-        tangent = jvp(*primals, identity if len(shape) == 1 else np.reshape(identity, (-1,) + shape), **(keywords or {}))
+        directions = identity if len(shape) == 1 else np.reshape(identity, (-1,) + shape)
+        tangent = jvp(*primals, directions, **(keywords or {}))
         if type(tangent) is np.ndarray and tangent.ndim == 2 and len(shape) == 1:
             return (tangent.T,) if as_tuple else tangent.T
         sizes, starts = [identity.shape[0]], [0]

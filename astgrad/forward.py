@@ -124,7 +124,8 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
     ``(value, aux), gradient``).
     """
     namespace = program.namespace.fork()
-    value, derivative = namespace.fresh("value"), namespace.fresh(function_name.split("_")[0] if function_name else "gradient")
+    value = namespace.fresh("value")
+    derivative = namespace.fresh(function_name.split("_")[0] if function_name else "gradient")  # hessian, jacobian
     aux = namespace.fresh("aux") if has_aux else None
     # a keyword-only parameter is found by its name among the keywords
     positions = tuple(program.params.index(p) if p in program.params else p for p in wrt)
@@ -217,7 +218,8 @@ class _Sweep:
         """The tangent of an elementwise input; batched, given the output's rank where the input may have fewer axes."""
         tangent = _tangent(atom, tangents)
         if self.batched and self.shapes[atom.id] != self.shapes[target]:
-            return gast.Call(func=self.namespace.reference(batched.batched_lifted), args=[tangent, name(target)], keywords=[])
+            lift = self.namespace.reference(batched.batched_lifted)
+            return gast.Call(func=lift, args=[tangent, name(target)], keywords=[])
         return tangent
 
     def _template_terms(self, equation, rule, tangents):

@@ -20,6 +20,8 @@ def checked_seed(output, seed, *wrt):
     differentiated arguments must hold real numbers: an integer array has no
     gradient (a Python int is fine, as a number).
     """
+    if isinstance(output, (float, np.floating)):  # the common case, a loss: any seed fits
+        return checked_arguments(seed, *wrt)
     if np.ndim(output) and np.size(output) != 1 and np.shape(seed) != np.shape(output):
         raise NonScalarOutputError(
             f"a gradient needs a scalar output, but the function returned an array of shape {np.shape(output)}",

@@ -66,7 +66,9 @@ def test_batched_matmul_adjoints_are_the_runtime_adjoints_per_direction(x_shape,
         assert_close(got, expected, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("shape, like", [((3,), (2, 3)), ((1, 3), (2, 3)), ((), (2, 3)), ((2, 3), (2, 3)), ((2, 1), (2, 3))])
+@pytest.mark.parametrize(
+    "shape, like", [((3,), (2, 3)), ((1, 3), (2, 3)), ((), (2, 3)), ((2, 3), (2, 3)), ((2, 1), (2, 3))]
+)
 def test_batched_broadcast_and_unbroadcast_are_the_runtime_helpers_per_direction(shape, like):
     value = np.zeros(like)
     tangent = normal((N,) + shape)

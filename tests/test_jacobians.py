@@ -140,7 +140,8 @@ def test_hvp_of_a_quadratic_form_is_the_symmetric_part_times_the_vector():
 
 def test_hvp_of_the_logistic_loss_matches_the_hessian_and_differences_of_the_gradient():
     rng = np.random.default_rng(4)
-    w, X, y, v = rng.standard_normal(5), rng.standard_normal((8, 5)), (rng.random(8) > 0.5) * 1.0, rng.standard_normal(5)
+    w, X, v = rng.standard_normal(5), rng.standard_normal((8, 5)), rng.standard_normal(5)
+    y = (rng.random(8) > 0.5) * 1.0
     product = astgrad.hvp(logistic_loss, wrt="w")(w, X, y, v)
     p = 1 / (1 + np.exp(-X @ w))
     assert_close(product, X.T @ (p * (1 - p) * (X @ v)) / 8, rtol=1e-12)
