@@ -29,7 +29,7 @@ def batched_jacobian(jvp, primals, wrt, as_tuple=False, keywords=None):
     if len(differentiated) == 1:  # the common case: every direction is one of this argument's elements
         x = differentiated[0]
         shape = _shape(x)
-        identity = np.eye(x.size if shape else 1)
+        identity = np.eye(int(np.size(x)))
         directions = identity if len(shape) == 1 else np.reshape(identity, (-1,) + shape)
         tangent = jvp(*primals, directions, **(keywords or {}))
         if type(tangent) is np.ndarray and tangent.ndim == 2 and len(shape) == 1:
