@@ -164,3 +164,25 @@ def test_hvp_is_one_generated_function_without_the_hessian():
     text = astgrad.source(astgrad.hvp(quadratic, wrt="x"))
     assert text.startswith("def hvp_quadratic(x, A, x_dot, d_out=1.0):\n")
     assert "forward_jacobian" not in text and "hessian" not in text
+
+
+def cubes(x, *, scale):
+    return scale * np.sum(x ** 3)
+
+
+def test_hvp_with_a_keyword_only_parameter_keeps_it_and_the_seed_keyword_only():
+    hvp_f = astgrad.hvp(cubes)
+    assert astgrad.source(hvp_f).startswith("def hvp_cubes(x, x_dot, *, scale, d_out=1.0):\n")
+    v = np.array([1.0, -2.0, 0.5])
+    assert_close(hvp_f(X3, v, scale=2.0), 2.0 * 6.0 * X3 * v, rtol=1e-14, atol=0)
+    assert_close(hvp_f(X3, v, scale=2.0, d_out=0.5), 6.0 * X3 * v, rtol=1e-14, atol=0)
+
+
+def scaled_sine(x, *, scale):
+    return scale * np.sin(x)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_jacobian_passes_keyword_only_arguments_on(mode):
+    J = astgrad.jacobian(scaled_sine, mode=mode)(X3, scale=3.0)
+    assert_close(J, np.diag(3.0 * np.cos(X3)), rtol=1e-15, atol=0)
