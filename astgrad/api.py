@@ -234,8 +234,8 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None, has_aux=Fal
         tangents = forward.gradient(program, names, as_tuple, with_value, function_name)
         returned = returned_names(program, names, kind, as_tuple, with_value)
         return compile.build(finished_with_aux(tangents, returned), function, params, seed=False)
-    # Array code: the tangent function, and a driver calling it once per element of each parameter,
-    # or for a Hessian, once with every direction along a leading axis when each primitive has a batched form.
+    # Array code: a driver calling the tangent function once per element of each parameter, compiled together;
+    # for a Hessian, once with every direction along a leading axis when each primitive has a batched form.
     tangents = forward.jvp(program, names, batched=True) if kind == "hessian" else None
     helper = batched.batched_jacobian
     if tangents is None:
@@ -243,9 +243,9 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None, has_aux=Fal
         helper = runtime.forward_jacobian if kind in ("hessian", "jacobian") else runtime.forward_gradient
     if has_aux:
         tangents = outputs.jvp_with_aux(tangents, aux)
-    tangent_function = compile.build(finished(tangents, program), function, params, seed=False)
-    driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper, has_aux)
-    return compile.build(driver, function, params, seed=False)
+    tangent = finished(tangents, program)
+    tangent, driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent, helper, has_aux)
+    return compile.build(driver, function, params, seed=False, callee=tangent)
 
 
 def reverse_adjoint(program, wrt, as_tuple, with_value=False, arrays=True):
