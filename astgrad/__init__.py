@@ -17,9 +17,13 @@ from .errors import (
     NoDerivativeError,
     NonScalarOutputError,
     NotStraightLineError,
+    RuleError,
+    RuleReplacedWarning,
     SourceError,
 )
 from .explanation import explain
+from .rule_check import check_rule
+from .user_rules import adjoint, derivative
 
 __all__ = [
     "grad",
@@ -30,6 +34,9 @@ __all__ = [
     "explain",
     "graph",
     "primitive_table",
+    "derivative",
+    "adjoint",
+    "check_rule",
     "AstgradError",
     "NotStraightLineError",
     "NoDerivativeError",
@@ -37,5 +44,7 @@ __all__ = [
     "SourceError",
     "ArrayInputError",
     "IntegerInputError",
+    "RuleError",
+    "RuleReplacedWarning",
 ]
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here

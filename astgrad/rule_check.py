@@ -1,0 +1,3 @@
+"""placeholder"""
+def check_rule(*a, **k):
+    raise NotImplementedError
