@@ -37,10 +37,15 @@ OPERATOR_SYMBOLS = {
     gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",
     gast.FloorDiv: "//", gast.Mod: "%", gast.USub: "-", gast.UAdd: "+", gast.Not: "not", gast.Invert: "~",
 }  # fmt: skip
-NO_DERIVATIVE_HINT = (
-    f"use a function from {PRIMITIVE_TABLE}, or write the computation "
-    "as a straight-line Python helper function, which astgrad inlines"
-)
+def no_derivative_hint(callee, arity):
+    """The hint for a call with no rule and no source to inline: the table, or a rule of the user's own."""
+    inputs = ["x"] if arity <= 1 else ["x", "y"] if arity == 2 else [f"x{k}" for k in range(1, arity + 1)]
+    partials = ", ".join(f'{p}="..."' for p in inputs)
+    return (
+        f"use a function from {PRIMITIVE_TABLE}, or give `{callee}` a derivative: "
+        f"astgrad.derivative(\"out = {callee}({', '.join(inputs)})\", {partials}) with the partial for each input, "
+        "or astgrad.adjoint(...) if it is not elementwise (see help(astgrad.derivative))"
+    )
 
 
 @dataclass
@@ -304,7 +309,7 @@ class _Resolver:
             NoDerivativeError,
             node,
             f"`{callee}` has no derivative: it is {_describe(fn)}",
-            hint=NO_DERIVATIVE_HINT,
+            hint=no_derivative_hint(callee, len(node.args)),
         )
 
     def _method_call(self, node, scope, context):

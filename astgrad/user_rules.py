@@ -23,6 +23,7 @@ the rule they were made with.
 
 import ast
 import builtins
+import functools
 import inspect
 import linecache
 import os
@@ -32,7 +33,7 @@ import warnings
 import gast
 
 from . import rules
-from .errors import Location, RuleError, RuleReplacedWarning
+from .errors import AstgradError, Location, RuleError, RuleReplacedWarning
 from .names import dotted_name
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -40,6 +41,20 @@ OPTIONS = ("namespace", "domain", "array_code")  # keywords of both functions th
 OUTPUT_NAMES = ("y", "z", "out")  # the decorator forms' output placeholder: the first the function does not take
 
 
+def _for_user(register):
+    """`register` with an error's traceback cut: it names the user's registering line, not astgrad's insides."""
+
+    @functools.wraps(register)
+    def registering(*args, **kwargs):
+        try:
+            return register(*args, **kwargs)
+        except AstgradError as error:
+            raise error.with_traceback(None) from None
+
+    return registering
+
+
+@_for_user
 def derivative(spelling=None, /, *, namespace=None, domain=rules.REAL, array_code=False, **partials):
     """Register the derivative of an elementwise (or scalar) function: one partial per input.
 
@@ -59,6 +74,7 @@ def derivative(spelling=None, /, *, namespace=None, domain=rules.REAL, array_cod
     return _register("derivative", site, spelling, _caller_namespace(namespace), options, partials)
 
 
+@_for_user
 def adjoint(spelling=None, /, *, tangent=None, namespace=None, domain=rules.REAL, array_code=False, elementwise=False,
             **templates):  # fmt: skip
     """Register a function by its adjoint: one contribution per input, in ``d_<output>``, and its `tangent`.
@@ -79,6 +95,7 @@ def adjoint(spelling=None, /, *, tangent=None, namespace=None, domain=rules.REAL
 
 # ---- the decorator forms: the spelling is the function's signature -----------------------------
 def _decorator(kind, site, namespace, options, templates):
+    @_for_user
     def decorate(fn):
         spelling = _spelling_of(fn, site, kind, templates)
         names = {**fn.__globals__, **_closure_values(fn), **(namespace or {})}
@@ -242,7 +259,7 @@ def _reason(error):
 
 def _stacklevel():
     """The `warnings.warn` stacklevel of the first frame outside astgrad, seen from the caller of this."""
-    frame, level = sys._getframe(2), 1
+    frame, level = sys._getframe(1), 1
     while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
         frame, level = frame.f_back, level + 1
     return level
