@@ -22,7 +22,8 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 
 import gast
 
-from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, rename, resolve, reverse, runtime, ssa
+from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, rename, resolve, reverse, rules, runtime
+from . import ssa, user_rules
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NonScalarOutputError
 
@@ -151,15 +152,16 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str) -> Function:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     where = _caller()
-    key = (_wrt_key(wrt), mode, kind)
+    key = (_wrt_key(wrt), mode, kind, len(rules.REGISTERED))  # a rule registered since: made anew
     with _cache_lock:
         per_function = _cache_of(fn)
         if key not in per_function:
             if kind == "hessian":  # the gradient first (cached too), then its derivative
                 first = _generated(fn, wrt, "reverse", "grad")
                 per_function[key] = _on_deep_stack(transform, first, wrt, mode, kind, where)
-            else:
-                per_function[key] = _on_deep_stack(transform, fn, wrt, mode, kind, where)
+            else:  # a function with a rule of its own is differentiated by the rule, not its body
+                target = user_rules.calling(fn) if rules.rules_for(fn) else fn
+                per_function[key] = _on_deep_stack(transform, target, wrt, mode, kind, where)
         return per_function[key]
 
 

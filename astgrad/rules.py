@@ -356,6 +356,9 @@ def remove(entry):
     ENTRIES.remove(entry)
 
 
+REGISTERED = []  # every entry programs registered, in order: its length dates the table
+
+
 def register(entry):
     """Add a program's `entry`, replacing the rules the table had for its callees; the rules replaced.
 
@@ -370,6 +373,7 @@ def register(entry):
             ENTRIES.remove(old.entry)
     entry.registered = True
     _add(entry)
+    REGISTERED.append(entry)
     return replaced
 
 

@@ -25,6 +25,7 @@ import ast
 import builtins
 import functools
 import inspect
+import itertools
 import linecache
 import os
 import sys
@@ -38,6 +39,7 @@ from .names import dotted_name
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 OPTIONS = ("namespace", "domain", "array_code")  # keywords of both functions that are not inputs
+_wrappers = itertools.count(1)
 OUTPUT_NAMES = ("y", "z", "out")  # the decorator forms' output placeholder: the first the function does not take
 
 
@@ -171,8 +173,12 @@ def _register(kind, site, spelling, namespace, options, templates):
         for rule in (entry.rules[0], entry.rules[0].array_twin):
             rule.templates  # parsed now, so that a bad template is an error here
     except rules.TableError as reason:
-        raise site.error(f"the rule {spelling!r}: {_reason(reason)}",
-                         at="tangent" if "tangent" in str(reason) else None)  # fmt: skip
+        differentiable = ", ".join("d_" + p for p in params if templates[p] not in rules.MARKERS)
+        about_tangent = "tangent" in str(reason)
+        hint = (f"write tangent=... as a sum of terms, each linear in one of {differentiable}" if about_tangent
+                else "the primitive table (astgrad.primitive_table()) shows the template vocabulary")  # fmt: skip
+        raise site.error(f"the rule {spelling!r}: {_reason(reason)}", at="tangent" if about_tangent else None,
+                         hint=hint) from None  # fmt: skip
     replaced = rules.register(entry)
     if replaced:
         warnings.warn(RuleReplacedWarning(
@@ -277,6 +283,31 @@ def _caller_namespace(namespace):
         return dict(namespace)
     frame = _user_frame()
     return {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+
+
+# ---- differentiating a primitive itself ---------------------------------------------------------
+def calling(fn):
+    """A function of `fn`'s parameters that only calls `fn`, so that `grad(fn)` uses fn's rule.
+
+    `fn` itself when its signature cannot be written out (no literal defaults).
+    """
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return fn
+    if not inspect.isfunction(fn) or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty
+                                         and not _is_literal(p.default) for p in parameters):  # fmt: skip
+        return fn
+    written = [p.name if p.default is p.empty else f"{p.name}={p.default!r}" for p in parameters]
+    passed = [p.name if p.default is p.empty else f"{p.name}={p.name}" for p in parameters]
+    source = f"def {fn.__name__}({', '.join(written)}):\n    return {fn.__name__}({', '.join(passed)})\n"
+    filename = f"<astgrad rule of {fn.__name__} {next(_wrappers)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope = {}
+    exec(compile(source, filename, "exec"), scope)
+    wrapper = scope[fn.__name__]
+    scope[fn.__name__] = fn  # the wrapper calls the primitive, not itself
+    return wrapper
 
 
 # ---- where the rule is registered: the user's call, for locating errors --------------------------

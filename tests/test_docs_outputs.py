@@ -33,6 +33,7 @@ import shlex
 import pytest
 
 from astgrad import cli
+from support import restored_rule_table
 
 ROOT = pathlib.Path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = ROOT / "docs"
@@ -53,7 +54,8 @@ def run(command):
     """What `command` (``astgrad ARGS`` or ``python FILE``) prints, run from the repository root."""
     argv = shlex.split(command)
     printed = io.StringIO()
-    with _working_directory(ROOT), contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+    with _working_directory(ROOT), contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+            restored_rule_table():  # a page's script may register rules: they stay with it
         if argv[0] == "astgrad":
             cli.main(argv[1:])
         elif argv[0] == "python" and len(argv) == 2:
