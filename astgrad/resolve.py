@@ -21,6 +21,7 @@ naming the callee and the place of the call.
 import builtins
 import inspect
 import numbers
+import random
 import types
 from dataclasses import dataclass
 
@@ -39,7 +40,9 @@ OPERATOR_SYMBOLS = {
 }  # fmt: skip
 def no_derivative_hint(callee, arity):
     """The hint for a call with no rule and no source to inline: the table, or a rule of the user's own."""
-    inputs = ["x"] if arity <= 1 else ["x", "y"] if arity == 2 else [f"x{k}" for k in range(1, arity + 1)]
+    if arity == 0:  # a value that does not depend on the parameters
+        return f"use a function from {PRIMITIVE_TABLE}, or call it outside the function and pass the value in"
+    inputs = ["x"] if arity == 1 else ["x", "y"] if arity == 2 else [f"x{k}" for k in range(1, arity + 1)]
     partials = ", ".join(f'{p}="..."' for p in inputs)
     return (
         f"use a function from {PRIMITIVE_TABLE}, or give `{callee}` a derivative: "
@@ -298,7 +301,7 @@ class _Resolver:
             )
         if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
             return self._inline(fn, node, args, keywords, scope, context, callee)
-        if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
+        if _draws_random_numbers(fn, callee):
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -443,6 +446,13 @@ class _Resolver:
 
 
 IN_PLACE_METHODS = frozenset({"sort", "fill", "resize", "put", "partition", "itemset", "setflags", "byteswap"})
+
+
+def _draws_random_numbers(fn, callee):
+    """Whether `fn` is NumPy's or the `random` module's (a method of a `random.Random`)."""
+    if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
+        return True
+    return isinstance(getattr(fn, "__self__", None), random.Random)
 
 
 def _describe_value(node):
