@@ -353,3 +353,46 @@ def test_a_bad_rule_is_a_located_error_naming_the_rule(bad_rules, function, mark
     assert text[0].startswith(f"{bad_rules.__file__}:{lineno}:{line.index(caret) + 1}: {message}")
     assert text[1:3] == ["    " + line, "    " + " " * line.index(caret) + "^"]
     assert "Registered by this program" not in astgrad.primitive_table()  # nothing was registered
+
+
+POWER = """
+import math
+import astgrad
+
+@astgrad.derivative(x="n * x ** (n - 1)", n="y * log(x)", domain=(0.5, 2.0))
+def power(x, n=2.0):
+    return math.exp(n * math.log(x))
+
+def f(x, n):
+    return power(x) + power(x, n) + power(x, n=n)
+"""
+
+
+def test_a_decorated_function_with_a_default_takes_it_as_an_optional_input(tmp_path):
+    module = load_module(tmp_path, POWER)
+    for mode in ("reverse", "forward"):
+        dx, dn = astgrad.grad(module.f, mode=mode)(1.3, 0.7)
+        assert_close(dx, 2 * 1.3 + 2 * 0.7 * 1.3 ** (0.7 - 1))
+        assert_close(dn, 2 * 1.3 ** 0.7 * math.log(1.3))
+        assert_close(dn, central_difference(module.f, [1.3, 0.7], 1))
+    assert "power(x, n=n)" in astgrad.source(astgrad.grad(module.f))
+    assert astgrad.check_rule(module.power, 1.5, 3.0) == "y = power(x, n=2.0)\n  x = 1.5, n = 3: reverse, forward, second"
+
+
+def test_names_of_a_rule_registered_in_a_function_are_its_locals_too(tmp_path):
+    module = load_module(tmp_path, "import math\n\ndef cube(x):\n    return x * x * x\n\ndef f(x):\n    return cube(x) * 2\n")
+
+    def three_squares(x):
+        return 3 * x * x
+
+    astgrad.derivative("y = cube(x)", x="three_squares(x)", namespace={**vars(module), "three_squares": three_squares})
+    assert "three_squares(x)" in astgrad.source(astgrad.grad(module.f))
+    assert astgrad.grad(module.f)(2.0) == 24.0
+
+    def register_with_locals():
+        cube, helper = module.cube, three_squares
+        astgrad.derivative("y = cube(x)", x="0.5 * helper(x)")
+
+    with pytest.warns(RuleReplacedWarning):
+        register_with_locals()
+    assert astgrad.grad(module.f)(2.0) == 12.0
