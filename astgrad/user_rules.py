@@ -38,7 +38,6 @@ from .errors import AstgradError, Location, RuleError, RuleReplacedWarning
 from .names import dotted_name
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-OPTIONS = ("namespace", "domain", "array_code")  # keywords of both functions that are not inputs
 _wrappers = itertools.count(1)
 OUTPUT_NAMES = ("y", "z", "out")  # the decorator forms' output placeholder: the first the function does not take
 

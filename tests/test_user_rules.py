@@ -390,7 +390,7 @@ def test_names_of_a_rule_registered_in_a_function_are_its_locals_too(tmp_path):
     assert astgrad.grad(module.f)(2.0) == 24.0
 
     def register_with_locals():
-        cube, helper = module.cube, three_squares
+        cube, helper = module.cube, three_squares  # noqa: F841 (read by the rule, by name)
         astgrad.derivative("y = cube(x)", x="0.5 * helper(x)")
 
     with pytest.warns(RuleReplacedWarning):
