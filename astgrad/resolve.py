@@ -391,7 +391,14 @@ class _Resolver:
             )
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
-        check.check(helper.tree, location)
+        try:
+            check.check(helper.tree, location)
+        except NotStraightLineError as error:  # the helper may still be a primitive with a rule of its own
+            raise NotStraightLineError(
+                error.reason, filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
+                hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
+                f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
+            ) from None
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))

@@ -396,3 +396,16 @@ def test_names_of_a_rule_registered_in_a_function_are_its_locals_too(tmp_path):
     with pytest.warns(RuleReplacedWarning):
         register_with_locals()
     assert astgrad.grad(module.f)(2.0) == 12.0
+
+
+def test_a_helper_that_cannot_be_inlined_is_pointed_to_the_decorator(tmp_path):
+    source = SOFTPLUS.replace('@astgrad.derivative(x="sigmoid(x)")\n', "")
+    module = load_module(tmp_path, source)
+    with pytest.raises(astgrad.NotStraightLineError) as info:
+        astgrad.grad(module.f)
+    lines = source.splitlines()
+    assert (info.value.lineno, info.value.col_offset) == (lines.index("    if x > 0:") + 1, 4)
+    assert info.value.reason == "an `if` statement is not straight-line code"
+    assert info.value.hint.endswith(
+        "; or give `softplus` its derivative, making it a primitive: @astgrad.derivative(x=...) above its def"
+    )
