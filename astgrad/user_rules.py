@@ -28,6 +28,7 @@ import inspect
 import itertools
 import linecache
 import os
+import re
 import sys
 import warnings
 
@@ -176,7 +177,10 @@ def _register(kind, site, spelling, namespace, options, templates):
         about_tangent = "tangent" in str(reason)
         hint = (f"write tangent=... as a sum of terms, each linear in one of {differentiable}" if about_tangent
                 else "the primitive table (astgrad.primitive_table()) shows the template vocabulary")  # fmt: skip
-        raise site.error(f"the rule {spelling!r}: {_reason(reason)}", at="tangent" if about_tangent else None,
+        missing = re.search(r"(\S+) does not exist", str(reason))  # a dotted name: the template naming it
+        texts = {**templates, "tangent": tangent or ""}
+        at = next((p for p, text in texts.items() if missing and missing.group(1) in text), None)
+        raise site.error(f"the rule {spelling!r}: {_reason(reason)}", at="tangent" if about_tangent else at,
                          hint=hint) from None  # fmt: skip
     replaced = rules.register(entry)
     if replaced:

@@ -281,6 +281,9 @@ def adjoint_without_tangent():
 def adjoint_with_a_wrong_tangent():
     astgrad.adjoint("y = f(x, n=2)", x="d_y * n * x ** (n - 1)", n="ZERO", tangent="d_n")  # MARK: wrong tangent
 
+def misspelled_module_function():
+    astgrad.derivative("y = f(x, n=2)", x="n * math.pw(x, n - 1)", n="ZERO")  # MARK: misspelled attribute
+
 def derivative_naming_the_adjoint():
     astgrad.derivative("y = f(x, n=2)", x="d_y * n", n="ZERO")  # MARK: adjoint in a partial
 
@@ -319,6 +322,8 @@ BAD_CASES = [
      "the rule 'y = f(x, n=2)' gives no tangent for forward mode", "add tangent=... in terms of d_x"),
     ("adjoint_with_a_wrong_tangent", "wrong tangent", 'tangent="d_n"', "the rule 'y = f(x, n=2)': the tangent must "
      "name exactly the tangents ['d_x']", "write tangent=... as a sum of terms, each linear in one of d_x"),
+    ("misspelled_module_function", "misspelled attribute", 'x="n', "the rule 'y = f(x, n=2)': math.pw does not exist",
+     "the primitive table (astgrad.primitive_table()) shows the template vocabulary"),
     ("derivative_naming_the_adjoint", "adjoint in a partial", 'x="d_y', "the template for `x` in the rule "
      "'y = f(x, n=2)' names `d_y`, which is neither an input nor defined", "a template may name n, x, y, "),
     ("decorator_naming_a_parameter_the_function_lacks", "decorator mismatch", 't="1"',
