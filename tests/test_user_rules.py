@@ -414,3 +414,30 @@ def test_a_helper_that_cannot_be_inlined_is_pointed_to_the_decorator(tmp_path):
     assert info.value.hint.endswith(
         "; or give `softplus` its derivative, making it a primitive: @astgrad.derivative(x=...) above its def"
     )
+
+
+ROW_SUMS = """
+import numpy as np
+import astgrad
+
+@astgrad.adjoint(m="np.broadcast_to(d_y[:, None], np.shape(m))", tangent="np.sum(d_m, axis=1)")
+def row_sums(m):
+    total = np.zeros(m.shape[0])
+    for column in m.T:
+        total = total + column
+    return total
+
+def f(m):
+    return np.sum(np.sin(row_sums(m)))
+"""
+
+
+def test_the_adjoint_decorator_makes_a_primitive_of_a_function_with_a_loop(tmp_path):
+    module = load_module(tmp_path, ROW_SUMS)
+    m = np.arange(6.0).reshape(2, 3) / 7
+    for mode in ("reverse", "forward"):
+        gradient = astgrad.grad(module.f, mode=mode)(m)
+        assert_close(gradient, np.cos(m.sum(axis=1))[:, None] * np.ones((2, 3)))
+        assert_close(gradient, central_difference(module.f, [m], 0))
+    report = astgrad.check_rule(module.row_sums, m)
+    assert report == "y = row_sums(m)\n  m: (2, 3): reverse, forward, second"
