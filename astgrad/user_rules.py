@@ -290,26 +290,35 @@ def _caller_namespace(namespace):
 
 # ---- differentiating a primitive itself ---------------------------------------------------------
 def calling(fn):
-    """A function of `fn`'s parameters that only calls `fn`, so that `grad(fn)` uses fn's rule.
+    """A function that only calls `fn`, so that `grad(fn)` uses fn's rule rather than its body.
 
-    `fn` itself when its signature cannot be written out (no literal defaults).
+    Its parameters are fn's own (a Python function with constant defaults),
+    or the inputs of a registered rule (a function without Python source,
+    such as a ufunc); otherwise, `fn` itself.
     """
-    try:
+    rule = rules.rules_for(fn)[0]
+    name = getattr(fn, "__name__", "")
+    name = name if name.isidentifier() else "primitive"
+    if inspect.isfunction(fn):
         parameters = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty and not _is_literal(p.default)
+               for p in parameters):  # fmt: skip
+            return fn
+        inputs = [(p.name, p.default) for p in parameters]
+    elif rule.entry.registered and rule.sequence is None:
+        inputs = [(p, inspect.Parameter.empty) for p in rule.positional] + list(rule.optional.items())
+    else:
         return fn
-    if not inspect.isfunction(fn) or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty
-                                         and not _is_literal(p.default) for p in parameters):  # fmt: skip
-        return fn
-    written = [p.name if p.default is p.empty else f"{p.name}={p.default!r}" for p in parameters]
-    passed = [p.name if p.default is p.empty else f"{p.name}={p.name}" for p in parameters]
-    source = f"def {fn.__name__}({', '.join(written)}):\n    return {fn.__name__}({', '.join(passed)})\n"
-    filename = f"<astgrad rule of {fn.__name__} {next(_wrappers)}>"
+    empty = inspect.Parameter.empty
+    written = [p if default is empty else f"{p}={default!r}" for p, default in inputs]
+    passed = [p if default is empty else f"{p}={p}" for p, default in inputs]
+    source = f"def {name}({', '.join(written)}):\n    return {name}({', '.join(passed)})\n"
+    filename = f"<astgrad rule of {name} {next(_wrappers)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope = {}
     exec(compile(source, filename, "exec"), scope)
-    wrapper = scope[fn.__name__]
-    scope[fn.__name__] = fn  # the wrapper calls the primitive, not itself
+    wrapper = scope[name]
+    scope[name] = fn  # the wrapper calls the primitive, not itself
     return wrapper
 
 

@@ -441,3 +441,14 @@ def test_the_adjoint_decorator_makes_a_primitive_of_a_function_with_a_loop(tmp_p
         assert_close(gradient, central_difference(module.f, [m], 0))
     report = astgrad.check_rule(module.row_sums, m)
     assert report == "y = row_sums(m)\n  m: (2, 3): reverse, forward, second"
+
+
+def test_grad_of_a_function_without_source_uses_its_registered_rule(tmp_path):
+    module = load_module(tmp_path, DIGAMMA + "\nastgrad.derivative('y = math.lgamma(x)', x='digamma(x)')\n")
+    for mode in ("reverse", "forward"):
+        assert_close(astgrad.grad(math.lgamma, mode=mode)(3.5), module.digamma(3.5))
+    assert astgrad.source(astgrad.grad(math.lgamma)) == (
+        "def d_lgamma(x, d_out=1.0):\n"
+        "    d_x = d_out * digamma(x)\n"
+        "    return d_x\n"
+    )  # math.lgamma refuses arrays itself: no check is written
