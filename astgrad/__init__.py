@@ -20,10 +20,14 @@ from .errors import (
     NoDerivativeError,
     NonScalarOutputError,
     NotStraightLineError,
+    RuleError,
+    RuleReplacedWarning,
     SourceError,
     UnsupportedSyntaxError,
 )
 from .explanation import explain
+from .rule_check import check_rule
+from .user_rules import adjoint, derivative
 
 __all__ = [
     "grad",
@@ -37,6 +41,9 @@ __all__ = [
     "explain",
     "graph",
     "primitive_table",
+    "derivative",
+    "adjoint",
+    "check_rule",
     "AstgradError",
     "UnsupportedSyntaxError",
     "GradientCheckError",
@@ -46,5 +53,7 @@ __all__ = [
     "SourceError",
     "ArrayInputError",
     "IntegerInputError",
+    "RuleError",
+    "RuleReplacedWarning",
 ]
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
