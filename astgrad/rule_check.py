@@ -13,7 +13,8 @@ compares
 * where astgrad can differentiate the rule's own templates again, the
   Hessian with central differences of the gradient.
 
-A mismatch is an `AssertionError` naming the rule, the case and the mode; the
+A mismatch is a `GradientCheckError` (an `AssertionError`, as `check_grads`
+raises) naming the rule, the case and the mode; the
 result is a short report of what was checked (one line per case).
 """
 
@@ -25,7 +26,7 @@ from itertools import count
 import numpy as np
 
 from . import api, rules
-from .errors import AstgradError, RuleError
+from .errors import AstgradError, GradientCheckError, RuleError
 
 BROADCASTING = {  # shapes of an elementwise rule's differentiable inputs, after the scalar points
     1: [((3,),), ((2, 3),)],
@@ -45,7 +46,7 @@ def check_rule(fn, *args, namespace=None, order=2, rtol=1e-5, atol=1e-8, **keywo
     without them and is sampled from its domain, on arrays too if `fn` takes
     them. ``order=2`` also checks the second derivative where astgrad can
     differentiate the rule's templates (the report says where it cannot).
-    Returns the report; raises AssertionError where a derivative is wrong.
+    Returns the report; raises `GradientCheckError` where a derivative is wrong.
     """
     fn = _function(fn, namespace)
     rule = _rule(fn, args, keywords)
@@ -140,8 +141,7 @@ def _check_case(rule, fn, args, keywords, order, rtol, atol):
     for mode in ("reverse", "forward"):
         gradient = api.grad(weighted, wrt=tuple(wrt), mode=mode)(*point)
         for param, computed, want in zip(wrt, gradient, expected):
-            np.testing.assert_allclose(computed, want, rtol=rtol, atol=atol,
-                                       err_msg=f"{where}: the {mode}-mode derivative for {param} is wrong")  # fmt: skip
+            _require_close(computed, want, rtol, atol, f"{where}: the {mode}-mode derivative for {param} is wrong")
     checked = "reverse, forward"
     if order >= 2:
         checked += ", " + _check_second(weighted, point, wrt, positions, where, rtol, atol)
@@ -159,9 +159,18 @@ def _check_second(weighted, point, wrt, positions, where, rtol, atol):
         row = [row] if len(wrt) == 1 else row
         for j, computed in enumerate(row):
             want = _central(lambda *p: gradient(*p)[i], point, positions[j])
-            np.testing.assert_allclose(computed, want, rtol=rtol * 10, atol=atol * 10,
-                                       err_msg=f"{where}: the second derivative d2/d{wrt[i]}d{wrt[j]} is wrong")  # fmt: skip
+            _require_close(computed, want, rtol * 10, atol * 10, f"{where}: the second derivative d2/d{wrt[i]}d{wrt[j]} is wrong")
     return "second"
+
+
+def _require_close(computed, expected, rtol, atol, what):
+    try:
+        np.testing.assert_allclose(computed, expected, rtol=rtol, atol=atol)
+    except AssertionError as mismatch:
+        raise GradientCheckError(
+            f"{what}: {str(mismatch).strip()}",
+            hint="check the rule's templates: each is the partial derivative of the output with respect to its input",
+        ) from None
 
 
 def _is_real(value):
