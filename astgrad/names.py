@@ -146,7 +146,8 @@ class Namespace:
         return chains
 
     def is_value_attribute(self, node, local_names=None, lookup=None):
-        """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``).
+        """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``)
+        or of a SciPy object (the distribution ``norm`` of ``norm.logpdf``).
 
         `local_names` and `lookup` default to the generated function's; the
         resolve stage passes those of the body being inlined.
@@ -157,9 +158,10 @@ class Namespace:
         if dotted_name(node.value) is None or root_name(node.value) in local_names:
             return True
         try:
-            return not isinstance(self.evaluate(node.value, lookup), types.ModuleType)
+            owner = self.evaluate(node.value, lookup)
         except LookupError:
             return False
+        return not isinstance(owner, types.ModuleType) and not type(owner).__module__.startswith("scipy.")
 
     # ---- evaluating references ----------------------------------------------------------
     def evaluate(self, node, lookup=None):

@@ -1,4 +1,5 @@
-"""Helpers that generated code calls at run time (each is also in the primitive table).
+"""Helpers that generated code calls at run time (each is also in the primitive table, except the
+multivariate normal's: `scipy.stats.multivariate_normal` has no second derivative).
 
 Only code that uses arrays calls them: a gradient of `math`-only code is plain
 arithmetic. Each helper is short enough to read next to the generated code
@@ -392,3 +393,41 @@ def _shaped_like(gradient, x):
     """`gradient` reshaped to the shape of `x`, and a float if `x` is a number."""
     shape = np.shape(x)
     return np.reshape(gradient, shape) if shape else float(np.sum(gradient))
+
+
+# ---- the multivariate normal's log-density (scipy.stats.multivariate_normal) -------------------
+def mvn_whitened(x, mean, cov):
+    """``(x - mean) @ inverse(cov)`` for each point (row) of `x`: the log-density's gradient in `mean`.
+
+    `cov` is a variance, the diagonal of a covariance, or a (symmetric) covariance matrix, as SciPy takes it.
+    """
+    residual = np.subtract(x, mean)
+    cov = np.asarray(cov)
+    if cov.ndim < 2:
+        return residual / cov
+    return residual @ np.linalg.inv(cov)
+
+
+def mvn_cov_adjoint(gradient, x, mean, cov):
+    """The adjoint of `cov` given the log-densities' adjoint `gradient` (symmetric for a matrix)."""
+    whitened = mvn_whitened(x, mean, cov)
+    weights = np.expand_dims(gradient, -1)  # one per point
+    cov = np.asarray(cov)
+    if cov.ndim == 2:
+        rows = np.reshape(whitened, (-1, whitened.shape[-1]))
+        weighted = np.reshape(weights * whitened, rows.shape)
+        return 0.5 * (weighted.T @ rows - np.sum(gradient) * np.linalg.inv(cov))
+    if cov.ndim == 1:
+        return 0.5 * np.sum(weights * (whitened * whitened - 1 / cov), axis=tuple(range(whitened.ndim - 1)))
+    return 0.5 * float(np.sum(weights * (whitened * whitened - 1 / cov)))
+
+
+def mvn_cov_tangent(tangent, x, mean, cov):
+    """The log-densities' tangent along the covariance's `tangent`."""
+    whitened = mvn_whitened(x, mean, cov)
+    cov = np.asarray(cov)
+    if cov.ndim == 2:
+        return 0.5 * (np.sum((whitened @ tangent) * whitened, axis=-1) - np.sum(np.linalg.inv(cov) * np.transpose(tangent)))
+    if cov.ndim == 1:
+        return 0.5 * np.sum((whitened * whitened - 1 / cov) * tangent, axis=-1)
+    return 0.5 * (np.sum(whitened * whitened, axis=-1) - whitened.shape[-1] / cov) * tangent
