@@ -54,7 +54,7 @@ def continuous(name, log_density, score, shapes=(), shape_scores=None, cdf_shape
     shape_scores = {p: text.format(z=Z) for p, text in shape_scores.items()}
     cdf_shapes = {p: cdf_shapes[p].format(z=Z) if p in cdf_shapes else NOT_DIFFERENTIABLE for p in shapes}
     call = f"(x, {''.join(p + ', ' for p in shapes)}loc=0.0, scale=1.0)"
-    density = {"x": f"{s} / scale", "loc": f"-{s} / scale", "scale": f"-({s} * {Z} + 1) / scale", **shape_scores}
+    density = {"x": f"({s}) / scale", "loc": f"-({s}) / scale", "scale": f"-(({s}) * {Z} + 1) / scale", **shape_scores}
     cdf = {"x": f"exp({f}) / scale", "loc": f"-exp({f}) / scale", "scale": f"-exp({f}) * {Z} / scale", **cdf_shapes}
     logcdf = {p: _times(text, "exp(-y)") for p, text in cdf.items()}
     logcdf.update(x=f"exp({f} - y) / scale", loc=f"-exp({f} - y) / scale", scale=f"-exp({f} - y) * {Z} / scale")
