@@ -56,15 +56,39 @@ CONVENTIONS = [
 ]
 
 
+SCIPY = [
+    "## SciPy",
+    "",
+    "From `astgrad/primitives_scipy.py`, when SciPy is installed (`pip install astgrad[scipy]`);",
+    "astgrad loads these entries, and SciPy, only when differentiated code calls SciPy. The",
+    "distributions' methods are called as SciPy documents them: shape parameters first, then",
+    "`loc` and `scale` by position or keyword (`norm.logpdf(x, mu, sigma)`,",
+    "`gamma.cdf(x, a, scale=s)`), through any alias (`from scipy.stats import norm`,",
+    "`Phi = stats.norm.cdf`). Their partials are written with `z = (x - loc) / scale`",
+    "spelled out, in the special functions and NumPy, so that their own derivatives come",
+    "from the table. The multivariate normal takes a variance, the diagonal of a covariance",
+    "or a covariance matrix (its adjoint is the symmetric one); it has no second derivative.",
+]
+HEADER = ["| primitive | derivative | tangent | test domain |", "| --- | --- | --- | --- |"]
+
+
 def markdown():
     """docs/primitives.md: the table as a reader sees it (see REGENERATE)."""
     lines = ["# Primitives", "", f"Generated from `astgrad/primitives.py` by `{REGENERATE}`;",
-             "a test fails when this page is stale.", "", *INTRODUCTION, "",
-             "| primitive | derivative | tangent | test domain |", "| --- | --- | --- | --- |"]  # fmt: skip
+             "a test fails when this page is stale.", "", *INTRODUCTION, "", *HEADER]  # fmt: skip
+    in_scipy = False
     for entry in all_entries():
+        if is_scipy_entry(entry) and not in_scipy:
+            in_scipy = True
+            lines += ["", *CONVENTIONS, "", *SCIPY, "", *HEADER]
         cells = [_spellings(entry), _templates(entry), _escaped(tangent_text(entry)), _domains(entry)]
         lines.append(f"| {' | '.join(cells)} |")
-    return "\n".join(lines + ["", *CONVENTIONS, ""])
+    return "\n".join(lines + ([""] if in_scipy else ["", *CONVENTIONS, ""]))
+
+
+def is_scipy_entry(entry):
+    """Whether `entry` is one of SciPy's, shown in a group of their own."""
+    return entry.rules[0].expression.startswith("scipy.")
 
 
 def _spellings(entry):

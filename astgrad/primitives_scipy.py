@@ -24,6 +24,8 @@ their ``loc`` always are.
 is not in the table.
 """
 
+import ast
+
 import scipy
 import scipy.special
 import scipy.stats
@@ -50,11 +52,16 @@ def continuous(name, log_density, score, shapes=(), shape_scores=None, cdf_shape
     missing cdf partial is NOT_DIFFERENTIABLE).
     """
     shape_scores, cdf_shapes = shape_scores or {}, cdf_shapes or {}
-    f, s = log_density.format(z=Z), score.format(z=Z)
-    shape_scores = {p: text.format(z=Z) for p, text in shape_scores.items()}
-    cdf_shapes = {p: cdf_shapes[p].format(z=Z) if p in cdf_shapes else NOT_DIFFERENTIABLE for p in shapes}
+    f, s = _in_z(log_density), _in_z(score)
+    shape_scores = {p: _in_z(text) for p, text in shape_scores.items()}
+    cdf_shapes = {p: _in_z(cdf_shapes[p]) if p in cdf_shapes else NOT_DIFFERENTIABLE for p in shapes}
     call = f"(x, {''.join(p + ', ' for p in shapes)}loc=0.0, scale=1.0)"
-    density = {"x": f"({s}) / scale", "loc": f"-({s}) / scale", "scale": f"-(({s}) * {Z} + 1) / scale", **shape_scores}
+    if _is_negation(s):  # -{z}, -sign({z}), -1: written with the sign taken out
+        product = Z if s == "-1" else f"{s[1:]} * {Z}"
+        density = {"x": f"-{s[1:]} / scale", "loc": f"{s[1:]} / scale", "scale": f"({product} - 1) / scale"}
+    else:
+        density = {"x": f"({s}) / scale", "loc": f"-({s}) / scale", "scale": f"-(({s}) * {Z} + 1) / scale"}
+    density.update(shape_scores)
     cdf = {"x": f"exp({f}) / scale", "loc": f"-exp({f}) / scale", "scale": f"-exp({f}) * {Z} / scale", **cdf_shapes}
     logcdf = {p: _times(text, "exp(-y)") for p, text in cdf.items()}
     logcdf.update(x=f"exp({f} - y) / scale", loc=f"-exp({f} - y) / scale", scale=f"-exp({f} - y) * {Z} / scale")
@@ -88,12 +95,24 @@ def discrete(name, shapes, log_mass_partials, cdf_partials, domain):
                    namespace=NAMESPACE, by_position=True)  # fmt: skip
 
 
+def _in_z(text):
+    """`text` with ``{z}`` written out, without doubled parentheses (``sign({z})``)."""
+    return text.format(z=Z).replace(f"({Z})", Z)
+
+
 def _times(text, factor):
     return text if text == NOT_DIFFERENTIABLE else f"{factor} * ({text})"
 
 
 def _negated(text):
-    return text if text == NOT_DIFFERENTIABLE else f"-({text})"
+    if text == NOT_DIFFERENTIABLE:
+        return text
+    return text[1:] if _is_negation(text) else f"-({text})"
+
+
+def _is_negation(text):
+    """Whether `text` is ``-`` applied to one term (``-exp(a)``, not ``-a * b``)."""
+    return isinstance(ast.parse(text, mode="eval").body, ast.UnaryOp) and text.startswith("-")
 
 
 # the multivariate normal: the adjoints and tangent, with run-time helpers for the covariance
@@ -154,7 +173,7 @@ adjoint("y = scipy.special.log_softmax(x, axis=None)", axis=STATIC, x=LOG_SOFTMA
 continuous("norm", f"-0.5 * {{z}} ** 2 - {LOG_SQRT_2PI}", "-{z}")
 continuous("t", f"special.gammaln((df + 1) / 2) - special.gammaln(df / 2) - 0.5 * log(df) - 0.5723649429247001"
                 " - (df + 1) / 2 * np.log1p({z} ** 2 / df)",                                   # log sqrt(pi)
-           "-(df + 1) * {z} / (df + {z} ** 2)", shapes=("df",),
+           "-((df + 1) * {z} / (df + {z} ** 2))", shapes=("df",),
            shape_scores={"df": "0.5 * (special.digamma((df + 1) / 2) - special.digamma(df / 2) - 1 / df"
                                " - np.log1p({z} ** 2 / df)) + (df + 1) * {z} ** 2 / (2 * df * (df + {z} ** 2))"})
 continuous("gamma", "(a - 1) * log({z}) - {z} - special.gammaln(a)", "(a - 1) / {z} - 1", shapes=("a",),
@@ -165,9 +184,9 @@ continuous("beta", "(a - 1) * log({z}) + (b - 1) * np.log1p(-{z}) - special.beta
                          "b": "np.log1p(-{z}) - special.digamma(b) + special.digamma(a + b)"}, domain=UNIT_SUPPORT)
 continuous("expon", "-{z}", "-1", domain=POSITIVE_SUPPORT)
 continuous("laplace", "-np.abs({z}) - 0.6931471805599453", "-sign({z})")                          # log 2
-continuous("cauchy", "-np.log1p({z} ** 2) - 1.1447298858494002", "-2 * {z} / (1 + {z} ** 2)")   # log pi
+continuous("cauchy", "-np.log1p({z} ** 2) - 1.1447298858494002", "-(2 * {z} / (1 + {z} ** 2))")   # log pi
 continuous("lognorm", f"-log(s * {{z}}) - {LOG_SQRT_2PI} - log({{z}}) ** 2 / (2 * s * s)",
-           "-(1 + log({z}) / (s * s)) / {z}", shapes=("s",),
+           "-((1 + log({z}) / (s * s)) / {z})", shapes=("s",),
            shape_scores={"s": "(log({z}) ** 2 / (s * s) - 1) / s"},
            cdf_shapes={"s": f"-exp(-0.5 * (log({{z}}) / s) ** 2 - {LOG_SQRT_2PI}) * log({{z}}) / (s * s)"},
            domain={**POSITIVE_SUPPORT, "s": (0.3, 1.5)})
