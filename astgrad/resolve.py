@@ -289,6 +289,13 @@ class _Resolver:
 
             message, hint = missing(fn, callee)
             raise scope.location.error(NoDerivativeError, node, message, hint=hint)
+        if fn in runtime.WITHOUT_DERIVATIVE:  # a second derivative of a primitive that has only a first
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` has no derivative: {runtime.WITHOUT_DERIVATIVE[fn]} has no second derivative in astgrad",
+                hint="differentiate it once (grad, jvp); for a second derivative, write the density with NumPy",
+            )
         if getattr(fn, "__module__", None) == runtime.__name__:  # a helper of generated code with no entry
             raise scope.location.error(
                 NoDerivativeError,

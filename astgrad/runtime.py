@@ -431,3 +431,11 @@ def mvn_cov_tangent(tangent, x, mean, cov):
     if cov.ndim == 1:
         return 0.5 * np.sum((whitened * whitened - 1 / cov) * tangent, axis=-1)
     return 0.5 * (np.sum(whitened * whitened, axis=-1) - whitened.shape[-1] / cov) * tangent
+
+
+# Helpers above without entries in the table: what differentiating generated code that calls them says.
+WITHOUT_DERIVATIVE = {
+    mvn_whitened: "scipy.stats.multivariate_normal",
+    mvn_cov_adjoint: "scipy.stats.multivariate_normal",
+    mvn_cov_tangent: "scipy.stats.multivariate_normal",
+}

@@ -169,3 +169,14 @@ def test_import_astgrad_does_not_import_scipy(tmp_path):
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_multivariate_normal_has_no_second_derivative():
+    def log_density(mean, x, cov):
+        return multivariate_normal.logpdf(x, mean, cov)
+
+    with pytest.raises(astgrad.NoDerivativeError) as info:
+        astgrad.hessian(log_density, wrt="mean")(np.zeros(2), np.ones(2), np.eye(2))
+    assert "scipy.stats.multivariate_normal has no second derivative" in info.value.reason
+    assert "multivariate_normal.logpdf(x, mean, cov)" in str(info.value)  # the user's call, in the generated line
+    assert "differentiate it once" in info.value.hint
