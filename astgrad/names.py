@@ -147,7 +147,7 @@ class Namespace:
 
     def is_value_attribute(self, node, local_names=None, lookup=None):
         """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``)
-        or of a SciPy object (the distribution ``norm`` of ``norm.logpdf``).
+        or of a SciPy distribution (``norm`` of ``norm.logpdf``).
 
         `local_names` and `lookup` default to the generated function's; the
         resolve stage passes those of the body being inlined.
@@ -161,7 +161,7 @@ class Namespace:
             owner = self.evaluate(node.value, lookup)
         except LookupError:
             return False
-        return not isinstance(owner, types.ModuleType) and not type(owner).__module__.startswith("scipy.")
+        return not isinstance(owner, types.ModuleType) and not type(owner).__module__.startswith("scipy.stats")
 
     # ---- evaluating references ----------------------------------------------------------
     def evaluate(self, node, lookup=None):

@@ -115,17 +115,17 @@ def _is_negation(text):
     return isinstance(ast.parse(text, mode="eval").body, ast.UnaryOp) and text.startswith("-")
 
 
-# the multivariate normal: the adjoints and tangent, with run-time helpers for the covariance
-WHITENED = "runtime.mvn_whitened(x, mean, cov)"  # (x - mean) @ inverse(cov), one row per point
+# the multivariate normal: the adjoints and tangent, with run-time helpers (SciPy's shapes, the covariance)
 MVN = {
-    "x": f"runtime.unbroadcast(-np.expand_dims(d_y, -1) * {WHITENED}, x)",
-    "mean": f"runtime.unbroadcast(np.expand_dims(d_y, -1) * {WHITENED}, mean)",
+    "x": "runtime.unbroadcast(runtime.mvn_residual_adjoint(d_y, x, mean, cov), x)",
+    "mean": "runtime.unbroadcast(-runtime.mvn_residual_adjoint(d_y, x, mean, cov), mean)",
     "cov": "runtime.mvn_cov_adjoint(d_y, x, mean, cov)",
 }
-MVN_TANGENT = (f"-np.sum({WHITENED} * d_x, axis=-1) + np.sum({WHITENED} * d_mean, axis=-1)"
+MVN_TANGENT = ("runtime.mvn_residual_tangent(d_x, x, mean, cov) - runtime.mvn_residual_tangent(d_mean, x, mean, cov)"
                " + runtime.mvn_cov_tangent(d_cov, x, mean, cov)")  # fmt: skip
 MVN_DENSITY = {p: text.replace("d_y", "d_y * y") for p, text in MVN.items()}
-MVN_DENSITY_TANGENT = (f"-y * np.sum({WHITENED} * d_x, axis=-1) + y * np.sum({WHITENED} * d_mean, axis=-1)"
+MVN_DENSITY_TANGENT = ("y * runtime.mvn_residual_tangent(d_x, x, mean, cov)"
+                       " - y * runtime.mvn_residual_tangent(d_mean, x, mean, cov)"
                        " + y * runtime.mvn_cov_tangent(d_cov, x, mean, cov)")  # fmt: skip
 
 # logsumexp and the softmaxes: with w = b * exp(x - y) the weights of x in the sum

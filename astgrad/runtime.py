@@ -396,16 +396,34 @@ def _shaped_like(gradient, x):
 
 
 # ---- the multivariate normal's log-density (scipy.stats.multivariate_normal) -------------------
-def mvn_whitened(x, mean, cov):
-    """``(x - mean) @ inverse(cov)`` for each point (row) of `x`: the log-density's gradient in `mean`.
+# `cov` is a variance, the diagonal of a covariance, or a (symmetric) covariance matrix, as SciPy takes it.
+# The points are the last axis of x - mean, except in one dimension, where SciPy reads a vector as points.
+def mvn_residual_adjoint(gradient, x, mean, cov):
+    """The adjoint of ``x - mean`` (broadcast) given the log-densities' adjoint `gradient`."""
+    adjoint = -np.expand_dims(gradient, -1) * mvn_whitened(x, mean, cov)
+    return np.reshape(adjoint, np.shape(np.subtract(x, mean)))
 
-    `cov` is a variance, the diagonal of a covariance, or a (symmetric) covariance matrix, as SciPy takes it.
-    """
-    residual = np.subtract(x, mean)
+
+def mvn_residual_tangent(tangent, x, mean, cov):
+    """The log-densities' tangent along a `tangent` of ``x - mean``."""
+    return -np.sum(mvn_whitened(x, mean, cov) * _with_point_axis(tangent, x, mean, cov), axis=-1)
+
+
+def mvn_whitened(x, mean, cov):
+    """``(x - mean) @ inverse(cov)`` for each point: the log-density's gradient in `mean`."""
+    residual = _with_point_axis(np.subtract(x, mean), x, mean, cov)
     cov = np.asarray(cov)
     if cov.ndim < 2:
         return residual / cov
     return residual @ np.linalg.inv(cov)
+
+
+def _with_point_axis(value, x, mean, cov):
+    """`value` (shaped like ``x - mean``) with the points' axis, which one-dimensional points lack."""
+    dimension = np.shape(mean)[-1] if np.ndim(mean) else np.shape(cov)[0] if np.ndim(cov) else 1
+    if dimension == 1 and np.ndim(x) <= 1:
+        return np.reshape(value, np.shape(np.subtract(x, mean)) + (1,))
+    return np.broadcast_to(value, np.shape(np.subtract(x, mean)))
 
 
 def mvn_cov_adjoint(gradient, x, mean, cov):
@@ -434,8 +452,7 @@ def mvn_cov_tangent(tangent, x, mean, cov):
 
 
 # Helpers above without entries in the table: what differentiating generated code that calls them says.
-WITHOUT_DERIVATIVE = {
-    mvn_whitened: "scipy.stats.multivariate_normal",
-    mvn_cov_adjoint: "scipy.stats.multivariate_normal",
-    mvn_cov_tangent: "scipy.stats.multivariate_normal",
-}
+WITHOUT_DERIVATIVE = dict.fromkeys(
+    (mvn_residual_adjoint, mvn_residual_tangent, mvn_whitened, mvn_cov_adjoint, mvn_cov_tangent),
+    "scipy.stats.multivariate_normal",
+)

@@ -276,6 +276,7 @@ if HAS_SCIPY:
         ("({f}(x, mean=m, cov=" + SPD + "))", {"x": (4, 3), "m": (3,), "c": (3, 3)}),
         ("({f}(x, m, v))", {"x": (2, 3), "m": (3,), "v": (3,)}),
         ("({f}(x, m, cov=v))", {"x": (3,), "m": (3,), "v": ()}),
+        ("({f}(x, 0.5, v))", {"x": (4,), "v": ()}),  # one dimension: x holds four points
     ]
     POSITIVE_V = {"x": DEFAULT, "m": DEFAULT, "c": DEFAULT, "v": (0.5, 2.0)}
     CASES.update({
