@@ -16,8 +16,8 @@ log-density ``f`` in ``z = (x - loc) / scale``, its score ``df/dz``, and the
 partials of ``f`` (and of the standardized cdf, where it has one) with
 respect to its shape parameters; `continuous` writes out the five entries.
 Shape parameters whose cdf has no closed-form derivative (``t``'s ``df``,
-``gamma``'s ``a``, ``beta``'s ``a`` and ``b``) are `NOT_DIFFERENTIABLE` in
-the cdf, logcdf and sf; counts of the discrete distributions (``k``) and
+``gamma``'s ``a``, ``beta``'s ``a`` and ``b``, ``nbinom``'s ``n``) are
+`NOT_DIFFERENTIABLE` in the cdf, logcdf and sf; counts of the discrete distributions (``k``) and
 their ``loc`` always are.
 
 `missing` words the error for a SciPy function or distribution method that

@@ -445,7 +445,8 @@ def mvn_cov_tangent(tangent, x, mean, cov):
     whitened = mvn_whitened(x, mean, cov)
     cov = np.asarray(cov)
     if cov.ndim == 2:
-        return 0.5 * (np.sum((whitened @ tangent) * whitened, axis=-1) - np.sum(np.linalg.inv(cov) * np.transpose(tangent)))
+        trace = np.sum(np.linalg.inv(cov) * np.transpose(tangent))  # of inverse(cov) @ tangent
+        return 0.5 * (np.sum((whitened @ tangent) * whitened, axis=-1) - trace)
     if cov.ndim == 1:
         return 0.5 * np.sum((whitened * whitened - 1 / cov) * tangent, axis=-1)
     return 0.5 * (np.sum(whitened * whitened, axis=-1) - whitened.shape[-1] / cov) * tangent

@@ -31,7 +31,8 @@ from astgrad.rules import NOT_DIFFERENTIABLE, STATIC, ZERO, TableError
 from support import assert_close, central_difference, load_module
 
 RULES = rules.all_rules()  # one per spelling
-INTEGER_ARGUMENTS = {"i": 3, "ndigits": 2, "n": 2, "k": 3, "loc": 1, "df": 3, "a": 2, "b": 3}  # for NOT_DIFFERENTIABLE inputs
+# values for inputs marked NOT_DIFFERENTIABLE (k - loc is a count; df, a, b: a cdf's shape parameters)
+INTEGER_ARGUMENTS = {"i": 3, "ndigits": 2, "n": 2, "k": 3, "loc": 1, "df": 3, "a": 2, "b": 3}
 SCALAR = [()]
 BROADCASTING = {
     1: [(), (3,), (2, 3)],
