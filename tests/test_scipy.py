@@ -180,3 +180,38 @@ def test_the_multivariate_normal_has_no_second_derivative():
     assert "scipy.stats.multivariate_normal has no second derivative" in info.value.reason
     assert "multivariate_normal.logpdf(x, mean, cov)" in str(info.value)  # the user's call, in the generated line
     assert "differentiate it once" in info.value.hint
+
+
+def t_log_likelihood(df, loc, scale, data):
+    return np.sum(stats.t.logpdf(data, df, loc, scale))
+
+
+def gamma_log_likelihood(a, scale, data):
+    return np.sum(st.gamma.logpdf(data, a, scale=scale))
+
+
+def negative_binomial_log_likelihood(n, p, counts):
+    return np.sum(stats.nbinom.logpmf(counts, n, p))
+
+
+@pytest.mark.parametrize(
+    "function, args",
+    [
+        (t_log_likelihood, [3.5, 0.2, 1.4, DATA]),
+        (gamma_log_likelihood, [2.2, 0.8, np.abs(DATA) + 0.1]),
+        (negative_binomial_log_likelihood, [2.5, 0.4, np.array([0, 3, 1, 5])]),
+    ],
+    ids=["t", "gamma", "nbinom"],
+)
+def test_second_derivatives_in_shape_parameters_against_central_differences(function, args):
+    """Hessians through digamma's derivative, polygamma: each row is the central difference of the gradient."""
+    parameters = len(args) - 1
+    wrt = tuple(range(parameters))
+    gradient = astgrad.grad(function, wrt=wrt)
+    hessian = astgrad.hessian(function, wrt=wrt)(*args)
+    for i in range(parameters):
+        for j in range(parameters):
+            def partial(*point, j=j):
+                return gradient(*point)[j]
+
+            assert_close(hessian[i][j], central_difference(partial, args, i), rtol=1e-5)
