@@ -224,6 +224,9 @@ def missing(fn, callee):
                 f"call the distribution's method with its parameters, e.g. `norm.{method}(x, loc, scale)`")  # fmt: skip
     if isinstance(owner, (scipy.stats.rv_continuous, scipy.stats.rv_discrete)) or type(owner).__name__.endswith("_gen"):
         name = getattr(owner, "name", None) or type(owner).__name__[: -len("_gen")]
+        if method == "rvs":
+            return (f"`{callee}` draws random numbers, which have no derivative and would change on every call",
+                    "draw the random numbers outside the function and pass them in as a parameter")  # fmt: skip
         if name in SUPPORTED:
             return (f"`{callee}` has no derivative in astgrad: of the distribution `{name}`, astgrad differentiates "
                     + ", ".join(SUPPORTED[name]),
