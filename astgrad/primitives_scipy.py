@@ -171,7 +171,7 @@ adjoint("y = scipy.special.log_softmax(x, axis=None)", axis=STATIC, x=LOG_SOFTMA
 
 # ---- scipy.stats: continuous distributions, by their standardized log-density in z ---------------
 continuous("norm", f"-0.5 * {{z}} ** 2 - {LOG_SQRT_2PI}", "-{z}")
-continuous("t", f"special.gammaln((df + 1) / 2) - special.gammaln(df / 2) - 0.5 * log(df) - 0.5723649429247001"
+continuous("t", "special.gammaln((df + 1) / 2) - special.gammaln(df / 2) - 0.5 * log(df) - 0.5723649429247001"
                 " - (df + 1) / 2 * np.log1p({z} ** 2 / df)",                                   # log sqrt(pi)
            "-((df + 1) * {z} / (df + {z} ** 2))", shapes=("df",),
            shape_scores={"df": "0.5 * (special.digamma((df + 1) / 2) - special.digamma(df / 2) - 1 / df"
