@@ -401,7 +401,7 @@ def _shaped_like(gradient, x):
 def mvn_residual_adjoint(gradient, x, mean, cov):
     """The adjoint of ``x - mean`` (broadcast) given the log-densities' adjoint `gradient`."""
     adjoint = -np.expand_dims(gradient, -1) * mvn_whitened(x, mean, cov)
-    return np.reshape(adjoint, np.shape(np.subtract(x, mean)))
+    return np.reshape(adjoint, np.shape(_residual(x, mean)))
 
 
 def mvn_residual_tangent(tangent, x, mean, cov):
@@ -411,7 +411,7 @@ def mvn_residual_tangent(tangent, x, mean, cov):
 
 def mvn_whitened(x, mean, cov):
     """``(x - mean) @ inverse(cov)`` for each point: the log-density's gradient in `mean`."""
-    residual = _with_point_axis(np.subtract(x, mean), x, mean, cov)
+    residual = _with_point_axis(_residual(x, mean), x, mean, cov)
     cov = np.asarray(cov)
     if cov.ndim < 2:
         return residual / cov
@@ -422,8 +422,13 @@ def _with_point_axis(value, x, mean, cov):
     """`value` (shaped like ``x - mean``) with the points' axis, which one-dimensional points lack."""
     dimension = np.shape(mean)[-1] if np.ndim(mean) else np.shape(cov)[0] if np.ndim(cov) else 1
     if dimension == 1 and np.ndim(x) <= 1:
-        return np.reshape(value, np.shape(np.subtract(x, mean)) + (1,))
-    return np.broadcast_to(value, np.shape(np.subtract(x, mean)))
+        return np.reshape(value, np.shape(_residual(x, mean)) + (1,))
+    return np.broadcast_to(value, np.shape(_residual(x, mean)))
+
+
+def _residual(x, mean):
+    """``x - mean``; SciPy's default mean, None, is zero."""
+    return np.subtract(x, 0.0 if mean is None else mean)
 
 
 def mvn_cov_adjoint(gradient, x, mean, cov):

@@ -124,6 +124,17 @@ def test_multivariate_normal_in_mean_and_covariance():
     assert_close(d_cov, 0.5 * (outer - 3 * precision))  # the symmetric gradient, as JAX and autograd give it
 
 
+def test_multivariate_normal_with_scipys_default_mean_written_out():
+    def log_density(x, cov):
+        return np.sum(multivariate_normal.logpdf(x, mean=None, cov=cov))
+
+    points, variances = np.array([[0.1, 0.4], [-0.3, 0.9]]), np.array([1.5, 0.8])
+    d_x, d_cov = astgrad.grad(log_density)(points, np.diag(variances))
+    assert_close(d_x, -points / variances)
+    whitened = points / variances
+    assert_close(d_cov, 0.5 * (whitened.T @ whitened - 2 * np.diag(1 / variances)))
+
+
 def test_poisson_regression_gradient_and_hessian_are_analytic():
     rng = np.random.default_rng(3)
     features = rng.normal(size=(6, 3))
