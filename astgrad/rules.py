@@ -22,7 +22,9 @@ dot (``x.sum(...)`` is ``".sum"``, ``x.T`` is ``".T"``). In the call:
 * ``name=default`` is an optional input, passed by keyword (the first one may
   also be passed by position, as ``np.sum(x, 0)`` passes ``axis``; with
   ``by_position=True`` all of them may, in order, as ``norm.logpdf(x, 0, 2)``
-  passes ``loc`` and ``scale``);
+  passes ``loc`` and ``scale``); in a SciPy entry a ``None`` written for an
+  input whose default is a number means that default, as SciPy reads it
+  (``logsumexp(x, b=None)``);
 * ``[*xs]`` is a list or tuple of inputs (``np.concatenate([a, b])``), and
   ``*xs`` the remaining positional arguments; their templates are
   instantiated once per element, with ``i`` the element's position.
@@ -485,11 +487,19 @@ def bind(rule, args, keywords):
             raise TypeError(f"the keyword `{keyword}` does not fit")
         bound[keyword] = argument
     for param, default in rule.optional.items():
+        if _means_default(rule, bound.get(param), default):
+            bound[param] = constant_node(default)
         bound.setdefault(param, constant_node(default))
     missing = [param for param in rule.params if param not in bound]
     if missing:
         raise TypeError(f"`{missing[0]}` is missing")
     return bound
+
+
+def _means_default(rule, argument, default):
+    """Whether `argument` is SciPy's written-out default: ``None`` for an input whose default is a number."""
+    is_none = isinstance(argument, gast.Constant) and argument.value is None
+    return is_none and isinstance(default, (int, float)) and rule.expression.startswith("scipy.")
 
 
 def _elements(argument):
