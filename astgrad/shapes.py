@@ -38,7 +38,8 @@ class ShapeClasses(dict):
 def shape_classes(program, rules):
     """The `ShapeClasses` of the program's names (an elementwise result has its inputs' classes together).
 
-    An elementwise primitive's adjoint must be summed back to an input's shape
+    A keepdims reduction of a name broadcasts to that name's shape, so next to
+    it in an elementwise result it adds nothing to the class. An elementwise primitive's adjoint must be summed back to an input's shape
     (unbroadcast) unless the input is known to have the output's shape already.
     Number constants broadcast without changing any shape.
     """
@@ -46,6 +47,7 @@ def shape_classes(program, rules):
     shapes.numpy_values = set()
     is_numpy_module = numpy_test(program.namespace)
     slices = {}  # (the sliced name's class, elements dropped) -> the first slice's class
+    within = {}  # a keepdims reduction -> the class of what it reduces, whose shape it broadcasts to
     for equation, rule in zip(program.equations, rules):
         names = [a.id for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
         if _gives_numpy_value(equation.value, any(n in shapes.numpy_values for n in names), is_numpy_module):
@@ -55,14 +57,34 @@ def shape_classes(program, rules):
         if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not union):
             shapes[equation.target] = frozenset()
         elif rule.elementwise:
-            shapes[equation.target] = union
+            shapes[equation.target] = _without_kept_dims(union, within)
         else:
             shapes[equation.target] = frozenset((equation.target,))
+            reduced = _reduced_keeping_dims(rule, equation.inputs)
+            if reduced is not None and shapes[reduced]:
+                within[equation.target] = shapes[reduced]
             dropped = _dropped_by_slice(rule, equation.inputs)
             if dropped is not None:  # x[1:] and x[:-1] have one shape: the first one's
                 key = (shapes[equation.inputs[0].id], dropped)
                 shapes[equation.target] = slices.setdefault(key, shapes[equation.target])
     return shapes
+
+
+def _reduced_keeping_dims(rule, inputs):
+    """The name ``np.f(x, axis=A, keepdims=True)`` reduces (`x`), else None."""
+    if not rule.reduction:
+        return None
+    reduced, _, keepdims = rule.reduction_inputs(inputs)
+    return reduced.id if keepdims is True and isinstance(reduced, gast.Name) else None
+
+
+def _without_kept_dims(union, within):
+    """`union` without the keepdims reductions of names in it: ``{x}`` for ``x - np.mean(x, axis=1, keepdims=True)``.
+
+    Such a reduction has as many axes as what it reduces, each of length 1 or
+    the same, so broadcasting it with that changes no shape.
+    """
+    return frozenset(m for m in union if not (m in within and within[m] <= union))
 
 
 def _dropped_by_slice(rule, inputs):

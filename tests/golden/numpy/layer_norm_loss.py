@@ -12,13 +12,12 @@ def d_layer_norm_loss(x, gamma, beta, d_out=1.0):
     d_gamma_times_xhat = unbroadcast(d_y, gamma_times_xhat)
     d_beta = unbroadcast(d_y, beta)
     d_gamma = unbroadcast(d_gamma_times_xhat * xhat, gamma)
-    d_xhat = unbroadcast(d_gamma_times_xhat * gamma, xhat)
-    d_x_minus_mu = unbroadcast(d_xhat / sqrt_total, x_minus_mu)
+    d_xhat = unbroadcast(d_gamma_times_xhat * gamma, x)
+    d_x_minus_mu = d_xhat / sqrt_total
     d_sqrt_total = unbroadcast(d_xhat * (-xhat / sqrt_total), total)
     d_total = d_sqrt_total * (0.5 / sqrt_total)
-    d_x_minus_mu_pow_2 = d_total * (var.size / x_minus_mu.size)
+    d_x_minus_mu_pow_2 = d_total * (var.size / np.size(x))
     d_x_minus_mu = d_x_minus_mu + d_x_minus_mu_pow_2 * (2 * x_minus_mu)
-    d_x = unbroadcast(d_x_minus_mu, x)
     d_mu = -unbroadcast(d_x_minus_mu, mu)
-    d_x = d_x + d_mu * (mu.size / np.size(x))
+    d_x = d_x_minus_mu + d_mu * (mu.size / np.size(x))
     return scaled(d_x, d_out), d_out * d_gamma, d_out * d_beta
