@@ -145,11 +145,24 @@ def needed_anyway(program, rules, active, computed=()):
     ``z`` for ``y * z``, whose partial is ``z``. Asking one of them for a
     shape costs nothing.
     """
-    needed = _read_by_templates(program, rules, active)
+    read = _read_by_templates(program, rules, active)
+    needed = Needed(read)
     for equation, rule in reversed(list(zip(program.equations, rules))):
         if equation.target in needed:
             needed |= {atom.id for atom in atoms(rule, equation.inputs) if isinstance(atom, gast.Name)}
-    return needed | set(computed)  # not their parts: those stay nested in the user's expressions
+    needed |= set(computed)  # not their parts: those stay nested in the user's expressions
+    needed.standing = frozenset(read) | frozenset(computed)
+    return needed
+
+
+class Needed(set):
+    """Names the gradient computes anyway; `standing`: those of them on a line of their own.
+
+    A template or the user reads those by name; the others may be parts of a
+    user's expression, written nested again unless something else reads them.
+    """
+
+    standing = frozenset()
 
 
 def _read_by_templates(program, rules, active):
@@ -235,12 +248,13 @@ def _shape_name(variable, shapes, producers):
 def _shape_sources(variable, shapes, producers, kept):
     """Names whose shapes broadcast together give the shape of `variable`: ``[y, z]`` for ``y * z``.
 
-    So that an elementwise result the gradient needs only for its shape
+    A variable the gradient computes anyway names its own shape. So that an
+    elementwise result the gradient needs only for its shape
     (``np.size(diff)`` for ``np.mean(diff)``) is not computed: an elementwise
     result stands for the names it is computed from, unless the gradient
     computes it anyway (it is in `kept`).
     """
-    named = _shape_name(variable, shapes, producers)
+    named = variable if variable in getattr(kept, "standing", ()) else _shape_name(variable, shapes, producers)
     equation = producers.get(named)
     if named in kept or equation is None or not equation.rule.elementwise:
         return [named]

@@ -7,7 +7,7 @@ def d_gauss_nll(mu, log_sigma, x, d_out=1.0):
     d_ratio_pow_2 = d_out * 0.5
     d_ratio = d_ratio_pow_2 * (2 * ratio)
     d_x_minus_mu = unbroadcast(d_ratio / sigma, x_minus_mu)
-    d_sigma = unbroadcast(d_ratio * (-ratio / sigma), log_sigma)
+    d_sigma = unbroadcast(d_ratio * (-ratio / sigma), sigma)
     d_mu = -unbroadcast(d_x_minus_mu, mu)
     d_log_sigma = d_log_sigma + d_sigma * sigma
     return d_mu, d_log_sigma

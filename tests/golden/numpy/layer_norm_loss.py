@@ -2,8 +2,7 @@ def d_layer_norm_loss(x, gamma, beta, d_out=1.0):
     mu = np.mean(x, axis=-1, keepdims=True)
     x_minus_mu = x - mu
     var = np.mean(x_minus_mu ** 2, axis=-1, keepdims=True)
-    total = var + 1e-05
-    sqrt_total = np.sqrt(total)
+    sqrt_total = np.sqrt(var + 1e-05)
     xhat = x_minus_mu / sqrt_total
     gamma_times_xhat = gamma * xhat
     y = gamma_times_xhat + beta
@@ -12,9 +11,9 @@ def d_layer_norm_loss(x, gamma, beta, d_out=1.0):
     d_gamma_times_xhat = unbroadcast(d_y, gamma_times_xhat)
     d_beta = unbroadcast(d_y, beta)
     d_gamma = unbroadcast(d_gamma_times_xhat * xhat, gamma)
-    d_xhat = unbroadcast(d_gamma_times_xhat * gamma, x)
+    d_xhat = unbroadcast(d_gamma_times_xhat * gamma, xhat)
     d_x_minus_mu = d_xhat / sqrt_total
-    d_sqrt_total = unbroadcast(d_xhat * (-xhat / sqrt_total), total)
+    d_sqrt_total = unbroadcast(d_xhat * (-xhat / sqrt_total), sqrt_total)
     d_total = d_sqrt_total * (0.5 / sqrt_total)
     d_x_minus_mu_pow_2 = d_total * (var.size / np.size(x))
     d_x_minus_mu = d_x_minus_mu + d_x_minus_mu_pow_2 * (2 * x_minus_mu)
