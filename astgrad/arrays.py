@@ -25,6 +25,7 @@ Shape references name values the gradient computes anyway (`shapes`).
 """
 
 import copy
+from dataclasses import replace
 
 import gast
 import numpy as np
@@ -33,7 +34,7 @@ from . import runtime
 from .invariance import shift_invariant
 from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, zero_gradient
 from .names import name, substituted
-from .shapes import needed_anyway, shape_classes, shape_reference, shapes_from_class
+from .shapes import SHAPE_FUNCTIONS, needed_anyway, shape_classes, shape_reference, shapes_from_class
 
 # What an adjoint is, as far as the policy knows (None: an array of its variable's shape).
 UNIFORM = "uniform"  # stands for itself broadcast to its variable's shape
@@ -62,6 +63,7 @@ class ArrayPolicy:
         self.seeds = set()  # variables whose adjoint is the seed itself
         self.summed = set()  # variables whose adjoint was last assigned a sum: never an argument's array
         self.seed_products = 0  # array passes that multiply by the seed
+        self.number_lines = set()  # positions of the lines assigning a uniform adjoint that is a number
         self.sweep_start = None  # the first adjoint line (after the seed check)
 
     def primal_lines(self, program):
@@ -160,6 +162,7 @@ class ArrayPolicy:
                 self.uniform[variable] = position
             if kind in (NUMBER, SEED):
                 self.numbers.add(variable)
+                self.number_lines.add(position)
             if kind == SEED:
                 self.seeds.add(variable)
             return
@@ -179,6 +182,7 @@ class ArrayPolicy:
         position = self.uniform.pop(variable)
         self.numbers.discard(variable)
         if position is not None:  # computed by one line: broadcast there
+            self.number_lines.discard(position)
             line = sweep.lines[position]
             sweep.lines[position] = line.with_value(self._broadcast(line.value, variable))
         else:
@@ -198,7 +202,27 @@ class ArrayPolicy:
             one = {sweep.seed: gast.Constant(value=1.0, kind=None)}
             sweep.lines[self.sweep_start:] = [line.with_value(substituted(line.value, one))
                                               for line in sweep.lines[self.sweep_start:]]  # fmt: skip
+        self._mark_number_lines(sweep)
         return [self._gradient_of(sweep, p, unit_seed) for p in self.wrt]
+
+    def _mark_number_lines(self, sweep):
+        """Mark as temporaries the adjoints that are numbers computed from the seed and sizes alone.
+
+        ``d_mean = -d_out`` or ``d_power = d_out / residual.size``: optimize
+        writes one read once into the line reading it (`nest_temporaries`),
+        as a person folds the seed and a mean's count into the first factor.
+        """
+        variable_of = {adjoint: variable for variable, adjoint in sweep.adjoint.items()}
+        numbers = {sweep.seed} if self.number_output else set()
+        numbers |= {v for v in self.producers if not self.shapes[v]}
+        for position in range(self.sweep_start, len(sweep.lines)):
+            line = sweep.lines[position]
+            variable = variable_of.get(line.target)
+            if line.role != ADJOINT or variable is None or (self.shapes[variable] and position not in self.number_lines):
+                continue
+            if _reads_only(line.value, numbers):
+                numbers.add(line.target)
+                sweep.lines[position] = replace(line, temporary=True)
 
     def _gradient_of(self, sweep, parameter, unit_seed):
         if parameter not in sweep.adjoint:
@@ -269,6 +293,21 @@ def _variables_in(term, equation):
     """The program's names (the equation's inputs and target) that `term` reads."""
     variables = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)} | {equation.target}
     return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
+
+
+def _reads_only(value, numbers):
+    """Whether `value` is arithmetic on `numbers`, constants and sizes (``d_out / np.broadcast(y, z).size``)."""
+    if isinstance(value, gast.Name):
+        return value.id in numbers
+    if isinstance(value, gast.Constant):
+        return True
+    if isinstance(value, gast.Attribute):
+        return value.attr in SHAPE_FUNCTIONS
+    if isinstance(value, gast.Call):
+        return isinstance(value.func, gast.Attribute) and value.func.attr in SHAPE_FUNCTIONS
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return all(_reads_only(child, numbers) for child in gast.iter_child_nodes(value) if isinstance(child, gast.expr))
+    return False
 
 
 def _same(node, other):

@@ -428,6 +428,13 @@ def nest_temporaries(body):
     return out
 
 
+def _negated_first_factor(product):
+    """``-a / b * c`` for ``a / b * c``: the same number (a sign commutes with * and /), without parentheses."""
+    if _is_product(product.left):
+        return gast.BinOp(left=_negated_first_factor(product.left), op=product.op, right=product.right)
+    return gast.BinOp(left=_negate(product.left), op=product.op, right=product.right)
+
+
 def _next_assignment(assigned, identifier, position):
     """The first position after `position` that assigns `identifier` (infinity if none)."""
     positions = assigned.get(identifier, ())
@@ -438,6 +445,8 @@ def _next_assignment(assigned, identifier, position):
 def _nested(node, pending):
     if isinstance(node, gast.Name) and node.id in pending:
         return pending.pop(node.id)
+    if _is_negation(node) and isinstance(node.operand, gast.Name) and _is_product(pending.get(node.operand.id)):
+        return _negated_first_factor(pending.pop(node.operand.id))  # -d_n for d_n = a / b: -a / b
     if isinstance(node, (gast.Name, gast.Constant)):
         return node
     return with_children(node, lambda child: _nested(child, pending))

@@ -5,9 +5,7 @@ def d_loss(W1, b1, W2, b2, X, Y, d_out=1.0):
     exp_shifted = np.exp(shifted)
     sum_exp_shifted = np.sum(exp_shifted, axis=1, keepdims=True)
     d_out = checked_arguments(d_out, W1, b1, W2, b2)
-    d_neg_sum_out = d_out / X.shape[0]
-    d_sum_out = -d_neg_sum_out
-    d_log_probs = unbroadcast(d_sum_out * Y, shifted)
+    d_log_probs = unbroadcast(-d_out / X.shape[0] * Y, shifted)
     d_log_sum_exp_shifted = -unbroadcast(d_log_probs, sum_exp_shifted)
     d_sum_exp_shifted = d_log_sum_exp_shifted / sum_exp_shifted
     d_shifted = d_log_probs + d_sum_exp_shifted * exp_shifted
