@@ -136,6 +136,8 @@ class ArrayPolicy:
                 kind = SEED if target in self.seeds and _is_one(term) else self._kind_of(target)
             elif case == "counted":
                 return self._counted(sweep, target, variable, term), NUMBER
+            elif case == "whole" and (target in self.numbers or target in self.seeds) and _constant_times(term):
+                term = _folded(name(sweep.adjoint[target]), term)  # 2 * d_out * y: one array pass, as 2 * y
             elif case == "whole":  # the seed multiplies an array of the whole shape
                 self.seed_products += target in self.seeds
             else:
@@ -147,7 +149,7 @@ class ArrayPolicy:
                 kind = SEED if is_seed else NUMBER
             else:
                 kind = UNIFORM
-        if rule.form == "partial":
+        if rule.form == "partial" and not _is_folded(term, sweep.adjoint[target]):
             term = gast.BinOp(left=name(sweep.adjoint[target]), op=gast.Mult(), right=term)
         term = shapes_from_class(term, shapes, self.producers, self.kept, self.namespace)
         if rule.elementwise and not self._sums_back_itself(variable):
@@ -308,6 +310,27 @@ def _reads_only(value, numbers):
     if isinstance(value, (gast.BinOp, gast.UnaryOp)):
         return all(_reads_only(child, numbers) for child in gast.iter_child_nodes(value) if isinstance(child, gast.expr))
     return False
+
+
+def _constant_times(term):
+    """Whether `term` is ``c * a`` for a number constant c."""
+    return isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult) and _is_number(term.left)
+
+
+def _folded(adjoint, term):
+    """``c * d_T * a`` for the partial ``c * a`` and a number adjoint `d_T` (instead of ``d_T * (c * a)``)."""
+    factor = gast.BinOp(left=term.left, op=gast.Mult(), right=adjoint)
+    return gast.BinOp(left=factor, op=gast.Mult(), right=term.right)
+
+
+def _is_folded(term, adjoint):
+    """Whether `term` came from `_folded` with `adjoint`."""
+    factor = term.left if isinstance(term, gast.BinOp) else None
+    return isinstance(factor, gast.BinOp) and isinstance(factor.right, gast.Name) and factor.right.id == adjoint
+
+
+def _is_number(node):
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
 
 
 def _same(node, other):

@@ -435,6 +435,10 @@ def _negated_first_factor(product):
     return gast.BinOp(left=_negate(product.left), op=product.op, right=product.right)
 
 
+def _is_power_of_two(value):
+    return value > 0 and math.isfinite(value) and math.frexp(value)[0] == 0.5
+
+
 def _next_assignment(assigned, identifier, position):
     """The first position after `position` that assigns `identifier` (infinity if none)."""
     positions = assigned.get(identifier, ())
@@ -449,7 +453,29 @@ def _nested(node, pending):
         return _negated_first_factor(pending.pop(node.operand.id))  # -d_n for d_n = a / b: -a / b
     if isinstance(node, (gast.Name, gast.Constant)):
         return node
-    return with_children(node, lambda child: _nested(child, pending))
+    return _constants_together(with_children(node, lambda child: _nested(child, pending)))
+
+
+def _constants_together(node):
+    """``200.0 * d_out`` for ``2 * (d_out * 100.0)``, and ``d_out`` for ``2 * (d_out * 0.5)``: a seed's factors in one.
+
+    Where a number adjoint ``d_out * k`` or ``d_out / n`` was nested into
+    ``c * d_k * a`` (``2 * d_out / n * a``, when c is a power of two and so
+    the order of the rounding does not matter).
+    """
+    if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult)):
+        return node
+    inner, c = node.right, constant_value(node.left)
+    if c is None or not _is_product(inner):
+        return node
+    if isinstance(inner.op, gast.Div):  # 2 * d_out / n for 2 * (d_out / n): exact for a power of two
+        if _is_power_of_two(c):
+            return gast.BinOp(left=gast.BinOp(left=node.left, op=gast.Mult(), right=inner.left), op=inner.op, right=inner.right)
+        return node
+    k = constant_value(inner.right)
+    if k is None or not math.isfinite(c * k):
+        return node
+    return inner.left if c * k == 1 else gast.BinOp(left=number(c * k), op=gast.Mult(), right=inner.left)
 
 
 def used_names(node):

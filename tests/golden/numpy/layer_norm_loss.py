@@ -7,7 +7,7 @@ def d_layer_norm_loss(x, gamma, beta, d_out=1.0):
     gamma_times_xhat = gamma * xhat
     y = gamma_times_xhat + beta
     d_out = checked_arguments(d_out, x, gamma, beta)
-    d_y = 2 * y
+    d_y = 2 * d_out * y
     d_gamma_times_xhat = unbroadcast(d_y, gamma_times_xhat)
     d_beta = unbroadcast(d_y, beta)
     d_gamma = unbroadcast(d_gamma_times_xhat * xhat, gamma)
@@ -19,4 +19,4 @@ def d_layer_norm_loss(x, gamma, beta, d_out=1.0):
     d_x_minus_mu = d_x_minus_mu + d_x_minus_mu_pow_2 * (2 * x_minus_mu)
     d_mu = -unbroadcast(d_x_minus_mu, mu)
     d_x = d_x_minus_mu + d_mu * (mu.size / np.size(x))
-    return scaled(d_x, d_out), d_out * d_gamma, d_out * d_beta
+    return d_x, d_gamma, d_beta
