@@ -94,7 +94,7 @@ class ArrayPolicy:
         themselves, so the product need not be computed for its shape.
         """
         rule, target = equation.rule, equation.target
-        if target in self.uniform and not self._passed_as_number(equation) and (
+        if target in self.uniform and not self._passed_as_number(equation) and not self._summed_number(equation) and (
             not (rule.elementwise and rule.form == "partial")
             or any(self.uniform_case(equation, variable, term) is None for variable, term in terms)
         ):
@@ -102,6 +102,10 @@ class ArrayPolicy:
 
     def _passed_as_number(self, equation):
         return equation.rule.sums_back and equation.target in self.numbers
+
+    def _summed_number(self, equation):
+        """Whether `equation` is a sum (over any axes) whose adjoint is a number: x's is that number too."""
+        return equation.rule.reduction == "sum" and equation.target in self.numbers
 
     def uniform_case(self, equation, variable, partial):
         """How an elementwise partial carries the uniform adjoint of `equation`'s target to `variable`.
@@ -130,6 +134,8 @@ class ArrayPolicy:
         """(the contribution of `term`, an instantiated template, to `variable`'s adjoint, what it is)."""
         rule, target, shapes = equation.rule, equation.target, self.shapes
         kind, summed_back = None, None  # summed_back None: unbroadcast if the shapes differ
+        if self._summed_number(equation):  # the number stands for its broadcast to x's shape as well
+            return name(sweep.adjoint[target]), NUMBER
         if target in self.uniform and not self._passed_as_number(equation):  # is a product still uniform?
             case = self.uniform_case(equation, variable, term)
             if case == "uniform":

@@ -404,7 +404,7 @@ def nest_temporaries(body):
         readers = reads.get(line.target, [])
         if len(readers) != 1 or len(assigned[line.target]) != 1:
             return False
-        if not isinstance(body[readers[0]].target, str):
+        if not isinstance(body[readers[0]].target, str) or _read_for_its_shape(body[readers[0]].value, line.target):
             return False
         return reach >= readers[0]  # no name its expression reads is assigned before it is read
 
@@ -437,6 +437,25 @@ def _negated_first_factor(product):
 
 def _is_power_of_two(value):
     return value > 0 and math.isfinite(value) and math.frexp(value)[0] == 0.5
+
+
+SHAPE_ATTRIBUTES = ("shape", "size", "ndim")
+
+
+def _read_for_its_shape(node, identifier):
+    """Whether `node` reads `identifier` as ``identifier.size`` (or shape, ndim, or ``np.size(identifier)``).
+
+    Such a temporary stays on its own line: ``np.sum(Y * logp, axis=1).size``
+    would hide what the count counts.
+    """
+    for child in gast.walk(node):
+        if isinstance(child, gast.Attribute) and child.attr in SHAPE_ATTRIBUTES:
+            if isinstance(child.value, gast.Name) and child.value.id == identifier:
+                return True
+        if isinstance(child, gast.Call) and isinstance(child.func, gast.Attribute) and child.func.attr in SHAPE_ATTRIBUTES:
+            if any(isinstance(a, gast.Name) and a.id == identifier for a in child.args):
+                return True
+    return False
 
 
 def _next_assignment(assigned, identifier, position):

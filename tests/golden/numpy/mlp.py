@@ -7,9 +7,7 @@ def d_mlp(W1, b1, W2, b2, X, Y, d_out=1.0):
     logp = shifted - np.log(sum_exp_shifted)
     sum_Y_times_logp = np.sum(Y * logp, axis=1)
     d_out = checked_arguments(d_out, W1, b1, W2, b2)
-    d_sum_Y_times_logp = broadcast_like(-d_out / sum_Y_times_logp.size, sum_Y_times_logp)
-    d_Y_times_logp = np.expand_dims(d_sum_Y_times_logp, 1)
-    d_logp = unbroadcast(d_Y_times_logp * Y, shifted)
+    d_logp = unbroadcast(-d_out / sum_Y_times_logp.size * Y, shifted)
     d_log_sum_exp_shifted = -unbroadcast(d_logp, sum_exp_shifted)
     d_sum_exp_shifted = d_log_sum_exp_shifted / sum_exp_shifted
     d_shifted = d_logp + d_sum_exp_shifted * exp_shifted
