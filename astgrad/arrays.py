@@ -64,6 +64,7 @@ class ArrayPolicy:
         self.summed = set()  # variables whose adjoint was last assigned a sum: never an argument's array
         self.seed_products = 0  # array passes that multiply by the seed
         self.number_lines = set()  # positions of the lines assigning a uniform adjoint that is a number
+        self.summed_later = {}  # variable -> whether its adjoint may stay of a larger shape (`_summed_later`)
         self.sweep_start = None  # the first adjoint line (after the seed check)
 
     def primal_lines(self, program):
@@ -160,8 +161,34 @@ class ArrayPolicy:
         term = shapes_from_class(term, shapes, self.producers, self.kept, self.namespace)
         if rule.elementwise and not self._sums_back_itself(variable):
             if shapes[variable] != shapes[target] if summed_back is None else summed_back:
-                term = self._unbroadcast(term, variable)
+                if kind or summed_back is not None or not self._summed_later(variable):
+                    term = self._unbroadcast(term, variable)
         return term, kind
+
+    def _summed_later(self, variable):
+        """Whether every contribution `variable`'s adjoint makes is summed back to its input's shape anyway.
+
+        Then its adjoint need not be summed to its own shape first: ``pred = X @ w + b``
+        in ``pred - y`` passes its adjoint on to ``b`` (unbroadcast) and to
+        ``X @ w`` (whose adjoint helpers sum back themselves), so it may stay
+        of the shape ``pred`` and ``y`` broadcast to. Its equation must be
+        elementwise, with partials (of no more axes than `variable`), read
+        once, and not differentiated for itself.
+        """
+        if variable not in self.summed_later:
+            equation = self.producers.get(variable)
+            self.summed_later[variable] = (
+                equation is not None
+                and variable not in self.wrt
+                and self.uses.get(variable) == 1
+                and equation.rule.elementwise
+                and equation.rule.form == "partial"
+                and all(
+                    self._sums_back_itself(a) or self.shapes[a] != self.shapes[variable] or self._summed_later(a)
+                    for a in _names_read(equation)
+                )
+            )
+        return self.summed_later[variable]
 
     def accumulated(self, sweep, variable, position, kind, first):
         """Remember what the adjoint of `variable` is after the line at `position`."""
@@ -301,6 +328,10 @@ def _variables_in(term, equation):
     """The program's names (the equation's inputs and target) that `term` reads."""
     variables = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)} | {equation.target}
     return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
+
+
+def _names_read(equation):
+    return [a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)]
 
 
 def _reads_only(value, numbers):

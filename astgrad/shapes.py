@@ -274,10 +274,13 @@ def shapes_from_class(term, shapes, producers, kept, namespace):
     So an array needed only for its shape (``np.sum(prod)`` needs ``np.shape(prod)``
     in its adjoint) need not be computed, or kept, when other names give its
     shape: ``np.shape(x)``, or ``np.broadcast(y, z).shape`` for ``y * z``.
+    The size of a number is 1.
     """
     is_numpy_module = numpy_test(namespace)
 
     def rewrite(node):
+        if is_shape_call(node, is_numpy_module) and node.func.attr == "size" and not shapes[node.args[0].id]:
+            return gast.Constant(value=1, kind=None)  # the size of a number: a count of 1 is not written
         if is_shape_call(node, is_numpy_module):
             reference = shape_reference(node.args[0].id, shapes, producers, kept, namespace)
             if isinstance(reference, gast.Name) and reference.id not in shapes.numpy_values:

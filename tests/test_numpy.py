@@ -186,13 +186,11 @@ def test_generated_numpy_code_reads_like_numpy(functions):
     text = astgrad.source(astgrad.grad(functions.affine_loss, wrt=("w", "b")))
     assert text == (
         "def d_affine_loss(w, b, X, y, d_out=1.0):\n"
-        "    X_matmul_w_plus_b = X @ w + b\n"
-        "    residual = X_matmul_w_plus_b - y\n"
+        "    residual = X @ w + b - y\n"
         "    d_out = checked_arguments(d_out, w, b)\n"
         "    d_residual = 2 * d_out / residual.size * residual\n"
-        "    d_X_matmul_w_plus_b = unbroadcast(d_residual, X_matmul_w_plus_b)\n"
-        "    d_b = unbroadcast(d_X_matmul_w_plus_b, b)\n"
-        "    d_w = matmul_right_adjoint(d_X_matmul_w_plus_b, X, w)\n"
+        "    d_b = unbroadcast(d_residual, b)\n"
+        "    d_w = matmul_right_adjoint(d_residual, X, w)\n"
         "    return d_w, d_b\n"
     )
 
@@ -501,3 +499,34 @@ def test_a_sum_adjoint_written_out_for_one_input_is_an_array_for_all(tmp_path, f
     for got, want in zip(gradient, expected):
         assert_close(got, want, rtol=1e-14)
     assert isinstance(gradient[1], float) == isinstance(args[1], float)
+
+
+BROADCAST_LATER = """
+import numpy as np
+
+def regression(w, b, X, y):
+    return np.mean((X @ w + b - y) ** 2)
+
+def normalized(x, gamma, beta):
+    mu = np.mean(x, axis=-1, keepdims=True)
+    xhat = (x - mu) / np.sqrt(np.mean((x - mu) ** 2, axis=-1, keepdims=True) + 1e-5)
+    return np.sum((gamma * xhat + beta) ** 2)
+
+def gauss(mu, log_sigma, x):
+    return np.sum(0.5 * ((x - mu) / np.exp(log_sigma)) ** 2 + log_sigma)
+"""
+
+
+@pytest.mark.parametrize("y_shape", [(5,), (5, 1), (2, 1, 5)])
+def test_an_adjoint_left_of_a_broadcast_shape_is_summed_back_by_the_inputs(tmp_path, y_shape):
+    # X @ w + b - y: the adjoint of X @ w + b goes on unsummed to b and to the matmul helper
+    module = load_module(tmp_path, BROADCAST_LATER)
+    args = [RNG.normal(size=3), RNG.normal(size=(5,)), RNG.normal(size=(5, 3)), RNG.normal(size=y_shape)]
+    check_against_central_differences(module.regression, args, (0, 1))
+    x = RNG.normal(size=(4, 6))
+    for beta_shape in [(6,), (4, 6), (3, 4, 6), (3, 1, 1)]:  # beta may be larger than gamma * xhat
+        args = [x, RNG.normal(size=(6,)), RNG.normal(size=beta_shape)]
+        check_against_central_differences(module.normalized, args, (0, 1, 2))
+    for x_shape in [(4,), (3, 4)]:  # x may be larger than mu
+        args = [RNG.normal(size=4), RNG.normal(size=(4,)), RNG.normal(size=x_shape)]
+        check_against_central_differences(module.gauss, args, (0, 1))
