@@ -20,9 +20,10 @@ the return) and gives an equivalent one after these rewrites, in order:
   ``d_x = d_x + d_y * x`` (the adjoint of ``x * x``) becomes
   ``d_x = d_y * (2 * x)`` (see `fold_repeated_contributions`);
 * dead-code elimination: statements whose value is never used go;
-* in array code, a part of a user's expression that got a temporary name and
-  is read once is written back into the line that reads it (see
-  `nest_temporaries`).
+* in array code, a temporary (a part of a user's expression that got a name
+  of its own, or a number adjoint made of the seed and sizes) read once is
+  written back into the line that reads it, unless that line reads it only
+  for its size (see `nest_temporaries`).
 """
 
 import bisect
@@ -379,7 +380,8 @@ def nest_temporaries(body):
     """Write a temporary read once, by a later line, into that line.
 
     The reverse stage marks as temporary a part of a user's expression that got
-    a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``).
+    a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``),
+    and a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``).
     Nested again, it reads as the user wrote it, and its array is freed as soon
     as it is used instead of living until the function returns (no ``del``:
     generated code stays straight-line code astgrad can transform again). A
@@ -479,8 +481,8 @@ def _constants_together(node):
     """``200.0 * d_out`` for ``2 * (d_out * 100.0)``, and ``d_out`` for ``2 * (d_out * 0.5)``: a seed's factors in one.
 
     Where a number adjoint ``d_out * k`` or ``d_out / n`` was nested into
-    ``c * d_k * a`` (``2 * d_out / n * a``, when c is a power of two and so
-    the order of the rounding does not matter).
+    ``c * d_k * a`` (``2 * d_out / n * a``), when c (or k) is a power of two,
+    so that the result rounds exactly as before: no reassociation.
     """
     if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult)):
         return node
@@ -492,8 +494,8 @@ def _constants_together(node):
             return gast.BinOp(left=gast.BinOp(left=node.left, op=gast.Mult(), right=inner.left), op=inner.op, right=inner.right)
         return node
     k = constant_value(inner.right)
-    if k is None or not math.isfinite(c * k):
-        return node
+    if k is None or not math.isfinite(c * k) or not (_is_power_of_two(abs(c)) or _is_power_of_two(abs(k))):
+        return node  # (c * k) * d rounds as c * (d * k) only when one of them is a power of two
     return inner.left if c * k == 1 else gast.BinOp(left=number(c * k), op=gast.Mult(), right=inner.left)
 
 
