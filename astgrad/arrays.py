@@ -49,7 +49,7 @@ class ArrayPolicy:
         self.program, self.wrt, self.with_value, self.namespace = program, wrt, with_value, namespace
         rules = [equation.rule for equation in program.equations]
         self.zero_adjoint = shift_invariant(program, rules)
-        active = active_names(program, wrt, self.zero_adjoint)  # as the sweep finds them
+        self.active = active = active_names(program, wrt, self.zero_adjoint)  # as the sweep finds them
         self.shapes = shape_classes(program, rules)
         self.producers = {equation.target: equation for equation in program.equations}
         computed = _user_names(program) if with_value else ()  # the value computes what the user named
@@ -173,7 +173,8 @@ class ArrayPolicy:
         ``X @ w`` (whose adjoint helpers sum back themselves), so it may stay
         of the shape ``pred`` and ``y`` broadcast to. Its equation must be
         elementwise, with partials (of no more axes than `variable`), read
-        once, and not differentiated for itself.
+        once, and not differentiated for itself; its inputs without an adjoint
+        do not count.
         """
         if variable not in self.summed_later:
             equation = self.producers.get(variable)
@@ -186,6 +187,7 @@ class ArrayPolicy:
                 and all(
                     self._sums_back_itself(a) or self.shapes[a] != self.shapes[variable] or self._summed_later(a)
                     for a in _names_read(equation)
+                    if a in self.active
                 )
             )
         return self.summed_later[variable]
