@@ -14,7 +14,7 @@ import operator
 import gast
 import numpy as np
 
-from .names import name, with_children
+from .names import copy_atom, name, with_children
 from .rules import MARKERS, ZERO, returns_number
 from .ir import atoms, each_input
 
@@ -279,6 +279,7 @@ def shapes_from_class(term, shapes, producers, kept, namespace):
     is_numpy_module = numpy_test(namespace)
 
     def rewrite(node):
+        node = _count_of_reduction(node, producers, is_numpy_module) or node
         if is_shape_call(node, is_numpy_module) and node.func.attr == "size" and not shapes[node.args[0].id]:
             return gast.Constant(value=1, kind=None)  # the size of a number: a count of 1 is not written
         if is_shape_call(node, is_numpy_module):
@@ -289,6 +290,35 @@ def shapes_from_class(term, shapes, producers, kept, namespace):
         return with_children(node, rewrite)
 
     return rewrite(term)
+
+
+def _count_of_reduction(node, producers, is_numpy_module):
+    """``1 / np.shape(x)[a]`` for ``np.size(y) / np.size(x)`` where y reduces x over the one axis a, else None.
+
+    A mean's count named from its input's own shape (``d_var / x.shape[-1]``
+    once optimize has written ``d * (1 / n)`` as ``d / n``).
+    """
+    if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div)):
+        return None
+    sizes = [node.left, node.right]
+    if not all(is_shape_call(size, is_numpy_module) and size.func.attr == "size" for size in sizes):
+        return None
+    reduced, whole = (size.args[0].id for size in sizes)
+    equation = producers.get(reduced)
+    if equation is None or not equation.rule.reduction:
+        return None
+    try:
+        x, axis, _ = equation.rule.reduction_inputs(equation.inputs)
+    except (ValueError, TypeError, SyntaxError, KeyError):
+        return None
+    if type(axis) is not int or not (isinstance(x, gast.Name) and x.id == whole):
+        return None
+    shape = gast.Call(func=copy_atom(node.right.func), args=[name(whole)], keywords=[])
+    shape.func.attr = "shape"
+    index = gast.Constant(value=axis, kind=None) if axis >= 0 else gast.UnaryOp(
+        op=gast.USub(), operand=gast.Constant(value=-axis, kind=None))
+    length = gast.Subscript(value=shape, slice=index, ctx=gast.Load())
+    return gast.BinOp(left=gast.Constant(value=1, kind=None), op=gast.Div(), right=length)
 
 
 def shape_reference(variable, shapes, producers, kept, namespace):

@@ -133,3 +133,11 @@ def test_an_adjoint_passed_on_only_to_inputs_summed_back_anyway_is_not_summed_ba
 
     # exp's partial does not sum back to x's shape, which is exp_x's: summed to it first
     assert "    d_exp_x = unbroadcast(d_exp_x_minus_y, exp_x)\n" in adjoint_source(exp_minus, ("x",))
+
+
+def test_a_means_count_is_named_from_its_inputs_own_shape():
+    def row_means(x):
+        return np.sum(np.mean(x, axis=1, keepdims=True) * x)
+
+    text = adjoint_source(row_means, ("x",))
+    assert "/ np.shape(x)[1]" in text and "size" not in text, text  # not np.size(mean_x) / np.size(x)
