@@ -14,10 +14,15 @@ which decides:
 * "uniform" adjoints: the adjoint of ``np.sum(x)`` is the number ``d_out``
   standing for its broadcast to x's shape (of ``np.sum(x, axis=1,
   keepdims=True)`` the smaller array), written out only when an array needs
-  it (`materialize`), and a number reaching a broadcast input counted
-  (``d_out * partial / np.size(x)``);
-* for a number output, when the seed would multiply whole arrays, a sweep
+  it (`materialize`), passed on as it is by a sum of any axes, and a number
+  reaching a broadcast input counted (``d_out * partial / np.size(x)``);
+* no ``unbroadcast`` to the shape of a value whose adjoint only passes on to
+  inputs summed back anyway (`_summed_later`);
+* the seed in the first constant factor (``d_y = 2 * d_out * y``); for a
+  number output, when the seed would still multiply whole arrays, a sweep
   with the seed 1 and the gradients scaled by ``d_out`` at the end;
+* which number adjoints (``d_out / diff.size``) optimize may write into the
+  line reading them;
 * no adjoint for a max subtracted before a softmax (`invariance`);
 * which primal lines are temporaries that optimize may write nested again.
 
@@ -134,7 +139,7 @@ class ArrayPolicy:
     def contribution(self, sweep, equation, variable, term):
         """(the contribution of `term`, an instantiated template, to `variable`'s adjoint, what it is)."""
         rule, target, shapes = equation.rule, equation.target, self.shapes
-        kind, summed_back = None, None  # summed_back None: unbroadcast if the shapes differ
+        kind, summed_back, folded = None, None, False  # summed_back None: unbroadcast if the shapes differ
         if self._summed_number(equation):  # the number stands for its broadcast to x's shape as well
             return name(sweep.adjoint[target]), NUMBER
         if target in self.uniform and not self._passed_as_number(equation):  # is a product still uniform?
@@ -144,7 +149,7 @@ class ArrayPolicy:
             elif case == "counted":
                 return self._counted(sweep, target, variable, term), NUMBER
             elif case == "whole" and (target in self.numbers or target in self.seeds) and _constant_times(term):
-                term = _folded(name(sweep.adjoint[target]), term)  # 2 * d_out * y: one array pass, as 2 * y
+                term, folded = _folded(name(sweep.adjoint[target]), term), True  # 2 * d_out * y: one array pass
             elif case == "whole":  # the seed multiplies an array of the whole shape
                 self.seed_products += target in self.seeds
             else:
@@ -156,7 +161,7 @@ class ArrayPolicy:
                 kind = SEED if is_seed else NUMBER
             else:
                 kind = UNIFORM
-        if rule.form == "partial" and not _is_folded(term, sweep.adjoint[target]):
+        if rule.form == "partial" and not folded:
             term = gast.BinOp(left=name(sweep.adjoint[target]), op=gast.Mult(), right=term)
         term = shapes_from_class(term, shapes, self.producers, self.kept, self.namespace)
         if rule.elementwise and not self._sums_back_itself(variable):
@@ -346,6 +351,8 @@ def _reads_only(value, numbers):
         return value.attr in SHAPE_FUNCTIONS
     if isinstance(value, gast.Call):
         return isinstance(value.func, gast.Attribute) and value.func.attr in SHAPE_FUNCTIONS
+    if isinstance(value, gast.Subscript):  # np.shape(x)[-1]
+        return _reads_only(value.value, numbers) and isinstance(value.slice, (gast.Constant, gast.UnaryOp))
     if isinstance(value, (gast.BinOp, gast.UnaryOp)):
         return all(_reads_only(child, numbers) for child in gast.iter_child_nodes(value) if isinstance(child, gast.expr))
     return False
@@ -360,12 +367,6 @@ def _folded(adjoint, term):
     """``c * d_T * a`` for the partial ``c * a`` and a number adjoint `d_T` (instead of ``d_T * (c * a)``)."""
     factor = gast.BinOp(left=term.left, op=gast.Mult(), right=adjoint)
     return gast.BinOp(left=factor, op=gast.Mult(), right=term.right)
-
-
-def _is_folded(term, adjoint):
-    """Whether `term` came from `_folded` with `adjoint`."""
-    factor = term.left if isinstance(term, gast.BinOp) else None
-    return isinstance(factor, gast.BinOp) and isinstance(factor.right, gast.Name) and factor.right.id == adjoint
 
 
 def _is_number(node):
