@@ -14,6 +14,7 @@ import operator
 import gast
 import numpy as np
 
+from . import runtime
 from .names import copy_atom, name, with_children
 from .rules import MARKERS, ZERO, returns_number
 from .ir import atoms, each_input
@@ -58,6 +59,9 @@ def shape_classes(program, rules):
             shapes[equation.target] = frozenset()
         elif rule.elementwise:
             shapes[equation.target] = _without_kept_dims(union, within)
+        elif rule.fn in SHAPED_LIKE:  # a run-time helper of generated code: the shape of one of its inputs
+            like = equation.inputs[SHAPED_LIKE[rule.fn]]
+            shapes[equation.target] = shapes[like.id] if isinstance(like, gast.Name) else frozenset()
         else:
             shapes[equation.target] = frozenset((equation.target,))
             reduced = _reduced_keeping_dims(rule, equation.inputs)
@@ -85,6 +89,16 @@ def _without_kept_dims(union, within):
     the same, so broadcasting it with that changes no shape.
     """
     return frozenset(m for m in union if not (m in within and within[m] <= union))
+
+
+# The helpers of generated code whose result has the shape of one of their inputs (its position):
+# an adjoint has its variable's shape. Second derivatives of NumPy code read them.
+SHAPED_LIKE = {
+    runtime.matmul_left_adjoint: 1,  # (d_z, x, y): x's
+    runtime.matmul_right_adjoint: 2,  # (d_z, x, y): y's
+    runtime.unbroadcast: 1,  # (gradient, like)
+    runtime.broadcast_like: 1,  # (tangent, like)
+}
 
 
 def _dropped_by_slice(rule, inputs):
