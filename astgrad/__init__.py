@@ -18,6 +18,7 @@ from .errors import (
     NonScalarOutputError,
     NotStraightLineError,
     SourceError,
+    UnsupportedSyntaxError,
 )
 from .explanation import explain
 
@@ -31,6 +32,7 @@ __all__ = [
     "graph",
     "primitive_table",
     "AstgradError",
+    "UnsupportedSyntaxError",
     "NotStraightLineError",
     "NoDerivativeError",
     "NonScalarOutputError",

@@ -31,11 +31,13 @@ tangents read as the partial derivatives they are, in Leibniz's spelling
 Like the reverse stage, the output is deliberately naive; optimize cleans it.
 """
 
+import copy
+
 import gast
 
 from . import runtime
 from .ir import (
-    CALL, TANGENT, Derivative, Line, each_input, not_differentiable, number_check, origin, parameter,
+    CALL, PRIMAL, TANGENT, Branch, Conditional, Derivative, Line, each_input, not_differentiable, number_check, origin, parameter,
     primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
@@ -53,12 +55,9 @@ def jvp(program, wrt):
     namespace = program.namespace.fork()
     arrays = program.arrays
     tangents = {p: namespace.fresh(p + DOT) for p in wrt}
-    lines = []
     sweep = _Sweep(program, namespace)
     names = {p: name(t) for p, t in tangents.items()}
-    for equation in program.equations:
-        lines.append(primal_line(equation))
-        lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(v + DOT)))
+    lines = sweep.block(program.body, [(names, _memoized(lambda v: namespace.fresh(v + DOT)))])
     value = copy_atom(program.output)
     tangent = _output_tangent(program.output, names, arrays, namespace)
     lines.append(return_line(gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
@@ -77,11 +76,8 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     sweep = _Sweep(program, namespace)
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
     lines = number_check(program, wrt, namespace)
-    for equation in program.equations:
-        lines.append(primal_line(equation))
-        for p in wrt:
-            fresh = lambda v, p=p: namespace.fresh(tangent_name(v, p))  # noqa: E731
-            lines.extend(sweep.tangent_lines(equation, equation.rule, passes[p], fresh))
+    streams = [(passes[p], _memoized(lambda v, p=p: namespace.fresh(tangent_name(v, p)))) for p in wrt]
+    lines += sweep.block(program.body, streams)
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
     rows = []
     for output in outputs:
@@ -138,6 +134,46 @@ class _Sweep:
         self.arrays = program.arrays
         self.namespace = namespace
         self.shapes = shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
+
+    def block(self, body, streams):
+        """The lines of a block: each equation followed by its tangent in each stream (tangents, fresh name)."""
+        lines = []
+        for statement in body:
+            if isinstance(statement, Branch):
+                lines.append(self.branch(statement, streams))
+                continue
+            lines.append(primal_line(statement))
+            for tangents, fresh in streams:
+                lines.extend(self.tangent_lines(statement, statement.rule, tangents, fresh))
+        return lines
+
+    def branch(self, branch, streams):
+        """The user's `if`, each branch with its tangents, and a tangent for each merged name that has one."""
+        where = branch.origin + (None, None)
+        arms = []
+        for position, block in ((1, branch.then), (2, branch.orelse)):
+            arm_streams = [(dict(tangents), fresh) for tangents, fresh in streams]
+            lines = self.block(block, arm_streams)
+            for target, *merged in branch.merges:
+                atom = merged[position - 1]
+                if not (isinstance(atom, gast.Name) and atom.id == target):
+                    lines.append(Line(target, copy_atom(atom), PRIMAL, where))
+            arms.append((lines, arm_streams))
+        for stream, (tangents, fresh) in enumerate(streams):
+            for target, *merged in branch.merges:
+                carried = [_tangent(merged[position], arm[1][stream][0]) for position, arm in enumerate(arms)]
+                if all(tangent is None for tangent in carried):
+                    continue
+                tangent = fresh(target)
+                for (lines, arm_streams), value in zip(arms, carried):
+                    already = arm_streams[stream][0].get(target)
+                    if isinstance(already, gast.Name) and already.id == tangent:
+                        continue  # the branch's own equation computed it
+                    value = value if value is not None else gast.Constant(value=0.0, kind=None)
+                    lines.append(Line(tangent, value, TANGENT, where))
+                tangents[target] = name(tangent)
+        (then, _), (orelse, _) = arms
+        return Conditional(copy.deepcopy(branch.test), then, orelse, where)
 
     def tangent_lines(self, equation, rule, tangents, fresh):
         """The statement giving `equation`'s tangent (added to `tangents`), or none if it carries none."""
@@ -203,6 +239,18 @@ class _Sweep:
             return instantiate(template, placeholders, rule, self.namespace)
         except ValueError as reason:
             raise unsupported(equation, reason) from None
+
+
+def _memoized(fresh):
+    """`fresh` giving a variable the same tangent name every time (in each branch of an `if`)."""
+    made = {}
+
+    def tangent_name(variable):
+        if variable not in made:
+            made[variable] = fresh(variable)
+        return made[variable]
+
+    return tangent_name
 
 
 def _tangent(atom, tangents):

@@ -16,6 +16,7 @@ it, optimize rewrites it, compile prints it (`function_def`). Nothing is stuck
 onto AST nodes.
 """
 
+import copy
 from dataclasses import dataclass, field, replace
 
 import gast
@@ -47,6 +48,42 @@ class Equation:
 
 
 @dataclass
+class Branch:
+    """``if test: then else: orelse``, after which each merged name holds its branch's atom.
+
+    `test` is the user's condition over atoms (comparisons, ``and``, ``or``,
+    ``not``), evaluated as written and never differentiated. `merges` lists
+    ``(name, atom in then, atom in orelse)``: the values the branches give a
+    name that is read after the `if`. The blocks are lists of statements.
+    """
+
+    test: gast.expr
+    then: list
+    orelse: list
+    merges: list
+    origin: tuple  # (filename, line) of the user's `if` or conditional expression
+
+
+def all_equations(body):
+    """Every equation of a block, those inside branches too, in order."""
+    for statement in body:
+        if isinstance(statement, Branch):
+            yield from all_equations(statement.then)
+            yield from all_equations(statement.orelse)
+        else:
+            yield statement
+
+
+def has_branches(body):
+    return any(isinstance(statement, Branch) for statement in body)
+
+
+def test_names(test):
+    """The names a branch's test reads."""
+    return {n.id for n in gast.walk(test) if isinstance(n, gast.Name)}
+
+
+@dataclass
 class Program:
     """A function in single-assignment form."""
 
@@ -54,7 +91,7 @@ class Program:
     args: gast.arguments  # the user's parameters as written
     params: tuple  # positional parameter names
     all_params: tuple  # positional and keyword-only parameter names
-    body: list  # statements: `Equation`s (structured loops and branches to come)
+    body: list  # statements: `Equation`s and `Branch`es
     output: object  # an atom, or a tuple of atoms
     namespace: object
     filename: str  # the file of the user's function
@@ -108,7 +145,7 @@ def number_check(program, wrt, namespace):
     `parameters_to_check` for which are checked). A function that already
     checks (a gradient differentiated again) is not checked twice.
     """
-    checked = [] if any(eq.rule.fn in CHECKS for eq in program.equations) else parameters_to_check(program, wrt)
+    checked = [] if any(eq.rule.fn in CHECKS for eq in all_equations(program.body)) else parameters_to_check(program, wrt)
     if not checked:
         return []
     float_type, type_of = namespace.reference(float), namespace.reference(type)
@@ -133,15 +170,26 @@ def active_names(program, wrt, zero_adjoint=()):
     parameter (all of whose gradient would flow on into it).
     """
     active = set(wrt)
-    for equation in program.equations:
-        rule = equation.rule
-        if equation.target not in zero_adjoint and any(
+    _mark_active(program.body, active, zero_adjoint)
+    return active
+
+
+def _mark_active(body, active, zero_adjoint):
+    for statement in body:
+        if isinstance(statement, Branch):
+            _mark_active(statement.then, active, zero_adjoint)
+            _mark_active(statement.orelse, active, zero_adjoint)
+            for target, a, b in statement.merges:
+                if any(isinstance(atom, gast.Name) and atom.id in active for atom in (a, b)):
+                    active.add(target)
+            continue
+        rule = statement.rule
+        if statement.target not in zero_adjoint and any(
             isinstance(atom, gast.Name) and atom.id in active and rule.templates[param] is not ZERO
-            for param, value in zip(rule.params, equation.inputs)
+            for param, value in zip(rule.params, statement.inputs)
             for _, atom in each_input(rule, param, value)
         ):
-            active.add(equation.target)
-    return active
+            active.add(statement.target)
 
 
 def parameters_to_check(program, wrt):
@@ -156,16 +204,31 @@ def parameters_to_check(program, wrt):
     """
     carried = {p: {p} for p in wrt}  # name -> the parameters an array would reach it from
     read = set()
-    for equation in program.equations:
-        names = [a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)]
-        read.update(names)
-        if not _refuses_arrays(equation.rule):
-            sources = set().union(*(carried.get(n, ()) for n in names))
-            if sources:
-                carried[equation.target] = sources
+    _carry_arrays(program.body, carried, read)
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
     reaching = set().union(*(carried.get(a.id, ()) for a in outputs if isinstance(a, gast.Name)))
     return [p for p in wrt if p in reaching or p not in read]
+
+
+def _carry_arrays(body, carried, read):
+    for statement in body:
+        if isinstance(statement, Branch):
+            read.update(test_names(statement.test))
+            _carry_arrays(statement.then, carried, read)
+            _carry_arrays(statement.orelse, carried, read)
+            for target, *merged in statement.merges:
+                names = [a.id for a in merged if isinstance(a, gast.Name)]
+                read.update(names)
+                sources = set().union(*(carried.get(n, ()) for n in names))
+                if sources:
+                    carried[target] = sources
+            continue
+        names = [a.id for a in atoms(statement.rule, statement.inputs) if isinstance(a, gast.Name)]
+        read.update(names)
+        if not _refuses_arrays(statement.rule):
+            sources = set().union(*(carried.get(n, ()) for n in names))
+            if sources:
+                carried[statement.target] = sources
 
 
 REFUSING_ARRAYS = frozenset((max, min, float, int))
@@ -212,6 +275,77 @@ class Line:
         return replace(self, value=value)
 
 
+BRANCH = "branch"  # an `if` statement of a generated function
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """``if test: <then lines> else: <orelse lines>`` in a generated function (either block may be empty).
+
+    Its `target` is None-like for passes over assignments: it assigns through
+    its lines only (`assigned_in`).
+    """
+
+    test: gast.expr
+    then: tuple
+    orelse: tuple
+    origin: tuple = None
+    role = BRANCH
+    target = ()
+    guard = None
+    temporary = False
+
+    @property
+    def value(self):
+        return self.test
+
+    @property
+    def printed_lines(self):
+        then = sum(line.printed_lines for line in self.then) or 1
+        orelse = sum(line.printed_lines for line in self.orelse)
+        if not self.then:
+            return 1 + orelse  # printed `if not test:`
+        return 1 + then + (1 + orelse if self.orelse else 0)
+
+    def with_blocks(self, then, orelse, test=None):
+        return Conditional(self.test if test is None else test, tuple(then), tuple(orelse), self.origin)
+
+
+def assigned_in(line):
+    """The names a line assigns (a conditional's lines' too)."""
+    if isinstance(line, Conditional):
+        return {n for inner in line.then + line.orelse for n in assigned_in(inner)}
+    if isinstance(line.target, str):
+        return {line.target}
+    if isinstance(line.target, tuple):
+        return set(line.target)
+    return set()
+
+
+def read_in(line):
+    """The names a line reads (a conditional's test and lines' too)."""
+    names = {n.id for n in gast.walk(line.value) if isinstance(n, gast.Name)}
+    if isinstance(line, Conditional):
+        for inner in line.then + line.orelse:
+            names |= read_in(inner)
+    elif line.guard is not None:
+        names |= {n.id for n in gast.walk(line.guard) if isinstance(n, gast.Name)}
+    return names
+
+
+def printed_origins(line, roles):
+    """The origin of each printed line of `line` (None where it has none, or its role is not in `roles`)."""
+    if isinstance(line, Conditional):
+        header = [line.origin if roles is None or any(
+            inner.role in roles for inner in line.then + line.orelse) else None]
+        then = [o for inner in line.then for o in printed_origins(inner, roles)] or [None]
+        orelse = [o for inner in line.orelse for o in printed_origins(inner, roles)]
+        if not line.then:
+            return header + orelse
+        return header + then + ([header[0]] + orelse if line.orelse else [])
+    return [line.origin if roles is None or line.role in roles else None] * line.printed_lines
+
+
 @dataclass(frozen=True)
 class Derivative:
     """A generated function: its name, parameters (`gast.arguments`), lines (the return last) and names.
@@ -246,8 +380,45 @@ def primal_line(equation, temporary=False):
     return Line(equation.target, equation.value, role, origin(equation), temporary)
 
 
+def primal_block(body, temporaries=frozenset()):
+    """The primal lines of a block: its equations, and an `if` for each branch with its merges as copies."""
+    lines = []
+    for statement in body:
+        if isinstance(statement, Branch):
+            where = statement.origin + (None, None)
+            arms = [
+                primal_block(block, temporaries) + [
+                    Line(target, copy_atom(merge[position - 1]), PRIMAL, where)
+                    for target, *merge in statement.merges
+                    if not (isinstance(merge[position - 1], gast.Name) and merge[position - 1].id == target)
+                ]
+                for position, block in ((1, statement.then), (2, statement.orelse))
+            ]
+            lines.append(Conditional(copy.deepcopy(statement.test), arms[0], arms[1], where))
+        else:
+            lines.append(primal_line(statement, temporary=statement.target in temporaries))
+    return lines
+
+
+def made_in_branch(branch):
+    """The names a branch's blocks assign (its equations' and inner branches' targets)."""
+    made = set()
+    for block in (branch.then, branch.orelse):
+        for statement in block:
+            if isinstance(statement, Branch):
+                made |= made_in_branch(statement) | {target for target, _, _ in statement.merges}
+            else:
+                made.add(statement.target)
+    return made
+
+
 def statement(line):
     """The gast statement a line prints as."""
+    if isinstance(line, Conditional):
+        then, orelse = [statement(inner) for inner in line.then], [statement(inner) for inner in line.orelse]
+        if not then:
+            return gast.If(test=gast.UnaryOp(op=gast.Not(), operand=line.test), body=orelse, orelse=[])
+        return gast.If(test=line.test, body=then, orelse=orelse)
     if line.target is None:
         return gast.Return(value=line.value)
     if line.target == () and line.guard is not None:

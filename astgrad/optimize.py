@@ -32,7 +32,7 @@ from collections import Counter
 
 import gast
 
-from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES
+from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES, Conditional, assigned_in
 from .names import name, name_ids, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
@@ -60,7 +60,16 @@ def optimize(derivative):
 # ---- algebra ---------------------------------------------------------------------------------
 def simplify_derivative_lines(lines):
     """The lines with the algebra below applied to the derivative lines (adjoints and tangents)."""
-    return [_with_value(line, simplify(line.value)) if line.role in DERIVATIVE_ROLES else line for line in lines]
+    return [
+        _in_blocks(line, simplify_derivative_lines) if isinstance(line, Conditional)
+        else _with_value(line, simplify(line.value)) if line.role in DERIVATIVE_ROLES else line
+        for line in lines
+    ]  # fmt: skip
+
+
+def _in_blocks(conditional, rewrite):
+    """`conditional` with `rewrite` applied to each of its blocks."""
+    return conditional.with_blocks(rewrite(list(conditional.then)), rewrite(list(conditional.orelse)))
 
 
 def simplify(node):
@@ -181,15 +190,34 @@ def number(value):
 # ---- reuse of computed values --------------------------------------------------------------
 def reuse_computed(body):
     """Replace expressions an earlier statement computed, while its inputs still hold."""
-    computed = {}  # structure(expression) -> the name holding its value
-    depending = {}  # name -> the dumps in `computed` that a new value of it invalidates
     # An accumulator (`d_x = d_x + ...`) is never a name to reuse: `d_y = d_x` would be a copy
     # that copy propagation cannot remove, where `d_y = d_out * cos_x` read better.
-    assigned = Counter(line.target for line in body if isinstance(line.target, str))
+    assigned = Counter(line.target for line in _flat_lines(body) if isinstance(line.target, str))
     accumulators = {target for target, count in assigned.items() if count > 1}
-    memo = {}  # see `structure`
+    return _reuse_computed(body, {}, {}, accumulators, {})
+
+
+def _reuse_computed(body, computed, depending, accumulators, memo):
+    """`reuse_computed` on a block, given what is computed before it.
+
+    `computed` maps structure(expression) to the name holding its value;
+    `depending` a name to the keys in `computed` that a new value of it
+    invalidates. What a branch's block computes is not known after the `if`.
+    """
     out = []
     for line in body:
+        if isinstance(line, Conditional):
+            test = _replace_computed(line.test, computed, memo)
+            arms = [
+                _reuse_computed(list(block), dict(computed), {k: set(v) for k, v in depending.items()},
+                                accumulators, memo)
+                for block in (line.then, line.orelse)
+            ]  # fmt: skip
+            out.append(line.with_blocks(arms[0], arms[1], test))
+            for target in assigned_in(line):
+                for key in depending.pop(target, ()):
+                    computed.pop(key, None)
+            continue
         value = _replace_computed(line.value, computed, memo)
         out.append(_with_value(line, value))
         target = line.target
@@ -286,7 +314,10 @@ def fold_repeated_contributions(body):
     """
     out = []
     for line in body:
-        previous = out[-1] if out else None
+        if isinstance(line, Conditional):
+            out.append(_in_blocks(line, fold_repeated_contributions))
+            continue
+        previous = out[-1] if out and not isinstance(out[-1], Conditional) else None
         doubled = _doubled_contribution(previous, line) if previous is not None else None
         if doubled is None:
             out.append(line)
@@ -339,21 +370,32 @@ def _twice(term):
 # ---- copies and dead code ------------------------------------------------------------------
 def propagate_copies(body):
     """After ``a = b`` (a name or a constant), read ``b`` wherever ``a`` still means it."""
-    copies = {}  # name -> the atom it is a copy of
-    copied_into = {}  # name -> the names currently holding a copy of it
+    return _propagate_copies(body, {}, {})
+
+
+def _propagate_copies(body, copies, copied_into):
+    """`propagate_copies` on a block, given the copies made before it (`copies`: name -> atom;
+    `copied_into`: name -> the names holding a copy of it). A branch's copies end with its block."""
     out = []
     for line in body:
+        if isinstance(line, Conditional):
+            reads_copy = copies and not copies.keys().isdisjoint(name_ids(line.test))
+            test = substituted(line.test, copies) if reads_copy else line.test
+            arms = [
+                _propagate_copies(list(block), dict(copies), {k: set(v) for k, v in copied_into.items()})
+                for block in (line.then, line.orelse)
+            ]
+            out.append(line.with_blocks(arms[0], arms[1], test))
+            for target in assigned_in(line):
+                _forget_copy(target, copies, copied_into)
+            continue
         reads_copy = copies and not copies.keys().isdisjoint(name_ids(line.value))
         value = substituted(line.value, copies) if reads_copy else line.value
         out.append(_with_value(line, value))
         target = line.target
         if not isinstance(target, str):
             continue
-        source = copies.pop(target, None)
-        if isinstance(source, gast.Name):
-            copied_into[source.id].discard(target)
-        for holder in copied_into.pop(target, ()):
-            del copies[holder]
+        _forget_copy(target, copies, copied_into)
         if isinstance(value, gast.Name) or constant_value(value) is not None:
             copies[target] = value
             if isinstance(value, gast.Name):
@@ -361,11 +403,33 @@ def propagate_copies(body):
     return out
 
 
-def eliminate_dead_code(body):
-    """Drop assignments whose value no later line reads (a check is kept for what it refuses)."""
-    live = set()
+def _forget_copy(target, copies, copied_into):
+    """A new value of `target`: it is no longer a copy, nor are the copies of it."""
+    source = copies.pop(target, None)
+    if isinstance(source, gast.Name):
+        copied_into[source.id].discard(target)
+    for holder in copied_into.pop(target, ()):
+        del copies[holder]
+
+
+def eliminate_dead_code(body, live=None):
+    """Drop assignments whose value no later line reads (a check is kept for what it refuses).
+
+    `live` holds the names read after `body` (none for a function's body); it
+    becomes the names read before it. An `if` left with no lines goes.
+    """
+    live = set() if live is None else live
     kept = []
     for line in reversed(body):
+        if isinstance(line, Conditional):
+            live_then, live_else = set(live), set(live)
+            then = eliminate_dead_code(list(line.then), live_then)
+            orelse = eliminate_dead_code(list(line.orelse), live_else)
+            if not then and not orelse:
+                continue
+            live |= live_then | live_else | used_names(line.test)
+            kept.append(line.with_blocks(then, orelse))
+            continue
         if isinstance(line.target, str) and line.role != CHECK:
             if line.target not in live:
                 continue
@@ -441,6 +505,15 @@ def _nested(node, pending):
     if isinstance(node, (gast.Name, gast.Constant)):
         return node
     return with_children(node, lambda child: _nested(child, pending))
+
+
+def _flat_lines(lines):
+    """Every line, those inside `if`s too."""
+    for line in lines:
+        if isinstance(line, Conditional):
+            yield from _flat_lines(line.then + line.orelse)
+        else:
+            yield line
 
 
 def used_names(node):

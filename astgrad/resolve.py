@@ -28,7 +28,7 @@ import gast
 import numpy as np
 
 from . import check, parse, rules, runtime, templates
-from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, NotStraightLineError
+from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
 from .ir import parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
 from .rules import BINARY_OPERATORS, UNARY_OPERATORS
@@ -44,11 +44,23 @@ NO_DERIVATIVE_HINT = (
 
 
 @dataclass
+class ResolvedIf:
+    """An `if` statement after resolve: its test and each branch's statements (with their files)."""
+
+    test: gast.expr
+    body: list
+    body_files: list
+    orelse: list
+    orelse_files: list
+    node: gast.If  # the user's statement, for its place
+
+
+@dataclass
 class Resolved:
     """The function after resolve: flat statements over primitives, and its names."""
 
     function: parse.Function
-    statements: list  # gast statements; each remembers its file in `statement_files`
+    statements: list  # gast statements or `ResolvedIf`s; each remembers its file in `statement_files`
     statement_files: list  # the file each statement came from (helpers may live elsewhere)
     namespace: Namespace
 
@@ -74,6 +86,10 @@ def assigned_names(body):
     """
     names = {}
     for statement in body:
+        if isinstance(statement, gast.If):
+            for branch in (statement.body, statement.orelse):
+                names.update(dict.fromkeys(assigned_names(branch)))
+            continue
         if isinstance(statement, gast.Assign):
             targets = statement.targets
         elif isinstance(statement, (gast.AugAssign, gast.AnnAssign)):
@@ -123,6 +139,13 @@ class _Resolver:
                 continue
             prelude, prelude_files = [], []
             context = (prelude, prelude_files)
+            if isinstance(statement, gast.If):
+                test = self.expression(statement.test, scope, context)
+                body, body_files = self.statements(statement.body, scope)
+                orelse, orelse_files = self.statements(statement.orelse, scope)
+                out += prelude + [ResolvedIf(test, body, body_files, orelse, orelse_files, statement)]
+                files += prelude_files + [scope.location.filename]
+                continue
             if isinstance(statement, gast.Return):
                 new = gast.Return(value=self.expression(statement.value, scope, context))
             elif isinstance(statement, gast.AugAssign):
@@ -169,13 +192,37 @@ class _Resolver:
         return gast.BinOp(left=left, op=node.op, right=right)
 
     def _UnaryOp(self, node, scope, context):
+        if isinstance(node.op, gast.Not):  # in a condition: zero derivative
+            return gast.UnaryOp(op=node.op, operand=self.expression(node.operand, scope, context))
         self._operator_rule(UNARY_OPERATORS[type(node.op)], 1, node, scope)
         return gast.UnaryOp(op=node.op, operand=self.expression(node.operand, scope, context))
 
     def _Compare(self, node, scope, context):
         left = self.expression(node.left, scope, context)
-        right = self.expression(node.comparators[0], scope, context)
-        return gast.Compare(left=left, ops=node.ops, comparators=[right])
+        comparators = [self.expression(c, scope, context) for c in node.comparators]
+        return gast.Compare(left=left, ops=node.ops, comparators=comparators)
+
+    def _BoolOp(self, node, scope, context):
+        return gast.BoolOp(op=node.op, values=[self._evaluated_alone(v, scope, context) for v in node.values])
+
+    def _IfExp(self, node, scope, context):
+        test = self.expression(node.test, scope, context)
+        body, orelse = (self._evaluated_alone(part, scope, context) for part in (node.body, node.orelse))
+        return gast.IfExp(test=test, body=body, orelse=orelse)
+
+    def _evaluated_alone(self, node, scope, context):
+        """A part of an expression that runs only in some cases: it may call no helper (inlined before the line)."""
+        prelude, _ = context
+        before = len(prelude)
+        new = self.expression(node, scope, context)
+        if len(prelude) != before:
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                node,
+                "a helper called here would run whether or not this part is evaluated",
+                hint="write an `if` statement and call the helper in its branch",
+            )
+        return new
 
     def _operator_rule(self, fn, arity, node, scope):
         if rules.lookup(fn, arity) is None:
@@ -191,7 +238,7 @@ class _Resolver:
         if node.id in scope.locals:
             if node.id not in scope.defined:
                 raise scope.location.error(
-                    NotStraightLineError,
+                    UnsupportedSyntaxError,
                     node,
                     f"`{node.id}` is used before it is assigned",
                     hint=f"assign `{node.id}` before this line",
@@ -313,7 +360,7 @@ class _Resolver:
         callee = f"{_describe_value(node.func.value)}.{method}"
         if method in IN_PLACE_METHODS:
             raise scope.location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 node,
                 f"`{callee}()` changes its array in place",
                 hint="compute a new value instead: astgrad differentiates functions of values, not changes to them",
@@ -337,7 +384,7 @@ class _Resolver:
         out = next((value for keyword, value in keywords if keyword == "out"), None)
         if out is not None:
             raise scope.location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 out,
                 f"`{callee}(..., out=...)` writes its result into an existing array, changing it in place",
                 hint="leave out `out=` and assign the result to a new name",

@@ -26,11 +26,13 @@ gets the literal template instances too (the naive adjoint `explain` shows
 before the array decisions).
 """
 
+import copy
+
 import gast
 
 from .ir import (
-    ADJOINT, Derivative, Line, active_names, each_input, not_differentiable, number_check, origin, parameter,
-    primal_line, return_line, unsupported, zero_gradient,
+    ADJOINT, Branch, Conditional, Derivative, Line, active_names, each_input, made_in_branch, not_differentiable,
+    number_check, origin, parameter, primal_block, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO
@@ -52,9 +54,7 @@ def reverse(program, wrt, as_tuple, with_value=False, array_policy=None):
         policy = PlainPolicy(program)
     sweep = Sweep(program, wrt, namespace, policy)
     sweep.seed_output()
-    for equation in reversed(program.equations):
-        if equation.target in sweep.adjoint:
-            sweep.equation(equation)
+    sweep.block(program.body)
     gradients = policy.gradients(sweep)
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
     value = gast.Tuple(elts=[copy_atom(program.output), gradient], ctx=gast.Load()) if with_value else gradient
@@ -78,6 +78,50 @@ class Sweep:
         self.active = active_names(program, wrt, policy.zero_adjoint)
         self.lines = policy.primal_lines(program)
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
+        self.adjoint_names = {}  # variable -> its adjoint's name, the same in every branch
+
+    def block(self, body):
+        """The adjoint lines of a block's statements, last first."""
+        for statement in reversed(body):
+            if isinstance(statement, Branch):
+                self.branch(statement)
+            elif statement.target in self.adjoint:
+                self.equation(statement)
+
+    def branch(self, branch):
+        """An `if` evaluating the test again, each branch holding the adjoint of its own block.
+
+        A name from before the `if` that gets its first contribution in one
+        branch is given a zero in the other, so it has a value after the `if`.
+        """
+        merges = [merge for merge in branch.merges if merge[0] in self.adjoint]
+        if not merges:
+            return  # nothing the branches compute reaches the output
+        outer_adjoint, outer_lines = self.adjoint, self.lines
+        where = branch.origin + (None, None)
+        arms = []
+        for position, block in ((1, branch.then), (2, branch.orelse)):
+            self.adjoint, self.lines = dict(outer_adjoint), []
+            for merge in merges:
+                atom = merge[position]
+                if isinstance(atom, gast.Name) and atom.id in self.active and atom.id != merge[0]:
+                    self.accumulate(atom.id, name(self.adjoint[merge[0]]), where)
+            self.block(block)
+            arms.append((self.lines, self.adjoint))
+        made = made_in_branch(branch)
+        reached = [v for _, adjoint in arms for v in adjoint if v not in outer_adjoint and v not in made]
+        reached = list(dict.fromkeys(reached))
+        for lines, adjoint in arms:
+            for variable in reached:
+                if variable not in adjoint:
+                    zero = zero_gradient(variable, self.program.arrays, self.namespace)
+                    lines.append(Line(self.adjoint_names[variable], zero, ADJOINT, where))
+        self.adjoint, self.lines = dict(outer_adjoint), outer_lines
+        for variable in reached:
+            self.adjoint[variable] = self.adjoint_names[variable]
+        (then, _), (orelse, _) = arms
+        if then or orelse:
+            self.lines.append(Conditional(copy.deepcopy(branch.test), then, orelse, where))
 
     def seed_output(self):
         """The output's adjoint is the seed (and the policy's checks of the seed and the arguments)."""
@@ -118,7 +162,9 @@ class Sweep:
         """``d_x = contribution``, or ``d_x = d_x + contribution`` after the first one."""
         first = variable not in self.adjoint
         if first:
-            self.adjoint[variable] = self.adjoint_name(self.namespace, variable)
+            if variable not in self.adjoint_names:
+                self.adjoint_names[variable] = self.adjoint_name(self.namespace, variable)
+            self.adjoint[variable] = self.adjoint_names[variable]
             value = contribution
         else:
             value = gast.BinOp(left=name(self.adjoint[variable]), op=gast.Add(), right=contribution)
@@ -138,7 +184,7 @@ class PlainPolicy:
         self.program = program
 
     def primal_lines(self, program):
-        return [primal_line(equation) for equation in program.equations]
+        return primal_block(program.body)
 
     def seeded(self, sweep, output):
         if not self.program.arrays:  # first, before the arithmetic it guards

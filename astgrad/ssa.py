@@ -15,13 +15,16 @@ plus the output atom(s). Every name is assigned once:
 """
 
 import operator
+from dataclasses import replace
+
 import gast
 import numpy as np
 
 from . import rules
-from .errors import NotStraightLineError
-from .ir import Equation, Program, parameter_names, uses_arrays
-from .names import BUILTIN_NAMES, copy_atom, dotted_name, name
+from .errors import UnsupportedSyntaxError
+from .ir import Branch, Equation, Program, all_equations, parameter_names, uses_arrays
+from .resolve import ResolvedIf
+from .names import BUILTIN_NAMES, copy_atom, dotted_name, name, substituted
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
 BINARY_WORDS = {
@@ -40,23 +43,19 @@ def to_ssa(resolved, location):
     for param in parameter_names(function.tree):
         builder.current[param] = name(param)
         builder.defined.add(param)
-    output = None
-    for statement, filename in zip(resolved.statements, resolved.statement_files):
-        builder.origin = (filename, statement.lineno)
-        if isinstance(statement, gast.Return):
-            output = builder.value(statement.value, hint=OUTPUT)
-        elif isinstance(statement, gast.AugAssign):
-            target = statement.target
-            value = gast.BinOp(left=name(target.id), op=statement.op, right=statement.value)
-            builder.assign(target, gast.copy_location(value, statement))
-        else:
-            builder.assign(statement.targets[0], statement.value)
-            for other in statement.targets[1:]:
-                builder.bind(other, builder.current_value(statement.targets[0]), statement)
+    output = builder.statements(resolved.statements, resolved.statement_files)
     args = function.tree.args
-    arrays = uses_arrays(builder.equations)
+    arrays = uses_arrays(all_equations(builder.equations))
     if arrays:  # the array form of a rule, chosen once (``x ** 2`` is np.power's)
-        for equation in builder.equations:
+        branch = next((s for s in builder.equations if isinstance(s, Branch)), None)
+        if branch is not None:
+            raise location.error(
+                UnsupportedSyntaxError,
+                builder.branch_nodes[0],
+                "a branch in code that calls NumPy is not supported yet",
+                hint="select elementwise with `np.where(condition, a, b)`, or branch in a helper of plain numbers",
+            )
+        for equation in all_equations(builder.equations):
             equation.rule = equation.rule.array_twin
     return Program(
         name=function.name,
@@ -100,8 +99,136 @@ class _Builder:
         self.equations = []
         self.producers = {}  # target -> the equation assigning it
         self.origin = None
+        self.one_sided = {}  # a user's name assigned in one branch of an `if` only -> that `if`
+        self.branch_nodes = []  # the user's `if` statements and conditional expressions, in order
 
     # ---- statements ----------------------------------------------------------------------
+    def statements(self, statements, files):
+        """Add the equations of resolved `statements`; the output atom(s) if they end with the return."""
+        output = None
+        for statement, filename in zip(statements, files):
+            if isinstance(statement, ResolvedIf):
+                self.if_statement(statement, filename)
+                continue
+            self.origin = (filename, statement.lineno)
+            if isinstance(statement, gast.Return):
+                output = self.value(statement.value, hint=OUTPUT)
+            elif isinstance(statement, gast.AugAssign):
+                target = statement.target
+                value = gast.BinOp(left=name(target.id), op=statement.op, right=statement.value)
+                self.assign(target, gast.copy_location(value, statement))
+            else:
+                self.assign(statement.targets[0], statement.value)
+                for other in statement.targets[1:]:
+                    self.bind(other, self.current_value(statement.targets[0]), statement)
+        return output
+
+    def if_statement(self, resolved, filename):
+        """A `Branch`: each branch's equations, and a merge for each name a branch changes."""
+        node = resolved.node
+        self.origin = (filename, node.lineno)
+        test = self.condition(resolved.test)
+        before = dict(self.current)
+        arms = []
+        for statements, files in ((resolved.body, resolved.body_files), (resolved.orelse, resolved.orelse_files)):
+            arms.append(self._arm(before, lambda s=statements, f=files: self.statements(s, f)))
+        self.origin = (filename, node.lineno)
+        self.current = dict(before)
+        (then, then_names, _), (orelse, else_names, _) = arms
+        merged = {}
+        for user_name in list(dict.fromkeys(list(then_names) + list(else_names))):
+            a, b = then_names.get(user_name), else_names.get(user_name)
+            if a is None or b is None:  # assigned in one branch, unbound before
+                self.one_sided[user_name] = node
+                self.current.pop(user_name, None)
+                continue
+            if isinstance(a, tuple) or isinstance(b, tuple):
+                if gast.dump(gast.Tuple(elts=list(_flat(a)), ctx=gast.Load())) == gast.dump(
+                    gast.Tuple(elts=list(_flat(b)), ctx=gast.Load())
+                ):
+                    self.current[user_name] = a
+                    continue
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{user_name}` holds a tuple that the branches of this `if` make differently",
+                    hint="unpack the tuple into names before the `if`, and assign the names in the branches",
+                )
+            if _same_atom(a, b):
+                self.current[user_name] = a
+                continue
+            merged[user_name] = (a, b)
+        self.current.update(self._merge(merged, then, orelse, test, node))
+
+    def _arm(self, before, build):
+        """(equations, the names' atoms after, the result of `build`) of one branch built from `before`."""
+        outer, outer_one_sided = self.equations, dict(self.one_sided)
+        self.current, self.equations = dict(before), []
+        result = build()
+        arm, self.equations = self.equations, outer
+        self.one_sided = outer_one_sided
+        return arm, self.current, result
+
+    def _merge(self, merged, then, orelse, test, node):
+        """Add the `Branch` merging {name: (then atom, else atom)}; {name: the merged atom}."""
+        then_made, else_made = _made_in(then), _made_in(orelse)
+        claimed = set()
+        then_renaming, else_renaming = {}, {}
+        targets = {}
+        for user_name, (a, b) in merged.items():
+            if isinstance(a, gast.Name) and a.id in then_made and a.id not in claimed:
+                target = a.id
+            elif isinstance(b, gast.Name) and b.id in else_made and b.id not in claimed:
+                target = b.id
+            else:
+                target = self._new_name(user_name if user_name is not None else None, None, "chosen")
+            claimed.add(target)
+            targets[user_name] = target
+        for user_name, (a, b) in merged.items():  # a branch's own name for the value takes the merged name
+            for atom, made, renaming in ((a, then_made, then_renaming), (b, else_made, else_renaming)):
+                if isinstance(atom, gast.Name) and atom.id in made and atom.id not in claimed | renaming.keys():
+                    renaming[atom.id] = targets[user_name]
+        then, orelse = rename_block(then, then_renaming), rename_block(orelse, else_renaming)
+        merges = [
+            (targets[v], _renamed_atom(a, then_renaming), _renamed_atom(b, else_renaming))
+            for v, (a, b) in merged.items()
+        ]
+        self.equations.append(Branch(test, then, orelse, merges, self.origin))
+        self.branch_nodes.append(node)
+        return {v: name(t) for v, t in targets.items()}
+
+    def condition(self, node):
+        """A branch's test: its comparisons and `and`/`or`/`not` kept, the values compared made atoms.
+
+        A part evaluated only when the parts before it allow (the second
+        operand of `and`, a chained comparison's later operands) may not need
+        a computation of its own, which would run before the test.
+        """
+        if isinstance(node, gast.BoolOp):
+            values = [self.condition(node.values[0])] + [self._alone(self.condition, v) for v in node.values[1:]]
+            return gast.BoolOp(op=node.op, values=values)
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not):
+            return gast.UnaryOp(op=node.op, operand=self.condition(node.operand))
+        if isinstance(node, gast.Compare):
+            left = copy_atom(self.atom(node.left))
+            first = copy_atom(self.atom(node.comparators[0]))
+            rest = [copy_atom(self._alone(self.atom, c)) for c in node.comparators[1:]]
+            return gast.Compare(left=left, ops=list(node.ops), comparators=[first] + rest)
+        return copy_atom(self.atom(node))
+
+    def _alone(self, build, node):
+        count = len(self.equations)
+        value = build(node)
+        if len(self.equations) != count:
+            raise self.location.error(
+                UnsupportedSyntaxError,
+                node,
+                "this part of the condition is evaluated only when the parts before it allow, "
+                "and it needs a computation of its own",
+                hint="compute it into a name inside nested `if` statements, or before the `if` if that is safe",
+            )
+        return value
+
     def assign(self, target, value):
         hint = target.id if isinstance(target, gast.Name) else None
         if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple):
@@ -119,7 +246,7 @@ class _Builder:
             atoms = tuple(self._indexed(atoms, position, element) for position, element in enumerate(target.elts))
         if not isinstance(atoms, tuple) or len(atoms) != len(target.elts):
             raise self.location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 node,
                 f"cannot unpack this value into {len(target.elts)} names",
                 hint="unpack a tuple of the same length",
@@ -154,7 +281,17 @@ class _Builder:
         if isinstance(node, gast.Tuple):
             return tuple(self.value(e, None) for e in node.elts)
         if isinstance(node, gast.Name):
+            if node.id in self.one_sided and node.id not in self.current:
+                branch = self.one_sided[node.id]
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{node.id}` is assigned in only one branch of the `if` on line {branch.lineno}",
+                    hint=f"assign `{node.id}` in every branch of that `if`, or before it",
+                )
             return self.current.get(node.id, node)  # a free name stays itself
+        if isinstance(node, gast.IfExp):
+            return self.conditional_expression(node, hint)
         if is_atom(node) and not self.namespace.is_value_attribute(node):
             return node
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.UAdd):
@@ -209,6 +346,18 @@ class _Builder:
         self._add(Equation(target, expression, rule, inputs, self.origin))
         return name(target)
 
+    def conditional_expression(self, node, hint):
+        """``a if test else b``: a `Branch` computing each alternative in its branch, merged into one name."""
+        test = self.condition(node.test)
+        before = dict(self.current)
+        then, _, a = self._arm(before, lambda: self.atom(node.body))
+        orelse, _, b = self._arm(before, lambda: self.atom(node.orelse))
+        self.current = before
+        if _same_atom(a, b) and not then and not orelse:
+            return a
+        key = hint if hint is not None and hint not in self.defined else None
+        return self._merge({key: (a, b)}, then, orelse, test, node)[key]
+
     def _add(self, equation):
         self.equations.append(equation)
         self.producers[equation.target] = equation
@@ -233,7 +382,7 @@ class _Builder:
         value = self.value(node, None)
         if isinstance(value, tuple):
             raise self.location.error(
-                NotStraightLineError, node, "a tuple cannot be used in arithmetic", hint="unpack it first"
+                UnsupportedSyntaxError, node, "a tuple cannot be used in arithmetic", hint="unpack it first"
             )
         return value
 
@@ -279,3 +428,70 @@ def _joined(*parts):
 
 def _name_of(target):
     return target.id if isinstance(target, gast.Name) else None
+
+
+def _same_atom(a, b):
+    return gast.dump(a) == gast.dump(b)
+
+
+def _flat(atoms):
+    for atom in atoms if isinstance(atoms, tuple) else (atoms,):
+        yield from _flat(atom) if isinstance(atom, tuple) else (atom,)
+
+
+def _made_in(block):
+    """The names a branch's block makes that stay visible after it: its equations' and merges' targets."""
+    made = set()
+    for statement in block:
+        if isinstance(statement, Branch):
+            made.update(target for target, _, _ in statement.merges)
+        else:
+            made.add(statement.target)
+    return made
+
+
+def _renamed_atom(atom, renaming):
+    if isinstance(atom, gast.Name) and atom.id in renaming:
+        return name(renaming[atom.id])
+    return atom
+
+
+def rename_block(block, renaming):
+    """`block` with the names in `renaming` renamed wherever assigned or read (they are single-assignment)."""
+    if not renaming:
+        return block
+    out = []
+    for statement in block:
+        if isinstance(statement, Branch):
+            out.append(Branch(
+                substituted(statement.test, _Loads(renaming)),
+                rename_block(statement.then, renaming),
+                rename_block(statement.orelse, renaming),
+                [(renaming.get(t, t), _renamed_atom(a, renaming), _renamed_atom(b, renaming))
+                 for t, a, b in statement.merges],
+                statement.origin,
+            ))  # fmt: skip
+            continue
+        value = gast.copy_location(substituted(statement.value, _Loads(renaming)), statement.value)
+        out.append(replace(
+            statement,
+            target=renaming.get(statement.target, statement.target),
+            value=value,
+            inputs=tuple(_renamed_input(item, renaming) for item in statement.inputs),
+        ))  # fmt: skip
+    return out
+
+
+def _renamed_input(value, renaming):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_renamed_input(item, renaming) for item in value)
+    if isinstance(value, gast.AST):
+        return substituted(value, _Loads(renaming))
+    return value
+
+
+class _Loads(dict):
+    """old name -> a fresh load of its new name, for `substituted`."""
+
+    def __getitem__(self, old):
+        return name(super().__getitem__(old))
