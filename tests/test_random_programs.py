@@ -26,6 +26,7 @@ from support import load_module
 SEED = 0
 PROGRAMS = 200
 ARRAY_PROGRAMS = 150
+FLOW_PROGRAMS = 100  # programs with branches and loops (random_programs.CONTROL_FLOW)
 REFUSED = 2 * len(rp.BAD_KINDS)  # every kind of bad construct twice, in different programs
 
 
@@ -163,6 +164,65 @@ def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, mo
     monkeypatch.setattr(astgrad, "grad", runs_the_function_first)
     with pytest.raises(rp.PropertyFailure, match="user code ran"):
         rp.check_refused(runnable, directory)
+
+
+# ---- programs with control flow ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def flow_case(directory):
+    """Program `index` of seed 0 with control flow, written, imported and with a sample point (made once)."""
+    made = {}
+
+    def case(index):
+        if index not in made:
+            made[index] = rp.prepare(rp.make_flow_program(SEED, index), directory)
+        return made[index]
+
+    return case
+
+
+@pytest.mark.parametrize("index", range(FLOW_PROGRAMS))
+def test_random_program_with_control_flow(index, flow_case):
+    properties = [p for p in rp.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
+    try:
+        rp.check(flow_case(index), properties)
+    except Exception as exc:
+        raise AssertionError(failure_report(rp.make_flow_program(SEED, index), exc, "--control-flow ")) from exc
+
+
+def test_programs_with_control_flow_are_made_again_from_their_label():
+    assert rp.make_flow_program(SEED, 7).source == rp.make_flow_program(SEED, 7).source
+    assert rp.make_flow_program(SEED, 7).source != rp.make_flow_program(SEED, 8).source
+    assert rp.make_flow_program(SEED, 7).source != rp.make_program(SEED, 7).source
+
+
+def test_programs_with_control_flow_use_every_construct_switched_on(flow_case):
+    programs = [flow_case(index).program for index in range(FLOW_PROGRAMS)]
+    used = {construct for program in programs for construct in program.used}
+    on = {name for name, switched in rp.CONTROL_FLOW.items() if switched}
+    expected = {
+        "if": {"if", "if without else"},
+        "elif": {"elif"},
+        "conditional_expression": {"conditional expression"},
+        "boolean_test": {"and/or", "not", "chained comparison"},
+        "for_range": {"for loop", "accumulator", "loop variable in arithmetic", "zero-trip loop"},
+        "range_parameter": {"range of a parameter"},
+        "nested": {"nested " + kind for kind, switch in (("if", "if"), ("for", "for_range")) if rp.CONTROL_FLOW[switch]},
+    }
+    for switch in on - {"numpy_with_branches"}:
+        assert expected[switch] <= used, (switch, expected[switch] - used)
+    assert sum(flow_case(index).where == "clean" for index in range(FLOW_PROGRAMS)) >= 0.95 * FLOW_PROGRAMS
+    branches = [p for p in programs if any(isinstance(n, ast.If) for n in ast.walk(ast.parse(p.source)))]
+    assert len(branches) >= 0.8 * FLOW_PROGRAMS
+
+
+def test_the_probe_sees_both_comparisons_of_a_chain_and_the_branch_taken():
+    probe = rp.Probe("def f(x):\n    if 0.2 < x < 0.6:\n        y = x * x\n    else:\n        y = -x\n    return y\n")
+    assert probe.run([0.4]).value == 0.4 * 0.4
+    assert probe.run([0.7]).value == -0.7
+    assert probe.run([0.19]).pieces != probe.run([0.21]).pieces  # the first comparison
+    assert probe.run([0.59]).pieces != probe.run([0.61]).pieces  # the second
+    assert probe.run([0.3]).pieces == probe.run([0.5]).pieces
 
 
 # ---- NumPy-array programs ------------------------------------------------------------------------
