@@ -156,7 +156,7 @@ class _Sweep:
             lines = self.block(block, arm_streams)
             for target, *merged in branch.merges:
                 atom = merged[position - 1]
-                if not (isinstance(atom, gast.Name) and atom.id == target):
+                if atom is not None and not (isinstance(atom, gast.Name) and atom.id == target):
                     lines.append(Line(target, copy_atom(atom), PRIMAL, where))
             arms.append((lines, arm_streams))
         for stream, (tangents, fresh) in enumerate(streams):
@@ -165,7 +165,9 @@ class _Sweep:
                 if all(tangent is None for tangent in carried):
                     continue
                 tangent = fresh(target)
-                for (lines, arm_streams), value in zip(arms, carried):
+                for (lines, arm_streams), value, atom in zip(arms, carried, merged):
+                    if atom is None:
+                        continue  # the name has no value after this branch
                     already = arm_streams[stream][0].get(target)
                     if isinstance(already, gast.Name) and already.id == tangent:
                         continue  # the branch's own equation computed it

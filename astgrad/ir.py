@@ -54,7 +54,9 @@ class Branch:
     `test` is the user's condition over atoms (comparisons, ``and``, ``or``,
     ``not``), evaluated as written and never differentiated. `merges` lists
     ``(name, atom in then, atom in orelse)``: the values the branches give a
-    name that is read after the `if`. The blocks are lists of statements.
+    name that is read after the `if` (None where a branch leaves it unassigned,
+    which only generated code read again does: it reads the name under the
+    same test). The blocks are lists of statements.
     """
 
     test: gast.expr
@@ -390,7 +392,8 @@ def primal_block(body, temporaries=frozenset()):
                 primal_block(block, temporaries) + [
                     Line(target, copy_atom(merge[position - 1]), PRIMAL, where)
                     for target, *merge in statement.merges
-                    if not (isinstance(merge[position - 1], gast.Name) and merge[position - 1].id == target)
+                    if merge[position - 1] is not None
+                    and not (isinstance(merge[position - 1], gast.Name) and merge[position - 1].id == target)
                 ]
                 for position, block in ((1, statement.then), (2, statement.orelse))
             ]

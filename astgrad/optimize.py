@@ -19,7 +19,12 @@ the return) and gives an equivalent one after these rewrites, in order:
 * one line for a contribution made twice: ``d_x = d_y * x`` followed by
   ``d_x = d_x + d_y * x`` (the adjoint of ``x * x``) becomes
   ``d_x = d_y * (2 * x)`` (see `fold_repeated_contributions`);
-* dead-code elimination: statements whose value is never used go;
+* dead-code elimination: statements whose value is never used go (an `if`
+  left with no statement too);
+* an `if` of the primal sweep whose values only the mirrored `if` of the
+  adjoint sweep reads (the same test, later) is joined to it: each branch's
+  primal lines move to the top of the same branch (see
+  `join_mirrored_branches`);
 * in array code, a part of a user's expression that got a temporary name and
   is read once is written back into the line that reads it (see
   `nest_temporaries`).
@@ -32,7 +37,7 @@ from collections import Counter
 
 import gast
 
-from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES, Conditional, assigned_in
+from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES, Conditional, assigned_in, read_in
 from .names import name, name_ids, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
@@ -53,6 +58,7 @@ def optimize(derivative):
     body = propagate_copies(body)
     body = fold_repeated_contributions(body)
     body = eliminate_dead_code(body)
+    body = join_mirrored_branches(body)
     body = nest_temporaries(body)
     return derivative.with_lines(body)
 
@@ -437,6 +443,54 @@ def eliminate_dead_code(body, live=None):
         live |= used_names(line.value)
         kept.append(line)
     return kept[::-1]
+
+
+def join_mirrored_branches(body, live_after=frozenset()):
+    """Join an `if` to a later `if` with the same test when only that later `if` reads what the first assigns.
+
+    ``if c: t = ...`` followed (perhaps after other lines) by ``if c: d_x = ... t ...``
+    becomes one ``if c:`` whose branch computes `t` and then uses it. Nothing
+    in between may read what the first assigns or assign what it reads (its
+    test included), and nothing after the second may read what the first
+    assigns (so `value_and_grad` keeps the user's `if` computing its value).
+    `live_after` holds the names read after `body`.
+    """
+    out = list(body)
+    position = 0
+    while position < len(out):
+        line = out[position]
+        if isinstance(line, Conditional):
+            mirror = _mirrored(out, position, live_after)
+            if mirror is not None:
+                joined = line.with_blocks(line.then + out[mirror].then, line.orelse + out[mirror].orelse)
+                out[mirror] = joined
+                del out[position]
+                continue
+        position += 1
+    read_later = set(live_after)
+    for position in range(len(out) - 1, -1, -1):
+        line = out[position]
+        if isinstance(line, Conditional):
+            then = join_mirrored_branches(list(line.then), frozenset(read_later))
+            orelse = join_mirrored_branches(list(line.orelse), frozenset(read_later))
+            out[position] = line.with_blocks(then, orelse)
+        read_later |= read_in(line)
+    return out
+
+
+def _mirrored(lines, position, live_after):
+    """The position of the `if` that the `if` at `position` can join, or None."""
+    first = lines[position]
+    assigned, read = assigned_in(first), read_in(first)
+    test = structure(first.test)
+    for later in range(position + 1, len(lines)):
+        line = lines[later]
+        if isinstance(line, Conditional) and structure(line.test) == test:
+            after = set(live_after).union(*(read_in(other) for other in lines[later + 1:]))
+            return later if assigned.isdisjoint(after) else None
+        if not assigned.isdisjoint(read_in(line)) or not (assigned | read).isdisjoint(assigned_in(line)):
+            return None
+    return None
 
 
 def nest_temporaries(body):

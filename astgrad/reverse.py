@@ -209,7 +209,7 @@ class PlainPolicy:
 
 
 def _adjoint_names(program, sweep):
-    names = dict(sweep.adjoint)
+    names = dict(sweep.adjoint_names)  # those made inside branches too
     if isinstance(program.output, gast.Name):
         names[program.output.id] = sweep.seed
     return names

@@ -39,7 +39,7 @@ OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the
 def to_ssa(resolved, location):
     """The `Program` for `resolved`."""
     function = resolved.function
-    builder = _Builder(resolved.namespace.fork(), location)
+    builder = _Builder(resolved.namespace.fork(), location, generated=bool(function.primal_params))
     for param in parameter_names(function.tree):
         builder.current[param] = name(param)
         builder.defined.add(param)
@@ -91,7 +91,10 @@ def is_atom(node):
 
 
 class _Builder:
-    def __init__(self, namespace, location):
+    def __init__(self, namespace, location, generated=False):
+        # Generated code reads a name one branch assigned only under the same test again;
+        # in a user's function that is a bug, refused where the name is read.
+        self.generated = generated
         self.namespace = namespace
         self.location = location
         self.current = {}  # a user's name -> the atom (or tuple of atoms) it stands for now
@@ -138,7 +141,7 @@ class _Builder:
         merged = {}
         for user_name in list(dict.fromkeys(list(then_names) + list(else_names))):
             a, b = then_names.get(user_name), else_names.get(user_name)
-            if a is None or b is None:  # assigned in one branch, unbound before
+            if (a is None or b is None) and not self.generated:  # assigned in one branch, unbound before
                 self.one_sided[user_name] = node
                 self.current.pop(user_name, None)
                 continue
@@ -350,12 +353,12 @@ class _Builder:
         """``a if test else b``: a `Branch` computing each alternative in its branch, merged into one name."""
         test = self.condition(node.test)
         before = dict(self.current)
-        then, _, a = self._arm(before, lambda: self.atom(node.body))
-        orelse, _, b = self._arm(before, lambda: self.atom(node.orelse))
+        key = hint if hint is not None and hint not in self.defined else None
+        then, _, a = self._arm(before, lambda: self.atom(node.body, key))
+        orelse, _, b = self._arm(before, lambda: self.atom(node.orelse, key))
         self.current = before
         if _same_atom(a, b) and not then and not orelse:
             return a
-        key = hint if hint is not None and hint not in self.defined else None
         return self._merge({key: (a, b)}, then, orelse, test, node)[key]
 
     def _add(self, equation):
@@ -378,8 +381,8 @@ class _Builder:
             return gast.Tuple(elts=[self.index(e) for e in node.elts], ctx=gast.Load())
         return self.atom(node)
 
-    def atom(self, node):
-        value = self.value(node, None)
+    def atom(self, node, hint=None):
+        value = self.value(node, hint)
         if isinstance(value, tuple):
             raise self.location.error(
                 UnsupportedSyntaxError, node, "a tuple cannot be used in arithmetic", hint="unpack it first"
@@ -431,7 +434,7 @@ def _name_of(target):
 
 
 def _same_atom(a, b):
-    return gast.dump(a) == gast.dump(b)
+    return a is not None and b is not None and gast.dump(a) == gast.dump(b)
 
 
 def _flat(atoms):

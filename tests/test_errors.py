@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pytest
 
 import astgrad
-from astgrad import AstgradError, NoDerivativeError, NotStraightLineError, SourceError
+from astgrad import AstgradError, NoDerivativeError, UnsupportedSyntaxError, SourceError
 from cases import bad_functions, helpers_elsewhere, marked_line, no_source
 
 CASES_DIR = os.path.dirname(os.path.abspath(bad_functions.__file__))
@@ -108,31 +108,34 @@ class Case:
 B = bad_functions
 CASES = [
     # Control flow and other statements.
-    Case("if", B.uses_if, "if", NotStraightLineError, "if x > 0", ("`if`",)),
-    Case("for", B.uses_for, "for", NotStraightLineError, "for i", ("`for`",)),
-    Case("while", B.uses_while, "while", NotStraightLineError, "while t", ("`while`",)),
-    Case("try", B.uses_try, "try", NotStraightLineError, "try:", ("`try`",)),
-    Case("with", B.uses_with, "with", NotStraightLineError, "with open", ("`with`",)),
-    Case("list comprehension", B.uses_list_comprehension, "listcomp", NotStraightLineError, "[x * k", ("comprehension",)),
-    Case("lambda", B.uses_lambda, "lambda", NotStraightLineError, "lambda v", ("lambda",)),
-    Case("yield", B.uses_yield, "yield", NotStraightLineError, "yield t", ("yield",)),
-    Case("global", B.uses_global, "global", NotStraightLineError, "global COUNTER", ("global",)),
-    Case("nonlocal", B.make_uses_nonlocal, "nonlocal", NotStraightLineError, "nonlocal total", ("nonlocal",)),
-    Case("early return", B.uses_early_return, "early-return", NotStraightLineError, "return t", ("return",)),
-    Case("item assignment", B.uses_item_assignment, "item-assignment", NotStraightLineError, "v[0]", ("item assignment",)),
-    Case("attribute assignment", B.uses_attribute_assignment, "attribute-assignment", NotStraightLineError, "x.a",
+    Case("return inside if", B.returns_inside_if, "return-in-if", UnsupportedSyntaxError, "return t",
+         ("`return` inside an `if`",)),
+    Case("assigned in one branch", B.assigns_in_one_branch, "one-branch", UnsupportedSyntaxError, "y * t",
+         ("`y`", "only one branch")),
+    Case("computation in a later operand of and", B.computes_in_second_operand, "and-computes",
+         UnsupportedSyntaxError, "math.log(x) > 1.0", ("evaluated only when",)),
+    Case("for", B.uses_for, "for", UnsupportedSyntaxError, "for i", ("`for`",)),
+    Case("while", B.uses_while, "while", UnsupportedSyntaxError, "while t", ("`while`",)),
+    Case("try", B.uses_try, "try", UnsupportedSyntaxError, "try:", ("`try`",)),
+    Case("with", B.uses_with, "with", UnsupportedSyntaxError, "with open", ("`with`",)),
+    Case("list comprehension", B.uses_list_comprehension, "listcomp", UnsupportedSyntaxError, "[x * k", ("comprehension",)),
+    Case("lambda", B.uses_lambda, "lambda", UnsupportedSyntaxError, "lambda v", ("lambda",)),
+    Case("yield", B.uses_yield, "yield", UnsupportedSyntaxError, "yield t", ("yield",)),
+    Case("global", B.uses_global, "global", UnsupportedSyntaxError, "global COUNTER", ("global",)),
+    Case("nonlocal", B.make_uses_nonlocal, "nonlocal", UnsupportedSyntaxError, "nonlocal total", ("nonlocal",)),
+    Case("early return", B.uses_early_return, "early-return", UnsupportedSyntaxError, "return t", ("return",)),
+    Case("item assignment", B.uses_item_assignment, "item-assignment", UnsupportedSyntaxError, "v[0]", ("item assignment",)),
+    Case("attribute assignment", B.uses_attribute_assignment, "attribute-assignment", UnsupportedSyntaxError, "x.a",
          ("attribute assignment",)),
-    Case("del", B.uses_del, "del", NotStraightLineError, "del t", ("del",)),
-    Case("print statement", B.uses_print, "print", NotStraightLineError, "print(t)", ("expression statement",)),
-    Case("conditional expression", B.uses_conditional_expression, "ifexp", NotStraightLineError, "x if x > 0",
-         ("conditional expression",)),
-    Case("and-or", B.uses_and_or, "boolop", NotStraightLineError, "x > 0 or", ("or",)),
-    Case("starred call", B.uses_starred_call, "starred", NotStraightLineError, "*args", ("starred",)),
-    Case("double-starred call", B.uses_double_starred_call, "double-starred", NotStraightLineError, "**OPTIONS", ("**",)),
-    Case("star-args parameter", B.uses_star_args, "star-args", NotStraightLineError, "rest", ("*args",)),
-    Case("star-kwargs parameter", B.uses_star_kwargs, "star-kwargs", NotStraightLineError, "options", ("**kwargs",)),
+    Case("del", B.uses_del, "del", UnsupportedSyntaxError, "del t", ("del",)),
+    Case("print statement", B.uses_print, "print", UnsupportedSyntaxError, "print(t)", ("expression statement",)),
+    Case("and-or", B.uses_and_or, "boolop", UnsupportedSyntaxError, "x > 0 or", ("or",)),
+    Case("starred call", B.uses_starred_call, "starred", UnsupportedSyntaxError, "*args", ("starred",)),
+    Case("double-starred call", B.uses_double_starred_call, "double-starred", UnsupportedSyntaxError, "**OPTIONS", ("**",)),
+    Case("star-args parameter", B.uses_star_args, "star-args", UnsupportedSyntaxError, "rest", ("*args",)),
+    Case("star-kwargs parameter", B.uses_star_kwargs, "star-kwargs", UnsupportedSyntaxError, "options", ("**kwargs",)),
     # A chained comparison is `a < b and b < c`: short-circuit control flow.
-    Case("chained comparison", B.uses_chained_comparison, "chained", NotStraightLineError, "0.0 < x", ("comparison",)),
+    Case("chained comparison", B.uses_chained_comparison, "chained", UnsupportedSyntaxError, "0.0 < x", ("comparison",)),
     # Calls and operators without a derivative.
     Case("os.getpid", B.uses_getpid, "getpid", NoDerivativeError, "os.getpid()", ("os.getpid",)),
     Case("recursive helper", B.uses_recursive_helper, "recursive-helper", NoDerivativeError, "recursive_helper(x - 1.0)",
@@ -144,9 +147,9 @@ CASES = [
          ("undefined_helper", "not defined")),
     Case("floor division", B.uses_floor_division, "floordiv", NoDerivativeError, "x // 2.0", ("//",)),
     # A helper with a loop: the error points into the helper's file, at the loop.
-    Case("helper with a loop", B.uses_looping_helper, "helper-for", NotStraightLineError, "for _", ("`for`",),
+    Case("helper with a loop", B.uses_looping_helper, "helper-for", UnsupportedSyntaxError, "for _", ("`for`",),
          module=helpers_elsewhere),
-    Case("helper of a helper with a loop", B.uses_looping_helper_two_levels, "helper-for", NotStraightLineError,
+    Case("helper of a helper with a loop", B.uses_looping_helper_two_levels, "helper-for", UnsupportedSyntaxError,
          "for _", ("`for`",), module=helpers_elsewhere),
     # The output is not a single number.
     Case("tuple output", B.returns_tuple, "tuple-return", AstgradError, "return y", ("tuple",)),
@@ -154,15 +157,15 @@ CASES = [
     Case("variable axis", B.uses_variable_axis, "variable-axis", NoDerivativeError, "k)", ("axis", "constant")),
     Case("np.linalg.eig", B.uses_eig, "eig", NoDerivativeError, "np.linalg.eig(x)", ("np.linalg.eig",)),
     Case("np.random", B.uses_random, "random", NoDerivativeError, "np.random.normal(", ("random",)),
-    Case("out= argument", B.uses_out_argument, "out", NotStraightLineError, "buffer)", ("out=", "in place")),
-    Case("x.sort() statement", B.uses_in_place_sort, "sort-statement", NotStraightLineError, "x.sort()",
+    Case("out= argument", B.uses_out_argument, "out", UnsupportedSyntaxError, "buffer)", ("out=", "in place")),
+    Case("x.sort() statement", B.uses_in_place_sort, "sort-statement", UnsupportedSyntaxError, "x.sort()",
          ("sort", "in place")),
-    Case("x.sort() value", B.assigns_in_place_sort, "sort", NotStraightLineError, "x.sort()", ("sort", "in place")),
+    Case("x.sort() value", B.assigns_in_place_sort, "sort", UnsupportedSyntaxError, "x.sort()", ("sort", "in place")),
     Case("unknown method", B.uses_unknown_method, "cumsum", NoDerivativeError, "x.cumsum()", ("cumsum",)),
     Case("einsum diagonal", B.uses_einsum_diagonal, "einsum-diagonal", NoDerivativeError, "np.einsum(",
          ("einsum", "diagonal")),
     Case("matrix 2-norm", B.uses_matrix_two_norm, "norm-ord", NoDerivativeError, "np.linalg.norm(", ("2-norm",)),
-    Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
+    Case("item write", B.uses_item_write, "item-write", UnsupportedSyntaxError, "t[0]", ("item assignment",)),
 ]
 
 
@@ -188,7 +191,7 @@ def test_refused_at_the_offending_line(case):
 def test_same_error_from_value_and_grad():
     lineno, line = marked_line(bad_functions, "while")
     with no_user_code_runs() as calls:
-        with pytest.raises(NotStraightLineError) as info:
+        with pytest.raises(UnsupportedSyntaxError) as info:
             astgrad.value_and_grad(bad_functions.uses_while)
     assert_located(info.value, bad_functions.__file__, lineno, line.index("while"), line)
     assert calls == []
@@ -213,7 +216,7 @@ def test_refused_when_the_decorator_runs(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     spec = importlib.util.spec_from_file_location("astgrad_test_decorated_module", path)
     module = importlib.util.module_from_spec(spec)
-    with pytest.raises(NotStraightLineError) as info:
+    with pytest.raises(UnsupportedSyntaxError) as info:
         spec.loader.exec_module(module)
     assert_located(info.value, str(path), 9, 4, lines[8])
     assert module.RAN == []

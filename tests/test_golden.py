@@ -21,6 +21,14 @@ CASES = [(fn.__name__, astgrad.grad, fn) for fn in corpus.CORPUS] + [
     ("relu_sigmoid_value", astgrad.value_and_grad, corpus.relu_sigmoid),
     ("program_wrt_w", lambda fn: astgrad.grad(fn, wrt="w"), corpus.program),
 ]
+# Loops and branches: the gradient, and what the other modes make of them.
+CONTROL_FLOW_CASES = [(fn.__name__, astgrad.grad, fn) for fn in corpus.CONTROL_FLOW] + [
+    ("huber_value", astgrad.value_and_grad, corpus.huber),
+    ("huber_jvp", astgrad.jvp, corpus.huber),
+    ("huber_hessian", astgrad.hessian, corpus.huber),
+    ("huber_grad_grad", lambda fn: astgrad.grad(astgrad.grad(fn)), corpus.huber),
+]
+CASES += CONTROL_FLOW_CASES
 
 
 @pytest.mark.parametrize("name, transform, fn", CASES, ids=[case[0] for case in CASES])

@@ -34,11 +34,11 @@ class _Box:
 
 # ---- control flow and other statements (check stage) ------------------------------------
 
-def uses_if(x):
+def returns_inside_if(x):
     t = ran(x)
-    if x > 0:  # MARK: if
-        t = x * 2.0
-    return t
+    if x > 0:
+        return t  # MARK: return-in-if
+    return x
 
 
 def uses_for(x):
@@ -141,10 +141,18 @@ def uses_print(x):
     return t * x
 
 
-def uses_conditional_expression(x):
-    t = ran(x)
-    y = x if x > 0 else -x  # MARK: ifexp
-    return y * t
+def assigns_in_one_branch(x):
+    t = x * 3.0
+    if x > 0:
+        y = x * 2.0
+    return y * t  # MARK: one-branch
+
+
+def computes_in_second_operand(x):
+    t = x * 3.0
+    if x > 0 and math.log(x) > 1.0:  # MARK: and-computes
+        t = t * x
+    return t
 
 
 def uses_and_or(x):
