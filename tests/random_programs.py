@@ -898,6 +898,17 @@ class FlowGenerator(Generator):
             return ast.Call(func=load("range"), args=[constant(1), constant(trips + 1)], keywords=[]), trips + 1
         return ast.Call(func=load("range"), args=[constant(trips)], keywords=[]), trips
 
+    def update(self, scope, name, variable):
+        """(node, interval) of a carried value's next value: mostly `name + step`, as in an integrator,
+        the step sometimes scaled by the loop variable."""
+        if self.rng.random() < 0.3:
+            return self.expression(scope, self.rng.randint(1, 3))
+        step = self.fit(self.expression(scope, self.rng.randint(1, 2)), (-1.0, 1.0))
+        if self.rng.random() < 0.4:
+            step = self.apply(self.primitive(operator.mul, 2), [step, (load(variable), scope.values[variable])])
+        op = self.rng.choice([operator.add, operator.sub, operator.mul])
+        return self.apply(self.primitive(op, 2), [(load(name), scope.values[name]), step])
+
     def _for_statement(self, scope, names):
         """`for i in range(...)`: carried names updated (and fitted back into their interval at the
         end of each iteration), maybe an accumulator, temporaries and the loop variable in the body."""
@@ -924,7 +935,7 @@ class FlowGenerator(Generator):
         temporaries = [n for n in names if n not in scope.values and n != accumulator]
         statements, inner = self.block(inner, temporaries, self.rng.randint(0, 2))
         for name in carried:
-            node, _ = self.fit(self.expression(inner, self.rng.randint(1, 3)), kept[name])
+            node, _ = self.fit(self.update(inner, name, variable), kept[name])
             inner.assign(name, kept[name], inner.depends(node) or name in inner.active)
             statements.append(ast.Assign(targets=[store(name)], value=node, lineno=0))
         if accumulator:
@@ -960,6 +971,8 @@ class FlowGenerator(Generator):
         wrt, indices, as_tuple = super().choose_wrt(params)
         if wrt is None and self.counts:  # the trip counts are ints: never differentiated
             return tuple(range(len(params))), indices, True
+        if isinstance(wrt, int) and wrt < 0 and self.counts:  # counted from the end, past the trip counts
+            return wrt - len(self.counts), indices, as_tuple
         return wrt, indices, as_tuple
 
 
