@@ -50,9 +50,19 @@ which reuses this module's helpers, `run_one` and some of its properties
 To draw on more of the table in scalar programs: `scalar_rules` is where the
 primitives are chosen; to add properties: append to `PROPERTIES`.
 
+Programs with control flow (`make_flow_program`, `--control-flow`) are made
+the same way with `if`/`elif`/`else` statements, conditional expressions,
+conditions joined by `and`/`or`/`not` and chained comparisons, and `for`
+loops over `range(...)` of a constant or of an int parameter of `f` (trip
+counts 0 to 4; carried values, accumulators, the loop variable in the
+arithmetic, nested loops and branches), each construct behind a switch in
+`CONTROL_FLOW` that is on when astgrad differentiates it. The probe sees the
+comparisons of every test, so a sample point is kept away from switch points.
+
 Run many programs:
 
     python tests/random_programs.py --count 10000 --seed 0
+    python tests/random_programs.py --control-flow --count 10000 --seed 0
     python tests/random_programs.py --program 0:123     # print one program and check it
     python tests/random_programs.py --arrays --count 2000 --seed 0      # array programs
     python tests/random_programs.py --arrays --program 0:17
