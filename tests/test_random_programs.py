@@ -1,9 +1,10 @@
-"""Random straight-line programs (made by tests/random_programs.py) and the properties they must have.
+"""Random programs (made by tests/random_programs.py) and the properties they must have.
 
-The normal suite checks PROGRAMS programs of seed 0 against every property
-(the fresh-import check on every fourth; test_determinism.py does more of
-it), ARRAY_PROGRAMS NumPy-array programs (tests/random_array_programs.py)
-and FLOW_PROGRAMS programs with control flow likewise, two programs astgrad must refuse per kind of bad construct, and
+The normal suite checks PROGRAMS straight-line programs of seed 0 against
+every property (the fresh-import check on every fourth; test_determinism.py
+does more of it), ARRAY_PROGRAMS NumPy-array programs
+(tests/random_array_programs.py) and FLOW_PROGRAMS programs with control flow
+likewise, two programs astgrad must refuse per kind of bad construct, and
 that the generators and their checks do what they claim. Many more programs:
 ``python tests/random_programs.py --count 10000``,
 ``python tests/random_programs.py --control-flow --count 10000`` and
