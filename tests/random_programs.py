@@ -728,6 +728,7 @@ CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what
     "for_range": False,  # `for i in range(K)`: carried values, accumulators, the loop variable in arithmetic
     "range_parameter": False,  # `for i in range(n)` with `n` an int parameter (0 to 4)
     "nested": False,  # a loop or branch inside a loop or branch
+    "numpy_with_loops": False,  # array programs with loops (random_array_programs.make_flow_program)
 }
 LOOP_VARIABLES = ("i", "j", "k", "step")
 ACCUMULATORS = ("total", "acc_sum", "energy")
@@ -1483,6 +1484,10 @@ def run_one_with_control_flow(seed, index, directory, statements=None):
 def _runner(arrays, flow=False):
     if not arrays:
         return run_one_with_control_flow if flow else run_one
+    if flow:
+        import random_array_programs
+
+        return random_array_programs.run_one_with_loops
     import random_array_programs  # imports this module: see the end of the file
 
     return random_array_programs.run_one
@@ -1551,6 +1556,7 @@ def main(argv=None):
           f"{statuses['ok, singular']} singular everywhere tried (only reproducibility checked)")
     if options.arrays:
         constructs = sys.modules["random_array_programs"].CONSTRUCTS
+        constructs += sys.modules["random_array_programs"].FLOW_CONSTRUCTS if options.control_flow else ()
         missing = sorted(set(constructs) - set(used))
         print(f"constructs used: {len(set(constructs) & set(used))} of {len(constructs)}"
               + (f" (not: {', '.join(missing)})" if missing else ""))

@@ -29,6 +29,7 @@ SEED = 0
 PROGRAMS = 200
 ARRAY_PROGRAMS = 150
 FLOW_PROGRAMS = 100  # programs with branches and loops (random_programs.CONTROL_FLOW)
+ARRAY_FLOW_PROGRAMS = 60  # array programs with loops, when switched on there
 REFUSED = 2 * len(rp.BAD_KINDS)  # every kind of bad construct twice, in different programs
 
 
@@ -211,7 +212,7 @@ def test_programs_with_control_flow_use_every_construct_switched_on(flow_case):
         "range_parameter": {"range of a parameter"},
         "nested": {"nested " + kind for kind, switch in (("if", "if"), ("for", "for_range")) if rp.CONTROL_FLOW[switch]},
     }
-    for switch in on - {"numpy_with_branches"}:
+    for switch in on - {"numpy_with_branches", "numpy_with_loops"}:
         assert expected[switch] <= used, (switch, expected[switch] - used)
     assert sum(flow_case(index).where == "clean" for index in range(FLOW_PROGRAMS)) >= 0.95 * FLOW_PROGRAMS
     branches = [p for p in programs if any(isinstance(n, ast.If) for n in ast.walk(ast.parse(p.source)))]
@@ -326,6 +327,35 @@ def test_an_array_gradient_sharing_an_arguments_memory_is_caught(array_case, mon
     monkeypatch.setattr(astgrad, "grad", lambda fn, wrt=None, mode="reverse": lambda *args: args[index][...])
     with pytest.raises(rp.PropertyFailure, match="shares memory with the argument"):
         ra.gradients_have_shapes_and_memory_of_their_own(chosen)
+
+
+if rp.CONTROL_FLOW["numpy_with_loops"]:  # array programs with loops, once astgrad differentiates them
+
+    @pytest.fixture(scope="module")
+    def array_flow_case(directory):
+        made = {}
+
+        def case(index):
+            if index not in made:
+                made[index] = ra.prepare(ra.make_flow_program(SEED, index), directory)
+            return made[index]
+
+        return case
+
+    @pytest.mark.parametrize("index", range(ARRAY_FLOW_PROGRAMS))
+    def test_random_array_program_with_loops(index, array_flow_case):
+        properties = [p for p in ra.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
+        try:
+            rp.check(array_flow_case(index), properties)
+        except Exception as exc:
+            report = failure_report(ra.make_flow_program(SEED, index), exc, "--arrays --control-flow ")
+            raise AssertionError(report) from exc
+
+    def test_array_programs_with_loops_use_every_loop_construct(array_flow_case):
+        used = {c for index in range(ARRAY_FLOW_PROGRAMS) for c in array_flow_case(index).program.used}
+        assert set(ra.FLOW_CONSTRUCTS) <= used, set(ra.FLOW_CONSTRUCTS) - used
+        clean = sum(array_flow_case(index).where == "clean" for index in range(ARRAY_FLOW_PROGRAMS))
+        assert clean >= 0.95 * ARRAY_FLOW_PROGRAMS
 
 
 # ---- regressions found by the generator ----------------------------------------------------------
