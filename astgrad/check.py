@@ -14,8 +14,11 @@ Statements, in order
     * ``pass``;
     * ``if``/``elif``/``else`` statements whose branches are made of these
       statements (at any depth); the test is a condition (below);
-    * exactly one ``return expr`` (or ``return a, b``), as the last statement
-      of the function.
+    * ``for i in range(...)`` loops (one to three arguments, no ``else``)
+      whose body is made of these statements (at any depth);
+    * one ``return expr`` (or ``return a, b``) as the last statement of the
+      function, and any number inside ``if`` branches (desugar makes them one
+      result), so that every path ends in a ``return``.
 Expressions
     names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
     unary ``- +``, single comparisons with ``< <= > >= == !=`` (their value
@@ -31,14 +34,15 @@ Conditions (the test of an ``if`` or of a conditional expression)
     an expression, comparisons chained or not (``0 < x <= 1``), and these
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (loops, ``try``, ``with``, comprehensions, lambdas, a
-``return`` inside an ``if``, ``yield``, ``global``/``nonlocal``, item or
+Everything else (``while``, loops over anything but ``range``, ``try``,
+``with``, comprehensions, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
 attribute assignment, ``del``, starred arguments, in-place method calls, ...)
 is rejected, with its line, column and a hint of what to write instead.
 """
 
 import gast
 
+from .desugar import always_returns
 from .errors import UnsupportedSyntaxError
 from .rules import COMPARISONS
 
@@ -49,7 +53,6 @@ NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
-    gast.For: ("a `for` loop", UNROLL),
     gast.AsyncFor: ("an `async for` loop", UNROLL),
     gast.While: ("a `while` loop", UNROLL),
     gast.Try: ("a `try` statement", OUTSIDE),
@@ -85,17 +88,23 @@ REJECTED = {
 ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
-def check(tree, location):
-    """`tree` if it is in the subset, else `UnsupportedSyntaxError`."""
+def check(tree, location, generated=False):
+    """`tree` if it is in the subset, else `UnsupportedSyntaxError`.
+
+    A function astgrad `generated` (a gradient differentiated again) may also
+    use the stacks its reversed loops use: ``s = []``, ``s.append(v)``,
+    ``v = s.pop()``, and loops over ``reversed(range(...))``.
+    """
     _check_parameters(tree, location)
     body = tree.body
     if is_docstring(body[0]):
         body = body[1:]
     for index, statement in enumerate(body):
         is_last = index == len(body) - 1
-        _check_statement(statement, is_last, location)
-        _check_nested(statement, location)
-    if not body or not isinstance(body[-1], gast.Return):
+        _check_statement(statement, is_last, location, generated)
+        _check_nested(statement, location, generated)
+    if not body or not (isinstance(body[-1], gast.Return) or isinstance(body[-1], gast.If) and always_returns(
+            [body[-1]])):  # fmt: skip
         last = body[-1] if body else tree
         raise location.error(
             UnsupportedSyntaxError,
@@ -129,22 +138,70 @@ def is_docstring(statement):
     )
 
 
-def _check_nested(statement, location):
-    """The statements of an `if`'s branches, at any depth (none of them may return)."""
-    if not isinstance(statement, gast.If):
+def _check_nested(statement, location, generated=False):
+    """The statements of an `if`'s branches and a loop's body, at any depth (none of them may return)."""
+    if isinstance(statement, gast.If):
+        _check_condition(statement.test, location)
+        blocks, where = (statement.body, statement.orelse), "an `if`"
+    elif isinstance(statement, gast.For):
+        _check_for(statement, location, generated)
+        blocks, where = (statement.body,), "a loop"
+    else:
         return
-    _check_condition(statement.test, location)
-    for branch in (statement.body, statement.orelse):
-        for inner in branch:
+    for block in blocks:
+        for inner in block:
+            if isinstance(inner, gast.Return) and where == "an `if`":  # made one result by desugar
+                _check_return(inner, location)
+                continue
             if isinstance(inner, gast.Return):
                 raise location.error(
                     UnsupportedSyntaxError,
                     inner,
-                    "a `return` inside an `if` is not supported",
-                    hint="assign the value to a name in each branch and return it after the `if`",
+                    f"a `return` inside {where} is not supported",
+                    hint=f"assign the value to a name and return it after {where}",
                 )
-            _check_statement(inner, False, location)
-            _check_nested(inner, location)
+            _check_statement(inner, False, location, generated)
+            _check_nested(inner, location, generated)
+
+
+def _check_for(statement, location, generated=False):
+    """``for name in range(...)`` with no ``else``."""
+    if statement.orelse:
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.orelse[0],
+            "a `for` loop's `else` is not supported",
+            hint="run that code after the loop",
+        )
+    if not isinstance(statement.target, gast.Name):
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.target,
+            "a loop over anything but `range(...)` with one loop variable is not supported yet",
+            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
+        )
+    iterable = statement.iter
+    if generated and isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and (
+            iterable.func.id == "reversed" and len(iterable.args) == 1):  # fmt: skip
+        iterable = iterable.args[0]
+    if not (isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and iterable.func.id == "range"
+            and 1 <= len(iterable.args) <= 3 and not iterable.keywords):  # fmt: skip
+        raise location.error(
+            UnsupportedSyntaxError,
+            iterable,
+            "a loop over anything but `range(...)` is not supported yet",
+            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
+        )
+    for argument in iterable.args:
+        _check_expression(argument, location)
+
+
+def _check_return(statement, location):
+    if statement.value is None:
+        raise location.error(
+            UnsupportedSyntaxError, statement, "`return` without a value", hint="return the function's value"
+        )
+    _check_expression(statement.value, location)
 
 
 def _check_condition(test, location):
@@ -169,23 +226,43 @@ def _check_condition(test, location):
         _check_expression(test, location)
 
 
-def _check_statement(statement, is_last, location):
+def is_stack_statement(statement):
+    """``s = []``, ``s.append(v)`` or ``v = s.pop()``: a stack of generated code."""
+    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name):
+        value = statement.value
+        if isinstance(value, gast.List) and not value.elts:
+            return True
+        return _is_method_call(value, "pop", 0)
+    return isinstance(statement, gast.Expr) and _is_method_call(statement.value, "append", 1)
+
+
+def _is_method_call(value, method, count):
+    return (
+        isinstance(value, gast.Call)
+        and isinstance(value.func, gast.Attribute)
+        and isinstance(value.func.value, gast.Name)
+        and value.func.attr == method
+        and len(value.args) == count
+        and not value.keywords
+        and all(isinstance(a, (gast.Name, gast.Constant)) for a in value.args)
+    )
+
+
+def _check_statement(statement, is_last, location, generated=False):
+    if generated and is_stack_statement(statement):
+        return
     reject = REJECTED.get(type(statement))
     if reject:
         what, hint = reject
         raise location.error(UnsupportedSyntaxError, statement, f"{what} is not supported", hint=hint)
-    if isinstance(statement, gast.If):
+    if isinstance(statement, (gast.If, gast.For)):
         return
     if isinstance(statement, gast.Return):
         if not is_last:
             raise location.error(
                 UnsupportedSyntaxError, statement, "an early `return` is not supported", hint=ONE_RETURN
             )
-        if statement.value is None:
-            raise location.error(
-                UnsupportedSyntaxError, statement, "`return` without a value", hint="return the function's value"
-            )
-        _check_expression(statement.value, location)
+        _check_return(statement, location)
     elif isinstance(statement, gast.Assign):
         for target in statement.targets:
             _check_target(target, location)

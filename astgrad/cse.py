@@ -34,7 +34,7 @@ from dataclasses import replace
 
 import gast
 
-from .ir import Branch, has_branches
+from .ir import STACK_STATEMENTS, Branch, Loop, Push, has_branches
 from .names import name, substituted
 
 
@@ -70,16 +70,25 @@ def _with_branches(program):
 
 
 def _merge_targets(body):
+    """The names a branch merges or a loop carries out of its body: their equations stay."""
     targets = set()
     for statement in body:
         if isinstance(statement, Branch):
             targets |= {target for target, _, _ in statement.merges}
             targets |= _merge_targets(statement.then) | _merge_targets(statement.orelse)
+        elif isinstance(statement, Loop):
+            targets |= {end.id for _, _, end in statement.carried if isinstance(end, gast.Name)}
+            targets |= _merge_targets(statement.body)
     return targets
 
 
 def _nested_representatives(body, first_by_key, representative, merge_targets):
     for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
+        if isinstance(statement, Loop):
+            _nested_representatives(statement.body, dict(first_by_key), representative, merge_targets)
+            continue
         if isinstance(statement, Branch):
             for block in (statement.then, statement.orelse):
                 _nested_representatives(block, dict(first_by_key), representative, merge_targets)
@@ -93,6 +102,21 @@ def _nested_representatives(body, first_by_key, representative, merge_targets):
 def _kept(body, renaming, loads):
     kept = []
     for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            if isinstance(statement, Push):
+                statement = replace(statement, atom=_renamed_atoms(statement.atom, renaming))
+            kept.append(statement)
+            continue
+        if isinstance(statement, Loop):
+            kept.append(Loop(
+                statement.target,
+                tuple(_renamed_atoms(atom, renaming) for atom in statement.bounds),
+                [(h, _renamed_atoms(init, renaming), _renamed_atoms(end, renaming)) for h, init, end in statement.carried],
+                _kept(statement.body, renaming, loads),
+                statement.origin,
+                statement.backwards,
+            ))  # fmt: skip
+            continue
         if isinstance(statement, Branch):
             kept.append(Branch(
                 substituted(statement.test, loads),

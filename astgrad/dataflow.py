@@ -36,7 +36,7 @@ import shutil
 import gast
 
 from . import api
-from .ir import Branch, all_equations, test_names
+from .ir import STACK_STATEMENTS, Branch, Loop, all_equations, test_names
 from .errors import AstgradError
 from .rules import ZERO
 from .resolve import OPERATOR_SYMBOLS
@@ -157,9 +157,12 @@ def _primal_lines(program):
     nodes += [_node(free, free, "plaintext") for free in _free_names(program)]
     edges = []
     constants = _Constants()
-    nodes += _block_lines(program.body, {}, constants, edges, [0])
+    scope = {}
+    nodes += _block_lines(program.body, scope, constants, edges, [0])
     nodes.append(_node(OUTPUT_NODE, OUTPUT_NODE, "doubleoctagon"))
-    edges += [_edge(constants.node_id(_source(atom), nodes), OUTPUT_NODE) for atom in _outputs(program)]
+    sources = [_source(atom) for atom in _outputs(program)]
+    edges += [_edge(constants.node_id(scope.get(source, source) if isinstance(source, str) else source, nodes),
+                    OUTPUT_NODE) for source in sources]  # fmt: skip
     return nodes + edges
 
 
@@ -172,6 +175,33 @@ def _block_lines(body, scope, constants, edges, branches, suffix=""):
     """
     nodes = []
     for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
+        if isinstance(statement, Loop):
+            branches[0] += 1
+            number = branches[0]
+            inside = dict(scope)
+            loop_suffix = f"|loop{number}"
+            headers = [h for h, _, _ in statement.carried]
+            for h in headers + [statement.target]:
+                inside[h] = h + loop_suffix
+            inner = [_node(h + loop_suffix, h, "ellipse") for h in headers + [statement.target]]
+            inner += _block_lines(statement.body, inside, constants, edges, branches, loop_suffix)
+            bounds = ", ".join(gast.unparse(b) for b in statement.bounds)
+            nodes += _cluster(f"loop{number}", inner, f"for {statement.target} in range({bounds})")
+            for h, init, end in statement.carried:
+                source = _source(init)
+                tail = scope.get(source, source) if isinstance(source, str) else source
+                edges.append(_edge(constants.node_id(tail, nodes), h + loop_suffix, 'label="initial"'))
+                source = _source(end)
+                tail = inside.get(source, source) if isinstance(source, str) else source
+                edges.append(_edge(constants.node_id(tail, nodes), h + loop_suffix,
+                                   'label="next", style=dashed, constraint=false'))  # fmt: skip
+                node_id = f"{h}|after{number}"
+                scope[h] = node_id
+                nodes.append(_node(node_id, f"after loop\\n{h}", "diamond"))
+                edges.append(_edge(h + loop_suffix, node_id, 'label="last"'))
+            continue
         if isinstance(statement, Branch):
             branches[0] += 1
             number = branches[0]
@@ -299,6 +329,12 @@ def _free_names(program):
     defined = set(program.all_params)
     free = []
     for statement in _statements(program.body):
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
+        if isinstance(statement, Loop):
+            free += [b.id for b in statement.bounds if isinstance(b, gast.Name) and b.id not in defined]
+            defined.update([h for h, _, _ in statement.carried] + [statement.target])
+            continue
         if isinstance(statement, Branch):
             free += [n for n in sorted(test_names(statement.test)) if n not in defined]
             defined.update(target for target, _, _ in statement.merges)
@@ -332,6 +368,12 @@ def _gradient_flow(program, adjoints):
     """(equation target, input) for each gradient the reverse sweep passes on, last equation first."""
     flow = []
     for equation in reversed(list(_statements(program.body))):
+        if isinstance(equation, STACK_STATEMENTS):
+            continue
+        if isinstance(equation, Loop):
+            flow += [(h, atom.id) for h, *atoms in equation.carried for atom in atoms
+                     if isinstance(atom, gast.Name) and atom.id in adjoints and atom.id != h]  # fmt: skip
+            continue
         if isinstance(equation, Branch):
             flow += [(target, atom.id) for target, *atoms in equation.merges for atom in atoms
                      if isinstance(atom, gast.Name) and atom.id in adjoints and atom.id != target]  # fmt: skip
@@ -349,8 +391,13 @@ def _gradient_flow(program, adjoints):
 
 
 def _statements(body):
-    """Every statement of a block, those inside branches too: a branch after its blocks' statements."""
+    """Every statement of a block, those inside branches and loops too: a branch after its blocks' statements,
+    a loop before its body's."""
     for statement in body:
+        if isinstance(statement, Loop):
+            yield statement
+            yield from _statements(statement.body)
+            continue
         if isinstance(statement, Branch):
             yield from _statements(statement.then)
             yield from _statements(statement.orelse)

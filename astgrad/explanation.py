@@ -32,7 +32,7 @@ import gast
 
 from . import api, forward, optimize, rename
 from .ir import Derivative, function_def, make_function_def, primal_block, return_line
-from .resolve import ResolvedIf
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack
 from .compile import line_origins, to_source, with_origin_comments
 from .errors import AstgradError
 from .highlight import to_html
@@ -217,11 +217,25 @@ def resolved_source(resolved):
 
 def _statements(statements):
     """Resolved statements as gast statements (an `if` as the `if` it was, with its resolved branches)."""
-    return [
-        gast.If(test=s.test, body=_statements(s.body) or [gast.Pass()], orelse=_statements(s.orelse))
-        if isinstance(s, ResolvedIf) else s
-        for s in statements
-    ]  # fmt: skip
+    return [_statement(s) for s in statements]
+
+
+def _statement(s):
+    if isinstance(s, ResolvedIf):
+        return gast.If(test=s.test, body=_statements(s.body) or [gast.Pass()], orelse=_statements(s.orelse))
+    if isinstance(s, ResolvedFor):
+        iterable = gast.Call(func=_name("range"), args=list(s.arguments), keywords=[])
+        if s.backwards:
+            iterable = gast.Call(func=_name("reversed"), args=[iterable], keywords=[])
+        return gast.For(target=s.target, iter=iterable, body=_statements(s.body) or [gast.Pass()], orelse=[],
+                        type_comment=None)  # fmt: skip
+    if isinstance(s, ResolvedStack):
+        return s.node
+    return s
+
+
+def _name(identifier):
+    return gast.Name(id=identifier, ctx=gast.Load(), annotation=None, type_comment=None)
 
 
 def program_source(program, def_name):

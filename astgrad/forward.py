@@ -37,7 +37,8 @@ import gast
 
 from . import runtime
 from .ir import (
-    CALL, PRIMAL, TANGENT, Branch, Conditional, Derivative, Line, each_input, not_differentiable, number_check, origin, parameter,
+    CALL, PRIMAL, STACK_STATEMENTS, TANGENT, Branch, Conditional, Derivative, Loop, NewStack, NoSaves, Push,
+    active_names, has_branches, loop_lines, stack_call, stack_lines, Line, each_input, not_differentiable, number_check, origin, parameter,
     primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
@@ -57,7 +58,8 @@ def jvp(program, wrt):
     tangents = {p: namespace.fresh(p + DOT) for p in wrt}
     sweep = _Sweep(program, namespace)
     names = {p: name(t) for p, t in tangents.items()}
-    lines = sweep.block(program.body, [(names, _memoized(lambda v: namespace.fresh(v + DOT)))])
+    active = active_names(program, wrt) if has_branches(program.body) else ()
+    lines = sweep.block(program.body, [(names, _memoized(lambda v: namespace.fresh(v + DOT)), active)])
     value = copy_atom(program.output)
     tangent = _output_tangent(program.output, names, arrays, namespace)
     lines.append(return_line(gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
@@ -76,7 +78,12 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     sweep = _Sweep(program, namespace)
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
     lines = number_check(program, wrt, namespace)
-    streams = [(passes[p], _memoized(lambda v, p=p: namespace.fresh(tangent_name(v, p)))) for p in wrt]
+    loops = has_branches(program.body)
+    streams = [
+        (passes[p], _memoized(lambda v, p=p: namespace.fresh(tangent_name(v, p))),
+         active_names(program, (p,)) if loops else ())
+        for p in wrt
+    ]  # fmt: skip
     lines += sweep.block(program.body, streams)
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
     rows = []
@@ -133,7 +140,11 @@ class _Sweep:
         self.program = program
         self.arrays = program.arrays
         self.namespace = namespace
-        self.shapes = shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
+        # Around loops and branches shapes are not followed: every elementwise tangent is broadcast (None).
+        self.shapes = (
+            None if has_branches(program.body)
+            else shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
+        )  # fmt: skip
 
     def block(self, body, streams):
         """The lines of a block: each equation followed by its tangent in each stream (tangents, fresh name)."""
@@ -142,9 +153,73 @@ class _Sweep:
             if isinstance(statement, Branch):
                 lines.append(self.branch(statement, streams))
                 continue
+            if isinstance(statement, Loop):
+                lines += self.loop(statement, streams)
+                continue
+            if isinstance(statement, STACK_STATEMENTS):
+                lines += stack_lines(statement, None)
+                for tangents, fresh, active in streams:
+                    lines += self.stack_tangent(statement, tangents, fresh, active)
+                continue
             lines.append(primal_line(statement))
-            for tangents, fresh in streams:
+            for tangents, fresh, _ in streams:
                 lines.extend(self.tangent_lines(statement, statement.rule, tangents, fresh))
+        return lines
+
+    def _zero(self, atom):
+        """The tangent of a value that carries none where one is needed: a zero of its shape in array code."""
+        if self.arrays and isinstance(atom, gast.Name):
+            return _zero_like(atom, self.namespace)
+        return gast.Constant(value=0.0, kind=None)
+
+    def stack_tangent(self, statement, tangents, fresh, active):
+        """A stack of generated code carries its values' tangents on a stack beside it."""
+        if statement.stack not in active:
+            return []
+        where = statement.origin + (None, None)
+        if isinstance(statement, NewStack):
+            tangents[statement.stack] = name(fresh(statement.stack))
+            return [Line(tangents[statement.stack].id, gast.List(elts=[], ctx=gast.Load()), TANGENT, where)]
+        stack = tangents[statement.stack].id
+        if isinstance(statement, Push):
+            value = _tangent(statement.atom, tangents) or self._zero(statement.atom)
+            return [Line((), stack_call(stack, "append", value), TANGENT, where)]
+        tangent = fresh(statement.target)
+        tangents[statement.target] = name(tangent)
+        return [Line(tangent, stack_call(stack, "pop"), TANGENT, where)]
+
+    def loop(self, loop, streams):
+        """The user's loop with its tangents interleaved; a header's tangent is carried around it too."""
+        where = loop.origin + (None, None)
+        lines = loop_lines(loop, (), NoSaves(self.namespace))
+        header_line = lines.pop()
+        carried_tangents = []  # per stream: [(header tangent name, end atom)]
+        body_streams = []
+        for tangents, fresh, active in streams:
+            inside = dict(tangents)
+            pairs = []
+            for h, init, end in loop.carried:
+                if h not in active:
+                    continue
+                start = _tangent(init, tangents) or self._zero(init)
+                coalesced = isinstance(init, gast.Name) and init.id == h and isinstance(start, gast.Name)
+                tangent = start.id if coalesced else fresh(h)  # the loop keeps the initial value's names
+                if not (isinstance(start, gast.Name) and start.id == tangent):
+                    lines.append(Line(tangent, start, TANGENT, where))
+                inside[h] = name(tangent)
+                pairs.append((h, tangent, end))
+            carried_tangents.append(pairs)
+            body_streams.append((inside, fresh, active))
+        primal_body = list(header_line.body)
+        copies = [line for line in primal_body if line.role == PRIMAL and _is_carried_copy(line, loop)]
+        body = self.block(loop.body, body_streams) + copies
+        for (inside, _, _), pairs in zip(body_streams, carried_tangents):
+            moves = [(tangent, _tangent(end, inside) or self._zero(end)) for _, tangent, end in pairs]
+            body += tangent_copies(moves, where)
+        lines.append(header_line.with_body(body))
+        for (tangents, _, _), pairs in zip(streams, carried_tangents):
+            for h, tangent, _ in pairs:
+                tangents[h] = name(tangent)
         return lines
 
     def branch(self, branch, streams):
@@ -152,14 +227,14 @@ class _Sweep:
         where = branch.origin + (None, None)
         arms = []
         for position, block in ((1, branch.then), (2, branch.orelse)):
-            arm_streams = [(dict(tangents), fresh) for tangents, fresh in streams]
+            arm_streams = [(dict(tangents), fresh, active) for tangents, fresh, active in streams]
             lines = self.block(block, arm_streams)
             for target, *merged in branch.merges:
                 atom = merged[position - 1]
                 if atom is not None and not (isinstance(atom, gast.Name) and atom.id == target):
                     lines.append(Line(target, copy_atom(atom), PRIMAL, where))
             arms.append((lines, arm_streams))
-        for stream, (tangents, fresh) in enumerate(streams):
+        for stream, (tangents, fresh, _) in enumerate(streams):
             for target, *merged in branch.merges:
                 carried = [_tangent(merged[position], arm[1][stream][0]) for position, arm in enumerate(arms)]
                 if all(tangent is None for tangent in carried):
@@ -171,7 +246,7 @@ class _Sweep:
                     already = arm_streams[stream][0].get(target)
                     if isinstance(already, gast.Name) and already.id == tangent:
                         continue  # the branch's own equation computed it
-                    value = value if value is not None else gast.Constant(value=0.0, kind=None)
+                    value = value if value is not None else self._zero(atom)
                     lines.append(Line(tangent, value, TANGENT, where))
                 tangents[target] = name(tangent)
         (then, _), (orelse, _) = arms
@@ -199,9 +274,9 @@ class _Sweep:
             terms = self._template_terms(equation, rule, tangents)
         total = _sum(terms)
         target = equation.target
-        if self.arrays and rule.elementwise and any(
+        if self.arrays and rule.elementwise and (self.shapes is None or any(
             self.shapes[a.id] != self.shapes[target] for atoms in carried.values() for a in atoms
-        ):  # a broadcast input's tangent is broadcast to the output's shape
+        )):  # a broadcast input's tangent is broadcast to the output's shape
             total = gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[total, name(target)],
                               keywords=[])  # fmt: skip
         tangent = fresh(target)
@@ -241,6 +316,23 @@ class _Sweep:
             return instantiate(template, placeholders, rule, self.namespace)
         except ValueError as reason:
             raise unsupported(equation, reason) from None
+
+
+def _is_carried_copy(line, loop):
+    """Whether a line of a loop's body is one of the copies giving its headers their end values."""
+    headers = {h for h, _, _ in loop.carried}
+    targets = line.target if isinstance(line.target, tuple) else (line.target,)
+    return bool(targets) and all(isinstance(t, str) and t in headers for t in targets)
+
+
+def tangent_copies(moves, where):
+    """``dx = dx_end`` for each (header tangent, end tangent), one tuple assignment where one would clobber."""
+    moves = [(t, v) for t, v in moves if not (isinstance(v, gast.Name) and v.id == t)]
+    targets = {t for t, _ in moves}
+    if len(moves) > 1 and any(isinstance(v, gast.Name) and v.id in targets for _, v in moves):
+        value = gast.Tuple(elts=[v for _, v in moves], ctx=gast.Load())
+        return [Line(tuple(t for t, _ in moves), value, TANGENT, where)]
+    return [Line(t, v, TANGENT, where) for t, v in moves]
 
 
 def _memoized(fresh):

@@ -66,18 +66,108 @@ class Branch:
     origin: tuple  # (filename, line) of the user's `if` or conditional expression
 
 
+@dataclass
+class Loop:
+    """``for target in range(*bounds): body``, with the names the body carries from one iteration to the next.
+
+    `carried` lists ``(header, initial atom, end atom)``: `header` names the
+    value at the start of each iteration (and after the loop), the initial
+    atom its value before the first, the end atom its value at the end of
+    the body (read by the next iteration). The body is single-assignment
+    apart from its headers, which are assigned only by the loop itself.
+    """
+
+    target: str
+    bounds: tuple  # the atoms passed to range()
+    carried: list
+    body: list
+    origin: tuple  # (filename, line) of the user's `for`
+    backwards: bool = False  # over ``reversed(range(...))`` (in generated code)
+
+
+@dataclass
+class NewStack:
+    """``stack = []``: a stack of generated code (read again to differentiate a gradient)."""
+
+    stack: str
+    origin: tuple
+
+
+@dataclass
+class Push:
+    """``stack.append(atom)``."""
+
+    stack: str
+    atom: object
+    origin: tuple
+
+
+@dataclass
+class Pop:
+    """``target = stack.pop()``."""
+
+    target: str
+    stack: str
+    origin: tuple
+
+
+STACK_STATEMENTS = (NewStack, Push, Pop)
+
+
 def all_equations(body):
-    """Every equation of a block, those inside branches too, in order."""
+    """Every equation of a block, those inside branches and loops too, in order."""
     for statement in body:
         if isinstance(statement, Branch):
             yield from all_equations(statement.then)
             yield from all_equations(statement.orelse)
-        else:
+        elif isinstance(statement, Loop):
+            yield from all_equations(statement.body)
+        elif not isinstance(statement, STACK_STATEMENTS):
             yield statement
 
 
 def has_branches(body):
-    return any(isinstance(statement, Branch) for statement in body)
+    """Whether a block has branches or loops."""
+    return any(isinstance(statement, (Branch, Loop)) for statement in body)
+
+
+def reads_of(body):
+    """The names a block reads (its equations', tests', merges', bounds' and carried atoms')."""
+    read = set()
+    for statement in body:
+        if isinstance(statement, Branch):
+            read |= test_names(statement.test) | reads_of(statement.then) | reads_of(statement.orelse)
+            read |= {a.id for _, *atoms in statement.merges for a in atoms if isinstance(a, gast.Name)}
+        elif isinstance(statement, Loop):
+            read |= {a.id for a in statement.bounds if isinstance(a, gast.Name)} | reads_of(statement.body)
+            read |= {a.id for _, *atoms in statement.carried for a in atoms if isinstance(a, gast.Name)}
+        elif isinstance(statement, Push):
+            read |= {statement.stack} | ({statement.atom.id} if isinstance(statement.atom, gast.Name) else set())
+        elif isinstance(statement, Pop):
+            read.add(statement.stack)
+        elif isinstance(statement, NewStack):
+            pass
+        else:
+            read |= {a.id for a in atoms(statement.rule, statement.inputs) if isinstance(a, gast.Name)}
+    return read
+
+
+def body_defines(body):
+    """The names a block assigns: equations' targets, merged names and loops' headers, at any depth."""
+    made = set()
+    for statement in body:
+        if isinstance(statement, Branch):
+            made |= body_defines(statement.then) | body_defines(statement.orelse)
+            made |= {target for target, _, _ in statement.merges}
+        elif isinstance(statement, Loop):
+            made |= body_defines(statement.body) | {h for h, _, _ in statement.carried} | {statement.target}
+        elif isinstance(statement, NewStack):
+            made.add(statement.stack)
+        elif isinstance(statement, Push):
+            pass
+        else:
+            made.add(statement.target)
+    return made
 
 
 def test_names(test):
@@ -178,6 +268,26 @@ def active_names(program, wrt, zero_adjoint=()):
 
 def _mark_active(body, active, zero_adjoint):
     for statement in body:
+        if isinstance(statement, Loop):
+            while True:  # a header is active if its initial or end value is: to a fixpoint
+                before = len(active)
+                for header, *values in statement.carried:
+                    if any(isinstance(a, gast.Name) and a.id in active for a in values):
+                        active.add(header)
+                _mark_active(statement.body, active, zero_adjoint)
+                if len(active) == before:
+                    break
+            continue
+        if isinstance(statement, Push):
+            if isinstance(statement.atom, gast.Name) and statement.atom.id in active:
+                active.add(statement.stack)
+            continue
+        if isinstance(statement, Pop):
+            if statement.stack in active:
+                active.add(statement.target)
+            continue
+        if isinstance(statement, NewStack):
+            continue
         if isinstance(statement, Branch):
             _mark_active(statement.then, active, zero_adjoint)
             _mark_active(statement.orelse, active, zero_adjoint)
@@ -214,6 +324,19 @@ def parameters_to_check(program, wrt):
 
 def _carry_arrays(body, carried, read):
     for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
+        if isinstance(statement, Loop):
+            read.update(a.id for a in statement.bounds if isinstance(a, gast.Name))
+            for _ in range(len(statement.carried) + 1):  # the end values reach the next iteration's headers
+                for header, *values in statement.carried:
+                    names = [a.id for a in values if isinstance(a, gast.Name)]
+                    read.update(names)
+                    sources = set().union(carried.get(header, ()), *(carried.get(n, ()) for n in names))
+                    if sources:
+                        carried[header] = sources
+                _carry_arrays(statement.body, carried, read)
+            continue
         if isinstance(statement, Branch):
             read.update(test_names(statement.test))
             _carry_arrays(statement.then, carried, read)
@@ -313,10 +436,49 @@ class Conditional:
         return Conditional(self.test if test is None else test, tuple(then), tuple(orelse), self.origin)
 
 
+LOOP = "loop"  # a `for` loop of a generated function
+
+
+@dataclass(frozen=True)
+class ForLoop:
+    """``for variable in iterable: <body lines>`` in a generated function."""
+
+    variable: str
+    iterable: gast.expr
+    body: tuple
+    origin: tuple = None
+    role = LOOP
+    target = ()
+    guard = None
+    temporary = False
+
+    @property
+    def value(self):
+        return self.iterable
+
+    @property
+    def printed_lines(self):
+        return 1 + (sum(line.printed_lines for line in self.body) or 1)
+
+    def with_body(self, body, iterable=None):
+        return ForLoop(self.variable, self.iterable if iterable is None else iterable, tuple(body), self.origin)
+
+
+def inner_lines(line):
+    """The lines inside a compound line (an `if`'s or a loop's), none for a simple one."""
+    if isinstance(line, Conditional):
+        return line.then + line.orelse
+    if isinstance(line, ForLoop):
+        return line.body
+    return ()
+
+
 def assigned_in(line):
-    """The names a line assigns (a conditional's lines' too)."""
+    """The names a line assigns (a conditional's or a loop's lines' too)."""
     if isinstance(line, Conditional):
         return {n for inner in line.then + line.orelse for n in assigned_in(inner)}
+    if isinstance(line, ForLoop):
+        return {line.variable} | {n for inner in line.body for n in assigned_in(inner)}
     if isinstance(line.target, str):
         return {line.target}
     if isinstance(line.target, tuple):
@@ -327,8 +489,8 @@ def assigned_in(line):
 def read_in(line):
     """The names a line reads (a conditional's test and lines' too)."""
     names = {n.id for n in gast.walk(line.value) if isinstance(n, gast.Name)}
-    if isinstance(line, Conditional):
-        for inner in line.then + line.orelse:
+    if isinstance(line, (Conditional, ForLoop)):
+        for inner in inner_lines(line):
             names |= read_in(inner)
     elif line.guard is not None:
         names |= {n.id for n in gast.walk(line.guard) if isinstance(n, gast.Name)}
@@ -345,6 +507,9 @@ def printed_origins(line, roles):
         if not line.then:
             return header + orelse
         return header + then + ([header[0]] + orelse if line.orelse else [])
+    if isinstance(line, ForLoop):
+        header = [line.origin if roles is None or any(inner.role in roles for inner in line.body) else None]
+        return header + ([o for inner in line.body for o in printed_origins(inner, roles)] or [None])
     return [line.origin if roles is None or line.role in roles else None] * line.printed_lines
 
 
@@ -382,14 +547,20 @@ def primal_line(equation, temporary=False):
     return Line(equation.target, equation.value, role, origin(equation), temporary)
 
 
-def primal_block(body, temporaries=frozenset()):
-    """The primal lines of a block: its equations, and an `if` for each branch with its merges as copies."""
+def primal_block(body, temporaries=frozenset(), saves=None, in_loop=False):
+    """The primal lines of a block: its equations, an `if` for each branch with its merges as copies, and
+    a `for` loop for each loop, its carried values copied at the end of the body.
+
+    `saves` (from reverse) says which headers of a loop are pushed onto a
+    stack at the top of each iteration; a loop inside another pushes nothing
+    (the reverse sweep computes it again, pushing then).
+    """
     lines = []
     for statement in body:
         if isinstance(statement, Branch):
             where = statement.origin + (None, None)
             arms = [
-                primal_block(block, temporaries) + [
+                primal_block(block, temporaries, saves, in_loop) + [
                     Line(target, copy_atom(merge[position - 1]), PRIMAL, where)
                     for target, *merge in statement.merges
                     if merge[position - 1] is not None
@@ -398,21 +569,121 @@ def primal_block(body, temporaries=frozenset()):
                 for position, block in ((1, statement.then), (2, statement.orelse))
             ]
             lines.append(Conditional(copy.deepcopy(statement.test), arms[0], arms[1], where))
+        elif isinstance(statement, Loop):
+            inner = NoSaves(saves.namespace, saves.recompute) if in_loop and saves else saves
+            lines += loop_lines(statement, temporaries, inner)
+        elif isinstance(statement, STACK_STATEMENTS):
+            lines += stack_lines(statement, saves)
         else:
             lines.append(primal_line(statement, temporary=statement.target in temporaries))
     return lines
 
 
+def stack_lines(statement, saves):
+    """A stack statement's line; computed again (`saves.recompute`) a push or a new stack makes none, and a pop
+    takes the value saved when it first ran, which a loop that saves its pops (`saves.popped`) pushes."""
+    where = statement.origin + (None, None)
+    recompute = saves is not None and saves.recompute
+    if isinstance(statement, NewStack):
+        return [] if recompute else [Line(statement.stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where)]
+    if isinstance(statement, Push):
+        return [] if recompute else [Line((), stack_call(statement.stack, "append", statement.atom), PRIMAL, where)]
+    saved = saves.saved_pop(statement) if saves is not None else None
+    if recompute:
+        return [Line(statement.target, stack_call(saved, "pop"), PRIMAL, where)]
+    lines = [Line(statement.target, stack_call(statement.stack, "pop"), PRIMAL, where)]
+    if saved is not None:
+        lines.append(Line((), stack_call(saved, "append", name(statement.target)), PRIMAL, where))
+    return lines
+
+
+def stack_call(stack, method, atom=None):
+    """``stack.append(atom)`` or ``stack.pop()``."""
+    func = gast.Attribute(value=name(stack), attr=method, ctx=gast.Load())
+    return gast.Call(func=func, args=[] if atom is None else [copy_atom(atom)], keywords=[])
+
+
+def loop_lines(loop, temporaries, saves, reversed_loop=False):
+    """A loop's initial copies, its stacks and the loop (pushing what `saves` asks at the top of its body)."""
+    where = loop.origin + (None, None)
+    lines = [
+        Line(header, copy_atom(init), PRIMAL, where)
+        for header, init, _ in loop.carried
+        if not (isinstance(init, gast.Name) and init.id == header)
+    ]
+    pushes = []
+    if saves is not None and not saves.recompute:
+        for pop in _pops_in(loop.body):  # saved where they run, for the reverse sweep to take them again
+            stack = saves.saved_pop(pop)
+            if stack is not None:
+                lines.append(Line(stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where))
+    if saves is not None:
+        for header in saves.pushed(loop):
+            stack = saves.stack(loop, header)
+            lines.append(Line(stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where))
+            append = gast.Attribute(value=name(stack), attr="append", ctx=gast.Load())
+            pushes.append(Line((), gast.Call(func=append, args=[name(header)], keywords=[]), PRIMAL, where))
+    body = pushes + primal_block(loop.body, temporaries, saves, in_loop=True) + carried_copies(loop, where)
+    iterable = range_call(loop, saves.namespace if saves else None)
+    lines.append(ForLoop(loop.target, iterable, tuple(body), where))
+    return lines
+
+
+class NoSaves:
+    """What a loop saves when nothing is: no stack (forward mode, a loop inside a loop's primal sweep)."""
+
+    def __init__(self, namespace, recompute=False):
+        self.namespace = namespace
+        self.recompute = recompute
+
+    def pushed(self, loop):
+        return ()
+
+    def saved_pop(self, pop):
+        return None
+
+
+def _pops_in(body):
+    """The pops of a loop's body (in its branches too, not in inner loops)."""
+    for statement in body:
+        if isinstance(statement, Pop):
+            yield statement
+        elif isinstance(statement, Branch):
+            yield from _pops_in(statement.then)
+            yield from _pops_in(statement.orelse)
+
+
+def carried_copies(loop, where, renamed=None):
+    """The copies giving each header its end value at the end of the body (one tuple assignment where a
+    copy would overwrite a header another copy still reads). `renamed` maps a name to the one to copy."""
+    renamed = renamed or (lambda atom: atom)
+    pairs = [(h, renamed(end)) for h, _, end in loop.carried
+             if not (isinstance(end, gast.Name) and end.id == h)]  # fmt: skip
+    pairs = [(h, end) for h, end in pairs if end is not None]
+    headers = {h for h, _ in pairs}
+    clobbers = any(isinstance(end, gast.Name) and end.id in headers for _, end in pairs)
+    if clobbers and len(pairs) > 1:
+        value = gast.Tuple(elts=[copy_atom(end) for _, end in pairs], ctx=gast.Load())
+        return [Line(tuple(h for h, _ in pairs), value, PRIMAL, where)]
+    return [Line(h, copy_atom(end), PRIMAL, where) for h, end in pairs]
+
+
+def range_call(loop, namespace, backwards=False):
+    """``range(a, b)`` of a loop's bounds, in the loop's direction (the other way if `backwards`)."""
+    def builtin(function):
+        if namespace is not None:
+            return namespace.reference(function)
+        return gast.Name(id=function.__name__, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    call = gast.Call(func=builtin(range), args=[copy_atom(b) for b in loop.bounds], keywords=[])
+    if backwards != loop.backwards:  # the reverse of a reversed loop runs forwards
+        call = gast.Call(func=builtin(reversed), args=[call], keywords=[])
+    return call
+
+
 def made_in_branch(branch):
-    """The names a branch's blocks assign (its equations' and inner branches' targets)."""
-    made = set()
-    for block in (branch.then, branch.orelse):
-        for statement in block:
-            if isinstance(statement, Branch):
-                made |= made_in_branch(statement) | {target for target, _, _ in statement.merges}
-            else:
-                made.add(statement.target)
-    return made
+    """The names a branch's blocks assign (its equations' and inner branches' and loops' targets)."""
+    return body_defines(branch.then) | body_defines(branch.orelse)
 
 
 def statement(line):
@@ -422,6 +693,9 @@ def statement(line):
         if not then:
             return gast.If(test=gast.UnaryOp(op=gast.Not(), operand=line.test), body=orelse, orelse=[])
         return gast.If(test=line.test, body=then, orelse=orelse)
+    if isinstance(line, ForLoop):
+        body = [statement(inner) for inner in line.body] or [gast.Pass()]
+        return gast.For(target=store(line.variable), iter=line.iterable, body=body, orelse=[], type_comment=None)
     if line.target is None:
         return gast.Return(value=line.value)
     if line.target == () and line.guard is not None:

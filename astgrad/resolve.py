@@ -22,12 +22,12 @@ import builtins
 import inspect
 import numbers
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gast
 import numpy as np
 
-from . import check, parse, rules, runtime, templates
+from . import check, desugar, parse, rules, runtime, templates
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
 from .ir import parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
@@ -56,6 +56,28 @@ class ResolvedIf:
 
 
 @dataclass
+class ResolvedFor:
+    """A ``for target in range(...)`` loop after resolve: the range's arguments and the body's statements."""
+
+    target: gast.Name
+    arguments: list
+    body: list
+    body_files: list
+    node: gast.For  # the user's statement, for its place
+    backwards: bool = False  # ``reversed(range(...))`` (generated code)
+
+
+@dataclass
+class ResolvedStack:
+    """A stack statement of generated code: ``s = []`` ("new"), ``s.append(v)`` ("push"), ``v = s.pop()`` ("pop")."""
+
+    kind: str
+    stack: str
+    value: object  # the pushed expression, or the popped-into name
+    node: gast.stmt
+
+
+@dataclass
 class Resolved:
     """The function after resolve: flat statements over primitives, and its names."""
 
@@ -67,6 +89,7 @@ class Resolved:
 
 def resolve(function, location):
     """The `Resolved` form of the checked `function`."""
+    function = replace(function, tree=desugar.early_returns(function.tree))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -89,6 +112,10 @@ def assigned_names(body):
         if isinstance(statement, gast.If):
             for branch in (statement.body, statement.orelse):
                 names.update(dict.fromkeys(assigned_names(branch)))
+            continue
+        if isinstance(statement, gast.For):
+            names.setdefault(statement.target.id)
+            names.update(dict.fromkeys(assigned_names(statement.body)))
             continue
         if isinstance(statement, gast.Assign):
             targets = statement.targets
@@ -146,6 +173,14 @@ class _Resolver:
                 out += prelude + [ResolvedIf(test, body, body_files, orelse, orelse_files, statement)]
                 files += prelude_files + [scope.location.filename]
                 continue
+            if isinstance(statement, gast.For):
+                out += self._for(statement, scope, context)
+                files += prelude_files + [scope.location.filename]
+                continue
+            if scope.function.primal_params is not None and check.is_stack_statement(statement):
+                out.append(self._stack(statement, scope, context))
+                files.append(scope.location.filename)
+                continue
             if isinstance(statement, gast.Return):
                 new = gast.Return(value=self.expression(statement.value, scope, context))
             elif isinstance(statement, gast.AugAssign):
@@ -160,6 +195,39 @@ class _Resolver:
             out += prelude + [new]
             files += prelude_files + [scope.location.filename]
         return out, files
+
+    def _stack(self, statement, scope, context):
+        if isinstance(statement, gast.Expr):
+            call = statement.value
+            value = self.expression(call.args[0], scope, context)
+            return ResolvedStack("push", call.func.value.id, value, statement)
+        target = self._store(statement.targets[0], scope).id
+        if isinstance(statement.value, gast.List):
+            return ResolvedStack("new", target, None, statement)
+        return ResolvedStack("pop", statement.value.func.value.id, target, statement)
+
+    def _for(self, statement, scope, context):
+        """The loop's prelude (helpers its range's arguments call) and the `ResolvedFor`."""
+        prelude, _ = context
+        iterable, backwards = statement.iter, False
+        if scope.function.primal_params is not None and iterable.func.id == "reversed":
+            iterable, backwards = iterable.args[0], True
+        func = iterable.func
+        try:
+            is_range = self.namespace.evaluate(func, scope.lookup) is range and func.id not in scope.locals
+        except LookupError:
+            is_range = False
+        if not is_range:
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                iterable,
+                "`range` here is not the builtin `range`",
+                hint="loop over the builtin `range(...)`",
+            )
+        arguments = [self.expression(a, scope, context) for a in iterable.args]
+        target = self._store(statement.target, scope)
+        body, body_files = self.statements(statement.body, scope)
+        return prelude + [ResolvedFor(target, arguments, body, body_files, statement, backwards)]
 
     def _store(self, target, scope):
         if isinstance(target, gast.Name):
@@ -431,6 +499,7 @@ class _Resolver:
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
         check.check(helper.tree, location)
+        helper = replace(helper, tree=desugar.early_returns(helper.tree))
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))

@@ -22,8 +22,10 @@ import numpy as np
 
 from . import rules
 from .errors import UnsupportedSyntaxError
-from .ir import Branch, Equation, Program, all_equations, parameter_names, uses_arrays
-from .resolve import ResolvedIf
+from .ir import (
+    Branch, Equation, Loop, NewStack, Pop, Program, Push, all_equations, parameter_names, reads_of, uses_arrays,
+)
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack
 from .names import BUILTIN_NAMES, copy_atom, dotted_name, name, substituted
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
@@ -47,14 +49,6 @@ def to_ssa(resolved, location):
     args = function.tree.args
     arrays = uses_arrays(all_equations(builder.equations))
     if arrays:  # the array form of a rule, chosen once (``x ** 2`` is np.power's)
-        branch = next((s for s in builder.equations if isinstance(s, Branch)), None)
-        if branch is not None:
-            raise location.error(
-                UnsupportedSyntaxError,
-                builder.branch_nodes[0],
-                "a branch in code that calls NumPy is not supported yet",
-                hint="select elementwise with `np.where(condition, a, b)`, or branch in a helper of plain numbers",
-            )
         for equation in all_equations(builder.equations):
             equation.rule = equation.rule.array_twin
     return Program(
@@ -103,6 +97,8 @@ class _Builder:
         self.producers = {}  # target -> the equation assigning it
         self.origin = None
         self.one_sided = {}  # a user's name assigned in one branch of an `if` only -> that `if`
+        self.loop_targets = {}  # a loop variable, no longer readable after its loop -> the loop
+        self.enclosing = []  # the blocks around the one being built
         self.branch_nodes = []  # the user's `if` statements and conditional expressions, in order
 
     # ---- statements ----------------------------------------------------------------------
@@ -112,6 +108,13 @@ class _Builder:
         for statement, filename in zip(statements, files):
             if isinstance(statement, ResolvedIf):
                 self.if_statement(statement, filename)
+                continue
+            if isinstance(statement, ResolvedFor):
+                self.for_statement(statement, filename)
+                continue
+            if isinstance(statement, ResolvedStack):
+                self.origin = (filename, statement.node.lineno)
+                self.stack_statement(statement)
                 continue
             self.origin = (filename, statement.lineno)
             if isinstance(statement, gast.Return):
@@ -163,11 +166,85 @@ class _Builder:
             merged[user_name] = (a, b)
         self.current.update(self._merge(merged, then, orelse, test, node))
 
+    def for_statement(self, resolved, filename):
+        """A `Loop`: each name the body assigns that holds a value before the loop is carried around it."""
+        node = resolved.node
+        self.origin = (filename, node.lineno)
+        bounds = tuple(copy_atom(self.atom(a)) for a in resolved.arguments)
+        assigned = [n for n in _assigned_in_resolved(resolved.body) if n != resolved.target.id]
+        read_before = reads_of(self.equations_so_far())
+        carried = []  # (user's name, header name, initial atom)
+        for user_name in assigned:
+            if user_name not in self.current:
+                continue  # first assigned in the loop: local to an iteration (read after it: refused there)
+            init = self.current[user_name]
+            if isinstance(init, tuple):
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{user_name}` holds a tuple that the loop changes",
+                    hint="unpack the tuple into names before the loop",
+                )
+            others = [v for v, atom in self.current.items() if v != user_name and _same_atom(atom, init)]
+            # The loop may keep the initial value's name (``for ...: x = x + ...`` on a parameter `x`) when
+            # nothing else reads that value: at the top level only, where no branch or loop around needs it.
+            coalesce = (
+                not self.enclosing and isinstance(init, gast.Name) and not others and init.id not in read_before
+                and init.id not in {h for _, h, _ in carried}
+            )  # fmt: skip
+            header = init.id if coalesce else self._new_name(user_name, None, user_name)
+            carried.append((user_name, header, init))
+        target = self._new_name(resolved.target.id, None, resolved.target.id)
+        before = dict(self.current)
+        outer, outer_one_sided = self.equations, dict(self.one_sided)
+        self.current = dict(before)
+        self.current.update({v: name(h) for v, h, _ in carried})
+        self.current[resolved.target.id] = name(target)
+        self.equations = []
+        self.enclosing.append(outer)
+        self.statements(resolved.body, resolved.body_files)
+        self.enclosing.pop()
+        body, after = self.equations, self.current
+        self.equations, self.one_sided = outer, outer_one_sided
+        self.origin = (filename, node.lineno)
+        self.current = dict(before)
+        for v, h, _ in carried:
+            self.current[v] = name(h)
+        for v in assigned:
+            if v not in before:
+                self.one_sided[v] = node
+                self.current.pop(v, None)
+        self.loop_targets[resolved.target.id] = node
+        self.current.pop(resolved.target.id, None)
+        loop = Loop(target, bounds, [(h, copy_atom(init), copy_atom(after[v])) for v, h, init in carried], body,
+                    self.origin, resolved.backwards)  # fmt: skip
+        self.equations.append(loop)
+        self.branch_nodes.append(node)
+
+    def stack_statement(self, resolved):
+        """A stack of generated code keeps its name; a popped value is a new name."""
+        if resolved.kind == "new":
+            self.defined.add(resolved.stack)
+            self.current[resolved.stack] = name(resolved.stack)
+            self.equations.append(NewStack(resolved.stack, self.origin))
+        elif resolved.kind == "push":
+            self.equations.append(Push(resolved.stack, copy_atom(self.atom(resolved.value)), self.origin))
+        else:
+            target = self._new_name(resolved.value, None, resolved.value)
+            self.current[resolved.value] = name(target)
+            self.equations.append(Pop(target, resolved.stack, self.origin))
+
+    def equations_so_far(self):
+        """The statements made so far, of the enclosing blocks too (their reads are before a new loop)."""
+        return [s for block in self.enclosing + [self.equations] for s in block]
+
     def _arm(self, before, build):
         """(equations, the names' atoms after, the result of `build`) of one branch built from `before`."""
         outer, outer_one_sided = self.equations, dict(self.one_sided)
+        self.enclosing.append(outer)
         self.current, self.equations = dict(before), []
         result = build()
+        self.enclosing.pop()
         arm, self.equations = self.equations, outer
         self.one_sided = outer_one_sided
         return arm, self.current, result
@@ -284,12 +361,27 @@ class _Builder:
         if isinstance(node, gast.Tuple):
             return tuple(self.value(e, None) for e in node.elts)
         if isinstance(node, gast.Name):
-            if node.id in self.one_sided and node.id not in self.current:
-                branch = self.one_sided[node.id]
+            if node.id in self.loop_targets and node.id not in self.current:
+                loop = self.loop_targets[node.id]
                 raise self.location.error(
                     UnsupportedSyntaxError,
                     node,
-                    f"`{node.id}` is assigned in only one branch of the `if` on line {branch.lineno}",
+                    f"the loop variable `{node.id}` is read after its loop (line {loop.lineno})",
+                    hint=f"copy `{node.id}` into another name inside the loop",
+                )
+            if node.id in self.one_sided and node.id not in self.current:
+                statement = self.one_sided[node.id]
+                if isinstance(statement, gast.For):
+                    raise self.location.error(
+                        UnsupportedSyntaxError,
+                        node,
+                        f"`{node.id}` is first assigned inside the loop on line {statement.lineno} and read after it",
+                        hint=f"assign `{node.id}` a value before the loop",
+                    )
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{node.id}` is assigned in only one branch of the `if` on line {statement.lineno}",
                     hint=f"assign `{node.id}` in every branch of that `if`, or before it",
                 )
             return self.current.get(node.id, node)  # a free name stays itself
@@ -442,12 +534,37 @@ def _flat(atoms):
         yield from _flat(atom) if isinstance(atom, tuple) else (atom,)
 
 
+def _assigned_in_resolved(statements):
+    """The user's names resolved statements assign (inside branches and loops too), in order."""
+    names = {}
+    for statement in statements:
+        if isinstance(statement, ResolvedIf):
+            names.update(dict.fromkeys(_assigned_in_resolved(statement.body + statement.orelse)))
+        elif isinstance(statement, ResolvedFor):
+            names.setdefault(statement.target.id)
+            names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
+        elif isinstance(statement, ResolvedStack):
+            if statement.kind != "push":
+                names.setdefault(statement.stack if statement.kind == "new" else statement.value)
+        elif isinstance(statement, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, gast.Assign) else [statement.target]
+            for target in targets:
+                for n in gast.walk(target):
+                    if isinstance(n, gast.Name):
+                        names.setdefault(n.id)
+    return list(names)
+
+
 def _made_in(block):
     """The names a branch's block makes that stay visible after it: its equations' and merges' targets."""
     made = set()
     for statement in block:
         if isinstance(statement, Branch):
             made.update(target for target, _, _ in statement.merges)
+        elif isinstance(statement, Loop):
+            made.update(header for header, _, _ in statement.carried)
+        elif isinstance(statement, (NewStack, Push)):
+            pass
         else:
             made.add(statement.target)
     return made
@@ -465,6 +582,26 @@ def rename_block(block, renaming):
         return block
     out = []
     for statement in block:
+        if isinstance(statement, Loop):
+            out.append(replace(
+                statement,
+                bounds=tuple(_renamed_atom(a, renaming) for a in statement.bounds),
+                carried=[(renaming.get(h, h), _renamed_atom(i, renaming), _renamed_atom(e, renaming))
+                         for h, i, e in statement.carried],
+                body=rename_block(statement.body, renaming),
+            ))  # fmt: skip
+            continue
+        if isinstance(statement, NewStack):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack)))
+            continue
+        if isinstance(statement, Push):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack),
+                               atom=_renamed_atom(statement.atom, renaming)))  # fmt: skip
+            continue
+        if isinstance(statement, Pop):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack),
+                               target=renaming.get(statement.target, statement.target)))  # fmt: skip
+            continue
         if isinstance(statement, Branch):
             out.append(Branch(
                 substituted(statement.test, _Loads(renaming)),

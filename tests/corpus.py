@@ -49,15 +49,3 @@ def reassigned(x, y):
 
 CORPUS = [sin_cos, relu_sigmoid, program, two_variables, reuse, reassigned]
 
-
-def huber(x):
-    if x < -1.0:
-        y = -x - 0.5
-    elif x <= 1.0:
-        y = 0.5 * x * x
-    else:
-        y = x - 0.5
-    return y
-
-
-CONTROL_FLOW = [huber]

@@ -7,10 +7,11 @@ must be exactly the function's), `mode="forward"`, `jvp`, `hessian` and
 
 import math
 
+import numpy as np
 import pytest
 
 import astgrad
-import corpus
+import control_flow_corpus
 from support import assert_close, central_difference
 
 
@@ -93,7 +94,7 @@ def test_relu_with_an_if_is_the_derivative_of_the_branch_taken():
 @pytest.mark.parametrize("x", [-2.0, -0.4, 0.3, 2.5])
 def test_huber_with_elif_in_every_mode(x):
     slope = -1.0 if x < -1.0 else x if x <= 1.0 else 1.0
-    check_every_mode(corpus.huber, (x,), gradient=(slope,))
+    check_every_mode(control_flow_corpus.huber, (x,), gradient=(slope,))
 
 
 @pytest.mark.parametrize("x, y", [(0.5, 1.0), (0.5, 3.0), (-0.5, 1.0)])
@@ -145,7 +146,7 @@ def test_value_and_grad_keeps_the_users_if_before_the_reverse_one():
 
 
 def test_explain_shows_every_stage_of_a_branch():
-    explanation = astgrad.explain(corpus.huber, comments=False)
+    explanation = astgrad.explain(control_flow_corpus.huber, comments=False)
     assert "    if x < -1.0:\n" in explanation["resolve"]
     assert explanation["ssa"] == (
         "def huber(x):\n"
@@ -159,14 +160,272 @@ def test_explain_shows_every_stage_of_a_branch():
         "        y = x - 0.5\n"
         "    return y\n"
     )
-    assert explanation["names"] == astgrad.source(astgrad.grad(corpus.huber))
+    assert explanation["names"] == astgrad.source(astgrad.grad(control_flow_corpus.huber))
 
 
 def test_graph_draws_each_branch_as_a_cluster_and_merges_its_values():
-    text = astgrad.graph(corpus.huber)
+    text = astgrad.graph(control_flow_corpus.huber)
     assert 'subgraph "cluster_then1" {' in text and 'label="if x < -1.0";' in text
     assert '"y|then2" -> "y|else1" [label="then"];' in text
     assert '"y|else1" -> "y" [label="else"];' in text
     assert '"y" [label="merge\\ny", shape=diamond];' in text
     assert '"y" -> "return";' in text
-    assert '"adjoint neg_x" -> "adjoint y";' in astgrad.graph(corpus.huber, adjoint=True)
+    assert '"adjoint neg_x" -> "adjoint y";' in astgrad.graph(control_flow_corpus.huber, adjoint=True)
+
+
+# ---- loops -------------------------------------------------------------------------------------
+def accumulate(w, x, n):
+    total = 0.0
+    for i in range(n):
+        total += w * x * x * i
+        x = x * 0.9
+    return total
+
+
+def swap(a, b, n):
+    for i in range(n):
+        a, b = b, a * 0.5 + b
+    return a * b
+
+
+def reads_before_the_loop(x, n):
+    y = math.sin(x)
+    z = x
+    for i in range(2, n):
+        z = z * y + x / i
+    return z + y
+
+
+def branch_in_a_loop(x, n):
+    for i in range(n):
+        if x > 1.0:
+            x = math.sqrt(x)
+        else:
+            x = x * 1.5 + 0.1
+    return x
+
+
+def loop_in_a_branch(x, n):
+    if x > 0.0:
+        for i in range(n):
+            x = x * math.cos(x)
+    else:
+        x = -x
+    return x
+
+
+def euler_reference(x, dt, n):
+    """The Euler integrator's gradient, written by hand: (d x_n / d x_0, d x_n / d dt)."""
+    d_x0, d_dt = 1.0, 0.0
+    for _ in range(n):
+        d_dt = d_dt * (1 + dt * math.cos(x)) + math.sin(x)
+        d_x0 = d_x0 * (1 + dt * math.cos(x))
+        x = x + dt * math.sin(x)
+    return d_x0, d_dt
+
+
+@pytest.mark.parametrize("n", [0, 1, 10])
+def test_euler_in_every_mode_against_the_hand_written_gradient(n):
+    gradient = check_every_mode(control_flow_corpus.euler, (0.5, 0.1, n), wrt=(0, 1))
+    assert_close(gradient, euler_reference(0.5, 0.1, n), rtol=1e-12)
+
+
+def test_a_trip_count_parameter_gets_a_zero_gradient():
+    assert astgrad.grad(control_flow_corpus.euler)(0.5, 0.1, 4)[2] == 0.0
+    assert astgrad.grad(control_flow_corpus.euler, mode="forward")(0.5, 0.1, 4)[2] == 0.0
+
+
+@pytest.mark.parametrize("x", [0.7, -1.3])
+def test_horner_with_the_loop_variable_in_the_arithmetic(x):
+    analytic = sum(p * x ** (p - 1) / (5 - p) for p in range(1, 5))  # x**p has the coefficient 1 / (5 - p)
+    check_every_mode(control_flow_corpus.horner, (x, 5), gradient=(analytic,), wrt=(0,))
+
+
+def test_nested_loops_in_first_order_modes_and_forward_over_reverse():
+    args = (0.5, 0.1, 4, 3)
+    differences = [central_difference(control_flow_corpus.euler_substeps, args, i) for i in (0, 1)]
+    gradient = astgrad.grad(control_flow_corpus.euler_substeps, wrt=(0, 1))(*args)
+    assert_close(gradient, differences, rtol=1e-6)
+    assert_close(astgrad.grad(control_flow_corpus.euler_substeps, wrt=(0, 1), mode="forward")(*args), gradient,
+                 rtol=1e-12)  # fmt: skip
+    first = astgrad.grad(control_flow_corpus.euler_substeps, wrt=0)
+    second = [central_difference(first, args, i) for i in (0, 1)]
+    assert_close(astgrad.hessian(control_flow_corpus.euler_substeps, wrt=(0, 1))(*args)[0], second, rtol=1e-5)
+
+
+def test_a_gradient_with_nested_loops_is_not_differentiated_in_reverse_mode_again():
+    first = astgrad.grad(control_flow_corpus.euler_substeps, wrt=0)
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="nested"):
+        astgrad.grad(first, wrt=0)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (accumulate, (1.3, 0.8, 6)),
+    (swap, (0.3, 0.7, 5)),
+    (reads_before_the_loop, (0.4, 6)),
+    (control_flow_corpus.bounce, (0.3, -1.0, 0.1, 10)),
+    (branch_in_a_loop, (3.0, 6)),
+    (loop_in_a_branch, (0.8, 4)),
+    (loop_in_a_branch, (-0.8, 4)),
+], ids=["accumulator", "swap", "read before the loop", "bounce", "branch in a loop", "loop in a branch",
+        "loop in the other branch"])  # fmt: skip
+def test_loops_in_every_mode(fn, args):
+    floats = tuple(i for i, a in enumerate(args) if isinstance(a, float))
+    check_every_mode(fn, args, wrt=floats)
+
+
+def test_euler_reads_like_a_hand_reversed_loop():
+    assert astgrad.source(astgrad.grad(control_flow_corpus.euler, wrt=(0, 1))) == (
+        "def d_euler(x, dt, n, d_out=1.0):\n"
+        "    if type(x) is not float or type(dt) is not float:\n"
+        "        check_numbers(x, dt)\n"
+        "    x_stack = []\n"
+        "    for i in range(n):\n"
+        "        x_stack.append(x)\n"
+        "        sin_x = math.sin(x)\n"
+        "        dt_times_sin_x = dt * sin_x\n"
+        "        x = x + dt_times_sin_x\n"
+        "    d_dt = 0.0\n"
+        "    d_x = d_out\n"
+        "    for i in reversed(range(n)):\n"
+        "        x = x_stack.pop()\n"
+        "        sin_x = math.sin(x)\n"
+        "        d_dt = d_dt + d_x * sin_x\n"
+        "        d_sin_x = d_x * dt\n"
+        "        d_x = d_x + d_sin_x * math.cos(x)\n"
+        "    return d_x, d_dt\n"
+    )
+
+
+def test_a_loop_variable_read_after_its_loop_is_refused():
+    def last_index(x, n):
+        for i in range(n):
+            x = x * 2.0
+        return x * i
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="loop variable `i` is read after its loop"):
+        astgrad.grad(last_index)
+
+
+def test_graph_draws_a_loop_body_as_a_cluster_with_its_carried_values():
+    text = astgrad.graph(control_flow_corpus.euler)
+    assert 'subgraph "cluster_loop1" {' in text and 'label="for i in range(n)";' in text
+    assert '"x" -> "x|loop1" [label="initial"];' in text
+    assert '"x_1|loop1" -> "x|loop1" [label="next", style=dashed, constraint=false];' in text
+    assert '"x|loop1" -> "x|after1" [label="last"];' in text
+    assert '"x|after1" -> "return";' in text
+    assert 'label="d_dt"' in astgrad.graph(control_flow_corpus.euler, adjoint=True)
+
+
+def test_explain_shows_every_stage_of_a_loop():
+    explanation = astgrad.explain(control_flow_corpus.euler, wrt=(0, 1), comments=False)
+    assert "    for i in range(n):\n        x = x + dt * math.sin(x)\n" in explanation["resolve"]
+    assert "        x_1 = x + dt_times_sin_x\n        x = x_1\n" in explanation["ssa"]
+    assert "    for i in reversed(range(n)):\n        x = x_stack.pop()\n" in explanation["reverse"]
+    assert explanation["names"] == astgrad.source(astgrad.grad(control_flow_corpus.euler, wrt=(0, 1)))
+
+
+# ---- NumPy in loops and branches ---------------------------------------------------------------
+def rnn_arguments(batch=None):
+    r = np.random.default_rng(3)
+    H, D, T = 4, 3, 5
+    column = (H,) if batch is None else (H, 1)
+    steps = (T, D) if batch is None else (T, D, batch)
+    targets = (T, H) if batch is None else (T, H, batch)
+    return [r.normal(size=(H, H)) * 0.5, r.normal(size=(H, D)) * 0.5, r.normal(size=column), r.normal(size=column),
+            r.normal(size=steps), r.normal(size=targets)]  # fmt: skip
+
+
+@pytest.mark.parametrize("batch", [None, 4], ids=["vectors", "a state broadcast to a batch after the first step"])
+def test_an_rnn_over_time_steps_in_every_mode(batch):
+    args = rnn_arguments(batch)
+    fn = control_flow_corpus.rnn_loss
+    gradient = astgrad.grad(fn, wrt=(0, 1, 2, 3))(*args)
+    for i in range(4):
+        assert gradient[i].shape == args[i].shape
+        assert_close(gradient[i], central_difference(fn, args, i), rtol=1e-5, atol=1e-8)
+    value, with_value = astgrad.value_and_grad(fn, wrt=(0, 1, 2, 3))(*args)
+    assert value == fn(*args)
+    forward = astgrad.grad(fn, wrt=(0, 1, 2, 3), mode="forward")(*args)
+    for computed, expected in zip(forward, gradient):
+        assert_close(computed, expected, rtol=1e-10, atol=1e-12)
+    if batch is not None:
+        return
+    of_b = astgrad.grad(fn, wrt=2)
+    hessian = astgrad.hessian(fn, wrt=2)(*args)
+    differences = [central_difference(lambda bb, j=j: of_b(*args[:2], bb, *args[3:])[j], [args[2]], 0)
+                   for j in range(4)]  # fmt: skip
+    assert_close(np.reshape(hessian, (4, 4)), np.reshape(differences, (4, 4)), rtol=1e-5, atol=1e-7)
+
+
+def clipped(x, w):
+    s = np.sum(w * x)
+    if s > 0.0:
+        y = np.tanh(w * x)
+    else:
+        y = w * x * 0.5
+    return np.sum(y**2)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_branch_in_numpy_code(sign):
+    r = np.random.default_rng(5)
+    x, w = sign * np.abs(r.normal(size=3)), np.abs(r.normal(size=3))
+    gradient = astgrad.grad(clipped, wrt=(0, 1))(x, w)
+    for i, component in enumerate(gradient):
+        assert_close(component, central_difference(clipped, [x, w], i), rtol=1e-6, atol=1e-9)
+    forward = astgrad.grad(clipped, wrt=(0, 1), mode="forward")(x, w)
+    for computed, expected in zip(forward, gradient):
+        assert_close(computed, expected, rtol=1e-12, atol=1e-14)
+
+
+# ---- early returns -----------------------------------------------------------------------------
+def relu_with_returns(x):
+    if x > 0:
+        return x
+    return 0.0
+
+
+def piecewise_with_returns(x):
+    if x < 0.0:
+        return -x
+    elif x < 1.0:
+        y = x * x
+        return y
+    z = math.sqrt(x)
+    return z
+
+
+def helper_with_returns(v):
+    if v > 0:
+        return v * v
+    return -v
+
+
+def calls_a_helper_with_returns(x):
+    return helper_with_returns(x) + helper_with_returns(-x * 2.0)
+
+
+@pytest.mark.parametrize("fn, x, slope", [
+    (relu_with_returns, 1.3, 1.0), (relu_with_returns, -0.4, 0.0),
+    (piecewise_with_returns, -2.0, -1.0), (piecewise_with_returns, 0.5, 1.0), (piecewise_with_returns, 4.0, 0.25),
+    (calls_a_helper_with_returns, 0.7, 1.4 + 2.0), (calls_a_helper_with_returns, -0.3, -1.0 - 2.4),
+])  # fmt: skip
+def test_an_early_return_inside_a_branch_is_one_result(fn, x, slope):
+    check_every_mode(fn, (x,), gradient=(slope,))
+
+
+def test_an_early_return_reads_as_an_if_else():
+    assert astgrad.source(astgrad.grad(piecewise_with_returns)) == (
+        "def d_piecewise_with_returns(x, d_out=1.0):\n"
+        "    if type(x) is not float:\n"
+        "        check_numbers(x)\n"
+        "    if x < 0.0:\n"
+        "        d_x = -d_out\n"
+        "    elif x < 1.0:\n"
+        "        d_x = d_out * (2 * x)\n"
+        "    else:\n"
+        "        out = math.sqrt(x)\n"
+        "        d_x = d_out * (0.5 / out)\n"
+        "    return d_x\n"
+    )

@@ -108,13 +108,13 @@ class Case:
 B = bad_functions
 CASES = [
     # Control flow and other statements.
-    Case("return inside if", B.returns_inside_if, "return-in-if", UnsupportedSyntaxError, "return t",
-         ("`return` inside an `if`",)),
+    Case("return inside a loop", B.returns_inside_loop, "return-in-loop", UnsupportedSyntaxError, "return t",
+         ("`return` inside a loop",)),
     Case("assigned in one branch", B.assigns_in_one_branch, "one-branch", UnsupportedSyntaxError, "y * t",
          ("`y`", "only one branch")),
     Case("computation in a later operand of and", B.computes_in_second_operand, "and-computes",
          UnsupportedSyntaxError, "math.log(x) > 1.0", ("evaluated only when",)),
-    Case("for", B.uses_for, "for", UnsupportedSyntaxError, "for i", ("`for`",)),
+    Case("for over a tuple", B.uses_for, "for", UnsupportedSyntaxError, "(x, t)", ("`range(...)`",)),
     Case("while", B.uses_while, "while", UnsupportedSyntaxError, "while t", ("`while`",)),
     Case("try", B.uses_try, "try", UnsupportedSyntaxError, "try:", ("`try`",)),
     Case("with", B.uses_with, "with", UnsupportedSyntaxError, "with open", ("`with`",)),
@@ -147,10 +147,10 @@ CASES = [
          ("undefined_helper", "not defined")),
     Case("floor division", B.uses_floor_division, "floordiv", NoDerivativeError, "x // 2.0", ("//",)),
     # A helper with a loop: the error points into the helper's file, at the loop.
-    Case("helper with a loop", B.uses_looping_helper, "helper-for", UnsupportedSyntaxError, "for _", ("`for`",),
-         module=helpers_elsewhere),
-    Case("helper of a helper with a loop", B.uses_looping_helper_two_levels, "helper-for", UnsupportedSyntaxError,
-         "for _", ("`for`",), module=helpers_elsewhere),
+    Case("helper with a loop", B.uses_looping_helper, "helper-while", UnsupportedSyntaxError, "while total",
+         ("`while`",), module=helpers_elsewhere),
+    Case("helper of a helper with a loop", B.uses_looping_helper_two_levels, "helper-while", UnsupportedSyntaxError,
+         "while total", ("`while`",), module=helpers_elsewhere),
     # The output is not a single number.
     Case("tuple output", B.returns_tuple, "tuple-return", AstgradError, "return y", ("tuple",)),
     # NumPy code outside what astgrad differentiates.

@@ -34,17 +34,17 @@ class _Box:
 
 # ---- control flow and other statements (check stage) ------------------------------------
 
-def returns_inside_if(x):
+def returns_inside_loop(x):
     t = ran(x)
-    if x > 0:
-        return t  # MARK: return-in-if
+    for i in range(3):
+        return t  # MARK: return-in-loop
     return x
 
 
 def uses_for(x):
     t = ran(x)
-    for i in range(3):  # MARK: for
-        t = t * x
+    for v in (x, t):  # MARK: for
+        t = t * v
     return t
 
 
