@@ -130,8 +130,8 @@ GROUPS = {
 }
 
 
-# The groups whose function astgrad differentiates (the others are timed by hand only).
-GENERATED = ()
+# The groups whose function astgrad differentiates (both, since loops and NumPy in loops are).
+GENERATED = ("euler", "rnn")
 
 
 def check(result, expected, rtol):
@@ -237,6 +237,13 @@ def test_the_hand_rnn_keeps_every_state_and_little_else():
     states = (len(xs) + 1) * h.nbytes
     peak = peak_extra_memory(hand_rnn, args)
     assert states < peak < 2 * states + W.nbytes + U.nbytes + 64 * h.nbytes
+
+
+def test_the_generated_rnn_gradient_needs_at_most_half_again_the_hand_written_memory():
+    args = rnn_data()
+    hand = peak_extra_memory(hand_rnn, args)
+    generated = peak_extra_memory(astgrad.grad(rnn, wrt=RNN_WRT), args)
+    assert generated <= 1.5 * hand, (generated, hand)
 
 
 # --------------------------------------------------------------------------
