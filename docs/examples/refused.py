@@ -1,15 +1,16 @@
 """Functions astgrad refuses, one for each kind of error; docs/errors.md shows what it says.
 
-    astgrad check docs/examples/refused.py:relu_with_if
+    astgrad check docs/examples/refused.py:sum_of_squares
 """
 import math
 import random
 
 
-def relu_with_if(x):
-    if x > 0:
-        return x
-    return 0.0
+def sum_of_squares(xs):
+    total = 0.0
+    for x in xs:
+        total = total + x * x
+    return total
 
 
 def noisy(x):
