@@ -173,6 +173,8 @@ def is_view(node):
 class ArrayGenerator:
     """Builds one random array program from `rng` (a `random.Random`)."""
 
+    float_parameters = True  # a Python float parameter beside the arrays, sometimes
+
     def __init__(self, rng):
         self.rng = rng
         self.used = []
@@ -527,7 +529,7 @@ class ArrayGenerator:
             shapes[arrays[0]] = full
         params = list(arrays)
         wrt_names = list(arrays)
-        if rng.random() < 0.35:
+        if self.float_parameters and rng.random() < 0.35:
             number = rng.choice(NUMBER_NAMES)
             params.append(number)
             shapes[number] = None
@@ -617,6 +619,8 @@ class ArrayFlowGenerator(ArrayGenerator):
     array, starting at 0.0) adds a term in [-1, 1] per iteration. Names first
     assigned in a loop are not used after it.
     """
+
+    float_parameters = rp.CONTROL_FLOW["float_parameter_with_array_loops"]
 
     def body(self, scope, count, names):
         statements = []

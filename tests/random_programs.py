@@ -361,6 +361,7 @@ class Generator:
     """Builds one random program from `rng` (a `random.Random`)."""
 
     longest = 55  # statements in `f` past the first five, at most
+    pair_helpers = True  # helpers may return two values
 
     def __init__(self, rng, rules=None):
         self.rng = rng
@@ -606,7 +607,7 @@ class Generator:
         defaults = (round(self.rng.uniform(0.2, 2.0), 2),) if len(params) > 1 and self.rng.random() < 0.5 else ()
         scope = Scope({p: (-CAP, CAP) for p in params})
         body = self.body(scope, self.rng.randint(0, 3), list(LOCAL_NAMES[:8]), allow_helpers=True)
-        if self.rng.random() < 0.25:
+        if self.pair_helpers and self.rng.random() < 0.25:
             first, second = self.expression(scope, 2), self.expression(scope, 1)
             results = (first[1], second[1])
             value = ast.Tuple(elts=[first[0], second[0]], ctx=ast.Load())
@@ -724,11 +725,15 @@ CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what
     "elif": True,
     "conditional_expression": True,  # `a if test else b`
     "boolean_test": True,  # `and`, `or`, `not` and chained comparisons in tests
-    "numpy_with_branches": False,  # NumPy calls in a function with a branch
-    "for_range": False,  # `for i in range(K)`: carried values, accumulators, the loop variable in arithmetic
-    "range_parameter": False,  # `for i in range(n)` with `n` an int parameter (0 to 4)
-    "nested": False,  # a loop or branch inside a loop or branch
-    "numpy_with_loops": False,  # array programs with loops (random_array_programs.make_flow_program)
+    "numpy_with_branches": True,  # NumPy calls in a function with a branch
+    "for_range": True,  # `for i in range(K)`: carried values, accumulators, the loop variable in arithmetic
+    "range_parameter": True,  # `for i in range(n)` with `n` an int parameter (0 to 4)
+    "nested": True,  # a loop or branch inside a loop or branch
+    "numpy_with_loops": True,  # array programs with loops (random_array_programs.make_flow_program)
+    # Not yet: astgrad's ssa stage fails (TypeError) on a loop after `a, b = helper(...)`.
+    "pair_helper_with_loops": False,
+    # Not yet: beside a loop, a float parameter's gradient through np.mean comes back a 0-d array.
+    "float_parameter_with_array_loops": False,
 }
 LOOP_VARIABLES = ("i", "j", "k", "step")
 ACCUMULATORS = ("total", "acc_sum", "energy")
@@ -779,6 +784,10 @@ class FlowGenerator(Generator):
             self.plain = False
 
     # ---- statements ----------------------------------------------------------------------------
+    @property
+    def pair_helpers(self):
+        return self.switches["pair_helper_with_loops"] or not self.switches["for_range"]
+
     def kinds(self):
         return [k for k, on in (("if", self.switches["if"]), ("for", self.switches["for_range"])) if on]
 
@@ -923,7 +932,8 @@ class FlowGenerator(Generator):
     def _for_statement(self, scope, names):
         """`for i in range(...)`: carried names updated (and fitted back into their interval at the
         end of each iteration), maybe an accumulator, temporaries and the loop variable in the body."""
-        variable = next((v for v in LOOP_VARIABLES if v not in scope.values and v not in names), None)
+        taken = set(scope.values) | set(names) | set(self.closure_constants)  # `k` of make_f(k) too
+        variable = next((v for v in LOOP_VARIABLES if v not in taken), None)
         candidates = [n for n in scope.order if inside(scope.values[n], (-CAP, CAP)) and not isinstance(
             scope.values[n], Ints) and (n in names or self.depth == 0)]  # nested: the block's own names
         if variable is None or not candidates:
@@ -1346,7 +1356,13 @@ BAD_RETURNS = {  # kind -> (return statement, error); {returned} is the original
     "tuple_output": ("return {returned}, 1.0", NSO),
     "gradient_into_an_integer_argument": ("return {returned} + {math}.ldexp(1.0, {p})", NOD),
 }
-BAD_KINDS = sorted(BAD_STATEMENTS) + sorted(BAD_RETURNS) + ["vararg_parameter"]
+DIFFERENTIATED_NOW = {  # refused kinds astgrad differentiates once their construct is switched on
+    "for_loop": "for_range",
+    "if_statement": "numpy_with_branches",  # (these programs call NumPy)
+    "conditional_expression": "numpy_with_branches",
+}
+BAD_KINDS = [kind for kind in sorted(BAD_STATEMENTS) if not CONTROL_FLOW.get(DIFFERENTIATED_NOW.get(kind, ""), False)]
+BAD_KINDS += sorted(BAD_RETURNS) + ["vararg_parameter"]
 
 
 def bad_program(seed, index):

@@ -152,7 +152,7 @@ def test_finite_differences_catch_a_gradient_off_by_one_part_in_a_hundred_thousa
 
 
 def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, monkeypatch):
-    bad = rp.bad_program(SEED, rp.BAD_KINDS.index("for_loop"))
+    bad = rp.bad_program(SEED, rp.BAD_KINDS.index("try_statement"))
     rp.check_refused(bad, directory)
     for wrong in (dict(lineno=bad.lineno + 1), dict(error=astgrad.NoDerivativeError)):
         with pytest.raises(rp.PropertyFailure, match="expected"):
@@ -163,7 +163,7 @@ def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, mo
         fn(*[0.5] * fn.__code__.co_argcount)
         return grad(fn, wrt=wrt)
 
-    runnable = rp.bad_program(SEED, rp.BAD_KINDS.index("global_statement"))  # f can run: no loop
+    runnable = rp.bad_program(SEED, rp.BAD_KINDS.index("global_statement"))  # f can run: no loop or try
     monkeypatch.setattr(astgrad, "grad", runs_the_function_first)
     with pytest.raises(rp.PropertyFailure, match="user code ran"):
         rp.check_refused(runnable, directory)
