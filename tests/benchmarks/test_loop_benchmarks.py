@@ -20,6 +20,7 @@ peak extra memory (``tracemalloc``) and, where autograd is installed, the
 Euler gradient's time under autograd, with::
 
     python tests/benchmarks/test_loop_benchmarks.py
+    python tests/benchmarks/test_loop_benchmarks.py --interleaved  # alternating blocks, under load
 
 (see docs/performance.md).
 """
@@ -307,7 +308,26 @@ def print_autograd(rounds=15):
         print("%-8s %10.1f  autograd / %s: %.0f" % (name, median * 1e6, name, medians["autograd"] / median))
 
 
+def print_interleaved(rounds=21):
+    """astgrad, hand and primal of each group timed in alternating blocks (steadier under load)."""
+    calls = {"euler": 50, "rnn": 10}
+    print("\nalternating blocks: median us per call over %d rounds; ratios of medians" % rounds)
+    print("%-6s %10s %10s %10s %13s %15s" % ("group", "astgrad", "hand", "primal", "astgrad/hand", "astgrad/primal"))
+    for group in sorted(GROUPS):
+        primal, hand, wrt, data = GROUPS[group]
+        functions = {"astgrad": astgrad.grad(primal, wrt=wrt), "hand": hand, "primal": primal}
+        medians = interleaved_medians(functions, data(), rounds, dict.fromkeys(functions, calls[group]))
+        print("%-6s %10.1f %10.1f %10.1f %13.2f %15.2f" % (
+            group, medians["astgrad"] * 1e6, medians["hand"] * 1e6, medians["primal"] * 1e6,
+            medians["astgrad"] / medians["hand"], medians["astgrad"] / medians["primal"]))  # fmt: skip
+
+
 def main(argv):
+    if argv == ["--interleaved"]:
+        print_interleaved()
+        print_memory()
+        print_autograd()
+        return 0
     from benchmark_runner import measure, print_hand_ratios
 
     code, groups = measure(__file__, [
