@@ -14,8 +14,11 @@ Statements, in order
     * ``pass``;
     * ``if``/``elif``/``else`` statements whose branches are made of these
       statements (at any depth); the test is a condition (below);
-    * ``for i in range(...)`` loops (one to three arguments, no ``else``)
-      whose body is made of these statements (at any depth);
+    * ``for i in range(...)`` loops (one to three arguments, no ``else``),
+      loops over a sequence held in a name (``for x in xs``, ``for i, x in
+      enumerate(xs)``, ``for a, b in zip(as_, bs)``, ``for x in reversed(xs)``,
+      with a name or a tuple of names as the target), and ``while condition:`` loops (no ``else``, not ``while True``) whose
+      body is made of these statements (at any depth);
     * one ``return expr`` (or ``return a, b``) as the last statement of the
       function, and any number inside ``if`` branches (desugar makes them one
       result), so that every path ends in a ``return``.
@@ -34,7 +37,7 @@ Conditions (the test of an ``if`` or of a conditional expression)
     an expression, comparisons chained or not (``0 < x <= 1``), and these
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (``while``, loops over anything but ``range``, ``try``,
+Everything else (loops over computed sequences, ``break``, ``continue``, ``try``,
 ``with``, comprehensions, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
 attribute assignment, ``del``, starred arguments, in-place method calls, ...)
 is rejected, with its line, column and a hint of what to write instead.
@@ -54,7 +57,8 @@ NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
     gast.AsyncFor: ("an `async for` loop", UNROLL),
-    gast.While: ("a `while` loop", UNROLL),
+    gast.Break: ("`break`", "stop with the loop's test instead: a `while` loop whose condition says when to stop"),
+    gast.Continue: ("`continue`", "put the rest of the body in an `if` that skips it"),
     gast.Try: ("a `try` statement", OUTSIDE),
     gast.With: ("a `with` statement", OUTSIDE),
     gast.AsyncWith: ("an `async with` statement", OUTSIDE),
@@ -146,6 +150,9 @@ def _check_nested(statement, location, generated=False):
     elif isinstance(statement, gast.For):
         _check_for(statement, location, generated)
         blocks, where = (statement.body,), "a loop"
+    elif isinstance(statement, gast.While):
+        _check_while(statement, location)
+        blocks, where = (statement.body,), "a loop"
     else:
         return
     for block in blocks:
@@ -164,8 +171,27 @@ def _check_nested(statement, location, generated=False):
             _check_nested(inner, location, generated)
 
 
+def _check_while(statement, location):
+    """``while condition:`` with no ``else``, and a condition that can become false."""
+    if statement.orelse:
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.orelse[0],
+            "a `while` loop's `else` is not supported",
+            hint="run that code after the loop",
+        )
+    if isinstance(statement.test, gast.Constant):
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.test,
+            f"`while {statement.test.value!r}` has no way out (`break` is not supported)",
+            hint="write the condition to stop at as the loop's test, e.g. `while error > tolerance:`",
+        )
+    _check_condition(statement.test, location)
+
+
 def _check_for(statement, location, generated=False):
-    """``for name in range(...)`` with no ``else``."""
+    """``for i in range(...)``, or over a sequence: ``for x in xs``, ``enumerate``, ``zip``, ``reversed``."""
     if statement.orelse:
         raise location.error(
             UnsupportedSyntaxError,
@@ -173,27 +199,65 @@ def _check_for(statement, location, generated=False):
             "a `for` loop's `else` is not supported",
             hint="run that code after the loop",
         )
-    if not isinstance(statement.target, gast.Name):
-        raise location.error(
-            UnsupportedSyntaxError,
-            statement.target,
-            "a loop over anything but `range(...)` with one loop variable is not supported yet",
-            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
-        )
-    iterable = statement.iter
-    if generated and isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and (
-            iterable.func.id == "reversed" and len(iterable.args) == 1):  # fmt: skip
-        iterable = iterable.args[0]
-    if not (isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and iterable.func.id == "range"
-            and 1 <= len(iterable.args) <= 3 and not iterable.keywords):  # fmt: skip
+    iterable, target = statement.iter, statement.target
+    called = iterable.func.id if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) else None
+    if called == "reversed" and len(iterable.args) == 1 and _is_range(iterable.args[0]) and generated:
+        iterable, called = iterable.args[0], "range"
+    if called == "range" and 1 <= len(iterable.args) <= 3 and not iterable.keywords:
+        _check_loop_target(target, location, names=1)
+        for argument in iterable.args:
+            _check_expression(argument, location)
+        return
+    if called in ("enumerate", "zip", "reversed") and not iterable.keywords and iterable.args and (
+            called == "zip" or len(iterable.args) == 1):  # fmt: skip
+        sequences = iterable.args
+        if called == "enumerate":
+            _check_loop_target(target, location, names=2)
+            _check_loop_target(target.elts[0], location, names=1)
+        elif called == "zip":
+            _check_loop_target(target, location, names=len(sequences))
+        else:
+            _check_loop_target(target, location)
+    elif called is None:
+        sequences = [iterable]
+        _check_loop_target(target, location)
+    else:
         raise location.error(
             UnsupportedSyntaxError,
             iterable,
-            "a loop over anything but `range(...)` is not supported yet",
-            hint="loop over the indices: `for i in range(len(xs)):` and read `xs[i]`",
+            "a loop over a computed sequence is not supported (only over `range(...)`, a sequence, "
+            "`enumerate`, `zip` or `reversed` of sequences)",
+            hint="assign the sequence to a name before the loop",
         )
-    for argument in iterable.args:
-        _check_expression(argument, location)
+    for sequence in sequences:
+        if isinstance(sequence, (gast.Call, gast.GeneratorExp, gast.ListComp)):
+            raise location.error(
+                UnsupportedSyntaxError,
+                sequence,
+                "a loop over a computed sequence is not supported",
+                hint="assign the sequence to a name before the loop",
+            )
+        _check_expression(sequence, location)
+
+
+def _is_range(node):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "range"
+
+
+def _check_loop_target(target, location, names=None):
+    """A loop's target: a name, or a tuple of them (of `names` if given)."""
+    if isinstance(target, gast.Name) and names in (None, 1):
+        return
+    if isinstance(target, (gast.Tuple, gast.List)) and names != 1 and (names is None or len(target.elts) == names):
+        for element in target.elts:
+            _check_loop_target(element, location)
+        return
+    raise location.error(
+        UnsupportedSyntaxError,
+        target,
+        "this loop target is not supported",
+        hint="use one name, or a tuple of names that unpacks each element",
+    )
 
 
 def _check_return(statement, location):
@@ -255,7 +319,7 @@ def _check_statement(statement, is_last, location, generated=False):
     if reject:
         what, hint = reject
         raise location.error(UnsupportedSyntaxError, statement, f"{what} is not supported", hint=hint)
-    if isinstance(statement, (gast.If, gast.For)):
+    if isinstance(statement, (gast.If, gast.For, gast.While)):
         return
     if isinstance(statement, gast.Return):
         if not is_last:

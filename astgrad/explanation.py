@@ -32,7 +32,7 @@ import gast
 
 from . import api, forward, optimize, rename
 from .ir import Derivative, function_def, make_function_def, primal_block, return_line
-from .resolve import ResolvedFor, ResolvedIf, ResolvedStack
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack, ResolvedWhile
 from .compile import line_origins, to_source, with_origin_comments
 from .errors import AstgradError
 from .highlight import to_html
@@ -229,6 +229,8 @@ def _statement(s):
             iterable = gast.Call(func=_name("reversed"), args=[iterable], keywords=[])
         return gast.For(target=s.target, iter=iterable, body=_statements(s.body) or [gast.Pass()], orelse=[],
                         type_comment=None)  # fmt: skip
+    if isinstance(s, ResolvedWhile):
+        return gast.While(test=s.test, body=_statements(s.body) or [gast.Pass()], orelse=[])
     if isinstance(s, ResolvedStack):
         return s.node
     return s

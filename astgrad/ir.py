@@ -47,6 +47,41 @@ class Equation:
     origin: tuple  # (filename, line) of the user's statement it came from
 
 
+@dataclass(frozen=True)
+class Match:
+    """A call matched to its table entry by resolve: the `rule` and its inputs.
+
+    `bound` maps each of the rule's parameters to the call's argument node
+    for it (a tuple of nodes for a sequence parameter, a constant node for a
+    default left out).
+    """
+
+    rule: object
+    bound: dict
+
+
+class Matches:
+    """The `Match` of each call resolve wrote, so ssa reads it instead of matching the call again.
+
+    Keyed by the call node's identity: the resolved statements hold the
+    nodes, so a key lives as long as the record that holds this table, and
+    nothing is stored on the nodes themselves.
+    """
+
+    def __init__(self):
+        self._by_call = {}
+
+    def add(self, call, match):
+        self._by_call[id(call)] = (call, match)  # the call is kept, so its id is not reused
+
+    def of(self, call):
+        """The match of `call`, a call node of the resolved statements."""
+        return self._by_call[id(call)][1]
+
+    def __len__(self):
+        return len(self._by_call)
+
+
 @dataclass
 class Branch:
     """``if test: then else: orelse``, after which each merged name holds its branch's atom.
@@ -83,6 +118,8 @@ class Loop:
     body: list
     origin: tuple  # (filename, line) of the user's `for`
     backwards: bool = False  # over ``reversed(range(...))`` (in generated code)
+    test: object = None  # a ``while`` loop's condition (its target and bounds are then None and ())
+    test_block: list = field(default_factory=list)  # the equations computing the condition's parts, from the headers
 
 
 @dataclass
@@ -121,6 +158,7 @@ def all_equations(body):
             yield from all_equations(statement.then)
             yield from all_equations(statement.orelse)
         elif isinstance(statement, Loop):
+            yield from statement.test_block
             yield from all_equations(statement.body)
         elif not isinstance(statement, STACK_STATEMENTS):
             yield statement
@@ -161,6 +199,7 @@ def body_defines(body):
             made |= {target for target, _, _ in statement.merges}
         elif isinstance(statement, Loop):
             made |= body_defines(statement.body) | {h for h, _, _ in statement.carried} | {statement.target}
+            made |= body_defines(statement.test_block)
         elif isinstance(statement, NewStack):
             made.add(statement.stack)
         elif isinstance(statement, Push):
@@ -216,6 +255,38 @@ def parameter_names(tree):
     """The names of a FunctionDef's (or its `gast.arguments`') parameters: positional-only, positional, keyword-only."""
     args = tree.args if isinstance(tree, gast.FunctionDef) else tree
     return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+def assigned_names(body):
+    """The names the checked `body` assigns, in order of first assignment.
+
+    Only assignment targets (and loops' targets) store names (names, and
+    tuples or lists of targets), so only they are read, breadth first, in
+    the order a `gast.walk` of each statement meets them; the bodies of
+    branches and loops in order.
+    """
+    names = {}
+    for statement in body:
+        kind = type(statement)
+        if kind is gast.Assign:
+            pending = list(statement.targets)
+        elif kind is gast.AugAssign or kind is gast.AnnAssign:
+            pending = [statement.target]
+        elif kind is gast.If or kind is gast.While:
+            names.update(dict.fromkeys(assigned_names(statement.body + statement.orelse)))
+            continue
+        elif kind is gast.For:  # its target, then its body's
+            names.update(dict.fromkeys(assigned_names([gast.Assign(targets=[statement.target], value=None)])))
+            names.update(dict.fromkeys(assigned_names(statement.body)))
+            continue
+        else:
+            continue
+        for target in pending:  # grows as tuples are opened: breadth first
+            if isinstance(target, gast.Name):
+                names.setdefault(target.id)
+            else:
+                pending.extend(target.elts)
+    return list(names)
 
 
 def uses_arrays(equations):
@@ -441,7 +512,7 @@ LOOP = "loop"  # a `for` loop of a generated function
 
 @dataclass(frozen=True)
 class ForLoop:
-    """``for variable in iterable: <body lines>`` in a generated function."""
+    """``for variable in iterable: <body lines>`` in a generated function; ``while iterable:`` if `variable` is None."""
 
     variable: str
     iterable: gast.expr
@@ -478,7 +549,8 @@ def assigned_in(line):
     if isinstance(line, Conditional):
         return {n for inner in line.then + line.orelse for n in assigned_in(inner)}
     if isinstance(line, ForLoop):
-        return {line.variable} | {n for inner in line.body for n in assigned_in(inner)}
+        variable = {line.variable} if line.variable is not None else set()
+        return variable | {n for inner in line.body for n in assigned_in(inner)}
     if isinstance(line.target, str):
         return {line.target}
     if isinstance(line.target, tuple):
@@ -624,8 +696,18 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
             append = gast.Attribute(value=name(stack), attr="append", ctx=gast.Load())
             pushes.append(Line((), gast.Call(func=append, args=[name(header)], keywords=[]), PRIMAL, where))
     body = pushes + primal_block(loop.body, temporaries, saves, in_loop=True) + carried_copies(loop, where)
-    iterable = range_call(loop, saves.namespace if saves else None)
-    lines.append(ForLoop(loop.target, iterable, tuple(body), where))
+    if loop.test is None:
+        iterable = range_call(loop, saves.namespace if saves else None)
+        lines.append(ForLoop(loop.target, iterable, tuple(body), where))
+        return lines
+    test_lines = [primal_line(e, temporary=False) for e in loop.test_block]
+    counter = saves.counter(loop) if saves is not None else None
+    if counter is not None:  # the reversed loop runs as many times
+        lines.append(Line(counter, gast.Constant(value=0, kind=None), PRIMAL, where))
+        one = gast.BinOp(left=name(counter), op=gast.Add(), right=gast.Constant(value=1, kind=None))
+        body = [Line(counter, one, PRIMAL, where)] + body
+    lines += test_lines
+    lines.append(ForLoop(None, copy.deepcopy(loop.test), tuple(body + [line.with_value(copy.deepcopy(line.value)) for line in test_lines]), where))
     return lines
 
 
@@ -640,6 +722,9 @@ class NoSaves:
         return ()
 
     def saved_pop(self, pop):
+        return None
+
+    def counter(self, loop):
         return None
 
 
@@ -695,6 +780,8 @@ def statement(line):
         return gast.If(test=line.test, body=then, orelse=orelse)
     if isinstance(line, ForLoop):
         body = [statement(inner) for inner in line.body] or [gast.Pass()]
+        if line.variable is None:
+            return gast.While(test=line.iterable, body=body, orelse=[])
         return gast.For(target=store(line.variable), iter=line.iterable, body=body, orelse=[], type_comment=None)
     if line.target is None:
         return gast.Return(value=line.value)

@@ -608,6 +608,9 @@ def _coalesce_in_block(out, live_after, cyclic):
     after = set(live_after)  # the names read after the current position
     for position in range(len(out) - 1, -1, -1):  # last first: a later loop's copies must not block an earlier's
         line = out[position]
+        if isinstance(line, ForLoop):  # what is live after it (a later loop may assign a name before reading it)
+            after = set(live_after)
+            eliminate_dead_code(out[position + 1:], after)
         later = after | before[position] if cyclic else set(after)
         if isinstance(line, ForLoop):
             inner = _coalesce_in_block(list(line.body), frozenset(later), cyclic=True)
@@ -634,12 +637,17 @@ def _coalesced(body, read_after_loop):
             and body[defining[0]].target == end and end not in read_after_loop
             and all(header not in read_in(other) and header not in assigned_in(other)
                     for other in body[defining[0] + 1:position])
-            and all(end not in read_in(other) for other in body[position + 1:] + body[:defining[0]])
+            and all(end not in read_in(other) for other in body[:defining[0]])
         ):  # fmt: skip
             renaming = {end: header}
             start = defining[0]
-            body[start:position] = [_renamed_line(other, renaming) for other in body[start:position]]
-            del body[position]
+            if all(end not in read_in(other) for other in body[position + 1:]):
+                body[start:position] = [_renamed_line(other, renaming) for other in body[start:position]]
+                del body[position]
+            elif all(header not in assigned_in(other) for other in body[position + 1:]):
+                # After the copy both names hold the same value to the end: the later reads read `header`.
+                body[start:] = [_renamed_line(other, renaming) for other in body[start:]]
+                del body[position]
         position -= 1
     return body
 

@@ -189,7 +189,12 @@ class Sweep:
         body = pops + primal_block(loop.body, saves=self.saves.recomputing()) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
         self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
-        self.lines.append(ForLoop(loop.target, range_call(loop, self.namespace, backwards=True), tuple(body), where))
+        if loop.test is None:
+            reversed_loop = ForLoop(loop.target, range_call(loop, self.namespace, backwards=True), tuple(body), where)
+        else:  # a while loop runs backwards as many times as it ran
+            count = gast.Call(func=self.namespace.reference(range), args=[name(self.saves.counter(loop))], keywords=[])
+            reversed_loop = ForLoop(self.namespace.fresh("_"), count, tuple(body), where)
+        self.lines.append(reversed_loop)
         for h, init, _ in carried:
             if isinstance(init, gast.Name) and init.id != h and init.id in self.active:
                 self.accumulate(init.id, name(self.adjoint[h]), where)
@@ -305,6 +310,13 @@ class Saves:
 
     def saved_pop(self, pop):
         return self.stack(pop, pop.target)
+
+    def counter(self, loop):
+        """The name counting a while loop's iterations: ``iterations``."""
+        key = (id(loop), None)
+        if key not in self.stacks:
+            self.stacks[key] = self.namespace.fresh("iterations")
+        return self.stacks[key]
 
     def pushed(self, loop):
         read = reads_of(loop.body)

@@ -2,7 +2,9 @@
 
 Takes the `Resolved` statements and gives a `Program`: a list of `Equation`s,
 each ``name = primitive(atoms...)`` where an atom is a name or a constant,
-plus the output atom(s). Every name is assigned once:
+plus the output atom(s). A call's rule and the binding of its inputs are the
+ones resolve matched (`Resolved.matches`); an operator's rule is the table's
+one for it. Every name is assigned once:
 
 * a user's name keeps its name the first time it is assigned and becomes
   ``x_1``, ``x_2``, ... when reassigned (augmented assignments too);
@@ -23,10 +25,11 @@ import numpy as np
 from . import rules
 from .errors import UnsupportedSyntaxError
 from .ir import (
-    Branch, Equation, Loop, NewStack, Pop, Program, Push, all_equations, parameter_names, reads_of, uses_arrays,
+    Branch, Equation, Loop, NewStack, Pop, Program, Push, all_equations, assigned_names, parameter_names,
+    reads_of, uses_arrays,
 )
-from .resolve import ResolvedFor, ResolvedIf, ResolvedStack
 from .names import BUILTIN_NAMES, copy_atom, dotted_name, name, substituted
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack, ResolvedWhile
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
 BINARY_WORDS = {
@@ -41,7 +44,8 @@ OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the
 def to_ssa(resolved, location):
     """The `Program` for `resolved`."""
     function = resolved.function
-    builder = _Builder(resolved.namespace.fork(), location, generated=bool(function.primal_params))
+    generated = bool(function.primal_params)
+    builder = _Builder(resolved.namespace.fork(), location, resolved.matches, generated=generated)
     for param in parameter_names(function.tree):
         builder.current[param] = name(param)
         builder.defined.add(param)
@@ -62,13 +66,8 @@ def to_ssa(resolved, location):
         filename=function.filename,
         arrays=arrays,
         primal_params=tuple(function.primal_params or ()),
-        user_names=frozenset(assigned_names(function.tree)),
+        user_names=frozenset(assigned_names(function.tree.body)),
     )
-
-
-def assigned_names(tree):
-    """The names a function's body assigns."""
-    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def is_atom(node):
@@ -85,11 +84,12 @@ def is_atom(node):
 
 
 class _Builder:
-    def __init__(self, namespace, location, generated=False):
+    def __init__(self, namespace, location, matches, generated=False):
         # Generated code reads a name one branch assigned only under the same test again;
         # in a user's function that is a bug, refused where the name is read.
         self.generated = generated
         self.namespace = namespace
+        self.matches = matches  # resolve's match of each call
         self.location = location
         self.current = {}  # a user's name -> the atom (or tuple of atoms) it stands for now
         self.defined = set()  # names already used as an equation's target or a parameter
@@ -109,7 +109,7 @@ class _Builder:
             if isinstance(statement, ResolvedIf):
                 self.if_statement(statement, filename)
                 continue
-            if isinstance(statement, ResolvedFor):
+            if isinstance(statement, (ResolvedFor, ResolvedWhile)):
                 self.for_statement(statement, filename)
                 continue
             if isinstance(statement, ResolvedStack):
@@ -170,8 +170,10 @@ class _Builder:
         """A `Loop`: each name the body assigns that holds a value before the loop is carried around it."""
         node = resolved.node
         self.origin = (filename, node.lineno)
-        bounds = tuple(copy_atom(self.atom(a)) for a in resolved.arguments)
-        assigned = [n for n in _assigned_in_resolved(resolved.body) if n != resolved.target.id]
+        is_while = isinstance(resolved, ResolvedWhile)
+        bounds = () if is_while else tuple(copy_atom(self.atom(a)) for a in resolved.arguments)
+        loop_variable = None if is_while else resolved.target.id
+        assigned = [n for n in _assigned_in_resolved(resolved.body) if n != loop_variable]
         read_before = reads_of(self.equations_so_far())
         carried = []  # (user's name, header name, initial atom)
         for user_name in assigned:
@@ -194,14 +196,20 @@ class _Builder:
             )  # fmt: skip
             header = init.id if coalesce else self._new_name(user_name, None, user_name)
             carried.append((user_name, header, init))
-        target = self._new_name(resolved.target.id, None, resolved.target.id)
+        target = None if is_while else self._new_name(loop_variable, None, loop_variable)
         before = dict(self.current)
         outer, outer_one_sided = self.equations, dict(self.one_sided)
         self.current = dict(before)
         self.current.update({v: name(h) for v, h, _ in carried})
-        self.current[resolved.target.id] = name(target)
-        self.equations = []
+        test, test_block = None, []
         self.enclosing.append(outer)
+        if is_while:  # the test's parts are computed before the loop and again at the end of its body
+            self.equations = []
+            test = self.condition(resolved.test)
+            test_block = self.equations
+        else:
+            self.current[loop_variable] = name(target)
+        self.equations = []
         self.statements(resolved.body, resolved.body_files)
         self.enclosing.pop()
         body, after = self.equations, self.current
@@ -214,10 +222,11 @@ class _Builder:
             if v not in before:
                 self.one_sided[v] = node
                 self.current.pop(v, None)
-        self.loop_targets[resolved.target.id] = node
-        self.current.pop(resolved.target.id, None)
+        if not is_while:
+            self.loop_targets[loop_variable] = node
+            self.current.pop(loop_variable, None)
         loop = Loop(target, bounds, [(h, copy_atom(init), copy_atom(after[v])) for v, h, init in carried], body,
-                    self.origin, resolved.backwards)  # fmt: skip
+                    self.origin, getattr(resolved, "backwards", False), test, test_block)  # fmt: skip
         self.equations.append(loop)
         self.branch_nodes.append(node)
 
@@ -421,17 +430,18 @@ class _Builder:
             rule, inputs = rules.lookup(operator.getitem, 2), (receiver, index)
             descriptive, word = _joined(receiver, index), _joined(receiver, "part") or "part"
         elif isinstance(node, gast.Call):
-            args = [self.argument(a) for a in node.args]
-            keywords = [gast.keyword(arg=k.arg, value=self.argument(k.value)) for k in node.keywords]
+            match, made = self.matches.of(node), {}  # made: id of an argument node -> what it became here
+            args = [self.argument(a, made) for a in node.args]
+            keywords = [gast.keyword(arg=k.arg, value=self.argument(k.value, made)) for k in node.keywords]
             if isinstance(node.func, gast.Attribute) and self.namespace.is_value_attribute(node.func):
-                receiver = self.atom(node.func.value)
+                receiver = made[id(node.func.value)] = self.atom(node.func.value)
                 func = gast.Attribute(value=receiver, attr=node.func.attr, ctx=gast.Load())
-                fn, positional, word = "." + node.func.attr, [receiver] + args, node.func.attr
+                positional, word = [receiver] + args, node.func.attr
             else:
-                func, fn, positional, word = node.func, self.namespace.evaluate(node.func), args, None
+                func, positional, word = node.func, args, None
             expression = gast.Call(func=func, args=args, keywords=keywords)
-            rule, bound = rules.match(fn, positional, [(k.arg, k.value) for k in keywords])
-            inputs = tuple(bound[p] for p in rule.params)
+            rule = match.rule
+            inputs = tuple(_made_of(match.bound[p], made) for p in rule.params)
             word = word or rule.expression.split("(")[0].split(".")[-1]  # `sin` also for `from math import sin as s`
             descriptive = _joined(word, *[a for a in positional if _short(a)])
         else:  # the checker and resolver let nothing else through
@@ -457,12 +467,23 @@ class _Builder:
         self.equations.append(equation)
         self.producers[equation.target] = equation
 
-    def argument(self, node):
-        """A call argument: an atom, or a list or tuple display of atoms (``np.stack([a, b])``)."""
+    def argument(self, node, made):
+        """A call argument: an atom, or a list or tuple display of atoms (``np.stack([a, b])``).
+
+        What `node` and a display's elements became is recorded in `made`, by node identity.
+        """
         if isinstance(node, gast.List):
-            return gast.List(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
+            elements = [self.atom(e) for e in node.elts]
+            made.update((id(e), atom) for e, atom in zip(node.elts, elements))
+            made[id(node)] = gast.List(elts=elements, ctx=gast.Load())
+            return made[id(node)]
         value = self.value(node, None)
-        return copy_atom(value) if isinstance(value, tuple) else value
+        if isinstance(value, tuple):
+            if isinstance(node, gast.Tuple):
+                made.update((id(e), atom) for e, atom in zip(node.elts, value))
+            value = copy_atom(value)
+        made[id(node)] = value
+        return value
 
     def index(self, node):
         """An index (``0``, ``:, 1``, ``..., None``, ``idx``) with its computed parts made atoms."""
@@ -521,6 +542,13 @@ def _joined(*parts):
     return "_".join(words)
 
 
+def _made_of(bound, made):
+    """The atoms a bound input of resolve's match became (a default, written nowhere, stays itself)."""
+    if isinstance(bound, tuple):
+        return tuple(_made_of(element, made) for element in bound)
+    return made.get(id(bound), bound)
+
+
 def _name_of(target):
     return target.id if isinstance(target, gast.Name) else None
 
@@ -542,6 +570,8 @@ def _assigned_in_resolved(statements):
             names.update(dict.fromkeys(_assigned_in_resolved(statement.body + statement.orelse)))
         elif isinstance(statement, ResolvedFor):
             names.setdefault(statement.target.id)
+            names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
+        elif isinstance(statement, ResolvedWhile):
             names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
         elif isinstance(statement, ResolvedStack):
             if statement.kind != "push":

@@ -58,3 +58,29 @@ def rnn_loss(W, U, b, h, xs, targets):
 
 
 GOLDEN.append((rnn_loss, (0, 1, 2, 3)))
+
+
+def newton_sqrt(a):
+    x = a
+    while abs(x * x - a) > 1e-12 * a:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+GOLDEN.append((newton_sqrt, None))
+
+
+def horner_coefficients(coeffs, x):
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return y
+
+
+def mlp(x, layers):
+    for W, b in layers:
+        x = np.tanh(W @ x + b)
+    return np.sum(x**2)
+
+
+GOLDEN += [(horner_coefficients, 1), (mlp, 0)]

@@ -429,3 +429,109 @@ def test_an_early_return_reads_as_an_if_else():
         "        d_x = d_out * (0.5 / out)\n"
         "    return d_x\n"
     )
+
+
+# ---- while loops -------------------------------------------------------------------------------
+@pytest.mark.parametrize("a", [2.0, 0.3, 7.5])
+def test_a_newton_iteration_in_every_mode(a):
+    check_every_mode(control_flow_corpus.newton_sqrt, (a,), gradient=(0.5 / math.sqrt(a),))
+
+
+def test_newton_differentiates_the_iterate_computed_not_the_limit():
+    # At a = 1 the start is already converged: no iteration runs, and the iterate is a itself.
+    assert astgrad.grad(control_flow_corpus.newton_sqrt)(1.0) == 1.0
+
+
+def decay_until_small(x, rate):
+    steps = 0.0
+    while x > 0.01:
+        x = x * rate
+        steps = steps + x
+    return steps
+
+
+def test_a_while_loop_carrying_two_values():
+    check_every_mode(decay_until_small, (1.5, 0.7))
+
+
+def test_while_true_is_refused_at_its_test():
+    def forever(x):
+        while True:
+            x = x * 0.5
+        return x
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="has no way out") as info:
+        astgrad.grad(forever)
+    assert info.value.reason.startswith("`while True` has no way out")
+
+
+# ---- loops over sequences ----------------------------------------------------------------------
+def sum_of_squares(w, xs):
+    total = 0.0
+    for x in xs:
+        total += w * x * x
+    return total
+
+
+def weighted_by_position(xs, t):
+    total = 0.0
+    for i, x in enumerate(xs):
+        total = total + math.sin(x * t) * i
+    return total
+
+
+def paired(xs, ys, t):
+    total = 0.0
+    for x, y in zip(xs, ys):
+        total = total * t + x * y
+    return total
+
+
+def backwards(xs, t):
+    acc = 0.0
+    for x in reversed(xs):
+        acc = acc * t + x
+    return acc
+
+
+@pytest.mark.parametrize("fn, args, wrt", [
+    (sum_of_squares, (1.5, [1.0, 2.0, 3.0]), (0,)),
+    (control_flow_corpus.horner_coefficients, ((1.0, -2.0, 0.5), 0.7), (1,)),
+    (weighted_by_position, ([0.1, 0.2, 0.3], 1.3), (1,)),
+    (paired, ([1.0, 2.0, 3.0], [0.5, -1.0, 2.0, 7.0], 0.4), (2,)),
+    (backwards, ([1.0, 2.0, 3.0], 0.5), (1,)),
+], ids=["for x in a list", "for c in a tuple", "enumerate", "zip (the shorter length)", "reversed"])  # fmt: skip
+def test_loops_over_sequences_in_every_mode(fn, args, wrt):
+    check_every_mode(fn, args, wrt=wrt)
+
+
+def test_the_gradient_of_a_sequence_a_loop_walks():
+    coefficients = np.array([1.0, -2.0, 0.5])
+    gradient = astgrad.grad(control_flow_corpus.horner_coefficients, wrt=(0, 1))(coefficients, 0.7)
+    assert_close(gradient[0], [0.49, 0.7, 1.0], rtol=1e-12)
+    assert_close(gradient[1], 2 * 0.7 * 1.0 - 2.0, rtol=1e-12)
+
+
+def test_an_mlp_over_a_list_of_layers():
+    r = np.random.default_rng(2)
+    layers = [(r.normal(size=(3, 3)), r.normal(size=3)) for _ in range(3)]
+    x = r.normal(size=3)
+    fn = control_flow_corpus.mlp
+    gradient = astgrad.grad(fn, wrt=0)(x, layers)
+    assert_close(gradient, central_difference(fn, [x, layers], 0), rtol=1e-6, atol=1e-9)
+    assert_close(astgrad.grad(fn, wrt=0, mode="forward")(x, layers), gradient, rtol=1e-12, atol=1e-14)
+    of_x = astgrad.grad(fn, wrt=0)
+    differences = [central_difference(lambda v, j=j: of_x(v, layers)[j], [x], 0) for j in range(3)]
+    assert_close(astgrad.hessian(fn, wrt=0)(x, layers), differences, rtol=1e-5, atol=1e-7)
+
+
+def test_a_loop_over_a_computed_sequence_is_refused_with_a_hint():
+    def nested(xs, ys):
+        total = 0.0
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            total = total + x * y * i
+        return total
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="computed sequence") as info:
+        astgrad.grad(nested)
+    assert info.value.hint == "assign the sequence to a name before the loop"

@@ -1,14 +1,16 @@
 """Functions astgrad refuses, one for each kind of error; docs/errors.md shows what it says.
 
-    astgrad check docs/examples/refused.py:sum_of_squares
+    astgrad check docs/examples/refused.py:sum_until_large
 """
 import math
 import random
 
 
-def sum_of_squares(xs):
+def sum_until_large(xs):
     total = 0.0
     for x in xs:
+        if x > 1.0:
+            break
         total = total + x * x
     return total
 
@@ -19,8 +21,8 @@ def noisy(x):
 
 def halve_steps(x):
     y = x
-    while y > 1.0:
-        y = y / 2.0
+    steps = [y / 2.0**k for k in range(3)]
+    y = sum(steps)
     return y
 
 

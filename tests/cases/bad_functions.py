@@ -43,14 +43,14 @@ def returns_inside_loop(x):
 
 def uses_for(x):
     t = ran(x)
-    for v in (x, t):  # MARK: for
+    for v in sorted((x, t)):  # MARK: for
         t = t * v
     return t
 
 
 def uses_while(x):
     t = ran(x)
-    while t < 10.0:  # MARK: while
+    while True:  # MARK: while
         t = t * x
     return t
 
