@@ -47,6 +47,7 @@ import gast
 
 from .desugar import always_returns
 from .errors import UnsupportedSyntaxError
+from .names import dotted_name
 from .rules import COMPARISONS
 
 ONE_RETURN = "keep a single `return` at the end of the function"
@@ -394,7 +395,14 @@ def _check_target(target, location, allow_tuple=True):
     if isinstance(target, gast.Subscript):
         what = "item assignment (`x[...] = ...`)"
     elif isinstance(target, gast.Attribute):
-        what = "attribute assignment (`x.attr = ...`)"
+        written = dotted_name(target) or f"(...).{target.attr}"
+        raise location.error(
+            UnsupportedSyntaxError,
+            target,
+            f"attribute assignment (`{written} = ...`) changes an object",
+            hint=f"assign to a local name instead, `{target.attr} = ...`: a method reads its instance's "
+            "attributes as data, and astgrad differentiates functions of values, not changes to objects",
+        )
     elif isinstance(target, gast.Starred):
         what = "starred unpacking (`*rest`)"
     else:

@@ -1318,9 +1318,11 @@ class BadProgram:
 
 NSL, NOD, NSO = astgrad.NotStraightLineError, astgrad.NoDerivativeError, astgrad.NonScalarOutputError
 BAD_STATEMENTS = {  # kind -> (statement, error); {v} is a value of the function, {w} another
-    "for_loop": ("for _ in range(2):\n    {v} = {v} * 1.5", NSL),
-    "while_loop": ("while {v} > 100.0:\n    {v} = {v} / 2.0", NSL),
-    "if_statement": ("if {v} > 0:\n    {v} = -{v}", NSL),
+    # Loops and branches astgrad takes, each made refused at its first line:
+    "for_loop": ("for _ in sorted(({v}, 1.0)):\n    {v} = {v} * 1.5", NSL),  # over a computed sequence
+    "while_loop": ("while True:\n    {v} = {v} / 2.0", NSL),  # no way out
+    "if_statement": ("if {v} > 0 and abs({v}) > 1.0:\n    {v} = -{v}", NSL),  # a later operand computing
+
     "try_statement": ("try:\n    {v} = {v} + 1.0\nexcept ZeroDivisionError:\n    pass", NSL),
     "with_statement": ("with CONTEXT:\n    {v} = {v} + 1.0", NSL),
     "global_statement": ("global COUNTER", NSL),
@@ -1335,7 +1337,7 @@ BAD_STATEMENTS = {  # kind -> (statement, error); {v} is a value of the function
     "expression_statement": ("{v} + 1.0", NSL),
     "early_return": ("return {v}", NSL),
     "list_display": ("{v} = [{v}, 1.0]", NSL),
-    "conditional_expression": ("{v} = {v} if {v} > 0 else -{v}", NSL),
+    "conditional_expression": ("{v} = {v} if {v} > 0 or abs({v}) > 1.0 else -{v}", NSL),
     "lambda_call": ("{v} = (lambda t: t)({v})", NSL),
     "and_or": ("{v} = {v} and 1.0", NSL),
     "chained_comparison": ("{v} = {v} * (0 < {v} < 1)", NSL),
