@@ -730,7 +730,6 @@ CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what
     "range_parameter": True,  # `for i in range(n)` with `n` an int parameter (0 to 4)
     "nested": True,  # a loop or branch inside a loop or branch
     "numpy_with_loops": True,  # array programs with loops (random_array_programs.make_flow_program)
-    "while": True,  # astgrad differentiates `while` loops (no program makes one yet): not a refused kind
     # Not yet: astgrad's ssa stage fails (TypeError) on a loop after `a, b = helper(...)`.
     "pair_helper_with_loops": False,
     # Not yet: beside a loop, a float parameter's gradient through np.mean comes back a 0-d array.
@@ -1359,14 +1358,7 @@ BAD_RETURNS = {  # kind -> (return statement, error); {returned} is the original
     "tuple_output": ("return {returned}, 1.0", NSO),
     "gradient_into_an_integer_argument": ("return {returned} + {math}.ldexp(1.0, {p})", NOD),
 }
-DIFFERENTIATED_NOW = {  # refused kinds astgrad differentiates once their construct is switched on
-    "for_loop": "for_range",
-    "if_statement": "numpy_with_branches",  # (these programs call NumPy)
-    "conditional_expression": "numpy_with_branches",
-    "while_loop": "while",
-}
-BAD_KINDS = [kind for kind in sorted(BAD_STATEMENTS) if not CONTROL_FLOW.get(DIFFERENTIATED_NOW.get(kind, ""), False)]
-BAD_KINDS += sorted(BAD_RETURNS) + ["vararg_parameter"]
+BAD_KINDS = sorted(BAD_STATEMENTS) + sorted(BAD_RETURNS) + ["vararg_parameter"]
 
 
 def bad_program(seed, index):
