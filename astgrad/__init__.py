@@ -9,35 +9,51 @@
 """
 
 from .api import grad, hessian, jvp, primitive_table, source, value_and_grad
+from .gradcheck import check_grads
+from .jacobians import hvp, jacobian
 from .dataflow import graph
 from .errors import (
     AstgradError,
+    GradientCheckError,
     ArrayInputError,
     IntegerInputError,
     NoDerivativeError,
     NonScalarOutputError,
     NotStraightLineError,
+    RuleError,
+    RuleReplacedWarning,
     SourceError,
     UnsupportedSyntaxError,
 )
 from .explanation import explain
+from .rule_check import check_rule
+from .user_rules import adjoint, derivative
 
 __all__ = [
     "grad",
     "value_and_grad",
     "jvp",
     "hessian",
+    "jacobian",
+    "hvp",
+    "check_grads",
     "source",
     "explain",
     "graph",
     "primitive_table",
+    "derivative",
+    "adjoint",
+    "check_rule",
     "AstgradError",
     "UnsupportedSyntaxError",
+    "GradientCheckError",
     "NotStraightLineError",
     "NoDerivativeError",
     "NonScalarOutputError",
     "SourceError",
     "ArrayInputError",
     "IntegerInputError",
+    "RuleError",
+    "RuleReplacedWarning",
 ]
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here

@@ -94,6 +94,14 @@ class ArrayInputError(AstgradError, TypeError):
     """An array is passed to a gradient of code that calls no NumPy function, written for numbers (raised at call time)."""
 
 
+class RuleError(AstgradError):
+    """A rule given to `astgrad.derivative` or `astgrad.adjoint` that cannot be used (raised when it is registered)."""
+
+
+class RuleReplacedWarning(UserWarning):
+    """A rule registered for a function that already had one: the new rule replaces the old."""
+
+
 class SourceError(AstgradError):
     """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
 
@@ -144,3 +152,7 @@ def without_package_frames(traceback):
     for entry in reversed(kept):
         copy = types.TracebackType(copy, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
     return copy
+
+
+class GradientCheckError(AstgradError, AssertionError):
+    """`check_grads` found a derivative that differs from central differences (raised at the call)."""

@@ -19,6 +19,10 @@ def noisy(x):
     return x * random.gauss(0.0, 1.0)
 
 
+def log_factorial(n):
+    return math.lgamma(n + 1.0)
+
+
 def halve_steps(x):
     y = x
     steps = [y / 2.0**k for k in range(3)]
