@@ -256,6 +256,184 @@ CASES = {
     "y = np.arange(n)": cases("x * np.arange(3)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
     "y = np.arange(a, b)": cases("x * np.arange(1, 4)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
     "y = np.arange(a, b, step)": cases("x * np.arange(0, 6, 2)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.tri(N, M=None, k=0)": (
+        cases("x * np.tri(3)", {"x": (3,)}, {"x": (3, 3)}) + cases("x @ np.tri(3, 2, k=-1)", {"x": (2, 3)})
+    ),
+    "y = np.isnan(x)": cases("x + np.isnan(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = ~x": cases("np.sin(x) * ~c", {"x": (3,), "c": (3,)}, {"x": (2, 3), "c": (3,)}, {"x": (), "c": (2,)}),
+    "y = np.argsort(x, axis=-1)": (
+        cases("x * np.argsort(x)", {"x": (4,)}, {"x": (2, 3)}) + cases("x * np.argsort(x, axis=0)", {"x": (3, 2)})
+    ),
+    # ---- sums, differences and orderings along an axis
+    "y = np.nansum(x, axis=None, keepdims=False)": reduction("np.nansum") + cases("np.nansum(np.where(FIRST, np.nan, x), axis=1)", {"x": (3, 2)}),
+    "y = np.nanmean(x, axis=None, keepdims=False)": reduction("np.nanmean") + cases("np.nanmean(np.where(FIRST, np.nan, x), 0)", {"x": (3, 2)}),
+    "y = np.cumsum(x, axis=None)": (
+        cases("np.cumsum(x)", {"x": (4,)}, {"x": (2, 3)}) + cases("np.cumsum(x, axis=1)", X34) + cases("np.cumsum(x, -1)", X234)
+    ),
+    "y = x.cumsum(axis=None)": cases("x.cumsum()", {"x": (4,)}, {"x": (2, 3)}) + cases("x.cumsum(0)", X34),
+    "y = np.cumprod(x, axis=None)": (
+        cases("np.cumprod(x)", {"x": (4,)}, {"x": (2, 3)}, domain=AWAY_FROM_ZERO)
+        + cases("np.cumprod(x, axis=0)", X34, domain=AWAY_FROM_ZERO)
+    ),
+    "y = x.cumprod(axis=None)": cases("x.cumprod()", {"x": (4,)}, {"x": (2, 3)}, domain=AWAY_FROM_ZERO)
+    + cases("x.cumprod(1)", X34, domain=AWAY_FROM_ZERO),
+    "y = np.diff(x, n=1, axis=-1)": (
+        cases("np.diff(x)", {"x": (5,)}, X34) + cases("np.diff(x, 2)", {"x": (5,)}) + cases("np.diff(x, axis=0)", X34)
+        + cases("np.diff(x, n=2, axis=1)", X234)
+    ),
+    "y = np.sort(x, axis=-1)": (
+        cases("np.sort(x)", {"x": (5,)}, X34) + cases("np.sort(x, axis=0)", X34) + cases("np.sort(x, None)", {"x": (2, 3)})
+    ),
+    "z = np.cross(x, y)": cases("np.cross(x, y)", {"x": (3,), "y": (3,)}, {"x": (2, 3), "y": (2, 3)}, {"x": (2, 3), "y": (3,)},
+                                {"x": (3,), "y": (4, 3)}),
+    "z = np.convolve(x, y, mode='full')": (
+        cases("np.convolve(x, y)", {"x": (5,), "y": (3,)}, {"x": (2,), "y": (4,)})
+        + cases("np.convolve(x, y, 'same')", {"x": (5,), "y": (2,)}, {"x": (2,), "y": (6,)}, {"x": (4,), "y": (4,)})
+        + cases("np.convolve(x, y, mode='valid')", {"x": (5,), "y": (3,)}, {"x": (3,), "y": (4,)})
+    ),
+    "z = np.correlate(x, y, mode='valid')": (
+        cases("np.correlate(x, y)", {"x": (5,), "y": (3,)}, {"x": (2,), "y": (4,)})
+        + cases("np.correlate(x, y, 'same')", {"x": (5,), "y": (2,)}, {"x": (2,), "y": (6,)}, {"x": (3,), "y": (5,)})
+        + cases("np.correlate(x, y, mode='full')", {"x": (5,), "y": (3,)}, {"x": (3,), "y": (4,)})
+    ),
+    # ---- linear algebra: matrices made well conditioned, or symmetric positive definite for cholesky
+    "y = np.linalg.det(x)": (
+        cases("np.linalg.det(x)", {"x": (2, 2)}, {"x": (3, 3)}) + cases("np.linalg.det(x + 4 * np.eye(3))", {"x": (2, 3, 3)})
+    ),
+    "y = np.linalg.slogdet(x)": (
+        cases("np.linalg.slogdet(x)[1]", {"x": (2, 2)}, {"x": (3, 3)})
+        + cases("np.linalg.slogdet(x + 4 * np.eye(3))[1]", {"x": (2, 3, 3)})
+        + cases("np.linalg.slogdet(x)[0] * x", {"x": (2, 2)})
+    ),
+    "y = np.linalg.inv(x)": cases("np.linalg.inv(x + 4 * np.eye(3))", {"x": (3, 3)}, {"x": (2, 3, 3)})
+    + cases("np.linalg.inv(x + 4 * np.eye(2))", {"x": (2, 2)}),
+    "z = np.linalg.solve(a, b)": cases(
+        "np.linalg.solve(a + 4 * np.eye(3), b)", {"a": (3, 3), "b": (3,)}, {"a": (3, 3), "b": (3, 2)}, {"a": (2, 3, 3), "b": (2, 3, 1)},
+    ),
+    "y = np.linalg.cholesky(x)": cases(
+        "np.linalg.cholesky(x @ np.swapaxes(x, -1, -2) + 3 * np.eye(3))", {"x": (3, 3)}, {"x": (3, 2)}, {"x": (2, 3, 3)}
+    ),
+    "y = np.swapaxes(x, axis1, axis2)": cases("np.swapaxes(x, 0, 1)", {"x": (2, 3)}, X234, {"x": (3, 1)}) + cases("np.swapaxes(x, -1, -3)", X234),
+    # ---- shapes and copies
+    "y = np.split(x, sections, axis=0)": (
+        cases("np.split(x, 2)[1]", {"x": (4,)}, {"x": (2, 3)}) + cases("np.split(x, 3, axis=1)[0] * np.split(x, 3, axis=1)[2]", X234)
+    ),
+    "y = np.array_split(x, sections, axis=0)": (
+        cases("np.array_split(x, 2)[0]", {"x": (4,)}, {"x": (2, 3)}) + cases("np.array_split(x, 2, 1)[1] ** 2", X34)
+    ),
+    "y = np.atleast_1d(x)": cases("np.atleast_1d(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.atleast_2d(x)": cases("np.atleast_2d(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.asarray(x)": cases("np.asarray(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.array(x)": cases("np.array(x) * x", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.asanyarray(x)": cases("np.asanyarray(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.asarray(x, dtype)": cases("np.asarray(x, float)", {"x": ()}, {"x": (3,)}) + cases("np.asarray(x, dtype=np.float64)", X34),
+    "y = np.array(x, dtype)": cases("np.array(x, dtype=float)", {"x": ()}, {"x": (3,)}) + cases("x * np.array(x, int)", X34),
+    "y = x.astype(dtype)": cases("x.astype(float)", {"x": (3,)}, X34) + cases("x * x.astype(int)", {"x": (2, 3)}),
+    "y = np.flip(x, axis=None)": cases("np.flip(x)", {"x": (3,)}, X34) + cases("np.flip(x, 1)", X34) + cases("np.flip(x, axis=(0, 2))", X234),
+    "y = np.roll(x, shift, axis=None)": (
+        cases("np.roll(x, 1)", {"x": (4,)}, X34) + cases("np.roll(x, -1, axis=0)", X34) + cases("np.roll(x, (1, 2), axis=(0, 1))", X34)
+    ),
+    "y = np.repeat(x, repeats, axis=None)": (
+        cases("np.repeat(x, 2)", {"x": (3,)}, {"x": (2, 3)}) + cases("np.repeat(x, 3, axis=1)", {"x": (2, 3)})
+        + cases("np.repeat(x, ONE_OF_EACH, axis=0)", {"x": (3, 2)})
+    ),
+    "y = x.repeat(repeats, axis=None)": cases("x.repeat(2)", {"x": (3,)}, {"x": (2, 3)}) + cases("x.repeat(2, axis=0)", {"x": (2, 3)}),
+    "y = np.tile(x, reps)": (
+        cases("np.tile(x, 2)", {"x": (3,)}, {"x": (2, 3)}) + cases("np.tile(x, (2, 1, 2))", {"x": (2, 3)})
+        + cases("np.tile(x, (2, 3))", {"x": ()})
+    ),
+    "y = np.triu(x, k=0)": cases("np.triu(x)", {"x": (3, 3)}, {"x": (2, 3, 4)}) + cases("np.triu(x, 1)", {"x": (3, 2)}),
+    "y = np.tril(x, k=0)": cases("np.tril(x)", {"x": (3, 3)}, {"x": (2, 3, 4)}) + cases("np.tril(x, k=-1)", {"x": (3, 2)}),
+    "y = np.diag(x, k=0)": (
+        cases("np.diag(x)", {"x": (3,)}, {"x": (3, 3)}, {"x": (2, 4)}) + cases("np.diag(x, 1)", {"x": (3,)}, {"x": (3, 4)})
+        + cases("np.diag(x, k=-1)", {"x": (4, 3)})
+    ),
+    "y = np.trace(x, offset=0, axis1=0, axis2=1)": (
+        cases("np.trace(x)", {"x": (3, 3)}, {"x": (2, 4)}, X234) + cases("np.trace(x, 1)", {"x": (3, 3)})
+        + cases("np.trace(x, axis1=1, axis2=2)", X234) + cases("np.trace(x, -1, axis1=2, axis2=0)", X234)
+    ),
+    "y = x.trace(offset=0, axis1=0, axis2=1)": cases("x.trace()", {"x": (3, 3)}, X234) + cases("x.trace(1)", {"x": (3, 4)}),
+    "y = np.take_along_axis(x, indices, axis)": (
+        cases("np.take_along_axis(x, np.argsort(x), -1)", {"x": (4,)}, X34)
+        + cases("np.take_along_axis(x, ONE_OF_EACH[:, None], axis=1)", {"x": (3, 4)})
+        + cases("np.take_along_axis(x, ONE_OF_EACH, None)", {"x": (2, 2)})
+    ),
+    "y = np.pad(x, pad_width, mode='constant')": (
+        cases("np.pad(x, 1)", {"x": (3,)}, {"x": (2, 3)}) + cases("np.pad(x, (1, 2))", {"x": (2, 3)})
+        + cases("np.pad(x, ((0, 1), (2, 0)), mode='constant')", {"x": (2, 3)})
+    ),
+    # ---- run-time helpers of the entries above (their second derivatives)
+    "y = runtime.unsplit(g, axis=0)": cases("runtime.unsplit(g)", {"g": (2, 3)}, {"g": (2, 2, 3)}) + cases("runtime.unsplit(g, 1)", {"g": (3, 2, 2)}),
+    "y = runtime.resplit(g, pieces, axis=0)": (
+        cases("runtime.resplit(g, 2)", {"g": (4,)}, {"g": (2, 3)}) + cases("runtime.resplit(g, 3, axis=1)", {"g": (2, 3)})
+    ),
+    "y = runtime.cumsum_adjoint(g, x, axis=None)": (
+        cases("runtime.cumsum_adjoint(g, x)", {"g": (6,), "x": (2, 3)}, {"g": (3,), "x": (3,)})
+        + cases("runtime.cumsum_adjoint(g, x, 1)", {"g": (3, 4), "x": (3, 4)})
+    ),
+    "y = runtime.unsort(g, x, axis=-1)": (
+        cases("runtime.unsort(g, x)", {"g": (4,), "x": (4,)}, {"g": (3, 4), "x": (3, 4)})
+        + cases("runtime.unsort(g, x, None)", {"g": (6,), "x": (2, 3)}) + cases("runtime.unsort(g, x, 0)", {"g": (3, 4), "x": (3, 4)})
+    ),
+    "y = runtime.sorted_like(g, x, axis=-1)": (
+        cases("runtime.sorted_like(g, x)", {"g": (4,), "x": (4,)}, {"g": (3, 4), "x": (3, 4)})
+        + cases("runtime.sorted_like(g, x, None)", {"g": (2, 3), "x": (2, 3)})
+    ),
+    "y = runtime.undiff(g, n, axis)": (
+        cases("runtime.undiff(g, 1, -1)", {"g": (4,)}, {"g": (2, 3)}) + cases("runtime.undiff(g, 2, 0)", {"g": (2, 3)})
+    ),
+    "y = runtime.unrepeat(g, x, repeats, axis=None)": (
+        cases("runtime.unrepeat(g, x, 2)", {"g": (6,), "x": (3,)}, {"g": (12,), "x": (2, 3)})
+        + cases("runtime.unrepeat(g, x, 3, 1)", {"g": (2, 9), "x": (2, 3)})
+    ),
+    "y = runtime.untile(g, x, reps)": (
+        cases("runtime.untile(g, x, 2)", {"g": (6,), "x": (3,)}, {"g": (2, 6), "x": (2, 3)})
+        + cases("runtime.untile(g, x, (2, 1, 2))", {"g": (2, 2, 6), "x": (2, 3)})
+    ),
+    "y = runtime.untrace(g, x, offset, axis1, axis2)": (
+        cases("runtime.untrace(g, x, 0, 0, 1)", {"g": (), "x": (3, 3)}, {"g": (4,), "x": (2, 3, 4)})
+        + cases("runtime.untrace(g, x, 1, 2, 0)", {"g": (3,), "x": (2, 3, 4)})
+    ),
+    "y = runtime.undiag(g, x, k=0)": (
+        cases("runtime.undiag(g, x)", {"g": (3, 3), "x": (3,)}, {"g": (2,), "x": (2, 4)})
+        + cases("runtime.undiag(g, x, -1)", {"g": (3,), "x": (4, 3)})
+    ),
+    "y = runtime.untake_along_axis(g, x, indices, axis)": (
+        cases("runtime.untake_along_axis(g, x, ONE_OF_EACH, 0)", {"g": (3,), "x": (4,)})
+        + cases("runtime.untake_along_axis(g, x, ONE_OF_EACH[:, None], 1)", {"g": (3, 1), "x": (3, 4)})
+        + cases("runtime.untake_along_axis(g, x, ONE_OF_EACH, None)", {"g": (3,), "x": (2, 2)})
+    ),
+    "y = runtime.unpad(g, pad_width)": (
+        cases("runtime.unpad(g, 1)", {"g": (5,)}, {"g": (4, 5)}) + cases("runtime.unpad(g, ((0, 1), (2, 0)))", {"g": (3, 5)})
+    ),
+    "f = runtime.full_convolution(g, x, y, mode, correlate)": (
+        cases("runtime.full_convolution(g, x, y, 'same', False)", {"g": (5,), "x": (5,), "y": (2,)})
+        + cases("runtime.full_convolution(g, x, y, 'valid', True)", {"g": (2,), "x": (3,), "y": (4,)})
+        + cases("runtime.full_convolution(g, x, y, 'full', False)", {"g": (6,), "x": (3,), "y": (4,)})
+    ),
+    "p = runtime.convolution_part(g, x, y, mode, correlate)": (
+        cases("runtime.convolution_part(g, x, y, 'same', False)", {"g": (6,), "x": (5,), "y": (2,)})
+        + cases("runtime.convolution_part(g, x, y, 'same', True)", {"g": (7,), "x": (2,), "y": (6,)})
+        + cases("runtime.convolution_part(g, x, y, 'valid', False)", {"g": (6,), "x": (3,), "y": (4,)})
+    ),
+    "y = runtime.through_cast(g, dtype)": (
+        cases("runtime.through_cast(g, float)", {"g": ()}, {"g": (3,)}) + cases("runtime.through_cast(g, int)", {"g": (2, 3)})
+    ),
+    "y = runtime.lower_halved(x)": cases("runtime.lower_halved(x)", {"x": (3, 3)}, {"x": (2, 2, 2)}, {"x": (4, 4)}),
+    "y = runtime.symmetrized(x)": cases("runtime.symmetrized(x)", {"x": (3, 3)}, {"x": (2, 2, 2)}, {"x": (4, 4)}),
+    # ---- builtins of any number of arguments
+    "z = max(x, y, *xs)": (
+        cases("max(x, y, z)", {"x": (), "y": (), "z": ()}) + cases("max(x, y, z, x * y)", {"x": (), "y": (), "z": ()})
+        + cases("max(x, 0.5, y)", {"x": (), "y": ()})
+    ),
+    "z = min(x, y, *xs)": (
+        cases("min(x, y, z)", {"x": (), "y": (), "z": ()}) + cases("min(x, y, z, x * y)", {"x": (), "y": (), "z": ()})
+        + cases("min(x, 0.5, y)", {"x": (), "y": ()})
+    ),
+    "s = runtime.tie_share(z, v, [*values])": (
+        cases("x * runtime.tie_share(x, x, [x, y])", {"x": (), "y": ()}) + cases("y * runtime.tie_share(y, x, [x, y, z])", {"x": (), "y": (), "z": ()})
+        + cases("x + runtime.tie_share(x, x, [x])", {"x": ()})
+    ),
 }
 
 
@@ -308,7 +486,7 @@ def case_id(case):
 @pytest.fixture(scope="module")
 def table_module(tmp_path_factory):
     """One module with a function `case_<n>` per case, calling its primitive."""
-    lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", ""]
+    lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", "FIRST = np.array([[True, False], [False, False], [True, False]])", ""]
     for number, (rule, expression, shapes, _) in enumerate(ALL_CASES):
         params = list(shapes) + [p for p in rule.params if p in INTEGER_ARGUMENTS and is_automatic(rule)]
         lines += [f"def case_{number}({', '.join(params)}):", f"    return {expression}", ""]
