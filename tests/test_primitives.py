@@ -331,7 +331,7 @@ CASES = {
     "y = x.astype(dtype)": cases("x.astype(float)", {"x": (3,)}, X34) + cases("x * x.astype(int)", {"x": (2, 3)}),
     "y = np.flip(x, axis=None)": cases("np.flip(x)", {"x": (3,)}, X34) + cases("np.flip(x, 1)", X34) + cases("np.flip(x, axis=(0, 2))", X234),
     "y = np.roll(x, shift, axis=None)": (
-        cases("np.roll(x, 1)", {"x": (4,)}, X34) + cases("np.roll(x, -1, axis=0)", X34) + cases("np.roll(x, (1, 2), axis=(0, 1))", X34)
+        cases("np.roll(x, 1)", {"x": (4,)}, X34, X234) + cases("np.roll(x, -1, axis=0)", X34) + cases("np.roll(x, (1, 2), axis=(0, 1))", X34)
     ),
     "y = np.repeat(x, repeats, axis=None)": (
         cases("np.repeat(x, 2)", {"x": (3,)}, {"x": (2, 3)}) + cases("np.repeat(x, 3, axis=1)", {"x": (2, 3)})
