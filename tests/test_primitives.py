@@ -380,7 +380,7 @@ CASES = {
         + cases("runtime.sorted_like(g, x, None)", {"g": (2, 3), "x": (2, 3)})
     ),
     "y = runtime.undiff(g, n, axis)": (
-        cases("runtime.undiff(g, 1, -1)", {"g": (4,)}, {"g": (2, 3)}, X234) + cases("runtime.undiff(g, 2, 0)", {"g": (2, 3)})
+        cases("runtime.undiff(g, 1, -1)", {"g": (4,)}, {"g": (2, 3)}, {"g": (2, 3, 4)}) + cases("runtime.undiff(g, 2, 0)", {"g": (2, 3)})
     ),
     "y = runtime.unrepeat(g, x, repeats, axis=None)": (
         cases("runtime.unrepeat(g, x, 2)", {"g": (6,), "x": (3,)}, {"g": (12,), "x": (2, 3)})
