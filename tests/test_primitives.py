@@ -844,3 +844,66 @@ def test_the_table_loads_and_its_templates_are_parsed_when_first_used():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout == "['y = math.sin(x)']\n"
+
+
+# ---- second derivatives: the adjoints are written in the table's own functions and helpers ------
+SECOND_ORDER = [
+    # (expression of x, x's shape, domain): np.sum of it is differentiated twice
+    ("np.cumsum(x) ** 2", (4,), DEFAULT),
+    ("np.cumsum(x, axis=1) * np.sin(x)", (2, 3), DEFAULT),
+    ("np.cumprod(x, 0) * x", (3, 2), AWAY_FROM_ZERO),
+    ("np.sort(x) * np.cos(x)", (4,), DEFAULT),
+    ("np.sort(x, axis=0) ** 2 * np.arange(3.0)[:, None]", (3, 2), DEFAULT),
+    ("np.diff(x, 2) ** 2", (5,), DEFAULT),
+    ("np.flip(x, 0) * x ** 2", (3, 2), DEFAULT),
+    ("np.roll(x, 1) * x", (4,), DEFAULT),
+    ("np.repeat(x, 2, axis=1) ** 3", (2, 3), DEFAULT),
+    ("np.tile(x, (2, 1)) ** 3", (2, 3), DEFAULT),
+    ("np.triu(x) * np.tril(x, 1) * x", (3, 3), DEFAULT),
+    ("np.trace(x) ** 2 + np.trace(x, 1) ** 3", (3, 3), DEFAULT),
+    ("np.trace(x ** 2, axis1=0, axis2=2) ** 2", (2, 3, 2), DEFAULT),
+    ("np.diag(x) ** 3 * np.diag(np.diag(x, 1) ** 2, 1)", (3, 3), DEFAULT),
+    ("np.diag(x, -1) ** 3", (2,), DEFAULT),
+    ("np.cross(x, x ** 2)", (2, 3), DEFAULT),
+    ("np.take_along_axis(x, np.argsort(x), -1) ** 3", (2, 3), DEFAULT),
+    ("np.pad(x, 1) ** 3", (2, 2), DEFAULT),
+    ("np.convolve(x, x ** 2, 'same')", (4,), DEFAULT),
+    ("np.correlate(x, np.sin(x), 'full')", (3,), DEFAULT),
+    ("np.nansum(x ** 3, axis=0)", (2, 3), DEFAULT),
+    ("np.nanmean(x ** 3)", (2, 3), DEFAULT),
+    ("np.split(x, 2)[0] * np.split(x, 2)[1] ** 2", (4,), DEFAULT),
+    ("np.array_split(x ** 3, 3, axis=1)[2]", (2, 3), DEFAULT),
+    ("np.asarray(x) ** 3 * x.astype(float)", (3,), DEFAULT),
+    ("np.atleast_2d(x) ** 3", (3,), DEFAULT),
+    ("np.linalg.det(x)", (3, 3), DEFAULT),
+    ("np.linalg.slogdet(x + 4 * np.eye(2))[1]", (2, 2), DEFAULT),
+    ("np.linalg.inv(x + 4 * np.eye(2))", (2, 2), DEFAULT),
+    ("np.linalg.solve(x + 4 * np.eye(2), x[:, 0] ** 2)", (2, 2), DEFAULT),
+    ("np.linalg.cholesky(x @ x.T + 3 * np.eye(2))", (2, 2), DEFAULT),
+    ("np.swapaxes(x, 0, 1) ** 3", (2, 3), DEFAULT),
+    ("np.logaddexp2(x, x ** 2)", (3,), DEFAULT),
+    ("np.sinc(x)", (3,), DEFAULT),
+]
+
+
+@pytest.fixture(scope="module")
+def second_order_module(tmp_path_factory):
+    lines = ["import numpy as np", ""]
+    for number, (expression, _, _) in enumerate(SECOND_ORDER):
+        lines += [f"def f_{number}(x):", f"    return np.sum({expression})", ""]
+    return load_module(tmp_path_factory.mktemp("second"), "\n".join(lines))
+
+
+@pytest.mark.parametrize("number", range(len(SECOND_ORDER)), ids=[case[0] for case in SECOND_ORDER])
+def test_second_derivatives_of_new_entries(second_order_module, number):
+    """The Hessian (forward over reverse) against central differences of the gradient, and reverse over reverse."""
+    expression, shape, (low, high) = SECOND_ORDER[number]
+    f = getattr(second_order_module, f"f_{number}")
+    rng = rng_for("second " + expression)
+    x = rng.uniform(low, high, size=shape)
+    gradient = astgrad.grad(f)
+    hessian = astgrad.hessian(f)(x)
+    expected = np.stack([central_difference(lambda p: gradient(p)[index], [x], 0) for index in np.ndindex(shape)])
+    assert_close(np.reshape(hessian, expected.shape), expected, rtol=1e-5, atol=1e-6)
+    v = rng.normal(size=shape)
+    assert_close(astgrad.grad(gradient, wrt=0)(x, d2_out=v), np.tensordot(hessian, v, axes=len(shape)), rtol=1e-9)
