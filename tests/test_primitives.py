@@ -862,7 +862,7 @@ SECOND_ORDER = [
     ("np.triu(x) * np.tril(x, 1) * x", (3, 3), DEFAULT),
     ("np.trace(x) ** 2 + np.trace(x, 1) ** 3", (3, 3), DEFAULT),
     ("np.trace(x ** 2, axis1=0, axis2=2) ** 2", (2, 3, 2), DEFAULT),
-    ("np.diag(x) ** 3 * np.diag(np.diag(x, 1) ** 2, 1)", (3, 3), DEFAULT),
+    ("np.diag(x) ** 3 * np.sum(np.diag(x, 1) ** 2)", (3, 3), DEFAULT),
     ("np.diag(x, -1) ** 3", (2,), DEFAULT),
     ("np.cross(x, x ** 2)", (2, 3), DEFAULT),
     ("np.take_along_axis(x, np.argsort(x), -1) ** 3", (2, 3), DEFAULT),
