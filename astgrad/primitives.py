@@ -12,10 +12,18 @@ entry stays one line.
 
 Conventions at kinks and ties (tested in tests/test_primitives.py):
 ``abs``/``fabs`` have derivative 0 at 0 (the sign function); ``max``/``min``
-of two equal values, and ``np.max``/``np.min`` over tied elements, share the
-gradient equally, as JAX and autograd do; ``np.clip`` passes the gradient to
-``x`` where ``x`` is within the bounds, the bounds included, and otherwise to
-the bound that is the result (``hi`` wherever ``lo > hi``).
+of equal values (of two or more arguments), and ``np.max``/``np.min`` over
+tied elements, share the gradient equally, as JAX and autograd do; ``np.clip``
+passes the gradient to ``x`` where ``x`` is within the bounds, the bounds
+included, and otherwise to the bound that is the result (``hi`` wherever
+``lo > hi``). ``np.sort`` is a permutation: tied elements keep their order (a
+stable sort) and each gets the gradient of the position it is sorted to, as
+in JAX. ``np.sinc`` has its limit, 0, as derivative at 0. ``np.nansum`` and
+``np.nanmean`` pass no gradient to NaN elements. ``np.linalg.cholesky`` reads
+its input as symmetric: its adjoint is symmetric, and its tangent is right for
+symmetric directions. ``np.cumprod``, like ``np.prod``, divides by ``x``
+(no zeros); ``np.linalg.det``, ``slogdet``, ``inv`` and ``solve`` need an
+invertible matrix.
 """
 
 from .rules import ABOVE_ONE, NOT_DIFFERENTIABLE, POSITIVE, REAL, STATIC, UNIT, ZERO

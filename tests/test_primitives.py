@@ -643,12 +643,22 @@ SPECIAL_VALUES = [
     ("x * (x > 0)", (-1.0,), 0.0),
     ("x * (x > 0)", (3.0,), 1.0),
     ("np.clip(x, y, 2.0)", (1.0, 1.0), (1.0, 0.0)),  # at a bound, the gradient goes to x
+    ("max(x, y, 1.5)", (1.5, 1.5), (1 / 3, 1 / 3)),  # three tied: a third each
+    ("min(x, 1.0, y, x)", (1.0, 2.0), (2 / 3, 0.0)),  # x twice among three tied
+    ("max(x, y, -1.0)", (2.0, 1.0), (1.0, 0.0)),
 ]
 ARRAY_SPECIAL_VALUES = [
     ("np.max(x)", [1.0, 3.0, 3.0], [0.0, 0.5, 0.5]),  # tied maxima share
     ("np.min(x, axis=0)", [[1.0, 2.0], [1.0, 0.0]], [[0.5, 0.0], [0.5, 1.0]]),
     ("abs(x)", [-2.0, 0.0, 3.0], [-1.0, 0.0, 1.0]),
     ("np.sum(x[ONE_OF_EACH])", [1.0, 2.0, 3.0, 4.0], [2.0, 0.0, 1.0, 0.0]),  # repeated indices add up
+    ("np.sort(x) * np.arange(3.0)", [2.0, 1.0, 2.0], [1.0, 0.0, 2.0]),  # sort ties keep their order
+    ("np.sort(x)[0]", [1.0, 1.0, 3.0], [1.0, 0.0, 0.0]),
+    ("np.sinc(x)", [0.0, 0.5], [0.0, -4 / np.pi]),  # 0 at 0, the limit
+    ("np.nansum(x)", [1.0, np.nan, 2.0], [1.0, 0.0, 1.0]),  # nothing flows to a NaN
+    ("np.nanmean(x)", [1.0, np.nan, 2.0], [0.5, 0.0, 0.5]),
+    ("np.take_along_axis(x, ONE_OF_EACH, 0)", [1.0, 2.0, 3.0], [2.0, 0.0, 1.0]),  # repeated indices add up
+    ("np.repeat(x, ONE_OF_EACH)", [1.0, 2.0, 3.0], [0.0, 2.0, 0.0]),  # each copy adds; 0 copies: 0
 ]
 
 
@@ -667,7 +677,7 @@ def test_special_values_on_arrays(tmp_path, expression, x, expected):
     module = load_module(
         tmp_path, f"import numpy as np\nONE_OF_EACH = np.array([0, 2, 0])\ndef f(x):\n    return np.sum({expression})\n"
     )
-    np.testing.assert_array_equal(astgrad.grad(module.f)(np.array(x)), expected)
+    np.testing.assert_allclose(astgrad.grad(module.f)(np.array(x)), expected, rtol=1e-15)
 
 
 # ---- the checker catches a wrong rule --------------------------------------------------------
