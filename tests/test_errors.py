@@ -139,7 +139,7 @@ CASES = [
          ("recursive_helper", "itself")),
     Case("recursive function", B.calls_itself, "calls-itself", NoDerivativeError, "calls_itself(x * 0.5)",
          ("calls_itself", "itself")),
-    Case("max of three", B.uses_max_of_three, "max3", NoDerivativeError, "max(", ("max", "max(x, y)")),
+    Case("max of one array", B.uses_max_of_an_array, "max1", NoDerivativeError, "max(", ("max", "max(x, y)")),
     Case("undefined helper", B.uses_undefined_helper, "undefined", NoDerivativeError, "undefined_helper(x)",
          ("undefined_helper", "not defined")),
     Case("floor division", B.uses_floor_division, "floordiv", NoDerivativeError, "x // 2.0", ("//",)),
@@ -158,10 +158,11 @@ CASES = [
     Case("x.sort() statement", B.uses_in_place_sort, "sort-statement", NotStraightLineError, "x.sort()",
          ("sort", "in place")),
     Case("x.sort() value", B.assigns_in_place_sort, "sort", NotStraightLineError, "x.sort()", ("sort", "in place")),
-    Case("unknown method", B.uses_unknown_method, "cumsum", NoDerivativeError, "x.cumsum()", ("cumsum",)),
+    Case("unknown method", B.uses_unknown_method, "diagonal", NoDerivativeError, "x.diagonal()", ("diagonal",)),
     Case("einsum diagonal", B.uses_einsum_diagonal, "einsum-diagonal", NoDerivativeError, "np.einsum(",
          ("einsum", "diagonal")),
     Case("matrix 2-norm", B.uses_matrix_two_norm, "norm-ord", NoDerivativeError, "np.linalg.norm(", ("2-norm",)),
+    Case("reflect padding", B.uses_reflect_padding, "pad-reflect", NoDerivativeError, "np.pad(", ("np.pad", "'constant'")),
     Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
 ]
 
@@ -313,7 +314,7 @@ def test_the_table_the_hints_name_lists_the_primitives():
     assert table.startswith("# Primitives\n")
     assert "| `y = math.sin(x)`<br>`np.sin(x)` | ∂y/∂x = `cos(x)` |" in table
     assert "| `y = np.sum(x, axis=None, keepdims=False)`<br>`x.sum(axis=None, keepdims=False)` |" in table
-    assert "os.getpid" not in table and "cumsum" not in table
+    assert "os.getpid" not in table and "diagonal(" not in table
 
 
 # ---- very large functions: transformed, never a RecursionError or a crash -----------------

@@ -212,8 +212,8 @@ def uses_looping_helper_two_levels(x):
     return y * t
 
 
-def uses_max_of_three(x):
-    y = max(x, 2.0 * x, 0.0)  # MARK: max3
+def uses_max_of_an_array(x):
+    y = max(np.sin(x))  # MARK: max1
     t = ran(x)
     return y * t
 
@@ -279,7 +279,7 @@ def assigns_in_place_sort(x):
 
 
 def uses_unknown_method(x):
-    y = x.cumsum()  # MARK: cumsum
+    y = x.diagonal()  # MARK: diagonal
     return ran(np.sum(y))
 
 
@@ -297,3 +297,8 @@ def uses_item_write(x):
     t = ran(x)
     t[0] = 1.0  # MARK: item-write
     return np.sum(t)
+
+
+def uses_reflect_padding(x):
+    y = np.pad(x, 2, mode="reflect")  # MARK: pad-reflect
+    return ran(np.sum(y))
