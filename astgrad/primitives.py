@@ -74,9 +74,9 @@ TAKE = {"x": "runtime.untake(d_y, x, indices, axis)", "indices": NOT_DIFFERENTIA
 
 # NumPy's functions on arrays
 NAN_SUM = "np.where(np.isnan(x), 0.0, np.broadcast_to(expand(d_y), np.shape(x)))"
-NAN_MEAN = "np.where(np.isnan(x), 0.0, expand(d_y) / keep_dims(np.sum(~np.isnan(x))))"
+NAN_MEAN = "np.where(np.isnan(x), 0.0, expand(d_y) / keep_dims(np.sum(np.logical_not(np.isnan(x)))))"
 NAN_SUM_TANGENT = "reduced(np.sum(np.where(np.isnan(x), 0.0, d_x)))"
-NAN_MEAN_TANGENT = "reduced(np.sum(np.where(np.isnan(x), 0.0, d_x))) / reduced(np.sum(~np.isnan(x)))"
+NAN_MEAN_TANGENT = "reduced(np.sum(np.where(np.isnan(x), 0.0, d_x))) / reduced(np.sum(np.logical_not(np.isnan(x))))"
 CUMPROD = "runtime.cumsum_adjoint(d_y * y, x, axis) / x"  # x without zeros, as np.prod's
 SORTED = "runtime.unsort(d_y, x, axis)"  # ties keep their order: each gets its sorted position's gradient
 LARGEST = {"x": "runtime.tie_share(z, x, [x, y, *xs])", "y": "runtime.tie_share(z, y, [x, y, *xs])",
@@ -174,7 +174,7 @@ adjoint("y = np.where(c, a, b)",                        c=ZERO, **WHERE, element
 derivative("y = float(x) | np.float64",                 x="1", number="float")
 derivative("y = round(x, ndigits)",                     x=ZERO, ndigits=NOT_DIFFERENTIABLE, number=True)
 no_derivative("x < y", "x <= y", "x > y", "x >= y", "x == y", "x != y", "int(x)", "round(x)",
-              "math.floor(x) | np.floor", "math.ceil(x) | np.ceil", "math.trunc(x)", "np.sign(x)", "np.isnan(x)", "~x",
+              "math.floor(x) | np.floor", "math.ceil(x) | np.ceil", "math.trunc(x)", "np.sign(x)", "np.isnan(x)", "np.logical_not(x)",
               number="int round")
 
 # ---- reductions ------------------------------------------------------------------------------

@@ -191,6 +191,9 @@ CASES = {
         + cases("np.linalg.norm(x, axis=1)", {"x": (2, 3)})
         + cases("np.linalg.norm(x, 2, axis=0, keepdims=True)", {"x": (2, 3)})
         + cases("np.linalg.norm(x, axis=-1, keepdims=True)", {"x": (2, 2, 3)})
+        + cases("np.linalg.norm(x, 'fro')", {"x": (2, 3)})  # the Frobenius norm of matrices
+        + cases("np.linalg.norm(x, axis=(0, 1))", {"x": (3, 2)})
+        + cases("np.linalg.norm(x, ord='fro', axis=(1, 2), keepdims=True)", X234)
     ),
     "y = x.T": cases("x.T", {"x": (2, 3)}, {"x": (3,)}, {"x": (2, 3, 4)}),
     "y = np.transpose(x, axes=None)": (
@@ -260,7 +263,7 @@ CASES = {
         cases("x * np.tri(3)", {"x": (3,)}, {"x": (3, 3)}) + cases("x @ np.tri(3, 2, k=-1)", {"x": (2, 3)})
     ),
     "y = np.isnan(x)": cases("x + np.isnan(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
-    "y = ~x": cases("np.sin(x) * ~c", {"x": (3,), "c": (3,)}, {"x": (2, 3), "c": (3,)}, {"x": (), "c": (2,)}),
+    "y = np.logical_not(x)": cases("x * np.logical_not(x > 0.5)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
     "y = np.argsort(x, axis=-1)": (
         cases("x * np.argsort(x)", {"x": (4,)}, {"x": (2, 3)}) + cases("x * np.argsort(x, axis=0)", {"x": (3, 2)})
     ),
