@@ -174,8 +174,7 @@ adjoint("y = np.where(c, a, b)",                        c=ZERO, **WHERE, element
 derivative("y = float(x) | np.float64",                 x="1", number="float")
 derivative("y = round(x, ndigits)",                     x=ZERO, ndigits=NOT_DIFFERENTIABLE, number=True)
 no_derivative("x < y", "x <= y", "x > y", "x >= y", "x == y", "x != y", "int(x)", "round(x)",
-              "math.floor(x) | np.floor", "math.ceil(x) | np.ceil", "math.trunc(x)", "np.sign(x)", "np.isnan(x)", "np.logical_not(x)",
-              number="int round")
+              "math.floor(x) | np.floor", "math.ceil(x) | np.ceil", "math.trunc(x)", "np.sign(x)", number="int round")
 
 # ---- reductions ------------------------------------------------------------------------------
 adjoint("y = np.sum(x, axis=None, keepdims=False) | x.sum",  reduction="sum", x=SUM, tangent=SUM_TANGENT)
@@ -274,7 +273,7 @@ adjoint("y = np.pad(x, pad_width, mode='constant')",  x=PAD, pad_width=NOT_DIFFE
 no_derivative("x.shape | np.shape", "x.ndim | np.ndim", "x.size | np.size", "np.broadcast(*xs)",
               "np.zeros(shape)", "np.ones(shape)", "np.zeros_like(x)", "np.ones_like(x)", "np.eye(n)",
               "np.arange(n)", "np.arange(a, b)", "np.arange(a, b, step)", "np.tri(N, M=None, k=0)",
-              "np.argsort(x, axis=-1)",
+              "np.argsort(x, axis=-1)", "np.isnan(x)", "np.logical_not(x)",
               elementwise=False, number="x.shape np.shape x.ndim np.ndim x.size np.size")
 adjoint("y = len(x)", x=ZERO, number="len", array_code=True)  # of an array: code that calls it takes arrays
 
