@@ -240,7 +240,7 @@ adjoint("y = np.array([*xs])",                        xs="d_y[i]", tangent="np.a
 adjoint("y = np.take(x, indices, axis=None)",         **TAKE, tangent="np.take(d_x, indices, axis=axis)")
 adjoint("y = np.broadcast_to(x, shape)",              x="runtime.unbroadcast(d_y, x)", shape=NOT_DIFFERENTIABLE,
         tangent="np.broadcast_to(d_x, shape)")
-adjoint("y = np.swapaxes(x, axis1, axis2)",          x="np.swapaxes(d_y, axis1, axis2)", axis1=NOT_DIFFERENTIABLE,
+adjoint("y = np.swapaxes(x, axis1, axis2) | x.swapaxes",          x="np.swapaxes(d_y, axis1, axis2)", axis1=NOT_DIFFERENTIABLE,
         axis2=NOT_DIFFERENTIABLE, tangent="np.swapaxes(d_x, axis1, axis2)")
 adjoint("y = np.split(x, sections, axis=0)",          x="runtime.unsplit(d_y, axis)", sections=NOT_DIFFERENTIABLE,
         axis=NOT_DIFFERENTIABLE, tangent="np.split(d_x, sections, axis)", unpacks=True)
@@ -248,7 +248,7 @@ adjoint("y = np.array_split(x, sections, axis=0)",    x="runtime.unsplit(d_y, ax
         axis=NOT_DIFFERENTIABLE, tangent="np.array_split(d_x, sections, axis)", unpacks=True)
 adjoint("y = np.atleast_1d(x)",                       x="runtime.unbroadcast(d_y, x)", tangent="np.atleast_1d(d_x)")
 adjoint("y = np.atleast_2d(x)",                       x="runtime.unbroadcast(d_y, x)", tangent="np.atleast_2d(d_x)")
-adjoint("y = np.asarray(x) | np.array | np.asanyarray", x="d_y", tangent="d_x")
+adjoint("y = np.asarray(x) | np.array | np.asanyarray | np.copy | x.copy", x="d_y", tangent="d_x")
 adjoint("y = np.asarray(x, dtype) | np.array | x.astype", x=CAST, dtype=NOT_DIFFERENTIABLE,
         tangent="runtime.through_cast(d_x, dtype)")
 adjoint("y = np.flip(x, axis=None)",                  x="np.flip(d_y, axis)", axis=NOT_DIFFERENTIABLE,
