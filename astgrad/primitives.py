@@ -49,14 +49,16 @@ COUNT = "(np.size(x) / np.size(y) - ddof)"
 CENTERED = "(x - keep_dims(np.mean(x)))"
 VAR = f"expand(d_y) * (2 / {COUNT}) * {CENTERED}"
 STD = f"expand(d_y / y) * {CENTERED} / {COUNT}"
-NORM = "(d_y / y if two_norm_axis(ord, axis) is None or keepdims else np.expand_dims(d_y / y, axis)) * x"
+NORM = ("runtime.spectral_norm_adjoint(d_y, x, axis, keepdims) if spectral(ord, axis) "  # ord=2 of matrices
+        "else (d_y / y if two_norm_axis(ord, axis) is None or keepdims else np.expand_dims(d_y / y, axis)) * x")
 SUM_TANGENT = "reduced(np.sum(d_x))"
 MEAN_TANGENT = "reduced(np.mean(d_x))"
 PROD_TANGENT = "y * reduced(np.sum(d_x / x))"
 EXTREMUM_TANGENT = f"reduced(np.sum({TIES} * d_x)) / reduced(np.sum({TIES}))"
 VAR_TANGENT = f"2 * reduced(np.sum({CENTERED} * d_x)) / {COUNT}"
 STD_TANGENT = f"reduced(np.sum({CENTERED} * d_x)) / ({COUNT} * y)"
-NORM_TANGENT = "reduced(np.sum(x * d_x)) / y"
+NORM_TANGENT = ("runtime.spectral_norm_tangent(d_x, x, axis, keepdims) if spectral(ord, axis) "
+                "else reduced(np.sum(x * d_x)) / y")
 
 # products
 MATMUL = {"x": "runtime.matmul_left_adjoint(d_z, x, y)", "y": "runtime.matmul_right_adjoint(d_z, x, y)"}
@@ -340,6 +342,12 @@ adjoint("p = runtime.convolution_part(g, x, y, mode, correlate)", g="runtime.ful
         tangent="runtime.convolution_part(d_g, x, y, mode, correlate)")
 adjoint("y = runtime.through_cast(g, dtype)",          g="runtime.through_cast(d_y, dtype)", dtype=NOT_DIFFERENTIABLE,
         tangent="runtime.through_cast(d_g, dtype)")
+adjoint("y = runtime.spectral_norm_adjoint(g, x, axis, keepdims)", g="runtime.spectral_norm_tangent(d_y, x, axis, keepdims)",
+        x=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, keepdims=NOT_DIFFERENTIABLE,  # no second derivative
+        tangent="runtime.spectral_norm_adjoint(d_g, x, axis, keepdims)")
+adjoint("t = runtime.spectral_norm_tangent(d, x, axis, keepdims)", d="runtime.spectral_norm_adjoint(d_t, x, axis, keepdims)",
+        x=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, keepdims=NOT_DIFFERENTIABLE,
+        tangent="runtime.spectral_norm_tangent(d_d, x, axis, keepdims)")
 derivative("s = runtime.tie_share(z, v, [*values])",   z=ZERO, v=ZERO, values=ZERO)
 adjoint("y = runtime.lower_halved(x)",                 x="runtime.lower_halved(d_y)", tangent="runtime.lower_halved(d_x)")
 adjoint("y = runtime.symmetrized(x)",                  x="runtime.symmetrized(d_y)", tangent="runtime.symmetrized(d_x)")

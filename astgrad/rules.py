@@ -749,9 +749,14 @@ def two_norm_axis(ord, axis):
     if ord is None or (ord == 2 and isinstance(axis, int)) or (ord == "fro" and (axis is None or isinstance(axis, tuple))):
         return axis
     raise ValueError(
-        "only the 2-norm and the Frobenius norm are differentiated: leave `ord` out (or write ord='fro' for a "
-        "matrix, ord=2 with an integer axis); for the largest singular value use np.linalg.svd"
+        "only the 2-norm, the Frobenius norm and the largest singular value are differentiated: leave `ord` out, "
+        "or write ord='fro' or ord=2"
     )
+
+
+def spectral(ord, axis):
+    """Whether ``np.linalg.norm(x, ord, axis)`` is the largest singular value (ord=2 over two axes, or of a matrix)."""
+    return ord == 2 and not isinstance(axis, int)
 
 
 def negated(shift):
@@ -771,6 +776,7 @@ STATIC_HELPERS = {
     "einsum_adjoint_spec": einsum_adjoint_spec,
     "two_norm_axis": two_norm_axis,
     "negated": negated,
+    "spectral": spectral,
     "only_constant_padding": only_constant_padding,
 }
 

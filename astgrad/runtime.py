@@ -573,3 +573,36 @@ def unsplit(gradient, axis=0):
 def resplit(gradient, pieces, axis=0):
     """`gradient` split into equal `pieces` along `axis` and stacked: the adjoint of `unsplit`."""
     return np.stack(np.split(gradient, pieces, axis=axis))
+
+
+def spectral_norm_adjoint(gradient, x, axis, keepdims):
+    """The adjoint of ``np.linalg.norm(x, 2, axis, keepdims)``: `gradient` times ``u v^T`` of the largest
+    singular value (over `axis`, two axes, or those of a matrix); a vector's is the 2-norm's.
+
+    Where the largest singular value is repeated, the norm has no derivative:
+    this is the one of the singular vectors ``np.linalg.svd`` gives.
+    """
+    if axis is None and np.ndim(x) == 1:
+        return gradient * x / np.linalg.norm(x)
+    axes = (-2, -1) if axis is None else axis
+    u, v = _top_singular_vectors(np.moveaxis(x, axes, (-2, -1)))
+    if keepdims:
+        gradient = np.squeeze(gradient, axis=axes)
+    return np.moveaxis(np.expand_dims(gradient, (-2, -1)) * (u[..., :, None] * v[..., None, :]), (-2, -1), axes)
+
+
+def spectral_norm_tangent(tangent, x, axis, keepdims):
+    """The tangent of ``np.linalg.norm(x, 2, axis, keepdims)``: ``u^T tangent v`` (see `spectral_norm_adjoint`)."""
+    if axis is None and np.ndim(x) == 1:
+        return np.sum(x * tangent) / np.linalg.norm(x)
+    axes = (-2, -1) if axis is None else axis
+    u, v = _top_singular_vectors(np.moveaxis(x, axes, (-2, -1)))
+    moved = np.moveaxis(np.broadcast_to(tangent, np.shape(x)), axes, (-2, -1))
+    result = np.einsum("...i,...ij,...j->...", u, moved, v)
+    return np.expand_dims(result, axes) if keepdims else result
+
+
+def _top_singular_vectors(matrices):
+    """The singular vectors (u, v) of the largest singular value of each matrix (the last two axes)."""
+    u, _, vt = np.linalg.svd(matrices)
+    return u[..., :, 0], vt[..., 0, :]

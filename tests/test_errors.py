@@ -16,17 +16,20 @@ text, so editing those files does not break the tests.
 """
 import contextlib
 import importlib.util
+import linecache
 import math
 import os
 import sys
 import threading
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 import astgrad
 from astgrad import AstgradError, NoDerivativeError, NotStraightLineError, SourceError
 from cases import bad_functions, helpers_elsewhere, marked_line, no_source
+from support import load_module
 
 CASES_DIR = os.path.dirname(os.path.abspath(bad_functions.__file__))
 
@@ -161,7 +164,7 @@ CASES = [
     Case("unknown method", B.uses_unknown_method, "diagonal", NoDerivativeError, "x.diagonal()", ("diagonal",)),
     Case("einsum diagonal", B.uses_einsum_diagonal, "einsum-diagonal", NoDerivativeError, "np.einsum(",
          ("einsum", "diagonal")),
-    Case("matrix 2-norm", B.uses_matrix_two_norm, "norm-ord", NoDerivativeError, "np.linalg.norm(", ("2-norm",)),
+    Case("1-norm", B.uses_one_norm, "norm-ord", NoDerivativeError, "np.linalg.norm(", ("2-norm", "Frobenius")),
     Case("reflect padding", B.uses_reflect_padding, "pad-reflect", NoDerivativeError, "np.pad(", ("np.pad", "'constant'")),
     Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
 ]
@@ -285,7 +288,7 @@ TABLE_HINTS = [
     ("floor division", f"use + - * / ** and functions from {TABLE}"),
     ("unknown method", f"{TABLE} lists the methods astgrad differentiates; or use the NumPy function"),
     ("einsum diagonal", f"{TABLE} lists the forms astgrad differentiates"),
-    ("matrix 2-norm", f"{TABLE} lists the forms astgrad differentiates"),
+    ("1-norm", f"{TABLE} lists the forms astgrad differentiates"),
 ]  # fmt: skip
 
 
@@ -418,3 +421,26 @@ def test_function_with_10000_statements(tmp_path, monkeypatch):
     assert expected == pytest.approx(math.exp(statements * math.log(factor)), rel=1e-9)
     assert df(0.5) == pytest.approx(expected, rel=1e-9)
     assert df(-2.0) == pytest.approx(expected, rel=1e-9)
+
+
+# ---- a derivative that cannot be taken twice ---------------------------------------------------
+
+def test_a_second_derivative_through_the_largest_singular_value_is_refused(tmp_path):
+    """``np.linalg.norm(W, 2)`` of a matrix has a gradient, and no Hessian: the error points at the
+    gradient's line that calls the helper, whose comment names the user's call."""
+    module = load_module(tmp_path, "import numpy as np\n\ndef f(W):\n    return np.linalg.norm(W, 2) ** 2\n")
+    W = np.array([[2.0, 0.5], [0.1, 1.0], [0.3, 0.2]])
+    u, s, vt = np.linalg.svd(W)
+    np.testing.assert_allclose(astgrad.grad(module.f)(W), 2 * s[0] * np.outer(u[:, 0], vt[0]), rtol=1e-12)
+    for second in (lambda: astgrad.hessian(module.f), lambda: astgrad.grad(astgrad.grad(module.f))):
+        with pytest.raises(NoDerivativeError) as info:
+            second()
+        exc = info.value
+        line = linecache.getline(exc.filename, exc.lineno)
+        assert "np.linalg.norm(W, 2)" in line
+        assert_located(exc, exc.filename, exc.lineno, line.index("spectral_norm_adjoint("), line)
+        assert exc.reason == (
+            "`runtime.spectral_norm_adjoint(g, x, axis, keepdims)` has no derivative with respect to `x`: "
+            "the derivative that calls it cannot be differentiated again"
+        )
+        assert exc.hint == "take this derivative once (a gradient or a jvp, not a Hessian or a gradient of a gradient)"

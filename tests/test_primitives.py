@@ -194,6 +194,20 @@ CASES = {
         + cases("np.linalg.norm(x, 'fro')", {"x": (2, 3)})  # the Frobenius norm of matrices
         + cases("np.linalg.norm(x, axis=(0, 1))", {"x": (3, 2)})
         + cases("np.linalg.norm(x, ord='fro', axis=(1, 2), keepdims=True)", X234)
+        + cases("np.linalg.norm(x, 2)", {"x": (3, 2)}, {"x": (4,)})  # the largest singular value of a matrix
+        + cases("np.linalg.norm(x, 2, axis=(0, 2), keepdims=True)", X234)
+        + cases("np.linalg.norm(x, ord=2, axis=(-1, -2))", X234)
+    ),
+    "y = runtime.spectral_norm_adjoint(g, x, axis, keepdims)": (
+        cases("runtime.spectral_norm_adjoint(g, SVD_INPUT, None, False)", {"g": ()})
+        + cases("runtime.spectral_norm_adjoint(g, SVD_BATCH, (1, 2), False)", {"g": (2,)})
+        + cases("runtime.spectral_norm_adjoint(g, SVD_BATCH, (2, 1), True)", {"g": (2, 1, 1)})
+    ),
+    "t = runtime.spectral_norm_tangent(d, x, axis, keepdims)": (
+        cases("runtime.spectral_norm_tangent(d, SVD_INPUT, None, False)", {"d": (2, 3)})
+        + cases("runtime.spectral_norm_tangent(d, SVD_BATCH, (1, 2), False)", {"d": (2, 2, 3)})
+        + cases("runtime.spectral_norm_tangent(d, SVD_BATCH, (2, 1), True)", {"d": (2, 2, 3)})
+        + cases("runtime.spectral_norm_tangent(d, SVD_INPUT.T, None, True)", {"d": (3, 2)})
     ),
     "y = x.T": cases("x.T", {"x": (2, 3)}, {"x": (3,)}, {"x": (2, 3, 4)}),
     "y = np.transpose(x, axes=None)": (
@@ -492,7 +506,8 @@ def case_id(case):
 @pytest.fixture(scope="module")
 def table_module(tmp_path_factory):
     """One module with a function `case_<n>` per case, calling its primitive."""
-    lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", "FIRST = np.array([[True, False], [False, False], [True, False]])", ""]
+    lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", "FIRST = np.array([[True, False], [False, False], [True, False]])",
+             "SVD_INPUT = np.array([[2.0, 0.5, 0.1], [0.3, 1.0, 0.2]])", "SVD_BATCH = np.stack([SVD_INPUT, SVD_INPUT[::-1]])", ""]
     for number, (rule, expression, shapes, _) in enumerate(ALL_CASES):
         params = list(shapes) + [p for p in rule.params if p in INTEGER_ARGUMENTS and is_automatic(rule)]
         lines += [f"def case_{number}({', '.join(params)}):", f"    return {expression}", ""]
