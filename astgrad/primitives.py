@@ -21,7 +21,9 @@ stable sort) and each gets the gradient of the position it is sorted to, as
 in JAX. ``np.sinc`` has its limit, 0, as derivative at 0. ``np.nansum`` and
 ``np.nanmean`` pass no gradient to NaN elements. ``np.linalg.cholesky`` reads
 its input as symmetric: its adjoint is symmetric, and its tangent is right for
-symmetric directions. ``np.cumprod``, like ``np.prod``, divides by ``x``
+symmetric directions. ``np.linalg.norm(x, 2)`` of a matrix (the largest
+singular value) takes the singular vectors ``np.linalg.svd`` gives, where that
+value is repeated; it has no second derivative. ``np.cumprod``, like ``np.prod``, divides by ``x``
 (no zeros); ``np.linalg.det``, ``slogdet``, ``inv`` and ``solve`` need an
 invertible matrix.
 """
