@@ -23,9 +23,9 @@ in JAX. ``np.sinc`` has its limit, 0, as derivative at 0. ``np.nansum`` and
 its input as symmetric: its adjoint is symmetric, and its tangent is right for
 symmetric directions. ``np.linalg.norm(x, 2)`` of a matrix (the largest
 singular value) takes the singular vectors ``np.linalg.svd`` gives, where that
-value is repeated; it has no second derivative. ``np.cumprod``, like ``np.prod``, divides by ``x``
-(no zeros); ``np.linalg.det``, ``slogdet``, ``inv`` and ``solve`` need an
-invertible matrix.
+value is repeated; it has no second derivative. ``np.cumprod``, like
+``np.prod``, divides by ``x`` (no zeros); ``np.linalg.det``, ``slogdet``,
+``inv`` and ``solve`` need an invertible matrix.
 """
 
 from .rules import ABOVE_ONE, NOT_DIFFERENTIABLE, POSITIVE, REAL, STATIC, UNIT, ZERO
@@ -163,7 +163,7 @@ derivative("y = np.cbrt(x)",                            x="1 / (3 * y * y)", dom
 derivative("y = np.square(x)",                          x="2 * x")
 derivative("y = np.reciprocal(x)",                      x="-y * y", domain=POSITIVE)
 derivative("z = math.hypot(x, y) | np.hypot",           x="x / z", y="y / z")
-derivative("y = np.sinc(x)",                           x=SINC_SLOPE)                                                # 0 at 0
+derivative("y = np.sinc(x)",                            x=SINC_SLOPE)                               # 0 at 0
 derivative("y = math.erf(x)",                           x="1.1283791670955126 * exp(-x * x)")       # 2 / sqrt(pi)
 derivative("y = math.erfc(x)",                          x="-1.1283791670955126 * exp(-x * x)")
 derivative("y = abs(x) | math.fabs | np.abs | np.fabs", x="sign(x)")                                # 0 at 0
@@ -244,8 +244,8 @@ adjoint("y = np.array([*xs])",                        xs="d_y[i]", tangent="np.a
 adjoint("y = np.take(x, indices, axis=None)",         **TAKE, tangent="np.take(d_x, indices, axis=axis)")
 adjoint("y = np.broadcast_to(x, shape)",              x="runtime.unbroadcast(d_y, x)", shape=NOT_DIFFERENTIABLE,
         tangent="np.broadcast_to(d_x, shape)")
-adjoint("y = np.swapaxes(x, axis1, axis2) | x.swapaxes",          x="np.swapaxes(d_y, axis1, axis2)", axis1=NOT_DIFFERENTIABLE,
-        axis2=NOT_DIFFERENTIABLE, tangent="np.swapaxes(d_x, axis1, axis2)")
+adjoint("y = np.swapaxes(x, axis1, axis2) | x.swapaxes", x="np.swapaxes(d_y, axis1, axis2)",
+        axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE, tangent="np.swapaxes(d_x, axis1, axis2)")
 adjoint("y = np.split(x, sections, axis=0)",          x="runtime.unsplit(d_y, axis)", sections=NOT_DIFFERENTIABLE,
         axis=NOT_DIFFERENTIABLE, tangent="np.split(d_x, sections, axis)", unpacks=True)
 adjoint("y = np.array_split(x, sections, axis=0)",    x="runtime.unsplit(d_y, axis)", sections=NOT_DIFFERENTIABLE,
@@ -263,8 +263,10 @@ adjoint("y = np.repeat(x, repeats, axis=None) | x.repeat", x="runtime.unrepeat(d
         repeats=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="np.repeat(d_x, repeats, axis)")
 adjoint("y = np.tile(x, reps)",                       x="runtime.untile(d_y, x, reps)", reps=NOT_DIFFERENTIABLE,
         tangent="np.tile(d_x, reps)")
-adjoint("y = np.triu(x, k=0)",                        x="np.triu(d_y, k)", k=NOT_DIFFERENTIABLE, tangent="np.triu(d_x, k)")
-adjoint("y = np.tril(x, k=0)",                        x="np.tril(d_y, k)", k=NOT_DIFFERENTIABLE, tangent="np.tril(d_x, k)")
+adjoint("y = np.triu(x, k=0)",                        x="np.triu(d_y, k)", k=NOT_DIFFERENTIABLE,
+        tangent="np.triu(d_x, k)")
+adjoint("y = np.tril(x, k=0)",                        x="np.tril(d_y, k)", k=NOT_DIFFERENTIABLE,
+        tangent="np.tril(d_x, k)")
 adjoint("y = np.diag(x, k=0)",                        x="runtime.undiag(d_y, x, k)", k=NOT_DIFFERENTIABLE,
         tangent="np.diag(d_x, k)")
 adjoint("y = np.trace(x, offset=0, axis1=0, axis2=1) | x.trace", x="runtime.untrace(d_y, x, offset, axis1, axis2)",
@@ -317,12 +319,12 @@ adjoint("y = runtime.resplit(g, pieces, axis=0)",      g="runtime.unsplit(d_y, a
         axis=NOT_DIFFERENTIABLE, tangent="runtime.resplit(d_g, pieces, axis)")
 adjoint("y = runtime.cumsum_adjoint(g, x, axis=None)", g="np.cumsum(d_y, axis)", x=ZERO, axis=NOT_DIFFERENTIABLE,
         tangent="runtime.cumsum_adjoint(d_g, x, axis)")
-adjoint("y = runtime.unsort(g, x, axis=-1)",           g="runtime.sorted_like(d_y, x, axis)", x=ZERO, axis=NOT_DIFFERENTIABLE,
-        tangent="runtime.unsort(d_g, x, axis)")
-adjoint("y = runtime.sorted_like(g, x, axis=-1)",      g="runtime.unsort(d_y, x, axis)", x=ZERO, axis=NOT_DIFFERENTIABLE,
-        tangent="runtime.sorted_like(d_g, x, axis)")
-adjoint("y = runtime.undiff(g, n, axis)",       g="np.diff(d_y, n, axis=axis)", n=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE,
-        tangent="runtime.undiff(d_g, n, axis)")
+adjoint("y = runtime.unsort(g, x, axis=-1)",           g="runtime.sorted_like(d_y, x, axis)", x=ZERO,
+        axis=NOT_DIFFERENTIABLE, tangent="runtime.unsort(d_g, x, axis)")
+adjoint("y = runtime.sorted_like(g, x, axis=-1)",      g="runtime.unsort(d_y, x, axis)", x=ZERO,
+        axis=NOT_DIFFERENTIABLE, tangent="runtime.sorted_like(d_g, x, axis)")
+adjoint("y = runtime.undiff(g, n, axis)",               g="np.diff(d_y, n, axis=axis)", n=NOT_DIFFERENTIABLE,
+        axis=NOT_DIFFERENTIABLE, tangent="runtime.undiff(d_g, n, axis)")
 adjoint("y = runtime.unrepeat(g, x, repeats, axis=None)", g="np.repeat(d_y, repeats, axis)", x=ZERO,
         repeats=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="runtime.unrepeat(d_g, x, repeats, axis)")
 adjoint("y = runtime.untile(g, x, reps)",              g="np.tile(d_y, reps)", x=ZERO, reps=NOT_DIFFERENTIABLE,
@@ -336,18 +338,22 @@ adjoint("y = runtime.untake_along_axis(g, x, indices, axis)", g="np.take_along_a
         indices=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="runtime.untake_along_axis(d_g, x, indices, axis)")
 adjoint("y = runtime.unpad(g, pad_width)",             g="np.pad(d_y, pad_width)", pad_width=NOT_DIFFERENTIABLE,
         tangent="runtime.unpad(d_g, pad_width)")
-adjoint("f = runtime.full_convolution(g, x, y, mode, correlate)", g="runtime.convolution_part(d_f, x, y, mode, correlate)",
+adjoint("f = runtime.full_convolution(g, x, y, mode, correlate)",
+        g="runtime.convolution_part(d_f, x, y, mode, correlate)",
         x=ZERO, y=ZERO, mode=NOT_DIFFERENTIABLE, correlate=NOT_DIFFERENTIABLE,
         tangent="runtime.full_convolution(d_g, x, y, mode, correlate)")
-adjoint("p = runtime.convolution_part(g, x, y, mode, correlate)", g="runtime.full_convolution(d_p, x, y, mode, correlate)",
+adjoint("p = runtime.convolution_part(g, x, y, mode, correlate)",
+        g="runtime.full_convolution(d_p, x, y, mode, correlate)",
         x=ZERO, y=ZERO, mode=NOT_DIFFERENTIABLE, correlate=NOT_DIFFERENTIABLE,
         tangent="runtime.convolution_part(d_g, x, y, mode, correlate)")
 adjoint("y = runtime.through_cast(g, dtype)",          g="runtime.through_cast(d_y, dtype)", dtype=NOT_DIFFERENTIABLE,
         tangent="runtime.through_cast(d_g, dtype)")
-adjoint("y = runtime.spectral_norm_adjoint(g, x, axis, keepdims)", g="runtime.spectral_norm_tangent(d_y, x, axis, keepdims)",
+adjoint("y = runtime.spectral_norm_adjoint(g, x, axis, keepdims)",
+        g="runtime.spectral_norm_tangent(d_y, x, axis, keepdims)",
         x=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, keepdims=NOT_DIFFERENTIABLE,  # no second derivative
         tangent="runtime.spectral_norm_adjoint(d_g, x, axis, keepdims)")
-adjoint("t = runtime.spectral_norm_tangent(d, x, axis, keepdims)", d="runtime.spectral_norm_adjoint(d_t, x, axis, keepdims)",
+adjoint("t = runtime.spectral_norm_tangent(d, x, axis, keepdims)",
+        d="runtime.spectral_norm_adjoint(d_t, x, axis, keepdims)",
         x=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, keepdims=NOT_DIFFERENTIABLE,
         tangent="runtime.spectral_norm_tangent(d_d, x, axis, keepdims)")
 derivative("s = runtime.tie_share(z, v, [*values])",   z=ZERO, v=ZERO, values=ZERO)

@@ -435,7 +435,8 @@ def bind(rule, args, keywords):
     for param, default in rule.optional.items():
         bound.setdefault(param, constant_node(default))
     for param, argument in bound.items():  # `np.sum([a, b])`: a list for one array would get no gradient
-        if param != rule.sequence and isinstance(argument, (gast.List, gast.Tuple)) and rule.texts[param] not in MARKERS:
+        is_display = isinstance(argument, (gast.List, gast.Tuple))
+        if is_display and param != rule.sequence and rule.texts[param] not in MARKERS:
             raise TypeError(f"a list or tuple display is passed for `{param}`: pass an array, e.g. np.array([...])")
     missing = [param for param in rule.params if param not in bound]
     if missing:
@@ -746,7 +747,8 @@ def two_norm_axis(ord, axis):
 
     The Frobenius norm of a matrix is the 2-norm of its elements.
     """
-    if ord is None or (ord == 2 and isinstance(axis, int)) or (ord == "fro" and (axis is None or isinstance(axis, tuple))):
+    frobenius = ord == "fro" and (axis is None or isinstance(axis, tuple))
+    if ord is None or (ord == 2 and isinstance(axis, int)) or frobenius:
         return axis
     raise ValueError(
         "only the 2-norm, the Frobenius norm and the largest singular value are differentiated: leave `ord` out, "

@@ -527,7 +527,10 @@ def full_convolution(gradient, x, y, mode, correlate):
 
 
 def convolution_part(full, x, y, mode, correlate):
-    """The part of a full convolution (or correlation) of `x` and `y` that `mode` keeps: `full_convolution`'s adjoint."""
+    """The part of the full convolution (or correlation) of `x` and `y` that `mode` keeps.
+
+    The adjoint of `full_convolution`.
+    """
     shorter, longer = min(len(x), len(y)), max(len(x), len(y))
     length = {"full": len(full), "valid": longer - shorter + 1, "same": longer}[mode]
     start = _convolution_start(x, y, mode, correlate)
@@ -551,7 +554,10 @@ def through_cast(gradient, dtype):
 
 
 def tie_share(result, value, candidates):
-    """The derivative of ``result = max(*candidates)`` (or min) by `value`, one of them: tied candidates share equally."""
+    """The derivative of ``result = max(*candidates)`` (or min) by `value`, one of the candidates.
+
+    Tied candidates share equally.
+    """
     return (value == result) / sum(candidate == result for candidate in candidates)
 
 
