@@ -205,11 +205,11 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
         tangents = forward.gradient(program, names, as_tuple, with_value, function_name)
         returned = returned_names(program, names, kind, as_tuple, with_value)
         return compile.build(finished(tangents, program, returned), function, params, seed=False)
-    # Array code: the tangent function, and a driver calling it once per element of each parameter.
-    tangent_function = compile.build(finished(forward.jvp(program, names), program), function, params, seed=False)
+    # Array code: a driver calling the tangent function once per element of each parameter, compiled together.
     helper = runtime.forward_jacobian if kind == "hessian" else runtime.forward_gradient
-    driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent_function, helper)
-    return compile.build(driver, function, params, seed=False)
+    tangent = finished(forward.jvp(program, names), program)
+    tangent, driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent, helper)
+    return compile.build(driver, function, params, seed=False, callee=tangent)
 
 
 def reverse_adjoint(program, wrt, as_tuple, with_value=False, arrays=True):

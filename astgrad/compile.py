@@ -13,7 +13,9 @@ the user's line it computes. The code is compiled under the name of a real
 file holding that text (see `source_files`), which every exception printer
 reads, and the text is registered in `linecache` under that name (so
 `inspect.getsource` needs no disk); when no file can be written, under a
-unique pseudo-file name ``<astgrad d_f 3>``, in `linecache` only.
+unique pseudo-file name ``<astgrad d_f 3>``, in `linecache` only. A
+generated function that calls another (array code's forward-mode driver and
+its tangent function) is compiled with it, in one module and one file.
 """
 
 import ast
@@ -172,31 +174,70 @@ _OPERATORS = {
 }  # fmt: skip
 
 
-def build(derivative, function, primal_params, seed=True):
-    """The Python function for the generated `derivative` (`seed`: whether its last parameter is the output seed)."""
-    tree, namespace = function_def(derivative), derivative.namespace
-    read = set()  # the names the generated code reads
-    source = _printed(_printable(tree, read))
-    free = sorted(_free_variables(read, namespace))
-    # What tracebacks and inspect show; comments end lines, so line numbers stay those of `source`.
-    shown = with_origin_comments(source, line_origins(derivative, roles=None), function.filename, width=None)
-    if free:
-        # Compiling the def inside a factory whose parameters are the free
-        # names makes them closure variables of the generated code.
+def build(derivative, function, primal_params, seed=True, callee=None):
+    """The Python function for the generated `derivative` (`seed`: whether its last parameter is the output seed).
+
+    `callee` is a generated function `derivative` calls by its name (array
+    code's tangent function, which the forward-mode driver runs): it is
+    printed and compiled in the same module, before `derivative`, with no
+    seed, and reaches it as a closure variable; it carries a `Generated`
+    record of its own (the exporter and tracebacks read it).
+    """
+    parts = ([(callee, False)] if callee is not None else []) + [(derivative, seed)]
+    printed = [_print(part, function) for part, _ in parts]
+    defined = {part.name for part, _ in parts}
+    free = sorted(set().union(*(names for _, _, _, names in printed)) - defined)
+    _require_one_meaning(free, [part.namespace for part, _ in parts])
+    # What tracebacks and inspect show; comments end lines, so line numbers stay those of the sources.
+    shown = "\n".join(text for _, _, text, _ in printed)
+    tree_name = derivative.name
+    nested = bool(free) or callee is not None
+    if nested:
+        # Compiling the defs inside a factory whose parameters are the free
+        # names makes them closure variables of the generated code (and the
+        # callee, defined in the factory, one of its caller's).
         indented = "".join("    " + line if line.strip() else line for line in shown.splitlines(True))
-        text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree.name}\n"
-        # Shown with the factory's line left blank and the def at column 0, on the same
-        # lines: tracebacks and inspect.getsource show the def as `source` prints it.
+        text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree_name}\n"
+        # Shown with the factory's line left blank and the defs at column 0, on the same
+        # lines: tracebacks and inspect.getsource show each def as its source prints it.
         shown = "\n" + shown
     else:
         text = shown
-    filename = source_files.file_for(tree.name, shown)
+    filename = source_files.file_for(tree_name, shown)
     if filename is None:
         with _lock:
-            filename = f"<astgrad {tree.name} {next(_counter)}>"
+            filename = f"<astgrad {tree_name} {next(_counter)}>"
     module_code = compile(text, filename, "exec", dont_inherit=True)
-    code = _function_code(module_code, tree.name, nested=bool(free))
-    cells = tuple(_cell(variable, namespace, function) for variable in code.co_freevars)
+    built = {}
+    for (part, part_seed), (tree, source, _, _) in zip(parts, printed):
+        code = _function_code(module_code, part.name, nested=nested)
+        cells = tuple(
+            types.CellType(built[variable]) if variable in built else _cell(variable, part.namespace, function)
+            for variable in code.co_freevars
+        )  # fmt: skip
+        built[part.name] = _function(code, part, tree, source, part_seed, cells, function, primal_params, filename, shown)
+    return built[tree_name]
+
+
+def _print(derivative, function):
+    """(def, source, the text tracebacks show, the free names it reads) of a generated function."""
+    read = set()  # the names the generated code reads
+    tree = function_def(derivative)
+    source = _printed(_printable(tree, read))
+    shown = with_origin_comments(source, line_origins(derivative, roles=None), function.filename, width=None)
+    return tree, source, shown, _free_variables(read, derivative.namespace)
+
+
+def _require_one_meaning(free, namespaces):
+    """Functions compiled in one module share their free names: each must mean one object."""
+    for variable in free:
+        meanings = {id(ns.added[variable]) for ns in namespaces if variable in ns.added and variable not in ns.locals}
+        if len(meanings) > 1:
+            raise AssertionError(f"`{variable}` names two objects in functions compiled together")
+
+
+def _function(code, derivative, tree, source, seed, cells, function, primal_params, filename, shown):
+    """The function of `code`, a generated function's, with its `Generated` record, its source registered."""
     generated_function = types.FunctionType(
         code, function.globals, tree.name, _defaults(tree, function, seed), cells or None
     )

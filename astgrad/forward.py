@@ -31,6 +31,8 @@ tangents read as the partial derivatives they are, in Leibniz's spelling
 Like the reverse stage, the output is deliberately naive; optimize cleans it.
 """
 
+from dataclasses import replace
+
 import gast
 
 from . import runtime
@@ -101,14 +103,19 @@ def tangent_name(variable, param):
     return f"{PREFIX}{variable}_{PREFIX}{param}"
 
 
-def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, helper):
-    """The forward-mode derivative of array code: `helper` runs `tangent_function` once per element.
+def driver(program, wrt, as_tuple, with_value, function_name, tangent, helper):
+    """(the tangent function, the forward-mode derivative of array code): `helper` runs the first once per element.
 
         def d_f(w, b, X, y):
             value, gradient = forward_gradient(jvp_f, (w, b, X, y), wrt=(0, 1), as_tuple=True)
             return gradient
+
+    The driver calls `tangent` (a `Derivative`, the `jvp` of `program`) by
+    its name, renamed if a parameter has it: compile builds the two in one
+    module (`compile.build(driver, ..., callee=tangent)`).
     """
     namespace = program.namespace.fork()
+    tangent = replace(tangent, name=namespace.fresh(tangent.name))
     value, derivative = namespace.fresh("value"), namespace.fresh("hessian" if function_name else "gradient")
     # a keyword-only parameter is found by its name among the keywords
     positions = tuple(program.params.index(p) if p in program.params else p for p in wrt)
@@ -121,13 +128,13 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent_function, 
                            values=[name(k) for k in keyword_only])  # fmt: skip
         keywords.append(gast.keyword(arg="keywords", value=passed))
     arguments = gast.Tuple(elts=[name(p) for p in program.params], ctx=gast.Load())
-    call = gast.Call(func=namespace.reference(helper), args=[namespace.reference(tangent_function), arguments],
+    call = gast.Call(func=namespace.reference(helper), args=[name(tangent.name), arguments],
                      keywords=keywords)  # fmt: skip
     returned = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
     lines = (Line((value, derivative), call, CALL), return_line(returned))
     params = [parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
-    return Derivative(function_name, _arguments(program.args, params, keep_defaults=True), lines, namespace)
+    return tangent, Derivative(function_name, _arguments(program.args, params, keep_defaults=True), lines, namespace)
 
 
 class _Sweep:

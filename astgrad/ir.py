@@ -46,6 +46,41 @@ class Equation:
     origin: tuple  # (filename, line) of the user's statement it came from
 
 
+@dataclass(frozen=True)
+class Match:
+    """A call matched to its table entry by resolve: the `rule` and its inputs.
+
+    `bound` maps each of the rule's parameters to the call's argument node
+    for it (a tuple of nodes for a sequence parameter, a constant node for a
+    default left out).
+    """
+
+    rule: object
+    bound: dict
+
+
+class Matches:
+    """The `Match` of each call resolve wrote, so ssa reads it instead of matching the call again.
+
+    Keyed by the call node's identity: the resolved statements hold the
+    nodes, so a key lives as long as the record that holds this table, and
+    nothing is stored on the nodes themselves.
+    """
+
+    def __init__(self):
+        self._by_call = {}
+
+    def add(self, call, match):
+        self._by_call[id(call)] = (call, match)  # the call is kept, so its id is not reused
+
+    def of(self, call):
+        """The match of `call`, a call node of the resolved statements."""
+        return self._by_call[id(call)][1]
+
+    def __len__(self):
+        return len(self._by_call)
+
+
 @dataclass
 class Program:
     """A function in single-assignment form."""
@@ -87,6 +122,30 @@ def parameter_names(tree):
     """The names of a FunctionDef's (or its `gast.arguments`') parameters: positional-only, positional, keyword-only."""
     args = tree.args if isinstance(tree, gast.FunctionDef) else tree
     return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+def assigned_names(body):
+    """The names the checked `body` assigns, in order of first assignment.
+
+    In straight-line code only assignment targets store names (names, and
+    tuples or lists of targets), so only they are read, breadth first, in
+    the order a `gast.walk` of each statement meets them.
+    """
+    names = {}
+    for statement in body:
+        kind = type(statement)
+        if kind is gast.Assign:
+            pending = list(statement.targets)
+        elif kind is gast.AugAssign or kind is gast.AnnAssign:
+            pending = [statement.target]
+        else:
+            continue
+        for target in pending:  # grows as tuples are opened: breadth first
+            if isinstance(target, gast.Name):
+                names.setdefault(target.id)
+            else:
+                pending.extend(target.elts)
+    return list(names)
 
 
 def uses_arrays(equations):

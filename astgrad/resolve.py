@@ -5,7 +5,9 @@ statements (assignments, augmented assignments, one final return) in which
 
 * every call names an entry of the primitive table (`math.sin`, `np.exp`,
   ``from math import sin as s``, builtins such as `max`), in the spelling the
-  user wrote it;
+  user wrote it, and its `ir.Match` (the rule, its inputs bound to the call's
+  resolved arguments) is in `Resolved.matches`, for ssa: a call is matched
+  once, here;
 * every call of a user's pure-Python straight-line helper has been replaced by
   the helper's statements (its locals renamed where they would collide, its
   parameters bound to the arguments) and its returned expression; helpers
@@ -29,7 +31,7 @@ import numpy as np
 
 from . import check, parse, rules, runtime, templates
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, NotStraightLineError
-from .ir import parameter_names
+from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
 from .rules import BINARY_OPERATORS, UNARY_OPERATORS
 
@@ -51,6 +53,7 @@ class Resolved:
     statements: list  # gast statements; each remembers its file in `statement_files`
     statement_files: list  # the file each statement came from (helpers may live elsewhere)
     namespace: Namespace
+    matches: Matches  # each call's rule and bound inputs, matched here once
 
 
 def resolve(function, location):
@@ -62,28 +65,7 @@ def resolve(function, location):
     scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,))
     resolver = _Resolver(namespace)
     statements, files = resolver.statements(function.tree.body, scope)
-    return Resolved(function, statements, files, namespace)
-
-
-def assigned_names(body):
-    """The names the checked `body` assigns, in order of first assignment.
-
-    In straight-line code only assignment targets store names, so only they
-    are walked (in the order a walk of the whole statement meets them), not
-    the expressions.
-    """
-    names = {}
-    for statement in body:
-        if isinstance(statement, gast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, (gast.AugAssign, gast.AnnAssign)):
-            targets = [statement.target]
-        else:
-            continue
-        for node in gast.walk(gast.Tuple(elts=targets, ctx=gast.Store())):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                names.setdefault(node.id)
-    return list(names)
+    return Resolved(function, statements, files, namespace, resolver.matches)
 
 
 class _Scope:
@@ -113,6 +95,7 @@ class _Scope:
 class _Resolver:
     def __init__(self, namespace):
         self.namespace = namespace
+        self.matches = Matches()
 
     # ---- statements ----------------------------------------------------------------------
     def statements(self, body, scope):
@@ -281,9 +264,10 @@ class _Resolver:
         args = [self.expression(a, scope, context) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
         if rules.rules_for(fn):
-            self._match(fn, node, node.args, scope, callee)
-            func = self._same_object(node.func, fn, scope)
-            return gast.Call(func=func, args=args, keywords=keywords)
+            match = self._match(fn, node, args, keywords, scope, callee)
+            call = gast.Call(func=self._same_object(node.func, fn, scope), args=args, keywords=keywords)
+            self.matches.add(call, match)
+            return call
         if getattr(fn, "__module__", None) == runtime.__name__:  # a helper of generated code with no entry
             raise scope.location.error(
                 NoDerivativeError,
@@ -325,15 +309,18 @@ class _Resolver:
                 f"the method `.{method}()` has no derivative",
                 hint=f"{PRIMITIVE_TABLE} lists the methods astgrad differentiates; or use the NumPy function",
             )
-        self._match("." + method, node, [node.func.value] + node.args, scope, callee)
-        func = gast.Attribute(value=self.expression(node.func.value, scope, context), attr=method, ctx=gast.Load())
+        receiver = self.expression(node.func.value, scope, context)
         args = [self.expression(a, scope, context) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
-        return gast.Call(func=func, args=args, keywords=keywords)
+        match = self._match("." + method, node, [receiver] + args, keywords, scope, callee)
+        func = gast.Attribute(value=receiver, attr=method, ctx=gast.Load())
+        call = gast.Call(func=func, args=args, keywords=keywords)
+        self.matches.add(call, match)
+        return call
 
-    def _match(self, fn, node, args, scope, callee):
-        """The bound arguments of the rule for this call; a located error if none fits."""
-        keywords = [(k.arg, k.value) for k in node.keywords]
+    def _match(self, fn, node, args, keywords, scope, callee):
+        """The `Match` of the rule for this call of resolved `args` and `keywords`; a located error if none fits."""
+        keywords = [(k.arg, k.value) for k in keywords]
         out = next((value for keyword, value in keywords if keyword == "out"), None)
         if out is not None:
             raise scope.location.error(
@@ -371,7 +358,7 @@ class _Resolver:
                 f"`{callee}` has no derivative in this form: {reason}",
                 hint=f"{PRIMITIVE_TABLE} lists the forms astgrad differentiates",
             ) from None
-        return rule, bound
+        return Match(rule, bound)
 
     def _inline(self, fn, node, args, keywords, scope, context, callee):
         if fn.__code__ in scope.stack:

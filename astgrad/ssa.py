@@ -2,7 +2,9 @@
 
 Takes the `Resolved` statements and gives a `Program`: a list of `Equation`s,
 each ``name = primitive(atoms...)`` where an atom is a name or a constant,
-plus the output atom(s). Every name is assigned once:
+plus the output atom(s). A call's rule and the binding of its inputs are the
+ones resolve matched (`Resolved.matches`); an operator's rule is the table's
+one for it. Every name is assigned once:
 
 * a user's name keeps its name the first time it is assigned and becomes
   ``x_1``, ``x_2``, ... when reassigned (augmented assignments too);
@@ -20,7 +22,7 @@ import numpy as np
 
 from . import rules
 from .errors import NotStraightLineError
-from .ir import Equation, Program, parameter_names, uses_arrays
+from .ir import Equation, Program, assigned_names, parameter_names, uses_arrays
 from .names import BUILTIN_NAMES, copy_atom, dotted_name, name
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
@@ -36,7 +38,7 @@ OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the
 def to_ssa(resolved, location):
     """The `Program` for `resolved`."""
     function = resolved.function
-    builder = _Builder(resolved.namespace.fork(), location)
+    builder = _Builder(resolved.namespace.fork(), location, resolved.matches)
     for param in parameter_names(function.tree):
         builder.current[param] = name(param)
         builder.defined.add(param)
@@ -69,13 +71,8 @@ def to_ssa(resolved, location):
         filename=function.filename,
         arrays=arrays,
         primal_params=tuple(function.primal_params or ()),
-        user_names=frozenset(assigned_names(function.tree)),
+        user_names=frozenset(assigned_names(function.tree.body)),
     )
-
-
-def assigned_names(tree):
-    """The names a function's body assigns."""
-    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def is_atom(node):
@@ -92,8 +89,9 @@ def is_atom(node):
 
 
 class _Builder:
-    def __init__(self, namespace, location):
+    def __init__(self, namespace, location, matches):
         self.namespace = namespace
+        self.matches = matches  # resolve's match of each call
         self.location = location
         self.current = {}  # a user's name -> the atom (or tuple of atoms) it stands for now
         self.defined = set()  # names already used as an equation's target or a parameter
@@ -189,17 +187,18 @@ class _Builder:
             rule, inputs = rules.lookup(operator.getitem, 2), (receiver, index)
             descriptive, word = _joined(receiver, index), _joined(receiver, "part") or "part"
         elif isinstance(node, gast.Call):
-            args = [self.argument(a) for a in node.args]
-            keywords = [gast.keyword(arg=k.arg, value=self.argument(k.value)) for k in node.keywords]
+            match, made = self.matches.of(node), {}  # made: id of an argument node -> what it became here
+            args = [self.argument(a, made) for a in node.args]
+            keywords = [gast.keyword(arg=k.arg, value=self.argument(k.value, made)) for k in node.keywords]
             if isinstance(node.func, gast.Attribute) and self.namespace.is_value_attribute(node.func):
-                receiver = self.atom(node.func.value)
+                receiver = made[id(node.func.value)] = self.atom(node.func.value)
                 func = gast.Attribute(value=receiver, attr=node.func.attr, ctx=gast.Load())
-                fn, positional, word = "." + node.func.attr, [receiver] + args, node.func.attr
+                positional, word = [receiver] + args, node.func.attr
             else:
-                func, fn, positional, word = node.func, self.namespace.evaluate(node.func), args, None
+                func, positional, word = node.func, args, None
             expression = gast.Call(func=func, args=args, keywords=keywords)
-            rule, bound = rules.match(fn, positional, [(k.arg, k.value) for k in keywords])
-            inputs = tuple(bound[p] for p in rule.params)
+            rule = match.rule
+            inputs = tuple(_made_of(match.bound[p], made) for p in rule.params)
             word = word or rule.expression.split("(")[0].split(".")[-1]  # `sin` also for `from math import sin as s`
             descriptive = _joined(word, *[a for a in positional if _short(a)])
         else:  # the checker and resolver let nothing else through
@@ -213,12 +212,23 @@ class _Builder:
         self.equations.append(equation)
         self.producers[equation.target] = equation
 
-    def argument(self, node):
-        """A call argument: an atom, or a list or tuple display of atoms (``np.stack([a, b])``)."""
+    def argument(self, node, made):
+        """A call argument: an atom, or a list or tuple display of atoms (``np.stack([a, b])``).
+
+        What `node` and a display's elements became is recorded in `made`, by node identity.
+        """
         if isinstance(node, gast.List):
-            return gast.List(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
+            elements = [self.atom(e) for e in node.elts]
+            made.update((id(e), atom) for e, atom in zip(node.elts, elements))
+            made[id(node)] = gast.List(elts=elements, ctx=gast.Load())
+            return made[id(node)]
         value = self.value(node, None)
-        return copy_atom(value) if isinstance(value, tuple) else value
+        if isinstance(value, tuple):
+            if isinstance(node, gast.Tuple):
+                made.update((id(e), atom) for e, atom in zip(node.elts, value))
+            value = copy_atom(value)
+        made[id(node)] = value
+        return value
 
     def index(self, node):
         """An index (``0``, ``:, 1``, ``..., None``, ``idx``) with its computed parts made atoms."""
@@ -275,6 +285,13 @@ def _joined(*parts):
     if not all(words) or not words[0][0].isalpha():
         return None
     return "_".join(words)
+
+
+def _made_of(bound, made):
+    """The atoms a bound input of resolve's match became (a default, written nowhere, stays itself)."""
+    if isinstance(bound, tuple):
+        return tuple(_made_of(element, made) for element in bound)
+    return made.get(id(bound), bound)
 
 
 def _name_of(target):

@@ -475,6 +475,38 @@ def test_forward_gradient_of_numpy_code_is_a_driver_of_the_jvp():
     )
 
 
+def test_forward_gradient_of_numpy_code_is_compiled_once_with_its_tangent_function(monkeypatch):
+    from astgrad import compile as compile_stage
+
+    built, build = [], compile_stage.build
+
+    def counted(derivative, *args, **keywords):
+        built.append(derivative.name)
+        return build(derivative, *args, **keywords)
+
+    monkeypatch.setattr(compile_stage, "build", counted)
+    d_f = astgrad.api.transform(affine_loss, ("w", "b"), mode="forward")
+    assert built == ["d_affine_loss"]
+    tangent = d_f.__closure__[d_f.__code__.co_freevars.index("jvp_affine_loss")].cell_contents
+    assert tangent.__code__.co_filename == d_f.__code__.co_filename  # one module, one file
+    assert astgrad.source(tangent).startswith("def jvp_affine_loss(w, b, X, y, w_dot, b_dot):\n")
+    w, b, X, y = NUMPY_CASES[0][2]
+    residual = X @ w + b - y
+    d_w, d_b = d_f(w, b, X, y)
+    assert_close(d_w, 2 * X.T @ residual / len(y), rtol=1e-12)
+    assert d_b == pytest.approx(2 * residual.mean(), rel=1e-12)
+
+
+def test_the_tangent_function_is_renamed_where_a_parameter_has_its_name():
+    def f(jvp_f):
+        return np.sum(jvp_f * jvp_f)
+
+    d_f = astgrad.grad(f, mode="forward")
+    assert "forward_gradient(jvp_f_1, (jvp_f,), wrt=(0,))" in astgrad.source(d_f)
+    x = np.array([1.0, -2.0, 0.5])
+    assert_close(d_f(x), 2 * x, rtol=1e-14)
+
+
 UNIT_FACTOR = re.compile(r"(?<![\w.])[01]\.0 \*|\* 1(\.0)?(?![\w.])|[-+] 0\.0(?![\w.])")  # 1.0 * a, a * 1, a + 0.0
 
 

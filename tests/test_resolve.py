@@ -9,8 +9,10 @@ import os
 from math import cos
 from math import sin as s
 
+import gast
 import numpy as np
 
+import astgrad
 from astgrad import resolve
 from astgrad.compile import to_source
 from stages import front_of
@@ -171,3 +173,49 @@ def test_resolving_leaves_the_parsed_function_unchanged():
     before = to_source(function.tree)
     resolve.resolve(function, location)
     assert to_source(function.tree) == before
+
+
+def calls_in(resolved):
+    """The call nodes of the resolved statements, in order of a walk."""
+    return [node for statement in resolved.statements for node in gast.walk(statement) if isinstance(node, gast.Call)]
+
+
+def test_each_call_carries_its_matched_rule_with_its_inputs_bound_to_the_calls_own_arguments():
+    def f(x, y):
+        a = s(x) + np.sum(x * y, axis=0)
+        return np.stack([a, y]).mean()
+
+    resolved, _ = front_of(f)
+    calls = calls_in(resolved)
+    assert len(calls) == len(resolved.matches) == 4
+    by_text = {to_source(call).strip(): resolved.matches.of(call) for call in calls}
+    assert {text: m.rule.expression for text, m in by_text.items()} == {
+        "s(x)": "math.sin(x)",
+        "np.sum(x * y, axis=0)": "np.sum(x, axis=None, keepdims=False)",
+        "np.stack([a, y]).mean()": "x.mean(axis=None, keepdims=False)",
+        "np.stack([a, y])": "np.stack([*xs], axis=0)",
+    }  # fmt: skip
+    total = next(call for call in calls if to_source(call).startswith("np.sum"))
+    bound = resolved.matches.of(total).bound
+    assert bound["x"] is total.args[0] and bound["axis"] is total.keywords[0].value  # the call's own nodes
+    assert isinstance(bound["keepdims"], gast.Constant) and bound["keepdims"].value is False  # a default
+    stack = next(call for call in calls if to_source(call).strip() == "np.stack([a, y])")
+    assert resolved.matches.of(stack).bound["xs"] == tuple(stack.args[0].elts)  # a sequence: its elements
+    mean = next(call for call in calls if getattr(call.func, "attr", None) == "mean")
+    assert resolved.matches.of(mean).bound["x"] is mean.func.value  # a method's receiver is its first input
+
+
+def total_over(v, axis):
+    return np.sum(v, axis=axis)
+
+
+def test_a_constant_a_helper_passes_on_is_matched_where_it_is_used():
+    def f(x):
+        return np.sum(total_over(x * x, 0))
+
+    resolved, _ = front_of(f)
+    inner = next(call for call in calls_in(resolved) if "axis" in to_source(call))
+    assert to_source(inner).strip() == "np.sum(v, axis=0)"
+    assert resolved.matches.of(inner).bound["axis"].value == 0
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+    assert np.allclose(astgrad.grad(f)(x), 2.0 * x)

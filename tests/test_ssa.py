@@ -4,8 +4,11 @@ import math
 from math import cos, exp, sin
 
 import gast
+import numpy as np
 
-from stages import equations_text, program_of
+from astgrad import rules, ssa
+from astgrad.ir import Match
+from stages import equations_text, front_of, program_of
 
 
 def test_each_equation_applies_one_primitive_to_atoms():
@@ -74,3 +77,35 @@ def test_origins_point_at_the_users_lines():
     first_line = f.__code__.co_firstlineno
     assert [eq.origin[1] for eq in program_of(f).equations] == [first_line + 1, first_line + 2]
     assert all(isinstance(eq.value, gast.AST) for eq in program_of(f).equations)
+
+
+def test_ssa_takes_each_calls_rule_from_resolve_and_matches_nothing_again(monkeypatch):
+    def f(x):
+        return sin(x) * np.sum(x, axis=0)
+
+    resolved, location = front_of(f)
+    sine = next(n for n in gast.walk(resolved.statements[0]) if isinstance(n, gast.Call) and n.func.id == "sin")
+    cosine_rule = rules.rules_for(cos)[0]
+    resolved.matches.add(sine, Match(cosine_rule, {"x": sine.args[0]}))  # what resolve handed on, changed
+
+    def no_match(*args):
+        raise AssertionError("ssa matched a call again")
+
+    monkeypatch.setattr(rules, "match", no_match)
+    monkeypatch.setattr(rules, "bind", no_match)
+    program = ssa.to_ssa(resolved, location)
+    by_target = {eq.target: eq for eq in program.equations}
+    # The rule it was handed (as array code's twin), which names the temporary too.
+    assert by_target["cos_x"].rule is cosine_rule.array_twin
+    assert [gast.dump(atom) for atom in by_target["cos_x"].inputs] == [gast.dump(name_of("x"))]
+    total = by_target["sum_x"]
+    assert total.rule.expression == "np.sum(x, axis=None, keepdims=False)"
+    assert [gast.dump(atom) for atom in total.inputs] == [gast.dump(n) for n in (name_of("x"), constant(0), constant(False))]
+
+
+def name_of(identifier):
+    return gast.Name(id=identifier, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def constant(value):
+    return gast.Constant(value=value, kind=None)

@@ -62,6 +62,42 @@ def test_the_default_printer_shows_the_generated_line_and_the_users_line(tmp_pat
         assert file.read().splitlines()[1] == "    log_x = math.log(x)  # from line 6: math.log(x)"
 
 
+FAILING_FORWARD_SCRIPT = """\
+import numpy as np
+import astgrad
+
+
+def f(x):
+    y = np.log(x) * x
+    return np.sum(y)
+
+
+np.seterr(all="raise")
+d_f = astgrad.grad(f, mode="forward")
+print(d_f.__code__.co_filename)
+d_f(np.array([1.0, -1.0]))
+"""
+
+
+def test_array_codes_forward_gradient_fails_on_its_tangent_functions_line_in_the_drivers_file(tmp_path):
+    result = run_script(tmp_path, FAILING_FORWARD_SCRIPT, XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+    assert result.returncode == 1
+    filename = result.stdout.strip()
+    assert re.fullmatch(r"d_f-[0-9a-f]{16}\.py", os.path.basename(filename))
+    lines = result.stderr.splitlines()
+    driver = lines.index(f'  File "{filename}", line 12, in d_f')
+    assert lines[driver + 1] == "    value, gradient = forward_gradient(jvp_f, (x,), wrt=(0,))"
+    tangent = lines.index(f'  File "{filename}", line 3, in jvp_f')  # the tangent function, in the same file
+    assert lines[tangent + 1] == "    log_x = np.log(x)  # from line 6: np.log(x)"
+    assert lines[-1] == "FloatingPointError: invalid value encountered in log"
+    with open(filename) as file:
+        text = file.read().splitlines()
+    assert (text[1], text[2], text[11]) == (
+        "def jvp_f(x, x_dot):", "    log_x = np.log(x)  # from line 6: np.log(x)", "    value, gradient = forward_gradient(jvp_f, (x,), wrt=(0,))"
+    )  # fmt: skip
+
+
 def test_the_same_derivative_is_written_once(tmp_path):
     first = run_script(tmp_path, FAILING_SCRIPT, ASTGRAD_CACHE_DIR=str(tmp_path / "cache"))
     second = run_script(tmp_path, FAILING_SCRIPT, ASTGRAD_CACHE_DIR=str(tmp_path / "cache"))
