@@ -196,11 +196,10 @@ def build(derivative, function, primal_params, seed=True, callee=None):
         # Compiling the defs inside a factory whose parameters are the free
         # names makes them closure variables of the generated code (and the
         # callee, defined in the factory, one of its caller's).
-        indented = "".join("    " + line if line.strip() else line for line in shown.splitlines(True))
-        text = f"def __astgrad_factory__({', '.join(free)}):\n{indented}    return {tree_name}\n"
         # Shown with the factory's line left blank and the defs at column 0, on the same
         # lines: tracebacks and inspect.getsource show each def as its source prints it.
         shown = "\n" + shown
+        text = _inside_factory(shown, free, tree_name)
     else:
         text = shown
     filename = source_files.file_for(tree_name, shown)
@@ -217,6 +216,27 @@ def build(derivative, function, primal_params, seed=True, callee=None):
         )  # fmt: skip
         built[part.name] = _function(code, part, tree, source, part_seed, cells, function, primal_params, filename, shown)
     return built[tree_name]
+
+
+def _inside_factory(shown, free, returned):
+    """The module tree of ``def __astgrad_factory__(*free): <the defs of shown>; return returned``.
+
+    Built as a tree rather than as indented text, so that the defs keep the
+    lines and columns of `shown`: a traceback's caret sits under the
+    expression it shows.
+    """
+    defs = ast.parse(shown).body
+    arguments = ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg=name) for name in free], kwonlyargs=[], kw_defaults=[], defaults=[]
+    )
+    end = {"lineno": defs[-1].end_lineno, "end_lineno": defs[-1].end_lineno, "col_offset": 0, "end_col_offset": 0}
+    returns = ast.Return(value=ast.Name(id=returned, ctx=ast.Load(), **end), **end)
+    factory = ast.FunctionDef(
+        name="__astgrad_factory__", args=arguments, body=defs + [returns], decorator_list=[], **{**end, "lineno": 1}
+    )
+    if hasattr(ast, "type_param"):  # Python 3.12: every def has type parameters
+        factory.type_params = []
+    return ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
 
 
 def _print(derivative, function):

@@ -62,6 +62,33 @@ def test_the_default_printer_shows_the_generated_line_and_the_users_line(tmp_pat
         assert file.read().splitlines()[1] == "    log_x = math.log(x)  # from line 6: math.log(x)"
 
 
+FAILING_CLOSURE_SCRIPT = """\
+import math
+import astgrad
+
+
+def scaled_log(c):
+    def f(x):
+        return math.log(x) * c
+    return f
+
+
+d_f = astgrad.grad(scaled_log(2.0))
+d_f(0.0)
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tracebacks mark columns from Python 3.11 on")
+def test_the_caret_sits_under_the_failing_expression_of_code_compiled_with_closure_variables(tmp_path):
+    # `c` is a closure variable of the user's, so the generated code is compiled inside a factory.
+    result = run_script(tmp_path, FAILING_CLOSURE_SCRIPT, XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+    lines = result.stderr.splitlines()
+    failing = lines.index("    d_x = d_log_x / x  # from line 7: math.log(x)")
+    assert lines[failing + 1] == "          ~~~~~~~~^~~"
+    assert lines[-1] == "ZeroDivisionError: float division by zero"
+
+
 FAILING_FORWARD_SCRIPT = """\
 import numpy as np
 import astgrad
