@@ -103,9 +103,13 @@ INV = "-np.swapaxes(y, -1, -2) @ d_y @ np.swapaxes(y, -1, -2)"
 SOLVED = "np.linalg.solve(np.swapaxes(a, -1, -2), d_z)"
 SOLVE = {"a": f"-runtime.matmul_left_adjoint({SOLVED}, a, z)", "b": SOLVED}
 SOLVE_TANGENT = "np.linalg.solve(a, d_b) - np.linalg.solve(a, d_a @ z)"
-CHOLESKY = ("runtime.symmetrized(np.swapaxes(np.linalg.inv(y), -1, -2)"
-            " @ runtime.lower_halved(np.swapaxes(y, -1, -2) @ d_y) @ np.linalg.inv(y))")  # of a symmetric x
-CHOLESKY_TANGENT = "y @ runtime.lower_halved(np.linalg.inv(y) @ d_x @ np.swapaxes(np.linalg.inv(y), -1, -2))"
+# of a symmetric x: the adjoint sym(L^-T P L^-1) with P = lower_halved(L^T d_y), and the tangent L lower_halved(L^-1 d_x L^-T),
+# each L^-1 by a solve of its own (B^T solved for the one on the right: (L^-T B^T)^T = B L^-1)
+LOWER_T = "np.swapaxes(y, -1, -2)"
+CHOLESKY = (f"runtime.symmetrized(np.linalg.solve({LOWER_T}, np.swapaxes(np.linalg.solve({LOWER_T}, "
+            f"np.swapaxes(runtime.lower_halved({LOWER_T} @ d_y), -1, -2)), -1, -2)))")
+CHOLESKY_TANGENT = ("y @ runtime.lower_halved(np.linalg.solve(y, np.swapaxes(np.linalg.solve(y, "
+                    "np.swapaxes(d_x, -1, -2)), -1, -2)))")
 
 # run-time helpers of generated code (so that it can be differentiated again)
 MATMUL_LEFT = {"g": "d_a @ y", "x": ZERO, "y": "runtime.matmul_right_adjoint(g, d_a, y)"}
