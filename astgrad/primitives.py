@@ -276,6 +276,9 @@ adjoint("y = np.diag(x, k=0)",                        x="runtime.undiag(d_y, x, 
 adjoint("y = np.trace(x, offset=0, axis1=0, axis2=1) | x.trace", x="runtime.untrace(d_y, x, offset, axis1, axis2)",
         offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE,
         tangent="np.trace(d_x, offset, axis1=axis1, axis2=axis2)")
+adjoint("y = np.diagonal(x, offset=0, axis1=0, axis2=1) | x.diagonal",
+        x="runtime.undiagonal(d_y, x, offset, axis1, axis2)", offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE,
+        axis2=NOT_DIFFERENTIABLE, tangent="np.diagonal(d_x, offset, axis1=axis1, axis2=axis2)")
 adjoint("y = np.take_along_axis(x, indices, axis)",   x="runtime.untake_along_axis(d_y, x, indices, axis)",
         indices=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="np.take_along_axis(d_x, indices, axis)")
 adjoint("y = np.pad(x, pad_width, mode='constant')",  x=PAD, pad_width=NOT_DIFFERENTIABLE, mode=STATIC,
@@ -336,6 +339,9 @@ adjoint("y = runtime.untile(g, x, reps)",              g="np.tile(d_y, reps)", x
 adjoint("y = runtime.untrace(g, x, offset, axis1, axis2)", g="np.trace(d_y, offset, axis1=axis1, axis2=axis2)", x=ZERO,
         offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE,
         tangent="runtime.untrace(d_g, x, offset, axis1, axis2)")
+adjoint("y = runtime.undiagonal(g, x, offset, axis1, axis2)", g="np.diagonal(d_y, offset, axis1=axis1, axis2=axis2)",
+        x=ZERO, offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE,
+        tangent="runtime.undiagonal(d_g, x, offset, axis1, axis2)")
 adjoint("y = runtime.undiag(g, x, k=0)",               g="np.diag(d_y, k)", x=ZERO, k=NOT_DIFFERENTIABLE,
         tangent="runtime.undiag(d_g, x, k)")
 adjoint("y = runtime.untake_along_axis(g, x, indices, axis)", g="np.take_along_axis(d_y, indices, axis)", x=ZERO,

@@ -486,6 +486,15 @@ def untrace(gradient, like, offset, axis1, axis2):
     return np.expand_dims(gradient, (first, second)) * eye
 
 
+def undiagonal(gradient, like, offset, axis1, axis2):
+    """The adjoint of ``np.diagonal(like, offset, axis1, axis2)``: `gradient` (its last axis the diagonal's) put back."""
+    whole = np.zeros(np.shape(like))
+    matrices = np.moveaxis(whole, (axis1, axis2), (-2, -1))  # a view: writing to it writes `whole`
+    index = np.arange(np.shape(gradient)[-1])
+    matrices[..., index + max(-offset, 0), index + max(offset, 0)] = gradient
+    return whole
+
+
 def undiag(gradient, like, k=0):
     """The adjoint of ``np.diag(like, k)``: the diagonal of a matrix, or a matrix holding a diagonal."""
     if np.ndim(like) == 1:

@@ -373,6 +373,17 @@ CASES = {
         + cases("np.trace(x, axis1=1, axis2=2)", X234) + cases("np.trace(x, -1, axis1=2, axis2=0)", X234)
     ),
     "y = x.trace(offset=0, axis1=0, axis2=1)": cases("x.trace()", {"x": (3, 3)}, X234) + cases("x.trace(1)", {"x": (3, 4)}),
+    "y = np.diagonal(x, offset=0, axis1=0, axis2=1)": (
+        cases("np.diagonal(x)", {"x": (3, 3)}, {"x": (2, 4)}, X234) + cases("np.diagonal(x, 1)", {"x": (3, 4)})
+        + cases("np.diagonal(x, -1, axis1=2, axis2=0)", X234)
+    ),
+    "y = x.diagonal(offset=0, axis1=0, axis2=1)": (
+        cases("x.diagonal()", {"x": (3, 3)}, X234, {"x": (2, 4)}) + cases("x.diagonal(1, axis1=1, axis2=2)", X234)
+    ),
+    "y = runtime.undiagonal(g, x, offset, axis1, axis2)": (
+        cases("runtime.undiagonal(g, x, 0, 0, 1)", {"g": (3,), "x": (3, 3)}, {"g": (4, 2), "x": (2, 3, 4)})
+        + cases("runtime.undiagonal(g, x, -1, 2, 0)", {"g": (3, 2), "x": (2, 3, 4)})
+    ),
     "y = np.take_along_axis(x, indices, axis)": (
         cases("np.take_along_axis(x, np.argsort(x), -1)", {"x": (4,)}, X34)
         + cases("np.take_along_axis(x, ONE_OF_EACH[:, None], axis=1)", {"x": (3, 4)})
@@ -894,6 +905,7 @@ SECOND_ORDER = [
     ("np.trace(x) ** 2 + np.trace(x, 1) ** 3", (3, 3), DEFAULT),
     ("np.trace(x ** 2, axis1=0, axis2=2) ** 2", (2, 3, 2), DEFAULT),
     ("np.diag(x) ** 3 * np.sum(np.diag(x, 1) ** 2)", (3, 3), DEFAULT),
+    ("np.diagonal(x, 1, axis1=1, axis2=2) ** 3", (2, 3, 3), DEFAULT),
     ("np.diag(x, -1) ** 3", (2,), DEFAULT),
     ("np.cross(x, x ** 2)", (2, 3), DEFAULT),
     ("np.take_along_axis(x, np.argsort(x), -1) ** 3", (2, 3), DEFAULT),

@@ -279,7 +279,7 @@ def assigns_in_place_sort(x):
 
 
 def uses_unknown_method(x):
-    y = x.diagonal()  # MARK: diagonal
+    y = x.conj()  # MARK: conj
     return ran(np.sum(y))
 
 
