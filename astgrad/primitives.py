@@ -244,7 +244,7 @@ adjoint("y = np.stack([*xs], axis=0)",                xs="np.take(d_y, i, axis=a
         tangent="np.stack(d_xs, axis=axis)")
 adjoint("y = np.hstack([*xs])",                       xs="runtime.hstack_part(d_y, xs, i)", tangent="np.hstack(d_xs)")
 adjoint("y = np.vstack([*xs])",                       xs="runtime.vstack_part(d_y, xs, i)", tangent="np.vstack(d_xs)")
-adjoint("y = np.array([*xs])",                        xs="d_y[i]", tangent="np.array(d_xs)")
+adjoint("y = np.array([*xs]) | np.asarray",           xs="d_y[i]", tangent="np.array(d_xs)")
 adjoint("y = np.take(x, indices, axis=None)",         **TAKE, tangent="np.take(d_x, indices, axis=axis)")
 adjoint("y = np.broadcast_to(x, shape)",              x="runtime.unbroadcast(d_y, x)", shape=NOT_DIFFERENTIABLE,
         tangent="np.broadcast_to(d_x, shape)")

@@ -253,6 +253,10 @@ CASES = {
         cases("np.array([x, y])", {"x": (), "y": ()}) + cases("np.array([x, y, x])", TWO)
         + cases("np.array((x, y))", {"x": (2, 2), "y": (2, 2)})
     ),
+    "y = np.asarray([*xs])": (
+        cases("np.asarray([x, y])", {"x": (), "y": ()}) + cases("np.asarray((x, y, x))", TWO)
+        + cases("np.asarray([x, y])", {"x": (2, 2), "y": (2, 2)})
+    ),
     "y = x.shape": (
         cases("x * x.shape[0]", {"x": (3,)}) + cases("x / x.shape[-1]", {"x": (2, 3)}) + cases("np.sum(x) * len(x.shape)", X34)
     ),
