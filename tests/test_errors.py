@@ -165,6 +165,8 @@ CASES = [
     Case("einsum diagonal", B.uses_einsum_diagonal, "einsum-diagonal", NoDerivativeError, "np.einsum(",
          ("einsum", "diagonal")),
     Case("1-norm", B.uses_one_norm, "norm-ord", NoDerivativeError, "np.linalg.norm(", ("2-norm", "Frobenius")),
+    Case("list for an array", B.sums_a_list, "list-for-array", NoDerivativeError, "np.sum(",
+         ("np.sum", "a list or tuple display is passed for `x`", "np.array")),
     Case("reflect padding", B.uses_reflect_padding, "pad-reflect", NoDerivativeError, "np.pad(", ("np.pad", "'constant'")),
     Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
 ]

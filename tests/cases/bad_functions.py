@@ -302,3 +302,8 @@ def uses_item_write(x):
 def uses_reflect_padding(x):
     y = np.pad(x, 2, mode="reflect")  # MARK: pad-reflect
     return ran(np.sum(y))
+
+
+def sums_a_list(x):
+    y = np.sum([x, 2.0 * x])  # MARK: list-for-array
+    return ran(y)
