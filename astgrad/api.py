@@ -16,6 +16,7 @@ import gc
 import os
 import sys
 import threading
+import types
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union, overload
@@ -24,7 +25,7 @@ import gast
 
 from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, rename, resolve, reverse, runtime, ssa
 from .arrays import ArrayPolicy
-from .errors import AstgradError, Location, NonScalarOutputError
+from .errors import AstgradError, Location, NoDerivativeError, NonScalarOutputError
 
 Function = Callable[..., Any]
 Decorator = Callable[[Function], Function]
@@ -170,7 +171,12 @@ def _cache_of(fn):
     does. A weak-keyed table would not do: a generated function shares its
     user function's globals, which usually hold the user function, so the
     table's value would keep its own key alive.
+    A bound method's derivatives are not kept: its `__dict__` is its
+    function's, shared by every instance, and the derivative reads its own
+    instance's attributes.
     """
+    if isinstance(fn, types.MethodType):
+        return {}
     try:
         return fn.__dict__.setdefault(CACHE_ATTRIBUTE, {})
     except (AttributeError, TypeError):  # no __dict__ (a builtin, a bound method): read() explains
@@ -189,7 +195,7 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
     front = front_end(fn, where)
     program, function = front.program, front.function
     params = _primal_params(program, function)
-    names = program.params if kind == "jvp" and wrt is None else _wrt_names(program, function, wrt)
+    names = _data_free(program.params, function) if kind == "jvp" and wrt is None else _wrt_names(program, function, wrt)
     if kind == "jvp":
         return compile.build(finished(forward.jvp(program, names), program), function, params, seed=False)
     if kind != "hessian":
@@ -280,7 +286,7 @@ def _wrt_names(program, function, wrt):
     """The parameter names `wrt` selects, in order."""
     params = _primal_params(program, function)
     if wrt is None:
-        return tuple(params)
+        return _data_free(params, function)
     items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
     names = []
     for item in items:
@@ -288,10 +294,28 @@ def _wrt_names(program, function, wrt):
             if not -len(params) <= item < len(params):
                 raise ValueError(f"wrt={item} is out of range: {program.name} has parameters {params}")
             item = params[item]
-        elif item not in program.all_params:
+        if item == function.instance:
+            raise _instance_in_wrt(function, item)
+        if item not in program.all_params:
             raise ValueError(f"wrt={item!r} is not a parameter of {program.name}; its parameters are {params}")
         names.append(item)
     return tuple(names)
+
+
+def _data_free(params, function):
+    """`params` without a method's instance (`self`), which is data: what `wrt=None` differentiates."""
+    return tuple(p for p in params if p != function.instance)
+
+
+def _instance_in_wrt(function, instance):
+    return Location(function.filename).error(
+        NoDerivativeError,
+        function.instance_node,
+        f"`{instance}` is the method's instance: its attributes are data, read when the code runs, "
+        "and have no derivative",
+        hint="name the parameters to differentiate in wrt, e.g. wrt=\"params\"; "
+        "to differentiate an attribute, pass it to the method as a parameter",
+    )
 
 
 def _require_scalar_output(program, location, function):

@@ -34,6 +34,7 @@ instead.
 import gast
 
 from .errors import NotStraightLineError
+from .names import dotted_name
 from .rules import COMPARISONS
 
 ONE_RETURN = "keep a single `return` at the end of the function"
@@ -210,7 +211,14 @@ def _check_target(target, location, allow_tuple=True):
     if isinstance(target, gast.Subscript):
         what = "item assignment (`x[...] = ...`)"
     elif isinstance(target, gast.Attribute):
-        what = "attribute assignment (`x.attr = ...`)"
+        written = dotted_name(target) or f"(...).{target.attr}"
+        raise location.error(
+            NotStraightLineError,
+            target,
+            f"attribute assignment (`{written} = ...`) changes an object",
+            hint=f"assign to a local name instead, `{target.attr} = ...`: a method reads its instance's "
+            "attributes as data, and astgrad differentiates functions of values, not changes to objects",
+        )
     elif isinstance(target, gast.Starred):
         what = "starred unpacking (`*rest`)"
     else:

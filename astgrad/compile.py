@@ -50,6 +50,8 @@ class Generated:
     origins: tuple = ()  # per line of `source`: the user's (file, line, column, end column) it came from, or None
     user_filename: str = None  # the file of the user's function
     check_statements: tuple = ()  # lines of `source` starting a check of the arguments (see parse)
+    instance: str = None  # the parameter passing a method's instance (`self` of `grad(Model.loglike)`), data
+    owner: type = None  # that method's class
 
     def commented_source(self):
         """`source` with each derivative line ending in ``# from line 3: y = sin(x)``."""
@@ -266,7 +268,7 @@ def _function(code, derivative, tree, source, seed, cells, function, primal_para
     generated_function.__qualname__ = tree.name
     record = Generated(
         source, filename, tuple(primal_params), shown, line_origins(derivative), function.filename,
-        check_statements(derivative),
+        check_statements(derivative), *((None, None) if function.bound else (function.instance, function.owner)),
     )  # fmt: skip
     generated_function.__astgrad__ = record
     record.register_source()
@@ -370,7 +372,9 @@ def _cell(variable, namespace, function):
         return types.CellType(namespace.added[variable])
     fn = function.function
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-    return cells[variable]
+    if variable in cells:
+        return cells[variable]
+    return types.CellType(function.closure[variable])  # a bound method's instance
 
 
 def _defaults(tree, function, seed):

@@ -14,9 +14,11 @@ import ast
 import builtins
 import copy
 import keyword
+import numbers
 import types
 
 import gast
+import numpy as np
 
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -30,6 +32,7 @@ class Namespace:
         self.added = {}  # name -> object, for names astgrad adds as closure cells
         self.locals = set()  # every local name of the generated function
         self.free = set()  # every free name the generated code reads
+        self.instances = frozenset()  # parameters holding a method's instance: `self.exog` is data
         self._references = {}
         self._last_suffix = {}  # base -> the last suffix `fresh` gave it
 
@@ -146,7 +149,8 @@ class Namespace:
         return chains
 
     def is_value_attribute(self, node, local_names=None, lookup=None):
-        """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``).
+        """Whether `node` (``a.b``) is an attribute of a value (``x.T``, ``x.sum``), not of a module (``math.pi``)
+        or of another object outside the function (``self.exog`` of a bound method's instance, a class's constant).
 
         `local_names` and `lookup` default to the generated function's; the
         resolve stage passes those of the body being inlined.
@@ -154,10 +158,12 @@ class Namespace:
         if not isinstance(node, gast.Attribute):
             return False
         local_names = self.locals if local_names is None else local_names
+        if isinstance(node.value, gast.Name) and node.value.id in self.instances:
+            return False
         if dotted_name(node.value) is None or root_name(node.value) in local_names:
             return True
         try:
-            return not isinstance(self.evaluate(node.value, lookup), types.ModuleType)
+            return is_number_or_array(self.evaluate(node.value, lookup))
         except LookupError:
             return False
 
@@ -176,6 +182,11 @@ class Namespace:
             except AttributeError:
                 raise LookupError(attribute) from None
         return value
+
+
+def is_number_or_array(value):
+    """Whether `value` is data astgrad computes with (its attributes are the table's `.T`, `.shape`, ...)."""
+    return isinstance(value, (numbers.Number, np.ndarray, np.generic))
 
 
 def root_name(expression):

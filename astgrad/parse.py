@@ -35,13 +35,22 @@ class Function:
     primal_params: tuple = None  # for generated functions: the user's parameters
     code: object = None  # the function's code object (identifies it when inlining)
     function: object = None  # the function object itself
+    instance: str = None  # a method's parameter naming its instance (or class): its attributes are data
+    owner: type = None  # the class a method read from its class (`Model.loglike`) was defined in
+    bound: bool = False  # whether the instance is bound (`model.loglike`: a closure value, not a parameter)
+    instance_node: object = None  # the instance's parameter in the def (where an error about it points)
 
 
 def read(fn, where=None):
     """The `Function` for `fn`, or `SourceError` saying why it has none.
 
     `where` is the (filename, lineno) to blame when `fn` has no source at all.
+    A bound method (``model.loglike``, a classmethod ``Model.create``) is its
+    function without the first parameter, which names the instance (or class)
+    as a closure value: its attributes are data, read when the code runs.
     """
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        return _bound_method(fn, where)
     if not isinstance(fn, types.FunctionType):
         raise _no_source(fn, where, _not_a_function_reason(fn))
     if inspect.unwrap(fn) is not fn:
@@ -69,6 +78,7 @@ def read(fn, where=None):
     tree.decorator_list = []
     if generated is not None:
         tree.body = _without_checks(tree, generated.check_statements)
+    owner = _defining_class(fn) if generated is None else generated.owner
     return Function(
         tree=tree,
         name=name,
@@ -78,7 +88,41 @@ def read(fn, where=None):
         primal_params=generated.primal_params if generated is not None else None,
         code=code,
         function=fn,
+        instance=tree.args.args[0].id if owner is not None and tree.args.args else None,
+        owner=owner,
+        instance_node=tree.args.args[0] if owner is not None and tree.args.args else None,
     )
+
+
+def _bound_method(method, where):
+    function = read(method.__func__, where)
+    args = function.tree.args
+    if not args.args:
+        raise _no_source(
+            method,
+            where,
+            "it is a bound method whose function takes no parameter for its instance",
+            hint="give the method a first parameter, `self` (or `cls` for a classmethod)",
+        )
+    function.instance, function.instance_node = args.args[0].id, args.args[0]
+    function.owner = None
+    function.bound = True
+    args.args = args.args[1:]
+    function.closure = {**function.closure, function.instance: method.__self__}
+    return function
+
+
+def _defining_class(fn):
+    """The class `fn` is a plain method of (`Model.loglike`, not a staticmethod), found through its qualified name."""
+    *path, name = fn.__qualname__.split(".")
+    if not path or "<locals>" in path:
+        return None
+    owner = fn.__globals__.get(path[0])
+    for part in path[1:]:
+        owner = getattr(owner, part, None)
+    if not isinstance(owner, type) or owner.__dict__.get(name) is not fn:
+        return None
+    return owner
 
 
 def _without_checks(tree, check_statements):
@@ -89,8 +133,6 @@ def _without_checks(tree, check_statements):
 def _not_a_function_reason(fn):
     if isinstance(fn, types.BuiltinFunctionType) or type(fn).__name__ == "ufunc":
         return "it is a built-in function, with no Python source"
-    if isinstance(fn, types.MethodType):
-        return "it is a bound method; differentiate the function with the instance as a parameter"
     return "it is not a Python function defined with def or lambda"
 
 

@@ -62,7 +62,9 @@ def resolve(function, location):
     params = parameter_names(function.tree)
     namespace.locals.update(params)
     namespace.locals.update(assigned_names(function.tree.body))
-    scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,))
+    instances = {} if function.bound or function.instance is None else {function.instance: function.owner}
+    namespace.instances = frozenset(instances)
+    scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,), instances=instances)
     resolver = _Resolver(namespace)
     statements, files = resolver.statements(function.tree.body, scope)
     return Resolved(function, statements, files, namespace, resolver.matches)
@@ -71,8 +73,9 @@ def resolve(function, location):
 class _Scope:
     """Where a body being resolved was written: its function, file and local renaming."""
 
-    def __init__(self, function, location, renamed, stack):
+    def __init__(self, function, location, renamed, stack, instances=None):
         self.function = function
+        self.instances = instances or {}  # a parameter holding a method's instance -> the method's class
         self.location = location
         self.renamed = renamed  # the body's local name -> the expression it stands for now
         self.locals = set(renamed) | set(assigned_names(function.tree.body))
@@ -96,6 +99,7 @@ class _Resolver:
     def __init__(self, namespace):
         self.namespace = namespace
         self.matches = Matches()
+        self.index_calls = {}  # id -> call written as (a part of) an index, where `range` may stand (kept alive)
 
     # ---- statements ----------------------------------------------------------------------
     def statements(self, body, scope):
@@ -183,8 +187,20 @@ class _Resolver:
         return self._free_value(node, scope)
 
     def _Attribute(self, node, scope, context):
+        if self._is_instance(node.value, scope):  # `self.exog` of an instance passed in: data, read when the code runs
+            self._require_data_attribute(node, scope)
+            return gast.Attribute(value=copy_atom(scope.renamed[node.value.id]), attr=node.attr, ctx=gast.Load())
         if not self._is_value_attribute(node, scope):
             return self._free_value(node, scope)
+        if rules.lookup("." + node.attr, 1) is None and root_name(node) in scope.instances and dotted_name(node):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{dotted_name(node)}` reads an attribute of an attribute of the instance passed in as "
+                f"`{root_name(node)}`, whose type astgrad cannot know",
+                hint="differentiate the bound method, `grad(model.method)`, which reads the instance's attributes "
+                "to any depth, or pass the value in as a parameter",
+            )
         if rules.lookup("." + node.attr, 1) is None:
             raise scope.location.error(
                 NoDerivativeError,
@@ -194,10 +210,25 @@ class _Resolver:
             )
         return gast.Attribute(value=self.expression(node.value, scope, context), attr=node.attr, ctx=gast.Load())
 
+    def _is_instance(self, node, scope):
+        return isinstance(node, gast.Name) and node.id in scope.instances
+
+    def _require_data_attribute(self, node, scope):
+        """`self.attr` is read as data: a method there is an error (it is called, or it has no value to differentiate)."""
+        if callable(getattr(scope.instances[node.value.id], node.attr, None)):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{dotted_name(node)}` is a method used as a value, not called",
+                hint=f"call it here, `{dotted_name(node)}(...)`: astgrad inlines the methods a method calls",
+            )
+
     def _is_value_attribute(self, node, scope):
         return self.namespace.is_value_attribute(node, scope.locals, scope.lookup)
 
     def _Subscript(self, node, scope, context):
+        parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        self.index_calls.update((id(part), part) for part in parts if isinstance(part, gast.Call))
         value = self.expression(node.value, scope, context)
         return gast.Subscript(value=value, slice=self.expression(node.slice, scope, context), ctx=gast.Load())
 
@@ -237,10 +268,17 @@ class _Resolver:
                 return copy_atom(node)
         except LookupError:
             pass
+        if isinstance(node, gast.Attribute):  # ``config.scale`` of an object a helper elsewhere reads: read live
+            owner = self.namespace.evaluate(node.value, scope.lookup)
+            if not isinstance(owner, types.ModuleType) and not _is_constant(owner):
+                value_node = self._same_object(node.value, owner, scope)
+                return gast.Attribute(value=value_node, attr=node.attr, ctx=gast.Load())
         return self.namespace.reference(value, hint=root_name(node))
 
     # ---- calls ---------------------------------------------------------------------------
     def _Call(self, node, scope, context):
+        if isinstance(node.func, gast.Attribute) and self._is_instance(node.func.value, scope):
+            return self._instance_method_call(node, scope, context)
         if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func, scope):
             return self._method_call(node, scope, context)
         callee = dotted_name(node.func)
@@ -261,8 +299,12 @@ class _Resolver:
                 hint="define helper functions above the function you differentiate "
                 "(with @grad, the transformation happens where the decorator runs)",
             ) from None
+        if fn is builtins.sum:
+            return self._sum_of_display(node, scope, context)
         args = [self.expression(a, scope, context) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        if fn is builtins.range:
+            return self._range_index(node, args, keywords, scope, callee)
         if rules.rules_for(fn):
             match = self._match(fn, node, args, keywords, scope, callee)
             call = gast.Call(func=self._same_object(node.func, fn, scope), args=args, keywords=keywords)
@@ -277,6 +319,8 @@ class _Resolver:
             )
         if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
             return self._inline(fn, node, args, keywords, scope, context, callee)
+        if isinstance(fn, types.MethodType) and self._is_own_method(node.func, scope):  # self.helper(x)
+            return self._inline(fn, node, args, keywords, scope, context, callee)
         if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
             raise scope.location.error(
                 NoDerivativeError,
@@ -290,6 +334,68 @@ class _Resolver:
             f"`{callee}` has no derivative: it is {_describe(fn)}",
             hint=NO_DERIVATIVE_HINT,
         )
+
+    @staticmethod
+    def _is_own_method(func, scope):
+        """Whether `func` is ``self.helper`` in a bound method, `self` its instance (other objects' methods are not inlined)."""
+        function = scope.function
+        return function.bound and isinstance(func, gast.Attribute) and dotted_name(func.value) == function.instance
+
+    def _instance_method_call(self, node, scope, context):
+        """``self.predict(params)`` with `self` a parameter: the method its class defines, inlined with `self`."""
+        owner, method = scope.instances[node.func.value.id], node.func.attr
+        callee = dotted_name(node.func)
+        attribute = inspect.getattr_static(owner, method, None)
+        args = [self.expression(a, scope, context) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        if isinstance(attribute, staticmethod):
+            fn = attribute.__func__
+        elif isinstance(attribute, classmethod):
+            fn = getattr(owner, method)
+        elif isinstance(attribute, types.FunctionType):
+            fn, args = attribute, [copy_atom(scope.renamed[node.func.value.id])] + args
+        else:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` is not a method astgrad can inline: `{owner.__name__}` defines no function `{method}`",
+                hint="call methods defined with def in the class, or functions from the primitive table",
+            )
+        instances = {fn.__code__.co_varnames[0]: owner} if fn is attribute and fn.__code__.co_argcount else {}
+        return self._inline(fn, node, args, keywords, scope, context, callee, instances)
+
+    def _sum_of_display(self, node, scope, context):
+        """``sum([a, b, c])``: ``a + b + c``, added left to right as Python's `sum` does (``sum(xs, s)``: ``s + a + ...``)."""
+        start = [k.value for k in node.keywords if k.arg == "start"]
+        elements = node.args[0].elts if node.args and isinstance(node.args[0], (gast.List, gast.Tuple)) else None
+        if elements is None or len(node.args) + len(start) > 2 or len(node.keywords) > len(start):
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                "`sum` is differentiated over a list or tuple written in the call, e.g. `sum([a, b, c])`",
+                hint="for the elements of an array use `np.sum(x)`",
+            )
+        terms = [self.expression(e, scope, context) for e in node.args[1:] + start + elements]
+        if not terms:
+            return gast.Constant(value=0, kind=None)
+        total = terms[0]
+        for term in terms[1:]:
+            total = gast.copy_location(gast.BinOp(left=total, op=gast.Add(), right=term), node)
+        return total
+
+    def _range_index(self, node, args, keywords, scope, callee):
+        """``scores[range(n), y]``: an integer index with no derivative, matched as ``np.arange`` is."""
+        if id(node) not in self.index_calls:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}(...)` is differentiated only as an index, as in `scores[range(n), y]`",
+                hint="for an array of integers use `np.arange(...)`",
+            )
+        match = self._match(np.arange, node, args, keywords, scope, callee)
+        call = gast.Call(func=self._same_object(node.func, builtins.range, scope), args=args, keywords=keywords)
+        self.matches.add(call, match)
+        return call
 
     def _method_call(self, node, scope, context):
         """``x.sum(axis=0)``: a method of an array, differentiated through the table's ``.sum`` entry."""
@@ -360,8 +466,9 @@ class _Resolver:
             ) from None
         return Match(rule, bound)
 
-    def _inline(self, fn, node, args, keywords, scope, context, callee):
-        if fn.__code__ in scope.stack:
+    def _inline(self, fn, node, args, keywords, scope, context, callee, instances=None):
+        code = fn.__code__
+        if code in scope.stack:
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -392,10 +499,10 @@ class _Resolver:
         for local in assigned_names(helper.tree.body):
             if local not in renamed:
                 renamed[local] = name(self.namespace.fresh(local))
-        helper_scope = _Scope(helper, location, renamed, scope.stack + (fn.__code__,))
+        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,), instances)
         body, body_files = self.statements(helper.tree.body, helper_scope)
         # The helper's result gets a name like a call's: sigmoid(a) -> sigmoid_a.
-        atoms = [renamed[p] for p in parameter_names(helper.tree)]
+        atoms = [renamed[p] for p in parameter_names(helper.tree) if p not in (instances or {})]
         simple = [a.id for a in atoms if isinstance(a, gast.Name)]
         result = self.namespace.fresh("_".join([fn.__name__] + simple) if len(simple) == len(atoms) else fn.__name__)
         store = gast.Name(id=result, ctx=gast.Store(), annotation=None, type_comment=None)

@@ -18,6 +18,7 @@ one for it. Every name is assigned once:
   arrays (``q, p = np.split(x, 2)``), is unpacked by one index per name.
 """
 
+import builtins
 import operator
 import gast
 import numpy as np
@@ -185,6 +186,9 @@ class _Builder:
             rule, inputs = rules.lookup("." + node.attr, 1), (receiver,)
             descriptive, word = _joined(receiver, node.attr), node.attr
         elif isinstance(node, gast.Subscript):
+            element = self._tuple_element(node)
+            if element is not None:
+                return element
             receiver, index = self.atom(node.value), self.index(node.slice)
             expression = gast.Subscript(value=receiver, slice=index, ctx=gast.Load())
             rule, inputs = rules.lookup(operator.getitem, 2), (receiver, index)
@@ -202,7 +206,7 @@ class _Builder:
             expression = gast.Call(func=func, args=args, keywords=keywords)
             rule = match.rule
             inputs = tuple(_made_of(match.bound[p], made) for p in rule.params)
-            word = word or rule.expression.split("(")[0].split(".")[-1]  # `sin` also for `from math import sin as s`
+            word = word or _call_word(func, rule, self.namespace)
             descriptive = _joined(word, *[a for a in positional if _short(a)])
         else:  # the checker and resolver let nothing else through
             raise AssertionError(f"unexpected {type(node).__name__} in ssa")
@@ -210,6 +214,23 @@ class _Builder:
         gast.copy_location(expression, node)
         self._add(Equation(target, expression, rule, inputs, self.origin))
         return name(target)
+
+    def _tuple_element(self, node):
+        """``h(x)[0]`` of a tuple of atoms (a helper's returned tuple) by a constant index: that element, or None."""
+        value = self.value(node.value, None) if isinstance(node.value, gast.Name) else None
+        if not isinstance(value, tuple):
+            return None
+        try:
+            position = rules.static_value(node.slice)
+            picked = value[position]
+        except (ValueError, TypeError, IndexError):
+            raise self.location.error(
+                NotStraightLineError,
+                node,
+                f"a tuple of {len(value)} values can be indexed only by a constant in range",
+                hint=f"index it by a number from 0 to {len(value) - 1}, or unpack it: `a, b = ...`",
+            ) from None
+        return picked
 
     def _add(self, equation):
         self.equations.append(equation)
@@ -264,6 +285,13 @@ class _Builder:
             self.namespace.locals.add(target)
         self.defined.add(target)
         return target
+
+
+def _call_word(func, rule, namespace):
+    """The word naming a call's result: the rule's (`sin` also for ``from math import sin as s``), or `range`."""
+    if isinstance(func, gast.Name) and namespace.lookup(func.id, None) is builtins.range:
+        return "range"  # an index matched as np.arange
+    return rule.expression.split("(")[0].split(".")[-1]
 
 
 def _binary_names(op, left, right):

@@ -169,6 +169,22 @@ CASES = [
          ("np.sum", "a list or tuple display is passed for `x`", "np.array")),
     Case("reflect padding", B.uses_reflect_padding, "pad-reflect", NoDerivativeError, "np.pad(", ("np.pad", "'constant'")),
     Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
+    # Smaller pieces of Python, taken only in the forms that have a meaning here.
+    Case("tuple indexed by a variable", B.indexes_a_tuple_by_a_variable, "tuple-variable-index", NotStraightLineError,
+         "pair_of(x)[k]", ("tuple of 2 values", "constant")),
+    Case("builtin sum of an array", B.sums_an_array_with_builtin_sum, "builtin-sum-array", NoDerivativeError, "sum(x)",
+         ("`sum`", "list or tuple")),
+    Case("range as a value", B.uses_range_as_a_value, "range-value", NoDerivativeError, "range(3)",
+         ("`range(...)`", "index")),
+    # Methods: the instance's attributes are data.
+    Case("assigns an attribute of self", B.FITTED.keeps_its_fit, "assigns-self-attribute", NotStraightLineError,
+         "self.fit", ("attribute assignment", "`self.fit = ...`")),
+    Case("bound method as a value", B.FITTED.uses_a_method_as_a_value, "method-as-value", NoDerivativeError,
+         "self.predict", ("`self.predict`", "used as a value")),
+    Case("method as a value, instance passed in", B.Fitted.uses_a_method_as_a_value, "method-as-value",
+         NoDerivativeError, "self.predict", ("`self.predict`", "method used as a value")),
+    Case("attribute two deep, instance passed in", B.Fitted.reads_an_attribute_two_deep, "attribute-two-deep",
+         NoDerivativeError, "self.inner.exog", ("`self.inner.exog`", "attribute of an attribute")),
 ]
 
 
@@ -189,6 +205,18 @@ def test_refused_at_the_offending_line(case):
     for word in case.words:
         assert word in exc.reason, f"the reason should mention {word!r}: {exc.reason!r}"
     assert calls == []
+
+
+@pytest.mark.parametrize("method", [B.FITTED.predict, B.Fitted.predict], ids=["bound", "instance passed in"])
+def test_differentiating_with_respect_to_the_instance_is_refused_at_its_parameter(method):
+    lineno = method.__code__.co_firstlineno
+    with open(bad_functions.__file__) as file:
+        source_line = file.read().splitlines()[lineno - 1]
+    for wrt in ("self", ("self", "params")):
+        with pytest.raises(NoDerivativeError) as info:
+            astgrad.grad(method, wrt=wrt)
+        assert_located(info.value, bad_functions.__file__, lineno, source_line.index("self"), source_line)
+        assert "`self` is the method's instance" in str(info.value) and 'wrt="params"' in info.value.hint
 
 
 def test_same_error_from_value_and_grad():

@@ -72,6 +72,12 @@ def functions(tmp_path_factory):
 
         def scalar_code(x, y):
             return x * y + x
+
+        def cross_entropy(scores, y):
+            N = scores.shape[0]
+            shifted = scores - np.max(scores, axis=1, keepdims=True)
+            log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+            return -np.sum(log_probs[range(N), y]) / N
         """,
     )
 
@@ -555,3 +561,14 @@ def test_pieces_of_one_shape_unpack_in_both_modes(unpacking):
     check_against_central_differences(unpacking.halves, [x], (0,))
     value, tangent = astgrad.jvp(unpacking.halves)(x, np.ones_like(x))
     assert_close(tangent, np.sum(x[:, :2] + x[:, 2:]), rtol=1e-12)
+
+
+def test_range_as_an_integer_index_picks_one_score_per_row(functions):
+    scores, y = RNG.normal(size=(5, 4)), np.array([0, 3, 1, 1, 2])
+    for mode in ("reverse", "forward"):
+        d_scores = astgrad.grad(functions.cross_entropy, wrt=0, mode=mode)(scores, y)
+        probs = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+        expected = (probs - np.eye(4)[y]) / 5  # softmax minus the one-hot labels, averaged
+        assert_close(d_scores, expected, rtol=1e-10)
+        assert_close(d_scores, central_difference(functions.cross_entropy, [scores, y], 0), rtol=1e-6)
+    assert "[range_N, y]" in astgrad.source(astgrad.grad(functions.cross_entropy, wrt=0))

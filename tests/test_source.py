@@ -272,3 +272,35 @@ def test_traceback_shows_the_generated_line(make):
     assert f'File "{df.__code__.co_filename}", line {last.lineno}, in {df.__name__}' in formatted
     assert "    " + generated_line + "\n" in formatted
     assert "math domain error" in formatted
+
+
+class Scaled:
+    factor = 3.0
+
+    def times(self, x):
+        return self.factor * x
+
+    @staticmethod
+    def plain(x):
+        return x
+
+    @classmethod
+    def made(cls, x):
+        return cls.factor * x
+
+
+def test_a_bound_method_is_its_function_without_the_instance_which_becomes_a_closure_value():
+    instance = Scaled()
+    function = parse.read(instance.times)
+    assert [a.id for a in function.tree.args.args] == ["x"]
+    assert function.closure["self"] is instance and function.instance == "self" and function.bound
+    made = parse.read(Scaled.made)
+    assert [a.id for a in made.tree.args.args] == ["x"] and made.closure["cls"] is Scaled
+
+
+def test_a_method_read_from_its_class_names_its_instance_parameter_and_a_staticmethod_none():
+    function = parse.read(Scaled.times)
+    assert [a.id for a in function.tree.args.args] == ["self", "x"]
+    assert (function.instance, function.owner, function.bound) == ("self", Scaled, False)
+    assert function.instance_node is function.tree.args.args[0]
+    assert parse.read(Scaled.plain).instance is None and parse.read(Scaled.plain).owner is None

@@ -307,3 +307,51 @@ def uses_reflect_padding(x):
 def sums_a_list(x):
     y = np.sum([x, 2.0 * x])  # MARK: list-for-array
     return ran(y)
+
+
+# ---- smaller pieces of Python: a helper's tuple, builtin sum, range as an index ----------
+
+def pair_of(x):
+    return x * x, x + 1.0
+
+
+# (No call of `ran`: the error is found by ssa, after helpers are inlined.)
+def indexes_a_tuple_by_a_variable(x, k):
+    return pair_of(x)[k]  # MARK: tuple-variable-index
+
+
+def sums_an_array_with_builtin_sum(x):
+    y = sum(x)  # MARK: builtin-sum-array
+    return ran(y)
+
+
+def uses_range_as_a_value(x):
+    r = np.sum(range(3)) * x  # MARK: range-value
+    return ran(r)
+
+
+# ---- methods ------------------------------------------------------------------------------
+
+class Fitted:
+    def __init__(self):
+        self.exog = np.ones((3, 2))
+        self.inner = self
+
+    def predict(self, params):
+        return self.exog @ params
+
+    def keeps_its_fit(self, params):
+        t = ran(params)
+        self.fit = np.sum(self.exog @ t)  # MARK: assigns-self-attribute
+        return self.fit
+
+    def uses_a_method_as_a_value(self, params):
+        z = np.sum(self.predict * params)  # MARK: method-as-value
+        return ran(z)
+
+    def reads_an_attribute_two_deep(self, params):
+        z = np.sum(self.inner.exog @ params)  # MARK: attribute-two-deep
+        return ran(z)
+
+
+FITTED = Fitted()
