@@ -70,13 +70,18 @@ def _with_branches(program):
 
 
 def _merge_targets(body):
-    """The names a branch merges or a loop carries out of its body: their equations stay."""
+    """The names a branch merges or a loop carries: their equations stay.
+
+    A loop's header is among them: it names the value before the loop and each iteration's
+    after it, so a header computed as something else was before the loop is not that other name.
+    """
     targets = set()
     for statement in body:
         if isinstance(statement, Branch):
             targets |= {target for target, _, _ in statement.merges}
             targets |= _merge_targets(statement.then) | _merge_targets(statement.orelse)
         elif isinstance(statement, Loop):
+            targets |= {header for header, _, _ in statement.carried}
             targets |= {end.id for _, _, end in statement.carried if isinstance(end, gast.Name)}
             targets |= _merge_targets(statement.body)
     return targets

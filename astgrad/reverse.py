@@ -407,6 +407,7 @@ class ControlFlowArrayPolicy(PlainPolicy):
     def __init__(self, program, wrt, with_value, namespace):
         super().__init__(program)
         self.wrt, self.namespace = wrt, namespace
+        self.reduced = set()  # the variables given an adjoint by a reduction's (an array, 0-d for a number)
 
     def seeded(self, sweep, output):
         wrt = [name(p) for p in self.wrt]
@@ -423,7 +424,18 @@ class ControlFlowArrayPolicy(PlainPolicy):
         if equation.rule.form == "partial" or getattr(equation.rule, "elementwise", False):
             term = gast.Call(func=self.namespace.reference(runtime.unbroadcast), args=[term, name(variable)],
                              keywords=[])  # fmt: skip
+        elif equation.rule.reduction:
+            self.reduced.add(variable)
         return term, kind
+
+    def gradients(self, sweep):
+        """A number parameter's gradient through a reduction is a number again, not a 0-d array."""
+        gradients = super().gradients(sweep)
+        return [
+            gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[gradient, name(p)], keywords=[])
+            if p in self.reduced else gradient
+            for p, gradient in zip(sweep.wrt, gradients)
+        ]
 
 
 def _adjoint_names(program, sweep):

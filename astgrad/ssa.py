@@ -192,9 +192,11 @@ class _Builder:
                 )
             others = [v for v, atom in self.current.items() if v != user_name and _same_atom(atom, init)]
             # The loop may keep the initial value's name (``for ...: x = x + ...`` on a parameter `x`) when
-            # nothing else reads that value: at the top level only, where no branch or loop around needs it.
+            # nothing else reads that value: at the top level only, where no branch or loop around needs it,
+            # and a name of the function's own (a module's constant stays what it is).
             coalesce = (
-                not self.enclosing and isinstance(init, gast.Name) and not others and init.id not in read_before
+                not self.enclosing and isinstance(init, gast.Name) and init.id in self.defined and not others
+                and init.id not in read_before
                 and init.id not in {h for _, h, _ in carried}
             )  # fmt: skip
             header = init.id if coalesce else self._new_name(user_name, None, user_name)
@@ -585,7 +587,8 @@ def _name_of(target):
 
 
 def _same_atom(a, b):
-    return a is not None and b is not None and gast.dump(a) == gast.dump(b)
+    """Whether two atoms are the same name or constant (a tuple a helper returned is neither)."""
+    return isinstance(a, gast.AST) and isinstance(b, gast.AST) and gast.dump(a) == gast.dump(b)
 
 
 def _flat(atoms):

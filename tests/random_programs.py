@@ -733,10 +733,8 @@ CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what
     "range_parameter": True,  # `for i in range(n)` with `n` an int parameter (0 to 4)
     "nested": True,  # a loop or branch inside a loop or branch
     "numpy_with_loops": True,  # array programs with loops (random_array_programs.make_flow_program)
-    # Not yet: astgrad's ssa stage fails (TypeError) on a loop after `a, b = helper(...)`.
-    "pair_helper_with_loops": False,
-    # Not yet: beside a loop, a float parameter's gradient through np.mean comes back a 0-d array.
-    "float_parameter_with_array_loops": False,
+    "pair_helper_with_loops": True,  # `a, b = helper(...)` before a loop
+    "float_parameter_with_array_loops": True,  # a Python float parameter of an array program with a loop
 }
 LOOP_VARIABLES = ("i", "j", "k", "step")
 ACCUMULATORS = ("total", "acc_sum", "energy")

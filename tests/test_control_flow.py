@@ -535,3 +535,65 @@ def test_a_loop_over_a_computed_sequence_is_refused_with_a_hint():
     with pytest.raises(astgrad.UnsupportedSyntaxError, match="computed sequence") as info:
         astgrad.grad(nested)
     assert info.value.hint == "assign the sequence to a name before the loop"
+
+
+# ---- regressions found by the random programs ----------------------------------------------------
+
+
+def carries_a_repeated_value(x):
+    y = x - x
+    s = x - x  # the same value as y: the loop's header `s` is not `y`
+    for i in range(3):
+        s = s + x * 0.5 + y
+    return s
+
+
+def pair(y):
+    return y * 2.0, y * 3.0
+
+
+def unpacks_a_pair_before_a_loop(x):
+    a, b = pair(x)
+    for i in range(2):
+        a = a * b
+    return a
+
+
+def test_a_header_computed_as_an_earlier_value_is_kept_apart_from_it():
+    """Common-subexpression elimination once read `s` as `y` inside the loop: a silent 0.0."""
+    check_every_mode(carries_a_repeated_value, [0.7], gradient=[1.5])
+
+
+SCALE = 0.5
+
+
+def carries_a_module_constant(x):
+    p = SCALE
+    for i in range(2):
+        p = p * x + SCALE
+    return p
+
+
+def test_a_value_carried_from_a_module_constant_does_not_take_its_name():
+    """The loop's header once took the constant's name, `SCALE`, making it a local read before assignment."""
+    x = 0.9
+    check_every_mode(carries_a_module_constant, [x], gradient=[0.5 * 2 * x + 0.5])
+
+
+def test_a_helpers_pair_unpacked_before_a_loop():
+    x = 0.8
+    check_every_mode(unpacks_a_pair_before_a_loop, [x], gradient=[54.0 * x * x])
+
+
+def doubles_then_means(x, k):
+    for i in range(2):
+        x = x * 2.0
+    return np.sum(x) + np.mean(k) * k
+
+
+def test_a_number_parameter_of_array_code_with_a_loop_gets_a_number_gradient():
+    """A reduction's adjoint is an array, 0-d for a number: returned, it is a float again."""
+    for mode in ("reverse", "forward"):
+        d_x, d_k = astgrad.grad(doubles_then_means, mode=mode)(np.ones(3), 1.5)
+        assert isinstance(d_k, float) and d_k == 3.0
+        assert_close(d_x, [4.0, 4.0, 4.0], rtol=0, atol=0)
