@@ -16,7 +16,7 @@ import os
 import sys
 import types
 from traceback import format_exception
-from typing import Any, Optional, TypeVar
+from typing import Any, Optional, Sequence, TypeVar
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,13 +35,26 @@ class AstgradError(Exception):
         lineno: Optional[int] = None,
         col_offset: Optional[int] = None,
         hint: Optional[str] = None,
+        others: Sequence["AstgradError"] = (),
     ) -> None:
         self.reason = message
         self.filename = filename
         self.lineno = lineno
         self.col_offset = col_offset
         self.hint = hint
-        super().__init__(self._format())
+        self._others = tuple(others)
+        super().__init__(self._format() + "".join(f"\n\n{other}" for other in self._others))
+
+    @property
+    def obstacles(self) -> tuple:
+        """Every obstacle found in the function, in source order: this error's own first, each an `AstgradError`."""
+        return (self._alone(),) + self._others
+
+    def _alone(self) -> "AstgradError":
+        """This error without the others it lists (itself when it lists none)."""
+        if not self._others:
+            return self
+        return _relisted(self, ())
 
     def _format(self) -> str:
         parts = []
@@ -60,6 +73,9 @@ class AstgradError(Exception):
             parts.append(self.reason)
         if self.hint:
             parts.append("hint: " + self.hint)
+        if self._others:
+            count = len(self._others) + 1
+            parts.append(f"\n{count} obstacles in all; the other {count - 1}:")
         return "\n".join(parts)
 
     def _render_traceback_(self):
@@ -124,6 +140,31 @@ class Location:
             col_offset=getattr(node, "col_offset", None),
             hint=hint,
         )
+
+
+def all_obstacles(errors: Sequence[Error]) -> Error:
+    """One error standing for every obstacle in `errors` (in source order, at least one).
+
+    It is of the first's class, says what the first says, then how many
+    obstacles there are and each of the others: existing ``except`` clauses
+    and tests for the first keep working, and `obstacles` lists them all.
+    A single obstacle is raised as it is.
+    """
+    first, others = errors[0], tuple(errors[1:])
+    if not others:
+        return first
+    return _relisted(first, others)
+
+
+def _relisted(error: Error, others: Sequence[AstgradError]) -> Error:
+    """A copy of `error` (its class and attributes) listing `others` after itself."""
+    copy = type(error).__new__(type(error))
+    copy.__dict__.update(error.__dict__)
+    AstgradError.__init__(
+        copy, error.reason, filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
+        hint=error.hint, others=others,
+    )
+    return copy
 
 
 def notebook_cell(filename):
