@@ -105,7 +105,7 @@ def check(tree, location, generated=False):
     """
     found = survey(tree, location, generated)
     if found.obstacles:
-        raise all_obstacles(found.obstacles)
+        raise all_obstacles(in_source_order(found.obstacles), first=found.obstacles[0])
     return tree
 
 
@@ -120,13 +120,13 @@ class Survey:
     after which no later stage can look.
     """
 
-    obstacles: tuple  # UnsupportedSyntaxErrors, in source order
+    obstacles: tuple  # UnsupportedSyntaxErrors, in the order the check meets them (`in_source_order` sorts them)
     flagged: frozenset = frozenset()
     stops: bool = False
 
 
 def survey(tree, location, generated=False):
-    """The `Survey` of `tree`: every construct outside the subset, in source order."""
+    """The `Survey` of `tree`: every construct outside the subset."""
     found, flagged, stops = [], set(), False
     for error in _check_parameters(tree, location):
         found.append(error)
@@ -153,7 +153,7 @@ def survey(tree, location, generated=False):
             hint="end the function with `return <expression>`",
         ))  # fmt: skip
         stops = True
-    return Survey(tuple(in_source_order(found)), frozenset(flagged), stops)
+    return Survey(tuple(found), frozenset(flagged), stops)
 
 
 def in_source_order(errors):

@@ -35,26 +35,24 @@ class AstgradError(Exception):
         lineno: Optional[int] = None,
         col_offset: Optional[int] = None,
         hint: Optional[str] = None,
-        others: Sequence["AstgradError"] = (),
+        obstacles: Sequence["AstgradError"] = (),
     ) -> None:
         self.reason = message
         self.filename = filename
         self.lineno = lineno
         self.col_offset = col_offset
         self.hint = hint
-        self._others = tuple(others)
-        super().__init__(self._format() + "".join(f"\n\n{other}" for other in self._others))
+        self._obstacles = tuple(obstacles)
+        super().__init__(self._format() + "".join(f"\n\n{other}" for other in self._others()))
 
     @property
-    def obstacles(self) -> tuple:
-        """Every obstacle found in the function, in source order: this error's own first, each an `AstgradError`."""
-        return (self._alone(),) + self._others
+    def obstacles(self) -> tuple[AstgradError, ...]:
+        """Every obstacle found in the function, in source order, each an `AstgradError` of its own (this one alone: itself)."""
+        return self._obstacles or (self,)
 
-    def _alone(self) -> "AstgradError":
-        """This error without the others it lists (itself when it lists none)."""
-        if not self._others:
-            return self
-        return _relisted(self, ())
+    def _others(self) -> list[AstgradError]:
+        """The obstacles listed after this error's own message: all but the one it is."""
+        return [error for error in self._obstacles if not _same_place(error, self)]
 
     def _format(self) -> str:
         parts = []
@@ -73,9 +71,9 @@ class AstgradError(Exception):
             parts.append(self.reason)
         if self.hint:
             parts.append("hint: " + self.hint)
-        if self._others:
-            count = len(self._others) + 1
-            parts.append(f"\n{count} obstacles in all; the other {count - 1}:")
+        if self._obstacles:
+            count = len(self._obstacles)
+            parts.append(f"\n{count} obstacles in all; the other {count - 1}, in source order:")
         return "\n".join(parts)
 
     def _render_traceback_(self):
@@ -142,29 +140,31 @@ class Location:
         )
 
 
-def all_obstacles(errors: Sequence[Error]) -> Error:
+def all_obstacles(errors: Sequence[Error], first: Optional[Error] = None) -> Error:
     """One error standing for every obstacle in `errors` (in source order, at least one).
 
-    It is of the first's class, says what the first says, then how many
-    obstacles there are and each of the others: existing ``except`` clauses
-    and tests for the first keep working, and `obstacles` lists them all.
-    A single obstacle is raised as it is.
+    It is `first` (by default the first in `errors`): its class, its message,
+    then how many obstacles there are and each of the others, so that
+    ``except`` clauses and tests written for one obstacle keep working; its
+    `obstacles` are `errors`. A single obstacle is raised as it is.
     """
-    first, others = errors[0], tuple(errors[1:])
-    if not others:
+    first = errors[0] if first is None else first
+    if len(errors) == 1:
         return first
-    return _relisted(first, others)
-
-
-def _relisted(error: Error, others: Sequence[AstgradError]) -> Error:
-    """A copy of `error` (its class and attributes) listing `others` after itself."""
-    copy = type(error).__new__(type(error))
-    copy.__dict__.update(error.__dict__)
+    combined = type(first).__new__(type(first))
+    combined.__dict__.update(first.__dict__)
     AstgradError.__init__(
-        copy, error.reason, filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
-        hint=error.hint, others=others,
+        combined, first.reason, filename=first.filename, lineno=first.lineno, col_offset=first.col_offset,
+        hint=first.hint, obstacles=errors,
     )
-    return copy
+    return combined
+
+
+def _same_place(error: AstgradError, other: AstgradError) -> bool:
+    """Whether two errors say the same thing at the same place."""
+    return (error.filename, error.lineno, error.col_offset, error.reason) == (
+        other.filename, other.lineno, other.col_offset, other.reason
+    )
 
 
 def notebook_cell(filename):
