@@ -22,8 +22,8 @@ naming the callee and the place of the call.
 Resolve goes on past an obstacle, to report every one at once: a refused
 expression (a call, and what contains it) stands for a placeholder value and
 the rest of the statement is resolved; the statements the check refused are
-passed over, the names they bind taken as assigned (calls of them are not
-refused again). A helper's obstacles, the check's included, are listed at
+passed over, the names they bind taken as assigned (calls of the names,
+and of what a refused ``def`` or ``import`` binds, are not refused again). A helper's obstacles, the check's included, are listed at
 the call that inlines it. The error raised is the first obstacle met (the one raised
 if resolve stopped there), listing them all in source order
 (`errors.all_obstacles`).
@@ -128,7 +128,7 @@ def resolve(function, location, survey=None):
     """
     if survey is not None and survey.stops:
         raise all_obstacles(check.in_source_order(survey.obstacles), first=survey.obstacles[0])
-    tree, passed = (function.tree, set()) if survey is None else passed_over(function.tree, survey.flagged)
+    tree, passed = (function.tree, {}) if survey is None else passed_over(function.tree, survey.flagged)
     function = replace(function, tree=desugar.element_loops(desugar.early_returns(tree)))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
@@ -156,19 +156,19 @@ def _placeholder(where):
 
 
 def passed_over(tree, flagged):
-    """`tree` with the statements whose `id` is in `flagged` replaced by placeholders, and the names they bind.
+    """`tree` with the statements whose `id` is in `flagged` replaced by placeholders; the names they bind (`_bound`).
 
     A statement becomes an assignment of a placeholder to each name it binds
     (a refused ``return`` a ``return`` of one), so that the statements after
     it are resolved as if it were there.
     """
-    bound = set()
+    bound = {}
 
     def block(statements):
         out = []
         for statement in statements:
             if id(statement) in flagged:
-                names = _bound_names(statement)
+                names = _bound(statement)
                 bound.update(names)
                 if isinstance(statement, gast.Return):
                     out.append(gast.copy_location(gast.Return(value=_placeholder(statement)), statement))
@@ -189,14 +189,14 @@ def passed_over(tree, flagged):
     return new, bound
 
 
-def _bound_names(statement):
-    """The names `statement` binds: its assignments' targets, a `def`'s or `class`'s name, an `import`'s names."""
+def _bound(statement):
+    """The names `statement` binds, each to "definition" (a `def`, `class` or `import`) or "value" (an assignment)."""
     if isinstance(statement, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
-        return [statement.name]
+        return {statement.name: "definition"}
     if isinstance(statement, (gast.Import, gast.ImportFrom)):
-        return [alias.asname or alias.name.split(".")[0] for alias in statement.names]
+        return {alias.asname or alias.name.split(".")[0]: "definition" for alias in statement.names}
     stored = (node.id for node in gast.walk(statement) if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store))
-    return list(dict.fromkeys(stored))
+    return dict.fromkeys(stored, "value")
 
 
 class _Scope:
@@ -205,7 +205,7 @@ class _Scope:
     def __init__(self, function, location, renamed, stack, instances=None, origin=()):
         self.function = function
         self.origin = origin  # the places, in the function transformed, of the calls inlining this body
-        self.passed = set()  # names bound by statements passed over (refused): calls of them are not refused again
+        self.passed = {}  # names bound by statements passed over (refused) -> "definition" or "value" (`_bound`)
         self.instances = instances or {}  # a parameter holding a method's instance -> the method's class
         self.location = location
         self.renamed = renamed  # the body's local name -> the expression it stands for now
@@ -265,7 +265,7 @@ class _Resolver:
                 resolved, resolved_files = self._statement(statement, scope)
             except AstgradError as error:
                 self._refused(error, scope, before)
-                names = _bound_names(statement)
+                names = _bound(statement)
                 scope.passed.update(names)
                 scope.defined.update(names)
                 for identifier in names:
@@ -535,8 +535,8 @@ class _Resolver:
 
     # ---- calls ---------------------------------------------------------------------------
     def _Call(self, node, scope, context):
-        if scope.passed and dotted_name(node.func) and root_name(node.func) in scope.passed:
-            self._arguments_alone(node, scope, context)  # a call of what a refused statement binds
+        if self._calls_what_is_passed_over(node.func, scope):
+            self._arguments_alone(node, scope, context)
             return _placeholder(node)
         if isinstance(node.func, gast.Attribute) and self._is_instance(node.func.value, scope):
             return self._instance_method_call(node, scope, context)
@@ -607,6 +607,15 @@ class _Resolver:
             f"`{callee}` has no derivative: it is {_describe(fn)}",
             hint=no_derivative_hint(callee, len(node.args)),
         )
+
+    @staticmethod
+    def _calls_what_is_passed_over(func, scope):
+        """Whether `func` is a name a refused statement binds, or reaches into what a refused `def` or `import` binds.
+
+        (``x.conj()`` of an `x` a refused assignment binds is a method of a value, resolved as any.)
+        """
+        kind = scope.passed.get(root_name(func)) if dotted_name(func) else None
+        return kind == "definition" or kind == "value" and isinstance(func, gast.Name)
 
     @staticmethod
     def _is_own_method(func, scope):
@@ -781,7 +790,7 @@ class _Resolver:
             )))  # fmt: skip
         if found.stops:
             return _placeholder(node)
-        tree, passed = passed_over(helper.tree, found.flagged) if found.obstacles else (helper.tree, set())
+        tree, passed = passed_over(helper.tree, found.flagged) if found.obstacles else (helper.tree, {})
         helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(tree)))
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
