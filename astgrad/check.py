@@ -12,19 +12,21 @@ Statements, in order
       tuples too), annotated ``name: T = expr``;
     * augmented assignments ``name op= expr`` for ``+ - * / **``;
     * ``pass``;
+    * nested ``def`` helpers (straight-line themselves), inlined where called;
     * exactly one ``return expr`` (or ``return a, b``), as the last statement.
 Expressions
     names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
     unary ``- +``, single comparisons with ``< <= > >= == !=`` (their value
     has zero derivative), calls ``f(a, b, key=c)`` whose target is a name or
-    a module attribute (``math.sin``), method calls and attributes of values
+    a module attribute (``math.sin``), lambdas bound to a name or passed to
+    a call, method calls and attributes of values
     (``x.sum(axis=0)``, ``x.T``), attribute references to modules
     (``math.pi``), and indexing reads (``x[0]``, ``x[:, 1]``, ``x[..., None]``,
     ``x[idx]``). Call arguments and indices may also be ``None``, ``...``,
     strings (``np.einsum("ij,j->i", a, b)``) and list displays
     (``np.concatenate([a, b])``).
 
-Everything else (``if``, loops, ``try``, ``with``, comprehensions, lambdas,
+Everything else (``if``, loops, ``try``, ``with``, comprehensions, other lambdas,
 conditional expressions, ``and``/``or``, ``yield``, ``global``/``nonlocal``,
 item or attribute assignment, ``del``, starred arguments, in-place method
 calls, ...) is rejected, with its line, column and a hint of what to write
@@ -62,10 +64,10 @@ REJECTED = {
     gast.Delete: ("a `del` statement", "remove it: local names go away when the function returns"),
     gast.Import: ("an `import` statement", "import at module level"),
     gast.ImportFrom: ("an `import` statement", "import at module level"),
-    gast.FunctionDef: ("a nested function definition", "define helpers at module level; astgrad inlines them"),
+    gast.FunctionDef: ("a decorated nested function definition", "define the helper without decorators; astgrad inlines it"),
     gast.AsyncFunctionDef: ("a nested function definition", "define helpers at module level"),
     gast.ClassDef: ("a class definition", OUTSIDE),
-    gast.Lambda: ("a lambda", "define the helper with def at module level; astgrad inlines it"),
+    gast.Lambda: ("a lambda used as a value here", "bind it to a name, `f = lambda t: ...`, or pass it to a helper"),
     gast.IfExp: ("a conditional expression", SELECT),
     gast.BoolOp: ("`and`/`or`", "combine comparisons arithmetically, e.g. `(a > 0) * (b > 0)`"),
     gast.ListComp: ("a list comprehension", UNROLL),
@@ -130,6 +132,9 @@ def is_docstring(statement):
 
 
 def _check_statement(statement, is_last, location):
+    if isinstance(statement, gast.FunctionDef) and not statement.decorator_list and not is_last:
+        check(statement, location)  # a nested helper, inlined where it is called
+        return
     reject = REJECTED.get(type(statement))
     if reject:
         what, hint = reject
@@ -147,7 +152,7 @@ def _check_statement(statement, is_last, location):
     elif isinstance(statement, gast.Assign):
         for target in statement.targets:
             _check_target(target, location)
-        _check_expression(statement.value, location)
+        _check_expression(statement.value, location, is_bound=isinstance(statement.value, gast.Lambda))
     elif isinstance(statement, gast.AnnAssign):
         _check_target(statement.target, location)
         if statement.value is None:
@@ -226,13 +231,18 @@ def _check_target(target, location, allow_tuple=True):
     raise location.error(NotStraightLineError, target, f"{what} mutates a value", hint=NEW_VALUE)
 
 
-def _check_expression(expression, location):
+def _check_expression(expression, location, is_bound=False):
     # An explicit stack keeps very deep expressions (x + x + ... + x) away
     # from the recursion limit. Each entry remembers whether it is (part of)
     # a call argument or an index, where None, strings and lists are allowed.
-    stack = [(expression, False)]
+    # A lambda is allowed there and as the value bound to a name (`f = lambda t: ...`).
+    stack = [(expression, is_bound)]
     while stack:
         node, in_argument = stack.pop()
+        if isinstance(node, gast.Lambda) and in_argument:
+            _check_parameters(node, location)
+            stack.extend((child, False) for child in [node.body] + node.args.defaults)
+            continue
         reject = REJECTED.get(type(node))
         if reject and not (in_argument and isinstance(node, gast.List)):
             what, hint = reject
