@@ -115,6 +115,13 @@ CASES = [
     Case("with", B.uses_with, "with", NotStraightLineError, "with open", ("`with`",)),
     Case("list comprehension", B.uses_list_comprehension, "listcomp", NotStraightLineError, "[x * k", ("comprehension",)),
     Case("lambda", B.uses_lambda, "lambda", NotStraightLineError, "lambda v", ("lambda",)),
+    # Functions as values: a function known only when the code runs.
+    Case("function parameter called", B.calls_a_function_parameter, "function-parameter", NoDerivativeError, "f(x)",
+         ("`f`", "parameter", "known only when")),
+    Case("function parameter passed", B.passes_a_function_parameter, "function-parameter-passed", NoDerivativeError,
+         "f)", ("`integrate`", "`func`", "not a function known")),
+    Case("nested def as a value", B.uses_a_nested_function_as_a_value, "function-as-value", NoDerivativeError,
+         "scale", ("`scale`", "used as a value")),
     Case("yield", B.uses_yield, "yield", NotStraightLineError, "yield t", ("yield",)),
     Case("global", B.uses_global, "global", NotStraightLineError, "global COUNTER", ("global",)),
     Case("nonlocal", B.make_uses_nonlocal, "nonlocal", NotStraightLineError, "nonlocal total", ("nonlocal",)),

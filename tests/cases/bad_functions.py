@@ -79,8 +79,8 @@ def uses_list_comprehension(x):
 
 def uses_lambda(x):
     t = ran(x)
-    square = lambda v: v * v  # MARK: lambda
-    return square(t)
+    squares = (lambda v: v * v, math.sin)  # MARK: lambda
+    return squares[0](t)
 
 
 def uses_yield(x):
@@ -361,3 +361,27 @@ def aux_returns_three(x):
 
 def aux_loss_is_a_tuple(x):
     return (x, x * x), x  # MARK: aux-tuple-loss
+
+
+# ---- functions as values: known when astgrad transforms, or refused where they are not -----
+
+def integrate(a, b, func):
+    return (b - a) / 2 * (func(a) + func(b))
+
+
+def calls_a_function_parameter(x, f):
+    y = f(x)  # MARK: function-parameter
+    return ran(y)
+
+
+def passes_a_function_parameter(x, f):
+    y = integrate(0.0, x, f)  # MARK: function-parameter-passed
+    return ran(y)
+
+
+def uses_a_nested_function_as_a_value(x):
+    def scale(v):
+        return 2.0 * v
+
+    y = x + scale  # MARK: function-as-value
+    return ran(y)
