@@ -497,15 +497,26 @@ class _Resolver:
         if identifier in owner.functions:
             return owner.functions[identifier]
         if owner.parent is None and not owner.is_helper and identifier in parameter_names(owner.function.tree):
-            raise scope.location.error(
-                NoDerivativeError,
-                node.func,
-                f"`{identifier}` is a parameter called as a function: which function it is is known only when "
-                "the gradient is called",
-                hint=f"bind the function before differentiating, with a closure or a lambda such as "
-                f"`grad(lambda x: {scope.function.name}(x, np.sin))`, or call a module-level function by name",
-            )
+            raise self._function_parameter_error(node.func, owner)
         return None
+
+    @staticmethod
+    def _function_parameter_error(node, scope):
+        """A parameter of the differentiated function called as a function: say how to bind it before `grad`."""
+        identifier, function = node.id, scope.function
+        others = ", ".join(p for p in parameter_names(function.tree) if p != identifier)
+        default = next((d for a, d in _parameter_defaults(function.tree) if a == identifier), None)
+        if default is not None:
+            written = dotted_name(default) or "its default"
+            why = f"its default `{written}` is only a default: the caller may pass another function"
+            hint = f"differentiate a function that calls it, `grad(lambda {others}: {function.name}({others}))` for the default"
+        else:
+            why = "which function it is is known only when the gradient is called"
+            hint = f"bind the function before differentiating, with a closure or a lambda such as " \
+                f"`grad(lambda {others}: {function.name}({others}, {identifier}=np.sin))`"
+        return scope.location.error(
+            NoDerivativeError, node, f"`{identifier}` is a parameter called as a function: {why}", hint=hint
+        )
 
     @staticmethod
     def _is_own_method(func, scope):
@@ -745,6 +756,14 @@ def _is_function(value):
 
 def _nested_defs(body):
     return {statement.name for statement in body if isinstance(statement, gast.FunctionDef)}
+
+
+def _parameter_defaults(tree):
+    """(parameter name, its default expression) for each parameter of `tree` that has a default."""
+    args = tree.args
+    positional = args.posonlyargs + args.args
+    pairs = [(a.id, d) for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)]
+    return pairs + [(a.id, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
 
 
 def _local_signature(local):

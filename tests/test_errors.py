@@ -120,6 +120,8 @@ CASES = [
          ("`f`", "parameter", "known only when")),
     Case("function parameter passed", B.passes_a_function_parameter, "function-parameter-passed", NoDerivativeError,
          "f)", ("`integrate`", "`func`", "not a function known")),
+    Case("function parameter with a default", B.calls_a_default_function_parameter, "default-function-parameter",
+         NoDerivativeError, "nonlinearity(", ("`nonlinearity`", "default `np.tanh`", "another function")),
     Case("nested def as a value", B.uses_a_nested_function_as_a_value, "function-as-value", NoDerivativeError,
          "scale", ("`scale`", "used as a value")),
     Case("yield", B.uses_yield, "yield", NotStraightLineError, "yield t", ("yield",)),

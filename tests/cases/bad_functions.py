@@ -385,3 +385,8 @@ def uses_a_nested_function_as_a_value(x):
 
     y = x + scale  # MARK: function-as-value
     return ran(y)
+
+
+def calls_a_default_function_parameter(x, W, nonlinearity=np.tanh):
+    y = np.sum(nonlinearity(W @ x))  # MARK: default-function-parameter
+    return ran(y)
