@@ -660,9 +660,13 @@ class _Resolver:
         """A call of a lambda or nested def: its body inlined, its free names those of the body it was written in."""
         bound = self._bind(_local_signature(local), node, args, keywords, scope, callee)
         location = Location(local.function.filename)
-        return self._inline_body(local.function, location, bound, node, scope, context, callee, parent=local.scope)
+        # A lambda's result is named after the name it is called by (`func(b)` -> func_b), a def's after the def.
+        result_name = callee if local.function.name == "lambda" else local.function.name
+        return self._inline_body(local.function, location, bound, node, scope, context, callee, parent=local.scope,
+                                 result_name=result_name)  # fmt: skip
 
-    def _inline_body(self, helper, location, bound, node, scope, context, callee, instances=None, parent=None):
+    def _inline_body(self, helper, location, bound, node, scope, context, callee, instances=None, parent=None,
+                     result_name=None):  # fmt: skip
         code = helper.code
         if code in scope.stack:
             raise scope.location.error(
@@ -709,7 +713,8 @@ class _Resolver:
         # The helper's result gets a name like a call's: sigmoid(a) -> sigmoid_a.
         atoms = [renamed[p] for p in parameter_names(helper.tree) if p not in (instances or {}) and p not in functions]
         simple = [a.id for a in atoms if isinstance(a, gast.Name)]
-        result = self.namespace.fresh("_".join([helper.name] + simple) if len(simple) == len(atoms) else helper.name)
+        result_name = result_name or helper.name
+        result = self.namespace.fresh("_".join([result_name] + simple) if len(simple) == len(atoms) else result_name)
         store = gast.Name(id=result, ctx=gast.Store(), annotation=None, type_comment=None)
         returned = gast.Assign(targets=[store], value=body[-1].value, type_comment=None)
         prelude += body[:-1] + [gast.copy_location(returned, body[-1])]
