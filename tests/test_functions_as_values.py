@@ -5,6 +5,7 @@ in reverse and forward mode; the generated code inlines the function where it
 is called. The refusals (a function known only at call time) are in
 test_errors.py.
 """
+import functools
 import math
 
 import numpy as np
@@ -169,3 +170,40 @@ def test_the_function_is_inlined_where_it_is_called():
     text = astgrad.source(astgrad.grad(area_of_sin))
     assert "math.sin(b)" in text and "math.cos(b)" in text
     assert "func" not in text and "lambda" not in astgrad.source(astgrad.grad(nested))
+
+
+# ---- functools.partial: the arguments it binds are data ------------------------------------
+
+def squared_error(w, X, y, scale=2.0):
+    z = X @ w
+    return scale * np.sum((z - y) ** 2)
+
+
+X_DATA = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+Y_DATA = np.array([1.0, 0.0, 2.0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_partial_differentiates_the_parameters_it_leaves(mode):
+    w = np.array([0.5, -0.25])
+    bound = functools.partial(squared_error, X=X_DATA, y=Y_DATA)
+    d_w, d_scale = astgrad.grad(bound, mode=mode)(w)
+    residual = X_DATA @ w - Y_DATA
+    np.testing.assert_allclose(d_w, 4.0 * X_DATA.T @ residual, rtol=1e-12)
+    assert d_scale == pytest.approx(np.sum(residual**2), rel=1e-12)
+    np.testing.assert_allclose(d_w, central_difference(bound, [w], 0), rtol=1e-6)
+    assert "X" not in astgrad.source(astgrad.grad(bound)).split("\n")[0]  # data, not parameters
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_partial_binding_the_first_argument(mode):
+    w = np.array([0.5, -0.25])
+    bound = functools.partial(squared_error, w)
+    d_X = astgrad.grad(bound, wrt="X", mode=mode)(X_DATA, Y_DATA)
+    np.testing.assert_allclose(d_X, 4.0 * np.outer(X_DATA @ w - Y_DATA, w), rtol=1e-12)
+    np.testing.assert_allclose(d_X, central_difference(bound, [X_DATA, Y_DATA], 0), rtol=1e-6)
+
+
+def test_a_partial_binding_a_parameter_it_does_not_have_is_refused():
+    with pytest.raises(astgrad.SourceError, match="binds `z`, which is not a parameter"):
+        astgrad.grad(functools.partial(squared_error, z=1.0))
