@@ -28,7 +28,7 @@ Expressions
 
 Everything else (``if``, loops, ``try``, ``with``, comprehensions, other lambdas,
 conditional expressions, ``and``/``or``, ``yield``, ``global``/``nonlocal``,
-item or attribute assignment, ``del``, starred arguments, in-place method
+item or attribute assignment, ``del``, in-place method
 calls, ...) is rejected, with its line, column and a hint of what to write
 instead.
 """
@@ -251,7 +251,7 @@ def _check_expression(expression, location, is_bound=False):
             _check_call(node, location)
             children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
             stack.extend((child, False) for child in reversed(children))
-            stack.extend((child, True) for child in reversed(node.args + [k.value for k in node.keywords]))
+            stack.extend((child, True) for child in reversed(_call_arguments(node)))
         elif isinstance(node, gast.Attribute):
             stack.append((node.value, False))
         elif isinstance(node, gast.Subscript):
@@ -297,13 +297,32 @@ def _check_constant(node, in_argument, location):
     )
 
 
+def _call_arguments(node):
+    """A call's argument expressions: ``*args`` and ``**mapping`` by what they unpack (resolve unpacks them)."""
+    values = []
+    for arg in node.args:
+        values.append(arg.value if isinstance(arg, gast.Starred) else arg)
+    for keyword in node.keywords:
+        mapping = keyword.value
+        if keyword.arg is None and isinstance(mapping, gast.Dict):
+            values += mapping.values
+        else:
+            values.append(mapping)
+    return values
+
+
 def _check_call(node, location):
     for keyword in node.keywords:
-        if keyword.arg is None:
-            where = keyword if getattr(keyword, "lineno", None) is not None else keyword.value
-            raise location.error(
-                NotStraightLineError, where, "a `**` argument", hint="pass keyword arguments one by one"
-            )
+        mapping = keyword.value
+        if keyword.arg is None and isinstance(mapping, gast.Dict):
+            for key in mapping.keys:
+                if not (isinstance(key, gast.Constant) and isinstance(key.value, str)):
+                    raise location.error(
+                        NotStraightLineError,
+                        key if key is not None else mapping,
+                        "a `**{...}` argument whose keys are not strings written out",
+                        hint="write the keys as strings, `**{\"w\": w}`, or pass keyword arguments one by one",
+                    )
     if not isinstance(node.func, (gast.Name, gast.Attribute)):
         raise location.error(
             NotStraightLineError,

@@ -476,15 +476,56 @@ class _Resolver:
         return self._same_object(known.node, known.value, known.scope)
 
     def _arguments(self, node, scope, context, functions=False):
-        """The call's resolved arguments and keywords; with `functions`, an argument naming a function is kept as one."""
+        """The call's resolved arguments and keywords; with `functions`, an argument naming a function is kept as one.
 
-        def argument(value):
+        ``*sequence`` and ``**mapping`` are unpacked when their contents are known now: a display written in
+        the call, or a tuple, list or dict defined outside the function (its values are data).
+        """
+
+        def argument(value, hint="value"):
+            if not isinstance(value, gast.AST):  # an element of a sequence or mapping defined outside
+                if _is_function(value) and functions:
+                    return _Known(value)
+                return self._constant(value, hint)
             known = self._function_value(value, scope, context) if functions else None
             return known if known is not None else self.expression(value, scope, context)
 
-        args = [argument(a) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=argument(k.value)) for k in node.keywords]
+        args, keywords = [], []
+        for arg in node.args:
+            unpacked = self._unpacked(arg.value, "*", scope) if isinstance(arg, gast.Starred) else [arg]
+            args += [argument(a) for a in unpacked]
+        for keyword in node.keywords:
+            items = self._unpacked(keyword.value, "**", scope) if keyword.arg is None else [(keyword.arg, keyword.value)]
+            keywords += [gast.keyword(arg=key, value=argument(value, key)) for key, value in items]
         return args, keywords
+
+    def _unpacked(self, node, stars, scope):
+        """The elements of ``*node`` (or the (key, value) items of ``**node``) when they are known now."""
+        if stars == "*" and isinstance(node, (gast.Tuple, gast.List)):
+            return list(node.elts)
+        if stars == "**" and isinstance(node, gast.Dict):
+            return [(k.value, v) for k, v in zip(node.keys, node.values)]
+        value = None
+        if isinstance(node, (gast.Name, gast.Attribute)) and dotted_name(node) and \
+                root_name(node) not in scope.visible_locals():  # fmt: skip
+            try:
+                value = self.namespace.evaluate(node, scope.lookup)
+            except LookupError:
+                value = None
+        if stars == "*" and isinstance(value, (tuple, list)):
+            return list(value)
+        if stars == "**" and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return list(value.items())
+        written = dotted_name(node) or "(...)"
+        raise scope.location.error(
+            NoDerivativeError,
+            node,
+            f"`{stars}{written}` unpacks {'a sequence' if stars == '*' else 'a mapping'} whose contents are known "
+            "only when the code runs",
+            hint="pass the arguments one by one, or unpack a "
+            + ("tuple written in the call, `*(a, b)`," if stars == "*" else "dict written in the call, `**{\"w\": w}`,")
+            + " or one defined at module level",
+        )
 
     def _called_function(self, node, scope, callee):
         """The `_Known` or `_Local` function a local name called here holds (None if the callee is not local)."""
@@ -529,8 +570,7 @@ class _Resolver:
         owner, method = scope.instances[node.func.value.id], node.func.attr
         callee = dotted_name(node.func)
         attribute = inspect.getattr_static(owner, method, None)
-        args = [self.expression(a, scope, context) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        args, keywords = self._arguments(node, scope, context)
         if isinstance(attribute, staticmethod):
             fn = attribute.__func__
         elif isinstance(attribute, classmethod):
@@ -599,8 +639,7 @@ class _Resolver:
                 hint=f"{PRIMITIVE_TABLE} lists the methods astgrad differentiates; or use the NumPy function",
             )
         receiver = self.expression(node.func.value, scope, context)
-        args = [self.expression(a, scope, context) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        args, keywords = self._arguments(node, scope, context)
         match = self._match("." + method, node, [receiver] + args, keywords, scope, callee)
         func = gast.Attribute(value=receiver, attr=method, ctx=gast.Load())
         call = gast.Call(func=func, args=args, keywords=keywords)

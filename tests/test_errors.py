@@ -136,8 +136,9 @@ CASES = [
     Case("conditional expression", B.uses_conditional_expression, "ifexp", NotStraightLineError, "x if x > 0",
          ("conditional expression",)),
     Case("and-or", B.uses_and_or, "boolop", NotStraightLineError, "x > 0 or", ("or",)),
-    Case("starred call", B.uses_starred_call, "starred", NotStraightLineError, "*args", ("starred",)),
-    Case("double-starred call", B.uses_double_starred_call, "double-starred", NotStraightLineError, "**OPTIONS", ("**",)),
+    Case("starred call", B.uses_starred_call, "starred", NoDerivativeError, "args", ("`*args`", "known only when")),
+    Case("double-starred call", B.uses_double_starred_call, "double-starred", NoDerivativeError, "options",
+         ("`**options`", "known only when")),
     Case("star-args parameter", B.uses_star_args, "star-args", NotStraightLineError, "rest", ("*args",)),
     Case("star-kwargs parameter", B.uses_star_kwargs, "star-kwargs", NotStraightLineError, "options", ("**kwargs",)),
     # A chained comparison is `a < b and b < c`: short-circuit control flow.

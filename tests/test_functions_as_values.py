@@ -207,3 +207,47 @@ def test_a_partial_binding_the_first_argument(mode):
 def test_a_partial_binding_a_parameter_it_does_not_have_is_refused():
     with pytest.raises(astgrad.SourceError, match="binds `z`, which is not a parameter"):
         astgrad.grad(functools.partial(squared_error, z=1.0))
+
+
+# ---- *sequence and **mapping in a call, their contents known when astgrad transforms -------
+
+LINEAR_PARAMS = {"w": np.array([[1.0, 2.0], [3.0, 0.5]]), "b": np.array([0.1, -0.2])}
+COEFFICIENTS = (2.0, 3.0)
+
+
+def linear(x, w, b):
+    return x @ w + b
+
+
+def quadratic(x, a, b):
+    return a * x + b * x * x
+
+
+def unpacks_a_module_level_dict(x):
+    return np.sum(linear(x, **LINEAR_PARAMS))
+
+
+def unpacks_sequences(x, y):
+    return quadratic(x, *COEFFICIENTS) + quadratic(*(y, 1.0, x))
+
+
+def unpacks_a_dict_display(x, y):
+    return quadratic(x, **{"a": y, "b": 2.0})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unpacked_arguments_known_when_transforming(mode):
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(astgrad.grad(unpacks_a_module_level_dict, mode=mode)(x), LINEAR_PARAMS["w"].sum(axis=1))
+    a, b = 1.5, 0.5
+    # 2a + 3a^2 + b + a b^2
+    assert astgrad.grad(unpacks_sequences, mode=mode)(a, b) == pytest.approx((2 + 6 * a + b * b, 1 + 2 * a * b))
+    assert astgrad.grad(unpacks_a_dict_display, mode=mode)(a, b) == pytest.approx((b + 4 * a, a))
+    for fn in (unpacks_sequences, unpacks_a_dict_display):
+        d = astgrad.grad(fn, mode=mode)(a, b)
+        assert d == pytest.approx((central_difference(fn, [a, b], 0), central_difference(fn, [a, b], 1)), rel=1e-6)
+
+
+def test_a_module_level_dict_is_unpacked_under_its_keys():
+    text = astgrad.source(astgrad.grad(unpacks_a_module_level_dict))
+    assert "x @ w" in text

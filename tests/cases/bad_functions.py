@@ -20,7 +20,6 @@ from .helpers_elsewhere import looping_helper
 
 RAN = []
 COUNTER = 0.0
-OPTIONS = {"scale": 3.0}
 
 
 def ran(x):
@@ -154,16 +153,14 @@ def uses_and_or(x):
 
 
 def uses_starred_call(x):
-    t = ran(x)
-    args = (x, t)
+    args = (x, 2.0 * x)
     y = math.hypot(*args)  # MARK: starred
-    return y
+    return ran(y)
 
 
-def uses_double_starred_call(x):
-    t = ran(x)
-    y = helpers_elsewhere.scaled_sine(x, **OPTIONS)  # MARK: double-starred
-    return y * t
+def uses_double_starred_call(x, options):
+    y = helpers_elsewhere.scaled_sine(x, **options)  # MARK: double-starred
+    return ran(y)
 
 
 def uses_star_args(x, *rest):  # MARK: star-args
