@@ -20,9 +20,13 @@ from .errors import (
     NoDerivativeError,
     NonScalarOutputError,
     NotStraightLineError,
+    RuleError,
+    RuleReplacedWarning,
     SourceError,
 )
 from .explanation import explain
+from .rule_check import check_rule
+from .user_rules import adjoint, derivative
 
 __all__ = [
     "grad",
@@ -36,6 +40,9 @@ __all__ = [
     "explain",
     "graph",
     "primitive_table",
+    "derivative",
+    "adjoint",
+    "check_rule",
     "AstgradError",
     "GradientCheckError",
     "NotStraightLineError",
@@ -44,5 +51,7 @@ __all__ = [
     "SourceError",
     "ArrayInputError",
     "IntegerInputError",
+    "RuleError",
+    "RuleReplacedWarning",
 ]
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here

@@ -25,7 +25,7 @@ import gast
 
 from . import (
     batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, rename, resolve, reverse,
-    runtime, ssa,
+    rules, runtime, ssa, user_rules,
 )
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NoDerivativeError, NonScalarOutputError
@@ -164,15 +164,17 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
     if not isinstance(has_aux, bool):
         raise TypeError(f"has_aux must be True or False, not {has_aux!r}")
     where = _caller()
-    key = (_wrt_key(wrt), mode, kind) + ((has_aux, output) if has_aux or output is not None else ())
+    key = (_wrt_key(wrt), mode, kind, len(rules.REGISTERED))  # a rule registered since: made anew
+    key += (has_aux, output) if has_aux or output is not None else ()
     with _cache_lock:
         per_function = _cache_of(fn)
         if key not in per_function:
             if kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
                 first = _generated(fn, wrt, "reverse", "grad")
                 per_function[key] = _on_deep_stack(transform, first, wrt, mode, kind, where)
-            else:
-                per_function[key] = _on_deep_stack(transform, fn, wrt, mode, kind, where, has_aux, output)
+            else:  # a function with a rule of its own is differentiated by the rule, not its body
+                target = user_rules.calling(fn) if rules.rules_for(fn) else fn
+                per_function[key] = _on_deep_stack(transform, target, wrt, mode, kind, where, has_aux, output)
         return per_function[key]
 
 

@@ -91,6 +91,14 @@ class ArrayInputError(AstgradError, TypeError):
     """An array is passed to a gradient of code that calls no NumPy function, written for numbers (raised at call time)."""
 
 
+class RuleError(AstgradError):
+    """A rule given to `astgrad.derivative` or `astgrad.adjoint` that cannot be used (raised when it is registered)."""
+
+
+class RuleReplacedWarning(UserWarning):
+    """A rule registered for a function that already had one: the new rule replaces the old."""
+
+
 class SourceError(AstgradError):
     """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
 

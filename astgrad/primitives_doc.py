@@ -56,15 +56,32 @@ CONVENTIONS = [
 ]
 
 
+HEADER = "| primitive | derivative | tangent | test domain |"
+REGISTERED = [
+    "Rules given with `astgrad.derivative` and `astgrad.adjoint`, in the order they were registered;",
+    "they replace the table's rules for the same functions.",
+]
+
+
 def markdown():
     """docs/primitives.md: the table as a reader sees it (see REGENERATE)."""
     lines = ["# Primitives", "", f"Generated from `astgrad/primitives.py` by `{REGENERATE}`;",
              "a test fails when this page is stale.", "", *INTRODUCTION, "",
-             "| primitive | derivative | tangent | test domain |", "| --- | --- | --- | --- |"]  # fmt: skip
-    for entry in all_entries():
-        cells = [_spellings(entry), _templates(entry), _escaped(tangent_text(entry)), _domains(entry)]
-        lines.append(f"| {' | '.join(cells)} |")
-    return "\n".join(lines + ["", *CONVENTIONS, ""])
+             HEADER, "| --- | --- | --- | --- |"]  # fmt: skip
+    entries = all_entries()
+    lines += _rows(entry for entry in entries if not entry.registered)
+    lines += ["", *CONVENTIONS, ""]
+    registered = [entry for entry in entries if entry.registered]
+    if registered:  # rules this program added with astgrad.derivative and astgrad.adjoint
+        lines += ["## Registered by this program", "", *REGISTERED, "", HEADER, "| --- | --- | --- | --- |"]
+        lines += _rows(registered) + [""]
+    return "\n".join(lines)
+
+
+def _rows(entries):
+    return [
+        f"| {' | '.join([_spellings(e), _templates(e), _escaped(tangent_text(e)), _domains(e)])} |" for e in entries
+    ]
 
 
 def _spellings(entry):

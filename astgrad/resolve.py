@@ -30,6 +30,7 @@ naming the callee and the place of the call.
 import builtins
 import inspect
 import numbers
+import random
 import types
 from dataclasses import dataclass
 
@@ -46,10 +47,17 @@ OPERATOR_SYMBOLS = {
     gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",
     gast.FloorDiv: "//", gast.Mod: "%", gast.USub: "-", gast.UAdd: "+", gast.Not: "not", gast.Invert: "~",
 }  # fmt: skip
-NO_DERIVATIVE_HINT = (
-    f"use a function from {PRIMITIVE_TABLE}, or write the computation "
-    "as a straight-line Python helper function, which astgrad inlines"
-)
+def no_derivative_hint(callee, arity):
+    """The hint for a call with no rule and no source to inline: the table, or a rule of the user's own."""
+    if arity == 0:  # a value that does not depend on the parameters
+        return f"use a function from {PRIMITIVE_TABLE}, or call it outside the function and pass the value in"
+    inputs = ["x"] if arity == 1 else ["x", "y"] if arity == 2 else [f"x{k}" for k in range(1, arity + 1)]
+    partials = ", ".join(f'{p}="..."' for p in inputs)
+    return (
+        f"use a function from {PRIMITIVE_TABLE}, or give `{callee}` a derivative: "
+        f"astgrad.derivative(\"out = {callee}({', '.join(inputs)})\", {partials}) with the partial for each input, "
+        "or astgrad.adjoint(...) if it is not elementwise (see help(astgrad.derivative))"
+    )
 
 
 @dataclass
@@ -435,7 +443,7 @@ class _Resolver:
         """The resolved call of the known function `fn` (`known` says where its name was written)."""
         if fn is builtins.sum:
             return self._sum_of_display(node, scope, context)
-        inlined = isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__")
+        inlined = isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__") and not rules.rules_for(fn)
         args, keywords = self._arguments(node, scope, context, functions=inlined)
         if fn is builtins.range:
             return self._range_index(node, args, keywords, scope, callee)
@@ -455,7 +463,7 @@ class _Resolver:
             return self._inline(fn, node, args, keywords, scope, context, callee)
         if isinstance(fn, types.MethodType) and self._is_own_method(node.func, scope):  # self.helper(x)
             return self._inline(fn, node, args, keywords, scope, context, callee)
-        if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
+        if _draws_random_numbers(fn, callee):
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -466,7 +474,7 @@ class _Resolver:
             NoDerivativeError,
             node,
             f"`{callee}` has no derivative: it is {_describe(fn)}",
-            hint=NO_DERIVATIVE_HINT,
+            hint=no_derivative_hint(callee, len(node.args)),
         )
 
     def _spelling(self, known):
@@ -691,7 +699,14 @@ class _Resolver:
     def _inline(self, fn, node, args, keywords, scope, context, callee, instances=None):
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
-        check.check(helper.tree, location)
+        try:
+            check.check(helper.tree, location)
+        except NotStraightLineError as error:  # the helper may still be a primitive with a rule of its own
+            raise NotStraightLineError(
+                error.reason, filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
+                hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
+                f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
+            ) from None
         bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee)
         return self._inline_body(helper, location, bound, node, scope, context, callee, instances)
 
@@ -783,6 +798,13 @@ class _Resolver:
 
 
 IN_PLACE_METHODS = frozenset({"sort", "fill", "resize", "put", "partition", "itemset", "setflags", "byteswap"})
+
+
+def _draws_random_numbers(fn, callee):
+    """Whether `fn` is NumPy's or the `random` module's (a method of a `random.Random`)."""
+    if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
+        return True
+    return isinstance(getattr(fn, "__self__", None), random.Random)
 
 
 def _describe_value(node):

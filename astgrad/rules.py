@@ -177,6 +177,7 @@ class Entry:
     elementwise: bool
     namespace: dict  # what the spellings and templates name
     rules: list = field(default_factory=list)  # one per spelling, the first as written first
+    registered: bool = False  # added by a program (`astgrad.derivative`, `astgrad.adjoint`), not by the table
 
     @property
     def signature(self):
@@ -353,6 +354,27 @@ def remove(entry):
         if not RULES[rule.fn]:
             del RULES[rule.fn]
     ENTRIES.remove(entry)
+
+
+REGISTERED = []  # every entry programs registered, in order: its length dates the table
+
+
+def register(entry):
+    """Add a program's `entry`, replacing the rules the table had for its callees; the rules replaced.
+
+    The table loads first, so that a later load cannot clash with the entry.
+    An entry left without spellings leaves the table.
+    """
+    _table()
+    replaced = [old for rule in entry.rules for old in RULES.pop(rule.fn, [])]
+    for old in replaced:
+        old.entry.rules.remove(old)
+        if not old.entry.rules:
+            ENTRIES.remove(old.entry)
+    entry.registered = True
+    _add(entry)
+    REGISTERED.append(entry)
+    return replaced
 
 
 _LOADED = []  # the table module, once it has added its entries
@@ -696,7 +718,7 @@ def _free_references(signature, expression, placeholders, namespace):
         if name is not None and name.split(".")[0] not in placeholders:
             if name in STATIC_HELPERS:
                 continue
-            if "." not in name and not hasattr(builtins, name):
+            if "." not in name and not hasattr(builtins, name) and name not in namespace:
                 raise TableError(f"{signature!r}: {name!r} is neither an input nor a dotted module name")
             references[name] = _evaluate_reference(signature, node, namespace)  # `math.cos`, or a builtin
         else:

@@ -317,8 +317,7 @@ def test_functools_wraps_wrapper_is_refused():
 # Installed from a wheel there is no docs/ folder: the table is reached from Python or a shell.
 TABLE = "the primitive table (`astgrad.primitive_table()`, or `astgrad primitives` in a shell)"
 TABLE_HINTS = [
-    ("os.getpid", f"use a function from {TABLE}, or write the computation as a straight-line Python helper "
-               "function, which astgrad inlines"),
+    ("os.getpid", f"use a function from {TABLE}, or call it outside the function and pass the value in"),
     ("floor division", f"use + - * / ** and functions from {TABLE}"),
     ("unknown method", f"{TABLE} lists the methods astgrad differentiates; or use the NumPy function"),
     ("einsum diagonal", f"{TABLE} lists the forms astgrad differentiates"),
