@@ -395,7 +395,7 @@ class _Resolver:
     def _same_object(self, node, value, scope):
         """`node` if it means `value` in the generated function too, else another reference."""
         try:
-            if self.namespace.evaluate(node) is value and root_name(node) not in self.namespace.locals:
+            if _same(self.namespace.evaluate(node), value) and root_name(node) not in self.namespace.locals:
                 self.namespace.free.add(root_name(node))
                 return copy_atom(node)
         except LookupError:
@@ -452,6 +452,18 @@ class _Resolver:
             call = gast.Call(func=self._spelling(known), args=args, keywords=keywords)
             self.matches.add(call, match)
             return call
+        if rules.is_scipy(fn):  # a SciPy function or distribution method with no entry
+            from .primitives_scipy import missing
+
+            message, hint = missing(fn, callee)
+            raise scope.location.error(NoDerivativeError, node, message, hint=hint)
+        if fn in runtime.WITHOUT_DERIVATIVE:  # a second derivative of a primitive that has only a first
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` has no derivative: {runtime.WITHOUT_DERIVATIVE[fn]} has no second derivative in astgrad",
+                hint="differentiate it once (grad, jvp); for a second derivative, write the density with NumPy",
+            )
         if getattr(fn, "__module__", None) == runtime.__name__:  # a helper of generated code with no entry
             raise scope.location.error(
                 NoDerivativeError,
@@ -639,6 +651,8 @@ class _Resolver:
                 f"`{callee}()` changes its array in place",
                 hint="compute a new value instead: astgrad differentiates functions of values, not changes to them",
             )
+        if not rules.rules_for("." + method) and isinstance(node.func.value, gast.Call):
+            self._refuse_frozen_distribution(node, scope)
         if not rules.rules_for("." + method):
             raise scope.location.error(
                 NoDerivativeError,
@@ -653,6 +667,25 @@ class _Resolver:
         call = gast.Call(func=func, args=args, keywords=keywords)
         self.matches.add(call, match)
         return call
+
+    def _refuse_frozen_distribution(self, node, scope):
+        """A located error for ``norm(mu, sigma).logpdf(x)``: a distribution frozen inside the function."""
+        make = node.func.value.func
+        if dotted_name(make) is None or root_name(make) in scope.locals:
+            return
+        try:
+            distribution = self.namespace.evaluate(make, scope.lookup)
+        except LookupError:
+            return
+        if rules.is_scipy(getattr(distribution, "logpdf", getattr(distribution, "logpmf", None))):
+            method = node.func.attr
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{dotted_name(make)}(...).{method}` is a method of a frozen distribution, "
+                "which astgrad does not differentiate",
+                hint=f"pass the parameters to the method itself: `{dotted_name(make)}.{method}(x, loc, scale)`",
+            )
 
     def _match(self, fn, node, args, keywords, scope, callee):
         """The `Match` of the rule for this call of resolved `args` and `keywords`; a located error if none fits."""
@@ -852,6 +885,11 @@ def _local_signature(local):
         for a, d in zip(args.kwonlyargs, kw_defaults)
     ]
     return inspect.Signature(params)
+
+
+def _same(found, value):
+    """Whether `found` is `value`, or the same method of the same object (``norm.logpdf`` is new on each access)."""
+    return found is value or isinstance(value, types.MethodType) and found == value
 
 
 def _is_atom(node):
