@@ -538,6 +538,60 @@ def test_an_adjoint_left_of_a_broadcast_shape_is_summed_back_by_the_inputs(tmp_p
         check_against_central_differences(module.gauss, args, (0, 1))
 
 
+# ---- tuples of arrays unpacked into names -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def unpacking(tmp_path_factory):
+    return load_module(
+        tmp_path_factory.mktemp("unpacking"),
+        """
+        import numpy as np
+
+        def hamiltonian(coords):
+            q, p = np.split(coords, 2)
+            return np.sum(p ** 2) / 2 + np.sum(1 - np.cos(q))
+
+        def gaussian_log_likelihood(L, y):
+            K = L @ L.T + np.eye(3)
+            sign, logdet = np.linalg.slogdet(K)
+            alpha = np.linalg.solve(K, y)
+            return -0.5 * (y @ alpha) - 0.5 * logdet
+
+        def halves(x):
+            a, b = np.array_split(x, 2, axis=1)
+            return np.sum(a * b)
+        """,
+    )
+
+
+def test_a_split_is_unpacked_into_names(unpacking):
+    coords = RNG.normal(size=6)
+    gradient = astgrad.grad(unpacking.hamiltonian)(coords)
+    assert_close(gradient, np.concatenate([np.sin(coords[:3]), coords[3:]]), rtol=1e-12)
+    source = astgrad.source(astgrad.grad(unpacking.hamiltonian))
+    assert "    q = split_coords_2[0]\n    p = split_coords_2[1]\n" in source
+
+
+def test_a_log_determinant_is_unpacked_into_its_sign_and_value(unpacking):
+    L, y = RNG.normal(size=(3, 3)), RNG.normal(size=3)
+    d_L, d_y = astgrad.grad(unpacking.gaussian_log_likelihood, wrt=(0, 1))(L, y)
+    K = L @ L.T + np.eye(3)
+    alpha = np.linalg.solve(K, y)
+    d_K = 0.5 * np.outer(alpha, alpha) - 0.5 * np.linalg.inv(K)
+    assert_close(d_L, (d_K + d_K.T) @ L, rtol=1e-10)
+    assert_close(d_y, -alpha, rtol=1e-10)
+    check_against_central_differences(unpacking.gaussian_log_likelihood, [L, y], (0, 1))
+    H = astgrad.hessian(unpacking.gaussian_log_likelihood, wrt=1)(L, y)
+    assert_close(H, -np.linalg.inv(K), rtol=1e-10)
+
+
+def test_pieces_of_one_shape_unpack_in_both_modes(unpacking):
+    x = RNG.normal(size=(2, 4))
+    check_against_central_differences(unpacking.halves, [x], (0,))
+    value, tangent = astgrad.jvp(unpacking.halves)(x, np.ones_like(x))
+    assert_close(tangent, np.sum(x[:, :2] + x[:, 2:]), rtol=1e-12)
+
+
 def test_range_as_an_integer_index_picks_one_score_per_row(functions):
     scores, y = RNG.normal(size=(5, 4)), np.array([0, 3, 1, 1, 2])
     for mode in ("reverse", "forward"):
