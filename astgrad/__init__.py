@@ -23,6 +23,7 @@ from .errors import (
     RuleError,
     RuleReplacedWarning,
     SourceError,
+    UnsupportedSyntaxError,
 )
 from .explanation import explain
 from .rule_check import check_rule
@@ -44,6 +45,7 @@ __all__ = [
     "adjoint",
     "check_rule",
     "AstgradError",
+    "UnsupportedSyntaxError",
     "GradientCheckError",
     "NotStraightLineError",
     "NoDerivativeError",
