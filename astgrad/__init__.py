@@ -13,6 +13,7 @@ from .dataflow import graph
 from .errors import (
     AstgradError,
     ArrayInputError,
+    ContainerError,
     IntegerInputError,
     NoDerivativeError,
     NonScalarOutputError,
@@ -37,5 +38,6 @@ __all__ = [
     "SourceError",
     "ArrayInputError",
     "IntegerInputError",
+    "ContainerError",
 ]
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
