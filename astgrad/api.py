@@ -179,10 +179,9 @@ def _container_dispatcher(fn, wrt, mode, kind, where):
     if getattr(fn, "__astgrad__", None) is not None:
         return None
     try:
-        function = parse.read(fn, where)
+        function, (read, unpacked) = _on_deep_stack(_read_candidates, fn, where)
     except AstgradError:
         return None  # transform raises it again, as for any function
-    read, unpacked = pytrees.candidates(function.tree)
     if not read and not unpacked:
         return None
 
@@ -196,6 +195,11 @@ def _container_dispatcher(fn, wrt, mode, kind, where):
         return derivative(dataclasses.replace(function, tree=copy.deepcopy(function.tree)), wrt)
 
     return pytrees.Dispatcher(function, inspect.signature(fn), wrt, kind, unpacked, default, derivative)
+
+
+def _read_candidates(fn, where):
+    function = parse.read(fn, where)
+    return function, pytrees.candidates(function.tree)
 
 
 def _cache_of(fn):
