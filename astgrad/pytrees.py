@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 import gast
 import numpy as np
 
-from .errors import ContainerError, Location
+from .errors import ContainerError, Location, NotStraightLineError
 
 NO_KEY = object()
 
@@ -414,15 +414,34 @@ class Dispatcher:
         self._default_error = None
         try:
             self._default = default()
-        except Exception as error:  # a whole unpacking is refused unless the call provides the structure
+        except NotStraightLineError as error:  # an unpacking is refused unless the call provides the structure
             if not unpacked:
                 raise
             self._default_error = error
+        self.check_wrt()
+        prefix = {"grad": "d_", "value_and_grad": "value_and_d_", "jvp": "jvp_", "hessian": "hessian_"}[kind]
+        self.__name__ = self.__qualname__ = getattr(self._default, "__name__", prefix + function.name)
+        self.__doc__ = f"The derivative of {function.name}, made at the call for each structure of its container arguments."
+
+    def __repr__(self):
+        return f"<astgrad derivative {self.__name__} of {self.function.name}, per structure of its containers>"
 
     def default(self):
         if self._default is None:
             raise self._default_error
         return self._default
+
+    def check_wrt(self):
+        """The checks `grad` makes of `wrt`, for a function whose code for arrays waits for the call."""
+        everything = self.params + [a.id for a in self.function.tree.args.kwonlyargs]
+        items = self.wrt if isinstance(self.wrt, (tuple, list)) else () if self.wrt is None else (self.wrt,)
+        for item in items:
+            if isinstance(item, int) and not -len(self.params) <= item < len(self.params):
+                raise ValueError(f"wrt={item} is out of range: {self.function.name} has parameters {tuple(self.params)}")
+            if isinstance(item, str) and item not in everything:
+                raise ValueError(
+                    f"wrt={item!r} is not a parameter of {self.function.name}; its parameters are {tuple(self.params)}"
+                )
 
     def wrt_names(self):
         if self.wrt is None:

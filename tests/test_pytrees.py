@@ -240,3 +240,14 @@ def test_each_structure_gets_its_own_code_named_after_the_users_variables():
     d_two = astgrad.grad(two_layers, wrt="layers")
     d_two(LAYERS, X)
     assert astgrad.source(d_two).splitlines()[0] == "def d_two_layers(W, b, layers_1_W, layers_1_b, x, d_out=1.0):"
+
+
+def test_a_function_whose_unpacking_waits_for_the_call_still_checks_wrt_at_once():
+    with pytest.raises(ValueError) as error:
+        astgrad.grad(pair_product, wrt="q")
+    assert str(error.value) == "wrt='q' is not a parameter of pair_product; its parameters are ('p',)"
+    d_pair = astgrad.grad(pair_product)
+    assert d_pair.__name__ == "d_pair_product"
+    with pytest.raises(astgrad.NotStraightLineError) as refused:  # a number cannot be unpacked
+        d_pair(2.0)
+    assert refused.value.reason == "cannot unpack this value into 2 names"
