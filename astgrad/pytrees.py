@@ -460,10 +460,13 @@ class Dispatcher:
         n = len(self.params)
         tangents = args[n:] if self.kind == "jvp" else ()
         primal = args[:n] if self.kind == "jvp" else args
-        seeds = {k: kwargs.pop(k) for k in list(kwargs) if k not in self.params}
-        bound = self.signature.bind(*primal, **kwargs)
-        bound.apply_defaults()
-        values = [bound.arguments[p] for p in self.params]
+        seeds = {k: kwargs.pop(k) for k in list(kwargs) if k not in self.params} if kwargs else {}
+        if not kwargs and len(primal) == n:
+            values = primal
+        else:
+            bound = self.signature.bind(*primal, **kwargs)
+            bound.apply_defaults()
+            values = [bound.arguments[p] for p in self.params]
         specs = {p: self.spec(p, v) for p, v in zip(self.params, values)}
         if all(s is LEAF for s in specs.values()):
             self.latest = self.default()
