@@ -9,9 +9,12 @@
 """
 
 from .api import grad, hessian, jvp, primitive_table, source, value_and_grad
+from .gradcheck import check_grads
+from .jacobians import hvp, jacobian
 from .dataflow import graph
 from .errors import (
     AstgradError,
+    GradientCheckError,
     ArrayInputError,
     ContainerError,
     IntegerInputError,
@@ -27,11 +30,15 @@ __all__ = [
     "value_and_grad",
     "jvp",
     "hessian",
+    "jacobian",
+    "hvp",
+    "check_grads",
     "source",
     "explain",
     "graph",
     "primitive_table",
     "AstgradError",
+    "GradientCheckError",
     "NotStraightLineError",
     "NoDerivativeError",
     "NonScalarOutputError",

@@ -26,7 +26,10 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 
 import gast
 
-from . import check, compile, cse, forward, ir, optimize, parse, primitives_doc, pytrees, rename, resolve, reverse, runtime, ssa
+from . import (
+    batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, pytrees, rename, resolve,
+    reverse, runtime, ssa,
+)
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NoDerivativeError, NonScalarOutputError
 
@@ -44,10 +47,10 @@ DEEP_RECURSION_LIMIT = 200_000
 
 
 @overload
-def grad(fn: Function, wrt: Wrt = None, mode: str = "reverse") -> Function: ...
+def grad(fn: Function, wrt: Wrt = None, mode: str = "reverse", has_aux: bool = False) -> Function: ...
 @overload
-def grad(fn: None = None, wrt: Wrt = None, mode: str = "reverse") -> Decorator: ...
-def grad(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse") -> Function:
+def grad(fn: None = None, wrt: Wrt = None, mode: str = "reverse", has_aux: bool = False) -> Decorator: ...
+def grad(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse", has_aux: bool = False) -> Function:
     """The gradient function of `fn` (usable as a bare decorator or as ``grad(fn, wrt=...)``).
 
     `wrt` selects the parameters: None for every positional parameter, an int
@@ -57,21 +60,26 @@ def grad(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse") 
 
     `mode="forward"` gives the same numbers by forward mode: one forward pass
     per differentiated parameter (per element of an array), and no seed.
+
+    With `has_aux=True`, `fn` returns a pair ``(loss, aux)``: the loss is
+    differentiated and the generated function returns ``(gradient, aux)``.
     """
     if fn is None:
-        return functools.partial(grad, wrt=wrt, mode=mode)
-    return _for_user(fn, wrt, mode, "grad")
+        return functools.partial(grad, wrt=wrt, mode=mode, has_aux=has_aux)
+    return _for_user(fn, wrt, mode, "grad", has_aux)
 
 
 @overload
-def value_and_grad(fn: Function, wrt: Wrt = None, mode: str = "reverse") -> Function: ...
+def value_and_grad(fn: Function, wrt: Wrt = None, mode: str = "reverse", has_aux: bool = False) -> Function: ...
 @overload
-def value_and_grad(fn: None = None, wrt: Wrt = None, mode: str = "reverse") -> Decorator: ...
-def value_and_grad(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse") -> Function:
-    """Like `grad`, but the generated function returns ``(fn(...), gradient)``."""
+def value_and_grad(fn: None = None, wrt: Wrt = None, mode: str = "reverse", has_aux: bool = False) -> Decorator: ...
+def value_and_grad(
+    fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "reverse", has_aux: bool = False
+) -> Function:
+    """Like `grad`, but the generated function returns ``(fn(...), gradient)`` (``((loss, aux), gradient)``)."""
     if fn is None:
-        return functools.partial(value_and_grad, wrt=wrt, mode=mode)
-    return _for_user(fn, wrt, mode, "value_and_grad")
+        return functools.partial(value_and_grad, wrt=wrt, mode=mode, has_aux=has_aux)
+    return _for_user(fn, wrt, mode, "value_and_grad", has_aux)
 
 
 @overload
@@ -109,10 +117,12 @@ def hessian(fn: Optional[Function] = None, wrt: Wrt = None) -> Function:
     return _for_user(fn, wrt, "forward", "hessian")
 
 
-def _for_user(fn: Function, wrt: Wrt, mode: str, kind: str) -> Function:
+def _for_user(
+    fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = False, output: Optional[int] = None
+) -> Function:
     """`_generated`, with an error's traceback cut: it names the user's line, not astgrad's insides."""
     try:
-        return _generated(fn, wrt, mode, kind)
+        return _generated(fn, wrt, mode, kind, has_aux, output)
     except AstgradError as error:
         raise error.with_traceback(None) from None
 
@@ -153,24 +163,30 @@ def primitive_table() -> str:
     return primitives_doc.markdown()
 
 
-def _generated(fn: Function, wrt: Wrt, mode: str, kind: str) -> Function:
+def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = False, output=None) -> Function:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if not isinstance(has_aux, bool):
+        raise TypeError(f"has_aux must be True or False, not {has_aux!r}")
     where = _caller()
-    key = (_wrt_key(wrt), mode, kind)
+    key = (_wrt_key(wrt), mode, kind) + ((has_aux, output) if has_aux or output is not None else ())
     if isinstance(fn, pytrees.Dispatcher):  # a derivative of a derivative: of its code for arrays
         fn = fn.default()
     with _cache_lock:
         per_function = _cache_of(fn)
         if key not in per_function:
-            dispatcher = _container_dispatcher(fn, wrt, mode, kind, where)
+            dispatcher = None
+            if not has_aux and output is None and kind in ("grad", "value_and_grad", "jvp", "hessian"):
+                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where)
             if dispatcher is not None:
                 per_function[key] = dispatcher
-            elif kind == "hessian":  # the gradient first (cached too), then its derivative
+            elif kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
                 first = _generated(fn, wrt, "reverse", "grad")
+                if isinstance(first, pytrees.Dispatcher):
+                    first = first.default()
                 per_function[key] = _on_deep_stack(transform, first, wrt, mode, kind, where)
             else:
-                per_function[key] = _on_deep_stack(transform, fn, wrt, mode, kind, where)
+                per_function[key] = _on_deep_stack(transform, fn, wrt, mode, kind, where, has_aux, output)
         return per_function[key]
 
 
@@ -224,11 +240,13 @@ def _cache_of(fn):
             return {}
 
 
-def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
+def transform(fn, wrt=None, mode="reverse", kind="grad", where=None, has_aux=False, output=None):
     """Run the pipeline on `fn`: the generated derivative function.
 
-    `kind` is "grad", "value_and_grad", "jvp", or "hessian" (then `fn` is the
-    gradient to differentiate once more, by forward mode).
+    `kind` is "grad", "value_and_grad", "jvp", or "hessian" or "hvp" (then `fn`
+    is the gradient to differentiate once more, by forward mode). `has_aux`:
+    `fn` returns ``(loss, aux)`` (see `outputs`); `output`: the position of
+    the output to differentiate in a tuple output (a Jacobian's row).
     """
     front = front_end(fn, where)
     program, function = front.program, front.function
@@ -236,23 +254,45 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None):
     names = _data_free(program.params, function) if kind == "jvp" and wrt is None else _wrt_names(program, function, wrt)
     if kind == "jvp":
         return compile.build(finished(forward.jvp(program, names), program), function, params, seed=False)
-    if kind != "hessian":
+    if kind == "hvp":
+        tangents = outputs.hvp(forward.jvp(program, names), program, "hvp_" + program.name[len("d_"):])
+        return compile.build(finished(tangents, program), function, params, seed=True)
+    aux = None
+    if has_aux:
+        program, aux = outputs.split_aux(program, front.location, function)
+    if output is not None:
+        program = outputs.selected(program, output)
+    if kind not in ("hessian", "jacobian"):
         _require_scalar_output(program, front.location, function)
     as_tuple = isinstance(wrt, (tuple, list)) or len(names) != 1
     with_value = kind == "value_and_grad"
+
+    def finished_with_aux(derivative, returned):
+        if has_aux:
+            derivative = outputs.with_aux(derivative, aux, with_value)
+            returned = outputs.aux_returned(returned, with_value)
+        return finished(derivative, program, returned)
+
     if mode == "reverse":
         adjoint = reverse_adjoint(program, names, as_tuple=as_tuple, with_value=with_value)
         returned = rename.gradient_names(names, adjoint.names, as_tuple, with_value)
-        return compile.build(finished(adjoint, program, returned), function, params)
-    function_name = "hessian_" + program.name[len("d_"):] if kind == "hessian" else None
+        return compile.build(finished_with_aux(adjoint, returned), function, params)
+    function_name = {"hessian": "hessian_" + program.name[len("d_"):], "jacobian": "jacobian_" + program.name}.get(kind)
     if not program.arrays:
         tangents = forward.gradient(program, names, as_tuple, with_value, function_name)
         returned = returned_names(program, names, kind, as_tuple, with_value)
-        return compile.build(finished(tangents, program, returned), function, params, seed=False)
-    # Array code: a driver calling the tangent function once per element of each parameter, compiled together.
-    helper = runtime.forward_jacobian if kind == "hessian" else runtime.forward_gradient
-    tangent = finished(forward.jvp(program, names), program)
-    tangent, driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent, helper)
+        return compile.build(finished_with_aux(tangents, returned), function, params, seed=False)
+    # Array code: a driver calling the tangent function once per element of each parameter, compiled together;
+    # for a Hessian, once with every direction along a leading axis when each primitive has a batched form.
+    tangents = forward.jvp(program, names, batched=True) if kind == "hessian" else None
+    helper = batched.batched_jacobian
+    if tangents is None:
+        tangents = forward.jvp(program, names)
+        helper = runtime.forward_jacobian if kind in ("hessian", "jacobian") else runtime.forward_gradient
+    if has_aux:
+        tangents = outputs.jvp_with_aux(tangents, aux)
+    tangent = finished(tangents, program)
+    tangent, driver = forward.driver(program, names, as_tuple, with_value, function_name, tangent, helper, has_aux)
     return compile.build(driver, function, params, seed=False, callee=tangent)
 
 
@@ -360,7 +400,7 @@ def _require_scalar_output(program, location, function):
     if isinstance(program.output, tuple):
         hint = (
             "return one number (a loss, or a weighted sum of the outputs); "
-            "for several outputs, differentiate one function per output"
+            "for the derivatives of several outputs, use astgrad.jacobian(f)"
         )
         if function.primal_params:  # a generated gradient of several parameters
             hint = (

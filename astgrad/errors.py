@@ -145,3 +145,7 @@ def without_package_frames(traceback):
     for entry in reversed(kept):
         copy = types.TracebackType(copy, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
     return copy
+
+
+class GradientCheckError(AstgradError, AssertionError):
+    """`check_grads` found a derivative that differs from central differences (raised at the call)."""

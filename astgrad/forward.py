@@ -35,7 +35,7 @@ from dataclasses import replace
 
 import gast
 
-from . import runtime
+from . import batched, batching, runtime
 from .ir import (
     CALL, TANGENT, Derivative, Line, each_input, not_differentiable, number_check, origin, parameter,
     primal_line, return_line, unsupported, zero_gradient,
@@ -50,22 +50,33 @@ DOT = "_dot"  # a tangent in a direction (jvp): sin_x_dot
 UNIT = 1.0
 
 
-def jvp(program, wrt):
-    """``jvp_f(<params>, <p>_dot for p in wrt)`` returning ``(value, tangent)``."""
+def jvp(program, wrt, batched=False):
+    """``jvp_f(<params>, <p>_dot for p in wrt)`` returning ``(value, tangent)``.
+
+    `batched` (array code): ``batched_jvp_f``, in which every tangent carries
+    a leading axis of directions (see `batching`), returning the output's
+    tangent alone (its shape tells the value's); None if a primitive on the
+    tangents' way has no batched form.
+    """
     namespace = program.namespace.fork()
     arrays = program.arrays
     tangents = {p: namespace.fresh(p + DOT) for p in wrt}
     lines = []
-    sweep = _Sweep(program, namespace)
+    sweep = _Sweep(program, namespace, batched)
     names = {p: name(t) for p, t in tangents.items()}
     for equation in program.equations:
         lines.append(primal_line(equation))
-        lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(v + DOT)))
+        try:
+            lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(v + DOT)))
+        except _NotBatched:
+            return None
     value = copy_atom(program.output)
-    tangent = _output_tangent(program.output, names, arrays, namespace)
-    lines.append(return_line(gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
+    directions = names[wrt[0]] if batched and wrt else None  # how many there are, for a zero tangent
+    tangent = _output_tangent(program.output, names, arrays, namespace, directions)
+    lines.append(return_line(tangent if batched else gast.Tuple(elts=[value, tangent], ctx=gast.Load())))
     params = [parameter(a.id) for a in program.args.args] + [parameter(tangents[p]) for p in wrt]
-    return Derivative("jvp_" + program.name, _arguments(program.args, params, keep_defaults=False), tuple(lines),
+    function_name = ("batched_jvp_" if batched else "jvp_") + program.name
+    return Derivative(function_name, _arguments(program.args, params, keep_defaults=False), tuple(lines),
                       namespace)  # fmt: skip
 
 
@@ -103,12 +114,18 @@ def tangent_name(variable, param):
     return f"{PREFIX}{variable}_{PREFIX}{param}"
 
 
-def driver(program, wrt, as_tuple, with_value, function_name, tangent, helper):
+def driver(program, wrt, as_tuple, with_value, function_name, tangent, helper, has_aux=False):
     """(the tangent function, the forward-mode derivative of array code): `helper` runs the first once per element.
 
         def d_f(w, b, X, y):
             value, gradient = forward_gradient(jvp_f, (w, b, X, y), wrt=(0, 1), as_tuple=True)
             return gradient
+
+    With `has_aux`, the tangent function returns ``(loss, aux), loss_dot``, the
+    helper ``value, aux, gradient``, and the driver ``gradient, aux`` (or
+    ``(value, aux), gradient``). With `batched.batched_jacobian` as the
+    helper, the tangent function is batched and the helper returns the
+    derivative alone.
 
     The driver calls `tangent` (a `Derivative`, the `jvp` of `program`) by
     its name, renamed if a parameter has it: compile builds the two in one
@@ -116,12 +133,16 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent, helper):
     """
     namespace = program.namespace.fork()
     tangent = replace(tangent, name=namespace.fresh(tangent.name))
-    value, derivative = namespace.fresh("value"), namespace.fresh("hessian" if function_name else "gradient")
+    value = namespace.fresh("value")
+    derivative = namespace.fresh(function_name.split("_")[0] if function_name else "gradient")  # hessian, jacobian
+    aux = namespace.fresh("aux") if has_aux else None
     # a keyword-only parameter is found by its name among the keywords
     positions = tuple(program.params.index(p) if p in program.params else p for p in wrt)
     keywords = [gast.keyword(arg="wrt", value=constant_node(positions))]
     if as_tuple:
         keywords.append(gast.keyword(arg="as_tuple", value=gast.Constant(value=True, kind=None)))
+    if has_aux:
+        keywords.append(gast.keyword(arg="has_aux", value=gast.Constant(value=True, kind=None)))
     keyword_only = [a.id for a in program.args.kwonlyargs]
     if keyword_only:  # passed on to the tangent function by name
         passed = gast.Dict(keys=[gast.Constant(value=k, kind=None) for k in keyword_only],
@@ -131,19 +152,30 @@ def driver(program, wrt, as_tuple, with_value, function_name, tangent, helper):
     call = gast.Call(func=namespace.reference(helper), args=[name(tangent.name), arguments],
                      keywords=keywords)  # fmt: skip
     returned = gast.Tuple(elts=[name(value), name(derivative)], ctx=gast.Load()) if with_value else name(derivative)
-    lines = (Line((value, derivative), call, CALL), return_line(returned))
+    targets = derivative if helper is batched.batched_jacobian else (value, derivative)
+    if has_aux:
+        targets = (value, aux, derivative)
+        pair = gast.Tuple(elts=[name(value), name(aux)], ctx=gast.Load())
+        returned = gast.Tuple(elts=[pair, name(derivative)] if with_value else [name(derivative), name(aux)],
+                              ctx=gast.Load())  # fmt: skip
+    lines = (Line(targets, call, CALL), return_line(returned))
     params = [parameter(a.id) for a in program.args.args]
     function_name = function_name or ("value_and_d_" if with_value else "d_") + program.name
     return tangent, Derivative(function_name, _arguments(program.args, params, keep_defaults=True), lines, namespace)
 
 
-class _Sweep:
-    """The tangent lines of each equation of a program."""
+class _NotBatched(Exception):
+    """A primitive on the tangents' way has no batched tangent template."""
 
-    def __init__(self, program, namespace):
+
+class _Sweep:
+    """The tangent lines of each equation of a program (`batched`: tangents with a leading axis of directions)."""
+
+    def __init__(self, program, namespace, batched=False):
         self.program = program
         self.arrays = program.arrays
         self.namespace = namespace
+        self.batched = batched
         self.shapes = shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
 
     def tangent_lines(self, equation, rule, tangents, fresh):
@@ -157,25 +189,47 @@ class _Sweep:
                 carried[param] = atoms
         if not carried:
             return []
+        if self.batched:
+            rule = self._batched(rule)
+        target = equation.target
         if rule.form == "partial":
             bound = dict(zip(rule.params, equation.inputs))
             terms = [
                 (1, gast.BinOp(left=self._instantiate(rule.templates[p], equation, rule, {}), op=gast.Mult(),
-                               right=_tangent(bound[p], tangents)))
+                               right=self._input_tangent(bound[p], tangents, target)))
                 for p in carried
             ]  # fmt: skip
         else:
             terms = self._template_terms(equation, rule, tangents)
         total = _sum(terms)
-        target = equation.target
         if self.arrays and rule.elementwise and any(
             self.shapes[a.id] != self.shapes[target] for atoms in carried.values() for a in atoms
         ):  # a broadcast input's tangent is broadcast to the output's shape
-            total = gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[total, name(target)],
-                              keywords=[])  # fmt: skip
+            helper = batched.batched_broadcast if self.batched else runtime.broadcast_like
+            total = gast.Call(func=self.namespace.reference(helper), args=[total, name(target)], keywords=[])
         tangent = fresh(target)
         tangents[target] = name(tangent)
         return [Line(tangent, total, TANGENT, origin(equation))]
+
+    @staticmethod
+    def _batched(rule):
+        """The rule whose tangent template is batched (an elementwise partial needs none), or _NotBatched."""
+        if rule.form == "partial":
+            if rule.elementwise:
+                return rule
+            raise _NotBatched
+        twin = batching.batched_rule(rule)
+        if twin is None:
+            raise _NotBatched
+        return twin
+
+    def _input_tangent(self, atom, tangents, target):
+        """The tangent of an elementwise input; batched, given the output's rank where the input may have fewer axes."""
+        tangent = _tangent(atom, tangents)
+        if self.batched and self.shapes[atom.id] != self.shapes[target]:
+            lift = self.namespace.reference(batched.batched_lifted)
+            return gast.Call(func=lift, args=[tangent, name(target)], keywords=[])
+        return tangent
 
     def _template_terms(self, equation, rule, tangents):
         """The tangent template's terms that name a carried tangent, instantiated."""
@@ -233,12 +287,17 @@ def _sum(terms):
     return total
 
 
-def _output_tangent(output, tangents, arrays, namespace):
+def _output_tangent(output, tangents, arrays, namespace, directions=None):
+    """The output's tangent; a zero where it has none (batched: as many as the tangent `directions` has)."""
     if isinstance(output, tuple):
-        return gast.Tuple(elts=[_output_tangent(o, tangents, arrays, namespace) for o in output], ctx=gast.Load())
+        return gast.Tuple(elts=[_output_tangent(o, tangents, arrays, namespace, directions) for o in output],
+                          ctx=gast.Load())  # fmt: skip
     tangent = _tangent(output, tangents)
     if tangent is not None:
         return tangent
+    if directions is not None:
+        return gast.Call(func=namespace.reference(batched.batched_zero), args=[copy_atom(output), directions],
+                         keywords=[])  # fmt: skip
     if isinstance(output, gast.Name):
         return zero_gradient(output.id, arrays, namespace)
     return gast.Constant(value=0.0, kind=None)

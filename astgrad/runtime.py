@@ -20,6 +20,8 @@ def checked_seed(output, seed, *wrt):
     differentiated arguments must hold real numbers: an integer array has no
     gradient (a Python int is fine, as a number).
     """
+    if isinstance(output, (float, np.floating)):  # the common case, a loss: any seed fits
+        return checked_arguments(seed, *wrt)
     if np.ndim(output) and np.size(output) != 1 and np.shape(seed) != np.shape(output):
         raise NonScalarOutputError(
             f"a gradient needs a scalar output, but the function returned an array of shape {np.shape(output)}",
@@ -29,18 +31,22 @@ def checked_seed(output, seed, *wrt):
     return checked_arguments(seed, *wrt)
 
 
-def forward_gradient(jvp, primals, wrt, as_tuple=False, keywords=None):
-    """``(value, gradient)`` of a function with a scalar output, by forward passes (see `forward_jacobian`)."""
-    value, gradient = forward_jacobian(jvp, primals, wrt, as_tuple, keywords)
+def forward_gradient(jvp, primals, wrt, as_tuple=False, keywords=None, has_aux=False):
+    """``(value, gradient)`` of a function with a scalar output, by forward passes (see `forward_jacobian`).
+
+    With `has_aux`, `jvp` returns ``((value, aux), tangent)`` and the result is ``(value, aux, gradient)``.
+    """
+    value, gradient = forward_jacobian(jvp, primals, wrt, as_tuple, keywords, has_aux)
+    value, aux = value if has_aux else (value, None)
     if isinstance(value, tuple) or np.size(value) != 1:
         raise NonScalarOutputError(
             f"a gradient needs a scalar output, but the function returned {_described(value)}",
             hint="use astgrad.jvp for the derivative of a function with several outputs in one direction",
         )
-    return value, gradient
+    return (value, aux, gradient) if has_aux else (value, gradient)
 
 
-def forward_jacobian(jvp, primals, wrt, as_tuple=False, keywords=None):
+def forward_jacobian(jvp, primals, wrt, as_tuple=False, keywords=None, has_aux=False):
     """``(value, derivatives)`` of the function whose forward mode is `jvp`: one forward pass per element.
 
     `jvp(*primals, *tangents, **keywords)` returns ``(value, tangent)``, with
@@ -70,7 +76,7 @@ def forward_jacobian(jvp, primals, wrt, as_tuple=False, keywords=None):
     def arranged(columns):
         return tuple(columns) if as_tuple else columns[0]
 
-    if isinstance(value, tuple):
+    if isinstance(value, tuple) and not has_aux:  # with has_aux, (value, aux): the tangent is the value's
         return value, tuple(arranged([column[i] for column in columns]) for i in range(len(value)))
     return value, arranged(columns)
 

@@ -14,6 +14,7 @@ import operator
 import gast
 import numpy as np
 
+from . import runtime
 from .names import name, with_children
 from .rules import MARKERS, ZERO, returns_number
 from .ir import atoms, each_input
@@ -56,6 +57,9 @@ def shape_classes(program, rules):
             shapes[equation.target] = frozenset()
         elif rule.elementwise:
             shapes[equation.target] = union
+        elif rule.fn in SHAPED_LIKE:  # a run-time helper of generated code: the shape of one of its inputs
+            like = equation.inputs[SHAPED_LIKE[rule.fn]]
+            shapes[equation.target] = shapes[like.id] if isinstance(like, gast.Name) else frozenset()
         else:
             shapes[equation.target] = frozenset((equation.target,))
             dropped = _dropped_by_slice(rule, equation.inputs)
@@ -63,6 +67,16 @@ def shape_classes(program, rules):
                 key = (shapes[equation.inputs[0].id], dropped)
                 shapes[equation.target] = slices.setdefault(key, shapes[equation.target])
     return shapes
+
+
+# The helpers of generated code whose result has the shape of one of their inputs (its position):
+# an adjoint has its variable's shape. Second derivatives of NumPy code read them.
+SHAPED_LIKE = {
+    runtime.matmul_left_adjoint: 1,  # (d_z, x, y): x's
+    runtime.matmul_right_adjoint: 2,  # (d_z, x, y): y's
+    runtime.unbroadcast: 1,  # (gradient, like)
+    runtime.broadcast_like: 1,  # (tangent, like)
+}
 
 
 def _dropped_by_slice(rule, inputs):

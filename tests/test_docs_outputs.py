@@ -1,4 +1,4 @@
-"""Every output shown in docs/*.md is what the command that made it prints today.
+"""Every output shown in docs/*.md and README.md is what the command that made it prints today.
 
 In the pages, a block of output follows an HTML comment naming its command:
 
@@ -85,12 +85,12 @@ def staleness(page, line, command, shown, printed):
         shown.splitlines(keepends=True), printed.splitlines(keepends=True), "shown in the page", "printed today"
     )
     return (
-        f"docs/{page}:{line}: the block under `{command}` is stale\n{''.join(diff)}"
+        f"{page if page == 'README.md' else 'docs/' + page}:{line}: the block under `{command}` is stale\n{''.join(diff)}"
         "rewrite every block with `python tests/test_docs_outputs.py` and review the diff"
     )
 
 
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
 BLOCKS = [
     (page.name, line, command, body)
     for page in PAGES
@@ -166,7 +166,7 @@ def test_every_marker_is_followed_by_a_fenced_block(page):
 def test_code_quoted_from_the_example_files_is_in_them():
     examples = "".join(path.read_text("utf-8") for path in sorted((DOCS / "examples").glob("*.py")))
     quoted = re.findall(r"^```python\n(.*?)^```$", (DOCS / "errors.md").read_text("utf-8"), flags=re.S | re.M)
-    assert len(quoted) == 7
+    assert len(quoted) == 9
     for code in quoted:
         assert code in examples
 

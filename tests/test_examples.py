@@ -518,3 +518,29 @@ def test_forward_mode_example_prints_the_tangent_code():
     rows = printed_rows(out, ["jvp", "dual", "hand"])
     assert rows["jvp"] == rows["dual"]
     assert rows["jvp"] == pytest.approx(rows["hand"], rel=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# jacobians.py: has_aux, jacobian, hvp, check_grads
+# ---------------------------------------------------------------------------
+
+def test_jacobians_example_values_against_closed_forms():
+    example = load_example("jacobians")
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.5, -1.5]])
+    y = np.array([1.0, 0.0, 1.0])
+    w = np.array([0.2, -0.3])
+    p = 1.0 / (1.0 + np.exp(-X @ w))
+    gradient, predictions = example.astgrad.grad(example.loss_and_predictions, wrt="w", has_aux=True)(w, X, y)
+    np.testing.assert_allclose(gradient, X.T @ (p - y) / 3, rtol=1e-14)
+    np.testing.assert_allclose(predictions, p, rtol=1e-15)
+    v = np.array([1.0, 0.0])
+    hessian = X.T @ (X * (p * (1 - p))[:, None]) / 3
+    np.testing.assert_allclose(example.astgrad.hvp(example.loss, wrt="w")(w, X, y, v), hessian @ v, rtol=1e-14)
+
+
+def test_jacobians_example_runs_and_prints_the_hvp_code():
+    out = run_example("jacobians")
+    assert "the same in forward mode (a column per input): True\n" in out
+    assert "check_grads: loss agrees with central differences to order 2 in both modes\n" in out
+    assert "def hvp_loss(w, X, y, w_dot, d_out=1.0):\n" in out
+    assert "    return d_w_dot\n" in out

@@ -870,3 +870,57 @@ def test_a_run_time_helper_without_a_derivative_is_refused_where_it_is_called(tm
     assert caret in str(error.value)  # the source line, with the caret under the call
     assert "`runtime.forward_gradient` has no derivative: it is a run-time helper of astgrad's forward mode" in str(error.value)
     assert "astgrad.hessian(f)" in str(error.value)
+
+
+# ---- the Hessian of NumPy code, in one batched pass ------------------------------------------------
+
+
+def batched_logistic_loss(w, b, X, y):
+    z = X @ w + b
+    return np.mean(np.logaddexp(0.0, z) - y * z)
+
+
+def separable(w, b, *, scale):
+    return scale * np.sum(w ** 3) + b  # the gradient in b is a constant: no tangent
+
+
+def joined_cubes(a, b):
+    return np.sum(np.concatenate([a, b]) ** 3)
+
+
+W4, B4, X94, Y9 = rng(31).normal(size=4), 0.3, rng(32).normal(size=(9, 4)), (rng(33).random(9) > 0.5) * 1.0
+
+
+def test_the_hessian_of_a_loss_is_one_batched_pass():
+    assert astgrad.source(astgrad.hessian(batched_logistic_loss, wrt=("w", "b"))) == (
+        "def hessian_batched_logistic_loss(w, b, X, y, d_out=1.0):\n"
+        "    hessian = batched_jacobian(batched_jvp_d_batched_logistic_loss, (w, b, X, y, d_out), wrt=(0, 1), as_tuple=True)\n"
+        "    return hessian\n"
+    )
+
+
+def test_batched_hessian_blocks_against_the_closed_form():
+    (H_ww, H_wb), (H_bw, H_bb) = astgrad.hessian(batched_logistic_loss, wrt=("w", "b"))(W4, B4, X94, Y9)
+    p = 1.0 / (1.0 + np.exp(-(X94 @ W4 + B4)))
+    weights = p * (1 - p) / len(Y9)
+    assert_close(H_ww, X94.T @ (X94 * weights[:, None]), rtol=1e-12)
+    assert_close(H_wb, X94.T @ weights, rtol=1e-12)
+    assert_close(H_bw, X94.T @ weights, rtol=1e-12)
+    assert isinstance(H_bb, float) and H_bb == pytest.approx(np.sum(weights), rel=1e-12)
+    assert_close(astgrad.hessian(batched_logistic_loss, wrt="w")(W4, B4, X94, Y9, d_out=3.0), 3 * H_ww, rtol=1e-12)
+
+
+def test_a_block_of_a_gradient_that_does_not_depend_on_a_parameter_is_zero():
+    w = rng(34).normal(size=3)
+    (H_ww, H_wb), (H_bw, H_bb) = astgrad.hessian(separable, wrt=("w", "b"))(w, 0.5, scale=2.0)
+    assert_close(H_ww, np.diag(12.0 * w), rtol=1e-14)
+    assert_close(H_wb, np.zeros(3), rtol=0, atol=0)
+    assert_close(H_bw, np.zeros(3), rtol=0, atol=0)
+    assert H_bb == 0.0
+
+
+def test_a_primitive_without_a_batched_tangent_falls_back_to_one_pass_per_element():
+    a, b = rng(35).normal(size=(2, 3)), rng(36).normal(size=(1, 3))
+    hessian = astgrad.hessian(joined_cubes, wrt=0)
+    assert "forward_jacobian(jvp_d_joined_cubes" in astgrad.source(hessian)
+    assert_close(hessian(a, b), np.diag(6 * a.ravel()).reshape(2, 3, 2, 3), rtol=1e-14, atol=0)

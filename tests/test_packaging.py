@@ -43,7 +43,7 @@ USER_CODE = '''
     """A user's module: every public function, used as the docs show."""
 
     import math
-    from typing import Optional
+    from typing import Optional, Tuple
 
     import astgrad
 
@@ -62,12 +62,20 @@ USER_CODE = '''
         return x * x * x
 
 
+    def h_and_aux(x: float) -> Tuple[float, float]:
+        return x * x * x, 2.0 * x
+
+
     d_x, d_y = f(0.5, 1.2)
     slope: float = g(2.0, 3.0)
     value, d_h = astgrad.value_and_grad(h)(2.0)
     curvature: float = astgrad.hessian(h)(2.0)
     h_value, tangent = astgrad.jvp(h)(2.0, 1.0)
     forward: float = astgrad.grad(h, wrt=0, mode="forward")(2.0)
+    slope_at_2, aux = astgrad.grad(h_and_aux, has_aux=True)(2.0)
+    jacobian: float = astgrad.jacobian(h, mode="forward")(2.0)
+    product: float = astgrad.hvp(h)(2.0, 1.0)
+    astgrad.check_grads(h, 2.0, modes=("reverse",), order=1)
     both = astgrad.grad(g, wrt=("x", 1))
     text: str = astgrad.source(g, comments=True)
     table: str = astgrad.primitive_table()
@@ -80,6 +88,7 @@ USER_CODE = '''
         line: Optional[int] = error.lineno
         hint: Optional[str] = error.hint
     assert (slope, curvature, forward) == (3.0, 12.0, 12.0)
+    assert (slope_at_2, aux, jacobian, product) == (12.0, 4.0, 12.0, 12.0)
 '''
 
 USER_CODE_WITH_TYPE_ERRORS = '''

@@ -188,9 +188,9 @@ def test_numpy_module_layout():
     definitions = [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
     # Each helper the code calls, and each one they call in turn; base classes before their subclasses;
     # the tangent function the Hessian calls, then the Hessian itself, last.
-    assert definitions[-2:] == ["jvp_d_loss", "hessian_loss"]
-    assert {"forward_jacobian", "checked_seed", "checked_arguments", "zero_gradient", "_stacked"} <= set(definitions)
-    assert definitions.index("AstgradError") < definitions.index("NonScalarOutputError")
+    assert definitions[-2:] == ["batched_jvp_d_loss", "hessian_loss"]
+    assert {"batched_jacobian", "checked_arguments", "batched_matmul_right_adjoint", "_each", "_ndim"} <= set(definitions)
+    assert definitions.index("AstgradError") < definitions.index("IntegerInputError")
     assert "_EXP_LIMITS = {" in text  # a constant sigmoid reads, with the comment above it
     assert len(definitions) == len(set(definitions))
 

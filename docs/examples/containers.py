@@ -30,10 +30,5 @@ if __name__ == "__main__":
     print(astgrad.source(d_loss))
     value, tangent = astgrad.jvp(loss, wrt="params")(params, x, y, {"W": np.ones((2, 2)), "b": np.zeros(2), "step": 0})
     print("jvp along W = ones:", round(float(tangent), 4))
-    print("d_energy:", astgrad.grad(pendulum_energy)(np.array([0.5, 2.0])))
+    print("d_energy:", np.round(astgrad.grad(pendulum_energy)(np.array([0.5, 2.0])), 4).tolist())
     print("layers:", astgrad.grad(lambda layers: layers[0][0] * layers[1][0])([(2.0,), [3.0, 4.0]]))
-    try:
-        astgrad.grad(loss, wrt="params")({"W": params["W"], "b": None}, x, y)
-    except astgrad.ContainerError as error:
-        print()
-        print(error)

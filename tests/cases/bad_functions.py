@@ -345,3 +345,19 @@ class Fitted:
 
 
 FITTED = Fitted()
+
+
+# ---- has_aux=True: the function must return a pair (loss, aux) ----
+
+
+def aux_returns_one_value(x):
+    loss = x * x
+    return loss  # MARK: aux-single
+
+
+def aux_returns_three(x):
+    return x * x, x, 2.0 * x  # MARK: aux-three
+
+
+def aux_loss_is_a_tuple(x):
+    return (x, x * x), x  # MARK: aux-tuple-loss
