@@ -176,8 +176,8 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
         per_function = _cache_of(fn)
         if key not in per_function:
             dispatcher = None
-            if not has_aux and output is None and kind in ("grad", "value_and_grad", "jvp", "hessian"):
-                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where)
+            if output is None and kind in ("grad", "value_and_grad", "jvp", "hessian"):
+                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux)
             if dispatcher is not None:
                 per_function[key] = dispatcher
             elif kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
@@ -190,7 +190,7 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
         return per_function[key]
 
 
-def _container_dispatcher(fn, wrt, mode, kind, where):
+def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False):
     """A `pytrees.Dispatcher` if `fn` reads a parameter by a constant key or unpacks one (it may take containers), else None."""
     if getattr(fn, "__astgrad__", None) is not None:
         return None
@@ -205,12 +205,12 @@ def _container_dispatcher(fn, wrt, mode, kind, where):
         if kind == "hessian":
             first = _on_deep_stack(transform, source_function, names, "reverse", "grad", where)
             return _on_deep_stack(transform, first, names, mode, kind, where)
-        return _on_deep_stack(transform, source_function, names, mode, kind, where)
+        return _on_deep_stack(transform, source_function, names, mode, kind, where, has_aux)
 
     def default():  # on a copy: the rewrites for containers start from the tree as parsed
         return derivative(dataclasses.replace(function, tree=copy.deepcopy(function.tree)), wrt)
 
-    return pytrees.Dispatcher(function, inspect.signature(fn), wrt, kind, unpacked, default, derivative)
+    return pytrees.Dispatcher(function, inspect.signature(fn), wrt, kind, unpacked, default, derivative, has_aux)
 
 
 def _read_candidates(fn, where):

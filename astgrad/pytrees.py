@@ -397,11 +397,12 @@ class Dispatcher:
     `flat(specs)` the derivative of the function rewritten for one structure.
     """
 
-    def __init__(self, function, signature, wrt, kind, unpacked, default, derivative):
+    def __init__(self, function, signature, wrt, kind, unpacked, default, derivative, has_aux=False):
         self.function = function
         self.wrt = wrt
         self.kind = kind
         self.unpacked = unpacked
+        self.has_aux = has_aux  # the derivative returns (gradient, aux), or ((value, aux), gradient)
         self.location = Location(function.filename)
         self.params = [a.id for a in function.tree.args.args]
         self.nodes = {a.id: a for a in function.tree.args.args}
@@ -505,7 +506,13 @@ class Dispatcher:
                     arguments.append(tangent)
             return generated(*arguments)
         result = generated(*arguments, **seeds)
-        value, gradients = result if self.kind == "value_and_grad" else (None, result)
+        aux = None
+        if self.kind == "value_and_grad":
+            value, gradients = result
+        elif self.has_aux:
+            (gradients, aux), value = result, None
+        else:
+            value, gradients = None, result
         by_name = dict(zip(flat_wrt, gradients))
         out = []
         for p, v in zip(self.params, values):
@@ -518,7 +525,9 @@ class Dispatcher:
                 out.append(by_name[p])
         ordered = tuple(out[[q for q in self.params if q in wrt_names].index(p)] for p in wrt_names)
         gradient = ordered if isinstance(self.wrt, (tuple, list)) or len(wrt_names) != 1 else ordered[0]
-        return (value, gradient) if self.kind == "value_and_grad" else gradient
+        if self.kind == "value_and_grad":
+            return value, gradient
+        return (gradient, aux) if self.has_aux else gradient
 
     def specialized(self, specs):
         flat = flatten(self.function, specs)

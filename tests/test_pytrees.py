@@ -251,3 +251,19 @@ def test_a_function_whose_unpacking_waits_for_the_call_still_checks_wrt_at_once(
     with pytest.raises(astgrad.NotStraightLineError) as refused:  # a number cannot be unpacked
         d_pair(2.0)
     assert refused.value.reason == "cannot unpack this value into 2 names"
+
+
+def loss_and_prediction(params, x, y):
+    prediction = np.tanh(x @ params["W"] + params["b"])
+    return np.sum((prediction - y) ** 2), prediction
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_has_aux_with_a_container_returns_the_gradient_in_its_structure_and_the_aux(mode):
+    gradient, prediction = astgrad.grad(loss_and_prediction, wrt="params", mode=mode, has_aux=True)(PARAMS, X, Y)
+    assert_same_tree(gradient, tree_difference(dense_loss, (PARAMS, X, Y), 0))
+    assert_close(prediction, np.tanh(X @ PARAMS["W"] + PARAMS["b"]), rtol=1e-15)
+    (value, aux), gradient = astgrad.value_and_grad(loss_and_prediction, wrt=0, mode=mode, has_aux=True)(PARAMS, X, Y)
+    assert value == pytest.approx(dense_loss(PARAMS, X, Y), rel=1e-12)
+    assert_close(aux, prediction, rtol=1e-15)
+    assert_same_tree(gradient, tree_difference(dense_loss, (PARAMS, X, Y), 0))
