@@ -176,8 +176,7 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
         per_function = _cache_of(fn)
         if key not in per_function:
             dispatcher = None
-            if output is None and kind in ("grad", "value_and_grad", "jvp", "hessian"):
-                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux)
+            dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux, output)
             if dispatcher is not None:
                 per_function[key] = dispatcher
             elif kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
@@ -190,8 +189,13 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
         return per_function[key]
 
 
-def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False):
-    """A `pytrees.Dispatcher` if `fn` reads a parameter by a constant key or unpacks one (it may take containers), else None."""
+def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None):
+    """A `pytrees.Dispatcher` if `fn` reads a parameter by a constant key or unpacks one (it may take containers), else None.
+
+    Gradients (with or without value or aux) and `jvp` take containers; the
+    other kinds (Hessians, Jacobians' rows, hvp) take arrays, and refuse a
+    container at the call.
+    """
     if getattr(fn, "__astgrad__", None) is not None:
         return None
     try:
@@ -202,15 +206,18 @@ def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False):
         return None
 
     def derivative(source_function, names):
-        if kind == "hessian":
+        if kind in ("hessian", "hvp"):
             first = _on_deep_stack(transform, source_function, names, "reverse", "grad", where)
             return _on_deep_stack(transform, first, names, mode, kind, where)
-        return _on_deep_stack(transform, source_function, names, mode, kind, where, has_aux)
+        return _on_deep_stack(transform, source_function, names, mode, kind, where, has_aux, output)
 
     def default():  # on a copy: the rewrites for containers start from the tree as parsed
         return derivative(dataclasses.replace(function, tree=copy.deepcopy(function.tree)), wrt)
 
-    return pytrees.Dispatcher(function, inspect.signature(fn), wrt, kind, unpacked, default, derivative, has_aux)
+    containers = kind in ("grad", "value_and_grad", "jvp") and output is None
+    return pytrees.Dispatcher(
+        function, inspect.signature(fn), wrt, kind, unpacked, default, derivative, has_aux, containers
+    )
 
 
 def _read_candidates(fn, where):

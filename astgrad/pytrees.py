@@ -397,12 +397,13 @@ class Dispatcher:
     `flat(specs)` the derivative of the function rewritten for one structure.
     """
 
-    def __init__(self, function, signature, wrt, kind, unpacked, default, derivative, has_aux=False):
+    def __init__(self, function, signature, wrt, kind, unpacked, default, derivative, has_aux=False, containers=True):
         self.function = function
         self.wrt = wrt
         self.kind = kind
         self.unpacked = unpacked
         self.has_aux = has_aux  # the derivative returns (gradient, aux), or ((value, aux), gradient)
+        self.containers = containers  # whether this kind of derivative takes containers (else arrays only)
         self.location = Location(function.filename)
         self.params = [a.id for a in function.tree.args.args]
         self.nodes = {a.id: a for a in function.tree.args.args}
@@ -420,9 +421,14 @@ class Dispatcher:
                 raise
             self._default_error = error
         self.check_wrt()
-        prefix = {"grad": "d_", "value_and_grad": "value_and_d_", "jvp": "jvp_", "hessian": "hessian_"}[kind]
+        prefix = {"value_and_grad": "value_and_d_", "jvp": "jvp_", "hessian": "hessian_", "hvp": "hvp_"}.get(kind, "d_")
         self.__name__ = self.__qualname__ = getattr(self._default, "__name__", prefix + function.name)
         self.__doc__ = f"The derivative of {function.name}, made at the call for each structure of its container arguments."
+
+    @property
+    def __code__(self):
+        """The code for arrays' (its parameters and seed are those of every structure's but the containers')."""
+        return self.default().__code__
 
     def __repr__(self):
         return f"<astgrad derivative {self.__name__} of {self.function.name}, per structure of its containers>"
@@ -459,8 +465,8 @@ class Dispatcher:
 
     def __call__(self, *args, **kwargs):
         n = len(self.params)
-        tangents = args[n:] if self.kind == "jvp" else ()
-        primal = args[:n] if self.kind == "jvp" else args
+        tangents = args[n:] if self.kind in ("jvp", "hvp") else ()
+        primal = args[:n] if self.kind in ("jvp", "hvp") else args
         seeds = {k: kwargs.pop(k) for k in list(kwargs) if k not in self.params} if kwargs else {}
         if not kwargs and len(primal) == n:
             values = primal
@@ -534,11 +540,12 @@ class Dispatcher:
         wrt_names = self.wrt_names()
         if not any(isinstance(s, Node) for s in specs.values()):
             return flat, self.derivative(flat.function, self.wrt), None, wrt_names
-        if self.kind == "hessian":
+        if not self.containers:
             name = next(p for p in self.params if isinstance(specs[p], Node))
+            what = {"hessian": "hessian", "hvp": "hvp"}.get(self.kind, "jacobian")
             raise self.location.error(
                 ContainerError, self.nodes[name],
-                f"`{name}` is a container at this call, and hessian takes numbers and arrays only",
+                f"`{name}` is a container at this call, and {what} takes numbers and arrays only",
                 "pass the array (np.concatenate the leaves into one vector) or take grad of each entry",
             )
         flat_wrt = []

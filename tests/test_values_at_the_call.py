@@ -262,3 +262,15 @@ def test_a_jvp_tangent_of_another_structure_is_refused():
     with pytest.raises(astgrad.ContainerError) as error:
         astgrad.jvp(nested_loss)({"W": [np.ones(2), np.ones(2)]}, {"W": np.ones(2)})
     assert error.value.reason == "the tangent of `params` is not a container of the same structure as `params`"
+
+
+def test_hvp_and_jacobian_of_a_container_are_refused_at_the_call():
+    params = {"W": [np.ones(2), np.ones(2)]}
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.hvp(nested_loss)(params, {"W": [np.ones(2), np.ones(2)]})
+    assert error.value.reason == "`params` is a container at this call, and hvp takes numbers and arrays only"
+    assert_located(error.value, nested_loss, "params):")
+    for mode in ("reverse", "forward"):
+        with pytest.raises(astgrad.ContainerError) as error:
+            astgrad.jacobian(nested_loss, mode=mode)(params)
+        assert error.value.reason == "`params` is a container at this call, and jacobian takes numbers and arrays only"
