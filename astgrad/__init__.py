@@ -21,9 +21,13 @@ from .errors import (
     NoDerivativeError,
     NonScalarOutputError,
     NotStraightLineError,
+    RuleError,
+    RuleReplacedWarning,
     SourceError,
 )
 from .explanation import explain
+from .rule_check import check_rule
+from .user_rules import adjoint, derivative
 
 __all__ = [
     "grad",
@@ -37,6 +41,9 @@ __all__ = [
     "explain",
     "graph",
     "primitive_table",
+    "derivative",
+    "adjoint",
+    "check_rule",
     "AstgradError",
     "GradientCheckError",
     "NotStraightLineError",
@@ -46,5 +53,7 @@ __all__ = [
     "ArrayInputError",
     "IntegerInputError",
     "ContainerError",
+    "RuleError",
+    "RuleReplacedWarning",
 ]
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here

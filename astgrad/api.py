@@ -28,7 +28,7 @@ import gast
 
 from . import (
     batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, pytrees, rename, resolve,
-    reverse, runtime, ssa,
+    reverse, rules, runtime, ssa, user_rules,
 )
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NoDerivativeError, NonScalarOutputError
@@ -169,14 +169,16 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
     if not isinstance(has_aux, bool):
         raise TypeError(f"has_aux must be True or False, not {has_aux!r}")
     where = _caller()
-    key = (_wrt_key(wrt), mode, kind) + ((has_aux, output) if has_aux or output is not None else ())
+    key = (_wrt_key(wrt), mode, kind, len(rules.REGISTERED))  # a rule registered since: made anew
+    key += (has_aux, output) if has_aux or output is not None else ()
     if isinstance(fn, pytrees.Dispatcher):  # a derivative of a derivative: of its code for arrays
         fn = fn.default()
     with _cache_lock:
         per_function = _cache_of(fn)
         if key not in per_function:
             dispatcher = None
-            dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux, output)
+            if not rules.rules_for(fn):  # a function with a rule of its own takes what the rule takes
+                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux, output)
             if dispatcher is not None:
                 per_function[key] = dispatcher
             elif kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
@@ -184,8 +186,9 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
                 if isinstance(first, pytrees.Dispatcher):
                     first = first.default()
                 per_function[key] = _on_deep_stack(transform, first, wrt, mode, kind, where)
-            else:
-                per_function[key] = _on_deep_stack(transform, fn, wrt, mode, kind, where, has_aux, output)
+            else:  # a function with a rule of its own is differentiated by the rule, not its body
+                target = user_rules.calling(fn) if rules.rules_for(fn) else fn
+                per_function[key] = _on_deep_stack(transform, target, wrt, mode, kind, where, has_aux, output)
         return per_function[key]
 
 

@@ -95,6 +95,14 @@ class ContainerError(AstgradError, TypeError):
     """A dict, list or tuple argument the function cannot read as written, or holding what has no gradient (raised at the call)."""
 
 
+class RuleError(AstgradError):
+    """A rule given to `astgrad.derivative` or `astgrad.adjoint` that cannot be used (raised when it is registered)."""
+
+
+class RuleReplacedWarning(UserWarning):
+    """A rule registered for a function that already had one: the new rule replaces the old."""
+
+
 class SourceError(AstgradError):
     """The function's source cannot be read (builtins, C functions, exec, the REPL)."""
 

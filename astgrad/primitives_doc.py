@@ -56,15 +56,51 @@ CONVENTIONS = [
 ]
 
 
+REGISTERED = [
+    "Rules given with `astgrad.derivative` and `astgrad.adjoint`, in the order they were registered;",
+    "they replace the table's rules for the same functions.",
+]
+SCIPY = [
+    "## SciPy",
+    "",
+    "From `astgrad/primitives_scipy.py`, when SciPy is installed (`pip install astgrad[scipy]`);",
+    "astgrad loads these entries, and SciPy, only when differentiated code calls SciPy. The",
+    "distributions' methods are called as SciPy documents them: shape parameters first, then",
+    "`loc` and `scale` by position or keyword (`norm.logpdf(x, mu, sigma)`,",
+    "`gamma.cdf(x, a, scale=s)`), through any alias (`from scipy.stats import norm`,",
+    "`Phi = stats.norm.cdf`). Their partials are written with `z = (x - loc) / scale`",
+    "spelled out, in the special functions and NumPy, so that their own derivatives come",
+    "from the table. The multivariate normal takes a variance, the diagonal of a covariance",
+    "or a covariance matrix (its adjoint is the symmetric one); it has no second derivative.",
+]
+HEADER = ["| primitive | derivative | tangent | test domain |", "| --- | --- | --- | --- |"]
+
+
 def markdown():
     """docs/primitives.md: the table as a reader sees it (see REGENERATE)."""
     lines = ["# Primitives", "", f"Generated from `astgrad/primitives.py` by `{REGENERATE}`;",
-             "a test fails when this page is stale.", "", *INTRODUCTION, "",
-             "| primitive | derivative | tangent | test domain |", "| --- | --- | --- | --- |"]  # fmt: skip
-    for entry in all_entries():
-        cells = [_spellings(entry), _templates(entry), _escaped(tangent_text(entry)), _domains(entry)]
-        lines.append(f"| {' | '.join(cells)} |")
-    return "\n".join(lines + ["", *CONVENTIONS, ""])
+             "a test fails when this page is stale.", "", *INTRODUCTION, "", *HEADER]  # fmt: skip
+    entries = all_entries()
+    lines += _rows(e for e in entries if not e.registered and not is_scipy_entry(e))
+    lines += ["", *CONVENTIONS, ""]
+    scipy = [e for e in entries if not e.registered and is_scipy_entry(e)]
+    if scipy:
+        lines += [*SCIPY, "", *HEADER, *_rows(scipy), ""]
+    registered = [e for e in entries if e.registered]
+    if registered:  # rules this program added with astgrad.derivative and astgrad.adjoint
+        lines += ["## Registered by this program", "", *REGISTERED, "", *HEADER, *_rows(registered), ""]
+    return "\n".join(lines)
+
+
+def _rows(entries):
+    return [
+        f"| {' | '.join([_spellings(e), _templates(e), _escaped(tangent_text(e)), _domains(e)])} |" for e in entries
+    ]
+
+
+def is_scipy_entry(entry):
+    """Whether `entry` is one of SciPy's, shown in a group of their own."""
+    return entry.rules[0].expression.startswith("scipy.")
 
 
 def _spellings(entry):

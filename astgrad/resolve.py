@@ -23,6 +23,7 @@ naming the callee and the place of the call.
 import builtins
 import inspect
 import numbers
+import random
 import types
 from dataclasses import dataclass
 
@@ -39,10 +40,17 @@ OPERATOR_SYMBOLS = {
     gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**", gast.MatMult: "@",
     gast.FloorDiv: "//", gast.Mod: "%", gast.USub: "-", gast.UAdd: "+", gast.Not: "not", gast.Invert: "~",
 }  # fmt: skip
-NO_DERIVATIVE_HINT = (
-    f"use a function from {PRIMITIVE_TABLE}, or write the computation "
-    "as a straight-line Python helper function, which astgrad inlines"
-)
+def no_derivative_hint(callee, arity):
+    """The hint for a call with no rule and no source to inline: the table, or a rule of the user's own."""
+    if arity == 0:  # a value that does not depend on the parameters
+        return f"use a function from {PRIMITIVE_TABLE}, or call it outside the function and pass the value in"
+    inputs = ["x"] if arity == 1 else ["x", "y"] if arity == 2 else [f"x{k}" for k in range(1, arity + 1)]
+    partials = ", ".join(f'{p}="..."' for p in inputs)
+    return (
+        f"use a function from {PRIMITIVE_TABLE}, or give `{callee}` a derivative: "
+        f"astgrad.derivative(\"out = {callee}({', '.join(inputs)})\", {partials}) with the partial for each input, "
+        "or astgrad.adjoint(...) if it is not elementwise (see help(astgrad.derivative))"
+    )
 
 
 @dataclass
@@ -263,7 +271,7 @@ class _Resolver:
     def _same_object(self, node, value, scope):
         """`node` if it means `value` in the generated function too, else another reference."""
         try:
-            if self.namespace.evaluate(node) is value and root_name(node) not in self.namespace.locals:
+            if _same(self.namespace.evaluate(node), value) and root_name(node) not in self.namespace.locals:
                 self.namespace.free.add(root_name(node))
                 return copy_atom(node)
         except LookupError:
@@ -310,6 +318,18 @@ class _Resolver:
             call = gast.Call(func=self._same_object(node.func, fn, scope), args=args, keywords=keywords)
             self.matches.add(call, match)
             return call
+        if rules.is_scipy(fn):  # a SciPy function or distribution method with no entry
+            from .primitives_scipy import missing
+
+            message, hint = missing(fn, callee)
+            raise scope.location.error(NoDerivativeError, node, message, hint=hint)
+        if fn in runtime.WITHOUT_DERIVATIVE:  # a second derivative of a primitive that has only a first
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` has no derivative: {runtime.WITHOUT_DERIVATIVE[fn]} has no second derivative in astgrad",
+                hint="differentiate it once (grad, jvp); for a second derivative, write the density with NumPy",
+            )
         if getattr(fn, "__module__", None) == runtime.__name__:  # a helper of generated code with no entry
             raise scope.location.error(
                 NoDerivativeError,
@@ -321,7 +341,7 @@ class _Resolver:
             return self._inline(fn, node, args, keywords, scope, context, callee)
         if isinstance(fn, types.MethodType) and self._is_own_method(node.func, scope):  # self.helper(x)
             return self._inline(fn, node, args, keywords, scope, context, callee)
-        if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
+        if _draws_random_numbers(fn, callee):
             raise scope.location.error(
                 NoDerivativeError,
                 node,
@@ -332,7 +352,7 @@ class _Resolver:
             NoDerivativeError,
             node,
             f"`{callee}` has no derivative: it is {_describe(fn)}",
-            hint=NO_DERIVATIVE_HINT,
+            hint=no_derivative_hint(callee, len(node.args)),
         )
 
     @staticmethod
@@ -408,6 +428,8 @@ class _Resolver:
                 f"`{callee}()` changes its array in place",
                 hint="compute a new value instead: astgrad differentiates functions of values, not changes to them",
             )
+        if not rules.rules_for("." + method) and isinstance(node.func.value, gast.Call):
+            self._refuse_frozen_distribution(node, scope)
         if not rules.rules_for("." + method):
             raise scope.location.error(
                 NoDerivativeError,
@@ -423,6 +445,25 @@ class _Resolver:
         call = gast.Call(func=func, args=args, keywords=keywords)
         self.matches.add(call, match)
         return call
+
+    def _refuse_frozen_distribution(self, node, scope):
+        """A located error for ``norm(mu, sigma).logpdf(x)``: a distribution frozen inside the function."""
+        make = node.func.value.func
+        if dotted_name(make) is None or root_name(make) in scope.locals:
+            return
+        try:
+            distribution = self.namespace.evaluate(make, scope.lookup)
+        except LookupError:
+            return
+        if rules.is_scipy(getattr(distribution, "logpdf", getattr(distribution, "logpmf", None))):
+            method = node.func.attr
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{dotted_name(make)}(...).{method}` is a method of a frozen distribution, "
+                "which astgrad does not differentiate",
+                hint=f"pass the parameters to the method itself: `{dotted_name(make)}.{method}(x, loc, scale)`",
+            )
 
     def _match(self, fn, node, args, keywords, scope, callee):
         """The `Match` of the rule for this call of resolved `args` and `keywords`; a located error if none fits."""
@@ -477,7 +518,14 @@ class _Resolver:
             )
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
-        check.check(helper.tree, location)
+        try:
+            check.check(helper.tree, location)
+        except NotStraightLineError as error:  # the helper may still be a primitive with a rule of its own
+            raise NotStraightLineError(
+                error.reason, filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
+                hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
+                f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
+            ) from None
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))
@@ -534,12 +582,24 @@ class _Resolver:
 IN_PLACE_METHODS = frozenset({"sort", "fill", "resize", "put", "partition", "itemset", "setflags", "byteswap"})
 
 
+def _draws_random_numbers(fn, callee):
+    """Whether `fn` is NumPy's or the `random` module's (a method of a `random.Random`)."""
+    if getattr(fn, "__module__", None) == "numpy.random" or callee.startswith(("np.random.", "numpy.random.")):
+        return True
+    return isinstance(getattr(fn, "__self__", None), random.Random)
+
+
 def _describe_value(node):
     return dotted_name(node) or "(...)"
 
 
 def _is_constant(value):
     return isinstance(value, (numbers.Number, np.ndarray, np.generic))
+
+
+def _same(found, value):
+    """Whether `found` is `value`, or the same method of the same object (``norm.logpdf`` is new on each access)."""
+    return found is value or isinstance(value, types.MethodType) and found == value
 
 
 def _is_atom(node):

@@ -20,7 +20,9 @@ dot (``x.sum(...)`` is ``".sum"``, ``x.T`` is ``".T"``). In the call:
 
 * ``name`` is an input passed by position;
 * ``name=default`` is an optional input, passed by keyword (the first one may
-  also be passed by position, as ``np.sum(x, 0)`` passes ``axis``);
+  also be passed by position, as ``np.sum(x, 0)`` passes ``axis``; with
+  ``by_position=True`` all of them may, in order, as ``norm.logpdf(x, 0, 2)``
+  passes ``loc`` and ``scale``);
 * ``[*xs]`` is a list or tuple of inputs (``np.concatenate([a, b])``), and
   ``*xs`` the remaining positional arguments; their templates are
   instantiated once per element, with ``i`` the element's position.
@@ -106,6 +108,7 @@ import ast
 import builtins
 import math
 import operator
+import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -154,7 +157,7 @@ OPERATORS = frozenset(BINARY_OPERATORS.values()) | frozenset(UNARY_OPERATORS.val
 # The modules spellings and templates may name, by the names they use.
 NAMESPACE = {"math": math, "np": np, "runtime": runtime}
 MATH, NUMPY = "math", "np"
-MODULE_OF_ROOT = {"math": MATH, "np": NUMPY, "runtime": NUMPY}
+MODULE_OF_ROOT = {"math": MATH, "np": NUMPY, "runtime": NUMPY, "scipy": NUMPY}  # SciPy's functions broadcast
 
 # Functions a template names without a module: each spelling's module's own.
 MODULE_FUNCTIONS = frozenset({"sin", "cos", "sqrt", "exp", "log", "sinh", "cosh", "sign"})
@@ -177,6 +180,7 @@ class Entry:
     elementwise: bool
     namespace: dict  # what the spellings and templates name
     rules: list = field(default_factory=list)  # one per spelling, the first as written first
+    registered: bool = False  # added by a program (`astgrad.derivative`, `astgrad.adjoint`), not by the table
 
     @property
     def signature(self):
@@ -214,6 +218,7 @@ class Rule:
     number_result: bool  # whether the result is a Python number (or tuple of them), whatever the inputs
     array_code: bool  # whether calling it makes the code array code
     reduction: str = None  # "sum", "mean", "max", ... for a reduction of x over axis (keepdims)
+    by_position: bool = False  # whether every optional input may be passed by position, in order
     sums_back: bool = False  # whether the adjoint templates sum a broadcast d_<output> back themselves
     names: str = MATH  # the module whose functions `MODULE_FUNCTIONS` name in this rule's templates
 
@@ -296,20 +301,21 @@ def _number_spellings(number):
     return number if isinstance(number, bool) else frozenset(number.split())
 
 
-def derivative(spellings, domain=REAL, namespace=None, number="", array_code=False, **partials):
+def derivative(spellings, domain=REAL, namespace=None, number="", array_code=False, by_position=False, **partials):
     """Add an elementwise entry: its spellings and the partial derivative for each input."""
     return _add(_make_entry(spellings, "partial", True, partials, None, namespace, domain=domain, number=number,
-                            array_code=array_code))  # fmt: skip
+                            array_code=array_code, by_position=by_position))  # fmt: skip
 
 
 def adjoint(spellings, tangent=None, elementwise=False, domain=REAL, namespace=None, number="", array_code=False,
-            reduction=None, sums_back=False, **templates):  # fmt: skip
+            reduction=None, sums_back=False, by_position=False, **templates):  # fmt: skip
     """Add an entry given by the adjoint contribution (in terms of ``d_<output>``) for each input,
     and the output's `tangent` (in terms of ``d_<input>``, the inputs' tangents)."""
     if reduction is not None:  # a reduction's axes are constants written in the call
         templates = {"axis": STATIC, "keepdims": STATIC, **templates}
     entry = _make_entry(spellings, "adjoint", elementwise, templates, tangent, namespace, domain=domain, number=number,
-                        array_code=array_code, reduction=reduction, sums_back=sums_back)  # fmt: skip
+                        array_code=array_code, reduction=reduction, sums_back=sums_back,
+                        by_position=by_position)  # fmt: skip
     if reduction is not None and not set(REDUCTION_INPUTS) <= set(entry.rules[0].params):
         raise TableError(f"{entry.signature!r}: a reduction's inputs are named {', '.join(REDUCTION_INPUTS)}")
     return _add(entry)
@@ -355,7 +361,29 @@ def remove(entry):
     ENTRIES.remove(entry)
 
 
+REGISTERED = []  # every entry programs registered, in order: its length dates the table
+
+
+def register(entry):
+    """Add a program's `entry`, replacing the rules the table had for its callees; the rules replaced.
+
+    The table loads first, so that a later load cannot clash with the entry.
+    An entry left without spellings leaves the table.
+    """
+    _table()
+    replaced = [old for rule in entry.rules for old in RULES.pop(rule.fn, [])]
+    for old in replaced:
+        old.entry.rules.remove(old)
+        if not old.entry.rules:
+            ENTRIES.remove(old.entry)
+    entry.registered = True
+    _add(entry)
+    REGISTERED.append(entry)
+    return replaced
+
+
 _LOADED = []  # the table module, once it has added its entries
+_LOADED_SCIPY = []  # the SciPy table module, once it has added its entries
 
 
 def _table():
@@ -367,12 +395,37 @@ def _table():
     return RULES
 
 
+def _scipy_table():
+    """The index with the SciPy entries (`primitives_scipy.py`), which import SciPy: loaded when first needed."""
+    _table()
+    if not _LOADED_SCIPY:
+        from . import primitives_scipy
+
+        _LOADED_SCIPY.append(primitives_scipy)
+    return RULES
+
+
+def is_scipy(fn):
+    """Whether `fn` is a SciPy function or a method of a SciPy object (never importing SciPy itself)."""
+    special = sys.modules.get("scipy.special")
+    if special is None:  # the user's code has not imported it (scipy.stats imports it)
+        return False
+    owner = getattr(fn, "__self__", fn)
+    module = None if isinstance(owner, np.ufunc) else getattr(owner, "__module__", None)  # ufuncs name none
+    if str(module or type(owner).__module__).startswith("scipy."):
+        return True
+    return isinstance(fn, np.ufunc) and getattr(special, fn.__name__, None) is fn
+
+
 def rules_for(fn):
-    """The rules the table has for `fn` (empty if none)."""
+    """The rules the table has for `fn` (empty if none); SciPy's entries load when a SciPy function is asked for."""
     try:
-        return _table().get(fn, [])
+        found = _table().get(fn)
+        if found is None and not _LOADED_SCIPY and is_scipy(fn):
+            found = _scipy_table().get(fn)
     except TypeError:  # an unhashable object is no primitive
         return []
+    return found or []
 
 
 def lookup(fn, arity):
@@ -381,8 +434,11 @@ def lookup(fn, arity):
 
 
 def all_entries():
-    """Every entry, in the order the table lists them."""
-    _table()
+    """Every entry, in the order the table lists them (SciPy's last, when SciPy is installed)."""
+    try:
+        _scipy_table()
+    except ImportError:  # SciPy is an optional dependency
+        _table()
     return list(ENTRIES)
 
 
@@ -419,8 +475,9 @@ def bind(rule, args, keywords):
             argument = args.pop(0)
             bound[param] = _elements(argument) if param == rule.sequence else argument
     optional = list(rule.optional)
-    if args and optional:  # the first optional input may be passed by position
-        bound[optional[0]] = args.pop(0)
+    for param in optional[: len(optional) if rule.by_position else 1]:  # the first may be passed by position
+        if args:
+            bound[param] = args.pop(0)
     if args:
         raise TypeError("too many positional arguments")
     for keyword, argument in keywords:
@@ -480,7 +537,7 @@ def tangent_terms(rule):
 
 # ---- reading an entry's spellings (when it is added; with `ast`, which is quick) -----------------
 def _make_entry(spellings, form, elementwise, templates, tangent, namespace, domain=REAL, number="",
-                array_code=False, reduction=None, sums_back=False):  # fmt: skip
+                array_code=False, reduction=None, sums_back=False, by_position=False):  # fmt: skip
     """An `Entry` with one `Rule` per spelling, after checking that every input has one template."""
     namespace = {**NAMESPACE, **(namespace or {})}
     output, calls = _read_spellings(spellings, namespace)
@@ -503,7 +560,7 @@ def _make_entry(spellings, form, elementwise, templates, tangent, namespace, dom
         entry.rules.append(Rule(fn, f"{output} = {text}", output, params, positional, optional, sequence, spread,
                                 entry, module, domains, number_result=module == MATH or is_number,
                                 array_code=module == NUMPY or array_code, reduction=reduction, sums_back=sums_back,
-                                names=module or MATH))  # fmt: skip
+                                names=module or MATH, by_position=by_position))  # fmt: skip
     return entry
 
 
@@ -696,7 +753,7 @@ def _free_references(signature, expression, placeholders, namespace):
         if name is not None and name.split(".")[0] not in placeholders:
             if name in STATIC_HELPERS:
                 continue
-            if "." not in name and not hasattr(builtins, name):
+            if "." not in name and not hasattr(builtins, name) and name not in namespace:
                 raise TableError(f"{signature!r}: {name!r} is neither an input nor a dotted module name")
             references[name] = _evaluate_reference(signature, node, namespace)  # `math.cos`, or a builtin
         else:

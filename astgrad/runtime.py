@@ -1,4 +1,5 @@
-"""Helpers that generated code calls at run time (each is also in the primitive table).
+"""Helpers that generated code calls at run time (each is also in the primitive table, except the
+multivariate normal's: `scipy.stats.multivariate_normal` has no second derivative).
 
 Only code that uses arrays calls them: a gradient of `math`-only code is plain
 arithmetic. Each helper is short enough to read next to the generated code
@@ -398,3 +399,72 @@ def _shaped_like(gradient, x):
     """`gradient` reshaped to the shape of `x`, and a float if `x` is a number."""
     shape = np.shape(x)
     return np.reshape(gradient, shape) if shape else float(np.sum(gradient))
+
+
+# ---- the multivariate normal's log-density (scipy.stats.multivariate_normal) -------------------
+# `cov` is a variance, the diagonal of a covariance, or a (symmetric) covariance matrix, as SciPy takes it.
+# The points are the last axis of x - mean, except in one dimension, where SciPy reads a vector as points.
+def mvn_residual_adjoint(gradient, x, mean, cov):
+    """The adjoint of ``x - mean`` (broadcast) given the log-densities' adjoint `gradient`."""
+    adjoint = -np.expand_dims(gradient, -1) * mvn_whitened(x, mean, cov)
+    return np.reshape(adjoint, np.shape(_residual(x, mean)))
+
+
+def mvn_residual_tangent(tangent, x, mean, cov):
+    """The log-densities' tangent along a `tangent` of ``x - mean``."""
+    return -np.sum(mvn_whitened(x, mean, cov) * _with_point_axis(tangent, x, mean, cov), axis=-1)
+
+
+def mvn_whitened(x, mean, cov):
+    """``(x - mean) @ inverse(cov)`` for each point: the log-density's gradient in `mean`."""
+    residual = _with_point_axis(_residual(x, mean), x, mean, cov)
+    cov = np.asarray(cov)
+    if cov.ndim < 2:
+        return residual / cov
+    return residual @ np.linalg.inv(cov)
+
+
+def _with_point_axis(value, x, mean, cov):
+    """`value` (shaped like ``x - mean``) with the points' axis, which one-dimensional points lack."""
+    dimension = np.shape(mean)[-1] if np.ndim(mean) else np.shape(cov)[0] if np.ndim(cov) else 1
+    if dimension == 1 and np.ndim(x) <= 1:
+        return np.reshape(value, np.shape(_residual(x, mean)) + (1,))
+    return np.broadcast_to(value, np.shape(_residual(x, mean)))
+
+
+def _residual(x, mean):
+    """``x - mean``; SciPy's default mean, None, is zero."""
+    return np.subtract(x, 0.0 if mean is None else mean)
+
+
+def mvn_cov_adjoint(gradient, x, mean, cov):
+    """The adjoint of `cov` given the log-densities' adjoint `gradient` (symmetric for a matrix)."""
+    whitened = mvn_whitened(x, mean, cov)
+    weights = np.expand_dims(gradient, -1)  # one per point
+    cov = np.asarray(cov)
+    if cov.ndim == 2:
+        rows = np.reshape(whitened, (-1, whitened.shape[-1]))
+        weighted = np.reshape(weights * whitened, rows.shape)
+        return 0.5 * (weighted.T @ rows - np.sum(gradient) * np.linalg.inv(cov))
+    if cov.ndim == 1:
+        return 0.5 * np.sum(weights * (whitened * whitened - 1 / cov), axis=tuple(range(whitened.ndim - 1)))
+    return 0.5 * float(np.sum(weights * (whitened * whitened - 1 / cov)))
+
+
+def mvn_cov_tangent(tangent, x, mean, cov):
+    """The log-densities' tangent along the covariance's `tangent`."""
+    whitened = mvn_whitened(x, mean, cov)
+    cov = np.asarray(cov)
+    if cov.ndim == 2:
+        trace = np.sum(np.linalg.inv(cov) * np.transpose(tangent))  # of inverse(cov) @ tangent
+        return 0.5 * (np.sum((whitened @ tangent) * whitened, axis=-1) - trace)
+    if cov.ndim == 1:
+        return 0.5 * np.sum((whitened * whitened - 1 / cov) * tangent, axis=-1)
+    return 0.5 * (np.sum(whitened * whitened, axis=-1) - whitened.shape[-1] / cov) * tangent
+
+
+# Helpers above without entries in the table: what differentiating generated code that calls them says.
+WITHOUT_DERIVATIVE = dict.fromkeys(
+    (mvn_residual_adjoint, mvn_residual_tangent, mvn_whitened, mvn_cov_adjoint, mvn_cov_tangent),
+    "scipy.stats.multivariate_normal",
+)

@@ -108,10 +108,13 @@ def is_scalar_rule(rule):
     """Whether scalar programs call `rule`: an elementwise entry called with positional numbers.
 
     Left out: run-time helpers of generated code, array methods, reductions and
-    other array-only entries (`adjoint` entries), lists of inputs, keyword inputs.
+    other array-only entries (`adjoint` entries), lists of inputs, keyword inputs,
+    and SciPy's entries (an optional dependency: the programs a seed makes must
+    not depend on whether it is installed).
     """
     return (
         getattr(rule, "form", "partial") == "partial"
+        and not getattr(rule, "expression", "").startswith("scipy.")
         and not getattr(rule, "is_method", False)
         and not getattr(rule, "sequence", None)
         and not getattr(rule, "optional", None)

@@ -1,5 +1,6 @@
-"""Shared test helpers: user-style modules written to real files, and finite differences."""
+"""Shared test helpers: user-style modules written to real files, finite differences, the rule table restored."""
 
+import contextlib
 import importlib.util
 import itertools
 import re
@@ -53,3 +54,21 @@ def central_difference(f, args, index, h=1e-6):
 
 def assert_close(actual, expected, rtol=1e-6, atol=1e-8):
     np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=atol)
+
+
+@contextlib.contextmanager
+def restored_rule_table():
+    """Run a block that registers rules (astgrad.derivative, astgrad.adjoint), then put the table back as it was."""
+    from astgrad import rules
+
+    rules.all_entries()  # loaded, so that what is restored is the whole table
+    saved = {fn: list(found) for fn, found in rules.RULES.items()}
+    entries = [(entry, list(entry.rules)) for entry in rules.ENTRIES]
+    try:
+        yield
+    finally:
+        rules.RULES.clear()
+        rules.RULES.update(saved)
+        rules.ENTRIES[:] = [entry for entry, _ in entries]
+        for entry, spellings in entries:
+            entry.rules[:] = spellings

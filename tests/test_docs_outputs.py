@@ -33,6 +33,7 @@ import shlex
 import pytest
 
 from astgrad import cli
+from support import restored_rule_table
 
 ROOT = pathlib.Path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = ROOT / "docs"
@@ -53,7 +54,8 @@ def run(command):
     """What `command` (``astgrad ARGS`` or ``python FILE``) prints, run from the repository root."""
     argv = shlex.split(command)
     printed = io.StringIO()
-    with _working_directory(ROOT), contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+    with _working_directory(ROOT), contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+            restored_rule_table():  # a page's script may register rules: they stay with it
         if argv[0] == "astgrad":
             cli.main(argv[1:])
         elif argv[0] == "python" and len(argv) == 2:
@@ -166,7 +168,7 @@ def test_every_marker_is_followed_by_a_fenced_block(page):
 def test_code_quoted_from_the_example_files_is_in_them():
     examples = "".join(path.read_text("utf-8") for path in sorted((DOCS / "examples").glob("*.py")))
     quoted = re.findall(r"^```python\n(.*?)^```$", (DOCS / "errors.md").read_text("utf-8"), flags=re.S | re.M)
-    assert len(quoted) == 9
+    assert len(quoted) == 11
     for code in quoted:
         assert code in examples
 

@@ -180,6 +180,27 @@ CASES = [
     Case("attribute two deep, instance passed in", B.Fitted.reads_an_attribute_two_deep, "attribute-two-deep",
          NoDerivativeError, "self.inner.exog", ("`self.inner.exog`", "attribute of an attribute")),
 ]
+try:  # SciPy is an optional dependency (in the test extra)
+    from cases import bad_scipy as S
+except ImportError:
+    S = None
+if S is not None:
+    CASES += [
+        Case("norm.ppf", S.uses_norm_ppf, "norm-ppf", NoDerivativeError, "norm.ppf(x)",
+             ("norm.ppf", "distribution `norm`", "logpdf, pdf, cdf, logcdf, sf"), module=S),
+        Case("distribution outside the table", S.uses_weibull, "weibull", NoDerivativeError, "stats.weibull_min",
+             ("weibull_min.logpdf", "distribution `weibull_min` is not in the primitive table"), module=S),
+        Case("frozen distribution", S.uses_frozen_distribution, "frozen", NoDerivativeError, "STANDARD.logpdf",
+             ("STANDARD.logpdf", "frozen distribution"), module=S),
+        Case("distribution frozen in the function", S.freezes_a_distribution, "freezes", NoDerivativeError,
+             "norm(mu", ("norm(...).logpdf", "frozen distribution"), module=S),
+        Case("scipy.special without a rule", S.uses_special_function_without_rule, "zeta", NoDerivativeError,
+             "scipy.special.zeta", ("scipy.special.zeta", "SciPy function"), module=S),
+        Case("random variates", S.uses_random_variates, "rvs", NoDerivativeError, "stats.poisson.rvs",
+             ("poisson.rvs", "random numbers"), module=S),
+        Case("a count of a pmf", S.differentiates_a_count, "count", NoDerivativeError, "stats.poisson.logpmf",
+             ("poisson.logpmf", "`k`"), module=S),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -307,8 +328,7 @@ def test_functools_wraps_wrapper_is_refused():
 # Installed from a wheel there is no docs/ folder: the table is reached from Python or a shell.
 TABLE = "the primitive table (`astgrad.primitive_table()`, or `astgrad primitives` in a shell)"
 TABLE_HINTS = [
-    ("os.getpid", f"use a function from {TABLE}, or write the computation as a straight-line Python helper "
-               "function, which astgrad inlines"),
+    ("os.getpid", f"use a function from {TABLE}, or call it outside the function and pass the value in"),
     ("floor division", f"use + - * / ** and functions from {TABLE}"),
     ("unknown method", f"{TABLE} lists the methods astgrad differentiates; or use the NumPy function"),
     ("einsum diagonal", f"{TABLE} lists the forms astgrad differentiates"),

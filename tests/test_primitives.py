@@ -17,6 +17,7 @@ with a random output seed.
 
 import math
 import operator
+import re
 import subprocess
 import sys
 import zlib
@@ -30,13 +31,17 @@ from astgrad.rules import NOT_DIFFERENTIABLE, STATIC, ZERO, TableError
 from support import assert_close, central_difference, load_module
 
 RULES = rules.all_rules()  # one per spelling
-INTEGER_ARGUMENTS = {"i": 3, "ndigits": 2}  # values for inputs marked NOT_DIFFERENTIABLE
+# values for inputs marked NOT_DIFFERENTIABLE (k - loc is a count; df, a, b: a cdf's shape parameters)
+INTEGER_ARGUMENTS = {"i": 3, "ndigits": 2, "n": 2, "k": 3, "loc": 1, "df": 3, "a": 2, "b": 3}
 SCALAR = [()]
 BROADCASTING = {
     1: [(), (3,), (2, 3)],
     2: [((), ()), ((3, 1), (1, 4)), ((5,), (2, 5)), ((), (3,)), ((2, 3), ())],
     3: [((), (), ()), ((2, 3), (3,), ()), ((3, 1), (1, 4), (4,)), ((4,), (), (2, 4))],
+    4: [((), (), (), ()), ((2, 3), (3,), (), (2, 1)), ((3,), (), (2, 3), ())],
+    5: [((), (), (), (), ()), ((2, 3), (3,), (), (2, 1), ()), ((3,), (), (), (2, 3), (3,))],
 }
+HAS_SCIPY = rules.all_entries()[-1].rules[0].expression.startswith("scipy.")  # SciPy is an optional dependency
 CONDITION = "c"  # np.where's condition: sampled as a boolean array
 
 # Non-elementwise entries: signature -> [(expression, {input: shape}, domain)], at least three each.
@@ -259,6 +264,45 @@ CASES = {
 }
 
 
+def integer_arguments(rule):
+    """The inputs of an elementwise rule that its generated cases pass integers for (`INTEGER_ARGUMENTS`)."""
+    if not is_automatic(rule):
+        return []
+    return [p for p in rule.params if p in INTEGER_ARGUMENTS and rule.templates[p] is NOT_DIFFERENTIABLE]
+
+if HAS_SCIPY:
+    SPD = "c @ c.T + np.eye(3)"  # a covariance matrix: its adjoint is checked through c
+    MVN_CASES = [
+        ("({f}(x, m, " + SPD + "))", {"x": (3,), "m": (3,), "c": (3, 3)}),
+        ("({f}(x, mean=m, cov=" + SPD + "))", {"x": (4, 3), "m": (3,), "c": (3, 3)}),
+        ("({f}(x, m, v))", {"x": (2, 3), "m": (3,), "v": (3,)}),
+        ("({f}(x, m, cov=v))", {"x": (3,), "m": (3,), "v": ()}),
+        ("({f}(x, 0.5, v))", {"x": (4,), "v": ()}),  # one dimension: x holds four points
+    ]
+    POSITIVE_V = {"x": DEFAULT, "m": DEFAULT, "c": DEFAULT, "v": (0.5, 2.0)}
+    CASES.update({
+        "y = scipy.special.logsumexp(x, axis=None, keepdims=False, b=1.0)": (
+            reduction("scipy.special.logsumexp")
+            + cases("scipy.special.logsumexp(x, axis=-1, b=y)", {"x": (2, 3), "y": (2, 3)}, {"x": (2, 3), "y": (3,)},
+                    domain=rules.POSITIVE)
+        ),
+        "y = scipy.special.softmax(x, axis=None)": (
+            cases("scipy.special.softmax(x)", {"x": (3,)}, X34) + cases("scipy.special.softmax(x, axis=0)", X34)
+            + cases("scipy.special.softmax(x, axis=-1)", X234)
+        ),
+        "y = scipy.special.log_softmax(x, axis=None)": (
+            cases("scipy.special.log_softmax(x)", {"x": (3,)}, X34) + cases("scipy.special.log_softmax(x, axis=1)", X34)
+            + cases("scipy.special.log_softmax(x, axis=-1)", X234)
+        ),
+        "y = scipy.stats.multivariate_normal.logpdf(x, mean=0.0, cov=1.0)": [
+            (text.format(f="scipy.stats.multivariate_normal.logpdf"), shapes, POSITIVE_V) for text, shapes in MVN_CASES
+        ],
+        "y = scipy.stats.multivariate_normal.pdf(x, mean=0.0, cov=1.0)": [
+            (text.format(f="scipy.stats.multivariate_normal.pdf"), shapes, POSITIVE_V) for text, shapes in MVN_CASES
+        ],
+    })  # fmt: skip
+
+
 def is_automatic(rule):
     """Whether the rule's cases come from the table (elementwise entries)."""
     return rule.elementwise and rule.signature not in CASES
@@ -284,7 +328,7 @@ def automatic_cases(rule):
         shapes = shapes if len(inputs) > 1 else (shapes,)
         if len(inputs) > 1 and shapes == ():
             shapes = ((),) * len(inputs)
-        expression = rule.expression
+        expression = re.sub(r"(\w+)=[^,)]+", r"\1=\1", rule.expression)  # `loc=0.0`: the case passes `loc=loc`
         if not rule.array_code and any(shapes):
             # Code that calls no NumPy function is scalar code (no unbroadcasting, see
             # docs/design.md); as in a real program on arrays, NumPy is called.
@@ -309,8 +353,10 @@ def case_id(case):
 def table_module(tmp_path_factory):
     """One module with a function `case_<n>` per case, calling its primitive."""
     lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", ""]
+    if HAS_SCIPY:
+        lines[:0] = ["import scipy.special", "import scipy.stats"]
     for number, (rule, expression, shapes, _) in enumerate(ALL_CASES):
-        params = list(shapes) + [p for p in rule.params if p in INTEGER_ARGUMENTS and is_automatic(rule)]
+        params = list(shapes) + integer_arguments(rule)
         lines += [f"def case_{number}({', '.join(params)}):", f"    return {expression}", ""]
         for reduction in ("sum", "mean"):  # a number output: its adjoint stays a number as long as it can
             lines += [f"def {reduction}_case_{number}({', '.join(params)}):", f"    return np.{reduction}({expression})", ""]
@@ -328,7 +374,7 @@ def sample(rule, shapes, domain, rng):
         value = rng.uniform(low, high, size=shape)
         args.append(float(value) if shape == () else value)
     if is_automatic(rule):
-        args += [INTEGER_ARGUMENTS[p] for p in rule.params if p in INTEGER_ARGUMENTS]
+        args += [INTEGER_ARGUMENTS[p] for p in integer_arguments(rule)]
     return args
 
 

@@ -49,8 +49,9 @@ with open(os.path.join(here, "result.pickle"), "wb") as file:
 """
 
 
-def run_alone(tmp_path, text, name, *args, **kwargs):
-    """The result of ``name(*args, **kwargs)`` from the module `text`, run in a fresh interpreter."""
+def run_alone(tmp_path, text, name, *args, libraries=("numpy",), **kwargs):
+    """The result of ``name(*args, **kwargs)`` from the module `text`, run in a fresh interpreter
+    that can import only the standard library and `libraries`."""
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "derivative.py").write_text(text)
     (tmp_path / "runner.py").write_text(RUNNER)
@@ -58,9 +59,9 @@ def run_alone(tmp_path, text, name, *args, **kwargs):
         pickle.dump((name, args, kwargs), file)
     numpy_only = tmp_path / "numpy_only"
     numpy_only.mkdir()
-    numpy_dir = os.path.dirname(np.__file__)
-    for linked in ("numpy", "numpy.libs"):  # numpy.libs: the libraries a NumPy wheel bundles
-        target = os.path.join(os.path.dirname(numpy_dir), linked)
+    site = os.path.dirname(os.path.dirname(np.__file__))
+    for linked in [name + suffix for name in libraries for suffix in ("", ".libs")]:  # .libs: what a wheel bundles
+        target = os.path.join(site, linked)
         if os.path.exists(target):
             os.symlink(target, numpy_only / linked)
     result = subprocess.run(
@@ -287,8 +288,36 @@ def test_a_module_outside_the_standard_library_and_numpy_is_refused(tmp_path):
     assert "np.cos(x)" in astgrad.source(generated)
     generated.__globals__["np"] = pytest  # as if the module had named another library np
     with pytest.raises(ExportError, match=r"cannot export `np` \(read by d_f\): it comes from `pytest`, "
-                       r"and the exported module imports only the standard library and NumPy"):  # fmt: skip
+                       r"and the exported module imports only the standard library, NumPy and SciPy"):  # fmt: skip
         astgrad.source(generated, standalone=True)
+
+
+SCIPY_USER = """
+import numpy as np
+import scipy.special as sp
+from scipy import stats
+from scipy.stats import multivariate_normal, norm
+
+Phi = stats.norm.cdf
+
+
+def f(x, mu, s):
+    total = np.sum(norm.logpdf(x, mu, s)) + sp.gammaln(s) + Phi(mu)
+    return total + multivariate_normal.logpdf(x, mu * np.ones(3), s * np.eye(3))
+"""
+
+
+def test_scipy_code_is_exported_with_its_scipy_imports(tmp_path):
+    pytest.importorskip("scipy")  # an optional dependency, in the test extra
+    module = load_module(tmp_path, SCIPY_USER)
+    generated = astgrad.grad(module.f, wrt=("mu", "s"))
+    text = astgrad.source(generated, standalone=True)
+    assert "from scipy.stats import multivariate_normal, norm" in text and "Phi = norm.cdf" in text
+    assert "It runs with NumPy and SciPy alone" in text
+    assert imported_modules(text) <= STANDARD_AND_NUMPY | {"scipy"}
+    args = (np.array([0.1, 0.5, -0.3]), 0.2, 1.3)
+    result = run_alone(tmp_path / "alone", text, "d_f", *args, libraries=("numpy", "scipy"))
+    assert_same_numbers(result, generated(*args))
 
 
 def test_not_generated_is_a_type_error():

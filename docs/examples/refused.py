@@ -16,6 +16,10 @@ def noisy(x):
     return x * random.gauss(0.0, 1.0)
 
 
+def log_factorial(n):
+    return math.lgamma(n + 1.0)
+
+
 def halve_steps(x):
     y = x
     while y > 1.0:
