@@ -14,10 +14,15 @@ which decides:
 * "uniform" adjoints: the adjoint of ``np.sum(x)`` is the number ``d_out``
   standing for its broadcast to x's shape (of ``np.sum(x, axis=1,
   keepdims=True)`` the smaller array), written out only when an array needs
-  it (`materialize`), and a number reaching a broadcast input counted
-  (``d_out * partial / np.size(x)``);
-* for a number output, when the seed would multiply whole arrays, a sweep
+  it (`materialize`), passed on as it is by a sum of any axes, and a number
+  reaching a broadcast input counted (``d_out * partial / np.size(x)``);
+* no ``unbroadcast`` to the shape of a value whose adjoint only passes on to
+  inputs summed back anyway (`_summed_later`);
+* the seed in the first constant factor (``d_y = 2 * d_out * y``); for a
+  number output, when the seed would still multiply whole arrays, a sweep
   with the seed 1 and the gradients scaled by ``d_out`` at the end;
+* which number adjoints (``d_out / diff.size``) optimize may write into the
+  line reading them;
 * no adjoint for a max subtracted before a softmax (`invariance`);
 * which primal lines are temporaries that optimize may write nested again.
 
@@ -25,6 +30,7 @@ Shape references name values the gradient computes anyway (`shapes`).
 """
 
 import copy
+from dataclasses import replace
 
 import gast
 import numpy as np
@@ -33,7 +39,7 @@ from . import runtime
 from .invariance import shift_invariant
 from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, zero_gradient
 from .names import name, substituted
-from .shapes import needed_anyway, shape_classes, shape_reference, shapes_from_class
+from .shapes import SHAPE_FUNCTIONS, needed_anyway, shape_classes, shape_reference, shapes_from_class
 
 # What an adjoint is, as far as the policy knows (None: an array of its variable's shape).
 UNIFORM = "uniform"  # stands for itself broadcast to its variable's shape
@@ -48,7 +54,7 @@ class ArrayPolicy:
         self.program, self.wrt, self.with_value, self.namespace = program, wrt, with_value, namespace
         rules = [equation.rule for equation in program.equations]
         self.zero_adjoint = shift_invariant(program, rules)
-        active = active_names(program, wrt, self.zero_adjoint)  # as the sweep finds them
+        self.active = active = active_names(program, wrt, self.zero_adjoint)  # as the sweep finds them
         self.shapes = shape_classes(program, rules)
         self.producers = {equation.target: equation for equation in program.equations}
         computed = _user_names(program) if with_value else ()  # the value computes what the user named
@@ -62,6 +68,8 @@ class ArrayPolicy:
         self.seeds = set()  # variables whose adjoint is the seed itself
         self.summed = set()  # variables whose adjoint was last assigned a sum: never an argument's array
         self.seed_products = 0  # array passes that multiply by the seed
+        self.number_lines = set()  # positions of the lines assigning a uniform adjoint that is a number
+        self.summed_later = {}  # variable -> whether its adjoint may stay of a larger shape (`_summed_later`)
         self.sweep_start = None  # the first adjoint line (after the seed check)
 
     def primal_lines(self, program):
@@ -92,7 +100,7 @@ class ArrayPolicy:
         themselves, so the product need not be computed for its shape.
         """
         rule, target = equation.rule, equation.target
-        if target in self.uniform and not self._passed_as_number(equation) and (
+        if target in self.uniform and not self._passed_as_number(equation) and not self._summed_number(equation) and (
             not (rule.elementwise and rule.form == "partial")
             or any(self.uniform_case(equation, variable, term) is None for variable, term in terms)
         ):
@@ -100,6 +108,10 @@ class ArrayPolicy:
 
     def _passed_as_number(self, equation):
         return equation.rule.sums_back and equation.target in self.numbers
+
+    def _summed_number(self, equation):
+        """Whether `equation` is a sum (over any axes) whose adjoint is a number: x's is that number too."""
+        return equation.rule.reduction == "sum" and equation.target in self.numbers
 
     def uniform_case(self, equation, variable, partial):
         """How an elementwise partial carries the uniform adjoint of `equation`'s target to `variable`.
@@ -127,13 +139,17 @@ class ArrayPolicy:
     def contribution(self, sweep, equation, variable, term):
         """(the contribution of `term`, an instantiated template, to `variable`'s adjoint, what it is)."""
         rule, target, shapes = equation.rule, equation.target, self.shapes
-        kind, summed_back = None, None  # summed_back None: unbroadcast if the shapes differ
+        kind, summed_back, folded = None, None, False  # summed_back None: unbroadcast if the shapes differ
+        if self._summed_number(equation):  # the number stands for its broadcast to x's shape as well
+            return name(sweep.adjoint[target]), NUMBER
         if target in self.uniform and not self._passed_as_number(equation):  # is a product still uniform?
             case = self.uniform_case(equation, variable, term)
             if case == "uniform":
                 kind = SEED if target in self.seeds and _is_one(term) else self._kind_of(target)
             elif case == "counted":
                 return self._counted(sweep, target, variable, term), NUMBER
+            elif case == "whole" and (target in self.numbers or target in self.seeds) and _constant_times(term):
+                term, folded = _folded(name(sweep.adjoint[target]), term), True  # 2 * d_out * y: one array pass
             elif case == "whole":  # the seed multiplies an array of the whole shape
                 self.seed_products += target in self.seeds
             else:
@@ -145,13 +161,41 @@ class ArrayPolicy:
                 kind = SEED if is_seed else NUMBER
             else:
                 kind = UNIFORM
-        if rule.form == "partial":
+        if rule.form == "partial" and not folded:
             term = gast.BinOp(left=name(sweep.adjoint[target]), op=gast.Mult(), right=term)
         term = shapes_from_class(term, shapes, self.producers, self.kept, self.namespace)
         if rule.elementwise and not self._sums_back_itself(variable):
             if shapes[variable] != shapes[target] if summed_back is None else summed_back:
-                term = self._unbroadcast(term, variable)
+                if kind or summed_back is not None or not self._summed_later(variable):
+                    term = self._unbroadcast(term, variable)
         return term, kind
+
+    def _summed_later(self, variable):
+        """Whether every contribution `variable`'s adjoint makes is summed back to its input's shape anyway.
+
+        Then its adjoint need not be summed to its own shape first: ``pred = X @ w + b``
+        in ``pred - y`` passes its adjoint on to ``b`` (unbroadcast) and to
+        ``X @ w`` (whose adjoint helpers sum back themselves), so it may stay
+        of the shape ``pred`` and ``y`` broadcast to. Its equation must be
+        elementwise, with partials (of no more axes than `variable`), read
+        once, and not differentiated for itself; its inputs without an adjoint
+        do not count.
+        """
+        if variable not in self.summed_later:
+            equation = self.producers.get(variable)
+            self.summed_later[variable] = (
+                equation is not None
+                and variable not in self.wrt
+                and self.uses.get(variable) == 1
+                and equation.rule.elementwise
+                and equation.rule.form == "partial"
+                and all(
+                    self._sums_back_itself(a) or self.shapes[a] != self.shapes[variable] or self._summed_later(a)
+                    for a in _names_read(equation)
+                    if a in self.active
+                )
+            )
+        return self.summed_later[variable]
 
     def accumulated(self, sweep, variable, position, kind, first):
         """Remember what the adjoint of `variable` is after the line at `position`."""
@@ -160,6 +204,7 @@ class ArrayPolicy:
                 self.uniform[variable] = position
             if kind in (NUMBER, SEED):
                 self.numbers.add(variable)
+                self.number_lines.add(position)
             if kind == SEED:
                 self.seeds.add(variable)
             return
@@ -179,6 +224,7 @@ class ArrayPolicy:
         position = self.uniform.pop(variable)
         self.numbers.discard(variable)
         if position is not None:  # computed by one line: broadcast there
+            self.number_lines.discard(position)
             line = sweep.lines[position]
             sweep.lines[position] = line.with_value(self._broadcast(line.value, variable))
         else:
@@ -198,7 +244,27 @@ class ArrayPolicy:
             one = {sweep.seed: gast.Constant(value=1.0, kind=None)}
             sweep.lines[self.sweep_start:] = [line.with_value(substituted(line.value, one))
                                               for line in sweep.lines[self.sweep_start:]]  # fmt: skip
+        self._mark_number_lines(sweep)
         return [self._gradient_of(sweep, p, unit_seed) for p in self.wrt]
+
+    def _mark_number_lines(self, sweep):
+        """Mark as temporaries the adjoints that are numbers computed from the seed and sizes alone.
+
+        ``d_mean = -d_out`` or ``d_power = d_out / residual.size``: optimize
+        writes one read once into the line reading it (`nest_temporaries`),
+        as a person folds the seed and a mean's count into the first factor.
+        """
+        variable_of = {adjoint: variable for variable, adjoint in sweep.adjoint.items()}
+        numbers = {sweep.seed} if self.number_output else set()
+        numbers |= {v for v in self.producers if not self.shapes[v]}
+        for position in range(self.sweep_start, len(sweep.lines)):
+            line = sweep.lines[position]
+            variable = variable_of.get(line.target)
+            if line.role != ADJOINT or variable is None or (self.shapes[variable] and position not in self.number_lines):
+                continue
+            if _reads_only(line.value, numbers):
+                numbers.add(line.target)
+                sweep.lines[position] = replace(line, temporary=True)
 
     def _gradient_of(self, sweep, parameter, unit_seed):
         if parameter not in sweep.adjoint:
@@ -269,6 +335,42 @@ def _variables_in(term, equation):
     """The program's names (the equation's inputs and target) that `term` reads."""
     variables = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)} | {equation.target}
     return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
+
+
+def _names_read(equation):
+    return [a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)]
+
+
+def _reads_only(value, numbers):
+    """Whether `value` is arithmetic on `numbers`, constants and sizes (``d_out / np.broadcast(y, z).size``)."""
+    if isinstance(value, gast.Name):
+        return value.id in numbers
+    if isinstance(value, gast.Constant):
+        return True
+    if isinstance(value, gast.Attribute):
+        return value.attr in SHAPE_FUNCTIONS
+    if isinstance(value, gast.Call):
+        return isinstance(value.func, gast.Attribute) and value.func.attr in SHAPE_FUNCTIONS
+    if isinstance(value, gast.Subscript):  # np.shape(x)[-1]
+        return _reads_only(value.value, numbers) and isinstance(value.slice, (gast.Constant, gast.UnaryOp))
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return all(_reads_only(child, numbers) for child in gast.iter_child_nodes(value) if isinstance(child, gast.expr))
+    return False
+
+
+def _constant_times(term):
+    """Whether `term` is ``c * a`` for a number constant c."""
+    return isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult) and _is_number(term.left)
+
+
+def _folded(adjoint, term):
+    """``c * d_T * a`` for the partial ``c * a`` and a number adjoint `d_T` (instead of ``d_T * (c * a)``)."""
+    factor = gast.BinOp(left=term.left, op=gast.Mult(), right=adjoint)
+    return gast.BinOp(left=factor, op=gast.Mult(), right=term.right)
+
+
+def _is_number(node):
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
 
 
 def _same(node, other):

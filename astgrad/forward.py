@@ -192,12 +192,12 @@ class _Sweep:
         if self.batched:
             rule = self._batched(rule)
         target = equation.target
-        if rule.form == "partial":
-            bound = dict(zip(rule.params, equation.inputs))
+        if rule.form == "partial":  # each input carrying a tangent: partial * tangent (`i` its position in a sequence)
             terms = [
-                (1, gast.BinOp(left=self._instantiate(rule.templates[p], equation, rule, {}), op=gast.Mult(),
-                               right=self._input_tangent(bound[p], tangents, target)))
-                for p in carried
+                (1, gast.BinOp(left=self._instantiate(rule.templates[p], equation, rule, _position(rule, position)),
+                               op=gast.Mult(), right=self._input_tangent(atom, tangents, target)))
+                for p, value in zip(rule.params, equation.inputs) if p in carried
+                for position, atom in each_input(rule, p, value) if _tangent(atom, tangents) is not None
             ]  # fmt: skip
         else:
             terms = self._template_terms(equation, rule, tangents)
@@ -264,6 +264,10 @@ class _Sweep:
             return instantiate(template, placeholders, rule, self.namespace)
         except ValueError as reason:
             raise unsupported(equation, reason) from None
+
+
+def _position(rule, position):
+    return {"i": gast.Constant(value=position, kind=None)} if rule.sequence else {}
 
 
 def _tangent(atom, tangents):

@@ -1,8 +1,8 @@
 """A proof for the reverse stage: a max subtracted before a softmax has an adjoint of exactly zero.
 
 Takes a `Program` in array code and the rules of its equations, and gives
-(`shift_invariant`) the names ``m = np.max(x, axis=A, keepdims=True)`` (or
-min) that the output provably does not depend on; the reverse stage leaves
+(`shift_invariant`) the names ``m = np.max(x, axis=A, keepdims=True)`` or
+``m = np.max(x)`` (or min) that the output provably does not depend on; the reverse stage leaves
 them out of the adjoint sweep (see docs/performance.md).
 """
 
@@ -22,6 +22,9 @@ SUMS = ("sum",)
 
 
 ADD, MUL, UNKNOWN = "+", "*", "unknown"
+
+
+WHOLE = "whole"  # the axis of a max over every axis (a number, whichever keepdims)
 
 
 BINARY = {  # a binary primitive -> (the form of change it keeps, the sign of its second input's coefficient)
@@ -53,6 +56,8 @@ def shift_invariant(program, rules):
         np.sum((MUL, k), axis=A, keepdims=True): (MUL, k)
         np.max or np.min of (ADD, k) or (MUL, k), axis=A, keepdims=True: the same
 
+    A max over every axis (``np.max(z)``, a number) shifts every value by the
+    same number, so there any sum, max or min keeps the form, over any axes.
     where an unchanged value counts as ``(ADD, 0)`` and ``(MUL, 0)``, and k = 0
     is unchanged. A reduction keeps the form only over the same axes A, written
     the same way (``axis=1`` and ``axis=-1`` differ), and of a value known to
@@ -65,7 +70,7 @@ def shift_invariant(program, rules):
     zero = set()
     equations = list(zip(program.equations, rules))
     for index, (equation, rule) in enumerate(equations):
-        reduction = _keepdims_reduction(rule, equation.inputs, EXTREMA)
+        reduction = _full_reduction(rule, equation.inputs) or _keepdims_reduction(rule, equation.inputs, EXTREMA)
         if reduction is not None:
             reduced, axis = reduction
             if _output_unchanged(program, equations[index + 1 :], equation.target, reduced, axis):
@@ -83,6 +88,14 @@ def _keepdims_reduction(rule, inputs, kinds):
     return reduced, axis
 
 
+def _full_reduction(rule, inputs):
+    """(reduced atom, `WHOLE`) for ``np.max(x)`` or ``np.min(x)`` over every axis, else None."""
+    if rule.reduction not in EXTREMA:
+        return None
+    reduced, axis, _ = rule.reduction_inputs(inputs)
+    return (reduced, WHOLE) if axis is None else None
+
+
 def _output_unchanged(program, equations, extremum, reduced, axis):
     """Whether adding to `extremum`, a reduction of `reduced` over `axis`, leaves the output unchanged."""
     change = {extremum: (ADD, 1)}  # name -> (ADD, k), (MUL, k) or (UNKNOWN, None); no entry: unchanged
@@ -95,7 +108,10 @@ def _output_unchanged(program, equations, extremum, reduced, axis):
         ):
             few_axes.add(equation.target)
         if any(_name_in(atom, change) for atom in read):
-            over_axis = reduction is not None and _name_in(reduction[0], few_axes) and _same_axis(reduction[1], axis)
+            if axis is WHOLE:  # the shift is a number: it is constant along every axis of every value
+                over_axis = rule.reduction in EXTREMA + SUMS
+            else:
+                over_axis = reduction is not None and _name_in(reduction[0], few_axes) and _same_axis(reduction[1], axis)
             form, k = _changed(rule, equation.inputs, change, over_axis)
             if k != 0:
                 change[equation.target] = (form, k)

@@ -364,6 +364,14 @@ def unsupported(equation, reason):
 
 def not_differentiable(equation, param):
     filename, _ = equation.origin
+    if getattr(equation.rule.fn, "__module__", None) == runtime.__name__:  # a helper of a generated derivative
+        return Location(filename).error(
+            NoDerivativeError,
+            equation.value,
+            f"`{equation.rule.expression}` has no derivative with respect to `{param}`: "
+            "the derivative that calls it cannot be differentiated again",
+            hint="take this derivative once (a gradient or a jvp, not a Hessian or a gradient of a gradient)",
+        )
     return Location(filename).error(
         NoDerivativeError,
         equation.value,

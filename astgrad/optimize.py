@@ -20,9 +20,10 @@ the return) and gives an equivalent one after these rewrites, in order:
   ``d_x = d_x + d_y * x`` (the adjoint of ``x * x``) becomes
   ``d_x = d_y * (2 * x)`` (see `fold_repeated_contributions`);
 * dead-code elimination: statements whose value is never used go;
-* in array code, a part of a user's expression that got a temporary name and
-  is read once is written back into the line that reads it (see
-  `nest_temporaries`).
+* in array code, a temporary (a part of a user's expression that got a name
+  of its own, or a number adjoint made of the seed and sizes) read once is
+  written back into the line that reads it, unless that line reads it only
+  for its size (see `nest_temporaries`).
 """
 
 import bisect
@@ -215,17 +216,28 @@ def structure(node, memo=None):
     expression and then of its parts, they cost one pass over it, not one
     per level of nesting.
     """
-    if isinstance(node, gast.Name):
+    kind = type(node)
+    if kind is gast.Name:
         return node.id
-    if isinstance(node, gast.Constant):
+    if kind is gast.Constant:
         return (type(node.value), node.value)
     if isinstance(node, gast.AST):
         known = memo.get(id(node)) if memo is not None else None
         if known is not None:
             return known[1]
-        key = (type(node).__name__,) + tuple(
-            structure(getattr(node, field, None), memo) for field in node._fields if field != "ctx"
-        )
+        # The commonest spelled out: no walk over their fields, nor over an operator's node.
+        if kind is gast.BinOp:
+            key = ("BinOp", structure(node.left, memo), type(node.op).__name__, structure(node.right, memo))
+        elif kind is gast.UnaryOp:
+            key = ("UnaryOp", type(node.op).__name__, structure(node.operand, memo))
+        elif kind is gast.Attribute:
+            key = ("Attribute", structure(node.value, memo), node.attr)
+        elif kind is gast.Call and not node.keywords:
+            key = ("Call", structure(node.func, memo), tuple([structure(a, memo) for a in node.args]))
+        else:
+            key = (kind.__name__,) + tuple(
+                structure(getattr(node, field, None), memo) for field in node._fields if field != "ctx"
+            )
         if memo is not None:
             memo[id(node)] = (node, key)  # holding the node keeps its id from being reused
         return key
@@ -343,7 +355,7 @@ def propagate_copies(body):
     copied_into = {}  # name -> the names currently holding a copy of it
     out = []
     for line in body:
-        reads_copy = copies and not copies.keys().isdisjoint(name_ids(line.value))
+        reads_copy = copies and not copies.keys().isdisjoint(_expression_names(line.value))
         value = substituted(line.value, copies) if reads_copy else line.value
         out.append(_with_value(line, value))
         target = line.target
@@ -379,7 +391,8 @@ def nest_temporaries(body):
     """Write a temporary read once, by a later line, into that line.
 
     The reverse stage marks as temporary a part of a user's expression that got
-    a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``).
+    a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``),
+    and a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``).
     Nested again, it reads as the user wrote it, and its array is freed as soon
     as it is used instead of living until the function returns (no ``del``:
     generated code stays straight-line code astgrad can transform again). A
@@ -404,7 +417,7 @@ def nest_temporaries(body):
         readers = reads.get(line.target, [])
         if len(readers) != 1 or len(assigned[line.target]) != 1:
             return False
-        if not isinstance(body[readers[0]].target, str):
+        if not isinstance(body[readers[0]].target, str) or _read_for_its_shape(body[readers[0]].value, line.target):
             return False
         return reach >= readers[0]  # no name its expression reads is assigned before it is read
 
@@ -428,6 +441,36 @@ def nest_temporaries(body):
     return out
 
 
+def _negated_first_factor(product):
+    """``-a / b * c`` for ``a / b * c``: the same number (a sign commutes with * and /), without parentheses."""
+    if _is_product(product.left):
+        return gast.BinOp(left=_negated_first_factor(product.left), op=product.op, right=product.right)
+    return gast.BinOp(left=_negate(product.left), op=product.op, right=product.right)
+
+
+def _is_power_of_two(value):
+    return value > 0 and math.isfinite(value) and math.frexp(value)[0] == 0.5
+
+
+SHAPE_ATTRIBUTES = ("shape", "size", "ndim")
+
+
+def _read_for_its_shape(node, identifier):
+    """Whether `node` reads `identifier` as ``identifier.size`` (or shape, ndim, or ``np.size(identifier)``).
+
+    Such a temporary stays on its own line: ``np.sum(Y * logp, axis=1).size``
+    would hide what the count counts.
+    """
+    for child in gast.walk(node):
+        if isinstance(child, gast.Attribute) and child.attr in SHAPE_ATTRIBUTES:
+            if isinstance(child.value, gast.Name) and child.value.id == identifier:
+                return True
+        if isinstance(child, gast.Call) and isinstance(child.func, gast.Attribute) and child.func.attr in SHAPE_ATTRIBUTES:
+            if any(isinstance(a, gast.Name) and a.id == identifier for a in child.args):
+                return True
+    return False
+
+
 def _next_assignment(assigned, identifier, position):
     """The first position after `position` that assigns `identifier` (infinity if none)."""
     positions = assigned.get(identifier, ())
@@ -438,13 +481,63 @@ def _next_assignment(assigned, identifier, position):
 def _nested(node, pending):
     if isinstance(node, gast.Name) and node.id in pending:
         return pending.pop(node.id)
+    if _is_negation(node) and isinstance(node.operand, gast.Name) and _is_product(pending.get(node.operand.id)):
+        return _negated_first_factor(pending.pop(node.operand.id))  # -d_n for d_n = a / b: -a / b
     if isinstance(node, (gast.Name, gast.Constant)):
         return node
-    return with_children(node, lambda child: _nested(child, pending))
+    return _constants_together(with_children(node, lambda child: _nested(child, pending)))
+
+
+def _constants_together(node):
+    """``200.0 * d_out`` for ``2 * (d_out * 100.0)``, and ``d_out`` for ``2 * (d_out * 0.5)``: a seed's factors in one.
+
+    Where a number adjoint ``d_out * k`` or ``d_out / n`` was nested into
+    ``c * d_k * a`` (``2 * d_out / n * a``), when c (or k) is a power of two,
+    so that the result rounds exactly as before: no reassociation.
+    """
+    if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult)):
+        return node
+    inner, c = node.right, constant_value(node.left)
+    if c is None or not _is_product(inner):
+        return node
+    if isinstance(inner.op, gast.Div):  # 2 * d_out / n for 2 * (d_out / n): exact for a power of two
+        if _is_power_of_two(c):
+            return gast.BinOp(left=gast.BinOp(left=node.left, op=gast.Mult(), right=inner.left), op=inner.op, right=inner.right)
+        return node
+    k = constant_value(inner.right)
+    if k is None or not math.isfinite(c * k) or not (_is_power_of_two(abs(c)) or _is_power_of_two(abs(k))):
+        return node  # (c * k) * d rounds as c * (d * k) only when one of them is a power of two
+    return inner.left if c * k == 1 else gast.BinOp(left=number(c * k), op=gast.Mult(), right=inner.left)
 
 
 def used_names(node):
-    return set(name_ids(node))
+    """The ids of the names `node` reads, as a set."""
+    return set(_expression_names(node))
+
+
+def _expression_names(node):
+    """`name_ids` of an expression, faster on the common nodes: the stage asks it of every line, more than once."""
+    ids, stack = [], [node]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is gast.Name:
+            ids.append(node.id)
+        elif kind is gast.BinOp:
+            stack.append(node.left)
+            stack.append(node.right)
+        elif kind is gast.Constant:
+            continue
+        elif kind is gast.UnaryOp:
+            stack.append(node.operand)
+        elif kind is gast.Attribute:
+            stack.append(node.value)
+        elif kind is gast.Call and not node.keywords:
+            stack.append(node.func)
+            stack.extend(node.args)
+        else:
+            ids.extend(name_ids(node))
+    return ids
 
 
 def _with_value(line, value):

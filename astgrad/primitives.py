@@ -12,10 +12,20 @@ entry stays one line.
 
 Conventions at kinks and ties (tested in tests/test_primitives.py):
 ``abs``/``fabs`` have derivative 0 at 0 (the sign function); ``max``/``min``
-of two equal values, and ``np.max``/``np.min`` over tied elements, share the
-gradient equally, as JAX and autograd do; ``np.clip`` passes the gradient to
-``x`` where ``x`` is within the bounds, the bounds included, and otherwise to
-the bound that is the result (``hi`` wherever ``lo > hi``).
+of equal values (of two or more arguments), and ``np.max``/``np.min`` over
+tied elements, share the gradient equally, as JAX and autograd do; ``np.clip``
+passes the gradient to ``x`` where ``x`` is within the bounds, the bounds
+included, and otherwise to the bound that is the result (``hi`` wherever
+``lo > hi``). ``np.sort`` is a permutation: tied elements keep their order (a
+stable sort) and each gets the gradient of the position it is sorted to, as
+in JAX. ``np.sinc`` has its limit, 0, as derivative at 0. ``np.nansum`` and
+``np.nanmean`` pass no gradient to NaN elements. ``np.linalg.cholesky`` reads
+its input as symmetric: its adjoint is symmetric, and its tangent is right for
+symmetric directions. ``np.linalg.norm(x, 2)`` of a matrix (the largest
+singular value) takes the singular vectors ``np.linalg.svd`` gives, where that
+value is repeated; it has no second derivative. ``np.cumprod``, like
+``np.prod``, divides by ``x`` (no zeros); ``np.linalg.det``, ``slogdet``,
+``inv`` and ``solve`` need an invertible matrix.
 """
 
 from .rules import ABOVE_ONE, NOT_DIFFERENTIABLE, POSITIVE, REAL, STATIC, UNIT, ZERO
@@ -28,6 +38,7 @@ CLIPPED = {"x": "y == x", "lo": "(y == lo) * (y != x)", "hi": "(y == hi) * (y !=
 BOUNDS = {"x": REAL, "lo": (-2.0, -0.5), "hi": (0.5, 2.0)}
 ANGLE = {"y": "x / (x * x + y * y)", "x": "-y / (x * x + y * y)"}
 LOG_BASE = {"x": "1 / (x * math.log(base))", "base": "-y / (base * math.log(base))"}
+SINC_SLOPE = "np.where(x == 0, 0.0, (np.cos(np.pi * x) - y) / np.where(x == 0, 1.0, x))"
 WHERE = {"a": "np.where(c, d_y, 0.0)", "b": "np.where(c, 0.0, d_y)"}
 
 # reductions of x over axis: adjoints, and tangents (linear in d_x)
@@ -40,14 +51,16 @@ COUNT = "(np.size(x) / np.size(y) - ddof)"
 CENTERED = "(x - keep_dims(np.mean(x)))"
 VAR = f"expand(d_y) * (2 / {COUNT}) * {CENTERED}"
 STD = f"expand(d_y / y) * {CENTERED} / {COUNT}"
-NORM = "(d_y / y if two_norm_axis(ord, axis) is None or keepdims else np.expand_dims(d_y / y, axis)) * x"
+NORM = ("runtime.spectral_norm_adjoint(d_y, x, axis, keepdims) if spectral(ord, axis) "  # ord=2 of matrices
+        "else (d_y / y if two_norm_axis(ord, axis) is None or keepdims else np.expand_dims(d_y / y, axis)) * x")
 SUM_TANGENT = "reduced(np.sum(d_x))"
 MEAN_TANGENT = "reduced(np.mean(d_x))"
 PROD_TANGENT = "y * reduced(np.sum(d_x / x))"
 EXTREMUM_TANGENT = f"reduced(np.sum({TIES} * d_x)) / reduced(np.sum({TIES}))"
 VAR_TANGENT = f"2 * reduced(np.sum({CENTERED} * d_x)) / {COUNT}"
 STD_TANGENT = f"reduced(np.sum({CENTERED} * d_x)) / ({COUNT} * y)"
-NORM_TANGENT = "reduced(np.sum(x * d_x)) / y"
+NORM_TANGENT = ("runtime.spectral_norm_tangent(d_x, x, axis, keepdims) if spectral(ord, axis) "
+                "else reduced(np.sum(x * d_x)) / y")
 
 # products
 MATMUL = {"x": "runtime.matmul_left_adjoint(d_z, x, y)", "y": "runtime.matmul_right_adjoint(d_z, x, y)"}
@@ -62,6 +75,41 @@ TRANSPOSED_TANGENT = "np.transpose(d_x) if axes is None else np.transpose(d_x, a
 RESHAPED = "np.reshape(d_y, np.shape(x))"
 RESHAPED_TANGENT = "np.reshape(d_x, np.shape(y))"
 TAKE = {"x": "runtime.untake(d_y, x, indices, axis)", "indices": NOT_DIFFERENTIABLE, "axis": NOT_DIFFERENTIABLE}
+
+# NumPy's functions on arrays
+NAN_SUM = "np.where(np.isnan(x), 0.0, np.broadcast_to(expand(d_y), np.shape(x)))"
+NAN_MEAN = "np.where(np.isnan(x), 0.0, expand(d_y) / keep_dims(np.sum(np.logical_not(np.isnan(x)))))"
+NAN_SUM_TANGENT = "reduced(np.sum(np.where(np.isnan(x), 0.0, d_x)))"
+NAN_MEAN_TANGENT = "reduced(np.sum(np.where(np.isnan(x), 0.0, d_x))) / reduced(np.sum(np.logical_not(np.isnan(x))))"
+CUMPROD = "runtime.cumsum_adjoint(d_y * y, x, axis) / x"  # x without zeros, as np.prod's
+SORTED = "runtime.unsort(d_y, x, axis)"  # ties keep their order: each gets its sorted position's gradient
+LARGEST = {"x": "runtime.tie_share(z, x, [x, y, *xs])", "y": "runtime.tie_share(z, y, [x, y, *xs])",
+           "xs": "runtime.tie_share(z, xs[i], [x, y, *xs])"}  # ties: equal shares
+CROSS = {"x": "runtime.unbroadcast(np.cross(y, d_z), x)", "y": "runtime.unbroadcast(np.cross(d_z, x), y)"}
+CONVOLVE = {"x": "np.correlate(runtime.full_convolution(d_z, x, y, mode, False), y, 'valid')",
+            "y": "np.correlate(runtime.full_convolution(d_z, x, y, mode, False), x, 'valid')"}
+CORRELATE = {"x": "np.convolve(runtime.full_convolution(d_z, x, y, mode, True), y, 'valid')",
+             "y": "np.correlate(runtime.full_convolution(d_z, x, y, mode, True), x, 'valid')[::-1]"}
+PAD = "runtime.unpad(d_y, pad_width) if only_constant_padding(mode) else None"  # only constant padding
+CAST = "runtime.through_cast(d_y, dtype)"
+
+# linear algebra (over the last two axes; batches of matrices broadcast)
+INVERSE_T = "np.swapaxes(np.linalg.inv(x), -1, -2)"
+DET = f"np.expand_dims(d_y * y, (-1, -2)) * {INVERSE_T}"
+DET_TANGENT = "y * np.trace(np.linalg.solve(x, d_x), axis1=-2, axis2=-1)"
+SLOGDET = f"np.expand_dims(d_y[1], (-1, -2)) * {INVERSE_T}"  # (sign, log|det|): the sign is constant
+SLOGDET_TANGENT = "np.stack((np.zeros_like(y[1]), np.trace(np.linalg.solve(x, d_x), axis1=-2, axis2=-1)))"
+INV = "-np.swapaxes(y, -1, -2) @ d_y @ np.swapaxes(y, -1, -2)"
+SOLVED = "np.linalg.solve(np.swapaxes(a, -1, -2), d_z)"
+SOLVE = {"a": f"-runtime.matmul_left_adjoint({SOLVED}, a, z)", "b": SOLVED}
+SOLVE_TANGENT = "np.linalg.solve(a, d_b) - np.linalg.solve(a, d_a @ z)"
+# of a symmetric x: the adjoint sym(L^-T P L^-1) with P = lower_halved(L^T d_y), and the tangent L lower_halved(L^-1 d_x L^-T),
+# each L^-1 by a solve of its own (B^T solved for the one on the right: (L^-T B^T)^T = B L^-1)
+LOWER_T = "np.swapaxes(y, -1, -2)"
+CHOLESKY = (f"runtime.symmetrized(np.linalg.solve({LOWER_T}, np.swapaxes(np.linalg.solve({LOWER_T}, "
+            f"np.swapaxes(runtime.lower_halved({LOWER_T} @ d_y), -1, -2)), -1, -2)))")
+CHOLESKY_TANGENT = ("y @ runtime.lower_halved(np.linalg.solve(y, np.swapaxes(np.linalg.solve(y, "
+                    "np.swapaxes(d_x, -1, -2)), -1, -2)))")
 
 # run-time helpers of generated code (so that it can be differentiated again)
 MATMUL_LEFT = {"g": "d_a @ y", "x": ZERO, "y": "runtime.matmul_right_adjoint(g, d_a, y)"}
@@ -112,17 +160,22 @@ derivative("y = math.log2(x) | np.log2",                x="1 / (x * 0.6931471805
 derivative("y = math.log10(x) | np.log10",              x="1 / (x * 2.302585092994046)", domain=POSITIVE)   # ln 10
 derivative("y = math.log1p(x) | np.log1p",              x="1 / (1 + x)", domain=(-0.5, 2.0))
 derivative("z = np.logaddexp(x, y)",                    x="runtime.sigmoid(x - y)", y="runtime.sigmoid(y - x)")
+derivative("z = np.logaddexp2(x, y)",                   x="runtime.sigmoid((x - y) * 0.6931471805599453)",
+           y="runtime.sigmoid((y - x) * 0.6931471805599453)")                                        # ln 2
 derivative("y = math.sqrt(x) | np.sqrt",                x="0.5 / y", domain=POSITIVE)
 derivative("y = np.cbrt(x)",                            x="1 / (3 * y * y)", domain=POSITIVE)
 derivative("y = np.square(x)",                          x="2 * x")
 derivative("y = np.reciprocal(x)",                      x="-y * y", domain=POSITIVE)
 derivative("z = math.hypot(x, y) | np.hypot",           x="x / z", y="y / z")
+derivative("y = np.sinc(x)",                            x=SINC_SLOPE)                               # 0 at 0
 derivative("y = math.erf(x)",                           x="1.1283791670955126 * exp(-x * x)")       # 2 / sqrt(pi)
 derivative("y = math.erfc(x)",                          x="-1.1283791670955126 * exp(-x * x)")
 derivative("y = abs(x) | math.fabs | np.abs | np.fabs", x="sign(x)")                                # 0 at 0
 derivative("y = math.ldexp(x, i)",                      x="2.0 ** i", i=NOT_DIFFERENTIABLE)
 derivative("z = max(x, y) | np.maximum | np.fmax",      **LARGER, number="max")
 derivative("z = min(x, y) | np.minimum | np.fmin",      **SMALLER, number="min")
+derivative("z = max(x, y, *xs)",                        **LARGEST, number="max")
+derivative("z = min(x, y, *xs)",                        **LARGEST, number="min")
 derivative("y = np.clip(x, lo, hi) | x.clip",           **CLIPPED, domain=BOUNDS)
 adjoint("y = np.where(c, a, b)",                        c=ZERO, **WHERE, elementwise=True,
         tangent="np.where(c, d_a, 0.0) + np.where(c, 0.0, d_b)")
@@ -154,6 +207,30 @@ adjoint("z = np.inner(x, y)",          tangent="np.inner(d_x, y) + np.inner(x, d
 adjoint("z = np.einsum(spec, x, y)",   tangent="np.einsum(spec, d_x, y) + np.einsum(spec, x, d_y)", **EINSUM,
         spec=STATIC)
 
+# ---- sums, differences and orderings along an axis ---------------------------------------------
+adjoint("y = np.nansum(x, axis=None, keepdims=False)", reduction="nansum", x=NAN_SUM, tangent=NAN_SUM_TANGENT)
+adjoint("y = np.nanmean(x, axis=None, keepdims=False)", reduction="nanmean", x=NAN_MEAN, tangent=NAN_MEAN_TANGENT)
+adjoint("y = np.cumsum(x, axis=None) | x.cumsum",     x="runtime.cumsum_adjoint(d_y, x, axis)", axis=NOT_DIFFERENTIABLE,
+        tangent="np.cumsum(d_x, axis)")
+adjoint("y = np.cumprod(x, axis=None) | x.cumprod",   x=CUMPROD, axis=NOT_DIFFERENTIABLE,
+        tangent="y * np.cumsum(d_x / x, axis)", domain=(0.5, 1.5))
+adjoint("y = np.diff(x, n=1, axis=-1)",               x="runtime.undiff(d_y, n, axis)", n=NOT_DIFFERENTIABLE,
+        axis=NOT_DIFFERENTIABLE, tangent="np.diff(d_x, n, axis=axis)")
+adjoint("y = np.sort(x, axis=-1)",                    x=SORTED, axis=NOT_DIFFERENTIABLE,
+        tangent="runtime.sorted_like(d_x, x, axis)")
+adjoint("z = np.cross(x, y)",                         **CROSS, tangent="np.cross(d_x, y) + np.cross(x, d_y)")
+adjoint("z = np.convolve(x, y, mode='full')",         **CONVOLVE, mode=STATIC,
+        tangent="np.convolve(d_x, y, mode) + np.convolve(x, d_y, mode)")
+adjoint("z = np.correlate(x, y, mode='valid')",       **CORRELATE, mode=STATIC,
+        tangent="np.correlate(d_x, y, mode) + np.correlate(x, d_y, mode)")
+
+# ---- linear algebra ---------------------------------------------------------------------------
+adjoint("y = np.linalg.det(x)",                       x=DET, tangent=DET_TANGENT)
+adjoint("y = np.linalg.slogdet(x)",                   x=SLOGDET, tangent=SLOGDET_TANGENT, unpacks=True)
+adjoint("y = np.linalg.inv(x)",                       x=INV, tangent="-y @ d_x @ y")
+adjoint("z = np.linalg.solve(a, b)",                  **SOLVE, tangent=SOLVE_TANGENT)
+adjoint("y = np.linalg.cholesky(x)",                  x=CHOLESKY, tangent=CHOLESKY_TANGENT)
+
 # ---- shapes -----------------------------------------------------------------------------------
 adjoint("y = x.T",                                    x="d_y.T", tangent="d_x.T")
 adjoint("y = np.transpose(x, axes=None)",             x=TRANSPOSED, tangent=TRANSPOSED_TANGENT, axes=STATIC)
@@ -167,13 +244,49 @@ adjoint("y = np.stack([*xs], axis=0)",                xs="np.take(d_y, i, axis=a
         tangent="np.stack(d_xs, axis=axis)")
 adjoint("y = np.hstack([*xs])",                       xs="runtime.hstack_part(d_y, xs, i)", tangent="np.hstack(d_xs)")
 adjoint("y = np.vstack([*xs])",                       xs="runtime.vstack_part(d_y, xs, i)", tangent="np.vstack(d_xs)")
-adjoint("y = np.array([*xs])",                        xs="d_y[i]", tangent="np.array(d_xs)")
+adjoint("y = np.array([*xs]) | np.asarray",           xs="d_y[i]", tangent="np.array(d_xs)")
 adjoint("y = np.take(x, indices, axis=None)",         **TAKE, tangent="np.take(d_x, indices, axis=axis)")
 adjoint("y = np.broadcast_to(x, shape)",              x="runtime.unbroadcast(d_y, x)", shape=NOT_DIFFERENTIABLE,
         tangent="np.broadcast_to(d_x, shape)")
+adjoint("y = np.swapaxes(x, axis1, axis2) | x.swapaxes", x="np.swapaxes(d_y, axis1, axis2)",
+        axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE, tangent="np.swapaxes(d_x, axis1, axis2)")
+adjoint("y = np.split(x, sections, axis=0)",          x="runtime.unsplit(d_y, axis)", sections=NOT_DIFFERENTIABLE,
+        axis=NOT_DIFFERENTIABLE, tangent="np.split(d_x, sections, axis)", unpacks=True)
+adjoint("y = np.array_split(x, sections, axis=0)",    x="runtime.unsplit(d_y, axis)", sections=NOT_DIFFERENTIABLE,
+        axis=NOT_DIFFERENTIABLE, tangent="np.array_split(d_x, sections, axis)", unpacks=True)
+adjoint("y = np.atleast_1d(x)",                       x="runtime.unbroadcast(d_y, x)", tangent="np.atleast_1d(d_x)")
+adjoint("y = np.atleast_2d(x)",                       x="runtime.unbroadcast(d_y, x)", tangent="np.atleast_2d(d_x)")
+adjoint("y = np.asarray(x) | np.array | np.asanyarray | np.copy | x.copy", x="d_y", tangent="d_x")
+adjoint("y = np.asarray(x, dtype) | np.array | x.astype", x=CAST, dtype=NOT_DIFFERENTIABLE,
+        tangent="runtime.through_cast(d_x, dtype)")
+adjoint("y = np.flip(x, axis=None)",                  x="np.flip(d_y, axis)", axis=NOT_DIFFERENTIABLE,
+        tangent="np.flip(d_x, axis)")
+adjoint("y = np.roll(x, shift, axis=None)",           x="np.roll(d_y, negated(shift), axis)", shift=STATIC,
+        axis=NOT_DIFFERENTIABLE, tangent="np.roll(d_x, shift, axis)")
+adjoint("y = np.repeat(x, repeats, axis=None) | x.repeat", x="runtime.unrepeat(d_y, x, repeats, axis)",
+        repeats=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="np.repeat(d_x, repeats, axis)")
+adjoint("y = np.tile(x, reps)",                       x="runtime.untile(d_y, x, reps)", reps=NOT_DIFFERENTIABLE,
+        tangent="np.tile(d_x, reps)")
+adjoint("y = np.triu(x, k=0)",                        x="np.triu(d_y, k)", k=NOT_DIFFERENTIABLE,
+        tangent="np.triu(d_x, k)")
+adjoint("y = np.tril(x, k=0)",                        x="np.tril(d_y, k)", k=NOT_DIFFERENTIABLE,
+        tangent="np.tril(d_x, k)")
+adjoint("y = np.diag(x, k=0)",                        x="runtime.undiag(d_y, x, k)", k=NOT_DIFFERENTIABLE,
+        tangent="np.diag(d_x, k)")
+adjoint("y = np.trace(x, offset=0, axis1=0, axis2=1) | x.trace", x="runtime.untrace(d_y, x, offset, axis1, axis2)",
+        offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE,
+        tangent="np.trace(d_x, offset, axis1=axis1, axis2=axis2)")
+adjoint("y = np.diagonal(x, offset=0, axis1=0, axis2=1) | x.diagonal",
+        x="runtime.undiagonal(d_y, x, offset, axis1, axis2)", offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE,
+        axis2=NOT_DIFFERENTIABLE, tangent="np.diagonal(d_x, offset, axis1=axis1, axis2=axis2)")
+adjoint("y = np.take_along_axis(x, indices, axis)",   x="runtime.untake_along_axis(d_y, x, indices, axis)",
+        indices=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="np.take_along_axis(d_x, indices, axis)")
+adjoint("y = np.pad(x, pad_width, mode='constant')",  x=PAD, pad_width=NOT_DIFFERENTIABLE, mode=STATIC,
+        tangent="np.pad(d_x, pad_width)")
 no_derivative("x.shape | np.shape", "x.ndim | np.ndim", "x.size | np.size", "np.broadcast(*xs)",
               "np.zeros(shape)", "np.ones(shape)", "np.zeros_like(x)", "np.ones_like(x)", "np.eye(n)",
-              "np.arange(n)", "np.arange(a, b)", "np.arange(a, b, step)",
+              "np.arange(n)", "np.arange(a, b)", "np.arange(a, b, step)", "np.tri(N, M=None, k=0)",
+              "np.argsort(x, axis=-1)", "np.isnan(x)", "np.logical_not(x)",
               elementwise=False, number="x.shape np.shape x.ndim np.ndim x.size np.size")
 adjoint("y = len(x)", x=ZERO, number="len", array_code=True)  # of an array: code that calls it takes arrays
 
@@ -207,4 +320,53 @@ adjoint("y = runtime.vstack_unpart(x, like, [*parts], k)", x="runtime.vstack_par
         tangent="runtime.vstack_unpart(d_x, like, parts, k)", **PARTS)
 adjoint("y = runtime.untake(x, like, indices, axis=None)", x="np.take(d_y, indices, axis=axis)", like=ZERO,
         indices=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="runtime.untake(d_x, like, indices, axis)")
+adjoint("y = runtime.unsplit(g, axis=0)",              g="runtime.resplit(d_y, len(g), axis)", axis=NOT_DIFFERENTIABLE,
+        tangent="runtime.unsplit(d_g, axis)")
+adjoint("y = runtime.resplit(g, pieces, axis=0)",      g="runtime.unsplit(d_y, axis)", pieces=NOT_DIFFERENTIABLE,
+        axis=NOT_DIFFERENTIABLE, tangent="runtime.resplit(d_g, pieces, axis)")
+adjoint("y = runtime.cumsum_adjoint(g, x, axis=None)", g="np.cumsum(d_y, axis)", x=ZERO, axis=NOT_DIFFERENTIABLE,
+        tangent="runtime.cumsum_adjoint(d_g, x, axis)")
+adjoint("y = runtime.unsort(g, x, axis=-1)",           g="runtime.sorted_like(d_y, x, axis)", x=ZERO,
+        axis=NOT_DIFFERENTIABLE, tangent="runtime.unsort(d_g, x, axis)")
+adjoint("y = runtime.sorted_like(g, x, axis=-1)",      g="runtime.unsort(d_y, x, axis)", x=ZERO,
+        axis=NOT_DIFFERENTIABLE, tangent="runtime.sorted_like(d_g, x, axis)")
+adjoint("y = runtime.undiff(g, n, axis)",               g="np.diff(d_y, n, axis=axis)", n=NOT_DIFFERENTIABLE,
+        axis=NOT_DIFFERENTIABLE, tangent="runtime.undiff(d_g, n, axis)")
+adjoint("y = runtime.unrepeat(g, x, repeats, axis=None)", g="np.repeat(d_y, repeats, axis)", x=ZERO,
+        repeats=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="runtime.unrepeat(d_g, x, repeats, axis)")
+adjoint("y = runtime.untile(g, x, reps)",              g="np.tile(d_y, reps)", x=ZERO, reps=NOT_DIFFERENTIABLE,
+        tangent="runtime.untile(d_g, x, reps)")
+adjoint("y = runtime.untrace(g, x, offset, axis1, axis2)", g="np.trace(d_y, offset, axis1=axis1, axis2=axis2)", x=ZERO,
+        offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE,
+        tangent="runtime.untrace(d_g, x, offset, axis1, axis2)")
+adjoint("y = runtime.undiagonal(g, x, offset, axis1, axis2)", g="np.diagonal(d_y, offset, axis1=axis1, axis2=axis2)",
+        x=ZERO, offset=NOT_DIFFERENTIABLE, axis1=NOT_DIFFERENTIABLE, axis2=NOT_DIFFERENTIABLE,
+        tangent="runtime.undiagonal(d_g, x, offset, axis1, axis2)")
+adjoint("y = runtime.undiag(g, x, k=0)",               g="np.diag(d_y, k)", x=ZERO, k=NOT_DIFFERENTIABLE,
+        tangent="runtime.undiag(d_g, x, k)")
+adjoint("y = runtime.untake_along_axis(g, x, indices, axis)", g="np.take_along_axis(d_y, indices, axis)", x=ZERO,
+        indices=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, tangent="runtime.untake_along_axis(d_g, x, indices, axis)")
+adjoint("y = runtime.unpad(g, pad_width)",             g="np.pad(d_y, pad_width)", pad_width=NOT_DIFFERENTIABLE,
+        tangent="runtime.unpad(d_g, pad_width)")
+adjoint("f = runtime.full_convolution(g, x, y, mode, correlate)",
+        g="runtime.convolution_part(d_f, x, y, mode, correlate)",
+        x=ZERO, y=ZERO, mode=NOT_DIFFERENTIABLE, correlate=NOT_DIFFERENTIABLE,
+        tangent="runtime.full_convolution(d_g, x, y, mode, correlate)")
+adjoint("p = runtime.convolution_part(g, x, y, mode, correlate)",
+        g="runtime.full_convolution(d_p, x, y, mode, correlate)",
+        x=ZERO, y=ZERO, mode=NOT_DIFFERENTIABLE, correlate=NOT_DIFFERENTIABLE,
+        tangent="runtime.convolution_part(d_g, x, y, mode, correlate)")
+adjoint("y = runtime.through_cast(g, dtype)",          g="runtime.through_cast(d_y, dtype)", dtype=NOT_DIFFERENTIABLE,
+        tangent="runtime.through_cast(d_g, dtype)")
+adjoint("y = runtime.spectral_norm_adjoint(g, x, axis, keepdims)",
+        g="runtime.spectral_norm_tangent(d_y, x, axis, keepdims)",
+        x=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, keepdims=NOT_DIFFERENTIABLE,  # no second derivative
+        tangent="runtime.spectral_norm_adjoint(d_g, x, axis, keepdims)")
+adjoint("t = runtime.spectral_norm_tangent(d, x, axis, keepdims)",
+        d="runtime.spectral_norm_adjoint(d_t, x, axis, keepdims)",
+        x=NOT_DIFFERENTIABLE, axis=NOT_DIFFERENTIABLE, keepdims=NOT_DIFFERENTIABLE,
+        tangent="runtime.spectral_norm_tangent(d_d, x, axis, keepdims)")
+derivative("s = runtime.tie_share(z, v, [*values])",   z=ZERO, v=ZERO, values=ZERO)
+adjoint("y = runtime.lower_halved(x)",                 x="runtime.lower_halved(d_y)", tangent="runtime.lower_halved(d_x)")
+adjoint("y = runtime.symmetrized(x)",                  x="runtime.symmetrized(d_y)", tangent="runtime.symmetrized(d_x)")
 # fmt: on

@@ -47,12 +47,26 @@ INTRODUCTION = [
 
 CONVENTIONS = [
     "Conventions at kinks and ties: `abs` and `fabs` have derivative 0 at 0 (the sign",
-    "function); `max`/`min` of two equal values, and `np.max`/`np.min` over tied elements,",
-    "share the gradient equally; `np.clip` passes the gradient to `x` where `x` lies within",
-    "the bounds, the bounds included, and otherwise to the bound that is the result (`hi`",
-    "wherever `lo > hi`, as NumPy returns `hi` there). `np.prod` divides by `x`, so an input with exact zeros",
+    "function); `max`/`min` of equal values (of two or more arguments), and `np.max`/`np.min`",
+    "over tied elements, share the gradient equally; `np.clip` passes the gradient to `x` where",
+    "`x` lies within the bounds, the bounds included, and otherwise to the bound that is the",
+    "result (`hi` wherever `lo > hi`, as NumPy returns `hi` there). `np.sort` is a permutation:",
+    "tied elements keep their order (a stable sort), and each gets the gradient of the position",
+    "it is sorted to, as in JAX. `np.sinc` has derivative 0 at 0, its limit. `np.nansum` and",
+    "`np.nanmean` pass no gradient to NaN elements. `np.linalg.cholesky` reads its input as",
+    "symmetric: its adjoint is symmetric, and its tangent is right for symmetric directions.",
+    "`np.linalg.norm(x, 2)` of a matrix is its largest singular value, with the adjoint `u v^T`",
+    "of the singular vectors `np.linalg.svd` gives (where that value is repeated the norm has no",
+    "derivative); it has no second derivative.",
+    "`np.prod` and `np.cumprod` divide by `x`, so an input with exact zeros",
     "gets `nan`/`inf` entries; `np.std` and `np.linalg.norm` divide by the result, so their",
-    "gradient at zero spread or at the zero vector is `nan`.",
+    "gradient at zero spread or at the zero vector is `nan`; `np.linalg.det`, `slogdet`, `inv`",
+    "and `solve` need an invertible matrix.",
+    "",
+    "Tuple results: `np.split`, `np.array_split` and `np.linalg.slogdet` give",
+    "a tuple of arrays of one shape, unpacked into names (`q, p = np.split(x, 2)`) or indexed;",
+    "their adjoint `d_y` is the pieces' adjoints stacked into one array, so `np.array_split` into",
+    "pieces of different lengths has no derivative (an error says so when the gradient runs).",
 ]
 
 

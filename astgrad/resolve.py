@@ -594,7 +594,10 @@ def _describe_value(node):
 
 
 def _is_constant(value):
-    return isinstance(value, (numbers.Number, np.ndarray, np.generic))
+    """Numbers, arrays, and number types passed as a dtype (``x.astype(float)``)."""
+    if isinstance(value, type) and issubclass(value, (numbers.Number, np.generic)):
+        return True
+    return isinstance(value, (numbers.Number, np.ndarray, np.generic, np.dtype))
 
 
 def _same(found, value):

@@ -22,7 +22,9 @@ dot (``x.sum(...)`` is ``".sum"``, ``x.T`` is ``".T"``). In the call:
 * ``name=default`` is an optional input, passed by keyword (the first one may
   also be passed by position, as ``np.sum(x, 0)`` passes ``axis``; with
   ``by_position=True`` all of them may, in order, as ``norm.logpdf(x, 0, 2)``
-  passes ``loc`` and ``scale``);
+  passes ``loc`` and ``scale``); in a SciPy entry a ``None`` written for an
+  input whose default is a number means that default, as SciPy reads it
+  (``logsumexp(x, b=None)``);
 * ``[*xs]`` is a list or tuple of inputs (``np.concatenate([a, b])``), and
   ``*xs`` the remaining positional arguments; their templates are
   instantiated once per element, with ``i`` the element's position.
@@ -99,6 +101,10 @@ its text:
   their inputs (``True`` for all); ``math`` functions always give one.
 * ``array_code=True``: calling any spelling makes the code array code (``@``,
   ``x[index]``); spellings of NumPy's module always do.
+* ``unpacks=True``: the result is a tuple of arrays of one shape (``np.split``,
+  ``np.linalg.slogdet``), which a user unpacks into names (``q, p = np.split(x, 2)``);
+  each name is an index of the result, and the result's adjoint ``d_y`` is the
+  pieces' adjoints stacked into one array.
 
 `domain` gives the interval the generated finite-difference test samples each
 input from.
@@ -220,6 +226,7 @@ class Rule:
     reduction: str = None  # "sum", "mean", "max", ... for a reduction of x over axis (keepdims)
     by_position: bool = False  # whether every optional input may be passed by position, in order
     sums_back: bool = False  # whether the adjoint templates sum a broadcast d_<output> back themselves
+    unpacks: bool = False  # whether the result is a tuple of arrays of one shape, to unpack into names
     names: str = MATH  # the module whose functions `MODULE_FUNCTIONS` name in this rule's templates
 
     @property
@@ -308,14 +315,14 @@ def derivative(spellings, domain=REAL, namespace=None, number="", array_code=Fal
 
 
 def adjoint(spellings, tangent=None, elementwise=False, domain=REAL, namespace=None, number="", array_code=False,
-            reduction=None, sums_back=False, by_position=False, **templates):  # fmt: skip
+            reduction=None, sums_back=False, by_position=False, unpacks=False, **templates):  # fmt: skip
     """Add an entry given by the adjoint contribution (in terms of ``d_<output>``) for each input,
     and the output's `tangent` (in terms of ``d_<input>``, the inputs' tangents)."""
     if reduction is not None:  # a reduction's axes are constants written in the call
         templates = {"axis": STATIC, "keepdims": STATIC, **templates}
     entry = _make_entry(spellings, "adjoint", elementwise, templates, tangent, namespace, domain=domain, number=number,
                         array_code=array_code, reduction=reduction, sums_back=sums_back,
-                        by_position=by_position)  # fmt: skip
+                        by_position=by_position, unpacks=unpacks)  # fmt: skip
     if reduction is not None and not set(REDUCTION_INPUTS) <= set(entry.rules[0].params):
         raise TableError(f"{entry.signature!r}: a reduction's inputs are named {', '.join(REDUCTION_INPUTS)}")
     return _add(entry)
@@ -485,11 +492,23 @@ def bind(rule, args, keywords):
             raise TypeError(f"the keyword `{keyword}` does not fit")
         bound[keyword] = argument
     for param, default in rule.optional.items():
+        if _means_default(rule, bound.get(param), default):
+            bound[param] = constant_node(default)
         bound.setdefault(param, constant_node(default))
+    for param, argument in bound.items():  # `np.sum([a, b])`: a list for one array would get no gradient
+        is_display = isinstance(argument, (gast.List, gast.Tuple))
+        if is_display and param != rule.sequence and rule.texts[param] not in MARKERS:
+            raise TypeError(f"a list or tuple display is passed for `{param}`: pass an array, e.g. np.array([...])")
     missing = [param for param in rule.params if param not in bound]
     if missing:
         raise TypeError(f"`{missing[0]}` is missing")
     return bound
+
+
+def _means_default(rule, argument, default):
+    """Whether `argument` is SciPy's written-out default: ``None`` for an input whose default is a number."""
+    is_none = isinstance(argument, gast.Constant) and argument.value is None
+    return is_none and isinstance(default, (int, float)) and rule.expression.startswith("scipy.")
 
 
 def _elements(argument):
@@ -537,7 +556,7 @@ def tangent_terms(rule):
 
 # ---- reading an entry's spellings (when it is added; with `ast`, which is quick) -----------------
 def _make_entry(spellings, form, elementwise, templates, tangent, namespace, domain=REAL, number="",
-                array_code=False, reduction=None, sums_back=False, by_position=False):  # fmt: skip
+                array_code=False, reduction=None, sums_back=False, by_position=False, unpacks=False):  # fmt: skip
     """An `Entry` with one `Rule` per spelling, after checking that every input has one template."""
     namespace = {**NAMESPACE, **(namespace or {})}
     output, calls = _read_spellings(spellings, namespace)
@@ -560,7 +579,7 @@ def _make_entry(spellings, form, elementwise, templates, tangent, namespace, dom
         entry.rules.append(Rule(fn, f"{output} = {text}", output, params, positional, optional, sequence, spread,
                                 entry, module, domains, number_result=module == MATH or is_number,
                                 array_code=module == NUMPY or array_code, reduction=reduction, sums_back=sums_back,
-                                names=module or MATH, by_position=by_position))  # fmt: skip
+                                unpacks=unpacks, names=module or MATH, by_position=by_position))  # fmt: skip
     return entry
 
 
@@ -791,16 +810,43 @@ def einsum_adjoint_spec(spec, operand):
 
 
 def two_norm_axis(ord, axis):
-    """`axis`, after checking that ``np.linalg.norm(x, ord, axis)`` is a 2-norm (ValueError if not)."""
-    if ord is None or (ord == 2 and isinstance(axis, int)):
+    """`axis`, after checking that ``np.linalg.norm(x, ord, axis)`` is a 2-norm (ValueError if not).
+
+    The Frobenius norm of a matrix is the 2-norm of its elements.
+    """
+    frobenius = ord == "fro" and (axis is None or isinstance(axis, tuple))
+    if ord is None or (ord == 2 and isinstance(axis, int)) or frobenius:
         return axis
-    raise ValueError("only the 2-norm is differentiated: leave `ord` out (or use ord=2 with an integer axis)")
+    raise ValueError(
+        "only the 2-norm, the Frobenius norm and the largest singular value are differentiated: leave `ord` out, "
+        "or write ord='fro' or ord=2"
+    )
+
+
+def spectral(ord, axis):
+    """Whether ``np.linalg.norm(x, ord, axis)`` is the largest singular value (ord=2 over two axes, or of a matrix)."""
+    return ord == 2 and not isinstance(axis, int)
+
+
+def negated(shift):
+    """``-shift`` of a constant shift (``np.roll``), also of a tuple of them."""
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+
+
+def only_constant_padding(mode):
+    """True for ``np.pad``'s mode 'constant' (ValueError for the others)."""
+    if mode != "constant":
+        raise ValueError(f"only mode='constant' is differentiated, not {mode!r}: pad with zeros or a constant")
+    return True
 
 
 STATIC_HELPERS = {
     "inverse_permutation": inverse_permutation,
     "einsum_adjoint_spec": einsum_adjoint_spec,
     "two_norm_axis": two_norm_axis,
+    "negated": negated,
+    "spectral": spectral,
+    "only_constant_padding": only_constant_padding,
 }
 
 # Shorthands for reductions, written out when a template is parsed (see docs/primitives.md).

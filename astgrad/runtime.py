@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from .errors import ArrayInputError, IntegerInputError, NonScalarOutputError
+from .errors import ArrayInputError, IntegerInputError, NoDerivativeError, NonScalarOutputError
 
 
 def checked_seed(output, seed, *wrt):
@@ -257,10 +257,25 @@ def unindex(gradient, x, index):
     """The adjoint of ``x[index]``: `gradient` put back where it was read, zeros elsewhere.
 
     Repeated integer indices add up (``np.add.at``), as each use of an element does.
+    An `x` that is a tuple of arrays (``np.split``'s pieces) gets its adjoint as
+    one array, the pieces' adjoints stacked.
     """
-    result = np.zeros(np.shape(x), dtype=np.result_type(gradient, float))
+    result = np.zeros(_pieces_shape(x) if isinstance(x, (tuple, list)) else np.shape(x),
+                      dtype=np.result_type(gradient, float))  # fmt: skip
     np.add.at(result, index, gradient)
     return result
+
+
+def _pieces_shape(pieces):
+    """The shape of a tuple of arrays stacked (NoDerivativeError if they differ in shape)."""
+    shapes = {np.shape(piece) for piece in pieces}
+    if len(shapes) > 1:
+        raise NoDerivativeError(
+            f"the pieces of an array split into parts of different shapes ({', '.join(map(str, sorted(shapes)))}) "
+            "have no derivative here",
+            hint="split into equal parts (np.split(x, n) with n dividing the length), or slice: x[:k], x[k:]",
+        )
+    return (len(pieces),) + shapes.pop()
 
 
 def matmul_left_adjoint(d_z, x, y):
@@ -468,3 +483,217 @@ WITHOUT_DERIVATIVE = dict.fromkeys(
     (mvn_residual_adjoint, mvn_residual_tangent, mvn_whitened, mvn_cov_adjoint, mvn_cov_tangent),
     "scipy.stats.multivariate_normal",
 )
+
+
+# ---- adjoints of NumPy's linear functions (each linear in its first argument, and in the table) ----
+def cumsum_adjoint(gradient, like, axis=None):
+    """The adjoint of ``np.cumsum(like, axis)``: `gradient` summed from the end backwards."""
+    if axis is None:  # np.cumsum of the flattened array
+        return np.reshape(np.flip(np.cumsum(np.flip(gradient))), np.shape(like))
+    return np.flip(np.cumsum(np.flip(gradient, axis), axis=axis), axis)
+
+
+def unsort(gradient, like, axis=-1):
+    """The adjoint of ``np.sort(like, axis)``: `gradient` put back where each sorted element came from.
+
+    Tied elements keep their order (a stable sort): each gets the gradient of
+    the position it was sorted to.
+    """
+    if axis is None:  # np.sort of the flattened array
+        whole = np.zeros(np.size(like))
+        whole[np.argsort(like, axis=None, kind="stable")] = gradient
+        return np.reshape(whole, np.shape(like))
+    whole = np.zeros(np.shape(like))
+    np.put_along_axis(whole, np.argsort(like, axis=axis, kind="stable"), gradient, axis)
+    return whole
+
+
+def sorted_like(tangent, like, axis=-1):
+    """`tangent` permuted as ``np.sort(like, axis)`` permutes `like` (the tangent of a sort, and `unsort`'s adjoint)."""
+    order = np.argsort(like, axis=axis, kind="stable")
+    if axis is None:
+        return np.ravel(tangent)[order]
+    return np.take_along_axis(np.broadcast_to(tangent, np.shape(like)), order, axis)
+
+
+def undiff(gradient, n, axis):
+    """The adjoint of ``np.diff(x, n, axis)``: for each difference, ``-np.diff`` with zeros padded at both ends."""
+    for _ in range(n):
+        padding = [(0, 0)] * np.ndim(gradient)
+        padding[axis] = (1, 1)
+        gradient = -np.diff(np.pad(gradient, padding), axis=axis)
+    return gradient
+
+
+def unrepeat(gradient, like, repeats, axis=None):
+    """The adjoint of ``np.repeat(like, repeats, axis)``: the copies of each element added up."""
+    shape = np.shape(like)
+    length = int(np.prod(shape)) if axis is None else shape[axis]
+    owners = np.repeat(np.arange(length), repeats)  # the element each copy came from
+    if axis is None:
+        whole = np.zeros(length)
+        np.add.at(whole, owners, gradient)
+        return np.reshape(whole, shape)
+    whole = np.zeros(shape)
+    np.add.at(whole, (slice(None),) * (axis % len(shape)) + (owners,), gradient)
+    return whole
+
+
+def untile(gradient, like, reps):
+    """The adjoint of ``np.tile(like, reps)``: the tiles added up."""
+    shape = np.shape(like)
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    axes = max(len(shape), len(reps))
+    padded_shape = (1,) * (axes - len(shape)) + tuple(shape)
+    padded_reps = (1,) * (axes - len(reps)) + reps
+    interleaved = [length for pair in zip(padded_reps, padded_shape) for length in pair]
+    tiles = np.reshape(gradient, interleaved)
+    return _shaped_like(np.sum(tiles, axis=tuple(range(0, 2 * axes, 2))), like)
+
+
+def untrace(gradient, like, offset, axis1, axis2):
+    """The adjoint of ``np.trace(like, offset, axis1, axis2)``: `gradient` spread along the diagonal."""
+    shape = np.shape(like)
+    first, second = axis1 % len(shape), axis2 % len(shape)
+    eye = np.eye(shape[first], shape[second], k=offset)
+    eye_shape = [1] * len(shape)
+    eye_shape[first], eye_shape[second] = shape[first], shape[second]
+    eye = np.reshape(eye if first < second else eye.T, eye_shape)
+    return np.expand_dims(gradient, (first, second)) * eye
+
+
+def undiagonal(gradient, like, offset, axis1, axis2):
+    """The adjoint of ``np.diagonal(like, offset, axis1, axis2)``: `gradient` (its last axis the diagonal's) put back."""
+    whole = np.zeros(np.shape(like))
+    matrices = np.moveaxis(whole, (axis1, axis2), (-2, -1))  # a view: writing to it writes `whole`
+    index = np.arange(np.shape(gradient)[-1])
+    matrices[..., index + max(-offset, 0), index + max(offset, 0)] = gradient
+    return whole
+
+
+def undiag(gradient, like, k=0):
+    """The adjoint of ``np.diag(like, k)``: the diagonal of a matrix, or a matrix holding a diagonal."""
+    if np.ndim(like) == 1:
+        return np.diag(gradient, k)
+    whole = np.zeros(np.shape(like))
+    index = np.arange(len(gradient))
+    whole[index + max(-k, 0), index + max(k, 0)] = gradient
+    return whole
+
+
+def untake_along_axis(part, like, indices, axis):
+    """The adjoint of ``np.take_along_axis(like, indices, axis)``: repeated indices add up."""
+    whole = np.zeros(np.shape(like))
+    if axis is None:
+        np.add.at(whole.reshape(-1), indices, part)
+        return whole
+    index = list(np.ix_(*[np.arange(length) for length in np.shape(part)]))
+    index[axis % whole.ndim] = indices
+    np.add.at(whole, tuple(index), part)
+    return whole
+
+
+def unpad(gradient, pad_width):
+    """The adjoint of ``np.pad(x, pad_width)`` (constant padding): the part of `gradient` that was `x`."""
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (np.ndim(gradient), 2))
+    return gradient[tuple(slice(before, length - after) for (before, after), length in zip(widths, np.shape(gradient)))]
+
+
+def full_convolution(gradient, x, y, mode, correlate):
+    """`gradient` (of ``np.convolve(x, y, mode)``, or of ``np.correlate``) placed in the full result, zeros elsewhere.
+
+    The adjoint of a full convolution is a correlation of valid length; this
+    undoes the cut that `mode` makes.
+    """
+    whole = np.zeros(len(x) + len(y) - 1)
+    start = _convolution_start(x, y, mode, correlate)
+    whole[start : start + len(gradient)] = gradient
+    return whole
+
+
+def convolution_part(full, x, y, mode, correlate):
+    """The part of the full convolution (or correlation) of `x` and `y` that `mode` keeps.
+
+    The adjoint of `full_convolution`.
+    """
+    shorter, longer = min(len(x), len(y)), max(len(x), len(y))
+    length = {"full": len(full), "valid": longer - shorter + 1, "same": longer}[mode]
+    start = _convolution_start(x, y, mode, correlate)
+    return full[start : start + length]
+
+
+def _convolution_start(x, y, mode, correlate):
+    """Where the result of `mode` starts in the full convolution (or correlation) of `x` and `y`."""
+    shorter = min(len(x), len(y))
+    start = {"full": 0, "valid": shorter - 1, "same": (shorter - 1) // 2}[mode]
+    if mode == "same" and correlate and len(x) < len(y):  # NumPy correlates the other way round then
+        return shorter - 1 - start
+    return start
+
+
+def through_cast(gradient, dtype):
+    """`gradient` through a cast to `dtype`: unchanged to a real type, zero to an integer type (rounding)."""
+    if np.dtype(dtype).kind in "fc":
+        return gradient
+    return np.zeros(np.shape(gradient))
+
+
+def tie_share(result, value, candidates):
+    """The derivative of ``result = max(*candidates)`` (or min) by `value`, one of the candidates.
+
+    Tied candidates share equally.
+    """
+    return (value == result) / sum(candidate == result for candidate in candidates)
+
+
+def lower_halved(x):
+    """The lower triangle of `x` (over the last two axes) with its diagonal halved (Cholesky's adjoint)."""
+    return np.tril(x) - 0.5 * x * np.eye(np.shape(x)[-1])
+
+
+def symmetrized(x):
+    """``(x + x^T) / 2`` over the last two axes."""
+    return 0.5 * (x + np.swapaxes(x, -1, -2))
+
+
+def unsplit(gradient, axis=0):
+    """The adjoint of ``np.split(x, sections, axis)``: the pieces' adjoints (stacked, one per row) joined again."""
+    return np.concatenate(tuple(gradient), axis=axis)
+
+
+def resplit(gradient, pieces, axis=0):
+    """`gradient` split into equal `pieces` along `axis` and stacked: the adjoint of `unsplit`."""
+    return np.stack(np.split(gradient, pieces, axis=axis))
+
+
+def spectral_norm_adjoint(gradient, x, axis, keepdims):
+    """The adjoint of ``np.linalg.norm(x, 2, axis, keepdims)``: `gradient` times ``u v^T`` of the largest
+    singular value (over `axis`, two axes, or those of a matrix); a vector's is the 2-norm's.
+
+    Where the largest singular value is repeated, the norm has no derivative:
+    this is the one of the singular vectors ``np.linalg.svd`` gives.
+    """
+    if axis is None and np.ndim(x) == 1:
+        return gradient * x / np.linalg.norm(x)
+    axes = (-2, -1) if axis is None else axis
+    u, v = _top_singular_vectors(np.moveaxis(x, axes, (-2, -1)))
+    if keepdims:
+        gradient = np.squeeze(gradient, axis=axes)
+    return np.moveaxis(np.expand_dims(gradient, (-2, -1)) * (u[..., :, None] * v[..., None, :]), (-2, -1), axes)
+
+
+def spectral_norm_tangent(tangent, x, axis, keepdims):
+    """The tangent of ``np.linalg.norm(x, 2, axis, keepdims)``: ``u^T tangent v`` (see `spectral_norm_adjoint`)."""
+    if axis is None and np.ndim(x) == 1:
+        return np.sum(x * tangent) / np.linalg.norm(x)
+    axes = (-2, -1) if axis is None else axis
+    u, v = _top_singular_vectors(np.moveaxis(x, axes, (-2, -1)))
+    moved = np.moveaxis(np.broadcast_to(tangent, np.shape(x)), axes, (-2, -1))
+    result = np.einsum("...i,...ij,...j->...", u, moved, v)
+    return np.expand_dims(result, axes) if keepdims else result
+
+
+def _top_singular_vectors(matrices):
+    """The singular vectors (u, v) of the largest singular value of each matrix (the last two axes)."""
+    u, _, vt = np.linalg.svd(matrices)
+    return u[..., :, 0], vt[..., 0, :]

@@ -15,7 +15,7 @@ import gast
 import numpy as np
 
 from . import runtime
-from .names import name, with_children
+from .names import copy_atom, name, with_children
 from .rules import MARKERS, ZERO, returns_number
 from .ir import atoms, each_input
 
@@ -39,7 +39,8 @@ class ShapeClasses(dict):
 def shape_classes(program, rules):
     """The `ShapeClasses` of the program's names (an elementwise result has its inputs' classes together).
 
-    An elementwise primitive's adjoint must be summed back to an input's shape
+    A keepdims reduction of a name broadcasts to that name's shape, so next to
+    it in an elementwise result it adds nothing to the class. An elementwise primitive's adjoint must be summed back to an input's shape
     (unbroadcast) unless the input is known to have the output's shape already.
     Number constants broadcast without changing any shape.
     """
@@ -47,6 +48,7 @@ def shape_classes(program, rules):
     shapes.numpy_values = set()
     is_numpy_module = numpy_test(program.namespace)
     slices = {}  # (the sliced name's class, elements dropped) -> the first slice's class
+    within = {}  # a keepdims reduction -> the class of what it reduces, whose shape it broadcasts to
     for equation, rule in zip(program.equations, rules):
         names = [a.id for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
         if _gives_numpy_value(equation.value, any(n in shapes.numpy_values for n in names), is_numpy_module):
@@ -56,17 +58,37 @@ def shape_classes(program, rules):
         if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not union):
             shapes[equation.target] = frozenset()
         elif rule.elementwise:
-            shapes[equation.target] = union
+            shapes[equation.target] = _without_kept_dims(union, within)
         elif rule.fn in SHAPED_LIKE:  # a run-time helper of generated code: the shape of one of its inputs
             like = equation.inputs[SHAPED_LIKE[rule.fn]]
             shapes[equation.target] = shapes[like.id] if isinstance(like, gast.Name) else frozenset()
         else:
             shapes[equation.target] = frozenset((equation.target,))
+            reduced = _reduced_keeping_dims(rule, equation.inputs)
+            if reduced is not None and shapes[reduced]:
+                within[equation.target] = shapes[reduced]
             dropped = _dropped_by_slice(rule, equation.inputs)
             if dropped is not None:  # x[1:] and x[:-1] have one shape: the first one's
                 key = (shapes[equation.inputs[0].id], dropped)
                 shapes[equation.target] = slices.setdefault(key, shapes[equation.target])
     return shapes
+
+
+def _reduced_keeping_dims(rule, inputs):
+    """The name ``np.f(x, axis=A, keepdims=True)`` reduces (`x`), else None."""
+    if not rule.reduction:
+        return None
+    reduced, _, keepdims = rule.reduction_inputs(inputs)
+    return reduced.id if keepdims is True and isinstance(reduced, gast.Name) else None
+
+
+def _without_kept_dims(union, within):
+    """`union` without the keepdims reductions of names in it: ``{x}`` for ``x - np.mean(x, axis=1, keepdims=True)``.
+
+    Such a reduction has as many axes as what it reduces, each of length 1 or
+    the same, so broadcasting it with that changes no shape.
+    """
+    return frozenset(m for m in union if not (m in within and within[m] <= union))
 
 
 # The helpers of generated code whose result has the shape of one of their inputs (its position):
@@ -137,11 +159,24 @@ def needed_anyway(program, rules, active, computed=()):
     ``z`` for ``y * z``, whose partial is ``z``. Asking one of them for a
     shape costs nothing.
     """
-    needed = _read_by_templates(program, rules, active)
+    read = _read_by_templates(program, rules, active)
+    needed = Needed(read)
     for equation, rule in reversed(list(zip(program.equations, rules))):
         if equation.target in needed:
             needed |= {atom.id for atom in atoms(rule, equation.inputs) if isinstance(atom, gast.Name)}
-    return needed | set(computed)  # not their parts: those stay nested in the user's expressions
+    needed |= set(computed)  # not their parts: those stay nested in the user's expressions
+    needed.standing = frozenset(read) | frozenset(computed)
+    return needed
+
+
+class Needed(set):
+    """Names the gradient computes anyway; `standing`: those of them on a line of their own.
+
+    A template or the user reads those by name; the others may be parts of a
+    user's expression, written nested again unless something else reads them.
+    """
+
+    standing = frozenset()
 
 
 def _read_by_templates(program, rules, active):
@@ -227,12 +262,13 @@ def _shape_name(variable, shapes, producers):
 def _shape_sources(variable, shapes, producers, kept):
     """Names whose shapes broadcast together give the shape of `variable`: ``[y, z]`` for ``y * z``.
 
-    So that an elementwise result the gradient needs only for its shape
+    A variable the gradient computes anyway names its own shape. So that an
+    elementwise result the gradient needs only for its shape
     (``np.size(diff)`` for ``np.mean(diff)``) is not computed: an elementwise
     result stands for the names it is computed from, unless the gradient
     computes it anyway (it is in `kept`).
     """
-    named = _shape_name(variable, shapes, producers)
+    named = variable if variable in getattr(kept, "standing", ()) else _shape_name(variable, shapes, producers)
     equation = producers.get(named)
     if named in kept or equation is None or not equation.rule.elementwise:
         return [named]
@@ -252,10 +288,14 @@ def shapes_from_class(term, shapes, producers, kept, namespace):
     So an array needed only for its shape (``np.sum(prod)`` needs ``np.shape(prod)``
     in its adjoint) need not be computed, or kept, when other names give its
     shape: ``np.shape(x)``, or ``np.broadcast(y, z).shape`` for ``y * z``.
+    The size of a number is 1.
     """
     is_numpy_module = numpy_test(namespace)
 
     def rewrite(node):
+        node = _count_of_reduction(node, producers, is_numpy_module) or node
+        if is_shape_call(node, is_numpy_module) and node.func.attr == "size" and not shapes[node.args[0].id]:
+            return gast.Constant(value=1, kind=None)  # the size of a number: a count of 1 is not written
         if is_shape_call(node, is_numpy_module):
             reference = shape_reference(node.args[0].id, shapes, producers, kept, namespace)
             if isinstance(reference, gast.Name) and reference.id not in shapes.numpy_values:
@@ -264,6 +304,35 @@ def shapes_from_class(term, shapes, producers, kept, namespace):
         return with_children(node, rewrite)
 
     return rewrite(term)
+
+
+def _count_of_reduction(node, producers, is_numpy_module):
+    """``1 / np.shape(x)[a]`` for ``np.size(y) / np.size(x)`` where y reduces x over the one axis a, else None.
+
+    A mean's count named from its input's own shape (``d_var / x.shape[-1]``
+    once optimize has written ``d * (1 / n)`` as ``d / n``).
+    """
+    if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div)):
+        return None
+    sizes = [node.left, node.right]
+    if not all(is_shape_call(size, is_numpy_module) and size.func.attr == "size" for size in sizes):
+        return None
+    reduced, whole = (size.args[0].id for size in sizes)
+    equation = producers.get(reduced)
+    if equation is None or not equation.rule.reduction:
+        return None
+    try:
+        x, axis, _ = equation.rule.reduction_inputs(equation.inputs)
+    except (ValueError, TypeError, SyntaxError, KeyError):
+        return None
+    if type(axis) is not int or not (isinstance(x, gast.Name) and x.id == whole):
+        return None
+    shape = gast.Call(func=copy_atom(node.right.func), args=[name(whole)], keywords=[])
+    shape.func.attr = "shape"
+    index = gast.Constant(value=axis, kind=None) if axis >= 0 else gast.UnaryOp(
+        op=gast.USub(), operand=gast.Constant(value=-axis, kind=None))
+    length = gast.Subscript(value=shape, slice=index, ctx=gast.Load())
+    return gast.BinOp(left=gast.Constant(value=1, kind=None), op=gast.Div(), right=length)
 
 
 def shape_reference(variable, shapes, producers, kept, namespace):

@@ -13,7 +13,9 @@ one for it. Every name is assigned once:
   when that would be long, only the function or operator word (``sin``,
   ``prod``) with a numeric suffix on collision;
 * plain copies (``y = x``) and tuples (``a, b = b, a``) make no equations:
-  the names just stand for their atoms from then on.
+  the names just stand for their atoms from then on;
+* a tuple known only at run time, a shape (``n, d = X.shape``) or a tuple of
+  arrays (``q, p = np.split(x, 2)``), is unpacked by one index per name.
 """
 
 import builtins
@@ -114,7 +116,7 @@ class _Builder:
         if isinstance(target, gast.Name):
             self.current[target.id] = atoms
             return
-        if self._is_shape(atoms):  # n, d = X.shape: one index per name
+        if self._is_tuple_result(atoms):  # n, d = X.shape; q, p = np.split(x, 2): one index per name
             atoms = tuple(self._indexed(atoms, position, element) for position, element in enumerate(target.elts))
         if not isinstance(atoms, tuple) or len(atoms) != len(target.elts):
             raise self.location.error(
@@ -126,12 +128,13 @@ class _Builder:
         for element, atom in zip(target.elts, atoms):
             self.bind(element, atom, node)
 
-    def _is_shape(self, atom):
-        """Whether `atom` names a shape (``x.shape``, ``np.shape(x)``), a tuple known only at run time."""
+    def _is_tuple_result(self, atom):
+        """Whether `atom` names a tuple known only at run time: a shape (``x.shape``, ``np.shape(x)``)
+        or a tuple of arrays (``np.split``, ``np.linalg.slogdet``: `Rule.unpacks`)."""
         if not isinstance(atom, gast.Name):
             return False
         producer = self.producers.get(atom.id)
-        return producer is not None and producer.rule.fn in (".shape", np.shape)
+        return producer is not None and (producer.rule.fn in (".shape", np.shape) or producer.rule.unpacks)
 
     def _indexed(self, atom, position, element):
         """`atom[position]` as an equation, named after `element` if it is a name."""

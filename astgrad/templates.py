@@ -46,11 +46,27 @@ def _substitute(template, placeholders, references, namespace):
     if isinstance(template, gast.Attribute) and dotted_name(template) in references:
         dotted = dotted_name(template)
         return namespace.reference(references[dotted], hint=dotted)
+    if isinstance(template, (gast.List, gast.Tuple)):  # `[x, y, *xs]`: the elements of `xs` spliced in
+        elements = []
+        for element in template.elts:
+            if isinstance(element, gast.Starred) and isinstance(placeholders.get(_name(element.value)), tuple):
+                elements += [copy_expression(atom) for atom in placeholders[element.value.id]]
+            else:
+                elements.append(_substitute(element, placeholders, references, namespace))
+        return type(template)(elts=elements, ctx=gast.Load())
+    if isinstance(template, gast.Subscript) and isinstance(placeholders.get(_name(template.value)), tuple):
+        position = _substitute(template.slice, placeholders, references, namespace)
+        if isinstance(position, gast.Constant) and isinstance(position.value, int):  # `xs[i]`: the element itself
+            return copy_expression(placeholders[template.value.id][position.value])
     if isinstance(template, gast.Subscript) and dotted_name(template.value) == "np.s_":
         index = _substitute(template.slice, placeholders, references, namespace)
         if not any(isinstance(node, gast.Slice) for node in gast.walk(index)):
             return index  # np.s_[0] is just 0
     return with_children(template, lambda child: _substitute(child, placeholders, references, namespace))
+
+
+def _name(node):
+    return node.id if isinstance(node, gast.Name) else None
 
 
 def copy_expression(value):

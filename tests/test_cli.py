@@ -389,7 +389,7 @@ def test_origin_comments_of_the_mlp_gradient_fit_in_79_columns(capsys, monkeypat
     lines = out.splitlines()
     assert max(map(len, lines)) <= 79
     assert lines[lines.index("    # from line 73: np.exp(shifted)") + 1] == (
-        "    d_shifted = d_shifted + d_sum_exp_shifted * exp_shifted"
+        "    d_shifted = d_log_probs + d_sum_exp_shifted * exp_shifted"
     )
     assert "    # from line 73: shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdim..." in lines
     assert out == astgrad.source(astgrad.grad(cli.load_function("examples/mlp.py:loss")), comments=True)

@@ -193,6 +193,18 @@ def test_jvp_of_scalars_returns_the_value_and_the_directional_derivative():
         assert tangent == pytest.approx(float(along(sin_cos, [X0, Y0], (0, 1), (dx, dy))), rel=1e-7, abs=1e-9)
 
 
+def largest_of_three(a, b, c):
+    return max(a, b, c) * min(a, 2.0, c, b)
+
+
+def test_each_element_of_a_list_of_inputs_gets_its_partial_in_forward_mode():
+    """``max(a, b, c)``: a partial per argument, ties sharing equally (b and c tie for the max)."""
+    value, tangent = astgrad.jvp(largest_of_three)(1.0, 3.0, 3.0, 1.0, 2.0, 4.0)
+    assert value == 3.0 * 1.0
+    assert tangent == (2.0 + 4.0) / 2 * 1.0 + 3.0 * 1.0
+    assert astgrad.grad(largest_of_three, wrt=(0, 1, 2))(1.0, 3.0, 3.0) == (3.0, 0.5, 0.5)
+
+
 def test_jvp_is_linear_in_the_tangents():
     jvp_f = astgrad.jvp(corpus.two_variables)
     _, first = jvp_f(0.8, 1.3, 1.0, 0.0)

@@ -131,3 +131,27 @@ def test_the_gradient_of_x_times_x_has_one_line_and_the_value_of_two():
     assert "    d_x = d_x_times_x * (2 * x)\n" in astgrad.source(d_square)
     for x, c in [(0.1, 3.0), (-7.3, 1e-3), (1e150, 2.5), (3.0, -1e-300)]:
         assert d_square(x, c, d_out=0.7) == (0.7 * c) * x + (0.7 * c) * x
+
+
+def temporaries_nested(text, temporaries):
+    """`text`'s body after nest_temporaries, the lines assigning `temporaries` marked as temporaries."""
+    body = [line if line.target not in temporaries else Line(line.target, line.value, line.role, temporary=True)
+            for line in body_of(text)]  # fmt: skip
+    return source_of(optimize.nest_temporaries(body))
+
+
+@pytest.mark.parametrize(
+    "lines, nested",
+    [
+        ("k = d_out / n\n y = 2 * k * a", "y = 2 * d_out / n * a"),  # 2 * (d_out / n): exact, as 2 is a power of two
+        ("k = d_out / n\n y = 3 * k * a", "y = 3 * (d_out / n) * a"),  # 3 * d_out / n would round differently
+        ("k = d_out * 100.0\n y = 2 * k * a", "y = 200.0 * d_out * a"),
+        ("k = d_out * 0.5\n y = 2 * k * a", "y = d_out * a"),
+        ("k = d_out * 0.3\n y = 3 * k * a", "y = 3 * (d_out * 0.3) * a"),  # neither a power of two
+        ("k = d_out / n\n y = -k * a", "y = -d_out / n * a"),  # the sign on the first factor
+        ("k = np.sum(a, axis=1)\n y = d_out / k.size * a", "k = np.sum(a, axis=1)\ny = d_out / k.size * a"),
+    ],
+)
+def test_a_number_adjoint_nests_with_its_constants_together_and_a_size_stays_named(lines, nested):
+    text = f"def f(d_out, n, a):\n {lines}\n return y"
+    assert temporaries_nested(text, {"k"}) == nested + "\nreturn y"

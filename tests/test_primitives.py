@@ -196,6 +196,23 @@ CASES = {
         + cases("np.linalg.norm(x, axis=1)", {"x": (2, 3)})
         + cases("np.linalg.norm(x, 2, axis=0, keepdims=True)", {"x": (2, 3)})
         + cases("np.linalg.norm(x, axis=-1, keepdims=True)", {"x": (2, 2, 3)})
+        + cases("np.linalg.norm(x, 'fro')", {"x": (2, 3)})  # the Frobenius norm of matrices
+        + cases("np.linalg.norm(x, axis=(0, 1))", {"x": (3, 2)})
+        + cases("np.linalg.norm(x, ord='fro', axis=(1, 2), keepdims=True)", X234)
+        + cases("np.linalg.norm(x, 2)", {"x": (3, 2)}, {"x": (4,)})  # the largest singular value of a matrix
+        + cases("np.linalg.norm(x, 2, axis=(0, 2), keepdims=True)", X234)
+        + cases("np.linalg.norm(x, ord=2, axis=(-1, -2))", X234)
+    ),
+    "y = runtime.spectral_norm_adjoint(g, x, axis, keepdims)": (
+        cases("runtime.spectral_norm_adjoint(g, SVD_INPUT, None, False)", {"g": ()})
+        + cases("runtime.spectral_norm_adjoint(g, SVD_BATCH, (1, 2), False)", {"g": (2,)})
+        + cases("runtime.spectral_norm_adjoint(g, SVD_BATCH, (2, 1), True)", {"g": (2, 1, 1)})
+    ),
+    "t = runtime.spectral_norm_tangent(d, x, axis, keepdims)": (
+        cases("runtime.spectral_norm_tangent(d, SVD_INPUT, None, False)", {"d": (2, 3)})
+        + cases("runtime.spectral_norm_tangent(d, SVD_BATCH, (1, 2), False)", {"d": (2, 2, 3)})
+        + cases("runtime.spectral_norm_tangent(d, SVD_BATCH, (2, 1), True)", {"d": (2, 2, 3)})
+        + cases("runtime.spectral_norm_tangent(d, SVD_INPUT.T, None, True)", {"d": (3, 2)})
     ),
     "y = x.T": cases("x.T", {"x": (2, 3)}, {"x": (3,)}, {"x": (2, 3, 4)}),
     "y = np.transpose(x, axes=None)": (
@@ -241,6 +258,10 @@ CASES = {
         cases("np.array([x, y])", {"x": (), "y": ()}) + cases("np.array([x, y, x])", TWO)
         + cases("np.array((x, y))", {"x": (2, 2), "y": (2, 2)})
     ),
+    "y = np.asarray([*xs])": (
+        cases("np.asarray([x, y])", {"x": (), "y": ()}) + cases("np.asarray((x, y, x))", TWO)
+        + cases("np.asarray([x, y])", {"x": (2, 2), "y": (2, 2)})
+    ),
     "y = x.shape": (
         cases("x * x.shape[0]", {"x": (3,)}) + cases("x / x.shape[-1]", {"x": (2, 3)}) + cases("np.sum(x) * len(x.shape)", X34)
     ),
@@ -261,6 +282,198 @@ CASES = {
     "y = np.arange(n)": cases("x * np.arange(3)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
     "y = np.arange(a, b)": cases("x * np.arange(1, 4)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
     "y = np.arange(a, b, step)": cases("x * np.arange(0, 6, 2)", {"x": (3,)}, {"x": (2, 3)}, {"x": ()}),
+    "y = np.tri(N, M=None, k=0)": (
+        cases("x * np.tri(3)", {"x": (3,)}, {"x": (3, 3)}) + cases("x @ np.tri(3, 2, k=-1)", {"x": (2, 3)})
+    ),
+    "y = np.isnan(x)": cases("x + np.isnan(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.logical_not(x)": cases("x * np.logical_not(x > 0.5)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.argsort(x, axis=-1)": (
+        cases("x * np.argsort(x)", {"x": (4,)}, {"x": (2, 3)}) + cases("x * np.argsort(x, axis=0)", {"x": (3, 2)})
+    ),
+    # ---- sums, differences and orderings along an axis
+    "y = np.nansum(x, axis=None, keepdims=False)": reduction("np.nansum") + cases("np.nansum(np.where(FIRST, np.nan, x), axis=1)", {"x": (3, 2)}),
+    "y = np.nanmean(x, axis=None, keepdims=False)": reduction("np.nanmean") + cases("np.nanmean(np.where(FIRST, np.nan, x), 0)", {"x": (3, 2)}),
+    "y = np.cumsum(x, axis=None)": (
+        cases("np.cumsum(x)", {"x": (4,)}, {"x": (2, 3)}) + cases("np.cumsum(x, axis=1)", X34) + cases("np.cumsum(x, -1)", X234)
+    ),
+    "y = x.cumsum(axis=None)": cases("x.cumsum()", {"x": (4,)}, {"x": (2, 3)}) + cases("x.cumsum(0)", X34),
+    "y = np.cumprod(x, axis=None)": (
+        cases("np.cumprod(x)", {"x": (4,)}, {"x": (2, 3)}, domain=AWAY_FROM_ZERO)
+        + cases("np.cumprod(x, axis=0)", X34, domain=AWAY_FROM_ZERO)
+    ),
+    "y = x.cumprod(axis=None)": cases("x.cumprod()", {"x": (4,)}, {"x": (2, 3)}, domain=AWAY_FROM_ZERO)
+    + cases("x.cumprod(1)", X34, domain=AWAY_FROM_ZERO),
+    "y = np.diff(x, n=1, axis=-1)": (
+        cases("np.diff(x)", {"x": (5,)}, X34) + cases("np.diff(x, 2)", {"x": (5,)}) + cases("np.diff(x, axis=0)", X34)
+        + cases("np.diff(x, n=2, axis=1)", X234)
+    ),
+    "y = np.sort(x, axis=-1)": (
+        cases("np.sort(x)", {"x": (5,)}, X34) + cases("np.sort(x, axis=0)", X34) + cases("np.sort(x, None)", {"x": (2, 3)})
+    ),
+    "z = np.cross(x, y)": cases("np.cross(x, y)", {"x": (3,), "y": (3,)}, {"x": (2, 3), "y": (2, 3)}, {"x": (2, 3), "y": (3,)},
+                                {"x": (3,), "y": (4, 3)}),
+    "z = np.convolve(x, y, mode='full')": (
+        cases("np.convolve(x, y)", {"x": (5,), "y": (3,)}, {"x": (2,), "y": (4,)})
+        + cases("np.convolve(x, y, 'same')", {"x": (5,), "y": (2,)}, {"x": (2,), "y": (6,)}, {"x": (4,), "y": (4,)})
+        + cases("np.convolve(x, y, mode='valid')", {"x": (5,), "y": (3,)}, {"x": (3,), "y": (4,)})
+    ),
+    "z = np.correlate(x, y, mode='valid')": (
+        cases("np.correlate(x, y)", {"x": (5,), "y": (3,)}, {"x": (2,), "y": (4,)})
+        + cases("np.correlate(x, y, 'same')", {"x": (5,), "y": (2,)}, {"x": (2,), "y": (6,)}, {"x": (3,), "y": (5,)})
+        + cases("np.correlate(x, y, mode='full')", {"x": (5,), "y": (3,)}, {"x": (3,), "y": (4,)})
+    ),
+    # ---- linear algebra: matrices made well conditioned, or symmetric positive definite for cholesky
+    "y = np.linalg.det(x)": (
+        cases("np.linalg.det(x)", {"x": (2, 2)}, {"x": (3, 3)}) + cases("np.linalg.det(x + 4 * np.eye(3))", {"x": (2, 3, 3)})
+    ),
+    "y = np.linalg.slogdet(x)": (
+        cases("np.linalg.slogdet(x)[1]", {"x": (2, 2)}, {"x": (3, 3)})
+        + cases("np.linalg.slogdet(x + 4 * np.eye(3))[1]", {"x": (2, 3, 3)})
+        + cases("np.linalg.slogdet(x)[0] * x", {"x": (2, 2)})
+    ),
+    "y = np.linalg.inv(x)": cases("np.linalg.inv(x + 4 * np.eye(3))", {"x": (3, 3)}, {"x": (2, 3, 3)})
+    + cases("np.linalg.inv(x + 4 * np.eye(2))", {"x": (2, 2)}),
+    "z = np.linalg.solve(a, b)": cases(
+        "np.linalg.solve(a + 4 * np.eye(3), b)", {"a": (3, 3), "b": (3,)}, {"a": (3, 3), "b": (3, 2)}, {"a": (2, 3, 3), "b": (2, 3, 1)},
+    ),
+    "y = np.linalg.cholesky(x)": cases(
+        "np.linalg.cholesky(x @ np.swapaxes(x, -1, -2) + 3 * np.eye(3))", {"x": (3, 3)}, {"x": (3, 2)}, {"x": (2, 3, 3)}
+    ),
+    "y = np.swapaxes(x, axis1, axis2)": cases("np.swapaxes(x, 0, 1)", {"x": (2, 3)}, X234, {"x": (3, 1)}) + cases("np.swapaxes(x, -1, -3)", X234),
+    # ---- shapes and copies
+    "y = np.split(x, sections, axis=0)": (
+        cases("np.split(x, 2)[1]", {"x": (4,)}, {"x": (2, 3)}) + cases("np.split(x, 3, axis=1)[0] * np.split(x, 3, axis=1)[2]", X234)
+    ),
+    "y = np.array_split(x, sections, axis=0)": (
+        cases("np.array_split(x, 2)[0]", {"x": (4,)}, {"x": (2, 3)}) + cases("np.array_split(x, 2, 1)[1] ** 2", X34)
+    ),
+    "y = np.atleast_1d(x)": cases("np.atleast_1d(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.atleast_2d(x)": cases("np.atleast_2d(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.asarray(x)": cases("np.asarray(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.array(x)": cases("np.array(x) * x", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.copy(x)": cases("np.copy(x) * x", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = x.copy()": cases("x.copy() * x", {"x": (3,)}, {"x": (2, 3)}, X234),
+    "y = x.swapaxes(axis1, axis2)": cases("x.swapaxes(0, 1)", {"x": (2, 3)}, X234, {"x": (3, 1)}),
+    "y = np.asanyarray(x)": cases("np.asanyarray(x)", {"x": ()}, {"x": (3,)}, {"x": (2, 3)}),
+    "y = np.asarray(x, dtype)": cases("np.asarray(x, float)", {"x": ()}, {"x": (3,)}) + cases("np.asarray(x, dtype=np.float64)", X34),
+    "y = np.array(x, dtype)": cases("np.array(x, dtype=float)", {"x": ()}, {"x": (3,)}) + cases("x * np.array(x, int)", X34),
+    "y = x.astype(dtype)": cases("x.astype(float)", {"x": (3,)}, X34) + cases("x * x.astype(int)", {"x": (2, 3)}),
+    "y = np.flip(x, axis=None)": cases("np.flip(x)", {"x": (3,)}, X34) + cases("np.flip(x, 1)", X34) + cases("np.flip(x, axis=(0, 2))", X234),
+    "y = np.roll(x, shift, axis=None)": (
+        cases("np.roll(x, 1)", {"x": (4,)}, X34, X234) + cases("np.roll(x, -1, axis=0)", X34) + cases("np.roll(x, (1, 2), axis=(0, 1))", X34)
+    ),
+    "y = np.repeat(x, repeats, axis=None)": (
+        cases("np.repeat(x, 2)", {"x": (3,)}, {"x": (2, 3)}) + cases("np.repeat(x, 3, axis=1)", {"x": (2, 3)})
+        + cases("np.repeat(x, ONE_OF_EACH, axis=0)", {"x": (3, 2)})
+    ),
+    "y = x.repeat(repeats, axis=None)": cases("x.repeat(2)", {"x": (3,)}, {"x": (2, 3)}, X234) + cases("x.repeat(2, axis=0)", {"x": (2, 3)}),
+    "y = np.tile(x, reps)": (
+        cases("np.tile(x, 2)", {"x": (3,)}, {"x": (2, 3)}) + cases("np.tile(x, (2, 1, 2))", {"x": (2, 3)})
+        + cases("np.tile(x, (2, 3))", {"x": ()})
+    ),
+    "y = np.triu(x, k=0)": cases("np.triu(x)", {"x": (3, 3)}, {"x": (2, 3, 4)}) + cases("np.triu(x, 1)", {"x": (3, 2)}),
+    "y = np.tril(x, k=0)": cases("np.tril(x)", {"x": (3, 3)}, {"x": (2, 3, 4)}) + cases("np.tril(x, k=-1)", {"x": (3, 2)}),
+    "y = np.diag(x, k=0)": (
+        cases("np.diag(x)", {"x": (3,)}, {"x": (3, 3)}, {"x": (2, 4)}) + cases("np.diag(x, 1)", {"x": (3,)}, {"x": (3, 4)})
+        + cases("np.diag(x, k=-1)", {"x": (4, 3)})
+    ),
+    "y = np.trace(x, offset=0, axis1=0, axis2=1)": (
+        cases("np.trace(x)", {"x": (3, 3)}, {"x": (2, 4)}, X234) + cases("np.trace(x, 1)", {"x": (3, 3)})
+        + cases("np.trace(x, axis1=1, axis2=2)", X234) + cases("np.trace(x, -1, axis1=2, axis2=0)", X234)
+    ),
+    "y = x.trace(offset=0, axis1=0, axis2=1)": cases("x.trace()", {"x": (3, 3)}, X234) + cases("x.trace(1)", {"x": (3, 4)}),
+    "y = np.diagonal(x, offset=0, axis1=0, axis2=1)": (
+        cases("np.diagonal(x)", {"x": (3, 3)}, {"x": (2, 4)}, X234) + cases("np.diagonal(x, 1)", {"x": (3, 4)})
+        + cases("np.diagonal(x, -1, axis1=2, axis2=0)", X234)
+    ),
+    "y = x.diagonal(offset=0, axis1=0, axis2=1)": (
+        cases("x.diagonal()", {"x": (3, 3)}, X234, {"x": (2, 4)}) + cases("x.diagonal(1, axis1=1, axis2=2)", X234)
+    ),
+    "y = runtime.undiagonal(g, x, offset, axis1, axis2)": (
+        cases("runtime.undiagonal(g, x, 0, 0, 1)", {"g": (3,), "x": (3, 3)}, {"g": (4, 2), "x": (2, 3, 4)})
+        + cases("runtime.undiagonal(g, x, -1, 2, 0)", {"g": (3, 2), "x": (2, 3, 4)})
+    ),
+    "y = np.take_along_axis(x, indices, axis)": (
+        cases("np.take_along_axis(x, np.argsort(x), -1)", {"x": (4,)}, X34)
+        + cases("np.take_along_axis(x, ONE_OF_EACH[:, None], axis=1)", {"x": (3, 4)})
+        + cases("np.take_along_axis(x, ONE_OF_EACH, None)", {"x": (2, 2)})
+    ),
+    "y = np.pad(x, pad_width, mode='constant')": (
+        cases("np.pad(x, 1)", {"x": (3,)}, {"x": (2, 3)}, X234) + cases("np.pad(x, (1, 2))", {"x": (2, 3)})
+        + cases("np.pad(x, ((0, 1), (2, 0)), mode='constant')", {"x": (2, 3)})
+    ),
+    # ---- run-time helpers of the entries above (their second derivatives)
+    "y = runtime.unsplit(g, axis=0)": cases("runtime.unsplit(g)", {"g": (2, 3)}, {"g": (2, 2, 3)}) + cases("runtime.unsplit(g, 1)", {"g": (3, 2, 2)}),
+    "y = runtime.resplit(g, pieces, axis=0)": (
+        cases("runtime.resplit(g, 2)", {"g": (4,)}, {"g": (2, 3)}, {"g": (4, 1)}) + cases("runtime.resplit(g, 3, axis=1)", {"g": (2, 3)})
+    ),
+    "y = runtime.cumsum_adjoint(g, x, axis=None)": (
+        cases("runtime.cumsum_adjoint(g, x)", {"g": (6,), "x": (2, 3)}, {"g": (3,), "x": (3,)})
+        + cases("runtime.cumsum_adjoint(g, x, 1)", {"g": (3, 4), "x": (3, 4)})
+    ),
+    "y = runtime.unsort(g, x, axis=-1)": (
+        cases("runtime.unsort(g, x)", {"g": (4,), "x": (4,)}, {"g": (3, 4), "x": (3, 4)})
+        + cases("runtime.unsort(g, x, None)", {"g": (6,), "x": (2, 3)}) + cases("runtime.unsort(g, x, 0)", {"g": (3, 4), "x": (3, 4)})
+    ),
+    "y = runtime.sorted_like(g, x, axis=-1)": (
+        cases("runtime.sorted_like(g, x)", {"g": (4,), "x": (4,)}, {"g": (3, 4), "x": (3, 4)})
+        + cases("runtime.sorted_like(g, x, None)", {"g": (2, 3), "x": (2, 3)})
+    ),
+    "y = runtime.undiff(g, n, axis)": (
+        cases("runtime.undiff(g, 1, -1)", {"g": (4,)}, {"g": (2, 3)}, {"g": (2, 3, 4)}) + cases("runtime.undiff(g, 2, 0)", {"g": (2, 3)})
+    ),
+    "y = runtime.unrepeat(g, x, repeats, axis=None)": (
+        cases("runtime.unrepeat(g, x, 2)", {"g": (6,), "x": (3,)}, {"g": (12,), "x": (2, 3)})
+        + cases("runtime.unrepeat(g, x, 3, 1)", {"g": (2, 9), "x": (2, 3)})
+    ),
+    "y = runtime.untile(g, x, reps)": (
+        cases("runtime.untile(g, x, 2)", {"g": (6,), "x": (3,)}, {"g": (2, 6), "x": (2, 3)})
+        + cases("runtime.untile(g, x, (2, 1, 2))", {"g": (2, 2, 6), "x": (2, 3)})
+    ),
+    "y = runtime.untrace(g, x, offset, axis1, axis2)": (
+        cases("runtime.untrace(g, x, 0, 0, 1)", {"g": (), "x": (3, 3)}, {"g": (4,), "x": (2, 3, 4)})
+        + cases("runtime.untrace(g, x, 1, 2, 0)", {"g": (3,), "x": (2, 3, 4)})
+    ),
+    "y = runtime.undiag(g, x, k=0)": (
+        cases("runtime.undiag(g, x)", {"g": (3, 3), "x": (3,)}, {"g": (2,), "x": (2, 4)})
+        + cases("runtime.undiag(g, x, -1)", {"g": (3,), "x": (4, 3)})
+    ),
+    "y = runtime.untake_along_axis(g, x, indices, axis)": (
+        cases("runtime.untake_along_axis(g, x, ONE_OF_EACH, 0)", {"g": (3,), "x": (4,)})
+        + cases("runtime.untake_along_axis(g, x, ONE_OF_EACH[:, None], 1)", {"g": (3, 1), "x": (3, 4)})
+        + cases("runtime.untake_along_axis(g, x, ONE_OF_EACH, None)", {"g": (3,), "x": (2, 2)})
+    ),
+    "y = runtime.unpad(g, pad_width)": (
+        cases("runtime.unpad(g, 1)", {"g": (5,)}, {"g": (4, 5)}) + cases("runtime.unpad(g, ((0, 1), (2, 0)))", {"g": (3, 5)})
+    ),
+    "f = runtime.full_convolution(g, x, y, mode, correlate)": (
+        cases("runtime.full_convolution(g, x, y, 'same', False)", {"g": (5,), "x": (5,), "y": (2,)})
+        + cases("runtime.full_convolution(g, x, y, 'valid', True)", {"g": (2,), "x": (3,), "y": (4,)})
+        + cases("runtime.full_convolution(g, x, y, 'full', False)", {"g": (6,), "x": (3,), "y": (4,)})
+    ),
+    "p = runtime.convolution_part(g, x, y, mode, correlate)": (
+        cases("runtime.convolution_part(g, x, y, 'same', False)", {"g": (6,), "x": (5,), "y": (2,)})
+        + cases("runtime.convolution_part(g, x, y, 'same', True)", {"g": (7,), "x": (2,), "y": (6,)})
+        + cases("runtime.convolution_part(g, x, y, 'valid', False)", {"g": (6,), "x": (3,), "y": (4,)})
+    ),
+    "y = runtime.through_cast(g, dtype)": (
+        cases("runtime.through_cast(g, float)", {"g": ()}, {"g": (3,)}) + cases("runtime.through_cast(g, int)", {"g": (2, 3)})
+    ),
+    "y = runtime.lower_halved(x)": cases("runtime.lower_halved(x)", {"x": (3, 3)}, {"x": (2, 2, 2)}, {"x": (4, 4)}),
+    "y = runtime.symmetrized(x)": cases("runtime.symmetrized(x)", {"x": (3, 3)}, {"x": (2, 2, 2)}, {"x": (4, 4)}),
+    # ---- builtins of any number of arguments
+    "z = max(x, y, *xs)": (
+        cases("max(x, y, z)", {"x": (), "y": (), "z": ()}) + cases("max(x, y, z, x * y)", {"x": (), "y": (), "z": ()})
+        + cases("max(x, 0.5, y)", {"x": (), "y": ()})
+    ),
+    "z = min(x, y, *xs)": (
+        cases("min(x, y, z)", {"x": (), "y": (), "z": ()}) + cases("min(x, y, z, x * y)", {"x": (), "y": (), "z": ()})
+        + cases("min(x, 0.5, y)", {"x": (), "y": ()})
+    ),
+    "s = runtime.tie_share(z, v, [*values])": (
+        cases("x * runtime.tie_share(x, x, [x, y])", {"x": (), "y": ()}) + cases("y * runtime.tie_share(y, x, [x, y, z])", {"x": (), "y": (), "z": ()})
+        + cases("x + runtime.tie_share(x, x, [x])", {"x": ()})
+    ),
 }
 
 
@@ -352,7 +565,8 @@ def case_id(case):
 @pytest.fixture(scope="module")
 def table_module(tmp_path_factory):
     """One module with a function `case_<n>` per case, calling its primitive."""
-    lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", ""]
+    lines = ["import math", "import numpy as np", "from astgrad import runtime", "", "ONE_OF_EACH = np.array([0, 2, 0])", "FIRST = np.array([[True, False], [False, False], [True, False]])",
+             "SVD_INPUT = np.array([[2.0, 0.5, 0.1], [0.3, 1.0, 0.2]])", "SVD_BATCH = np.stack([SVD_INPUT, SVD_INPUT[::-1]])", ""]
     if HAS_SCIPY:
         lines[:0] = ["import scipy.special", "import scipy.stats"]
     for number, (rule, expression, shapes, _) in enumerate(ALL_CASES):
@@ -511,12 +725,22 @@ SPECIAL_VALUES = [
     ("x * (x > 0)", (-1.0,), 0.0),
     ("x * (x > 0)", (3.0,), 1.0),
     ("np.clip(x, y, 2.0)", (1.0, 1.0), (1.0, 0.0)),  # at a bound, the gradient goes to x
+    ("max(x, y, 1.5)", (1.5, 1.5), (1 / 3, 1 / 3)),  # three tied: a third each
+    ("min(x, 1.0, y, x)", (1.0, 2.0), (2 / 3, 0.0)),  # x twice among three tied
+    ("max(x, y, -1.0)", (2.0, 1.0), (1.0, 0.0)),
 ]
 ARRAY_SPECIAL_VALUES = [
     ("np.max(x)", [1.0, 3.0, 3.0], [0.0, 0.5, 0.5]),  # tied maxima share
     ("np.min(x, axis=0)", [[1.0, 2.0], [1.0, 0.0]], [[0.5, 0.0], [0.5, 1.0]]),
     ("abs(x)", [-2.0, 0.0, 3.0], [-1.0, 0.0, 1.0]),
     ("np.sum(x[ONE_OF_EACH])", [1.0, 2.0, 3.0, 4.0], [2.0, 0.0, 1.0, 0.0]),  # repeated indices add up
+    ("np.sort(x) * np.arange(3.0)", [2.0, 1.0, 2.0], [1.0, 0.0, 2.0]),  # sort ties keep their order
+    ("np.sort(x)[0]", [1.0, 1.0, 3.0], [1.0, 0.0, 0.0]),
+    ("np.sinc(x)", [0.0, 0.5], [0.0, -4 / np.pi]),  # 0 at 0, the limit
+    ("np.nansum(x)", [1.0, np.nan, 2.0], [1.0, 0.0, 1.0]),  # nothing flows to a NaN
+    ("np.nanmean(x)", [1.0, np.nan, 2.0], [0.5, 0.0, 0.5]),
+    ("np.take_along_axis(x, ONE_OF_EACH, 0)", [1.0, 2.0, 3.0], [2.0, 0.0, 1.0]),  # repeated indices add up
+    ("np.repeat(x, ONE_OF_EACH)", [1.0, 2.0, 3.0], [0.0, 2.0, 0.0]),  # each copy adds; 0 copies: 0
 ]
 
 
@@ -535,7 +759,7 @@ def test_special_values_on_arrays(tmp_path, expression, x, expected):
     module = load_module(
         tmp_path, f"import numpy as np\nONE_OF_EACH = np.array([0, 2, 0])\ndef f(x):\n    return np.sum({expression})\n"
     )
-    np.testing.assert_array_equal(astgrad.grad(module.f)(np.array(x)), expected)
+    np.testing.assert_allclose(astgrad.grad(module.f)(np.array(x)), expected, rtol=1e-15)
 
 
 # ---- the checker catches a wrong rule --------------------------------------------------------
@@ -712,3 +936,67 @@ def test_the_table_loads_and_its_templates_are_parsed_when_first_used():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout == "['y = math.sin(x)']\n"
+
+
+# ---- second derivatives: the adjoints are written in the table's own functions and helpers ------
+SECOND_ORDER = [
+    # (expression of x, x's shape, domain): np.sum of it is differentiated twice
+    ("np.cumsum(x) ** 2", (4,), DEFAULT),
+    ("np.cumsum(x, axis=1) * np.sin(x)", (2, 3), DEFAULT),
+    ("np.cumprod(x, 0) * x", (3, 2), AWAY_FROM_ZERO),
+    ("np.sort(x) * np.cos(x)", (4,), DEFAULT),
+    ("np.sort(x, axis=0) ** 2 * np.arange(3.0)[:, None]", (3, 2), DEFAULT),
+    ("np.diff(x, 2) ** 2", (5,), DEFAULT),
+    ("np.flip(x, 0) * x ** 2", (3, 2), DEFAULT),
+    ("np.roll(x, 1) * x", (4,), DEFAULT),
+    ("np.repeat(x, 2, axis=1) ** 3", (2, 3), DEFAULT),
+    ("np.tile(x, (2, 1)) ** 3", (2, 3), DEFAULT),
+    ("np.triu(x) * np.tril(x, 1) * x", (3, 3), DEFAULT),
+    ("np.trace(x) ** 2 + np.trace(x, 1) ** 3", (3, 3), DEFAULT),
+    ("np.trace(x ** 2, axis1=0, axis2=2) ** 2", (2, 3, 2), DEFAULT),
+    ("np.diag(x) ** 3 * np.sum(np.diag(x, 1) ** 2)", (3, 3), DEFAULT),
+    ("np.diagonal(x, 1, axis1=1, axis2=2) ** 3", (2, 3, 3), DEFAULT),
+    ("np.diag(x, -1) ** 3", (2,), DEFAULT),
+    ("np.cross(x, x ** 2)", (2, 3), DEFAULT),
+    ("np.take_along_axis(x, np.argsort(x), -1) ** 3", (2, 3), DEFAULT),
+    ("np.pad(x, 1) ** 3", (2, 2), DEFAULT),
+    ("np.convolve(x, x ** 2, 'same')", (4,), DEFAULT),
+    ("np.correlate(x, np.sin(x), 'full')", (3,), DEFAULT),
+    ("np.nansum(x ** 3, axis=0)", (2, 3), DEFAULT),
+    ("np.nanmean(x ** 3)", (2, 3), DEFAULT),
+    ("np.split(x, 2)[0] * np.split(x, 2)[1] ** 2", (4,), DEFAULT),
+    ("np.array_split(x ** 3, 3, axis=1)[2]", (2, 3), DEFAULT),
+    ("np.asarray(x) ** 3 * x.astype(float)", (3,), DEFAULT),
+    ("np.atleast_2d(x) ** 3", (3,), DEFAULT),
+    ("np.linalg.det(x)", (3, 3), DEFAULT),
+    ("np.linalg.slogdet(x + 4 * np.eye(2))[1]", (2, 2), DEFAULT),
+    ("np.linalg.inv(x + 4 * np.eye(2))", (2, 2), DEFAULT),
+    ("np.linalg.solve(x + 4 * np.eye(2), x[:, 0] ** 2)", (2, 2), DEFAULT),
+    ("np.linalg.cholesky(x @ x.T + 3 * np.eye(2))", (2, 2), DEFAULT),
+    ("np.swapaxes(x, 0, 1) ** 3", (2, 3), DEFAULT),
+    ("np.logaddexp2(x, x ** 2)", (3,), DEFAULT),
+    ("np.sinc(x)", (3,), DEFAULT),
+]
+
+
+@pytest.fixture(scope="module")
+def second_order_module(tmp_path_factory):
+    lines = ["import numpy as np", ""]
+    for number, (expression, _, _) in enumerate(SECOND_ORDER):
+        lines += [f"def f_{number}(x):", f"    return np.sum({expression})", ""]
+    return load_module(tmp_path_factory.mktemp("second"), "\n".join(lines))
+
+
+@pytest.mark.parametrize("number", range(len(SECOND_ORDER)), ids=[case[0] for case in SECOND_ORDER])
+def test_second_derivatives_of_new_entries(second_order_module, number):
+    """The Hessian (forward over reverse) against central differences of the gradient, and reverse over reverse."""
+    expression, shape, (low, high) = SECOND_ORDER[number]
+    f = getattr(second_order_module, f"f_{number}")
+    rng = rng_for("second " + expression)
+    x = rng.uniform(low, high, size=shape)
+    gradient = astgrad.grad(f)
+    hessian = astgrad.hessian(f)(x)
+    expected = np.stack([central_difference(lambda p: gradient(p)[index], [x], 0) for index in np.ndindex(shape)])
+    assert_close(np.reshape(hessian, expected.shape), expected, rtol=1e-5, atol=1e-6)
+    v = rng.normal(size=shape)
+    assert_close(astgrad.grad(gradient, wrt=0)(x, d2_out=v), np.tensordot(hessian, v, axes=len(shape)), rtol=1e-9)

@@ -86,3 +86,58 @@ def test_a_number_standing_for_a_products_adjoint_is_passed_to_the_matmul_helper
     text = adjoint_source(f, ("W1", "W2"))
     assert "broadcast_like" not in text and "@ W2" not in text  # no product computed for its shape alone
     assert "    d_maximum_W1_matmul_x = matmul_left_adjoint(d_out, maximum_W1_matmul_x, W2)\n" in text
+
+
+
+def mean_squared_error(w, b, X, y):
+    return np.mean((X @ w + b - y) ** 2)
+
+
+def test_a_number_adjoint_goes_into_the_line_reading_it_and_a_sum_passes_it_on_as_a_number():
+    # the mean's d_out / n and the square's 2 in one factor, and no line of their own
+    assert "    d_diff = 2 * d_out / diff.size * diff\n" in adjoint_source(mean_squared_error, ("w", "b"))
+
+    def rows(Y, Z):
+        return -np.mean(np.sum(Y * Z, axis=1))
+
+    assert adjoint_source(rows, ("Z",)).splitlines()[1:] == [
+        "    sum_Y_times_Z = np.sum(Y * Z, axis=1)",  # read only for its size: on a line of its own
+        "    d_out = checked_arguments(d_out, Z)",
+        "    d_Z = unbroadcast(-d_out / sum_Y_times_Z.size * Y, Z)",  # neither broadcast nor expanded
+        "    return d_Z",
+    ]
+
+
+def test_the_seed_goes_into_the_first_constant_factor_instead_of_scaling_the_gradients_last():
+    def squares(gamma, x, beta):
+        return np.sum((gamma * x + beta) ** 2)
+
+    assert adjoint_source(squares, ("gamma", "beta")).splitlines()[1:] == [
+        "    d_out = checked_arguments(d_out, gamma, beta)",
+        "    d_total = 2 * d_out * (gamma * x + beta)",  # one array pass, as 2 * (...) would be
+        "    d_beta = unbroadcast(d_total, beta)",  # and gamma * x's adjoint is not summed to its shape first
+        "    d_gamma = unbroadcast(d_total * x, gamma)",
+        "    return d_gamma, d_beta",  # one form per return: the seed is in already
+    ]
+
+
+def test_an_adjoint_passed_on_only_to_inputs_summed_back_anyway_is_not_summed_back_first():
+    # X @ w + b broadcast with y: its adjoint goes to b (unbroadcast) and to X @ w (the helper sums back)
+    assert adjoint_source(mean_squared_error, ("w", "b")).splitlines()[4:6] == [
+        "    d_b = unbroadcast(d_diff, b)",
+        "    d_w = matmul_right_adjoint(d_diff, X, w)",
+    ]
+
+    def exp_minus(x, y):
+        return np.sum((np.exp(x) - y) ** 2)
+
+    # exp's partial does not sum back to x's shape, which is exp_x's: summed to it first
+    assert "    d_exp_x = unbroadcast(d_exp_x_minus_y, exp_x)\n" in adjoint_source(exp_minus, ("x",))
+
+
+def test_a_means_count_is_named_from_its_inputs_own_shape():
+    def row_means(x):
+        return np.sum(np.mean(x, axis=1, keepdims=True) * x)
+
+    text = adjoint_source(row_means, ("x",))
+    assert "/ np.shape(x)[1]" in text and "size" not in text, text  # not np.size(mean_x) / np.size(x)

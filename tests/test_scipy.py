@@ -226,3 +226,14 @@ def test_second_derivatives_in_shape_parameters_against_central_differences(func
                 return gradient(*point)[j]
 
             assert_close(hessian[i][j], central_difference(partial, args, i), rtol=1e-5)
+
+
+def test_logsumexp_with_scipys_default_weights_written_out():
+    def log_mean_exp(x):
+        return scipy.special.logsumexp(x, b=None) - np.log(x.size)
+
+    x = np.array([0.3, -1.2, 2.0])
+    softmax = np.exp(x) / np.sum(np.exp(x))
+    for mode in ("reverse", "forward"):
+        assert_close(astgrad.grad(log_mean_exp, mode=mode)(x), softmax)
+    assert_close(astgrad.hessian(log_mean_exp)(x), np.diag(softmax) - np.outer(softmax, softmax))

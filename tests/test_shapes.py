@@ -59,6 +59,23 @@ def test_a_product_of_matrices_or_a_reduction_over_an_axis_starts_a_class_of_its
     }
 
 
+def test_a_reduction_keeping_its_axes_adds_nothing_next_to_what_it_reduces():
+    def f(x, gamma):
+        mu = np.mean(x, axis=-1, keepdims=True)
+        var = np.mean((x - mu) ** 2, axis=-1, keepdims=True)
+        xhat = (x - mu) / np.sqrt(var + 1.0)
+        return np.sum(gamma * xhat + mu + np.sum(x, axis=0))
+
+    _, classes, _ = classes_of(f)
+    assert classes["mu"] == ["mu"] and classes["var"] == ["var"]  # each reduction starts a class
+    assert classes["x_minus_mu"] == ["x"]  # (n, 1) broadcast with (n, d): (n, d)
+    assert classes["xhat"] == ["x"]  # var's class, a reduction of x's class, adds nothing either
+    assert classes["gamma_times_xhat"] == ["gamma", "x"]  # gamma may have more axes than x
+    assert classes["total_1"] == ["gamma", "x"]  # gamma * xhat + mu
+    assert classes["sum_x"] == ["sum_x"]  # without keepdims: fewer axes, which may broadcast against more
+    assert classes["total_1_plus_sum_x"] == ["gamma", "sum_x", "x"]
+
+
 def test_slices_of_one_array_that_drop_as_many_elements_share_a_class():
     def f(x, y):
         head, tail, middle, inner = x[:-1], x[1:], x[1:-1], x[2:]

@@ -56,6 +56,14 @@ def two_softmaxes_and_a_second_shift(logits, Y):
     e = np.exp(doubled - np.max(doubled, axis=1, keepdims=True))
     return -np.sum(Y * first) - np.sum(Y * np.log(e / np.sum(e, axis=1, keepdims=True)))
 
+def softmax_of_every_entry(logits, Y):
+    e = np.exp(logits - np.max(logits))
+    return np.sum(Y * (e / np.sum(e)))
+
+def rows_shifted_by_the_largest_entry(logits, Y):
+    e = np.exp(logits - logits.max())
+    return np.sum(Y * np.log(e / e.sum(axis=1, keepdims=True)))
+
 # ---- the output depends on the max: its adjoint must stay -----------------------------------
 def shifted_reaches_the_output(logits, Y):
     shifted = logits - np.max(logits, axis=1, keepdims=True)
@@ -76,6 +84,10 @@ def shifted_with_more_axes(logits, A):
     shifted = A - np.max(logits, axis=1, keepdims=True)     # A (2, N, K), the max (N, 1)
     log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     return -np.sum(log_probs)
+
+def whole_max_then_no_normalization(logits, Y):
+    e = np.exp(logits - np.max(logits))
+    return np.sum(Y * e) / np.sum(logits)
 
 def squared_shift(logits, Y):
     shifted = logits - np.max(logits, axis=1, keepdims=True)
@@ -100,8 +112,11 @@ INVARIANT = [
     "shifted_by_the_min",
     "probabilities_of_temperature",
     "two_softmaxes_and_a_second_shift",
+    "softmax_of_every_entry",
+    "rows_shifted_by_the_largest_entry",
 ]
-DEPENDENT = ["shifted_reaches_the_output", "sum_over_another_axis", "max_over_columns", "squared_shift"]
+DEPENDENT = ["shifted_reaches_the_output", "sum_over_another_axis", "max_over_columns", "squared_shift",
+             "whole_max_then_no_normalization"]
 NOT_PROVED = ["max_without_keepdims", "the_same_axis_written_differently"]
 
 

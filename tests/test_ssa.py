@@ -109,3 +109,23 @@ def name_of(identifier):
 
 def constant(value):
     return gast.Constant(value=value, kind=None)
+
+
+def test_a_tuple_of_arrays_is_unpacked_by_index():
+    """``np.split`` and ``np.linalg.slogdet`` give tuples known only at run time: one index per name, as shapes."""
+
+    def f(coords):
+        q, p = np.split(coords, 2)
+        sign, logdet = np.linalg.slogdet(np.outer(q, p))
+        return logdet * sign
+
+    assert equations_text(program_of(f)) == [
+        "split_coords_2 = np.split(coords, 2)",
+        "q = split_coords_2[0]",
+        "p = split_coords_2[1]",
+        "outer_q_p = np.outer(q, p)",
+        "slogdet_outer_q_p = np.linalg.slogdet(outer_q_p)",
+        "sign = slogdet_outer_q_p[0]",
+        "logdet = slogdet_outer_q_p[1]",
+        "out = logdet * sign",
+    ]

@@ -126,3 +126,13 @@ def test_fold_static_leaves_a_template_without_static_parts_unchanged():
     template = expression("d_y if keepdims else np.expand_dims(d_y, axis)")
     assert gast.unparse(templates.fold_static(template, {"keepdims": False, "axis": 2})) == "np.expand_dims(d_y, axis)"
     assert gast.unparse(templates.fold_static(template, {})) == gast.unparse(template)
+
+
+def test_a_list_of_inputs_is_spliced_into_a_display_and_its_element_is_itself():
+    """``max(a, b, c, d)``: ``[x, y, *xs]`` is ``[a, b, c, d]``, and ``xs[i]`` the element at ``i``."""
+    rule, bound = bound_call(max, ["a", "b", "c", "d"])
+    placeholders = {**bound, "z": name("m"), "i": gast.Constant(value=1, kind=None)}
+    namespace = Namespace({"math": math, "np": np, "runtime": runtime}, {})
+    assert rule.signature == "z = max(x, y, *xs)"
+    assert instance(rule, "x", placeholders, namespace) == "runtime.tie_share(m, a, [a, b, c, d])"
+    assert instance(rule, "xs", placeholders, namespace) == "runtime.tie_share(m, d, [a, b, c, d])"

@@ -274,3 +274,23 @@ def test_hvp_and_jacobian_of_a_container_are_refused_at_the_call():
         with pytest.raises(astgrad.ContainerError) as error:
             astgrad.jacobian(nested_loss, mode=mode)(params)
         assert error.value.reason == "`params` is a container at this call, and jacobian takes numbers and arrays only"
+
+
+def pieces_times_first(x):
+    a, b = np.array_split(x, 2)
+    return np.sum(a) * b[0]
+
+
+def test_pieces_of_different_lengths_have_no_gradient_and_say_so_when_called():
+    """``np.array_split`` into equal pieces has a gradient; into unequal ones the call refuses, naming the split."""
+    gradient = astgrad.grad(pieces_times_first)
+    x = np.arange(1.0, 5.0)
+    np.testing.assert_allclose(gradient(x), [3.0, 3.0, 3.0, 0.0])
+    with pytest.raises(astgrad.NoDerivativeError) as info:
+        gradient(np.arange(1.0, 6.0))
+    assert info.value.reason == (
+        "the pieces of an array split into parts of different shapes ((2,), (3,)) have no derivative here"
+    )
+    assert info.value.hint == "split into equal parts (np.split(x, n) with n dividing the length), or slice: x[:k], x[k:]"
+    value, tangent = astgrad.jvp(pieces_times_first)(np.arange(1.0, 6.0), np.ones(5))  # forward mode has no stacking
+    assert value == 6.0 * 4.0 and tangent == 3.0 * 4.0 + 6.0

@@ -212,8 +212,8 @@ def uses_looping_helper_two_levels(x):
     return y * t
 
 
-def uses_max_of_three(x):
-    y = max(x, 2.0 * x, 0.0)  # MARK: max3
+def uses_max_of_an_array(x):
+    y = max(np.sin(x))  # MARK: max1
     t = ran(x)
     return y * t
 
@@ -279,7 +279,7 @@ def assigns_in_place_sort(x):
 
 
 def uses_unknown_method(x):
-    y = x.cumsum()  # MARK: cumsum
+    y = x.conj()  # MARK: conj
     return ran(np.sum(y))
 
 
@@ -288,8 +288,8 @@ def uses_einsum_diagonal(x, y):
     return ran(z)
 
 
-def uses_matrix_two_norm(x):
-    z = np.linalg.norm(x, 2)  # MARK: norm-ord
+def uses_one_norm(x):
+    z = np.linalg.norm(x, 1)  # MARK: norm-ord
     return ran(z)
 
 
@@ -297,6 +297,16 @@ def uses_item_write(x):
     t = ran(x)
     t[0] = 1.0  # MARK: item-write
     return np.sum(t)
+
+
+def uses_reflect_padding(x):
+    y = np.pad(x, 2, mode="reflect")  # MARK: pad-reflect
+    return ran(np.sum(y))
+
+
+def sums_a_list(x):
+    y = np.sum([x, 2.0 * x])  # MARK: list-for-array
+    return ran(y)
 
 
 # ---- smaller pieces of Python: a helper's tuple, builtin sum, range as an index ----------

@@ -1,10 +1,7 @@
 def d_loss(w, b, X, y, d_out=1.0):
-    X_matmul_w_plus_b = X @ w + b
-    residual = X_matmul_w_plus_b - y
+    residual = X @ w + b - y
     d_out = checked_arguments(d_out, w, b)
-    d_residual_pow_2 = d_out / residual.size
-    d_residual = d_residual_pow_2 * (2 * residual)
-    d_X_matmul_w_plus_b = unbroadcast(d_residual, X_matmul_w_plus_b)
-    d_b = unbroadcast(d_X_matmul_w_plus_b, b)
-    d_w = matmul_right_adjoint(d_X_matmul_w_plus_b, X, w)
+    d_residual = 2 * d_out / residual.size * residual
+    d_b = unbroadcast(d_residual, b)
+    d_w = matmul_right_adjoint(d_residual, X, w)
     return d_w, d_b
