@@ -236,7 +236,7 @@ def test_each_structure_gets_its_own_code_named_after_the_users_variables():
     d_loss(PARAMS, X, Y)
     text = astgrad.source(d_loss)
     assert text.splitlines()[0] == "def d_dense_loss(W, b, x, y, d_out=1.0):"
-    assert "return d_out * d_W, d_out * d_b" in text
+    assert text.splitlines()[-1] == "    return d_W, d_b"
     d_two = astgrad.grad(two_layers, wrt="layers")
     d_two(LAYERS, X)
     assert astgrad.source(d_two).splitlines()[0] == "def d_two_layers(W, b, layers_1_W, layers_1_b, x, d_out=1.0):"
