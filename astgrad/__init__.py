@@ -24,6 +24,7 @@ from .errors import (
     RuleError,
     RuleReplacedWarning,
     SourceError,
+    UnsupportedSyntaxError,
 )
 from .explanation import explain
 from .rule_check import check_rule
@@ -45,6 +46,7 @@ __all__ = [
     "adjoint",
     "check_rule",
     "AstgradError",
+    "UnsupportedSyntaxError",
     "GradientCheckError",
     "NotStraightLineError",
     "NoDerivativeError",

@@ -350,7 +350,7 @@ def front_end(fn, where=None):
     """The first five stages on `fn` (shared with `explain` and `graph`)."""
     function = fn if isinstance(fn, parse.Function) else parse.read(fn, where)
     location = Location(function.filename)
-    check.check(function.tree, location)
+    check.check(function.tree, location, generated=function.primal_params is not None)
     resolved = resolve.resolve(function, location)
     single_assignment = ssa.to_ssa(resolved, location)
     program = cse.eliminate_common_subexpressions(single_assignment)

@@ -1,7 +1,7 @@
-"""Stage 2, check: is the function straight-line code?
+"""Stage 2, check: is the function in the subset astgrad differentiates?
 
 Takes the `gast.FunctionDef` from the source stage and returns it unchanged,
-or raises `NotStraightLineError` at the first construct outside this subset:
+or raises `UnsupportedSyntaxError` at the first construct outside this subset:
 
 Parameters
     plain positional parameters (with or without defaults) and keyword-only
@@ -12,7 +12,16 @@ Statements, in order
       tuples too), annotated ``name: T = expr``;
     * augmented assignments ``name op= expr`` for ``+ - * / **``;
     * ``pass``;
-    * exactly one ``return expr`` (or ``return a, b``), as the last statement.
+    * ``if``/``elif``/``else`` statements whose branches are made of these
+      statements (at any depth); the test is a condition (below);
+    * ``for i in range(...)`` loops (one to three arguments, no ``else``),
+      loops over a sequence held in a name (``for x in xs``, ``for i, x in
+      enumerate(xs)``, ``for a, b in zip(as_, bs)``, ``for x in reversed(xs)``,
+      with a name or a tuple of names as the target), and ``while condition:`` loops (no ``else``, not ``while True``) whose
+      body is made of these statements (at any depth);
+    * one ``return expr`` (or ``return a, b``) as the last statement of the
+      function, and any number inside ``if`` branches (desugar makes them one
+      result), so that every path ends in a ``return``.
 Expressions
     names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
     unary ``- +``, single comparisons with ``< <= > >= == !=`` (their value
@@ -20,38 +29,37 @@ Expressions
     a module attribute (``math.sin``), method calls and attributes of values
     (``x.sum(axis=0)``, ``x.T``), attribute references to modules
     (``math.pi``), and indexing reads (``x[0]``, ``x[:, 1]``, ``x[..., None]``,
-    ``x[idx]``). Call arguments and indices may also be ``None``, ``...``,
-    strings (``np.einsum("ij,j->i", a, b)``) and list displays
+    ``x[idx]``), and conditional expressions ``a if condition else b``. Call
+    arguments and indices may also be ``None``, ``...``, strings
+    (``np.einsum("ij,j->i", a, b)``) and list displays
     (``np.concatenate([a, b])``).
+Conditions (the test of an ``if`` or of a conditional expression)
+    an expression, comparisons chained or not (``0 < x <= 1``), and these
+    combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (``if``, loops, ``try``, ``with``, comprehensions, lambdas,
-conditional expressions, ``and``/``or``, ``yield``, ``global``/``nonlocal``,
-item or attribute assignment, ``del``, starred arguments, in-place method
-calls, ...) is rejected, with its line, column and a hint of what to write
-instead.
+Everything else (loops over computed sequences, ``break``, ``continue``, ``try``,
+``with``, comprehensions, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
+attribute assignment, ``del``, starred arguments, in-place method calls, ...)
+is rejected, with its line, column and a hint of what to write instead.
 """
 
 import gast
 
-from .errors import NotStraightLineError
+from .desugar import always_returns
+from .errors import UnsupportedSyntaxError
 from .names import dotted_name
 from .rules import COMPARISONS
 
 ONE_RETURN = "keep a single `return` at the end of the function"
-SELECT = (
-    "compute both alternatives and select with arithmetic, e.g. `y = a * (x > 0) + b * (x <= 0)`, "
-    "or use max()/min() (e.g. relu: `max(x, 0.0)`)"
-)
 UNROLL = "write the iterations out as separate statements, or use NumPy operations on whole arrays"
 OUTSIDE = "move it outside the differentiated function and pass the values in as parameters"
 NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
-    gast.If: ("an `if` statement", SELECT),
-    gast.For: ("a `for` loop", UNROLL),
     gast.AsyncFor: ("an `async for` loop", UNROLL),
-    gast.While: ("a `while` loop", UNROLL),
+    gast.Break: ("`break`", "stop with the loop's test instead: a `while` loop whose condition says when to stop"),
+    gast.Continue: ("`continue`", "put the rest of the body in an `if` that skips it"),
     gast.Try: ("a `try` statement", OUTSIDE),
     gast.With: ("a `with` statement", OUTSIDE),
     gast.AsyncWith: ("an `async with` statement", OUTSIDE),
@@ -66,8 +74,7 @@ REJECTED = {
     gast.AsyncFunctionDef: ("a nested function definition", "define helpers at module level"),
     gast.ClassDef: ("a class definition", OUTSIDE),
     gast.Lambda: ("a lambda", "define the helper with def at module level; astgrad inlines it"),
-    gast.IfExp: ("a conditional expression", SELECT),
-    gast.BoolOp: ("`and`/`or`", "combine comparisons arithmetically, e.g. `(a > 0) * (b > 0)`"),
+    gast.BoolOp: ("`and`/`or` outside a condition", "use them in the test of an `if` statement"),
     gast.ListComp: ("a list comprehension", UNROLL),
     gast.SetComp: ("a set comprehension", UNROLL),
     gast.DictComp: ("a dict comprehension", UNROLL),
@@ -86,19 +93,26 @@ REJECTED = {
 ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
-def check(tree, location):
-    """`tree` if it is straight-line code, else `NotStraightLineError`."""
+def check(tree, location, generated=False):
+    """`tree` if it is in the subset, else `UnsupportedSyntaxError`.
+
+    A function astgrad `generated` (a gradient differentiated again) may also
+    use the stacks its reversed loops use: ``s = []``, ``s.append(v)``,
+    ``v = s.pop()``, and loops over ``reversed(range(...))``.
+    """
     _check_parameters(tree, location)
     body = tree.body
     if is_docstring(body[0]):
         body = body[1:]
     for index, statement in enumerate(body):
         is_last = index == len(body) - 1
-        _check_statement(statement, is_last, location)
-    if not body or not isinstance(body[-1], gast.Return):
+        _check_statement(statement, is_last, location, generated)
+        _check_nested(statement, location, generated)
+    if not body or not (isinstance(body[-1], gast.Return) or isinstance(body[-1], gast.If) and always_returns(
+            [body[-1]])):  # fmt: skip
         last = body[-1] if body else tree
         raise location.error(
-            NotStraightLineError,
+            UnsupportedSyntaxError,
             last,
             "the function does not end with a `return` of its value",
             hint="end the function with `return <expression>`",
@@ -111,11 +125,11 @@ def _check_parameters(tree, location):
     for node, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
         if node is not None:
             raise location.error(
-                NotStraightLineError, node, f"a {what} parameter", hint="name each parameter"
+                UnsupportedSyntaxError, node, f"a {what} parameter", hint="name each parameter"
             )
     if args.posonlyargs:
         raise location.error(
-            NotStraightLineError,
+            UnsupportedSyntaxError,
             args.posonlyargs[0],
             "a positional-only parameter (`/`)",
             hint="remove the `/` marker",
@@ -129,21 +143,191 @@ def is_docstring(statement):
     )
 
 
-def _check_statement(statement, is_last, location):
+def _check_nested(statement, location, generated=False):
+    """The statements of an `if`'s branches and a loop's body, at any depth (none of them may return)."""
+    if isinstance(statement, gast.If):
+        _check_condition(statement.test, location)
+        blocks, where = (statement.body, statement.orelse), "an `if`"
+    elif isinstance(statement, gast.For):
+        _check_for(statement, location, generated)
+        blocks, where = (statement.body,), "a loop"
+    elif isinstance(statement, gast.While):
+        _check_while(statement, location)
+        blocks, where = (statement.body,), "a loop"
+    else:
+        return
+    for block in blocks:
+        for inner in block:
+            if isinstance(inner, gast.Return) and where == "an `if`":  # made one result by desugar
+                _check_return(inner, location)
+                continue
+            if isinstance(inner, gast.Return):
+                raise location.error(
+                    UnsupportedSyntaxError,
+                    inner,
+                    f"a `return` inside {where} is not supported",
+                    hint=f"assign the value to a name and return it after {where}",
+                )
+            _check_statement(inner, False, location, generated)
+            _check_nested(inner, location, generated)
+
+
+def _check_while(statement, location):
+    """``while condition:`` with no ``else``, and a condition that can become false."""
+    if statement.orelse:
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.orelse[0],
+            "a `while` loop's `else` is not supported",
+            hint="run that code after the loop",
+        )
+    if isinstance(statement.test, gast.Constant):
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.test,
+            f"`while {statement.test.value!r}` has no way out (`break` is not supported)",
+            hint="write the condition to stop at as the loop's test, e.g. `while error > tolerance:`",
+        )
+    _check_condition(statement.test, location)
+
+
+def _check_for(statement, location, generated=False):
+    """``for i in range(...)``, or over a sequence: ``for x in xs``, ``enumerate``, ``zip``, ``reversed``."""
+    if statement.orelse:
+        raise location.error(
+            UnsupportedSyntaxError,
+            statement.orelse[0],
+            "a `for` loop's `else` is not supported",
+            hint="run that code after the loop",
+        )
+    iterable, target = statement.iter, statement.target
+    called = iterable.func.id if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) else None
+    if called == "reversed" and len(iterable.args) == 1 and _is_range(iterable.args[0]) and generated:
+        iterable, called = iterable.args[0], "range"
+    if called == "range" and 1 <= len(iterable.args) <= 3 and not iterable.keywords:
+        _check_loop_target(target, location, names=1)
+        for argument in iterable.args:
+            _check_expression(argument, location)
+        return
+    if called in ("enumerate", "zip", "reversed") and not iterable.keywords and iterable.args and (
+            called == "zip" or len(iterable.args) == 1):  # fmt: skip
+        sequences = iterable.args
+        if called == "enumerate":
+            _check_loop_target(target, location, names=2)
+            _check_loop_target(target.elts[0], location, names=1)
+        elif called == "zip":
+            _check_loop_target(target, location, names=len(sequences))
+        else:
+            _check_loop_target(target, location)
+    elif called is None:
+        sequences = [iterable]
+        _check_loop_target(target, location)
+    else:
+        raise location.error(
+            UnsupportedSyntaxError,
+            iterable,
+            "a loop over a computed sequence is not supported (only over `range(...)`, a sequence, "
+            "`enumerate`, `zip` or `reversed` of sequences)",
+            hint="assign the sequence to a name before the loop",
+        )
+    for sequence in sequences:
+        if isinstance(sequence, (gast.Call, gast.GeneratorExp, gast.ListComp)):
+            raise location.error(
+                UnsupportedSyntaxError,
+                sequence,
+                "a loop over a computed sequence is not supported",
+                hint="assign the sequence to a name before the loop",
+            )
+        _check_expression(sequence, location)
+
+
+def _is_range(node):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "range"
+
+
+def _check_loop_target(target, location, names=None):
+    """A loop's target: a name, or a tuple of them (of `names` if given)."""
+    if isinstance(target, gast.Name) and names in (None, 1):
+        return
+    if isinstance(target, (gast.Tuple, gast.List)) and names != 1 and (names is None or len(target.elts) == names):
+        for element in target.elts:
+            _check_loop_target(element, location)
+        return
+    raise location.error(
+        UnsupportedSyntaxError,
+        target,
+        "this loop target is not supported",
+        hint="use one name, or a tuple of names that unpacks each element",
+    )
+
+
+def _check_return(statement, location):
+    if statement.value is None:
+        raise location.error(
+            UnsupportedSyntaxError, statement, "`return` without a value", hint="return the function's value"
+        )
+    _check_expression(statement.value, location)
+
+
+def _check_condition(test, location):
+    """A condition: comparisons (chained or not) and expressions, combined with `and`, `or`, `not`."""
+    if isinstance(test, gast.BoolOp):
+        for value in test.values:
+            _check_condition(value, location)
+    elif isinstance(test, gast.UnaryOp) and isinstance(test.op, gast.Not):
+        _check_condition(test.operand, location)
+    elif isinstance(test, gast.Compare):
+        for op in test.ops:
+            if type(op) not in COMPARISONS:
+                raise location.error(
+                    UnsupportedSyntaxError,
+                    test,
+                    "only comparisons with < <= > >= == != are supported",
+                    hint="compare numbers with < <= > >= == !=",
+                )
+        for operand in [test.left] + test.comparators:
+            _check_expression(operand, location)
+    else:
+        _check_expression(test, location)
+
+
+def is_stack_statement(statement):
+    """``s = []``, ``s.append(v)`` or ``v = s.pop()``: a stack of generated code."""
+    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name):
+        value = statement.value
+        if isinstance(value, gast.List) and not value.elts:
+            return True
+        return _is_method_call(value, "pop", 0)
+    return isinstance(statement, gast.Expr) and _is_method_call(statement.value, "append", 1)
+
+
+def _is_method_call(value, method, count):
+    return (
+        isinstance(value, gast.Call)
+        and isinstance(value.func, gast.Attribute)
+        and isinstance(value.func.value, gast.Name)
+        and value.func.attr == method
+        and len(value.args) == count
+        and not value.keywords
+        and all(isinstance(a, (gast.Name, gast.Constant)) for a in value.args)
+    )
+
+
+def _check_statement(statement, is_last, location, generated=False):
+    if generated and is_stack_statement(statement):
+        return
     reject = REJECTED.get(type(statement))
     if reject:
         what, hint = reject
-        raise location.error(NotStraightLineError, statement, f"{what} is not straight-line code", hint=hint)
+        raise location.error(UnsupportedSyntaxError, statement, f"{what} is not supported", hint=hint)
+    if isinstance(statement, (gast.If, gast.For, gast.While)):
+        return
     if isinstance(statement, gast.Return):
         if not is_last:
             raise location.error(
-                NotStraightLineError, statement, "an early `return` is not straight-line code", hint=ONE_RETURN
+                UnsupportedSyntaxError, statement, "an early `return` is not supported", hint=ONE_RETURN
             )
-        if statement.value is None:
-            raise location.error(
-                NotStraightLineError, statement, "`return` without a value", hint="return the function's value"
-            )
-        _check_expression(statement.value, location)
+        _check_return(statement, location)
     elif isinstance(statement, gast.Assign):
         for target in statement.targets:
             _check_target(target, location)
@@ -152,14 +336,14 @@ def _check_statement(statement, is_last, location):
         _check_target(statement.target, location)
         if statement.value is None:
             raise location.error(
-                NotStraightLineError, statement, "an annotation without a value", hint="assign a value or remove it"
+                UnsupportedSyntaxError, statement, "an annotation without a value", hint="assign a value or remove it"
             )
         _check_expression(statement.value, location)
     elif isinstance(statement, gast.AugAssign):
         _check_target(statement.target, location, allow_tuple=False)
         if not isinstance(statement.op, ALLOWED_AUGMENTED):
             raise location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 statement,
                 "this augmented assignment operator is not supported",
                 hint="write `x = x op y` or use one of += -= *= /= **=",
@@ -171,22 +355,22 @@ def _check_statement(statement, is_last, location):
         reject = REJECTED.get(type(statement.value))
         if reject:
             what, hint = reject
-            raise location.error(NotStraightLineError, statement.value, f"{what} is not straight-line code", hint=hint)
+            raise location.error(UnsupportedSyntaxError, statement.value, f"{what} is not supported", hint=hint)
         if is_docstring(statement):
             raise location.error(
-                NotStraightLineError, statement, "a string statement after the first one", hint="use a # comment"
+                UnsupportedSyntaxError, statement, "a string statement after the first one", hint="use a # comment"
             )
         value = statement.value
         if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute):
             raise location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 statement,
                 f"a method call whose value is thrown away: `.{value.func.attr}()` can only matter here "
                 "by changing its object in place (as `x.sort()` does)",
                 hint=NEW_VALUE,
             )
         raise location.error(
-            NotStraightLineError,
+            UnsupportedSyntaxError,
             statement,
             "an expression statement: its value is thrown away, so it can only matter for its side effects",
             hint="remove it (side effects such as printing cannot be differentiated), "
@@ -194,10 +378,10 @@ def _check_statement(statement, is_last, location):
         )
     else:
         raise location.error(
-            NotStraightLineError,
+            UnsupportedSyntaxError,
             statement,
-            f"a `{type(statement).__name__}` statement is not straight-line code",
-            hint="use assignments and one final `return`",
+            f"a `{type(statement).__name__}` statement is not supported",
+            hint="use assignments, `if` statements and one final `return`",
         )
 
 
@@ -213,7 +397,7 @@ def _check_target(target, location, allow_tuple=True):
     elif isinstance(target, gast.Attribute):
         written = dotted_name(target) or f"(...).{target.attr}"
         raise location.error(
-            NotStraightLineError,
+            UnsupportedSyntaxError,
             target,
             f"attribute assignment (`{written} = ...`) changes an object",
             hint=f"assign to a local name instead, `{target.attr} = ...`: a method reads its instance's "
@@ -223,7 +407,7 @@ def _check_target(target, location, allow_tuple=True):
         what = "starred unpacking (`*rest`)"
     else:
         what = "this assignment target"
-    raise location.error(NotStraightLineError, target, f"{what} mutates a value", hint=NEW_VALUE)
+    raise location.error(UnsupportedSyntaxError, target, f"{what} mutates a value", hint=NEW_VALUE)
 
 
 def _check_expression(expression, location):
@@ -236,8 +420,11 @@ def _check_expression(expression, location):
         reject = REJECTED.get(type(node))
         if reject and not (in_argument and isinstance(node, gast.List)):
             what, hint = reject
-            raise location.error(NotStraightLineError, node, f"{what} is not straight-line code", hint=hint)
-        if isinstance(node, gast.Call):
+            raise location.error(UnsupportedSyntaxError, node, f"{what} is not supported", hint=hint)
+        if isinstance(node, gast.IfExp):
+            _check_condition(node.test, location)
+            stack.extend([(node.orelse, False), (node.body, False)])
+        elif isinstance(node, gast.Call):
             _check_call(node, location)
             children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
             stack.extend((child, False) for child in reversed(children))
@@ -250,10 +437,10 @@ def _check_expression(expression, location):
             stack.extend((part, True) for part in (node.lower, node.upper, node.step) if part is not None)
         elif isinstance(node, gast.Compare) and (len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS):
             raise location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 node,
-                "only single comparisons with < <= > >= == != are supported",
-                hint="write a chained comparison `a < b < c` as `(a < b) * (b < c)`",
+                "only single comparisons with < <= > >= == != are supported outside a condition",
+                hint="write a chained comparison `a < b < c` as `(a < b) * (b < c)`, or test it in an `if`",
             )
         elif isinstance(node, (gast.Tuple, gast.List)):
             stack.extend((child, in_argument) for child in reversed(node.elts))
@@ -265,7 +452,7 @@ def _check_expression(expression, location):
             pass
         else:
             raise location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 node,
                 f"a `{type(node).__name__}` expression is not supported",
                 hint="use names, numbers, operators and calls",
@@ -279,7 +466,7 @@ def _check_constant(node, in_argument, location):
     if in_argument and (value is None or value is Ellipsis or isinstance(value, str)):
         return
     raise location.error(
-        NotStraightLineError,
+        UnsupportedSyntaxError,
         node,
         f"the constant {value!r} is not a number",
         hint="use numbers in arithmetic (None, ... and strings only as arguments or indices); "
@@ -292,11 +479,11 @@ def _check_call(node, location):
         if keyword.arg is None:
             where = keyword if getattr(keyword, "lineno", None) is not None else keyword.value
             raise location.error(
-                NotStraightLineError, where, "a `**` argument", hint="pass keyword arguments one by one"
+                UnsupportedSyntaxError, where, "a `**` argument", hint="pass keyword arguments one by one"
             )
     if not isinstance(node.func, (gast.Name, gast.Attribute)):
         raise location.error(
-            NotStraightLineError,
+            UnsupportedSyntaxError,
             node.func,
             "a call of a computed value",
             hint="call a function by its name, e.g. `math.sin(x)` or `helper(x)`",

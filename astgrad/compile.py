@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import gast
 
 from . import source_files
-from .ir import DERIVATIVE_ROLES, function_def
+from .ir import DERIVATIVE_ROLES, function_def, printed_origins
 
 _counter = itertools.count(1)
 _lock = threading.RLock()  # guards both; a finalizer may run (and take it) while this thread holds it
@@ -295,11 +295,7 @@ def line_origins(derivative, roles=DERIVATIVE_ROLES):
 
     Only for lines of these `roles` (None: every line, the primal ones too, as tracebacks show them).
     """
-    return (None,) + tuple(
-        origin
-        for line in derivative.lines
-        for origin in (line.origin if roles is None or line.role in roles else None,) * line.printed_lines
-    )
+    return (None,) + tuple(origin for line in derivative.lines for origin in printed_origins(line, roles))
 
 
 def check_statements(derivative):

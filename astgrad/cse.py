@@ -23,17 +23,25 @@ free name an inlined helper reads when the function assigns it.)
 
 One pass over the equations with a dictionary keyed by (rule, expression):
 linear in the program's size.
+
+Inside a branch of an `if`, a computation made before the `if` is reused;
+one made in a branch is not seen after it or in the other branch, and a
+name a branch gives a value read after the `if` (a merged name) keeps its
+equation.
 """
 
 from dataclasses import replace
 
 import gast
 
+from .ir import STACK_STATEMENTS, Branch, Loop, Push, has_branches
 from .names import name, substituted
 
 
 def eliminate_common_subexpressions(program):
     """`program` with each repeated computation replaced by a read of its first result."""
+    if has_branches(program.body):
+        return _with_branches(program)
     body = program.equations
     representative = _representatives(body)
     if not representative:
@@ -48,6 +56,83 @@ def eliminate_common_subexpressions(program):
         if representative.get(equation.target, equation.target) == equation.target
     ]
     return replace(program, body=kept, output=_renamed_atoms(program.output, renaming))
+
+
+def _with_branches(program):
+    """The same for a body with branches (no merged value is renamed to a later user's name)."""
+    representative = {}
+    _nested_representatives(program.body, {}, representative, _merge_targets(program.body))
+    if not representative:
+        return program
+    loads = _NameLoads(representative)
+    return replace(program, body=_kept(program.body, representative, loads),
+                   output=_renamed_atoms(program.output, representative))  # fmt: skip
+
+
+def _merge_targets(body):
+    """The names a branch merges or a loop carries: their equations stay.
+
+    A loop's header is among them: it names the value before the loop and each iteration's
+    after it, so a header computed as something else was before the loop is not that other name.
+    """
+    targets = set()
+    for statement in body:
+        if isinstance(statement, Branch):
+            targets |= {target for target, _, _ in statement.merges}
+            targets |= _merge_targets(statement.then) | _merge_targets(statement.orelse)
+        elif isinstance(statement, Loop):
+            targets |= {header for header, _, _ in statement.carried}
+            targets |= {end.id for _, _, end in statement.carried if isinstance(end, gast.Name)}
+            targets |= _merge_targets(statement.body)
+    return targets
+
+
+def _nested_representatives(body, first_by_key, representative, merge_targets):
+    for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
+        if isinstance(statement, Loop):
+            _nested_representatives(statement.body, dict(first_by_key), representative, merge_targets)
+            continue
+        if isinstance(statement, Branch):
+            for block in (statement.then, statement.orelse):
+                _nested_representatives(block, dict(first_by_key), representative, merge_targets)
+            continue
+        key = (statement.rule, _key(statement.value, representative))
+        first = first_by_key.setdefault(key, statement.target)
+        if first != statement.target and statement.target not in merge_targets:
+            representative[statement.target] = first
+
+
+def _kept(body, renaming, loads):
+    kept = []
+    for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            if isinstance(statement, Push):
+                statement = replace(statement, atom=_renamed_atoms(statement.atom, renaming))
+            kept.append(statement)
+            continue
+        if isinstance(statement, Loop):
+            kept.append(Loop(
+                statement.target,
+                tuple(_renamed_atoms(atom, renaming) for atom in statement.bounds),
+                [(h, _renamed_atoms(init, renaming), _renamed_atoms(end, renaming)) for h, init, end in statement.carried],
+                _kept(statement.body, renaming, loads),
+                statement.origin,
+                statement.backwards,
+            ))  # fmt: skip
+            continue
+        if isinstance(statement, Branch):
+            kept.append(Branch(
+                substituted(statement.test, loads),
+                _kept(statement.then, renaming, loads),
+                _kept(statement.orelse, renaming, loads),
+                [(target, *(_renamed_atoms(atom, renaming) for atom in atoms)) for target, *atoms in statement.merges],
+                statement.origin,
+            ))  # fmt: skip
+        elif statement.target not in renaming:
+            kept.append(_renamed_equation(statement, renaming, loads))
+    return kept
 
 
 def _representatives(body):

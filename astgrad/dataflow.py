@@ -36,6 +36,7 @@ import shutil
 import gast
 
 from . import api
+from .ir import STACK_STATEMENTS, Branch, Loop, all_equations, test_names
 from .errors import AstgradError
 from .rules import ZERO
 from .resolve import OPERATOR_SYMBOLS
@@ -156,21 +157,90 @@ def _primal_lines(program):
     nodes += [_node(free, free, "plaintext") for free in _free_names(program)]
     edges = []
     constants = _Constants()
-    for equation in program.equations:
-        nodes.append(_node(equation.target, f"{primitive_label(equation)}\\n{equation.target}", "box"))
-        for source, role in _sources(equation):
-            attributes = f"label={_quote(role)}" if role else None
-            edges.append(_edge(constants.node_id(source, nodes), equation.target, attributes))
+    scope = {}
+    nodes += _block_lines(program.body, scope, constants, edges, [0])
     nodes.append(_node(OUTPUT_NODE, OUTPUT_NODE, "doubleoctagon"))
-    edges += [_edge(constants.node_id(_source(atom), nodes), OUTPUT_NODE) for atom in _outputs(program)]
+    sources = [_source(atom) for atom in _outputs(program)]
+    edges += [_edge(constants.node_id(scope.get(source, source) if isinstance(source, str) else source, nodes),
+                    OUTPUT_NODE) for source in sources]  # fmt: skip
     return nodes + edges
 
 
-def _cluster(name, statements):
+def _block_lines(body, scope, constants, edges, branches, suffix=""):
+    """The nodes of a block's equations (edges go to `edges`); each branch's blocks as a cluster of their own.
+
+    `scope` maps a name to its node where that is not the name itself: a
+    branch's own value for a name it merges is a node of that branch
+    (``y|then1``), the merged value after the `if` a diamond named ``y``.
+    """
+    nodes = []
+    for statement in body:
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
+        if isinstance(statement, Loop):
+            branches[0] += 1
+            number = branches[0]
+            inside = dict(scope)
+            loop_suffix = f"|loop{number}"
+            headers = [h for h, _, _ in statement.carried]
+            for h in headers + [statement.target]:
+                inside[h] = h + loop_suffix
+            inner = [_node(h + loop_suffix, h, "ellipse") for h in headers + [statement.target]]
+            inner += _block_lines(statement.body, inside, constants, edges, branches, loop_suffix)
+            bounds = ", ".join(gast.unparse(b) for b in statement.bounds)
+            nodes += _cluster(f"loop{number}", inner, f"for {statement.target} in range({bounds})")
+            for h, init, end in statement.carried:
+                source = _source(init)
+                tail = scope.get(source, source) if isinstance(source, str) else source
+                edges.append(_edge(constants.node_id(tail, nodes), h + loop_suffix, 'label="initial"'))
+                source = _source(end)
+                tail = inside.get(source, source) if isinstance(source, str) else source
+                edges.append(_edge(constants.node_id(tail, nodes), h + loop_suffix,
+                                   'label="next", style=dashed, constraint=false'))  # fmt: skip
+                node_id = f"{h}|after{number}"
+                scope[h] = node_id
+                nodes.append(_node(node_id, f"after loop\\n{h}", "diamond"))
+                edges.append(_edge(h + loop_suffix, node_id, 'label="last"'))
+            continue
+        if isinstance(statement, Branch):
+            branches[0] += 1
+            number = branches[0]
+            merged = [target for target, _, _ in statement.merges]
+            for arm, block, position in (("then", statement.then, 1), ("else", statement.orelse, 2)):
+                arm_scope = dict(scope)
+                arm_suffix = f"|{arm}{number}"
+                inner = _block_lines(block, arm_scope, constants, edges, branches, arm_suffix)
+                label = f"if {gast.unparse(statement.test)}" if arm == "then" else "else"
+                nodes += _cluster(f"{arm}{number}", inner, label)
+                for target, *atoms in statement.merges:
+                    atom = atoms[position - 1]
+                    if atom is not None:
+                        source = _source(atom)
+                        tail = arm_scope.get(source, source) if isinstance(source, str) else source
+                        head = target + suffix if suffix else target
+                        edges.append(_edge(constants.node_id(tail, nodes), head, f"label={_quote(arm)}"))
+            for target in merged:
+                scope.pop(target, None)
+                if suffix:
+                    scope[target] = target + suffix
+                nodes.append(_node(target + suffix, f"merge\\n{target}", "diamond"))
+            continue
+        node_id = statement.target + suffix if suffix else statement.target
+        if suffix:
+            scope[statement.target] = node_id
+        nodes.append(_node(node_id, f"{primitive_label(statement)}\\n{statement.target}", "box"))
+        for source, role in _sources(statement):
+            attributes = f"label={_quote(role)}" if role else None
+            tail = scope.get(source, source) if isinstance(source, str) else source
+            edges.append(_edge(constants.node_id(tail, nodes), node_id, attributes))
+    return nodes
+
+
+def _cluster(name, statements, label=None):
     """A labelled ``subgraph cluster_<name>``: Graphviz draws its nodes together, in a frame."""
     return [
         f"    subgraph {_quote('cluster_' + name)} {{",
-        f'        label={_quote(name)}; fontname="Helvetica";',
+        f'        label={_quote(label or name)}; fontname="Helvetica";',
         *("        " + statement for statement in statements),
         "    }",
     ]
@@ -258,9 +328,19 @@ def _free_names(program):
     """Names the program reads that it does not define (a module's global constants), in order."""
     defined = set(program.all_params)
     free = []
-    for equation in program.equations:
-        free += [source for source, _ in _sources(equation) if isinstance(source, str) and source not in defined]
-        defined.add(equation.target)
+    for statement in _statements(program.body):
+        if isinstance(statement, STACK_STATEMENTS):
+            continue
+        if isinstance(statement, Loop):
+            free += [b.id for b in statement.bounds if isinstance(b, gast.Name) and b.id not in defined]
+            defined.update([h for h, _, _ in statement.carried] + [statement.target])
+            continue
+        if isinstance(statement, Branch):
+            free += [n for n in sorted(test_names(statement.test)) if n not in defined]
+            defined.update(target for target, _, _ in statement.merges)
+            continue
+        free += [source for source, _ in _sources(statement) if isinstance(source, str) and source not in defined]
+        defined.add(statement.target)
     free += [atom.id for atom in _outputs(program) if isinstance(atom, gast.Name) and atom.id not in defined]
     return list(dict.fromkeys(free))
 
@@ -276,17 +356,28 @@ def adjoint_names(program, wrt):
 def _adjoint_lines(program, adjoints):
     """The adjoint sweep: a node per adjoint (parameters first), then its edges in the sweep's order."""
     variables = [param for param in program.all_params if param in adjoints]
-    variables += [equation.target for equation in program.equations if equation.target in adjoints]
+    variables += [e.target for e in all_equations(program.body) if e.target in adjoints]
+    variables = list(dict.fromkeys(variables))
     shapes = {param: "ellipse" for param in program.all_params}
     nodes = [_node(ADJOINT_PREFIX + v, adjoints[v], shapes.get(v, "box")) for v in variables]
     flow = _gradient_flow(program, adjoints)
-    return nodes + [_edge(ADJOINT_PREFIX + source, ADJOINT_PREFIX + target) for target, source in flow]
+    return nodes + [_edge(ADJOINT_PREFIX + source, ADJOINT_PREFIX + target) for target, source in dict.fromkeys(flow)]
 
 
 def _gradient_flow(program, adjoints):
     """(equation target, input) for each gradient the reverse sweep passes on, last equation first."""
     flow = []
-    for equation in reversed(program.equations):
+    for equation in reversed(list(_statements(program.body))):
+        if isinstance(equation, STACK_STATEMENTS):
+            continue
+        if isinstance(equation, Loop):
+            flow += [(h, atom.id) for h, *atoms in equation.carried for atom in atoms
+                     if isinstance(atom, gast.Name) and atom.id in adjoints and atom.id != h]  # fmt: skip
+            continue
+        if isinstance(equation, Branch):
+            flow += [(target, atom.id) for target, *atoms in equation.merges for atom in atoms
+                     if isinstance(atom, gast.Name) and atom.id in adjoints and atom.id != target]  # fmt: skip
+            continue
         if equation.target not in adjoints:
             continue
         rule = equation.rule
@@ -297,6 +388,20 @@ def _gradient_flow(program, adjoints):
                 if isinstance(atom, gast.Name) and atom.id in adjoints:
                     flow.append((equation.target, atom.id))
     return flow
+
+
+def _statements(body):
+    """Every statement of a block, those inside branches and loops too: a branch after its blocks' statements,
+    a loop before its body's."""
+    for statement in body:
+        if isinstance(statement, Loop):
+            yield statement
+            yield from _statements(statement.body)
+            continue
+        if isinstance(statement, Branch):
+            yield from _statements(statement.then)
+            yield from _statements(statement.orelse)
+        yield statement
 
 
 class _Constants:

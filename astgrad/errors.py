@@ -71,8 +71,11 @@ class AstgradError(Exception):
         return shell.InteractiveTB.structured_traceback(type(self), self, traceback)
 
 
-class NotStraightLineError(AstgradError):
-    """A construct outside the straight-line subset (control flow, mutation, ...)."""
+class UnsupportedSyntaxError(AstgradError):
+    """A construct outside the subset astgrad differentiates (loops, mutation, `try`, ...)."""
+
+
+NotStraightLineError = UnsupportedSyntaxError  # its name when the subset was straight-line code only
 
 
 class NoDerivativeError(AstgradError):

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import gast
 
 from . import api, forward, optimize, rename
-from .ir import PRIMAL, Derivative, Line, function_def, make_function_def, return_line
+from .ir import Derivative, function_def, make_function_def, primal_block, return_line
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack, ResolvedWhile
 from .compile import line_origins, to_source, with_origin_comments
 from .errors import AstgradError
 from .highlight import to_html
@@ -211,12 +212,37 @@ def written_source(function):
 def resolved_source(resolved):
     """The resolved statements as a def with the user's parameters."""
     tree = resolved.function.tree
-    return to_source(make_function_def(tree.name, tree.args, resolved.statements))
+    return to_source(make_function_def(tree.name, tree.args, _statements(resolved.statements)))
+
+
+def _statements(statements):
+    """Resolved statements as gast statements (an `if` as the `if` it was, with its resolved branches)."""
+    return [_statement(s) for s in statements]
+
+
+def _statement(s):
+    if isinstance(s, ResolvedIf):
+        return gast.If(test=s.test, body=_statements(s.body) or [gast.Pass()], orelse=_statements(s.orelse))
+    if isinstance(s, ResolvedFor):
+        iterable = gast.Call(func=_name("range"), args=list(s.arguments), keywords=[])
+        if s.backwards:
+            iterable = gast.Call(func=_name("reversed"), args=[iterable], keywords=[])
+        return gast.For(target=s.target, iter=iterable, body=_statements(s.body) or [gast.Pass()], orelse=[],
+                        type_comment=None)  # fmt: skip
+    if isinstance(s, ResolvedWhile):
+        return gast.While(test=s.test, body=_statements(s.body) or [gast.Pass()], orelse=[])
+    if isinstance(s, ResolvedStack):
+        return s.node
+    return s
+
+
+def _name(identifier):
+    return gast.Name(id=identifier, ctx=gast.Load(), annotation=None, type_comment=None)
 
 
 def program_source(program, def_name):
     """The SSA program as a def: one ``name = primitive(atoms)`` line per equation, then the return."""
-    lines = [Line(equation.target, equation.value, PRIMAL) for equation in program.equations]
+    lines = primal_block(program.body)
     lines.append(return_line(copy_atom(program.output)))
     return to_source(function_def(Derivative(def_name, program.args, tuple(lines), program.namespace)))
 

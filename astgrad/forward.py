@@ -31,13 +31,15 @@ tangents read as the partial derivatives they are, in Leibniz's spelling
 Like the reverse stage, the output is deliberately naive; optimize cleans it.
 """
 
+import copy
 from dataclasses import replace
 
 import gast
 
 from . import batched, batching, runtime
 from .ir import (
-    CALL, TANGENT, Derivative, Line, each_input, not_differentiable, number_check, origin, parameter,
+    CALL, PRIMAL, STACK_STATEMENTS, TANGENT, Branch, Conditional, Derivative, Loop, NewStack, NoSaves, Push,
+    active_names, has_branches, loop_lines, stack_call, stack_lines, Line, each_input, not_differentiable, number_check, origin, parameter,
     primal_line, return_line, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
@@ -61,15 +63,15 @@ def jvp(program, wrt, batched=False):
     namespace = program.namespace.fork()
     arrays = program.arrays
     tangents = {p: namespace.fresh(p + DOT) for p in wrt}
-    lines = []
+    if batched and has_branches(program.body):
+        return None  # loops and branches: one pass per element (see docs/design.md)
     sweep = _Sweep(program, namespace, batched)
     names = {p: name(t) for p, t in tangents.items()}
-    for equation in program.equations:
-        lines.append(primal_line(equation))
-        try:
-            lines.extend(sweep.tangent_lines(equation, equation.rule, names, lambda v: namespace.fresh(v + DOT)))
-        except _NotBatched:
-            return None
+    active = active_names(program, wrt) if has_branches(program.body) else ()
+    try:
+        lines = sweep.block(program.body, [(names, _memoized(lambda v: namespace.fresh(v + DOT)), active)])
+    except _NotBatched:
+        return None
     value = copy_atom(program.output)
     directions = names[wrt[0]] if batched and wrt else None  # how many there are, for a zero tangent
     tangent = _output_tangent(program.output, names, arrays, namespace, directions)
@@ -90,11 +92,13 @@ def gradient(program, wrt, as_tuple, with_value=False, function_name=None):
     sweep = _Sweep(program, namespace)
     passes = {p: {p: gast.Constant(value=UNIT, kind=None)} for p in wrt}
     lines = number_check(program, wrt, namespace)
-    for equation in program.equations:
-        lines.append(primal_line(equation))
-        for p in wrt:
-            fresh = lambda v, p=p: namespace.fresh(tangent_name(v, p))  # noqa: E731
-            lines.extend(sweep.tangent_lines(equation, equation.rule, passes[p], fresh))
+    loops = has_branches(program.body)
+    streams = [
+        (passes[p], _memoized(lambda v, p=p: namespace.fresh(tangent_name(v, p))),
+         active_names(program, (p,)) if loops else ())
+        for p in wrt
+    ]  # fmt: skip
+    lines += sweep.block(program.body, streams)
     outputs = program.output if isinstance(program.output, tuple) else (program.output,)
     rows = []
     for output in outputs:
@@ -176,7 +180,118 @@ class _Sweep:
         self.arrays = program.arrays
         self.namespace = namespace
         self.batched = batched
-        self.shapes = shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
+        # Around loops and branches shapes are not followed: every elementwise tangent is broadcast (None).
+        self.shapes = (
+            None if has_branches(program.body)
+            else shape_classes(program, [eq.rule for eq in program.equations]) if self.arrays else {}
+        )  # fmt: skip
+
+    def block(self, body, streams):
+        """The lines of a block: each equation followed by its tangent in each stream (tangents, fresh name)."""
+        lines = []
+        for statement in body:
+            if isinstance(statement, Branch):
+                lines.append(self.branch(statement, streams))
+                continue
+            if isinstance(statement, Loop):
+                lines += self.loop(statement, streams)
+                continue
+            if isinstance(statement, STACK_STATEMENTS):
+                lines += stack_lines(statement, None)
+                for tangents, fresh, active in streams:
+                    lines += self.stack_tangent(statement, tangents, fresh, active)
+                continue
+            lines.append(primal_line(statement))
+            for tangents, fresh, _ in streams:
+                lines.extend(self.tangent_lines(statement, statement.rule, tangents, fresh))
+        return lines
+
+    def _zero(self, atom):
+        """The tangent of a value that carries none where one is needed: a zero of its shape in array code."""
+        if self.arrays and isinstance(atom, gast.Name):
+            return _zero_like(atom, self.namespace)
+        return gast.Constant(value=0.0, kind=None)
+
+    def stack_tangent(self, statement, tangents, fresh, active):
+        """A stack of generated code carries its values' tangents on a stack beside it."""
+        if statement.stack not in active:
+            return []
+        where = statement.origin + (None, None)
+        if isinstance(statement, NewStack):
+            tangents[statement.stack] = name(fresh(statement.stack))
+            return [Line(tangents[statement.stack].id, gast.List(elts=[], ctx=gast.Load()), TANGENT, where)]
+        stack = tangents[statement.stack].id
+        if isinstance(statement, Push):
+            value = _tangent(statement.atom, tangents) or self._zero(statement.atom)
+            return [Line((), stack_call(stack, "append", value), TANGENT, where)]
+        tangent = fresh(statement.target)
+        tangents[statement.target] = name(tangent)
+        return [Line(tangent, stack_call(stack, "pop"), TANGENT, where)]
+
+    def loop(self, loop, streams):
+        """The user's loop with its tangents interleaved; a header's tangent is carried around it too."""
+        where = loop.origin + (None, None)
+        lines = loop_lines(loop, (), NoSaves(self.namespace))
+        header_line = lines.pop()
+        carried_tangents = []  # per stream: [(header tangent name, end atom)]
+        body_streams = []
+        for tangents, fresh, active in streams:
+            inside = dict(tangents)
+            pairs = []
+            for h, init, end in loop.carried:
+                if h not in active:
+                    continue
+                start = _tangent(init, tangents) or self._zero(init)
+                coalesced = isinstance(init, gast.Name) and init.id == h and isinstance(start, gast.Name)
+                tangent = start.id if coalesced else fresh(h)  # the loop keeps the initial value's names
+                if not (isinstance(start, gast.Name) and start.id == tangent):
+                    lines.append(Line(tangent, start, TANGENT, where))
+                inside[h] = name(tangent)
+                pairs.append((h, tangent, end))
+            carried_tangents.append(pairs)
+            body_streams.append((inside, fresh, active))
+        primal_body = list(header_line.body)
+        copies = [line for line in primal_body if line.role == PRIMAL and _is_carried_copy(line, loop)]
+        test_lines = [primal_line(e) for e in loop.test_block]  # a while loop's condition, computed again
+        body = self.block(loop.body, body_streams) + copies
+        for (inside, _, _), pairs in zip(body_streams, carried_tangents):
+            moves = [(tangent, _tangent(end, inside) or self._zero(end)) for _, tangent, end in pairs]
+            body += tangent_copies(moves, where)
+        lines.append(header_line.with_body(body + test_lines))
+        for (tangents, _, _), pairs in zip(streams, carried_tangents):
+            for h, tangent, _ in pairs:
+                tangents[h] = name(tangent)
+        return lines
+
+    def branch(self, branch, streams):
+        """The user's `if`, each branch with its tangents, and a tangent for each merged name that has one."""
+        where = branch.origin + (None, None)
+        arms = []
+        for position, block in ((1, branch.then), (2, branch.orelse)):
+            arm_streams = [(dict(tangents), fresh, active) for tangents, fresh, active in streams]
+            lines = self.block(block, arm_streams)
+            for target, *merged in branch.merges:
+                atom = merged[position - 1]
+                if atom is not None and not (isinstance(atom, gast.Name) and atom.id == target):
+                    lines.append(Line(target, copy_atom(atom), PRIMAL, where))
+            arms.append((lines, arm_streams))
+        for stream, (tangents, fresh, _) in enumerate(streams):
+            for target, *merged in branch.merges:
+                carried = [_tangent(merged[position], arm[1][stream][0]) for position, arm in enumerate(arms)]
+                if all(tangent is None for tangent in carried):
+                    continue
+                tangent = fresh(target)
+                for (lines, arm_streams), value, atom in zip(arms, carried, merged):
+                    if atom is None:
+                        continue  # the name has no value after this branch
+                    already = arm_streams[stream][0].get(target)
+                    if isinstance(already, gast.Name) and already.id == tangent:
+                        continue  # the branch's own equation computed it
+                    value = value if value is not None else self._zero(atom)
+                    lines.append(Line(tangent, value, TANGENT, where))
+                tangents[target] = name(tangent)
+        (then, _), (orelse, _) = arms
+        return Conditional(copy.deepcopy(branch.test), then, orelse, where)
 
     def tangent_lines(self, equation, rule, tangents, fresh):
         """The statement giving `equation`'s tangent (added to `tangents`), or none if it carries none."""
@@ -202,9 +317,9 @@ class _Sweep:
         else:
             terms = self._template_terms(equation, rule, tangents)
         total = _sum(terms)
-        if self.arrays and rule.elementwise and any(
+        if self.arrays and rule.elementwise and (self.shapes is None or any(
             self.shapes[a.id] != self.shapes[target] for atoms in carried.values() for a in atoms
-        ):  # a broadcast input's tangent is broadcast to the output's shape
+        )):  # a broadcast input's tangent is broadcast to the output's shape (around loops: every one)
             helper = batched.batched_broadcast if self.batched else runtime.broadcast_like
             total = gast.Call(func=self.namespace.reference(helper), args=[total, name(target)], keywords=[])
         tangent = fresh(target)
@@ -264,6 +379,35 @@ class _Sweep:
             return instantiate(template, placeholders, rule, self.namespace)
         except ValueError as reason:
             raise unsupported(equation, reason) from None
+
+
+def _is_carried_copy(line, loop):
+    """Whether a line of a loop's body is one of the copies giving its headers their end values."""
+    headers = {h for h, _, _ in loop.carried}
+    targets = line.target if isinstance(line.target, tuple) else (line.target,)
+    return bool(targets) and all(isinstance(t, str) and t in headers for t in targets)
+
+
+def tangent_copies(moves, where):
+    """``dx = dx_end`` for each (header tangent, end tangent), one tuple assignment where one would clobber."""
+    moves = [(t, v) for t, v in moves if not (isinstance(v, gast.Name) and v.id == t)]
+    targets = {t for t, _ in moves}
+    if len(moves) > 1 and any(isinstance(v, gast.Name) and v.id in targets for _, v in moves):
+        value = gast.Tuple(elts=[v for _, v in moves], ctx=gast.Load())
+        return [Line(tuple(t for t, _ in moves), value, TANGENT, where)]
+    return [Line(t, v, TANGENT, where) for t, v in moves]
+
+
+def _memoized(fresh):
+    """`fresh` giving a variable the same tangent name every time (in each branch of an `if`)."""
+    made = {}
+
+    def tangent_name(variable):
+        if variable not in made:
+            made[variable] = fresh(variable)
+        return made[variable]
+
+    return tangent_name
 
 
 def _position(rule, position):

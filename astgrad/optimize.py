@@ -19,7 +19,12 @@ the return) and gives an equivalent one after these rewrites, in order:
 * one line for a contribution made twice: ``d_x = d_y * x`` followed by
   ``d_x = d_x + d_y * x`` (the adjoint of ``x * x``) becomes
   ``d_x = d_y * (2 * x)`` (see `fold_repeated_contributions`);
-* dead-code elimination: statements whose value is never used go;
+* dead-code elimination: statements whose value is never used go (an `if`
+  left with no statement too);
+* an `if` of the primal sweep whose values only the mirrored `if` of the
+  adjoint sweep reads (the same test, later) is joined to it: each branch's
+  primal lines move to the top of the same branch (see
+  `join_mirrored_branches`);
 * in array code, a temporary (a part of a user's expression that got a name
   of its own, or a number adjoint made of the seed and sizes) read once is
   written back into the line that reads it, unless that line reads it only
@@ -31,9 +36,11 @@ import math
 import numbers
 from collections import Counter
 
+from dataclasses import replace
+
 import gast
 
-from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES
+from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES, Conditional, ForLoop, assigned_in, read_in
 from .names import name, name_ids, substituted, with_children
 
 FOLDED = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b}
@@ -54,6 +61,9 @@ def optimize(derivative):
     body = propagate_copies(body)
     body = fold_repeated_contributions(body)
     body = eliminate_dead_code(body)
+    body = coalesce_carried_copies(body)
+    if body is not derivative.lines and any(isinstance(line, Conditional) for line in body):
+        body = eliminate_dead_code(join_mirrored_branches(body))  # a joined branch may compute what it does not use
     body = nest_temporaries(body)
     return derivative.with_lines(body)
 
@@ -61,7 +71,18 @@ def optimize(derivative):
 # ---- algebra ---------------------------------------------------------------------------------
 def simplify_derivative_lines(lines):
     """The lines with the algebra below applied to the derivative lines (adjoints and tangents)."""
-    return [_with_value(line, simplify(line.value)) if line.role in DERIVATIVE_ROLES else line for line in lines]
+    return [
+        _in_blocks(line, simplify_derivative_lines) if isinstance(line, (Conditional, ForLoop))
+        else _with_value(line, simplify(line.value)) if line.role in DERIVATIVE_ROLES else line
+        for line in lines
+    ]  # fmt: skip
+
+
+def _in_blocks(compound, rewrite):
+    """An `if` or a loop with `rewrite` applied to each of its blocks."""
+    if isinstance(compound, ForLoop):
+        return compound.with_body(rewrite(list(compound.body)))
+    return compound.with_blocks(rewrite(list(compound.then)), rewrite(list(compound.orelse)))
 
 
 def simplify(node):
@@ -182,15 +203,42 @@ def number(value):
 # ---- reuse of computed values --------------------------------------------------------------
 def reuse_computed(body):
     """Replace expressions an earlier statement computed, while its inputs still hold."""
-    computed = {}  # structure(expression) -> the name holding its value
-    depending = {}  # name -> the dumps in `computed` that a new value of it invalidates
     # An accumulator (`d_x = d_x + ...`) is never a name to reuse: `d_y = d_x` would be a copy
     # that copy propagation cannot remove, where `d_y = d_out * cos_x` read better.
-    assigned = Counter(line.target for line in body if isinstance(line.target, str))
+    assigned = Counter(line.target for line in _flat_lines(body) if isinstance(line.target, str))
     accumulators = {target for target, count in assigned.items() if count > 1}
-    memo = {}  # see `structure`
+    return _reuse_computed(body, {}, {}, accumulators, {})
+
+
+def _reuse_computed(body, computed, depending, accumulators, memo):
+    """`reuse_computed` on a block, given what is computed before it.
+
+    `computed` maps structure(expression) to the name holding its value;
+    `depending` a name to the keys in `computed` that a new value of it
+    invalidates. What a branch's block computes is not known after the `if`.
+    """
     out = []
     for line in body:
+        if isinstance(line, ForLoop):  # what the loop assigns holds no value known before it
+            for target in assigned_in(line):
+                for key in depending.pop(target, ()):
+                    computed.pop(key, None)
+            inside = _reuse_computed(list(line.body), dict(computed), {k: set(v) for k, v in depending.items()},
+                                     accumulators, memo)  # fmt: skip
+            out.append(line.with_body(inside))
+            continue
+        if isinstance(line, Conditional):
+            test = _replace_computed(line.test, computed, memo)
+            arms = [
+                _reuse_computed(list(block), dict(computed), {k: set(v) for k, v in depending.items()},
+                                accumulators, memo)
+                for block in (line.then, line.orelse)
+            ]  # fmt: skip
+            out.append(line.with_blocks(arms[0], arms[1], test))
+            for target in assigned_in(line):
+                for key in depending.pop(target, ()):
+                    computed.pop(key, None)
+            continue
         value = _replace_computed(line.value, computed, memo)
         out.append(_with_value(line, value))
         target = line.target
@@ -198,7 +246,7 @@ def reuse_computed(body):
             continue
         for key in depending.pop(target, ()):
             computed.pop(key, None)
-        if not isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) or target in accumulators:
+        if not isinstance(value, (gast.Call, gast.BinOp, gast.UnaryOp)) or target in accumulators or _is_stack_call(value):
             continue
         inputs = used_names(value)
         if target not in inputs:
@@ -298,7 +346,10 @@ def fold_repeated_contributions(body):
     """
     out = []
     for line in body:
-        previous = out[-1] if out else None
+        if isinstance(line, (Conditional, ForLoop)):
+            out.append(_in_blocks(line, fold_repeated_contributions))
+            continue
+        previous = out[-1] if out and not isinstance(out[-1], (Conditional, ForLoop)) else None
         doubled = _doubled_contribution(previous, line) if previous is not None else None
         if doubled is None:
             out.append(line)
@@ -351,21 +402,45 @@ def _twice(term):
 # ---- copies and dead code ------------------------------------------------------------------
 def propagate_copies(body):
     """After ``a = b`` (a name or a constant), read ``b`` wherever ``a`` still means it."""
-    copies = {}  # name -> the atom it is a copy of
-    copied_into = {}  # name -> the names currently holding a copy of it
+    return _propagate_copies(body, {}, {})
+
+
+def _propagate_copies(body, copies, copied_into):
+    """`propagate_copies` on a block, given the copies made before it (`copies`: name -> atom;
+    `copied_into`: name -> the names holding a copy of it). A branch's copies end with its block."""
     out = []
     for line in body:
+        if isinstance(line, ForLoop):  # a copy whose name or source the loop assigns dies at its entry
+            for target in assigned_in(line):
+                _forget_copy(target, copies, copied_into)
+            reads_copy = copies and not copies.keys().isdisjoint(name_ids(line.iterable))
+            iterable = substituted(line.iterable, copies) if reads_copy else line.iterable
+            inside = _propagate_copies(list(line.body), dict(copies), {k: set(v) for k, v in copied_into.items()})
+            out.append(line.with_body(inside, iterable))
+            continue
+        if isinstance(line, Conditional):
+            reads_copy = copies and not copies.keys().isdisjoint(name_ids(line.test))
+            test = substituted(line.test, copies) if reads_copy else line.test
+            arms = [
+                _propagate_copies(list(block), dict(copies), {k: set(v) for k, v in copied_into.items()})
+                for block in (line.then, line.orelse)
+            ]
+            out.append(line.with_blocks(arms[0], arms[1], test))
+            for target in assigned_in(line):
+                _forget_copy(target, copies, copied_into)
+            continue
         reads_copy = copies and not copies.keys().isdisjoint(_expression_names(line.value))
         value = substituted(line.value, copies) if reads_copy else line.value
-        out.append(_with_value(line, value))
         target = line.target
+        if isinstance(target, str) and isinstance(value, gast.Name) and value.id == target:
+            continue  # ``d_x = d_x``: nothing changes
+        out.append(_with_value(line, value))
+        if isinstance(target, tuple):
+            for each in target:
+                _forget_copy(each, copies, copied_into)
         if not isinstance(target, str):
             continue
-        source = copies.pop(target, None)
-        if isinstance(source, gast.Name):
-            copied_into[source.id].discard(target)
-        for holder in copied_into.pop(target, ()):
-            del copies[holder]
+        _forget_copy(target, copies, copied_into)
         if isinstance(value, gast.Name) or constant_value(value) is not None:
             copies[target] = value
             if isinstance(value, gast.Name):
@@ -373,11 +448,42 @@ def propagate_copies(body):
     return out
 
 
-def eliminate_dead_code(body):
-    """Drop assignments whose value no later line reads (a check is kept for what it refuses)."""
-    live = set()
+def _forget_copy(target, copies, copied_into):
+    """A new value of `target`: it is no longer a copy, nor are the copies of it."""
+    source = copies.pop(target, None)
+    if isinstance(source, gast.Name):
+        copied_into[source.id].discard(target)
+    for holder in copied_into.pop(target, ()):
+        del copies[holder]
+
+
+def eliminate_dead_code(body, live=None):
+    """Drop assignments whose value no later line reads (a check is kept for what it refuses).
+
+    `live` holds the names read after `body` (none for a function's body); it
+    becomes the names read before it. An `if` left with no lines goes.
+    """
+    if live is None:
+        return _without_unused_stacks(body)
     kept = []
     for line in reversed(body):
+        if isinstance(line, ForLoop):
+            top = set(_live_around_loop(line, live))
+            body_kept = eliminate_dead_code(list(line.body), top)
+            if not body_kept:
+                continue
+            live |= top | used_names(line.iterable)
+            kept.append(line.with_body(body_kept))
+            continue
+        if isinstance(line, Conditional):
+            live_then, live_else = set(live), set(live)
+            then = eliminate_dead_code(list(line.then), live_then)
+            orelse = eliminate_dead_code(list(line.orelse), live_else)
+            if not then and not orelse:
+                continue
+            live |= live_then | live_else | used_names(line.test)
+            kept.append(line.with_blocks(then, orelse))
+            continue
         if isinstance(line.target, str) and line.role != CHECK:
             if line.target not in live:
                 continue
@@ -385,6 +491,195 @@ def eliminate_dead_code(body):
         live |= used_names(line.value)
         kept.append(line)
     return kept[::-1]
+
+
+def join_mirrored_branches(body, live_after=frozenset()):
+    """Join an `if` to a later `if` with the same test when only that later `if` reads what the first assigns.
+
+    ``if c: t = ...`` followed (perhaps after other lines) by ``if c: d_x = ... t ...``
+    becomes one ``if c:`` whose branch computes `t` and then uses it. Nothing
+    in between may read what the first assigns or assign what it reads (its
+    test included), and nothing after the second may read what the first
+    assigns (so `value_and_grad` keeps the user's `if` computing its value).
+    `live_after` holds the names read after `body`.
+    """
+    out = list(body)
+    if not any(isinstance(line, (ForLoop, Conditional)) for line in out):
+        return out
+    position = 0
+    while position < len(out):
+        line = out[position]
+        if isinstance(line, Conditional):
+            mirror = _mirrored(out, position, live_after)
+            if mirror is not None:
+                joined = line.with_blocks(line.then + out[mirror].then, line.orelse + out[mirror].orelse)
+                out[mirror] = joined
+                del out[position]
+                continue
+        position += 1
+    read_later = set(live_after)
+    for position in range(len(out) - 1, -1, -1):
+        line = out[position]
+        if isinstance(line, ForLoop):
+            out[position] = line.with_body(join_mirrored_branches(list(line.body), frozenset(read_later | read_in(line))))
+        elif isinstance(line, Conditional):
+            then = join_mirrored_branches(list(line.then), frozenset(read_later))
+            orelse = join_mirrored_branches(list(line.orelse), frozenset(read_later))
+            out[position] = line.with_blocks(then, orelse)
+        read_later |= read_in(line)
+    return out
+
+
+def _mirrored(lines, position, live_after):
+    """The position of the `if` that the `if` at `position` can join, or None."""
+    first = lines[position]
+    assigned, read = assigned_in(first), read_in(first)
+    test = structure(first.test)
+    for later in range(position + 1, len(lines)):
+        line = lines[later]
+        if isinstance(line, Conditional) and structure(line.test) == test:
+            after = set(live_after).union(*(read_in(other) for other in lines[later + 1:]))
+            return later if assigned.isdisjoint(after) else None
+        if not assigned.isdisjoint(read_in(line)) or not (assigned | read).isdisjoint(assigned_in(line)):
+            return None
+    return None
+
+
+def _live_around_loop(loop, live_after):
+    """The names live at the end of a loop's body: those live after it, and those its body reads first
+    (live at its top, for the next iteration), to a fixpoint."""
+    live = set(live_after)
+    while True:
+        top = set(live)
+        eliminate_dead_code(list(loop.body), top)
+        grown = live | top | {n.id for n in gast.walk(loop.iterable) if isinstance(n, gast.Name)}
+        if grown == live:
+            return live
+        live = grown
+
+
+def _without_unused_stacks(body):
+    """Dead-code elimination of a function's body; then a stack no line pops goes with its pushes, again."""
+    while True:
+        body = eliminate_dead_code(body, set())
+        popped = {_stack_of(node) for line in _flat_lines(body) for node in gast.walk(line.value)
+                  if _is_stack_call(node, "pop")}  # fmt: skip
+        unused = {line.target for line in _flat_lines(body) if _is_new_stack(line)} - popped
+        if not unused:
+            return body
+        body = _without_lines(body, lambda line: (_is_new_stack(line) and line.target in unused) or (
+            _is_stack_call(line.value, "append") and _stack_of(line.value) in unused))
+
+
+def _without_lines(body, drop):
+    out = []
+    for line in body:
+        if isinstance(line, (Conditional, ForLoop)):
+            out.append(_in_blocks(line, lambda block: _without_lines(block, drop)))
+        elif not drop(line):
+            out.append(line)
+    return out
+
+
+def _is_stack_call(value, method=None):
+    """Whether `value` is ``s.append(v)`` or ``s.pop()`` (`method` if given) on a name."""
+    return (
+        isinstance(value, gast.Call)
+        and isinstance(value.func, gast.Attribute)
+        and isinstance(value.func.value, gast.Name)
+        and value.func.attr in ((method,) if method else ("append", "pop"))
+    )
+
+
+def _stack_of(value):
+    return value.func.value.id
+
+
+def _is_new_stack(line):
+    return isinstance(line.target, str) and isinstance(line.value, gast.List) and not line.value.elts
+
+
+def coalesce_carried_copies(body, live_after=frozenset()):
+    """``x = x_2`` at the end of a loop's body becomes the line that computed ``x_2`` assigning ``x``.
+
+    Allowed when `x_2` is assigned once in the body, and after that line
+    nothing in the body reads or assigns `x` nor (outside the loop) reads
+    `x_2`. The loop then reads as the user wrote it: ``x = x + dt_times_sin_x``.
+    """
+    return _coalesce_in_block(list(body), live_after, cyclic=False)
+
+
+def _coalesce_in_block(out, live_after, cyclic):
+    """`cyclic`: the block is a loop's body, whose lines before a line run again after it."""
+    if not any(isinstance(line, (ForLoop, Conditional)) for line in out):
+        return out
+    before = [set()]  # before[i]: the names lines 0..i-1 read (for a loop's body)
+    if cyclic:
+        for line in out:
+            before.append(before[-1] | read_in(line))
+    after = set(live_after)  # the names read after the current position
+    for position in range(len(out) - 1, -1, -1):  # last first: a later loop's copies must not block an earlier's
+        line = out[position]
+        if isinstance(line, ForLoop):  # what is live after it (a later loop may assign a name before reading it)
+            after = set(live_after)
+            eliminate_dead_code(out[position + 1:], after)
+        later = after | before[position] if cyclic else set(after)
+        if isinstance(line, ForLoop):
+            inner = _coalesce_in_block(list(line.body), frozenset(later), cyclic=True)
+            out[position] = line.with_body(_coalesced(inner, later))
+        elif isinstance(line, Conditional):
+            out[position] = line.with_blocks(_coalesce_in_block(list(line.then), frozenset(later), False),
+                                             _coalesce_in_block(list(line.orelse), frozenset(later), False))  # fmt: skip
+        after |= read_in(out[position])
+    return out
+
+
+def _coalesced(body, read_after_loop):
+    body = list(body)
+    position = len(body) - 1
+    while position >= 0:
+        line = body[position]
+        if not (isinstance(line.target, str) and isinstance(line.value, gast.Name)) or line.target == line.value.id:
+            position -= 1
+            continue
+        header, end = line.target, line.value.id
+        defining = [i for i, other in enumerate(body) if end in assigned_in(other)]
+        if (
+            len(defining) == 1 and defining[0] < position and isinstance(body[defining[0]].target, str)
+            and body[defining[0]].target == end and end not in read_after_loop
+            and all(header not in read_in(other) and header not in assigned_in(other)
+                    for other in body[defining[0] + 1:position])
+            and all(end not in read_in(other) for other in body[:defining[0]])
+        ):  # fmt: skip
+            renaming = {end: header}
+            start = defining[0]
+            if all(end not in read_in(other) for other in body[position + 1:]):
+                body[start:position] = [_renamed_line(other, renaming) for other in body[start:position]]
+                del body[position]
+            elif all(header not in assigned_in(other) for other in body[position + 1:]):
+                # After the copy both names hold the same value to the end: the later reads read `header`.
+                body[start:] = [_renamed_line(other, renaming) for other in body[start:]]
+                del body[position]
+        position -= 1
+    return body
+
+
+def _renamed_line(line, renaming):
+    """`line` assigning and reading the names in `renaming` renamed."""
+    loads = {old: name(new) for old, new in renaming.items()}
+    if isinstance(line, ForLoop):
+        return ForLoop(renaming.get(line.variable, line.variable), substituted(line.iterable, loads),
+                       tuple(_renamed_line(inner, renaming) for inner in line.body), line.origin)  # fmt: skip
+    if isinstance(line, Conditional):
+        return line.with_blocks([_renamed_line(inner, renaming) for inner in line.then],
+                                [_renamed_line(inner, renaming) for inner in line.orelse],
+                                substituted(line.test, loads))  # fmt: skip
+    target = line.target
+    if isinstance(target, str):
+        target = renaming.get(target, target)
+    elif isinstance(target, tuple):
+        target = tuple(renaming.get(t, t) for t in target)
+    return replace(line, target=target, value=substituted(line.value, loads))
 
 
 def nest_temporaries(body):
@@ -508,6 +803,17 @@ def _constants_together(node):
     if k is None or not math.isfinite(c * k) or not (_is_power_of_two(abs(c)) or _is_power_of_two(abs(k))):
         return node  # (c * k) * d rounds as c * (d * k) only when one of them is a power of two
     return inner.left if c * k == 1 else gast.BinOp(left=number(c * k), op=gast.Mult(), right=inner.left)
+
+
+def _flat_lines(lines):
+    """Every line, those inside `if`s and loops too."""
+    for line in lines:
+        if isinstance(line, Conditional):
+            yield from _flat_lines(line.then + line.orelse)
+        elif isinstance(line, ForLoop):
+            yield from _flat_lines(line.body)
+        else:
+            yield line
 
 
 def used_names(node):

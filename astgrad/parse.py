@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .errors import PRIMITIVE_TABLE, SourceError
+from .errors import PRIMITIVE_TABLE, SourceError, UnsupportedSyntaxError
 
 
 @dataclass
@@ -66,9 +66,7 @@ def read(fn, where=None):
         generated.register_source()
     code = fn.__code__
     if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
-        raise _no_source(
-            fn, where, "it is an async function", hint="differentiate a plain def function"
-        )
+        raise _async_def(fn, where)
     if code.co_name == "<lambda>":
         tree = _lambda_tree(fn, where)
         name = "lambda"
@@ -134,6 +132,23 @@ def _not_a_function_reason(fn):
     if isinstance(fn, types.BuiltinFunctionType) or type(fn).__name__ == "ufunc":
         return "it is a built-in function, with no Python source"
     return "it is not a Python function defined with def or lambda"
+
+
+def _async_def(fn, where):
+    """`UnsupportedSyntaxError` at the function's own ``async def`` line (the caller's, if its source is gone)."""
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        return _no_source(fn, where, "it is an async function", hint="differentiate a plain def function")
+    offset = next((i for i, line in enumerate(lines) if line.lstrip().startswith("async def")), 0)
+    filename, lineno = fn.__code__.co_filename, start + offset
+    return UnsupportedSyntaxError(
+        "an `async def` function is not supported",
+        filename=filename,
+        lineno=lineno,
+        col_offset=_indentation(filename, lineno),
+        hint="differentiate a plain def function",
+    )
 
 
 def _no_source(fn, where, reason, hint=None):

@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import gast
 
-from .ir import parameter_names
+from .ir import Conditional, ForLoop, assigned_in, parameter_names
 from .names import with_children
 
 # `d_prod_1`; also the numbered name inside a partial derivative, `dd_x_1_dx`
@@ -104,10 +104,7 @@ def names_used(derivative):
 def names_assigned(lines):
     assigned = set()
     for line in lines:
-        if isinstance(line.target, str):
-            assigned.add(line.target)
-        elif isinstance(line.target, tuple):
-            assigned.update(line.target)
+        assigned |= assigned_in(line)
     return assigned
 
 
@@ -158,6 +155,13 @@ def hessian_names(wrt, as_tuple, with_value):
 
 # ---- applying a renaming ----------------------------------------------------------------------
 def renamed_line(line, renaming):
+    if isinstance(line, ForLoop):
+        body = tuple(renamed_line(inner, renaming) for inner in line.body)
+        return ForLoop(renaming.get(line.variable, line.variable), renamed(line.iterable, renaming), body, line.origin)
+    if isinstance(line, Conditional):
+        then, orelse = [renamed_line(inner, renaming) for inner in line.then], [
+            renamed_line(inner, renaming) for inner in line.orelse]
+        return line.with_blocks(then, orelse, renamed(line.test, renaming))
     target = line.target
     if isinstance(target, str):
         target = renaming.get(target, target)

@@ -25,13 +25,13 @@ import inspect
 import numbers
 import random
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gast
 import numpy as np
 
-from . import check, parse, rules, runtime, templates
-from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, NotStraightLineError
+from . import check, desugar, parse, rules, runtime, templates
+from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
 from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
 from .rules import BINARY_OPERATORS, UNARY_OPERATORS
@@ -54,11 +54,55 @@ def no_derivative_hint(callee, arity):
 
 
 @dataclass
+class ResolvedIf:
+    """An `if` statement after resolve: its test and each branch's statements (with their files)."""
+
+    test: gast.expr
+    body: list
+    body_files: list
+    orelse: list
+    orelse_files: list
+    node: gast.If  # the user's statement, for its place
+
+
+@dataclass
+class ResolvedFor:
+    """A ``for target in range(...)`` loop after resolve: the range's arguments and the body's statements."""
+
+    target: gast.Name
+    arguments: list
+    body: list
+    body_files: list
+    node: gast.For  # the user's statement, for its place
+    backwards: bool = False  # ``reversed(range(...))`` (generated code)
+
+
+@dataclass
+class ResolvedWhile:
+    """A ``while test:`` loop after resolve: its test and the body's statements."""
+
+    test: gast.expr
+    body: list
+    body_files: list
+    node: gast.While
+
+
+@dataclass
+class ResolvedStack:
+    """A stack statement of generated code: ``s = []`` ("new"), ``s.append(v)`` ("push"), ``v = s.pop()`` ("pop")."""
+
+    kind: str
+    stack: str
+    value: object  # the pushed expression, or the popped-into name
+    node: gast.stmt
+
+
+@dataclass
 class Resolved:
     """The function after resolve: flat statements over primitives, and its names."""
 
     function: parse.Function
-    statements: list  # gast statements; each remembers its file in `statement_files`
+    statements: list  # gast statements or `ResolvedIf`s; each remembers its file in `statement_files`
     statement_files: list  # the file each statement came from (helpers may live elsewhere)
     namespace: Namespace
     matches: Matches  # each call's rule and bound inputs, matched here once
@@ -66,6 +110,7 @@ class Resolved:
 
 def resolve(function, location):
     """The `Resolved` form of the checked `function`."""
+    function = replace(function, tree=desugar.element_loops(desugar.early_returns(function.tree)))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -118,6 +163,34 @@ class _Resolver:
                 continue
             prelude, prelude_files = [], []
             context = (prelude, prelude_files)
+            if isinstance(statement, gast.If):
+                test = self.expression(statement.test, scope, context)
+                body, body_files = self.statements(statement.body, scope)
+                orelse, orelse_files = self.statements(statement.orelse, scope)
+                out += prelude + [ResolvedIf(test, body, body_files, orelse, orelse_files, statement)]
+                files += prelude_files + [scope.location.filename]
+                continue
+            if isinstance(statement, gast.For):
+                out += self._for(statement, scope, context)
+                files += prelude_files + [scope.location.filename]
+                continue
+            if isinstance(statement, gast.While):
+                test = self.expression(statement.test, scope, context)
+                if prelude:
+                    raise scope.location.error(
+                        UnsupportedSyntaxError,
+                        statement.test,
+                        "a helper called in a `while` loop's test would run once, not before each iteration",
+                        hint="compute the condition into a name before the loop and again at the end of its body",
+                    )
+                body, body_files = self.statements(statement.body, scope)
+                out.append(ResolvedWhile(test, body, body_files, statement))
+                files.append(scope.location.filename)
+                continue
+            if scope.function.primal_params is not None and check.is_stack_statement(statement):
+                out.append(self._stack(statement, scope, context))
+                files.append(scope.location.filename)
+                continue
             if isinstance(statement, gast.Return):
                 new = gast.Return(value=self.expression(statement.value, scope, context))
             elif isinstance(statement, gast.AugAssign):
@@ -132,6 +205,39 @@ class _Resolver:
             out += prelude + [new]
             files += prelude_files + [scope.location.filename]
         return out, files
+
+    def _stack(self, statement, scope, context):
+        if isinstance(statement, gast.Expr):
+            call = statement.value
+            value = self.expression(call.args[0], scope, context)
+            return ResolvedStack("push", call.func.value.id, value, statement)
+        target = self._store(statement.targets[0], scope).id
+        if isinstance(statement.value, gast.List):
+            return ResolvedStack("new", target, None, statement)
+        return ResolvedStack("pop", statement.value.func.value.id, target, statement)
+
+    def _for(self, statement, scope, context):
+        """The loop's prelude (helpers its range's arguments call) and the `ResolvedFor`."""
+        prelude, _ = context
+        iterable, backwards = statement.iter, False
+        if scope.function.primal_params is not None and iterable.func.id == "reversed":
+            iterable, backwards = iterable.args[0], True
+        func = iterable.func
+        try:
+            is_range = self.namespace.evaluate(func, scope.lookup) is range and func.id not in scope.locals
+        except LookupError:
+            is_range = False
+        if not is_range:
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                iterable,
+                "`range` here is not the builtin `range`",
+                hint="loop over the builtin `range(...)`",
+            )
+        arguments = [self.expression(a, scope, context) for a in iterable.args]
+        target = self._store(statement.target, scope)
+        body, body_files = self.statements(statement.body, scope)
+        return prelude + [ResolvedFor(target, arguments, body, body_files, statement, backwards)]
 
     def _store(self, target, scope):
         if isinstance(target, gast.Name):
@@ -164,13 +270,37 @@ class _Resolver:
         return gast.BinOp(left=left, op=node.op, right=right)
 
     def _UnaryOp(self, node, scope, context):
+        if isinstance(node.op, gast.Not):  # in a condition: zero derivative
+            return gast.UnaryOp(op=node.op, operand=self.expression(node.operand, scope, context))
         self._operator_rule(UNARY_OPERATORS[type(node.op)], 1, node, scope)
         return gast.UnaryOp(op=node.op, operand=self.expression(node.operand, scope, context))
 
     def _Compare(self, node, scope, context):
         left = self.expression(node.left, scope, context)
-        right = self.expression(node.comparators[0], scope, context)
-        return gast.Compare(left=left, ops=node.ops, comparators=[right])
+        comparators = [self.expression(c, scope, context) for c in node.comparators]
+        return gast.Compare(left=left, ops=node.ops, comparators=comparators)
+
+    def _BoolOp(self, node, scope, context):
+        return gast.BoolOp(op=node.op, values=[self._evaluated_alone(v, scope, context) for v in node.values])
+
+    def _IfExp(self, node, scope, context):
+        test = self.expression(node.test, scope, context)
+        body, orelse = (self._evaluated_alone(part, scope, context) for part in (node.body, node.orelse))
+        return gast.IfExp(test=test, body=body, orelse=orelse)
+
+    def _evaluated_alone(self, node, scope, context):
+        """A part of an expression that runs only in some cases: it may call no helper (inlined before the line)."""
+        prelude, _ = context
+        before = len(prelude)
+        new = self.expression(node, scope, context)
+        if len(prelude) != before:
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                node,
+                "a helper called here would run whether or not this part is evaluated",
+                hint="write an `if` statement and call the helper in its branch",
+            )
+        return new
 
     def _operator_rule(self, fn, arity, node, scope):
         if rules.lookup(fn, arity) is None:
@@ -186,7 +316,7 @@ class _Resolver:
         if node.id in scope.locals:
             if node.id not in scope.defined:
                 raise scope.location.error(
-                    NotStraightLineError,
+                    UnsupportedSyntaxError,
                     node,
                     f"`{node.id}` is used before it is assigned",
                     hint=f"assign `{node.id}` before this line",
@@ -423,7 +553,7 @@ class _Resolver:
         callee = f"{_describe_value(node.func.value)}.{method}"
         if method in IN_PLACE_METHODS:
             raise scope.location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 node,
                 f"`{callee}()` changes its array in place",
                 hint="compute a new value instead: astgrad differentiates functions of values, not changes to them",
@@ -471,7 +601,7 @@ class _Resolver:
         out = next((value for keyword, value in keywords if keyword == "out"), None)
         if out is not None:
             raise scope.location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 out,
                 f"`{callee}(..., out=...)` writes its result into an existing array, changing it in place",
                 hint="leave out `out=` and assign the result to a new name",
@@ -520,12 +650,13 @@ class _Resolver:
         location = Location(helper.filename)
         try:
             check.check(helper.tree, location)
-        except NotStraightLineError as error:  # the helper may still be a primitive with a rule of its own
-            raise NotStraightLineError(
+        except UnsupportedSyntaxError as error:  # the helper may still be a primitive with a rule of its own
+            raise UnsupportedSyntaxError(
                 error.reason, filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
                 hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
                 f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
             ) from None
+        helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(helper.tree)))
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))

@@ -26,11 +26,16 @@ gets the literal template instances too (the naive adjoint `explain` shows
 before the array decisions).
 """
 
+import copy
+
 import gast
 
+from . import runtime
+from .errors import Location, UnsupportedSyntaxError
 from .ir import (
-    ADJOINT, Derivative, Line, active_names, each_input, not_differentiable, number_check, origin, parameter,
-    primal_line, return_line, unsupported, zero_gradient,
+    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, ForLoop, Line, Loop, NewStack, Pop, Push,
+    active_names, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
+    parameter, primal_block, range_call, reads_of, return_line, stack_call, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO
@@ -46,18 +51,19 @@ def reverse(program, wrt, as_tuple, with_value=False, array_policy=None):
     array code (None: the literal template instances).
     """
     namespace = program.namespace.fork()
-    if program.arrays and array_policy is not None:
+    if program.arrays and has_branches(program.body) and array_policy is not None:
+        policy = ControlFlowArrayPolicy(program, wrt, with_value, namespace)
+    elif program.arrays and array_policy is not None:
         policy = array_policy(program, wrt, with_value, namespace)
     else:
         policy = PlainPolicy(program)
     sweep = Sweep(program, wrt, namespace, policy)
     sweep.seed_output()
-    for equation in reversed(program.equations):
-        if equation.target in sweep.adjoint:
-            sweep.equation(equation)
+    sweep.block(program.body)
     gradients = policy.gradients(sweep)
     gradient = gast.Tuple(elts=gradients, ctx=gast.Load()) if as_tuple else gradients[0]
-    value = gast.Tuple(elts=[copy_atom(program.output), gradient], ctx=gast.Load()) if with_value else gradient
+    output = sweep.output_before_adjoints() if with_value else None
+    value = gast.Tuple(elts=[output, gradient], ctx=gast.Load()) if with_value else gradient
     sweep.lines.append(return_line(value))
     return Derivative(
         name=("value_and_d_" if with_value else "d_") + program.name,
@@ -76,8 +82,162 @@ class Sweep:
         self.adjoint_name = _higher_order_name if program.primal_params else _first_order_name
         self.seed = self.adjoint_name(namespace, SEED[len("d_"):])
         self.active = active_names(program, wrt, policy.zero_adjoint)
-        self.lines = policy.primal_lines(program)
+        self.saves = Saves(namespace)
+        self.loops = has_branches(program.body)
+        self.lines = primal_block(program.body, saves=self.saves) if self.loops else policy.primal_lines(program)
+        self.last_primal = self.lines[-1] if self.lines else None
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
+        self.adjoint_names = {}  # variable -> its adjoint's name, the same in every branch
+        self.headers = set()  # the headers of the loops being reversed (their contributions come last)
+        self.stacks = {s.stack for s in _statements(program.body) if isinstance(s, NewStack)}
+
+    def output_before_adjoints(self):
+        """The output, bound to a name of its own before the adjoint sweep if a reversed loop restores it."""
+        output = self.program.output
+        restored = {h for s in _statements(self.program.body) if isinstance(s, Loop) for h, _, _ in s.carried}
+        restored |= {s.target for s in _statements(self.program.body) if isinstance(s, Pop)}
+        if self.last_primal is None or not any(isinstance(a, gast.Name) and a.id in restored for a in _flat(output)):
+            return copy_atom(output)
+        value = self.namespace.fresh("value")
+        position = next(i for i, line in enumerate(self.lines) if line is self.last_primal) + 1
+        self.lines.insert(position, Line(value, copy_atom(output), PRIMAL))
+        return name(value)
+
+    def block(self, body):
+        """The adjoint lines of a block's statements, last first."""
+        for statement in reversed(body):
+            if isinstance(statement, Branch):
+                self.branch(statement)
+            elif isinstance(statement, Loop):
+                self.loop(statement)
+            elif isinstance(statement, STACK_STATEMENTS):
+                self.stack_statement(statement)
+            elif statement.target in self.adjoint:
+                self.equation(statement)
+
+    def stack_statement(self, statement):
+        """A pop's adjoint pushes the popped value's adjoint, which the push's adjoint pops back.
+
+        Every pop of an active stack pushes (a zero if the value got no
+        contribution), so the adjoint stack pops exactly what it pushed.
+        """
+        where = statement.origin + (None, None)
+        if isinstance(statement, Pop) and statement.stack in self.active:
+            adjoint = self.adjoint.get(statement.target)
+            pushed = name(adjoint) if adjoint is not None else gast.Constant(value=0.0, kind=None)
+            self.lines.append(Line((), stack_call(self.adjoint[statement.stack], "append", pushed), ADJOINT, where))
+        elif isinstance(statement, Push) and statement.stack in self.adjoint:
+            atom = statement.atom
+            if isinstance(atom, gast.Name) and atom.id in self.active:
+                self.accumulate(atom.id, stack_call(self.adjoint[statement.stack], "pop"), where)
+
+    def loop(self, loop):
+        """One reversed loop: pop the saved start values, compute the body again, then its adjoint, last first.
+
+        Each header's adjoint is carried around the reversed loop: before it, the
+        adjoint of the value after the loop; in each iteration it passes to the
+        end value, and the start value's contributions make the new one; after
+        it, it flows into the initial value. A name the body reads from before
+        the loop accumulates its adjoint from zero.
+        """
+        carried = [c for c in loop.carried if c[0] in self.active]
+        if not any(h in self.adjoint for h, _, _ in carried):
+            return  # nothing the loop computes reaches the output
+        where = loop.origin + (None, None)
+        zero = lambda v: (  # noqa: E731
+            gast.List(elts=[], ctx=gast.Load()) if v in self.stacks else zero_gradient(v, self.program.arrays, self.namespace))
+        _refuse_nested_stacks(loop)
+        headers = [h for h, _, _ in carried]
+        defined = body_defines(loop.body) | {h for h, _, _ in loop.carried}
+        invariants = sorted(v for v in reads_of(loop.body) if v in self.active and v not in defined)
+        for variable in headers + invariants:
+            if variable not in self.adjoint:
+                self.adjoint[variable] = self._adjoint_name_of(variable)
+                self.lines.append(Line(self.adjoint[variable], zero(variable), ADJOINT, where))
+        for h in headers:  # a carried adjoint has one name around the loop (the seed's is copied)
+            if self.adjoint[h] != self._adjoint_name_of(h):
+                self.lines.append(Line(self._adjoint_name_of(h), name(self.adjoint[h]), ADJOINT, where))
+                self.adjoint[h] = self._adjoint_name_of(h)
+        outer_lines, outer_adjoint, outer_headers = self.lines, self.adjoint, self.headers
+        self.adjoint, self.headers = dict(outer_adjoint), outer_headers | set(headers)
+        self.lines = []
+        pending = []  # (header read as another header's end value, the copy of that one's adjoint)
+        for h, _, end in carried:
+            if not isinstance(end, gast.Name) or end.id == h or end.id not in self.active:
+                continue
+            if end.id in {c[0] for c in loop.carried}:
+                copied = self.namespace.fresh(self.adjoint[h] + "_end")
+                self.lines.append(Line(copied, name(self.adjoint[h]), ADJOINT, where))
+                pending.append((end.id, copied))
+            else:
+                self.accumulate(end.id, name(self.adjoint[h]), where)
+        for h, _, end in carried:
+            if not (isinstance(end, gast.Name) and end.id == h):
+                del self.adjoint[h]  # the start value's adjoint is made afresh
+        for header, copied in pending:
+            self.accumulate(header, name(copied), where)
+        self.block(loop.body)
+        for h in headers:
+            if h not in self.adjoint:  # the start value does not reach the end value
+                self.adjoint[h] = self.adjoint_names[h]
+                self.lines.append(Line(self.adjoint[h], zero(h), ADJOINT, where))
+        pops = [
+            Line(h, gast.Call(func=gast.Attribute(value=name(self.saves.stack(loop, h)), attr="pop", ctx=gast.Load()),
+                              args=[], keywords=[]), PRIMAL, where)
+            for h in self.saves.pushed(loop)
+        ]  # fmt: skip
+        body = pops + primal_block(loop.body, saves=self.saves.recomputing()) + self.lines
+        self.lines, self.headers = outer_lines, outer_headers
+        self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
+        if loop.test is None:
+            reversed_loop = ForLoop(loop.target, range_call(loop, self.namespace, backwards=True), tuple(body), where)
+        else:  # a while loop runs backwards as many times as it ran
+            count = gast.Call(func=self.namespace.reference(range), args=[name(self.saves.counter(loop))], keywords=[])
+            reversed_loop = ForLoop(self.namespace.fresh("_"), count, tuple(body), where)
+        self.lines.append(reversed_loop)
+        for h, init, _ in carried:
+            if isinstance(init, gast.Name) and init.id != h and init.id in self.active:
+                self.accumulate(init.id, name(self.adjoint[h]), where)
+
+    def _adjoint_name_of(self, variable):
+        if variable not in self.adjoint_names:
+            self.adjoint_names[variable] = self.adjoint_name(self.namespace, variable)
+        return self.adjoint_names[variable]
+
+    def branch(self, branch):
+        """An `if` evaluating the test again, each branch holding the adjoint of its own block.
+
+        A name from before the `if` that gets its first contribution in one
+        branch is given a zero in the other, so it has a value after the `if`.
+        """
+        merges = [merge for merge in branch.merges if merge[0] in self.adjoint]
+        if not merges:
+            return  # nothing the branches compute reaches the output
+        outer_adjoint, outer_lines = self.adjoint, self.lines
+        where = branch.origin + (None, None)
+        arms = []
+        for position, block in ((1, branch.then), (2, branch.orelse)):
+            self.adjoint, self.lines = dict(outer_adjoint), []
+            for merge in merges:
+                atom = merge[position]
+                if isinstance(atom, gast.Name) and atom.id in self.active and atom.id != merge[0]:
+                    self.accumulate(atom.id, name(self.adjoint[merge[0]]), where)
+            self.block(block)
+            arms.append((self.lines, self.adjoint))
+        made = made_in_branch(branch)
+        reached = [v for _, adjoint in arms for v in adjoint if v not in outer_adjoint and v not in made]
+        reached = list(dict.fromkeys(reached))
+        for lines, adjoint in arms:
+            for variable in reached:
+                if variable not in adjoint:
+                    zero = zero_gradient(variable, self.program.arrays, self.namespace)
+                    lines.append(Line(self.adjoint_names[variable], zero, ADJOINT, where))
+        self.adjoint, self.lines = dict(outer_adjoint), outer_lines
+        for variable in reached:
+            self.adjoint[variable] = self.adjoint_names[variable]
+        (then, _), (orelse, _) = arms
+        if then or orelse:
+            self.lines.append(Conditional(copy.deepcopy(branch.test), then, orelse, where))
 
     def seed_output(self):
         """The output's adjoint is the seed (and the policy's checks of the seed and the arguments)."""
@@ -90,6 +250,8 @@ class Sweep:
     def equation(self, equation):
         """The contributions of `equation` to the adjoints of its inputs."""
         terms = list(self.terms(equation))
+        if self.headers:  # a loop's carried value gets its contributions last: the others read its adjoint
+            terms.sort(key=lambda term: term[0] in self.headers)
         self.policy.before(self, equation, terms)
         for variable, term in terms:
             contribution, kind = self.policy.contribution(self, equation, variable, term)
@@ -118,12 +280,82 @@ class Sweep:
         """``d_x = contribution``, or ``d_x = d_x + contribution`` after the first one."""
         first = variable not in self.adjoint
         if first:
-            self.adjoint[variable] = self.adjoint_name(self.namespace, variable)
+            self.adjoint[variable] = self._adjoint_name_of(variable)
             value = contribution
         else:
             value = gast.BinOp(left=name(self.adjoint[variable]), op=gast.Add(), right=contribution)
         self.policy.accumulated(self, variable, len(self.lines), kind, first)
         self.lines.append(Line(self.adjoint[variable], value, ADJOINT, origin))
+
+
+class Saves:
+    """Which values a loop pushes onto a stack in the primal sweep, for its reversed loop to pop: the headers
+    (start values) its body reads, and (in a gradient differentiated again) the values it pops from the first
+    gradient's stacks. Each stack is a list named after its value: ``x_stack``.
+
+    `recomputing()` is the view for a body computed again in the reverse sweep,
+    which takes the popped values from where they were saved.
+    """
+
+    recompute = False
+
+    def __init__(self, namespace, stacks=None):
+        self.namespace = namespace
+        self.stacks = {} if stacks is None else stacks
+
+    def recomputing(self):
+        view = Saves(self.namespace, self.stacks)
+        view.recompute = True
+        return view
+
+    def saved_pop(self, pop):
+        return self.stack(pop, pop.target)
+
+    def counter(self, loop):
+        """The name counting a while loop's iterations: ``iterations``."""
+        key = (id(loop), None)
+        if key not in self.stacks:
+            self.stacks[key] = self.namespace.fresh("iterations")
+        return self.stacks[key]
+
+    def pushed(self, loop):
+        read = reads_of(loop.body)
+        return [h for h, _, _ in loop.carried if h in read]
+
+    def stack(self, loop, header):
+        key = (id(loop), header)
+        if key not in self.stacks:
+            self.stacks[key] = self.namespace.fresh(header + "_stack")
+        return self.stacks[key]
+
+
+def _statements(body):
+    for statement in body:
+        yield statement
+        if isinstance(statement, Branch):
+            yield from _statements(statement.then)
+            yield from _statements(statement.orelse)
+        elif isinstance(statement, Loop):
+            yield from _statements(statement.body)
+
+
+def _refuse_nested_stacks(loop):
+    """A gradient whose loop nests a loop popping a stack is not differentiated again (see docs/design.md)."""
+    for inner in _statements(loop.body):
+        if isinstance(inner, Loop) and any(isinstance(s, STACK_STATEMENTS) for s in _statements(inner.body)):
+            filename, line = inner.origin
+            node = gast.Pass()
+            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = line, 0, line, 0
+            raise Location(filename).error(
+                UnsupportedSyntaxError,
+                node,
+                "differentiating again a gradient whose loops are nested is not supported yet",
+                hint="use astgrad.hessian (forward mode over the gradient), or write the inner loop's steps out",
+            )
+
+
+def _flat(output):
+    return output if isinstance(output, tuple) else (output,)
 
 
 class PlainPolicy:
@@ -138,7 +370,7 @@ class PlainPolicy:
         self.program = program
 
     def primal_lines(self, program):
-        return [primal_line(equation) for equation in program.equations]
+        return primal_block(program.body)
 
     def seeded(self, sweep, output):
         if not self.program.arrays:  # first, before the arithmetic it guards
@@ -162,8 +394,52 @@ class PlainPolicy:
         ]
 
 
+class ControlFlowArrayPolicy(PlainPolicy):
+    """Array code with loops or branches: every elementwise contribution is unbroadcast to its input's shape.
+
+    The shape analysis that leaves out the unneeded ``unbroadcast`` calls of
+    straight-line array code does not follow values around loops, so here each
+    one is made (a state whose shape changes after the first iteration is then
+    right too). The arguments are checked first, before a loop can overwrite
+    them; an array output's seed after the primal sweep.
+    """
+
+    def __init__(self, program, wrt, with_value, namespace):
+        super().__init__(program)
+        self.wrt, self.namespace = wrt, namespace
+        self.reduced = set()  # the variables given an adjoint by a reduction's (an array, 0-d for a number)
+
+    def seeded(self, sweep, output):
+        wrt = [name(p) for p in self.wrt]
+        check = gast.Call(func=self.namespace.reference(runtime.checked_arguments), args=[name(sweep.seed)] + wrt,
+                          keywords=[])  # fmt: skip
+        sweep.lines.insert(0, Line(sweep.seed, check, CHECK))
+        if output is not None:
+            seed_check = gast.Call(func=self.namespace.reference(runtime.checked_seed),
+                                   args=[name(output), name(sweep.seed)], keywords=[])  # fmt: skip
+            sweep.lines.append(Line(sweep.seed, seed_check, CHECK))
+
+    def contribution(self, sweep, equation, variable, term):
+        term, kind = super().contribution(sweep, equation, variable, term)
+        if equation.rule.form == "partial" or getattr(equation.rule, "elementwise", False):
+            term = gast.Call(func=self.namespace.reference(runtime.unbroadcast), args=[term, name(variable)],
+                             keywords=[])  # fmt: skip
+        elif equation.rule.reduction:
+            self.reduced.add(variable)
+        return term, kind
+
+    def gradients(self, sweep):
+        """A number parameter's gradient through a reduction is a number again, not a 0-d array."""
+        gradients = super().gradients(sweep)
+        return [
+            gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[gradient, name(p)], keywords=[])
+            if p in self.reduced else gradient
+            for p, gradient in zip(sweep.wrt, gradients)
+        ]
+
+
 def _adjoint_names(program, sweep):
-    names = dict(sweep.adjoint)
+    names = dict(sweep.adjoint_names)  # those made inside branches too
     if isinstance(program.output, gast.Name):
         names[program.output.id] = sweep.seed
     return names

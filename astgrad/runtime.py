@@ -206,7 +206,7 @@ def broadcast_like(tangent, like):
     """`tangent` broadcast to the shape of `like`: the tangent of a broadcast input, in forward mode."""
     shape = _shape(like)
     if _shape(tangent) == shape:
-        return tangent
+        return float(tangent) if not shape and isinstance(tangent, np.ndarray) and not isinstance(like, np.ndarray) else tangent
     return np.broadcast_to(tangent, shape) if shape else float(tangent)
 
 

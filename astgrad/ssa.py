@@ -20,13 +20,19 @@ one for it. Every name is assigned once:
 
 import builtins
 import operator
+from dataclasses import replace
+
 import gast
 import numpy as np
 
 from . import rules
-from .errors import NotStraightLineError
-from .ir import Equation, Program, assigned_names, parameter_names, uses_arrays
-from .names import BUILTIN_NAMES, copy_atom, dotted_name, name
+from .errors import UnsupportedSyntaxError
+from .ir import (
+    Branch, Equation, Loop, NewStack, Pop, Program, Push, all_equations, assigned_names, parameter_names,
+    reads_of, uses_arrays,
+)
+from .names import BUILTIN_NAMES, copy_atom, dotted_name, name, substituted
+from .resolve import ResolvedFor, ResolvedIf, ResolvedStack, ResolvedWhile
 from .rules import BINARY_OPERATORS, COMPARISONS, UNARY_OPERATORS
 
 BINARY_WORDS = {
@@ -41,27 +47,16 @@ OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the
 def to_ssa(resolved, location):
     """The `Program` for `resolved`."""
     function = resolved.function
-    builder = _Builder(resolved.namespace.fork(), location, resolved.matches)
+    generated = bool(function.primal_params)
+    builder = _Builder(resolved.namespace.fork(), location, resolved.matches, generated=generated)
     for param in parameter_names(function.tree):
         builder.current[param] = name(param)
         builder.defined.add(param)
-    output = None
-    for statement, filename in zip(resolved.statements, resolved.statement_files):
-        builder.origin = (filename, statement.lineno)
-        if isinstance(statement, gast.Return):
-            output = builder.value(statement.value, hint=OUTPUT)
-        elif isinstance(statement, gast.AugAssign):
-            target = statement.target
-            value = gast.BinOp(left=name(target.id), op=statement.op, right=statement.value)
-            builder.assign(target, gast.copy_location(value, statement))
-        else:
-            builder.assign(statement.targets[0], statement.value)
-            for other in statement.targets[1:]:
-                builder.bind(other, builder.current_value(statement.targets[0]), statement)
+    output = builder.statements(resolved.statements, resolved.statement_files)
     args = function.tree.args
-    arrays = uses_arrays(builder.equations)
+    arrays = uses_arrays(all_equations(builder.equations))
     if arrays:  # the array form of a rule, chosen once (``x ** 2`` is np.power's)
-        for equation in builder.equations:
+        for equation in all_equations(builder.equations):
             equation.rule = equation.rule.array_twin
     return Program(
         name=function.name,
@@ -92,7 +87,10 @@ def is_atom(node):
 
 
 class _Builder:
-    def __init__(self, namespace, location, matches):
+    def __init__(self, namespace, location, matches, generated=False):
+        # Generated code reads a name one branch assigned only under the same test again;
+        # in a user's function that is a bug, refused where the name is read.
+        self.generated = generated
         self.namespace = namespace
         self.matches = matches  # resolve's match of each call
         self.location = location
@@ -101,8 +99,230 @@ class _Builder:
         self.equations = []
         self.producers = {}  # target -> the equation assigning it
         self.origin = None
+        self.one_sided = {}  # a user's name assigned in one branch of an `if` only -> that `if`
+        self.loop_targets = {}  # a loop variable, no longer readable after its loop -> the loop
+        self.enclosing = []  # the blocks around the one being built
+        self.branch_nodes = []  # the user's `if` statements and conditional expressions, in order
 
     # ---- statements ----------------------------------------------------------------------
+    def statements(self, statements, files):
+        """Add the equations of resolved `statements`; the output atom(s) if they end with the return."""
+        output = None
+        for statement, filename in zip(statements, files):
+            if isinstance(statement, ResolvedIf):
+                self.if_statement(statement, filename)
+                continue
+            if isinstance(statement, (ResolvedFor, ResolvedWhile)):
+                self.for_statement(statement, filename)
+                continue
+            if isinstance(statement, ResolvedStack):
+                self.origin = (filename, statement.node.lineno)
+                self.stack_statement(statement)
+                continue
+            self.origin = (filename, statement.lineno)
+            if isinstance(statement, gast.Return):
+                output = self.value(statement.value, hint=OUTPUT)
+            elif isinstance(statement, gast.AugAssign):
+                target = statement.target
+                value = gast.BinOp(left=name(target.id), op=statement.op, right=statement.value)
+                self.assign(target, gast.copy_location(value, statement))
+            else:
+                self.assign(statement.targets[0], statement.value)
+                for other in statement.targets[1:]:
+                    self.bind(other, self.current_value(statement.targets[0]), statement)
+        return output
+
+    def if_statement(self, resolved, filename):
+        """A `Branch`: each branch's equations, and a merge for each name a branch changes."""
+        node = resolved.node
+        self.origin = (filename, node.lineno)
+        test = self.condition(resolved.test)
+        before = dict(self.current)
+        arms = []
+        for statements, files in ((resolved.body, resolved.body_files), (resolved.orelse, resolved.orelse_files)):
+            arms.append(self._arm(before, lambda s=statements, f=files: self.statements(s, f)))
+        self.origin = (filename, node.lineno)
+        self.current = dict(before)
+        (then, then_names, _), (orelse, else_names, _) = arms
+        merged = {}
+        for user_name in list(dict.fromkeys(list(then_names) + list(else_names))):
+            a, b = then_names.get(user_name), else_names.get(user_name)
+            if (a is None or b is None) and not self.generated:  # assigned in one branch, unbound before
+                self.one_sided[user_name] = node
+                self.current.pop(user_name, None)
+                continue
+            if isinstance(a, tuple) or isinstance(b, tuple):
+                if gast.dump(gast.Tuple(elts=list(_flat(a)), ctx=gast.Load())) == gast.dump(
+                    gast.Tuple(elts=list(_flat(b)), ctx=gast.Load())
+                ):
+                    self.current[user_name] = a
+                    continue
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{user_name}` holds a tuple that the branches of this `if` make differently",
+                    hint="unpack the tuple into names before the `if`, and assign the names in the branches",
+                )
+            if _same_atom(a, b):
+                self.current[user_name] = a
+                continue
+            merged[user_name] = (a, b)
+        self.current.update(self._merge(merged, then, orelse, test, node))
+
+    def for_statement(self, resolved, filename):
+        """A `Loop`: each name the body assigns that holds a value before the loop is carried around it."""
+        node = resolved.node
+        self.origin = (filename, node.lineno)
+        is_while = isinstance(resolved, ResolvedWhile)
+        bounds = () if is_while else tuple(copy_atom(self.atom(a)) for a in resolved.arguments)
+        loop_variable = None if is_while else resolved.target.id
+        assigned = [n for n in _assigned_in_resolved(resolved.body) if n != loop_variable]
+        read_before = reads_of(self.equations_so_far())
+        carried = []  # (user's name, header name, initial atom)
+        for user_name in assigned:
+            if user_name not in self.current:
+                continue  # first assigned in the loop: local to an iteration (read after it: refused there)
+            init = self.current[user_name]
+            if isinstance(init, tuple):
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{user_name}` holds a tuple that the loop changes",
+                    hint="unpack the tuple into names before the loop",
+                )
+            others = [v for v, atom in self.current.items() if v != user_name and _same_atom(atom, init)]
+            # The loop may keep the initial value's name (``for ...: x = x + ...`` on a parameter `x`) when
+            # nothing else reads that value: at the top level only, where no branch or loop around needs it,
+            # and a name of the function's own (a module's constant stays what it is).
+            coalesce = (
+                not self.enclosing and isinstance(init, gast.Name) and init.id in self.defined and not others
+                and init.id not in read_before
+                and init.id not in {h for _, h, _ in carried}
+            )  # fmt: skip
+            header = init.id if coalesce else self._new_name(user_name, None, user_name)
+            carried.append((user_name, header, init))
+        target = None if is_while else self._new_name(loop_variable, None, loop_variable)
+        before = dict(self.current)
+        outer, outer_one_sided = self.equations, dict(self.one_sided)
+        self.current = dict(before)
+        self.current.update({v: name(h) for v, h, _ in carried})
+        test, test_block = None, []
+        self.enclosing.append(outer)
+        if is_while:  # the test's parts are computed before the loop and again at the end of its body
+            self.equations = []
+            test = self.condition(resolved.test)
+            test_block = self.equations
+        else:
+            self.current[loop_variable] = name(target)
+        self.equations = []
+        self.statements(resolved.body, resolved.body_files)
+        self.enclosing.pop()
+        body, after = self.equations, self.current
+        self.equations, self.one_sided = outer, outer_one_sided
+        self.origin = (filename, node.lineno)
+        self.current = dict(before)
+        for v, h, _ in carried:
+            self.current[v] = name(h)
+        for v in assigned:
+            if v not in before:
+                self.one_sided[v] = node
+                self.current.pop(v, None)
+        if not is_while:
+            self.loop_targets[loop_variable] = node
+            self.current.pop(loop_variable, None)
+        loop = Loop(target, bounds, [(h, copy_atom(init), copy_atom(after[v])) for v, h, init in carried], body,
+                    self.origin, getattr(resolved, "backwards", False), test, test_block)  # fmt: skip
+        self.equations.append(loop)
+        self.branch_nodes.append(node)
+
+    def stack_statement(self, resolved):
+        """A stack of generated code keeps its name; a popped value is a new name."""
+        if resolved.kind == "new":
+            self.defined.add(resolved.stack)
+            self.current[resolved.stack] = name(resolved.stack)
+            self.equations.append(NewStack(resolved.stack, self.origin))
+        elif resolved.kind == "push":
+            self.equations.append(Push(resolved.stack, copy_atom(self.atom(resolved.value)), self.origin))
+        else:
+            target = self._new_name(resolved.value, None, resolved.value)
+            self.current[resolved.value] = name(target)
+            self.equations.append(Pop(target, resolved.stack, self.origin))
+
+    def equations_so_far(self):
+        """The statements made so far, of the enclosing blocks too (their reads are before a new loop)."""
+        return [s for block in self.enclosing + [self.equations] for s in block]
+
+    def _arm(self, before, build):
+        """(equations, the names' atoms after, the result of `build`) of one branch built from `before`."""
+        outer, outer_one_sided = self.equations, dict(self.one_sided)
+        self.enclosing.append(outer)
+        self.current, self.equations = dict(before), []
+        result = build()
+        self.enclosing.pop()
+        arm, self.equations = self.equations, outer
+        self.one_sided = outer_one_sided
+        return arm, self.current, result
+
+    def _merge(self, merged, then, orelse, test, node):
+        """Add the `Branch` merging {name: (then atom, else atom)}; {name: the merged atom}."""
+        then_made, else_made = _made_in(then), _made_in(orelse)
+        claimed = set()
+        then_renaming, else_renaming = {}, {}
+        targets = {}
+        for user_name, (a, b) in merged.items():
+            if isinstance(a, gast.Name) and a.id in then_made and a.id not in claimed:
+                target = a.id
+            elif isinstance(b, gast.Name) and b.id in else_made and b.id not in claimed:
+                target = b.id
+            else:
+                target = self._new_name(user_name if user_name is not None else None, None, "chosen")
+            claimed.add(target)
+            targets[user_name] = target
+        for user_name, (a, b) in merged.items():  # a branch's own name for the value takes the merged name
+            for atom, made, renaming in ((a, then_made, then_renaming), (b, else_made, else_renaming)):
+                if isinstance(atom, gast.Name) and atom.id in made and atom.id not in claimed | renaming.keys():
+                    renaming[atom.id] = targets[user_name]
+        then, orelse = rename_block(then, then_renaming), rename_block(orelse, else_renaming)
+        merges = [
+            (targets[v], _renamed_atom(a, then_renaming), _renamed_atom(b, else_renaming))
+            for v, (a, b) in merged.items()
+        ]
+        self.equations.append(Branch(test, then, orelse, merges, self.origin))
+        self.branch_nodes.append(node)
+        return {v: name(t) for v, t in targets.items()}
+
+    def condition(self, node):
+        """A branch's test: its comparisons and `and`/`or`/`not` kept, the values compared made atoms.
+
+        A part evaluated only when the parts before it allow (the second
+        operand of `and`, a chained comparison's later operands) may not need
+        a computation of its own, which would run before the test.
+        """
+        if isinstance(node, gast.BoolOp):
+            values = [self.condition(node.values[0])] + [self._alone(self.condition, v) for v in node.values[1:]]
+            return gast.BoolOp(op=node.op, values=values)
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not):
+            return gast.UnaryOp(op=node.op, operand=self.condition(node.operand))
+        if isinstance(node, gast.Compare):
+            left = copy_atom(self.atom(node.left))
+            first = copy_atom(self.atom(node.comparators[0]))
+            rest = [copy_atom(self._alone(self.atom, c)) for c in node.comparators[1:]]
+            return gast.Compare(left=left, ops=list(node.ops), comparators=[first] + rest)
+        return copy_atom(self.atom(node))
+
+    def _alone(self, build, node):
+        count = len(self.equations)
+        value = build(node)
+        if len(self.equations) != count:
+            raise self.location.error(
+                UnsupportedSyntaxError,
+                node,
+                "this part of the condition is evaluated only when the parts before it allow, "
+                "and it needs a computation of its own",
+                hint="compute it into a name inside nested `if` statements, or before the `if` if that is safe",
+            )
+        return value
+
     def assign(self, target, value):
         hint = target.id if isinstance(target, gast.Name) else None
         if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple):
@@ -120,7 +340,7 @@ class _Builder:
             atoms = tuple(self._indexed(atoms, position, element) for position, element in enumerate(target.elts))
         if not isinstance(atoms, tuple) or len(atoms) != len(target.elts):
             raise self.location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 node,
                 f"cannot unpack this value into {len(target.elts)} names",
                 hint="unpack a tuple of the same length",
@@ -156,7 +376,32 @@ class _Builder:
         if isinstance(node, gast.Tuple):
             return tuple(self.value(e, None) for e in node.elts)
         if isinstance(node, gast.Name):
+            if node.id in self.loop_targets and node.id not in self.current:
+                loop = self.loop_targets[node.id]
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"the loop variable `{node.id}` is read after its loop (line {loop.lineno})",
+                    hint=f"copy `{node.id}` into another name inside the loop",
+                )
+            if node.id in self.one_sided and node.id not in self.current:
+                statement = self.one_sided[node.id]
+                if isinstance(statement, gast.For):
+                    raise self.location.error(
+                        UnsupportedSyntaxError,
+                        node,
+                        f"`{node.id}` is first assigned inside the loop on line {statement.lineno} and read after it",
+                        hint=f"assign `{node.id}` a value before the loop",
+                    )
+                raise self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{node.id}` is assigned in only one branch of the `if` on line {statement.lineno}",
+                    hint=f"assign `{node.id}` in every branch of that `if`, or before it",
+                )
             return self.current.get(node.id, node)  # a free name stays itself
+        if isinstance(node, gast.IfExp):
+            return self.conditional_expression(node, hint)
         if is_atom(node) and not self.namespace.is_value_attribute(node):
             return node
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.UAdd):
@@ -215,6 +460,18 @@ class _Builder:
         self._add(Equation(target, expression, rule, inputs, self.origin))
         return name(target)
 
+    def conditional_expression(self, node, hint):
+        """``a if test else b``: a `Branch` computing each alternative in its branch, merged into one name."""
+        test = self.condition(node.test)
+        before = dict(self.current)
+        key = hint if hint is not None and hint not in self.defined else None
+        then, _, a = self._arm(before, lambda: self.atom(node.body, key))
+        orelse, _, b = self._arm(before, lambda: self.atom(node.orelse, key))
+        self.current = before
+        if _same_atom(a, b) and not then and not orelse:
+            return a
+        return self._merge({key: (a, b)}, then, orelse, test, node)[key]
+
     def _tuple_element(self, node):
         """``h(x)[0]`` of a tuple of atoms (a helper's returned tuple) by a constant index: that element, or None."""
         value = self.value(node.value, None) if isinstance(node.value, gast.Name) else None
@@ -225,7 +482,7 @@ class _Builder:
             picked = value[position]
         except (ValueError, TypeError, IndexError):
             raise self.location.error(
-                NotStraightLineError,
+                UnsupportedSyntaxError,
                 node,
                 f"a tuple of {len(value)} values can be indexed only by a constant in range",
                 hint=f"index it by a number from 0 to {len(value) - 1}, or unpack it: `a, b = ...`",
@@ -263,11 +520,11 @@ class _Builder:
             return gast.Tuple(elts=[self.index(e) for e in node.elts], ctx=gast.Load())
         return self.atom(node)
 
-    def atom(self, node):
-        value = self.value(node, None)
+    def atom(self, node, hint=None):
+        value = self.value(node, hint)
         if isinstance(value, tuple):
             raise self.location.error(
-                NotStraightLineError, node, "a tuple cannot be used in arithmetic", hint="unpack it first"
+                UnsupportedSyntaxError, node, "a tuple cannot be used in arithmetic", hint="unpack it first"
             )
         return value
 
@@ -327,3 +584,118 @@ def _made_of(bound, made):
 
 def _name_of(target):
     return target.id if isinstance(target, gast.Name) else None
+
+
+def _same_atom(a, b):
+    """Whether two atoms are the same name or constant (a tuple a helper returned is neither)."""
+    return isinstance(a, gast.AST) and isinstance(b, gast.AST) and gast.dump(a) == gast.dump(b)
+
+
+def _flat(atoms):
+    for atom in atoms if isinstance(atoms, tuple) else (atoms,):
+        yield from _flat(atom) if isinstance(atom, tuple) else (atom,)
+
+
+def _assigned_in_resolved(statements):
+    """The user's names resolved statements assign (inside branches and loops too), in order."""
+    names = {}
+    for statement in statements:
+        if isinstance(statement, ResolvedIf):
+            names.update(dict.fromkeys(_assigned_in_resolved(statement.body + statement.orelse)))
+        elif isinstance(statement, ResolvedFor):
+            names.setdefault(statement.target.id)
+            names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
+        elif isinstance(statement, ResolvedWhile):
+            names.update(dict.fromkeys(_assigned_in_resolved(statement.body)))
+        elif isinstance(statement, ResolvedStack):
+            if statement.kind != "push":
+                names.setdefault(statement.stack if statement.kind == "new" else statement.value)
+        elif isinstance(statement, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, gast.Assign) else [statement.target]
+            for target in targets:
+                for n in gast.walk(target):
+                    if isinstance(n, gast.Name):
+                        names.setdefault(n.id)
+    return list(names)
+
+
+def _made_in(block):
+    """The names a branch's block makes that stay visible after it: its equations' and merges' targets."""
+    made = set()
+    for statement in block:
+        if isinstance(statement, Branch):
+            made.update(target for target, _, _ in statement.merges)
+        elif isinstance(statement, Loop):
+            made.update(header for header, _, _ in statement.carried)
+        elif isinstance(statement, (NewStack, Push)):
+            pass
+        else:
+            made.add(statement.target)
+    return made
+
+
+def _renamed_atom(atom, renaming):
+    if isinstance(atom, gast.Name) and atom.id in renaming:
+        return name(renaming[atom.id])
+    return atom
+
+
+def rename_block(block, renaming):
+    """`block` with the names in `renaming` renamed wherever assigned or read (they are single-assignment)."""
+    if not renaming:
+        return block
+    out = []
+    for statement in block:
+        if isinstance(statement, Loop):
+            out.append(replace(
+                statement,
+                bounds=tuple(_renamed_atom(a, renaming) for a in statement.bounds),
+                carried=[(renaming.get(h, h), _renamed_atom(i, renaming), _renamed_atom(e, renaming))
+                         for h, i, e in statement.carried],
+                body=rename_block(statement.body, renaming),
+            ))  # fmt: skip
+            continue
+        if isinstance(statement, NewStack):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack)))
+            continue
+        if isinstance(statement, Push):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack),
+                               atom=_renamed_atom(statement.atom, renaming)))  # fmt: skip
+            continue
+        if isinstance(statement, Pop):
+            out.append(replace(statement, stack=renaming.get(statement.stack, statement.stack),
+                               target=renaming.get(statement.target, statement.target)))  # fmt: skip
+            continue
+        if isinstance(statement, Branch):
+            out.append(Branch(
+                substituted(statement.test, _Loads(renaming)),
+                rename_block(statement.then, renaming),
+                rename_block(statement.orelse, renaming),
+                [(renaming.get(t, t), _renamed_atom(a, renaming), _renamed_atom(b, renaming))
+                 for t, a, b in statement.merges],
+                statement.origin,
+            ))  # fmt: skip
+            continue
+        value = gast.copy_location(substituted(statement.value, _Loads(renaming)), statement.value)
+        out.append(replace(
+            statement,
+            target=renaming.get(statement.target, statement.target),
+            value=value,
+            inputs=tuple(_renamed_input(item, renaming) for item in statement.inputs),
+        ))  # fmt: skip
+    return out
+
+
+def _renamed_input(value, renaming):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_renamed_input(item, renaming) for item in value)
+    if isinstance(value, gast.AST):
+        return substituted(value, _Loads(renaming))
+    return value
+
+
+class _Loads(dict):
+    """old name -> a fresh load of its new name, for `substituted`."""
+
+    def __getitem__(self, old):
+        return name(super().__getitem__(old))

@@ -48,3 +48,4 @@ def reassigned(x, y):
 
 
 CORPUS = [sin_cos, relu_sigmoid, program, two_variables, reuse, reassigned]
+

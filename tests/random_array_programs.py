@@ -45,13 +45,21 @@ Properties (`PROPERTIES`), per program:
 * `astgrad.source` re-parses, re-compiles and computes the same gradient,
   and a fresh import of the file gives byte-identical source.
 
+Array programs with loops (`make_flow_program`, `ArrayFlowGenerator`) add
+`for` loops over `range(K)` carrying arrays (whose shape may grow on the
+first iteration), accumulating numbers or arrays, reading the loop variable,
+nested; they run when `random_programs.CONTROL_FLOW["numpy_with_loops"]` is
+on (``--arrays --control-flow``).
+
 Run many (this module's `run_one`, through the scalar runner):
 
     python tests/random_programs.py --arrays --count 2000 --seed 0
+    python tests/random_programs.py --arrays --control-flow --count 2000 --seed 0
     python tests/random_programs.py --arrays --program 0:17     # print one program and check it
 """
 
 import ast
+import dataclasses
 import math
 import operator
 import random
@@ -164,6 +172,8 @@ def is_view(node):
 
 class ArrayGenerator:
     """Builds one random array program from `rng` (a `random.Random`)."""
+
+    float_parameters = True  # a Python float parameter beside the arrays, sometimes
 
     def __init__(self, rng):
         self.rng = rng
@@ -519,7 +529,7 @@ class ArrayGenerator:
             shapes[arrays[0]] = full
         params = list(arrays)
         wrt_names = list(arrays)
-        if rng.random() < 0.35:
+        if self.float_parameters and rng.random() < 0.35:
             number = rng.choice(NUMBER_NAMES)
             params.append(number)
             shapes[number] = None
@@ -589,6 +599,127 @@ def make_program(seed, index, statements=None):
     """Array program `index` of the run with `seed` (the same on every machine and hash seed)."""
     rng = random.Random(f"astgrad-random-array-programs:{seed}:{index}")
     return ArrayGenerator(rng).program(f"{seed}:{index}", statements)
+
+
+# ---- array programs with loops -------------------------------------------------------------------
+
+FLOW_CONSTRUCTS = (  # what array programs with loops are made of, besides CONSTRUCTS
+    "for loop", "carried array", "carried array whose shape grows", "accumulated number",
+    "accumulated array", "loop variable in arithmetic", "nested loop", "carried number",
+)  # fmt: skip
+
+
+class ArrayFlowGenerator(ArrayGenerator):
+    """Array programs whose `f` also has `for` loops over `range(K)` (K from 1 to 3).
+
+    A carried value is kept in an interval `H` holding its value at entry: each
+    iteration ends by fitting it back into `H`. Its shape may grow once, when
+    the first iteration broadcasts it against a bigger operand (a state whose
+    shape changes after the first iteration). An accumulator (a number or an
+    array, starting at 0.0) adds a term in [-1, 1] per iteration. Names first
+    assigned in a loop are not used after it.
+    """
+
+    float_parameters = rp.CONTROL_FLOW["float_parameter_with_array_loops"]
+
+    def body(self, scope, count, names):
+        statements = []
+        while len(statements) < count:
+            if self.rng.random() < 0.25:
+                statements += self._loop(scope, names, depth=0)
+            else:
+                statements += super().body(scope, 1, names)
+        return statements
+
+    def _loop(self, scope, names, depth):
+        variable = ("i", "j")[depth]
+        candidates = [n for n in scope.order if inside(scope.values[n].interval, ANY) and n in scope.active
+                      and (depth == 0 or n in names)]  # nested: the enclosing body's own names
+        if not candidates:
+            return []
+        trips = self.rng.choice([1, 2, 3])
+        carried = self.rng.sample(candidates, min(len(candidates), self.rng.randint(1, 2)))
+        kept = {n: (min(scope.values[n].interval[0], -1.0), max(scope.values[n].interval[1], 1.0)) for n in carried}
+        before, accumulator = [], None
+        free = [n for n in ("total", "acc_sum") if n not in scope.values and n not in names]
+        if free and self.rng.random() < 0.5:
+            accumulator = free[0]
+            before.append(ast.Assign(targets=[store(accumulator)], value=constant(0.0), lineno=0))
+        inner = Scope({})
+        inner.values, inner.order, inner.active = dict(scope.values), list(scope.order), set(scope.active)
+        for name in carried:
+            inner.assign(name, Value(load(name), kept[name], scope.values[name].shape), True)
+        inner.assign(variable, Value(load(variable), (0.0, float(trips - 1)), ()), False)
+        temporaries = [n for n in names if n not in scope.values and n != accumulator]
+        statements = []
+        for _ in range(self.rng.randint(0, 1) if temporaries else 0):
+            statements += self._assign(inner, temporaries)
+        if depth == 0 and self.rng.random() < 0.15:
+            nested = [n for n in temporaries if n in inner.values]
+            statements += self._loop(inner, nested, depth=1) if nested else []
+            self.used.append("nested loop")
+        shapes = {}
+        for name in carried:
+            current = inner.values[name]
+            step = self.fit(self.expression(inner, self.rng.randint(1, 2)), (-1.0, 1.0))
+            grown = broadcast(current.shape, step.shape)
+            # The shape may grow only if nothing read `name` with its first shape: not the
+            # statements before (on later iterations they would see the grown one), nor the step.
+            read = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
+            read |= {n.id for n in ast.walk(step.node) if isinstance(n, ast.Name)}
+            for _ in range(4):
+                if grown == current.shape or grown is not None and name not in read and self.rng.random() < 0.5:
+                    break
+                step = self.fit(self.expression(inner, 1, current.shape), (-1.0, 1.0))
+                grown = broadcast(current.shape, step.shape)
+                read = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
+                read |= {n.id for n in ast.walk(step.node) if isinstance(n, ast.Name)}
+            if grown is None or grown != current.shape and name in read:
+                step, grown = self.fit(self.number(), (-1.0, 1.0)), current.shape
+            if self.rng.random() < 0.3:
+                step = self.apply(ELEMENTWISE[2], [step, inner.values[variable]])  # A * B by the loop variable
+                self.used.append("loop variable in arithmetic")
+            value = self.fit(self.apply(self.rng.choice(ELEMENTWISE[:3]), [current, step]), kept[name])
+            if grown != scope.values[name].shape:
+                self.used.append("carried array whose shape grows")
+            self.used.append("carried array" if grown else "carried number")
+            shapes[name] = value.shape
+            self._bind(inner, name, value)
+            inner.assign(name, Value(load(name), kept[name], value.shape), True)
+            statements.append(ast.Assign(targets=[store(name)], value=value.node, lineno=0))
+        if accumulator:
+            term = self.fit(self.expression(inner, self.rng.randint(1, 2)), (-1.0, 1.0))
+            if term.shape and self.rng.random() < 0.5:
+                func = ast.Attribute(value=load("np"), attr="sum", ctx=ast.Load())
+                size = math.prod(term.shape)
+                term = Value(ast.Call(func=func, args=[term.node], keywords=[]), (-size, size), ())
+            self.used.append("accumulated array" if term.shape else "accumulated number")
+            plus = ast.BinOp(left=load(accumulator), op=ast.Add(), right=term.node)
+            statements.append(ast.Assign(targets=[store(accumulator)], value=plus, lineno=0))
+            low, high = term.interval
+            scope.assign(accumulator, Value(load(accumulator), (trips * min(low, 0.0), trips * max(high, 0.0)),
+                                            term.shape), scope.depends(term.node) or True)  # fmt: skip
+            self.inputs[accumulator] = self.reads(term.node)
+            self.fresh.add(accumulator)
+        for name in carried:
+            scope.assign(name, Value(load(name), kept[name], shapes[name]), True)
+            self.fresh.discard(name)
+        self.used.append("for loop")
+        iterable = ast.Call(func=load("range"), args=[constant(trips)], keywords=[])
+        return before + [ast.For(target=store(variable), iter=iterable, body=statements, orelse=[], lineno=0)]
+
+
+def make_flow_program(seed, index, statements=None):
+    """Array program `index` of the run with `seed` among array programs with loops."""
+    rng = random.Random(f"astgrad-random-array-flow-programs:{seed}:{index}")
+    program = ArrayFlowGenerator(rng).program(f"{seed}:{index}", statements)
+    return dataclasses.replace(program, family="flow")
+
+
+def run_one_with_loops(seed, index, directory, statements=None):
+    """(status, program, detail) of array program `index` of `seed` with loops."""
+    return rp.run_one(seed, index, directory, statements, make=make_flow_program, prepare_case=prepare,
+                      properties=PROPERTIES)  # fmt: skip
 
 
 # ---- observing a program: which element each max picks ------------------------------------------

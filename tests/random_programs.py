@@ -50,9 +50,19 @@ which reuses this module's helpers, `run_one` and some of its properties
 To draw on more of the table in scalar programs: `scalar_rules` is where the
 primitives are chosen; to add properties: append to `PROPERTIES`.
 
+Programs with control flow (`make_flow_program`, `--control-flow`) are made
+the same way with `if`/`elif`/`else` statements, conditional expressions,
+conditions joined by `and`/`or`/`not` and chained comparisons, and `for`
+loops over `range(...)` of a constant or of an int parameter of `f` (trip
+counts 0 to 4; carried values, accumulators, the loop variable in the
+arithmetic, nested loops and branches), each construct behind a switch in
+`CONTROL_FLOW` that is on when astgrad differentiates it. The probe sees the
+comparisons of every test, so a sample point is kept away from switch points.
+
 Run many programs:
 
     python tests/random_programs.py --count 10000 --seed 0
+    python tests/random_programs.py --control-flow --count 10000 --seed 0
     python tests/random_programs.py --program 0:123     # print one program and check it
     python tests/random_programs.py --arrays --count 2000 --seed 0      # array programs
     python tests/random_programs.py --arrays --program 0:17
@@ -62,6 +72,7 @@ import argparse
 import ast
 import collections
 import copy
+import dataclasses
 import importlib.util
 import itertools
 import linecache
@@ -314,6 +325,8 @@ class Program:
     function_line: int  # the line of `def f`
     style: str  # how math and NumPy are imported: "plain", "alias" or "from"
     used: tuple = ()  # signatures of the primitives the program calls
+    counts: tuple = ()  # (name, value) of int parameters after `params` that set trip counts
+    family: str = ""  # "flow" for programs with control flow (their files get another name)
 
 
 class Scope:
@@ -349,6 +362,9 @@ def primitives_for(rules):
 
 class Generator:
     """Builds one random program from `rng` (a `random.Random`)."""
+
+    longest = 55  # statements in `f` past the first five, at most
+    pair_helpers = True  # helpers may return two values
 
     def __init__(self, rng, rules=None):
         self.rng = rng
@@ -594,7 +610,7 @@ class Generator:
         defaults = (round(self.rng.uniform(0.2, 2.0), 2),) if len(params) > 1 and self.rng.random() < 0.5 else ()
         scope = Scope({p: (-CAP, CAP) for p in params})
         body = self.body(scope, self.rng.randint(0, 3), list(LOCAL_NAMES[:8]), allow_helpers=True)
-        if self.rng.random() < 0.25:
+        if self.pair_helpers and self.rng.random() < 0.25:
             first, second = self.expression(scope, 2), self.expression(scope, 1)
             results = (first[1], second[1])
             value = ast.Tuple(elts=[first[0], second[0]], ctx=ast.Load())
@@ -610,7 +626,7 @@ class Generator:
     def program(self, label, statements=None):
         """A `Program` with `statements` statements in `f` (5-60 at random)."""
         rng = self.rng
-        count = statements if statements is not None else 5 + int(55 * rng.random() ** 2)  # mostly short
+        count = statements if statements is not None else 5 + int(self.longest * rng.random() ** 2)  # mostly short
         style = rng.choice(["plain", "plain", "alias", "from"])
         for name in rng.sample(CONSTANT_NAMES, rng.randint(0, 2)):
             self.constants[name] = round(rng.uniform(-2, 2), 2)
@@ -705,6 +721,289 @@ def make_program(seed, index, statements=None):
     return Generator(rng).program(f"{seed}:{index}", statements)
 
 
+# ---- programs with control flow ------------------------------------------------------------------
+
+CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what astgrad differentiates)
+    "if": True,  # if/else on values, and if with no else reassigning names defined before
+    "elif": True,
+    "conditional_expression": True,  # `a if test else b`
+    "boolean_test": True,  # `and`, `or`, `not` and chained comparisons in tests
+    "numpy_with_branches": True,  # NumPy calls in a function with a branch
+    "for_range": True,  # `for i in range(K)`: carried values, accumulators, the loop variable in arithmetic
+    "range_parameter": True,  # `for i in range(n)` with `n` an int parameter (0 to 4)
+    "nested": True,  # a loop or branch inside a loop or branch
+    "numpy_with_loops": True,  # array programs with loops (random_array_programs.make_flow_program)
+    "pair_helper_with_loops": True,  # `a, b = helper(...)` before a loop
+    "float_parameter_with_array_loops": True,  # a Python float parameter of an array program with a loop
+}
+LOOP_VARIABLES = ("i", "j", "k", "step")
+ACCUMULATORS = ("total", "acc_sum", "energy")
+COUNT_NAMES = ("n", "steps")
+MAX_TRIPS = 4  # trip counts are 0 to MAX_TRIPS
+
+
+def hull(*intervals):
+    return (min(i[0] for i in intervals), max(i[1] for i in intervals))
+
+
+class FlowGenerator(Generator):
+    """Programs whose `f` also has `if`/`elif`/`else`, conditional expressions and `for` loops.
+
+    Intervals stay right through control flow: after a branch a name holds the
+    hull of what each branch gave it; a loop's carried names are kept in an
+    interval `H` holding their value at entry (each iteration ends by fitting
+    them into `H` again), its accumulator adds a term in [-1, 1] per iteration,
+    and names first assigned in a loop or in one branch are not used after it.
+    """
+
+    longest = 20  # a branch or loop holds statements of its own
+
+    def __init__(self, rng, switches=None):
+        self.switches = dict(CONTROL_FLOW, **(switches or {}))
+        rules = scalar_rules()
+        if not self.switches["numpy_with_branches"]:
+            rules = [p.rule for p in primitives_for(tuple(rules)) if not p.is_numpy]
+        super().__init__(rng, rules)
+        self.counts = []  # (name, value) of the trip-count parameters
+        self.depth = 0  # how deep in control flow the statements being made are
+        self.in_helper = False  # helpers stay straight-line
+        self.plain = False  # no helper call (`bounded`) in what is being made
+
+    def squash(self, node):
+        choices = [s for s in SQUASHES if self.switches["numpy_with_branches"] or not s.startswith("np.")]
+        choices = [s for s in choices if "E * E" not in s or isinstance(node, (ast.Name, ast.Constant))]
+        choices += ["bounded(E)"] if self.has_bounded and not self.plain else []
+        return substitute(ast.parse(self.rng.choice(choices), mode="eval").body, {"E": node})
+
+    def plain_expression(self, scope, depth):
+        """An expression calling no helper: astgrad refuses a helper called where it may not run
+        (an arm of a conditional expression, a condition joined by `and`/`or`)."""
+        self.plain = True
+        try:
+            return self.expression(scope, depth)
+        finally:
+            self.plain = False
+
+    # ---- statements ----------------------------------------------------------------------------
+    @property
+    def pair_helpers(self):
+        return self.switches["pair_helper_with_loops"] or not self.switches["for_range"]
+
+    def kinds(self):
+        return [k for k, on in (("if", self.switches["if"]), ("for", self.switches["for_range"])) if on]
+
+    def helper(self, index):
+        self.in_helper = True
+        try:
+            return super().helper(index)
+        finally:
+            self.in_helper = False
+
+    def body(self, scope, count, names, allow_helpers=True):
+        """`f`'s statements: those of straight-line programs, and a quarter of them control flow."""
+        if self.in_helper or not self.kinds():
+            return super().body(scope, count, names, allow_helpers)
+        statements = []
+        while len(statements) < count:
+            if self.rng.random() < 0.25:
+                statements.extend(getattr(self, "_" + self.rng.choice(self.kinds()) + "_statement")(scope, names))
+            else:
+                statements.extend(super().body(scope, 1, names, allow_helpers))
+        return statements
+
+    def _assign(self, scope, names):
+        if self.in_helper or not self.switches["conditional_expression"] or self.rng.random() > 0.15:
+            return super()._assign(scope, names)
+        target = self._new_name(scope, names)
+        test = self.test(scope)
+        (yes, low), (no, high) = self.plain_expression(scope, 2), self.plain_expression(scope, 2)
+        scope.assign(target, hull(low, high), scope.depends(yes, no, test))
+        self.used.append("conditional expression")
+        return ast.Assign(targets=[store(target)], value=ast.IfExp(test=test, body=yes, orelse=no), lineno=0)
+
+    def comparison(self, scope, simple=False):
+        """`e < a` (any of < > <= >=) or `lo < e < hi`; with `simple`, `e` is a name or a constant."""
+        ops = [ast.Lt(), ast.Gt(), ast.LtE(), ast.GtE()]
+        if simple:
+            left = self.leaf(scope)[0]
+        else:
+            self.plain = True  # astgrad refuses a helper anywhere in a condition with `and`/`or`
+            left = self.fit(self.expression(scope, self.rng.randint(0, 2)), (-CAP, CAP))[0]
+            self.plain = False
+        if self.switches["boolean_test"] and self.rng.random() < 0.2:  # lo < e < hi
+            low = round(self.rng.uniform(-1.5, 0.5), 2)
+            high = round(low + self.rng.uniform(0.3, 2.0), 2)
+            self.used.append("chained comparison")
+            return ast.Compare(left=constant(low), ops=[ast.Lt(), ast.Lt()], comparators=[left, constant(high)])
+        right = self.leaf(scope)[0] if self.rng.random() < 0.5 else constant(round(self.rng.uniform(-1.5, 1.5), 2))
+        return ast.Compare(left=left, ops=[self.rng.choice(ops)], comparators=[right])
+
+    def test(self, scope):
+        """A condition on values: comparisons, sometimes combined with and/or/not."""
+        roll = self.rng.random()
+        if not self.switches["boolean_test"] or roll < 0.7:
+            return self.comparison(scope)
+        if roll < 0.8:
+            self.used.append("not")
+            return ast.UnaryOp(op=ast.Not(), operand=self.comparison(scope))
+        self.used.append("and/or")
+        op = ast.And() if self.rng.random() < 0.5 else ast.Or()
+        # astgrad refuses a later operand that needs a computation of its own (it may not run)
+        return ast.BoolOp(op=op, values=[self.comparison(scope), self.comparison(scope, simple=True)])
+
+    def block(self, scope, names, count):
+        """`count` statements over a copy of `scope`, assigning only `names` (a nested construct
+        among them, when allowed): (statements, the copy as they leave it)."""
+        inner = copy.deepcopy(scope)
+        self.depth += 1
+        statements = []
+        for _ in range(count if names else 0):
+            if self.switches["nested"] and self.depth < 3 and self.rng.random() < 0.3:
+                kind = self.rng.choice(self.kinds())
+                statements.extend(getattr(self, "_" + kind + "_statement")(inner, names))
+                self.used.append("nested " + kind)
+            else:
+                statements.append(self._assign(inner, names))
+        self.depth -= 1
+        return statements, inner
+
+    def _if_statement(self, scope, names):
+        """`if`/`elif`/`else` assigning one or two names in every branch (or, with no else, names
+        defined before); the names first assigned inside one branch only are not used after it."""
+        temporaries = [n for n in names if n not in scope.values]
+        defined = [n for n in scope.order if n in names or self.depth == 0]  # nested: the block's own names
+        if not temporaries and not defined:
+            return []
+        targets = self.rng.sample(defined, min(len(defined), self.rng.randint(1, 2))) if defined else []
+        if not targets or self.rng.random() < 0.4:
+            targets = (targets + [self.rng.choice(temporaries or list(names))])[-2:]
+        arms = 3 if self.switches["elif"] and self.rng.random() < 0.3 else 2
+        if arms == 2 and all(t in scope.values for t in targets) and self.rng.random() < 0.3:
+            arms = 1  # no else: the names keep their values when the test is false
+        tests, bodies, outcomes = [], [], []
+        for arm in range(arms):
+            if arm < max(arms - 1, 1):
+                tests.append(self.test(scope))
+            local = [n for n in temporaries if n not in targets]
+            statements, inner = self.block(scope, local, self.rng.randint(0, 2))
+            for target in targets:
+                node, interval = self.expression(inner, self.rng.randint(1, 2))
+                inner.assign(target, interval, inner.depends(node))
+                statements.append(ast.Assign(targets=[store(target)], value=node, lineno=0))
+            bodies.append(statements)
+            outcomes.append(inner)
+        if arms == 1:
+            outcomes.append(scope)
+        for target in targets:
+            active = any(target in o.active for o in outcomes)
+            scope.assign(target, hull(*[o.values[target] for o in outcomes]), active)
+        orelse = bodies[-1] if arms > 1 else []
+        if arms == 3:
+            orelse = [ast.If(test=tests[1], body=bodies[1], orelse=bodies[2])]
+            self.used.append("elif")
+        self.used.append("if" if arms > 1 else "if without else")
+        return [ast.If(test=tests[0], body=bodies[0], orelse=orelse)]
+
+    def trip_count(self, scope):
+        """The `range(...)` of a loop: a constant, or an int parameter of `f`, trips 0 to MAX_TRIPS."""
+        if self.switches["range_parameter"] and self.depth == 0 and self.rng.random() < 0.5:
+            if not self.counts or (len(self.counts) < 2 and self.rng.random() < 0.3):
+                name = COUNT_NAMES[len(self.counts)]
+                self.counts.append((name, self.rng.randint(0, MAX_TRIPS)))
+            name, value = self.rng.choice(self.counts)
+            self.used.append("range of a parameter")
+            return ast.Call(func=load("range"), args=[load(name)], keywords=[]), MAX_TRIPS
+        trips = self.rng.choice([0, 1, 2, 3, 3, 4])
+        self.used.append("zero-trip loop" if trips == 0 else "range of a constant")
+        if trips and self.rng.random() < 0.3:  # range(1, trips + 1)
+            return ast.Call(func=load("range"), args=[constant(1), constant(trips + 1)], keywords=[]), trips + 1
+        return ast.Call(func=load("range"), args=[constant(trips)], keywords=[]), trips
+
+    def update(self, scope, name, variable):
+        """(node, interval) of a carried value's next value: mostly `name + step`, as in an integrator,
+        the step sometimes scaled by the loop variable."""
+        if self.rng.random() < 0.3:
+            return self.expression(scope, self.rng.randint(1, 3))
+        step = self.fit(self.expression(scope, self.rng.randint(1, 2)), (-1.0, 1.0))
+        if self.rng.random() < 0.4:
+            step = self.apply(self.primitive(operator.mul, 2), [step, (load(variable), scope.values[variable])])
+        op = self.rng.choice([operator.add, operator.sub, operator.mul])
+        return self.apply(self.primitive(op, 2), [(load(name), scope.values[name]), step])
+
+    def _for_statement(self, scope, names):
+        """`for i in range(...)`: carried names updated (and fitted back into their interval at the
+        end of each iteration), maybe an accumulator, temporaries and the loop variable in the body."""
+        taken = set(scope.values) | set(names) | set(self.closure_constants)  # `k` of make_f(k) too
+        variable = next((v for v in LOOP_VARIABLES if v not in taken), None)
+        candidates = [n for n in scope.order if inside(scope.values[n], (-CAP, CAP)) and not isinstance(
+            scope.values[n], Ints) and (n in names or self.depth == 0)]  # nested: the block's own names
+        if variable is None or not candidates:
+            return []
+        iterable, limit = self.trip_count(scope)
+        carried = self.rng.sample(candidates, min(len(candidates), self.rng.randint(1, 2)))
+        before = []
+        accumulator = None
+        free = [a for a in ACCUMULATORS if a not in scope.values and a not in names]
+        if free and self.rng.random() < 0.5:
+            accumulator = free[0]
+            before.append(ast.Assign(targets=[store(accumulator)], value=constant(0.0), lineno=0))
+        kept = {n: hull(scope.values[n], (-1.0, 1.0)) for n in carried}
+        inner = copy.deepcopy(scope)
+        for name, interval in kept.items():
+            inner.assign(name, interval, name in scope.active)
+        inner.assign(variable, Ints((0, max(limit - 1, 0))), False)
+        if accumulator:
+            inner.assign(accumulator, (-float(limit), float(limit)), False)
+        temporaries = [n for n in names if n not in scope.values and n != accumulator]
+        statements, inner = self.block(inner, temporaries, self.rng.randint(0, 2))
+        for name in carried:
+            node, _ = self.fit(self.update(inner, name, variable), kept[name])
+            inner.assign(name, kept[name], inner.depends(node) or name in inner.active)
+            statements.append(ast.Assign(targets=[store(name)], value=node, lineno=0))
+        if accumulator:
+            term, _ = self.fit(self.expression(inner, self.rng.randint(1, 2)), (-1.0, 1.0))
+            if self.rng.random() < 0.5:
+                statements.append(ast.AugAssign(target=store(accumulator), op=ast.Add(), value=term))
+            else:
+                plus = ast.BinOp(left=load(accumulator), op=ast.Add(), right=term)
+                statements.append(ast.Assign(targets=[store(accumulator)], value=plus, lineno=0))
+            self.used.append("accumulator")
+        if not statements:
+            statements.append(ast.Pass())
+        for name in carried:
+            scope.assign(name, kept[name], name in inner.active)
+        if accumulator:
+            scope.assign(accumulator, (-float(limit), float(limit)), accumulator in inner.active)
+        if any(isinstance(n, ast.Name) and n.id == variable for s in statements for n in ast.walk(s)):
+            self.used.append("loop variable in arithmetic")
+        self.used.append("for loop" if self.depth == 0 else "nested loop")
+        return before + [ast.For(target=store(variable), iter=iterable, body=statements, orelse=[], lineno=0)]
+
+    # ---- the module ----------------------------------------------------------------------------
+    def program(self, label, statements=None):
+        program = super().program(label, statements)
+        if not self.counts:
+            return dataclasses.replace(program, family="flow")
+        names = ", ".join(name for name, _ in self.counts)
+        source = program.source.replace(f"def f({', '.join(program.params)}):",
+                                        f"def f({', '.join(program.params)}, {names}):", 1)  # fmt: skip
+        return dataclasses.replace(program, source=source, counts=tuple(self.counts), family="flow")
+
+    def choose_wrt(self, params):
+        wrt, indices, as_tuple = super().choose_wrt(params)
+        if wrt is None and self.counts:  # the trip counts are ints: never differentiated
+            return tuple(range(len(params))), indices, True
+        if isinstance(wrt, int) and wrt < 0 and self.counts:  # counted from the end, past the trip counts
+            return wrt - len(self.counts), indices, as_tuple
+        return wrt, indices, as_tuple
+
+
+def make_flow_program(seed, index, statements=None, switches=None):
+    """Program `index` of the run with `seed` among programs with control flow."""
+    rng = random.Random(f"astgrad-random-flow-programs:{seed}:{index}")
+    return FlowGenerator(rng, switches).program(f"{seed}:{index}", statements)
+
+
 # ---- importing a program ---------------------------------------------------------------------
 
 _imports = itertools.count()
@@ -720,7 +1019,8 @@ def import_file(path, name=None):
 
 
 def program_path(program, directory):
-    return os.path.join(directory, "program_" + program.label.replace(":", "_").replace("-", "_") + ".py")
+    family = program.family + "_" if program.family else ""
+    return os.path.join(directory, "program_" + family + program.label.replace(":", "_").replace("-", "_") + ".py")
 
 
 def write(program, directory):
@@ -750,8 +1050,10 @@ class _Observe(ast.NodeTransformer):
 
     def visit_Compare(self, node):
         self.generic_visit(node)
-        return ast.Call(func=load("_compare"), args=[ast.Constant(type(node.ops[0]).__name__), node.left,
-                        node.comparators[0]], keywords=[])  # fmt: skip
+        lefts = [node.left] + node.comparators[:-1]  # `a < b < c` as `a < b and b < c` (programs are pure)
+        calls = [ast.Call(func=load("_compare"), args=[ast.Constant(type(op).__name__), left, right], keywords=[])
+                 for op, left, right in zip(node.ops, lefts, node.comparators)]  # fmt: skip
+        return calls[0] if len(calls) == 1 else ast.BoolOp(op=ast.And(), values=calls)
 
 
 @dataclass
@@ -844,7 +1146,7 @@ def sample_point(program, probe, rng):
     """
     fallback = None
     for _ in range(ATTEMPTS):
-        args = [round(rng.uniform(-1.5, 1.5), 3) for _ in program.params]
+        args = [round(rng.uniform(-1.5, 1.5), 3) for _ in program.params] + [v for _, v in program.counts]
         try:
             center = probe.run(args)
         except (ArithmeticError, ValueError, FloatingPointError) as exc:
@@ -852,7 +1154,7 @@ def sample_point(program, probe, rng):
         if center.singular:
             continue
         magnitude, clean = center.magnitude, True
-        for index in range(len(args)):
+        for index in range(len(program.params)):  # trip counts are ints and stay
             for direction in (1, -1):
                 moved = list(args)
                 moved[index] += direction * REACH * STEP * max(1.0, abs(args[index]))
@@ -1016,9 +1318,11 @@ class BadProgram:
 
 NSL, NOD, NSO = astgrad.NotStraightLineError, astgrad.NoDerivativeError, astgrad.NonScalarOutputError
 BAD_STATEMENTS = {  # kind -> (statement, error); {v} is a value of the function, {w} another
-    "for_loop": ("for _ in range(2):\n    {v} = {v} * 1.5", NSL),
-    "while_loop": ("while {v} > 100.0:\n    {v} = {v} / 2.0", NSL),
-    "if_statement": ("if {v} > 0:\n    {v} = -{v}", NSL),
+    # Loops and branches astgrad takes, each made refused at its first line:
+    "for_loop": ("for _ in sorted(({v}, 1.0)):\n    {v} = {v} * 1.5", NSL),  # over a computed sequence
+    "while_loop": ("while True:\n    {v} = {v} / 2.0", NSL),  # no way out
+    "if_statement": ("if {v} > 0 and abs({v}) > 1.0:\n    {v} = -{v}", NSL),  # a later operand computing
+
     "try_statement": ("try:\n    {v} = {v} + 1.0\nexcept ZeroDivisionError:\n    pass", NSL),
     "with_statement": ("with CONTEXT:\n    {v} = {v} + 1.0", NSL),
     "global_statement": ("global COUNTER", NSL),
@@ -1033,7 +1337,7 @@ BAD_STATEMENTS = {  # kind -> (statement, error); {v} is a value of the function
     "expression_statement": ("{v} + 1.0", NSL),
     "early_return": ("return {v}", NSL),
     "list_display": ("{v} = [{v}, 1.0]", NSL),
-    "conditional_expression": ("{v} = {v} if {v} > 0 else -{v}", NSL),
+    "conditional_expression": ("{v} = {v} if {v} > 0 or abs({v}) > 1.0 else -{v}", NSL),
     "lambda_call": ("{v} = (lambda t: t)({v})", NSL),
     "and_or": ("{v} = {v} and 1.0", NSL),
     "chained_comparison": ("{v} = {v} * (0 < {v} < 1)", NSL),
@@ -1181,13 +1485,22 @@ def _run_in_worker(job):
     if _worker_directory is None:
         warnings.simplefilter("error")
         _worker_directory = tempfile.mkdtemp(prefix="astgrad-programs-")
-    seed, index, arrays = job
-    return _runner(arrays)(seed, index, _worker_directory)
+    seed, index, arrays, flow = job
+    return _runner(arrays, flow)(seed, index, _worker_directory)
 
 
-def _runner(arrays):
+def run_one_with_control_flow(seed, index, directory, statements=None):
+    """run_one of program `index` among programs with control flow (`make_flow_program`)."""
+    return run_one(seed, index, directory, statements, make=make_flow_program)
+
+
+def _runner(arrays, flow=False):
     if not arrays:
-        return run_one
+        return run_one_with_control_flow if flow else run_one
+    if flow:
+        import random_array_programs
+
+        return random_array_programs.run_one_with_loops
     import random_array_programs  # imports this module: see the end of the file
 
     return random_array_programs.run_one
@@ -1196,6 +1509,8 @@ def _runner(arrays):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--arrays", action="store_true", help="NumPy-array programs (random_array_programs.py)")
+    parser.add_argument("--control-flow", action="store_true", help="programs with branches and loops "
+                        "(the constructs switched on in CONTROL_FLOW)")
     parser.add_argument("--count", type=int, default=1000, help="number of programs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0, help="index of the first program")
@@ -1209,12 +1524,12 @@ def main(argv=None):
     if options.program:
         seed, index = (int(part) for part in options.program.split(":"))
         with tempfile.TemporaryDirectory() as directory:
-            status, program, detail = _runner(options.arrays)(seed, index, directory)
+            status, program, detail = _runner(options.arrays, options.control_flow)(seed, index, directory)
         print(program.source)
         print(f"# {status}" + (f"\n{detail}" if detail else ""))
         return 1 if status == "failed" else 0
     began = time.perf_counter()
-    jobs = [(options.seed, index, options.arrays) for index in range(options.start, options.start + options.count)]
+    jobs = [(options.seed, index, options.arrays, options.control_flow) for index in range(options.start, options.start + options.count)]
     statuses, failures, used = collections.Counter(), collections.defaultdict(list), collections.Counter()
     if options.jobs > 1:
         import multiprocessing
@@ -1246,6 +1561,7 @@ def main(argv=None):
     passed = statuses["ok"] + statuses["ok, near a kink"] + statuses["ok, singular"]
     last = options.start + options.count - 1
     kind = "array programs" if options.arrays else "programs"
+    kind = "programs with control flow" if options.control_flow else kind
     print(f"{options.count} {kind} (seed {options.seed}, indices {options.start}-{last}, {options.jobs} job(s)) "
           f"in {elapsed:.0f} s: {passed} passed, {statuses['failed']} failed")
     print(f"of the passed: {statuses['ok']} checked against finite differences too, "
@@ -1253,11 +1569,15 @@ def main(argv=None):
           f"{statuses['ok, singular']} singular everywhere tried (only reproducibility checked)")
     if options.arrays:
         constructs = sys.modules["random_array_programs"].CONSTRUCTS
+        constructs += sys.modules["random_array_programs"].FLOW_CONSTRUCTS if options.control_flow else ()
         missing = sorted(set(constructs) - set(used))
         print(f"constructs used: {len(set(constructs) & set(used))} of {len(constructs)}"
               + (f" (not: {', '.join(missing)})" if missing else ""))
     else:
-        print(f"primitives called: {len(used)} of {len(scalar_rules())}")
+        constructs = sorted(u for u in used if "=" not in u)  # the primitives' signatures have one
+        print(f"primitives called: {len(used) - len(constructs)} of {len(scalar_rules())}")
+        if options.control_flow:
+            print(f"control flow: {', '.join(f'{c} ({used[c]})' for c in constructs)}")
     if refused_count:
         print(f"programs with a construct astgrad must refuse: {statuses['refused as expected']} refused with the "
               f"right error and line, {statuses['refusal failed']} not")
@@ -1267,7 +1587,7 @@ def main(argv=None):
             if isinstance(program, BadProgram):
                 print(f"--- refused program {program.kind}")
             else:
-                flag = "--arrays " if options.arrays else ""
+                flag = "--arrays " if options.arrays else "--control-flow " if options.control_flow else ""
                 print(f"--- program {program.label} (python tests/random_programs.py {flag}--program {program.label})")
             print(detail)
             print(program.source)

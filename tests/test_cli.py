@@ -25,7 +25,7 @@ QUICKSTART_GRADIENT = (  # with origin comments, which `show` prints by default
     "    return d_x, d_y\n"
 )
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-STEP_WITH_IF = "def step(x):\n    if x > 0:\n        return x\n    return 0.0\n"
+STEP_WITH_GLOBAL = "def step(x):\n    global scale\n    return x * scale\n"
 
 
 def astgrad_command(*args, env=None, stdout=subprocess.PIPE):
@@ -99,16 +99,16 @@ def test_check_says_a_function_is_differentiable():
 
 
 def test_check_shows_the_error_with_its_caret(tmp_path):
-    path = write(tmp_path, "step.py", STEP_WITH_IF)
+    path = write(tmp_path, "step.py", STEP_WITH_GLOBAL)
     result = astgrad_command("check", f"{path}:step")
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.splitlines()[:3] == [
-        f"{path}:2:5: an `if` statement is not straight-line code",
-        "        if x > 0:",
+        f"{path}:2:5: a `global` statement is not supported",
+        "        global scale",
         "        ^",
     ]
-    assert result.stderr.splitlines()[3].startswith("hint: compute both alternatives")
+    assert result.stderr.splitlines()[3].startswith("hint: pass the value in as a parameter")
 
 
 def test_missing_file():
@@ -136,10 +136,10 @@ def test_file_that_cannot_be_imported(tmp_path):
 
 
 def test_file_whose_decorator_refuses_a_function(tmp_path):
-    path = write(tmp_path, "decorated.py", "import astgrad\n\n@astgrad.grad\n" + STEP_WITH_IF)
+    path = write(tmp_path, "decorated.py", "import astgrad\n\n@astgrad.grad\n" + STEP_WITH_GLOBAL)
     result = astgrad_command("check", f"{path}:step")
     assert result.returncode == 1
-    assert result.stderr.startswith(f"{path}:5:5: an `if` statement is not straight-line code\n")
+    assert result.stderr.startswith(f"{path}:5:5: a `global` statement is not supported\n")
 
 
 def test_graph_prints_the_same_dot_text_as_the_api():

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import astgrad
-from astgrad import AstgradError, NoDerivativeError, NotStraightLineError, SourceError
+from astgrad import AstgradError, NoDerivativeError, UnsupportedSyntaxError, SourceError
 from cases import bad_functions, helpers_elsewhere, marked_line, no_source
 from support import load_module
 
@@ -111,31 +111,34 @@ class Case:
 B = bad_functions
 CASES = [
     # Control flow and other statements.
-    Case("if", B.uses_if, "if", NotStraightLineError, "if x > 0", ("`if`",)),
-    Case("for", B.uses_for, "for", NotStraightLineError, "for i", ("`for`",)),
-    Case("while", B.uses_while, "while", NotStraightLineError, "while t", ("`while`",)),
-    Case("try", B.uses_try, "try", NotStraightLineError, "try:", ("`try`",)),
-    Case("with", B.uses_with, "with", NotStraightLineError, "with open", ("`with`",)),
-    Case("list comprehension", B.uses_list_comprehension, "listcomp", NotStraightLineError, "[x * k", ("comprehension",)),
-    Case("lambda", B.uses_lambda, "lambda", NotStraightLineError, "lambda v", ("lambda",)),
-    Case("yield", B.uses_yield, "yield", NotStraightLineError, "yield t", ("yield",)),
-    Case("global", B.uses_global, "global", NotStraightLineError, "global COUNTER", ("global",)),
-    Case("nonlocal", B.make_uses_nonlocal, "nonlocal", NotStraightLineError, "nonlocal total", ("nonlocal",)),
-    Case("early return", B.uses_early_return, "early-return", NotStraightLineError, "return t", ("return",)),
-    Case("item assignment", B.uses_item_assignment, "item-assignment", NotStraightLineError, "v[0]", ("item assignment",)),
-    Case("attribute assignment", B.uses_attribute_assignment, "attribute-assignment", NotStraightLineError, "x.a",
+    Case("return inside a loop", B.returns_inside_loop, "return-in-loop", UnsupportedSyntaxError, "return t",
+         ("`return` inside a loop",)),
+    Case("assigned in one branch", B.assigns_in_one_branch, "one-branch", UnsupportedSyntaxError, "y * t",
+         ("`y`", "only one branch")),
+    Case("computation in a later operand of and", B.computes_in_second_operand, "and-computes",
+         UnsupportedSyntaxError, "math.log(x) > 1.0", ("evaluated only when",)),
+    Case("for over a computed sequence", B.uses_for, "for", UnsupportedSyntaxError, "sorted(", ("computed sequence",)),
+    Case("while True", B.uses_while, "while", UnsupportedSyntaxError, "True", ("no way out",)),
+    Case("try", B.uses_try, "try", UnsupportedSyntaxError, "try:", ("`try`",)),
+    Case("with", B.uses_with, "with", UnsupportedSyntaxError, "with open", ("`with`",)),
+    Case("list comprehension", B.uses_list_comprehension, "listcomp", UnsupportedSyntaxError, "[x * k", ("comprehension",)),
+    Case("lambda", B.uses_lambda, "lambda", UnsupportedSyntaxError, "lambda v", ("lambda",)),
+    Case("yield", B.uses_yield, "yield", UnsupportedSyntaxError, "yield t", ("yield",)),
+    Case("global", B.uses_global, "global", UnsupportedSyntaxError, "global COUNTER", ("global",)),
+    Case("nonlocal", B.make_uses_nonlocal, "nonlocal", UnsupportedSyntaxError, "nonlocal total", ("nonlocal",)),
+    Case("early return", B.uses_early_return, "early-return", UnsupportedSyntaxError, "return t", ("return",)),
+    Case("item assignment", B.uses_item_assignment, "item-assignment", UnsupportedSyntaxError, "v[0]", ("item assignment",)),
+    Case("attribute assignment", B.uses_attribute_assignment, "attribute-assignment", UnsupportedSyntaxError, "x.a",
          ("attribute assignment",)),
-    Case("del", B.uses_del, "del", NotStraightLineError, "del t", ("del",)),
-    Case("print statement", B.uses_print, "print", NotStraightLineError, "print(t)", ("expression statement",)),
-    Case("conditional expression", B.uses_conditional_expression, "ifexp", NotStraightLineError, "x if x > 0",
-         ("conditional expression",)),
-    Case("and-or", B.uses_and_or, "boolop", NotStraightLineError, "x > 0 or", ("or",)),
-    Case("starred call", B.uses_starred_call, "starred", NotStraightLineError, "*args", ("starred",)),
-    Case("double-starred call", B.uses_double_starred_call, "double-starred", NotStraightLineError, "**OPTIONS", ("**",)),
-    Case("star-args parameter", B.uses_star_args, "star-args", NotStraightLineError, "rest", ("*args",)),
-    Case("star-kwargs parameter", B.uses_star_kwargs, "star-kwargs", NotStraightLineError, "options", ("**kwargs",)),
+    Case("del", B.uses_del, "del", UnsupportedSyntaxError, "del t", ("del",)),
+    Case("print statement", B.uses_print, "print", UnsupportedSyntaxError, "print(t)", ("expression statement",)),
+    Case("and-or", B.uses_and_or, "boolop", UnsupportedSyntaxError, "x > 0 or", ("or",)),
+    Case("starred call", B.uses_starred_call, "starred", UnsupportedSyntaxError, "*args", ("starred",)),
+    Case("double-starred call", B.uses_double_starred_call, "double-starred", UnsupportedSyntaxError, "**OPTIONS", ("**",)),
+    Case("star-args parameter", B.uses_star_args, "star-args", UnsupportedSyntaxError, "rest", ("*args",)),
+    Case("star-kwargs parameter", B.uses_star_kwargs, "star-kwargs", UnsupportedSyntaxError, "options", ("**kwargs",)),
     # A chained comparison is `a < b and b < c`: short-circuit control flow.
-    Case("chained comparison", B.uses_chained_comparison, "chained", NotStraightLineError, "0.0 < x", ("comparison",)),
+    Case("chained comparison", B.uses_chained_comparison, "chained", UnsupportedSyntaxError, "0.0 < x", ("comparison",)),
     # Calls and operators without a derivative.
     Case("os.getpid", B.uses_getpid, "getpid", NoDerivativeError, "os.getpid()", ("os.getpid",)),
     Case("recursive helper", B.uses_recursive_helper, "recursive-helper", NoDerivativeError, "recursive_helper(x - 1.0)",
@@ -147,20 +150,20 @@ CASES = [
          ("undefined_helper", "not defined")),
     Case("floor division", B.uses_floor_division, "floordiv", NoDerivativeError, "x // 2.0", ("//",)),
     # A helper with a loop: the error points into the helper's file, at the loop.
-    Case("helper with a loop", B.uses_looping_helper, "helper-for", NotStraightLineError, "for _", ("`for`",),
-         module=helpers_elsewhere),
-    Case("helper of a helper with a loop", B.uses_looping_helper_two_levels, "helper-for", NotStraightLineError,
-         "for _", ("`for`",), module=helpers_elsewhere),
+    Case("helper with a loop", B.uses_looping_helper, "helper-while", UnsupportedSyntaxError, "True",
+         ("no way out",), module=helpers_elsewhere),
+    Case("helper of a helper with a loop", B.uses_looping_helper_two_levels, "helper-while", UnsupportedSyntaxError,
+         "True", ("no way out",), module=helpers_elsewhere),
     # The output is not a single number.
     Case("tuple output", B.returns_tuple, "tuple-return", AstgradError, "return y", ("tuple",)),
     # NumPy code outside what astgrad differentiates.
     Case("variable axis", B.uses_variable_axis, "variable-axis", NoDerivativeError, "k)", ("axis", "constant")),
     Case("np.linalg.eig", B.uses_eig, "eig", NoDerivativeError, "np.linalg.eig(x)", ("np.linalg.eig",)),
     Case("np.random", B.uses_random, "random", NoDerivativeError, "np.random.normal(", ("random",)),
-    Case("out= argument", B.uses_out_argument, "out", NotStraightLineError, "buffer)", ("out=", "in place")),
-    Case("x.sort() statement", B.uses_in_place_sort, "sort-statement", NotStraightLineError, "x.sort()",
+    Case("out= argument", B.uses_out_argument, "out", UnsupportedSyntaxError, "buffer)", ("out=", "in place")),
+    Case("x.sort() statement", B.uses_in_place_sort, "sort-statement", UnsupportedSyntaxError, "x.sort()",
          ("sort", "in place")),
-    Case("x.sort() value", B.assigns_in_place_sort, "sort", NotStraightLineError, "x.sort()", ("sort", "in place")),
+    Case("x.sort() value", B.assigns_in_place_sort, "sort", UnsupportedSyntaxError, "x.sort()", ("sort", "in place")),
     Case("unknown method", B.uses_unknown_method, "conj", NoDerivativeError, "x.conj()", ("conj",)),
     Case("einsum diagonal", B.uses_einsum_diagonal, "einsum-diagonal", NoDerivativeError, "np.einsum(",
          ("einsum", "diagonal")),
@@ -168,16 +171,16 @@ CASES = [
     Case("list for an array", B.sums_a_list, "list-for-array", NoDerivativeError, "np.sum(",
          ("np.sum", "a list or tuple display is passed for `x`", "np.array")),
     Case("reflect padding", B.uses_reflect_padding, "pad-reflect", NoDerivativeError, "np.pad(", ("np.pad", "'constant'")),
-    Case("item write", B.uses_item_write, "item-write", NotStraightLineError, "t[0]", ("item assignment",)),
+    Case("item write", B.uses_item_write, "item-write", UnsupportedSyntaxError, "t[0]", ("item assignment",)),
     # Smaller pieces of Python, taken only in the forms that have a meaning here.
-    Case("tuple indexed by a variable", B.indexes_a_tuple_by_a_variable, "tuple-variable-index", NotStraightLineError,
+    Case("tuple indexed by a variable", B.indexes_a_tuple_by_a_variable, "tuple-variable-index", UnsupportedSyntaxError,
          "pair_of(x)[k]", ("tuple of 2 values", "constant")),
     Case("builtin sum of an array", B.sums_an_array_with_builtin_sum, "builtin-sum-array", NoDerivativeError, "sum(x)",
          ("`sum`", "list or tuple")),
     Case("range as a value", B.uses_range_as_a_value, "range-value", NoDerivativeError, "range(3)",
          ("`range(...)`", "index")),
     # Methods: the instance's attributes are data.
-    Case("assigns an attribute of self", B.FITTED.keeps_its_fit, "assigns-self-attribute", NotStraightLineError,
+    Case("assigns an attribute of self", B.FITTED.keeps_its_fit, "assigns-self-attribute", UnsupportedSyntaxError,
          "self.fit", ("attribute assignment", "`self.fit = ...`")),
     Case("bound method as a value", B.FITTED.uses_a_method_as_a_value, "method-as-value", NoDerivativeError,
          "self.predict", ("`self.predict`", "used as a value")),
@@ -243,9 +246,9 @@ def test_differentiating_with_respect_to_the_instance_is_refused_at_its_paramete
 def test_same_error_from_value_and_grad():
     lineno, line = marked_line(bad_functions, "while")
     with no_user_code_runs() as calls:
-        with pytest.raises(NotStraightLineError) as info:
+        with pytest.raises(UnsupportedSyntaxError) as info:
             astgrad.value_and_grad(bad_functions.uses_while)
-    assert_located(info.value, bad_functions.__file__, lineno, line.index("while"), line)
+    assert_located(info.value, bad_functions.__file__, lineno, line.index("True"), line)
     assert calls == []
 
 
@@ -260,7 +263,9 @@ def test_refused_when_the_decorator_runs(tmp_path):
         "@astgrad.grad",
         "def f(x):",
         "    y = x * 2.0",
-        "    while y < 10.0:",
+        "    try:",
+        "        y = y * x",
+        "    finally:",
         "        y = y * x",
         "    return y",
     ]
@@ -268,7 +273,7 @@ def test_refused_when_the_decorator_runs(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     spec = importlib.util.spec_from_file_location("astgrad_test_decorated_module", path)
     module = importlib.util.module_from_spec(spec)
-    with pytest.raises(NotStraightLineError) as info:
+    with pytest.raises(UnsupportedSyntaxError) as info:
         spec.loader.exec_module(module)
     assert_located(info.value, str(path), 9, 4, lines[8])
     assert module.RAN == []
@@ -471,6 +476,24 @@ def test_function_with_10000_statements(tmp_path, monkeypatch):
     assert expected == pytest.approx(math.exp(statements * math.log(factor)), rel=1e-9)
     assert df(0.5) == pytest.approx(expected, rel=1e-9)
     assert df(-2.0) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_old_name_of_the_syntax_error_is_the_same_class():
+    assert astgrad.NotStraightLineError is astgrad.UnsupportedSyntaxError
+    assert issubclass(astgrad.UnsupportedSyntaxError, AstgradError)
+
+
+def test_an_async_def_is_refused_at_its_own_line(tmp_path):
+    lines = ["import math", "", "", "async def f(x):", "    return math.sin(x)", ""]
+    path = tmp_path / "async_module.py"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("astgrad_test_async_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        astgrad.grad(module.f)
+    assert_located(info.value, str(path), 4, 0, lines[3])
+    assert info.value.reason == "an `async def` function is not supported"
 
 
 # ---- a derivative that cannot be taken twice ---------------------------------------------------

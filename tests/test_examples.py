@@ -521,6 +521,81 @@ def test_forward_mode_example_prints_the_tangent_code():
 
 
 # ---------------------------------------------------------------------------
+# integrator.py: the gradient of an Euler loop, and shooting with it
+# ---------------------------------------------------------------------------
+
+def tangent_of_final_angle(theta, omega, damping, dt, steps, gravity):
+    """d theta(T) / d (omega(0), damping) by the tangent recurrence, carried forwards by hand."""
+    d_theta, d_omega = [0.0, 0.0], [1.0, 0.0]  # derivatives with respect to omega(0) and damping
+    for _ in range(steps):
+        for k in (0, 1):
+            d_omega[k] = d_omega[k] - dt * (gravity * math.cos(theta) * d_theta[k] + damping * d_omega[k]
+                                            + (omega if k == 1 else 0.0))
+        omega = omega - dt * (gravity * math.sin(theta) + damping * omega)
+        for k in (0, 1):
+            d_theta[k] = d_theta[k] + dt * d_omega[k]
+        theta = theta + dt * omega
+    return tuple(d_theta)
+
+
+def test_integrator_gradient_matches_the_tangent_recurrence_and_differences():
+    example = load_example("integrator")
+    for args in ((0.2, 3.0, 0.5, 0.001, 500), (1.1, -0.4, 0.0, 0.01, 37), (0.3, 0.2, 0.5, 0.001, 0)):
+        gradient = example.d_final_angle(*args)
+        exact = tangent_of_final_angle(*args, example.GRAVITY)
+        assert gradient == pytest.approx(exact, rel=1e-11, abs=1e-15)
+        for k, index in enumerate((1, 2)):
+            assert gradient[k] == pytest.approx(central_difference(example.final_angle, list(args), index), rel=1e-6, abs=1e-9)
+    assert example.d_final_angle(0.3, 0.2, 0.5, 0.001, 0) == (0.0, 0.0)  # no steps: theta(T) is theta(0), whatever omega
+
+
+def test_integrator_shooting_reaches_the_target_quadratically():
+    example = load_example("integrator")
+    history = example.shoot(1.0, 0.2, 0.5, 0.001, 500)
+    misses = [abs(miss) for _, miss, _ in history]
+    assert misses[-1] < 1e-13 and len(history) <= 6
+    assert misses[2] < misses[1] ** 2 * 10  # Newton's quadratic convergence needs the right slope
+    omega = history[-1][0]
+    assert example.final_angle(0.2, omega, 0.5, 0.001, 500) == pytest.approx(1.0, abs=1e-13)
+
+
+def test_integrator_runs_and_shows_the_reversed_loop():
+    out = run_example_with("integrator", "--show-source")
+    assert "at omega(0) = 3.272947972521" in out
+    assert "def d_final_angle(theta, omega, damping, dt, steps, d_out=1.0):" in out
+    assert "reversed(range(steps))" in out
+
+
+# ---------------------------------------------------------------------------
+# rnn.py: backpropagation through time
+# ---------------------------------------------------------------------------
+
+def test_rnn_gradient_matches_differences():
+    example = load_example("rnn")
+    rng = np.random.default_rng(5)
+    W, U, b, v = (0.5 * rng.normal(size=shape) for shape in ((3, 3), (3,), (3,), (3,)))
+    h, xs, ys = 0.1 * rng.normal(size=3), rng.normal(size=6), rng.normal(size=6)
+    args = (W, U, b, v, h, xs, ys)
+    gradient = example.d_loss(*args)
+    assert [np.shape(g) for g in gradient] == [(3, 3), (3,), (3,), (3,)]
+    assert_gradient_matches_differences(example.loss, args, gradient)
+
+
+def test_rnn_training_continues_the_wave():
+    example = load_example("rnn")
+    _, losses = example.train(epochs=100)
+    assert len(losses) == 101
+    assert losses[-1] < 0.01 * losses[0]
+
+
+def test_rnn_runs():
+    out = run_example_with("rnn", "--epochs", "60", "--show-source")
+    first, last = (float(word) for word in out.split("loss  ")[1].split()[::2][:2])
+    assert last < 0.05 * first
+    assert "def d_loss(W, U, b, v, h, xs, ys, d_out=1.0):" in out
+
+
+# ---------------------------------------------------------------------------
 # jacobians.py: has_aux, jacobian, hvp, check_grads
 # ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import re
 import pytest
 
 import astgrad
+import control_flow_corpus
 import corpus
 from support import load_module
 
@@ -21,6 +22,19 @@ CASES = [(fn.__name__, astgrad.grad, fn) for fn in corpus.CORPUS] + [
     ("relu_sigmoid_value", astgrad.value_and_grad, corpus.relu_sigmoid),
     ("program_wrt_w", lambda fn: astgrad.grad(fn, wrt="w"), corpus.program),
 ]
+# Loops and branches: the gradient, and what the other modes make of them.
+CF = control_flow_corpus
+CONTROL_FLOW_CASES = [
+    (fn.__name__, lambda fn, wrt=wrt: astgrad.grad(fn, wrt=wrt), fn) for fn, wrt in control_flow_corpus.GOLDEN
+] + [
+    ("huber_value", astgrad.value_and_grad, CF.huber),
+    ("huber_jvp", astgrad.jvp, CF.huber),
+    ("huber_hessian", astgrad.hessian, CF.huber),
+    ("huber_grad_grad", lambda fn: astgrad.grad(astgrad.grad(fn)), CF.huber),
+    ("euler_jvp", lambda fn: astgrad.jvp(fn, wrt=(0, 1)), CF.euler),
+    ("euler_value", lambda fn: astgrad.value_and_grad(fn, wrt=(0, 1)), CF.euler),
+]
+CASES += CONTROL_FLOW_CASES
 
 
 @pytest.mark.parametrize("name, transform, fn", CASES, ids=[case[0] for case in CASES])
@@ -61,16 +75,23 @@ def test_no_needless_arithmetic_and_no_dead_statements(name, transform, fn):
     text = astgrad.source(transform(fn))
     for pattern in NEEDLESS:
         assert not re.search(pattern, text), (pattern, text)
-    body = [s for s in ast.parse(text).body[0].body if not isinstance(s, ast.If)]  # the arguments' check
+    body = [s for s in ast.parse(text).body[0].body if not _is_check(s)]
     for index, statement in enumerate(body[:-1]):
+        if not isinstance(statement, ast.Assign):  # a branch or a loop of control-flow code
+            continue
         target = statement.targets[0].id
         later_reads = [
             node
             for later in body[index + 1 :]
-            for node in ast.walk(later.value)
-            if isinstance(node, ast.Name) and node.id == target
+            for node in ast.walk(later.value if isinstance(later, ast.Assign) else later)
+            if isinstance(node, ast.Name) and node.id == target and isinstance(node.ctx, ast.Load)
         ]
         assert later_reads, f"{target} is assigned but never read:\n{text}"
+
+
+def _is_check(statement):
+    """Whether a statement is the arguments' check (``if type(x) is not float: ...``)."""
+    return isinstance(statement, ast.If) and "type(" in ast.unparse(statement.test)
 
 
 def test_primal_results_are_reused_not_recomputed():

@@ -1,11 +1,13 @@
-"""Random straight-line programs (made by tests/random_programs.py) and the properties they must have.
+"""Random programs (made by tests/random_programs.py) and the properties they must have.
 
-The normal suite checks PROGRAMS programs of seed 0 against every property
-(the fresh-import check on every fourth; test_determinism.py does more of
-it), ARRAY_PROGRAMS NumPy-array programs (tests/random_array_programs.py)
+The normal suite checks PROGRAMS straight-line programs of seed 0 against
+every property (the fresh-import check on every fourth; test_determinism.py
+does more of it), ARRAY_PROGRAMS NumPy-array programs
+(tests/random_array_programs.py) and FLOW_PROGRAMS programs with control flow
 likewise, two programs astgrad must refuse per kind of bad construct, and
 that the generators and their checks do what they claim. Many more programs:
-``python tests/random_programs.py --count 10000`` and
+``python tests/random_programs.py --count 10000``,
+``python tests/random_programs.py --control-flow --count 10000`` and
 ``python tests/random_programs.py --arrays --count 2000`` (see docs/reliability.md).
 
 Failures the generator found are regression tests at the end of this file,
@@ -26,6 +28,8 @@ from support import load_module
 SEED = 0
 PROGRAMS = 200
 ARRAY_PROGRAMS = 150
+FLOW_PROGRAMS = 100  # programs with branches and loops (random_programs.CONTROL_FLOW)
+ARRAY_FLOW_PROGRAMS = 60  # array programs with loops, when switched on there
 REFUSED = 2 * len(rp.BAD_KINDS)  # every kind of bad construct twice, in different programs
 
 
@@ -148,7 +152,7 @@ def test_finite_differences_catch_a_gradient_off_by_one_part_in_a_hundred_thousa
 
 
 def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, monkeypatch):
-    bad = rp.bad_program(SEED, rp.BAD_KINDS.index("for_loop"))
+    bad = rp.bad_program(SEED, rp.BAD_KINDS.index("try_statement"))
     rp.check_refused(bad, directory)
     for wrong in (dict(lineno=bad.lineno + 1), dict(error=astgrad.NoDerivativeError)):
         with pytest.raises(rp.PropertyFailure, match="expected"):
@@ -159,10 +163,70 @@ def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, mo
         fn(*[0.5] * fn.__code__.co_argcount)
         return grad(fn, wrt=wrt)
 
-    runnable = rp.bad_program(SEED, rp.BAD_KINDS.index("global_statement"))  # f can run: no loop
+    runnable = rp.bad_program(SEED, rp.BAD_KINDS.index("global_statement"))  # f can run: no loop or try
     monkeypatch.setattr(astgrad, "grad", runs_the_function_first)
     with pytest.raises(rp.PropertyFailure, match="user code ran"):
         rp.check_refused(runnable, directory)
+
+
+# ---- programs with control flow ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def flow_case(directory):
+    """Program `index` of seed 0 with control flow, written, imported and with a sample point (made once)."""
+    made = {}
+
+    def case(index):
+        if index not in made:
+            made[index] = rp.prepare(rp.make_flow_program(SEED, index), directory)
+        return made[index]
+
+    return case
+
+
+@pytest.mark.parametrize("index", range(FLOW_PROGRAMS))
+def test_random_program_with_control_flow(index, flow_case):
+    properties = [p for p in rp.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
+    try:
+        rp.check(flow_case(index), properties)
+    except Exception as exc:
+        raise AssertionError(failure_report(rp.make_flow_program(SEED, index), exc, "--control-flow ")) from exc
+
+
+def test_programs_with_control_flow_are_made_again_from_their_label():
+    assert rp.make_flow_program(SEED, 7).source == rp.make_flow_program(SEED, 7).source
+    assert rp.make_flow_program(SEED, 7).source != rp.make_flow_program(SEED, 8).source
+    assert rp.make_flow_program(SEED, 7).source != rp.make_program(SEED, 7).source
+
+
+def test_programs_with_control_flow_use_every_construct_switched_on(flow_case):
+    programs = [flow_case(index).program for index in range(FLOW_PROGRAMS)]
+    used = {construct for program in programs for construct in program.used}
+    on = {name for name, switched in rp.CONTROL_FLOW.items() if switched}
+    expected = {
+        "if": {"if", "if without else"},
+        "elif": {"elif"},
+        "conditional_expression": {"conditional expression"},
+        "boolean_test": {"and/or", "not", "chained comparison"},
+        "for_range": {"for loop", "accumulator", "loop variable in arithmetic", "zero-trip loop"},
+        "range_parameter": {"range of a parameter"},
+        "nested": {"nested " + kind for kind, switch in (("if", "if"), ("for", "for_range")) if rp.CONTROL_FLOW[switch]},
+    }
+    for switch in on & set(expected):  # the switches that make a construct of their own
+        assert expected[switch] <= used, (switch, expected[switch] - used)
+    assert sum(flow_case(index).where == "clean" for index in range(FLOW_PROGRAMS)) >= 0.95 * FLOW_PROGRAMS
+    for construct, switch in ((ast.If, "if"), (ast.For, "for_range")):
+        having = [p for p in programs if any(isinstance(n, construct) for n in ast.walk(ast.parse(p.source)))]
+        assert len(having) >= (0.5 if rp.CONTROL_FLOW[switch] else 0) * FLOW_PROGRAMS
+
+
+def test_the_probe_sees_both_comparisons_of_a_chain_and_the_branch_taken():
+    probe = rp.Probe("def f(x):\n    if 0.2 < x < 0.6:\n        y = x * x\n    else:\n        y = -x\n    return y\n")
+    assert probe.run([0.4]).value == 0.4 * 0.4
+    assert probe.run([0.7]).value == -0.7
+    assert probe.run([0.19]).pieces != probe.run([0.21]).pieces  # the first comparison
+    assert probe.run([0.59]).pieces != probe.run([0.61]).pieces  # the second
+    assert probe.run([0.3]).pieces == probe.run([0.5]).pieces
 
 
 # ---- NumPy-array programs ------------------------------------------------------------------------
@@ -264,6 +328,35 @@ def test_an_array_gradient_sharing_an_arguments_memory_is_caught(array_case, mon
     monkeypatch.setattr(astgrad, "grad", lambda fn, wrt=None, mode="reverse": lambda *args: args[index][...])
     with pytest.raises(rp.PropertyFailure, match="shares memory with the argument"):
         ra.gradients_have_shapes_and_memory_of_their_own(chosen)
+
+
+if rp.CONTROL_FLOW["numpy_with_loops"]:  # array programs with loops, once astgrad differentiates them
+
+    @pytest.fixture(scope="module")
+    def array_flow_case(directory):
+        made = {}
+
+        def case(index):
+            if index not in made:
+                made[index] = ra.prepare(ra.make_flow_program(SEED, index), directory)
+            return made[index]
+
+        return case
+
+    @pytest.mark.parametrize("index", range(ARRAY_FLOW_PROGRAMS))
+    def test_random_array_program_with_loops(index, array_flow_case):
+        properties = [p for p in ra.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
+        try:
+            rp.check(array_flow_case(index), properties)
+        except Exception as exc:
+            report = failure_report(ra.make_flow_program(SEED, index), exc, "--arrays --control-flow ")
+            raise AssertionError(report) from exc
+
+    def test_array_programs_with_loops_use_every_loop_construct(array_flow_case):
+        used = {c for index in range(ARRAY_FLOW_PROGRAMS) for c in array_flow_case(index).program.used}
+        assert set(ra.FLOW_CONSTRUCTS) <= used, set(ra.FLOW_CONSTRUCTS) - used
+        clean = sum(array_flow_case(index).where == "clean" for index in range(ARRAY_FLOW_PROGRAMS))
+        assert clean >= 0.95 * ARRAY_FLOW_PROGRAMS
 
 
 # ---- regressions found by the generator ----------------------------------------------------------

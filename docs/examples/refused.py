@@ -1,15 +1,18 @@
 """Functions astgrad refuses, one for each kind of error; docs/errors.md shows what it says.
 
-    astgrad check docs/examples/refused.py:relu_with_if
+    astgrad check docs/examples/refused.py:sum_until_large
 """
 import math
 import random
 
 
-def relu_with_if(x):
-    if x > 0:
-        return x
-    return 0.0
+def sum_until_large(xs):
+    total = 0.0
+    for x in xs:
+        if x > 1.0:
+            break
+        total = total + x * x
+    return total
 
 
 def noisy(x):
@@ -22,8 +25,8 @@ def log_factorial(n):
 
 def halve_steps(x):
     y = x
-    while y > 1.0:
-        y = y / 2.0
+    steps = [y / 2.0**k for k in range(3)]
+    y = sum(steps)
     return y
 
 

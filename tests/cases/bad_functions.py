@@ -34,23 +34,23 @@ class _Box:
 
 # ---- control flow and other statements (check stage) ------------------------------------
 
-def uses_if(x):
+def returns_inside_loop(x):
     t = ran(x)
-    if x > 0:  # MARK: if
-        t = x * 2.0
-    return t
+    for i in range(3):
+        return t  # MARK: return-in-loop
+    return x
 
 
 def uses_for(x):
     t = ran(x)
-    for i in range(3):  # MARK: for
-        t = t * x
+    for v in sorted((x, t)):  # MARK: for
+        t = t * v
     return t
 
 
 def uses_while(x):
     t = ran(x)
-    while t < 10.0:  # MARK: while
+    while True:  # MARK: while
         t = t * x
     return t
 
@@ -141,10 +141,18 @@ def uses_print(x):
     return t * x
 
 
-def uses_conditional_expression(x):
-    t = ran(x)
-    y = x if x > 0 else -x  # MARK: ifexp
-    return y * t
+def assigns_in_one_branch(x):
+    t = x * 3.0
+    if x > 0:
+        y = x * 2.0
+    return y * t  # MARK: one-branch
+
+
+def computes_in_second_operand(x):
+    t = x * 3.0
+    if x > 0 and math.log(x) > 1.0:  # MARK: and-computes
+        t = t * x
+    return t
 
 
 def uses_and_or(x):

@@ -11,7 +11,7 @@ def scaled_sine(x, scale=2.0):
 
 def looping_helper(x):
     total = x
-    for _ in range(3):  # MARK: helper-for
+    while True:  # MARK: helper-while
         total = total * x
         RAN.append(total)
     return total

@@ -1,0 +1,19 @@
+def value_and_d_euler(x, dt, n, d_out=1.0):
+    if type(x) is not float or type(dt) is not float:
+        check_numbers(x, dt)
+    x_stack = []
+    for i in range(n):
+        x_stack.append(x)
+        sin_x = math.sin(x)
+        dt_times_sin_x = dt * sin_x
+        x = x + dt_times_sin_x
+    value = x
+    d_dt = 0.0
+    d_x = d_out
+    for i in reversed(range(n)):
+        x = x_stack.pop()
+        sin_x = math.sin(x)
+        d_dt = d_dt + d_x * sin_x
+        d_sin_x = d_x * dt
+        d_x = d_x + d_sin_x * math.cos(x)
+    return value, (d_x, d_dt)

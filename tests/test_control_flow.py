@@ -1,0 +1,599 @@
+"""Loops and branches end to end: every mode against analytic values and central differences.
+
+Each function is differentiated with `grad`, `value_and_grad` (whose value
+must be exactly the function's), `mode="forward"`, `jvp`, `hessian` and
+`grad(grad(f))`, at points away from the switches of its branches.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import astgrad
+import control_flow_corpus
+from support import assert_close, central_difference
+
+
+def check_every_mode(fn, args, gradient=None, wrt=None):
+    """Every mode of `fn` at `args`: against `gradient` (analytic) and central differences of `fn`."""
+    positions = tuple(range(len(args))) if wrt is None else wrt
+    differences = [central_difference(fn, args, i) for i in positions]
+    reverse = astgrad.grad(fn, wrt=positions)(*args)
+    assert_close(reverse, differences, rtol=1e-5)
+    if gradient is not None:
+        assert_close(reverse, gradient, rtol=1e-12, atol=1e-12)
+    value, with_value = astgrad.value_and_grad(fn, wrt=positions)(*args)
+    assert value == fn(*args)
+    assert_close(with_value, reverse, rtol=0, atol=0)
+    assert_close(astgrad.grad(fn, wrt=positions, mode="forward")(*args), reverse, rtol=1e-12, atol=1e-12)
+    direction = [0.3 + 0.2 * i for i in range(len(positions))]
+    jvp_value, tangent = astgrad.jvp(fn, wrt=positions)(*args, *direction)
+    assert jvp_value == fn(*args)
+    assert_close(tangent, sum(d * g for d, g in zip(direction, reverse)), rtol=1e-12, atol=1e-12)
+    first = positions[0]
+    gradient_of_first = astgrad.grad(fn, wrt=first)
+    second = [central_difference(gradient_of_first, args, i) for i in positions]
+    hessian = astgrad.hessian(fn, wrt=positions)(*args)
+    assert_close(hessian[0], second, rtol=1e-5, atol=1e-7)
+    assert_close(astgrad.grad(gradient_of_first, wrt=first)(*args), second[0], rtol=1e-5, atol=1e-7)
+    return reverse
+
+
+# ---- branches ----------------------------------------------------------------------------------
+def relu(x):
+    if x > 0:
+        y = x
+    else:
+        y = 0.0
+    return y
+
+
+def branch_on_computed_value(x, y):
+    a = math.sin(x)
+    if a > 0 and y < 2:
+        b = a * y
+        c = b * b
+    else:
+        c = y * 3.0
+    return c + a
+
+
+def cubic_or_sine(x):
+    return x * x * x if x > 1 else math.sin(x)
+
+
+def nested(x, k):
+    y = x * x
+    if k > 0:
+        if x > 1.0:
+            y = y * x
+        elif not x > -1.0:
+            y = -y
+        z = y + k
+    else:
+        z = math.exp(x)
+    return z * x
+
+
+def chained(x):
+    if 0.0 < x <= 1.0 or x > 5.0:
+        return_value = math.log(x)
+    else:
+        return_value = x * 0.5
+    return return_value
+
+
+def test_relu_with_an_if_is_the_derivative_of_the_branch_taken():
+    assert astgrad.grad(relu)(1.3) == 1.0
+    assert astgrad.grad(relu)(-0.4) == 0.0
+    assert astgrad.grad(relu, mode="forward")(-0.4) == 0.0
+    assert astgrad.value_and_grad(relu)(-0.4) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("x", [-2.0, -0.4, 0.3, 2.5])
+def test_huber_with_elif_in_every_mode(x):
+    slope = -1.0 if x < -1.0 else x if x <= 1.0 else 1.0
+    check_every_mode(control_flow_corpus.huber, (x,), gradient=(slope,))
+
+
+@pytest.mark.parametrize("x, y", [(0.5, 1.0), (0.5, 3.0), (-0.5, 1.0)])
+def test_a_test_on_a_differentiated_value_with_and(x, y):
+    a = math.sin(x)
+    if a > 0 and y < 2:
+        analytic = (2 * a * y * y * math.cos(x) + math.cos(x), 2 * a * a * y)
+    else:
+        analytic = (math.cos(x), 3.0)
+    check_every_mode(branch_on_computed_value, (x, y), gradient=analytic)
+
+
+@pytest.mark.parametrize("x", [2.0, 0.5])
+def test_a_conditional_expression(x):
+    analytic = 3 * x * x if x > 1 else math.cos(x)
+    check_every_mode(cubic_or_sine, (x,), gradient=(analytic,))
+
+
+@pytest.mark.parametrize("x, k", [(1.5, 2.0), (0.5, 2.0), (-1.5, 2.0), (0.7, -1.0)])
+def test_nested_branches_and_a_branch_on_a_parameter_that_only_selects(x, k):
+    gradient = check_every_mode(nested, (x, k))
+    if k <= 0:
+        assert gradient[1] == 0.0
+
+
+@pytest.mark.parametrize("x", [0.5, 3.0, 6.0])
+def test_chained_comparisons_and_or_in_a_test(x):
+    analytic = 1 / x if 0.0 < x <= 1.0 or x > 5.0 else 0.5
+    check_every_mode(chained, (x,), gradient=(analytic,))
+
+
+def test_the_reverse_sweep_evaluates_the_test_again_and_fills_the_other_branch_with_zero():
+    assert astgrad.source(astgrad.grad(relu)) == (
+        "def d_relu(x, d_out=1.0):\n"
+        "    if type(x) is not float:\n"
+        "        check_numbers(x)\n"
+        "    if x > 0:\n"
+        "        d_x = d_out\n"
+        "    else:\n"
+        "        d_x = 0.0\n"
+        "    return d_x\n"
+    )
+
+
+def test_value_and_grad_keeps_the_users_if_before_the_reverse_one():
+    text = astgrad.source(astgrad.value_and_grad(relu))
+    assert text.count("if x > 0:") == 2
+    assert "        y = x\n" in text and "        y = 0.0\n" in text
+
+
+def test_explain_shows_every_stage_of_a_branch():
+    explanation = astgrad.explain(control_flow_corpus.huber, comments=False)
+    assert "    if x < -1.0:\n" in explanation["resolve"]
+    assert explanation["ssa"] == (
+        "def huber(x):\n"
+        "    if x < -1.0:\n"
+        "        neg_x = -x\n"
+        "        y = neg_x - 0.5\n"
+        "    elif x <= 1.0:\n"
+        "        prod = 0.5 * x\n"
+        "        y = prod * x\n"
+        "    else:\n"
+        "        y = x - 0.5\n"
+        "    return y\n"
+    )
+    assert explanation["names"] == astgrad.source(astgrad.grad(control_flow_corpus.huber))
+
+
+def test_graph_draws_each_branch_as_a_cluster_and_merges_its_values():
+    text = astgrad.graph(control_flow_corpus.huber)
+    assert 'subgraph "cluster_then1" {' in text and 'label="if x < -1.0";' in text
+    assert '"y|then2" -> "y|else1" [label="then"];' in text
+    assert '"y|else1" -> "y" [label="else"];' in text
+    assert '"y" [label="merge\\ny", shape=diamond];' in text
+    assert '"y" -> "return";' in text
+    assert '"adjoint neg_x" -> "adjoint y";' in astgrad.graph(control_flow_corpus.huber, adjoint=True)
+
+
+# ---- loops -------------------------------------------------------------------------------------
+def accumulate(w, x, n):
+    total = 0.0
+    for i in range(n):
+        total += w * x * x * i
+        x = x * 0.9
+    return total
+
+
+def swap(a, b, n):
+    for i in range(n):
+        a, b = b, a * 0.5 + b
+    return a * b
+
+
+def reads_before_the_loop(x, n):
+    y = math.sin(x)
+    z = x
+    for i in range(2, n):
+        z = z * y + x / i
+    return z + y
+
+
+def branch_in_a_loop(x, n):
+    for i in range(n):
+        if x > 1.0:
+            x = math.sqrt(x)
+        else:
+            x = x * 1.5 + 0.1
+    return x
+
+
+def loop_in_a_branch(x, n):
+    if x > 0.0:
+        for i in range(n):
+            x = x * math.cos(x)
+    else:
+        x = -x
+    return x
+
+
+def euler_reference(x, dt, n):
+    """The Euler integrator's gradient, written by hand: (d x_n / d x_0, d x_n / d dt)."""
+    d_x0, d_dt = 1.0, 0.0
+    for _ in range(n):
+        d_dt = d_dt * (1 + dt * math.cos(x)) + math.sin(x)
+        d_x0 = d_x0 * (1 + dt * math.cos(x))
+        x = x + dt * math.sin(x)
+    return d_x0, d_dt
+
+
+@pytest.mark.parametrize("n", [0, 1, 10])
+def test_euler_in_every_mode_against_the_hand_written_gradient(n):
+    gradient = check_every_mode(control_flow_corpus.euler, (0.5, 0.1, n), wrt=(0, 1))
+    assert_close(gradient, euler_reference(0.5, 0.1, n), rtol=1e-12)
+
+
+def test_a_trip_count_parameter_gets_a_zero_gradient():
+    assert astgrad.grad(control_flow_corpus.euler)(0.5, 0.1, 4)[2] == 0.0
+    assert astgrad.grad(control_flow_corpus.euler, mode="forward")(0.5, 0.1, 4)[2] == 0.0
+
+
+@pytest.mark.parametrize("x", [0.7, -1.3])
+def test_horner_with_the_loop_variable_in_the_arithmetic(x):
+    analytic = sum(p * x ** (p - 1) / (5 - p) for p in range(1, 5))  # x**p has the coefficient 1 / (5 - p)
+    check_every_mode(control_flow_corpus.horner, (x, 5), gradient=(analytic,), wrt=(0,))
+
+
+def test_nested_loops_in_first_order_modes_and_forward_over_reverse():
+    args = (0.5, 0.1, 4, 3)
+    differences = [central_difference(control_flow_corpus.euler_substeps, args, i) for i in (0, 1)]
+    gradient = astgrad.grad(control_flow_corpus.euler_substeps, wrt=(0, 1))(*args)
+    assert_close(gradient, differences, rtol=1e-6)
+    assert_close(astgrad.grad(control_flow_corpus.euler_substeps, wrt=(0, 1), mode="forward")(*args), gradient,
+                 rtol=1e-12)  # fmt: skip
+    first = astgrad.grad(control_flow_corpus.euler_substeps, wrt=0)
+    second = [central_difference(first, args, i) for i in (0, 1)]
+    assert_close(astgrad.hessian(control_flow_corpus.euler_substeps, wrt=(0, 1))(*args)[0], second, rtol=1e-5)
+
+
+def test_a_gradient_with_nested_loops_is_not_differentiated_in_reverse_mode_again():
+    first = astgrad.grad(control_flow_corpus.euler_substeps, wrt=0)
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="nested"):
+        astgrad.grad(first, wrt=0)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (accumulate, (1.3, 0.8, 6)),
+    (swap, (0.3, 0.7, 5)),
+    (reads_before_the_loop, (0.4, 6)),
+    (control_flow_corpus.bounce, (0.3, -1.0, 0.1, 10)),
+    (branch_in_a_loop, (3.0, 6)),
+    (loop_in_a_branch, (0.8, 4)),
+    (loop_in_a_branch, (-0.8, 4)),
+], ids=["accumulator", "swap", "read before the loop", "bounce", "branch in a loop", "loop in a branch",
+        "loop in the other branch"])  # fmt: skip
+def test_loops_in_every_mode(fn, args):
+    floats = tuple(i for i, a in enumerate(args) if isinstance(a, float))
+    check_every_mode(fn, args, wrt=floats)
+
+
+def test_euler_reads_like_a_hand_reversed_loop():
+    assert astgrad.source(astgrad.grad(control_flow_corpus.euler, wrt=(0, 1))) == (
+        "def d_euler(x, dt, n, d_out=1.0):\n"
+        "    if type(x) is not float or type(dt) is not float:\n"
+        "        check_numbers(x, dt)\n"
+        "    x_stack = []\n"
+        "    for i in range(n):\n"
+        "        x_stack.append(x)\n"
+        "        sin_x = math.sin(x)\n"
+        "        dt_times_sin_x = dt * sin_x\n"
+        "        x = x + dt_times_sin_x\n"
+        "    d_dt = 0.0\n"
+        "    d_x = d_out\n"
+        "    for i in reversed(range(n)):\n"
+        "        x = x_stack.pop()\n"
+        "        sin_x = math.sin(x)\n"
+        "        d_dt = d_dt + d_x * sin_x\n"
+        "        d_sin_x = d_x * dt\n"
+        "        d_x = d_x + d_sin_x * math.cos(x)\n"
+        "    return d_x, d_dt\n"
+    )
+
+
+def test_a_loop_variable_read_after_its_loop_is_refused():
+    def last_index(x, n):
+        for i in range(n):
+            x = x * 2.0
+        return x * i
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="loop variable `i` is read after its loop"):
+        astgrad.grad(last_index)
+
+
+def test_graph_draws_a_loop_body_as_a_cluster_with_its_carried_values():
+    text = astgrad.graph(control_flow_corpus.euler)
+    assert 'subgraph "cluster_loop1" {' in text and 'label="for i in range(n)";' in text
+    assert '"x" -> "x|loop1" [label="initial"];' in text
+    assert '"x_1|loop1" -> "x|loop1" [label="next", style=dashed, constraint=false];' in text
+    assert '"x|loop1" -> "x|after1" [label="last"];' in text
+    assert '"x|after1" -> "return";' in text
+    assert 'label="d_dt"' in astgrad.graph(control_flow_corpus.euler, adjoint=True)
+
+
+def test_explain_shows_every_stage_of_a_loop():
+    explanation = astgrad.explain(control_flow_corpus.euler, wrt=(0, 1), comments=False)
+    assert "    for i in range(n):\n        x = x + dt * math.sin(x)\n" in explanation["resolve"]
+    assert "        x_1 = x + dt_times_sin_x\n        x = x_1\n" in explanation["ssa"]
+    assert "    for i in reversed(range(n)):\n        x = x_stack.pop()\n" in explanation["reverse"]
+    assert explanation["names"] == astgrad.source(astgrad.grad(control_flow_corpus.euler, wrt=(0, 1)))
+
+
+# ---- NumPy in loops and branches ---------------------------------------------------------------
+def rnn_arguments(batch=None):
+    r = np.random.default_rng(3)
+    H, D, T = 4, 3, 5
+    column = (H,) if batch is None else (H, 1)
+    steps = (T, D) if batch is None else (T, D, batch)
+    targets = (T, H) if batch is None else (T, H, batch)
+    return [r.normal(size=(H, H)) * 0.5, r.normal(size=(H, D)) * 0.5, r.normal(size=column), r.normal(size=column),
+            r.normal(size=steps), r.normal(size=targets)]  # fmt: skip
+
+
+@pytest.mark.parametrize("batch", [None, 4], ids=["vectors", "a state broadcast to a batch after the first step"])
+def test_an_rnn_over_time_steps_in_every_mode(batch):
+    args = rnn_arguments(batch)
+    fn = control_flow_corpus.rnn_loss
+    gradient = astgrad.grad(fn, wrt=(0, 1, 2, 3))(*args)
+    for i in range(4):
+        assert gradient[i].shape == args[i].shape
+        assert_close(gradient[i], central_difference(fn, args, i), rtol=1e-5, atol=1e-8)
+    value, with_value = astgrad.value_and_grad(fn, wrt=(0, 1, 2, 3))(*args)
+    assert value == fn(*args)
+    forward = astgrad.grad(fn, wrt=(0, 1, 2, 3), mode="forward")(*args)
+    for computed, expected in zip(forward, gradient):
+        assert_close(computed, expected, rtol=1e-10, atol=1e-12)
+    if batch is not None:
+        return
+    of_b = astgrad.grad(fn, wrt=2)
+    hessian = astgrad.hessian(fn, wrt=2)(*args)
+    differences = [central_difference(lambda bb, j=j: of_b(*args[:2], bb, *args[3:])[j], [args[2]], 0)
+                   for j in range(4)]  # fmt: skip
+    assert_close(np.reshape(hessian, (4, 4)), np.reshape(differences, (4, 4)), rtol=1e-5, atol=1e-7)
+
+
+def clipped(x, w):
+    s = np.sum(w * x)
+    if s > 0.0:
+        y = np.tanh(w * x)
+    else:
+        y = w * x * 0.5
+    return np.sum(y**2)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_branch_in_numpy_code(sign):
+    r = np.random.default_rng(5)
+    x, w = sign * np.abs(r.normal(size=3)), np.abs(r.normal(size=3))
+    gradient = astgrad.grad(clipped, wrt=(0, 1))(x, w)
+    for i, component in enumerate(gradient):
+        assert_close(component, central_difference(clipped, [x, w], i), rtol=1e-6, atol=1e-9)
+    forward = astgrad.grad(clipped, wrt=(0, 1), mode="forward")(x, w)
+    for computed, expected in zip(forward, gradient):
+        assert_close(computed, expected, rtol=1e-12, atol=1e-14)
+
+
+# ---- early returns -----------------------------------------------------------------------------
+def relu_with_returns(x):
+    if x > 0:
+        return x
+    return 0.0
+
+
+def piecewise_with_returns(x):
+    if x < 0.0:
+        return -x
+    elif x < 1.0:
+        y = x * x
+        return y
+    z = math.sqrt(x)
+    return z
+
+
+def helper_with_returns(v):
+    if v > 0:
+        return v * v
+    return -v
+
+
+def calls_a_helper_with_returns(x):
+    return helper_with_returns(x) + helper_with_returns(-x * 2.0)
+
+
+@pytest.mark.parametrize("fn, x, slope", [
+    (relu_with_returns, 1.3, 1.0), (relu_with_returns, -0.4, 0.0),
+    (piecewise_with_returns, -2.0, -1.0), (piecewise_with_returns, 0.5, 1.0), (piecewise_with_returns, 4.0, 0.25),
+    (calls_a_helper_with_returns, 0.7, 1.4 + 2.0), (calls_a_helper_with_returns, -0.3, -1.0 - 2.4),
+])  # fmt: skip
+def test_an_early_return_inside_a_branch_is_one_result(fn, x, slope):
+    check_every_mode(fn, (x,), gradient=(slope,))
+
+
+def test_an_early_return_reads_as_an_if_else():
+    assert astgrad.source(astgrad.grad(piecewise_with_returns)) == (
+        "def d_piecewise_with_returns(x, d_out=1.0):\n"
+        "    if type(x) is not float:\n"
+        "        check_numbers(x)\n"
+        "    if x < 0.0:\n"
+        "        d_x = -d_out\n"
+        "    elif x < 1.0:\n"
+        "        d_x = d_out * (2 * x)\n"
+        "    else:\n"
+        "        out = math.sqrt(x)\n"
+        "        d_x = d_out * (0.5 / out)\n"
+        "    return d_x\n"
+    )
+
+
+# ---- while loops -------------------------------------------------------------------------------
+@pytest.mark.parametrize("a", [2.0, 0.3, 7.5])
+def test_a_newton_iteration_in_every_mode(a):
+    check_every_mode(control_flow_corpus.newton_sqrt, (a,), gradient=(0.5 / math.sqrt(a),))
+
+
+def test_newton_differentiates_the_iterate_computed_not_the_limit():
+    # At a = 1 the start is already converged: no iteration runs, and the iterate is a itself.
+    assert astgrad.grad(control_flow_corpus.newton_sqrt)(1.0) == 1.0
+
+
+def decay_until_small(x, rate):
+    steps = 0.0
+    while x > 0.01:
+        x = x * rate
+        steps = steps + x
+    return steps
+
+
+def test_a_while_loop_carrying_two_values():
+    check_every_mode(decay_until_small, (1.5, 0.7))
+
+
+def test_while_true_is_refused_at_its_test():
+    def forever(x):
+        while True:
+            x = x * 0.5
+        return x
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="has no way out") as info:
+        astgrad.grad(forever)
+    assert info.value.reason.startswith("`while True` has no way out")
+
+
+# ---- loops over sequences ----------------------------------------------------------------------
+def sum_of_squares(w, xs):
+    total = 0.0
+    for x in xs:
+        total += w * x * x
+    return total
+
+
+def weighted_by_position(xs, t):
+    total = 0.0
+    for i, x in enumerate(xs):
+        total = total + math.sin(x * t) * i
+    return total
+
+
+def paired(xs, ys, t):
+    total = 0.0
+    for x, y in zip(xs, ys):
+        total = total * t + x * y
+    return total
+
+
+def backwards(xs, t):
+    acc = 0.0
+    for x in reversed(xs):
+        acc = acc * t + x
+    return acc
+
+
+@pytest.mark.parametrize("fn, args, wrt", [
+    (sum_of_squares, (1.5, [1.0, 2.0, 3.0]), (0,)),
+    (control_flow_corpus.horner_coefficients, ((1.0, -2.0, 0.5), 0.7), (1,)),
+    (weighted_by_position, ([0.1, 0.2, 0.3], 1.3), (1,)),
+    (paired, ([1.0, 2.0, 3.0], [0.5, -1.0, 2.0, 7.0], 0.4), (2,)),
+    (backwards, ([1.0, 2.0, 3.0], 0.5), (1,)),
+], ids=["for x in a list", "for c in a tuple", "enumerate", "zip (the shorter length)", "reversed"])  # fmt: skip
+def test_loops_over_sequences_in_every_mode(fn, args, wrt):
+    check_every_mode(fn, args, wrt=wrt)
+
+
+def test_the_gradient_of_a_sequence_a_loop_walks():
+    coefficients = np.array([1.0, -2.0, 0.5])
+    gradient = astgrad.grad(control_flow_corpus.horner_coefficients, wrt=(0, 1))(coefficients, 0.7)
+    assert_close(gradient[0], [0.49, 0.7, 1.0], rtol=1e-12)
+    assert_close(gradient[1], 2 * 0.7 * 1.0 - 2.0, rtol=1e-12)
+
+
+def test_an_mlp_over_a_list_of_layers():
+    r = np.random.default_rng(2)
+    layers = [(r.normal(size=(3, 3)), r.normal(size=3)) for _ in range(3)]
+    x = r.normal(size=3)
+    fn = control_flow_corpus.mlp
+    gradient = astgrad.grad(fn, wrt=0)(x, layers)
+    assert_close(gradient, central_difference(fn, [x, layers], 0), rtol=1e-6, atol=1e-9)
+    assert_close(astgrad.grad(fn, wrt=0, mode="forward")(x, layers), gradient, rtol=1e-12, atol=1e-14)
+    of_x = astgrad.grad(fn, wrt=0)
+    differences = [central_difference(lambda v, j=j: of_x(v, layers)[j], [x], 0) for j in range(3)]
+    assert_close(astgrad.hessian(fn, wrt=0)(x, layers), differences, rtol=1e-5, atol=1e-7)
+
+
+def test_a_loop_over_a_computed_sequence_is_refused_with_a_hint():
+    def nested(xs, ys):
+        total = 0.0
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            total = total + x * y * i
+        return total
+
+    with pytest.raises(astgrad.UnsupportedSyntaxError, match="computed sequence") as info:
+        astgrad.grad(nested)
+    assert info.value.hint == "assign the sequence to a name before the loop"
+
+
+# ---- regressions found by the random programs ----------------------------------------------------
+
+
+def carries_a_repeated_value(x):
+    y = x - x
+    s = x - x  # the same value as y: the loop's header `s` is not `y`
+    for i in range(3):
+        s = s + x * 0.5 + y
+    return s
+
+
+def pair(y):
+    return y * 2.0, y * 3.0
+
+
+def unpacks_a_pair_before_a_loop(x):
+    a, b = pair(x)
+    for i in range(2):
+        a = a * b
+    return a
+
+
+def test_a_header_computed_as_an_earlier_value_is_kept_apart_from_it():
+    """Common-subexpression elimination once read `s` as `y` inside the loop: a silent 0.0."""
+    check_every_mode(carries_a_repeated_value, [0.7], gradient=[1.5])
+
+
+SCALE = 0.5
+
+
+def carries_a_module_constant(x):
+    p = SCALE
+    for i in range(2):
+        p = p * x + SCALE
+    return p
+
+
+def test_a_value_carried_from_a_module_constant_does_not_take_its_name():
+    """The loop's header once took the constant's name, `SCALE`, making it a local read before assignment."""
+    x = 0.9
+    check_every_mode(carries_a_module_constant, [x], gradient=[0.5 * 2 * x + 0.5])
+
+
+def test_a_helpers_pair_unpacked_before_a_loop():
+    x = 0.8
+    check_every_mode(unpacks_a_pair_before_a_loop, [x], gradient=[54.0 * x * x])
+
+
+def doubles_then_means(x, k):
+    for i in range(2):
+        x = x * 2.0
+    return np.sum(x) + np.mean(k) * k
+
+
+def test_a_number_parameter_of_array_code_with_a_loop_gets_a_number_gradient():
+    """A reduction's adjoint is an array, 0-d for a number: returned, it is a float again."""
+    for mode in ("reverse", "forward"):
+        d_x, d_k = astgrad.grad(doubles_then_means, mode=mode)(np.ones(3), 1.5)
+        assert isinstance(d_k, float) and d_k == 3.0
+        assert_close(d_x, [4.0, 4.0, 4.0], rtol=0, atol=0)
