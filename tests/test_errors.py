@@ -666,3 +666,23 @@ def test_an_obstacle_in_the_shape_of_the_function_stops_the_listing_after_the_ch
     error = refusal_of(M.returns_inside_a_loop)  # resolve would not know where the function returns
     assert [o.reason for o in error.obstacles] == ["a `return` inside a loop is not supported"]
     assert error.lineno == marked_line(M, "stops-return")[0]
+
+
+def test_a_nested_def_and_a_helper_that_stops_have_their_obstacles_listed_with_the_function_s():
+    # The nested def's refused statement is passed over and its other statements resolved; the helper's
+    # `return` inside a loop ends the listing inside the helper only: it is not inlined.
+    error = refusal_of(M.nested_and_stopping_helpers)
+    expected = [
+        ("nested-del", "del u", UnsupportedSyntaxError, "a `del` statement is not supported"),
+        ("nested-lgamma", "math.lgamma", NoDerivativeError, "`math.lgamma` has no derivative: it is a built-in "
+         "function of module math with no derivative template"),
+        ("helper-loop-return", "return t * k", UnsupportedSyntaxError, "a `return` inside a loop is not supported"),
+        ("after-helpers", "undefined_scale", NoDerivativeError, "`undefined_scale` is not defined (yet)"),
+    ]  # fmt: skip
+    assert len(error.obstacles) == len(expected)
+    for obstacle, (mark, text, cls, reason) in zip(error.obstacles, expected):
+        lineno, line = marked_line(M, mark)
+        assert (type(obstacle), obstacle.lineno, obstacle.col_offset, obstacle.reason) == (
+            cls, lineno, line.index(text), reason)
+    assert error.obstacles[2].hint.endswith(HELPER_RULE.format("helper_returning_in_a_loop", "t"))
+    assert type(error) is UnsupportedSyntaxError and error.reason == "a `del` statement is not supported"

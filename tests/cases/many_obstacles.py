@@ -69,3 +69,19 @@ def returns_inside_a_loop(x):
     for i in range(3):
         return x * i  # MARK: stops-return
     return undefined_scale(x)
+
+
+def helper_returning_in_a_loop(t):
+    for k in range(3):
+        return t * k  # MARK: helper-loop-return
+    return t
+
+
+def nested_and_stopping_helpers(x):
+    def inner(t):
+        u = t * 2.0
+        del u  # MARK: nested-del
+        return math.lgamma(t)  # MARK: nested-lgamma
+
+    y = inner(x) + helper_returning_in_a_loop(x)
+    return y * undefined_scale(x)  # MARK: after-helpers
