@@ -6,7 +6,9 @@ a compiler message: ``file:line:col: what is wrong`` (column 1-based), the
 source line with a caret under the construct, and a hint saying what to write
 instead. In IPython and Jupyter a place in a cell is named as IPython names
 it, ``Cell In[9], line 3, column 5: what is wrong``, and the traceback IPython
-shows stops at the user's code: astgrad's own frames are left out.
+shows stops at the user's code: astgrad's own frames are left out. A
+function with several obstacles raises one error listing them all, each so
+formatted (`all_obstacles`; the attribute `obstacles`).
 """
 
 from __future__ import annotations
@@ -47,12 +49,12 @@ class AstgradError(Exception):
 
     @property
     def obstacles(self) -> tuple[AstgradError, ...]:
-        """Every obstacle found in the function, in source order, each an `AstgradError` of its own (this one alone: itself)."""
-        return self._obstacles or (self,)
+        """Every obstacle found in the function, in source order, each an error of its own (alone: this one)."""
+        return getattr(self, "_obstacles", ()) or (self,)
 
     def _others(self) -> list[AstgradError]:
         """The obstacles listed after this error's own message: all but the one it is."""
-        return [error for error in self._obstacles if not _same_place(error, self)]
+        return [error for error in getattr(self, "_obstacles", ()) if not _same_place(error, self)]
 
     def _format(self) -> str:
         parts = []
@@ -71,7 +73,7 @@ class AstgradError(Exception):
             parts.append(self.reason)
         if self.hint:
             parts.append("hint: " + self.hint)
-        if self._obstacles:
+        if getattr(self, "_obstacles", ()):
             count = len(self._obstacles)
             parts.append(f"\n{count} obstacles in all; the other {count - 1}, in source order:")
         return "\n".join(parts)
