@@ -37,7 +37,7 @@ class AstgradError(Exception):
         lineno: Optional[int] = None,
         col_offset: Optional[int] = None,
         hint: Optional[str] = None,
-        obstacles: Sequence["AstgradError"] = (),
+        obstacles: "Sequence[AstgradError]" = (),
     ) -> None:
         self.reason = message
         self.filename = filename
@@ -48,13 +48,17 @@ class AstgradError(Exception):
         super().__init__(self._format() + "".join(f"\n\n{other}" for other in self._others()))
 
     @property
-    def obstacles(self) -> tuple[AstgradError, ...]:
+    def obstacles(self) -> "tuple[AstgradError, ...]":
         """Every obstacle found in the function, in source order, each an error of its own (alone: this one)."""
         return getattr(self, "_obstacles", ()) or (self,)
 
-    def _others(self) -> list[AstgradError]:
+    def _others(self) -> "list[AstgradError]":
         """The obstacles listed after this error's own message: all but the one it is."""
-        return [error for error in getattr(self, "_obstacles", ()) if not _same_place(error, self)]
+        return [error for error in getattr(self, "_obstacles", ()) if error._place() != self._place()]
+
+    def _place(self) -> "tuple[Any, ...]":
+        """What the error says where: two errors with the same place are one obstacle."""
+        return (self.filename, self.lineno, self.col_offset, self.reason)
 
     def _format(self) -> str:
         parts = []
@@ -164,13 +168,6 @@ def all_obstacles(errors: Sequence[Error], first: Optional[Error] = None) -> Err
         hint=first.hint, obstacles=errors,
     )
     return combined
-
-
-def _same_place(error: AstgradError, other: AstgradError) -> bool:
-    """Whether two errors say the same thing at the same place."""
-    return (error.filename, error.lineno, error.col_offset, error.reason) == (
-        other.filename, other.lineno, other.col_offset, other.reason
-    )
 
 
 def notebook_cell(filename):
