@@ -33,9 +33,9 @@ import gast
 from . import runtime
 from .errors import Location, UnsupportedSyntaxError
 from .ir import (
-    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, ForLoop, Line, Loop, NewStack, Pop, Push,
+    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop, NewStack, Pop, Push,
     active_names, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
-    parameter, primal_block, range_call, reads_of, return_line, stack_call, unsupported, zero_gradient,
+    parameter, primal_block, range_call, read_in, reads_of, return_line, stack_call, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO
@@ -181,12 +181,15 @@ class Sweep:
             if h not in self.adjoint:  # the start value does not reach the end value
                 self.adjoint[h] = self.adjoint_names[h]
                 self.lines.append(Line(self.adjoint[h], zero(h), ADJOINT, where))
-        pops = [
+        ends = _ends_kept_in_headers(loop, self.saves.pushed(loop))
+        again = [s for s in loop.body if not (isinstance(s, Equation) and s.target in ends)]
+        read = reads_of(again).union(*(read_in(line) for line in self.lines))
+        pops = [Line(end, name(h), PRIMAL, where) for end, h in ends.items() if end in read] + [
             Line(h, gast.Call(func=gast.Attribute(value=name(self.saves.stack(loop, h)), attr="pop", ctx=gast.Load()),
                               args=[], keywords=[]), PRIMAL, where)
             for h in self.saves.pushed(loop)
         ]  # fmt: skip
-        body = pops + primal_block(loop.body, saves=self.saves.recomputing()) + self.lines
+        body = pops + primal_block(again, saves=self.saves.recomputing()) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
         self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
         if loop.test is None:
@@ -327,6 +330,22 @@ class Saves:
         if key not in self.stacks:
             self.stacks[key] = self.namespace.fresh(header + "_stack")
         return self.stacks[key]
+
+
+def _ends_kept_in_headers(loop, pushed):
+    """End value -> its header, for the end values the reversed loop takes from their header instead of computing.
+
+    At the top of each reversed iteration a header that is popped still holds
+    the value it had at the end of that iteration (after the loop, the last
+    one; then the one popped by the iteration after it), so ``h_1 = h`` before
+    ``h = h_stack.pop()`` gives the end value that an equation of the body
+    computed (``h_1 = np.tanh(...)``), without computing it again.
+    """
+    computed = {s.target for s in loop.body if isinstance(s, Equation)}
+    return {
+        end.id: h for h, _, end in loop.carried
+        if h in pushed and isinstance(end, gast.Name) and end.id in computed
+    }  # fmt: skip
 
 
 def _statements(body):

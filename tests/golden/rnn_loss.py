@@ -26,6 +26,7 @@ def d_rnn_loss(W, U, b, h, xs, targets, d_out=1.0):
     d_b = zero_gradient(b)
     d_loss = d_out
     for t in reversed(range(len_xs)):
+        h_1 = h
         h = h_stack.pop()
         loss = loss_stack.pop()
         W_matmul_h = W @ h
@@ -33,7 +34,6 @@ def d_rnn_loss(W, U, b, h, xs, targets, d_out=1.0):
         U_matmul_xs_t = U @ xs_t
         total = W_matmul_h + U_matmul_xs_t
         total_plus_b = total + b
-        h_1 = np.tanh(total_plus_b)
         targets_t = targets[t]
         h_1_minus_targets_t = h_1 - targets_t
         power = h_1_minus_targets_t ** 2
