@@ -27,21 +27,23 @@ before the array decisions).
 """
 
 import copy
+import operator
 
 import gast
+import numpy as np
 
 from . import runtime
 from .arrays import NUMBER, _constant_times, _folded, names_read, variables_in
 from .errors import Location, UnsupportedSyntaxError
 from .ir import (
     ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop, NewStack, Pop, Push,
-    active_names, atoms, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
+    active_names, all_equations, atoms, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
     parameter, primal_block, range_call, read_in, reads_of, return_line, stack_call, test_names, unsupported,
     zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO
-from .shapes import structured_shape_classes
+from .shapes import read_by_templates, structured_shape_classes
 from .templates import instantiate
 
 SEED = "d_out"
@@ -85,7 +87,7 @@ class Sweep:
         self.adjoint_name = _higher_order_name if program.primal_params else _first_order_name
         self.seed = self.adjoint_name(namespace, SEED[len("d_"):])
         self.active = active_names(program, wrt, policy.zero_adjoint)
-        self.saves = Saves(namespace)
+        self.saves = Saves(namespace, saved=_values_to_save(program, self.active) if program.arrays else None)
         self.loops = has_branches(program.body)
         self.lines = primal_block(program.body, saves=self.saves) if self.loops else policy.primal_lines(program)
         self.last_primal = self.lines[-1] if self.lines else None
@@ -185,12 +187,13 @@ class Sweep:
                 self.adjoint[h] = self.adjoint_names[h]
                 self.lines.append(Line(self.adjoint[h], zero(h), ADJOINT, where))
         ends = _ends_kept_in_headers(loop, self.saves.pushed(loop))
-        again = [s for s in loop.body if not (isinstance(s, Equation) and s.target in ends)]
+        saved = self.saves.values(loop)
+        again = [s for s in loop.body if not (isinstance(s, Equation) and (s.target in ends or s.target in saved))]
         read = reads_of(again).union(*(read_in(line) for line in self.lines))
         pops = [Line(end, name(h), PRIMAL, where) for end, h in ends.items() if end in read] + [
             Line(h, gast.Call(func=gast.Attribute(value=name(self.saves.stack(loop, h)), attr="pop", ctx=gast.Load()),
                               args=[], keywords=[]), PRIMAL, where)
-            for h in self.saves.pushed(loop)
+            for h in self.saves.pushed(loop) + list(saved)
         ]  # fmt: skip
         body = pops + primal_block(again, saves=self.saves.recomputing()) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
@@ -305,12 +308,13 @@ class Saves:
 
     recompute = False
 
-    def __init__(self, namespace, stacks=None):
+    def __init__(self, namespace, stacks=None, saved=None):
         self.namespace = namespace
         self.stacks = {} if stacks is None else stacks
+        self.saved = {} if saved is None else saved  # id(loop) -> the values of its body it saves
 
     def recomputing(self):
-        view = Saves(self.namespace, self.stacks)
+        view = Saves(self.namespace, self.stacks, self.saved)
         view.recompute = True
         return view
 
@@ -324,6 +328,10 @@ class Saves:
             self.stacks[key] = self.namespace.fresh("iterations")
         return self.stacks[key]
 
+    def values(self, loop):
+        """The values of the body pushed at the end of each iteration (`_values_to_save`): ``tanh_stack``."""
+        return self.saved.get(id(loop), ())
+
     def pushed(self, loop):
         read = reads_of(loop.body)
         return [h for h, _, _ in loop.carried if h in read]
@@ -333,6 +341,41 @@ class Saves:
         if key not in self.stacks:
             self.stacks[key] = self.namespace.fresh(header + "_stack")
         return self.stacks[key]
+
+
+def _values_to_save(program, active):
+    """id(loop) -> the values each loop of array code saves on a stack instead of computing them again.
+
+    Those the reversed body needs (its adjoint templates read them, or a value
+    computed again from them) that are expensive to compute: any NumPy
+    function or matrix product (``tanh`` in ``h = np.tanh(W @ h + b) * 2``),
+    not an operator on elements, an index or a length, which are computed
+    again. A value equal to a header's end value is taken from the header
+    (`_ends_kept_in_headers`); values in the body's branches and inner loops
+    are computed again.
+    """
+    saved = {}
+    for loop in (s for s in _statements(program.body) if isinstance(s, Loop)):
+        equations = [s for s in loop.body if isinstance(s, Equation)]
+        ends = {end.id for _, _, end in loop.carried if isinstance(end, gast.Name)}
+        needed = read_by_templates(((e, e.rule) for e in all_equations(loop.body)), active)
+        needed |= reads_of([s for s in loop.body if not isinstance(s, Equation)])
+        values = []
+        for equation in reversed(equations):
+            if equation.target not in needed or equation.target in ends:
+                continue
+            if _cheap(equation.rule):
+                needed |= {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)}
+            else:
+                values.append(equation.target)
+        if values:
+            saved[id(loop)] = tuple(reversed(values))
+    return saved
+
+
+def _cheap(rule):
+    """Whether computing a value again costs less than saving it: an operator on elements, an index, a length."""
+    return (rule.is_operator and rule.elementwise) or rule.fn in (operator.getitem, len, np.shape, np.size, np.ndim)
 
 
 def _ends_kept_in_headers(loop, pushed):
@@ -495,7 +538,8 @@ class ControlFlowArrayPolicy(PlainPolicy):
             term = _folded(name(sweep.adjoint[target]), term)  # 2 * d_power * diff: one pass over the array
         else:
             term, _ = super().contribution(sweep, equation, variable, term)
-        if target in self.numbers and not _array_names_in(term, equation, shapes):
+        if target in self.numbers and not _array_names_in(term, equation, shapes) and self._may_be_number(
+                variable, equation):
             self.numbers.add(variable)  # still a number: d_T * 0.5
             return term, NUMBER
         if rule.form == "partial" or getattr(rule, "elementwise", False):

@@ -254,8 +254,14 @@ class Needed(set):
 
 def _read_by_templates(program, rules, active):
     """Names the derivative templates for the `active` inputs read, other than for their shapes."""
+    return read_by_templates(zip(program.equations, rules), active)
+
+
+def read_by_templates(equations_and_rules, active):
+    """Names the derivative templates of (equation, rule) pairs read for the `active` inputs, other than for
+    their shapes."""
     read = set()
-    for equation, rule in zip(program.equations, rules):
+    for equation, rule in equations_and_rules:
         if equation.target not in active:
             continue
         bound = dict(zip(rule.params, equation.inputs), **{rule.output: name(equation.target)})
