@@ -36,10 +36,10 @@ from . import runtime
 from .arrays import NUMBER, _constant_times, _folded, names_read, variables_in
 from .errors import Location, UnsupportedSyntaxError
 from .ir import (
-    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop, NewStack, Pop, Push,
-    active_names, all_equations, atoms, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
-    parameter, primal_block, range_call, read_in, reads_of, return_line, stack_call, test_names, unsupported,
-    zero_gradient,
+    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop,
+    NewStack, Pop, Push, active_names, all_equations, atoms, body_defines, each_input, has_branches, made_in_branch,
+    not_differentiable, number_check, origin, parameter, primal_block, range_call, read_in, reads_of, return_line,
+    stack_call, test_names, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO
