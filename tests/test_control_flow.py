@@ -640,3 +640,22 @@ def test_a_number_parameter_of_array_code_with_a_loop_gets_a_number_gradient():
         d_x, d_k = astgrad.grad(doubles_then_means, mode=mode)(np.ones(3), 1.5)
         assert isinstance(d_k, float) and d_k == 3.0
         assert_close(d_x, [4.0, 4.0, 4.0], rtol=0, atol=0)
+
+
+def tanh_pair(a):
+    return (+a, math.tanh(-0.49))
+
+
+def computes_a_headers_start_again_after_its_loop(z):
+    x, d = tanh_pair(math.asinh(z))  # d starts as tanh(-0.49); the loop keeps its name for d
+    for i in range(3):
+        d = 0.12 + 0.6 * math.atan(z) + x
+    c, t = tanh_pair(2.0)  # tanh(-0.49) again: not the name the loop overwrote
+    return t * d
+
+
+def test_a_value_computed_again_after_a_loop_is_not_read_from_the_loops_header():
+    """cse once read `t` from the header holding `d` (random program 0:2005): a silent wrong gradient."""
+    z = 0.5
+    expected = math.tanh(-0.49) * (0.6 / (1 + z * z) + 1 / math.sqrt(1 + z * z))
+    check_every_mode(computes_a_headers_start_again_after_its_loop, [z], gradient=[expected])
