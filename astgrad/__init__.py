@@ -14,6 +14,7 @@ from .jacobians import hvp, jacobian
 from .dataflow import graph
 from .errors import (
     AstgradError,
+    ArgumentsError,
     GradientCheckError,
     ArrayInputError,
     IntegerInputError,
@@ -45,6 +46,7 @@ __all__ = [
     "adjoint",
     "check_rule",
     "AstgradError",
+    "ArgumentsError",
     "UnsupportedSyntaxError",
     "GradientCheckError",
     "NotStraightLineError",

@@ -25,7 +25,7 @@ import gast
 
 from . import (
     batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, rename, resolve, reverse,
-    rules, runtime, ssa, user_rules,
+    rules, runtime, ssa, user_rules, varargs,
 )
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NoDerivativeError, NonScalarOutputError
@@ -169,13 +169,89 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
     with _cache_lock:
         per_function = _cache_of(fn)
         if key not in per_function:
-            if kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
+            packed = None if rules.rules_for(fn) else _with_packed_parameters(fn, where)
+            if packed is not None:  # *args or **kwargs: made at each call, for what they hold
+                per_function[key] = _per_call(packed, wrt, mode, kind, where, has_aux, output)
+            elif kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
                 first = _generated(fn, wrt, "reverse", "grad")
                 per_function[key] = _on_deep_stack(transform, first, wrt, mode, kind, where)
             else:  # a function with a rule of its own is differentiated by the rule, not its body
                 target = user_rules.calling(fn) if rules.rules_for(fn) else fn
                 per_function[key] = _on_deep_stack(transform, target, wrt, mode, kind, where, has_aux, output)
         return per_function[key]
+
+
+def _with_packed_parameters(fn, where):
+    """The parsed `fn` if it has a ``*args`` or ``**kwargs`` parameter, else None."""
+    if getattr(fn, "__astgrad__", None) is not None:
+        return None
+    try:
+        function = parse.read(fn, where)
+    except AstgradError:
+        return None  # transform raises it again, as for any function
+    return function if varargs.has_packed(function.tree) else None
+
+
+def _per_call(function, wrt, mode, kind, where, has_aux=False, output=None):
+    """A `varargs.PerCall` making the derivative of `function` for each call's ``*args`` and ``**kwargs``.
+
+    What the function's text alone decides is checked now: its syntax (for
+    the values its constant reads imply) and `wrt`, which names parameters
+    of the def (by default its positional ones), never ``*args`` or ``**kwargs``.
+    """
+    location = Location(function.filename)
+    try:
+        check.check(varargs.specialize(function, varargs.guessed_shape(function.tree)).function.tree, location)
+    except varargs.ArgumentsError:
+        pass  # a read the guessed shape does not provide: the call says whether it is one
+    names = _packed_wrt_names(function, wrt)
+    wrt = wrt if wrt is not None else names if len(names) != 1 else names[0]
+
+    def derivative(specialized):
+        if kind in ("hessian", "hvp"):
+            first = _on_deep_stack(transform, specialized, wrt, "reverse", "grad", where)
+            return _on_deep_stack(transform, first, wrt, mode, kind, where)
+        return _on_deep_stack(transform, specialized, wrt, mode, kind, where, has_aux, output)
+
+    prefix = {"value_and_grad": "value_and_d_", "jvp": "jvp_", "hessian": "hessian_", "hvp": "hvp_"}.get(kind, "d_")
+    tangents = len(names) if kind in ("jvp", "hvp") else 0
+    return varargs.PerCall(function, derivative, prefix + function.name, tangents)
+
+
+def _packed_wrt_names(function, wrt):
+    """The parameters `wrt` names in a def with ``*args`` or ``**kwargs`` (None: its positional parameters)."""
+    args = function.tree.args
+    positional = [a.id for a in args.posonlyargs + args.args if a.id != function.instance]
+    named = varargs.named_parameters(function.tree)
+    items = wrt if isinstance(wrt, (tuple, list)) else tuple(positional) if wrt is None else (wrt,)
+    names = []
+    for item in items:
+        if isinstance(item, int):
+            if not -len(positional) <= item < len(positional):
+                raise ValueError(
+                    f"wrt={item} is out of range: {function.name} has positional parameters {tuple(positional)} "
+                    "(the values of *args are data)"
+                )
+            item = positional[item]
+        if item in varargs.packed(function.tree):
+            raise varargs.refuse_in_wrt(function, item)
+        if item == function.instance:
+            raise _instance_in_wrt(function, item)
+        if item not in named:
+            raise ValueError(f"wrt={item!r} is not a parameter of {function.name}; its parameters are {tuple(named)}")
+        names.append(item)
+    if not names:
+        vararg, kwarg = varargs.packed(function.tree)
+        raise Location(function.filename).error(
+            NoDerivativeError,
+            args.vararg or args.kwarg,
+            f"{function.name} has no parameter to differentiate: what `*{vararg}` and `**{kwarg}` hold is data"
+            if vararg and kwarg else f"{function.name} has no parameter to differentiate: what "
+            f"`{'*' + vararg if vararg else '**' + kwarg}` holds is data",
+            hint=f"give the value to differentiate a parameter of its own, e.g. `def {function.name}(x, "
+            f"{'*' + vararg if vararg else '**' + kwarg})`",
+        )
+    return tuple(names)
 
 
 def _cache_of(fn):
@@ -298,7 +374,7 @@ class FrontEnd:
 
 def front_end(fn, where=None):
     """The first five stages on `fn` (shared with `explain` and `graph`)."""
-    function = parse.read(fn, where)
+    function = fn if isinstance(fn, parse.Function) else parse.read(fn, where)
     location = Location(function.filename)
     check.check(function.tree, location, generated=function.primal_params is not None)
     resolved = resolve.resolve(function, location)

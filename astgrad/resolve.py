@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import gast
 import numpy as np
 
-from . import check, desugar, parse, rules, runtime, templates
+from . import check, desugar, parse, rules, runtime, templates, varargs
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
 from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
@@ -648,6 +648,11 @@ class _Resolver:
             )
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
+        packed = None
+        if varargs.has_packed(helper.tree):  # made explicit for what this call passes to *args and **kwargs
+            shape = varargs.shape_of(helper.tree, len(args), [k.arg for k in keywords])
+            packed = (helper.tree, varargs.specialize(helper, shape))
+            helper = packed[1].function
         try:
             check.check(helper.tree, location)
         except UnsupportedSyntaxError as error:  # the helper may still be a primitive with a rule of its own
@@ -657,7 +662,7 @@ class _Resolver:
                 f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
             ) from None
         helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(helper.tree)))
-        bound = self._bind(fn, node, args, keywords, scope, callee)
+        bound = self._bind(fn, node, args, keywords, scope, callee, packed)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))
         renamed = {}
@@ -690,7 +695,7 @@ class _Resolver:
         files += body_files
         return name(result)
 
-    def _bind(self, fn, node, args, keywords, scope, callee):
+    def _bind(self, fn, node, args, keywords, scope, callee, packed=None):
         try:
             bound = inspect.signature(fn).bind(*args, **{k.arg: k.value for k in keywords})
         except TypeError as exc:
@@ -699,6 +704,8 @@ class _Resolver:
             ) from None
         bound.apply_defaults()
         values = dict(bound.arguments)
+        if packed is not None:  # (the def as written, the def made explicit for this call)
+            values = varargs.bound_values(values, *packed)
         for param, value in values.items():
             if not isinstance(value, gast.AST):
                 values[param] = self._constant(value, param)
