@@ -170,7 +170,9 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
         per_function = _cache_of(fn)
         if key not in per_function:
             packed = None if rules.rules_for(fn) else _with_packed_parameters(fn, where)
-            if packed is not None:  # *args or **kwargs: made at each call, for what they hold
+            if isinstance(fn, varargs.PerCall):  # a derivative of a derivative, for each call's shape
+                per_function[key] = _per_call(fn.function, wrt, mode, kind, where, has_aux, output, of=fn)
+            elif packed is not None:  # *args or **kwargs: made at each call, for what they hold
                 per_function[key] = _per_call(packed, wrt, mode, kind, where, has_aux, output)
             elif kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
                 first = _generated(fn, wrt, "reverse", "grad")
@@ -183,7 +185,7 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
 
 def _with_packed_parameters(fn, where):
     """The parsed `fn` if it has a ``*args`` or ``**kwargs`` parameter, else None."""
-    if getattr(fn, "__astgrad__", None) is not None:
+    if isinstance(fn, varargs.PerCall) or getattr(fn, "__astgrad__", None) is not None:
         return None
     try:
         function = parse.read(fn, where)
@@ -192,12 +194,14 @@ def _with_packed_parameters(fn, where):
     return function if varargs.has_packed(function.tree) else None
 
 
-def _per_call(function, wrt, mode, kind, where, has_aux=False, output=None):
+def _per_call(function, wrt, mode, kind, where, has_aux=False, output=None, of=None):
     """A `varargs.PerCall` making the derivative of `function` for each call's ``*args`` and ``**kwargs``.
 
     What the function's text alone decides is checked now: its syntax (for
     the values its constant reads imply) and `wrt`, which names parameters
     of the def (by default its positional ones), never ``*args`` or ``**kwargs``.
+    With `of` (the `PerCall` of a derivative of `function`), each shape's
+    derivative differentiates that derivative's code for the shape.
     """
     location = Location(function.filename)
     try:
@@ -215,7 +219,8 @@ def _per_call(function, wrt, mode, kind, where, has_aux=False, output=None):
 
     prefix = {"value_and_grad": "value_and_d_", "jvp": "jvp_", "hessian": "hessian_", "hvp": "hvp_"}.get(kind, "d_")
     tangents = len(names) if kind in ("jvp", "hvp") else 0
-    return varargs.PerCall(function, derivative, prefix + function.name, tangents)
+    name = prefix + (of.__name__ if of is not None else function.name)
+    return varargs.PerCall(function, derivative, name, tangents, of)
 
 
 def _packed_wrt_names(function, wrt):

@@ -354,9 +354,10 @@ class PerCall:
     the arguments are tangents or vectors (`jvp`, `hvp`), not arguments.
     """
 
-    def __init__(self, function, derivative, name, tangents=0):
+    def __init__(self, function, derivative, name, tangents=0, of=None):
         self.function = function
         self.derivative = derivative
+        self.of = of  # the PerCall this one differentiates again (its code for a shape is `derivative`'s input)
         self.tangents = tangents
         self.lock = threading.Lock()
         self.cache = {}
@@ -381,7 +382,8 @@ class PerCall:
         """The derivative made for `shape` (made once, then cached)."""
         with self.lock:
             if shape not in self.cache:
-                self.cache[shape] = self.derivative(specialize(self.function, shape).function)
+                made = self.of.for_shape(shape) if self.of is not None else specialize(self.function, shape).function
+                self.cache[shape] = self.derivative(made)
             return self.cache[shape]
 
     def __call__(self, *args, **kwargs):
