@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import os
 import sys
 import threading
@@ -187,8 +188,11 @@ def _with_packed_parameters(fn, where):
     """The parsed `fn` if it has a ``*args`` or ``**kwargs`` parameter, else None."""
     if isinstance(fn, varargs.PerCall) or getattr(fn, "__astgrad__", None) is not None:
         return None
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is None or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
     try:
-        function = parse.read(fn, where)
+        function = _on_deep_stack(parse.read, fn, where)
     except AstgradError:
         return None  # transform raises it again, as for any function
     return function if varargs.has_packed(function.tree) else None

@@ -28,6 +28,7 @@ read. Every later stage sees an ordinary function.
 """
 
 import copy
+import inspect
 import keyword
 import threading
 from dataclasses import dataclass, replace
@@ -407,3 +408,22 @@ def refuse_in_wrt(function, item):
         hint=f"to differentiate a value, make it a parameter of its own, e.g. `def {function.name}(x, scale, "
         f"{stars}{item})`, and name it in wrt",
     )
+
+
+def refuse_packed(fn, what):
+    """A `TypeError` for `what` (a reverse Jacobian, `check_grads`) of a function taking ``*args`` or ``**kwargs``.
+
+    Both need the generated function's signature before the call that makes
+    it; differentiating a function with the packed values bound works today.
+    """
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return
+    packed_kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    if isinstance(fn, PerCall) or any(p.kind in packed_kinds for p in parameters):
+        name = getattr(fn, "__name__", "f")
+        raise TypeError(
+            f"{what} of {name}, which takes *args or **kwargs, is not supported: bind the values they hold "
+            f"first, e.g. with a lambda: `lambda x: {name}(x, X, y)`"
+        )

@@ -218,3 +218,15 @@ def test_wrt_naming_args_or_kwargs_is_refused_at_the_parameter(wrt, stars):
 def test_wrt_past_the_named_positional_parameters_is_out_of_range():
     with pytest.raises(ValueError, match=r"wrt=1 is out of range: read_by_index has positional parameters \('x',\)"):
         astgrad.grad(read_by_index, wrt=1)
+
+
+def test_a_forward_jacobian_is_made_per_call_and_a_reverse_one_and_check_grads_say_to_bind_the_values():
+    def sines(x, *args):
+        return args[0] * np.sin(x)
+
+    x, a = np.array([0.1, 0.2]), np.array([2.0, 3.0])
+    assert_close(astgrad.jacobian(sines, mode="forward")(x, a), np.diag(a * np.cos(x)), rtol=1e-12)
+    for refused in (lambda: astgrad.jacobian(sines)(x, a), lambda: astgrad.check_grads(sines, x, a)):
+        with pytest.raises(TypeError, match=r"sines, which takes \*args or \*\*kwargs, is not supported: bind"):
+            refused()
+    astgrad.check_grads(lambda x: np.sum(sines(x, a)), x)
