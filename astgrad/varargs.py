@@ -169,7 +169,30 @@ class _Specializing:
                 if isinstance(key, int) and -count <= key < count and names[key % count] is None:
                     names[key % count] = target.id
                     dropped.add(index)
+        for i, wanted in enumerate(self._names_where_passed_on()):
+            if names[i] is None and wanted is not None and wanted not in self.taken:
+                names[i] = wanted
+                self.taken.add(wanted)
         return [n if n is not None else self._fresh(f"{self.vararg}_{i}") for i, n in enumerate(names)]
+
+    def _names_where_passed_on(self):
+        """The parameter names of the function ``*args`` is first passed on to (``residuals(w, *args)``: X, y)."""
+        count = self.shape.positional
+        for node in gast.walk(self.tree):
+            if not isinstance(node, gast.Call) or not isinstance(node.func, gast.Name):
+                continue
+            starred = [i for i, a in enumerate(node.args) if isinstance(a, gast.Starred)]
+            if starred != [len(node.args) - 1] or not _is_name(node.args[-1].value, self.vararg):
+                continue
+            callee = self.function.closure.get(node.func.id, self.function.globals.get(node.func.id))
+            try:
+                params = list(inspect.signature(callee).parameters.values())
+            except (TypeError, ValueError):
+                return [None] * count
+            start = len(node.args) - 1
+            plain = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+            return [plain[start + i] if start + i < len(plain) else None for i in range(count)]
+        return [None] * count
 
     def _keyword_names(self, dropped):
         """A name per key of **kwargs: the user's if a top-level ``name = kwargs["key"]`` reads it, else the key."""
@@ -405,8 +428,8 @@ def refuse_in_wrt(function, item):
         node,
         f"wrt names `{item}`, the `{stars}{item}` parameter of {function.name}: what it holds is data passed "
         "through, with no gradient",
-        hint=f"to differentiate a value, make it a parameter of its own, e.g. `def {function.name}(x, scale, "
-        f"{stars}{item})`, and name it in wrt",
+        hint=f"to differentiate a value, make it a parameter of its own, e.g. `def {function.name}("
+        f"{', '.join(named_parameters(function.tree) + ['value'])}, {stars}{item})`, and name it in wrt",
     )
 
 
