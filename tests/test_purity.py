@@ -74,3 +74,22 @@ def test_a_stage_leaves_the_program_it_was_given_unchanged():
     reverse.reverse(program, ("w",), False, array_policy=ArrayPolicy)
     forward.jvp(program, ("w",))
     assert (equations_text(program), set(program.namespace.locals), dict(program.namespace.added)) == before
+
+
+def packed_loss(w, *args, **kwargs):
+    X, y = args
+    return kwargs["scale"] * np.sum((X @ w - y) ** 2)
+
+
+def test_specializing_twice_for_one_call_gives_the_same_function_and_leaves_the_parsed_one_unchanged():
+    import gast
+
+    from astgrad import parse, varargs
+
+    function = parse.read(packed_loss)
+    before = gast.dump(function.tree)
+    shape = varargs.CallShape(2, ("scale",))
+    first, second = varargs.specialize(function, shape), varargs.specialize(function, shape)
+    assert gast.dump(first.function.tree) == gast.dump(second.function.tree)
+    assert (first.positional, first.keywords) == (("X", "y"), {"scale": "scale"})
+    assert gast.dump(function.tree) == before
