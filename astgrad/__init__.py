@@ -17,6 +17,7 @@ from .errors import (
     ArgumentsError,
     GradientCheckError,
     ArrayInputError,
+    ContainerError,
     IntegerInputError,
     NoDerivativeError,
     NonScalarOutputError,
@@ -55,6 +56,7 @@ __all__ = [
     "SourceError",
     "ArrayInputError",
     "IntegerInputError",
+    "ContainerError",
     "RuleError",
     "RuleReplacedWarning",
 ]

@@ -98,6 +98,10 @@ class ArgumentsError(AstgradError, TypeError):
     """A read of ``*args`` or ``**kwargs`` that the call does not provide: an index past its values, a key not passed (raised at the call)."""
 
 
+class ContainerError(AstgradError, TypeError):
+    """A dict, list or tuple argument the function cannot read as written, or holding what has no gradient (raised at the call)."""
+
+
 class RuleError(AstgradError):
     """A rule given to `astgrad.derivative` or `astgrad.adjoint` that cannot be used (raised when it is registered)."""
 
