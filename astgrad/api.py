@@ -229,6 +229,10 @@ def _per_call(function, wrt, mode, kind, where, has_aux=False, output=None, of=N
     wrt = wrt if wrt is not None else names if len(names) != 1 else names[0]
 
     def derivative(specialized):
+        read, unpacked = pytrees.candidates(specialized.tree) if of is None else ((), ())
+        if read or unpacked:  # it may take containers too (`def loss(params, *args)`): their dispatcher
+            signature = varargs.signature(specialized)
+            return _dispatcher_of(specialized, signature, unpacked, wrt, mode, kind, where, has_aux, output)
         if kind in ("hessian", "hvp"):
             first = _on_deep_stack(transform, specialized, wrt, "reverse", "grad", where)
             return _on_deep_stack(transform, first, wrt, mode, kind, where)
@@ -291,6 +295,11 @@ def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None
         return None  # transform raises it again, as for any function
     if not read and not unpacked:
         return None
+    return _dispatcher_of(function, inspect.signature(fn), unpacked, wrt, mode, kind, where, has_aux, output)
+
+
+def _dispatcher_of(function, signature, unpacked, wrt, mode, kind, where, has_aux=False, output=None):
+    """The `pytrees.Dispatcher` of the parsed `function`, whose parameters `signature` describes."""
 
     def derivative(source_function, names):
         if kind in ("hessian", "hvp"):
@@ -302,9 +311,7 @@ def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None
         return derivative(dataclasses.replace(function, tree=copy.deepcopy(function.tree)), wrt)
 
     containers = kind in ("grad", "value_and_grad", "jvp") and output is None
-    return pytrees.Dispatcher(
-        function, inspect.signature(fn), wrt, kind, unpacked, default, derivative, has_aux, containers
-    )
+    return pytrees.Dispatcher(function, signature, wrt, kind, unpacked, default, derivative, has_aux, containers)
 
 
 def _read_candidates(fn, where):

@@ -104,6 +104,20 @@ def specialize(function, shape):
     return _Specializing(function, shape).run()
 
 
+def signature(function):
+    """The `inspect.Signature` of a specialized parse.Function (its defaults those of the function as written)."""
+    args, original, kind = function.tree.args, function.function, inspect.Parameter
+    positional = args.posonlyargs + args.args
+    defaults = tuple(getattr(original, "__defaults__", None) or ())
+    defaults = defaults[len(defaults) - len(args.defaults):] if args.defaults else ()
+    first = len(positional) - len(defaults)
+    params = [kind(a.id, kind.POSITIONAL_OR_KEYWORD, default=defaults[i - first] if i >= first else kind.empty)
+              for i, a in enumerate(positional)]  # fmt: skip
+    keyword_defaults = getattr(original, "__kwdefaults__", None) or {}
+    params += [kind(a.id, kind.KEYWORD_ONLY, default=keyword_defaults.get(a.id, kind.empty)) for a in args.kwonlyargs]
+    return inspect.Signature(params)
+
+
 def bound_values(values, tree, specialized):
     """`values` (parameter -> value, bound to the def `tree`) keyed by the parameters of `specialized` instead."""
     vararg, kwarg = packed(tree)
@@ -400,7 +414,10 @@ class PerCall:
                 f"{self.__name__} is made at each call, for the values passed to the *args and **kwargs "
                 f"of {self.function.name}: call it once, then ask for its source"
             )
-        return self.latest.__astgrad__
+        latest = self.latest
+        if getattr(latest, "__astgrad__", None) is None and hasattr(latest, "default"):  # the containers' dispatcher
+            latest = latest.latest or latest.default()
+        return latest.__astgrad__
 
     def for_shape(self, shape):
         """The derivative made for `shape` (made once, then cached)."""

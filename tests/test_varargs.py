@@ -230,3 +230,24 @@ def test_a_forward_jacobian_is_made_per_call_and_a_reverse_one_and_check_grads_s
         with pytest.raises(TypeError, match=r"sines, which takes \*args or \*\*kwargs, is not supported: bind"):
             refused()
     astgrad.check_grads(lambda x: np.sum(sines(x, a)), x)
+
+
+def dict_loss(params, *args):
+    X, y = args
+    r = X @ params["w"] + params["b"] - y
+    return np.sum(r * r)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_container_parameter_beside_args_gets_a_gradient_of_its_structure(mode):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=4)
+    params = {"w": rng.normal(size=3), "b": 0.5}
+    gradient = astgrad.grad(dict_loss, mode=mode)(params, X, y)
+    r = X @ params["w"] + params["b"] - y
+    assert set(gradient) == {"w", "b"}
+    assert_close(gradient["w"], 2 * X.T @ r, rtol=1e-12)
+    assert_close(gradient["b"], 2 * np.sum(r), rtol=1e-12)
+    difference = central_difference(lambda b: dict_loss({"w": params["w"], "b": b}, X, y), (0.5,), 0)
+    assert_close(gradient["b"], difference, rtol=1e-6)
+    assert astgrad.source(astgrad.grad(dict_loss)).splitlines()[0] == "def d_dict_loss(params_w, params_b, X, y, d_out=1.0):"
