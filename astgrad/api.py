@@ -230,7 +230,7 @@ def _per_call(function, wrt, mode, kind, where, has_aux=False, output=None, of=N
 
     def derivative(specialized):
         read, unpacked = pytrees.candidates(specialized.tree) if of is None else ((), ())
-        if read or unpacked:  # it may take containers too (`def loss(params, *args)`): their dispatcher
+        if read or unpacked or of is None and pytrees.iterated(specialized.tree):  # it may take containers too (`def loss(params, *args)`): their dispatcher
             signature = varargs.signature(specialized)
             return _dispatcher_of(specialized, signature, unpacked, wrt, mode, kind, where, has_aux, output)
         if kind in ("hessian", "hvp"):
@@ -293,7 +293,7 @@ def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None
         function, (read, unpacked) = _on_deep_stack(_read_candidates, fn, where)
     except AstgradError:
         return None  # transform raises it again, as for any function
-    if not read and not unpacked:
+    if not read and not unpacked and not pytrees.iterated(function.tree):
         return None
     return _dispatcher_of(function, inspect.signature(fn), unpacked, wrt, mode, kind, where, has_aux, output)
 
