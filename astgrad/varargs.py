@@ -30,6 +30,7 @@ read. Every later stage sees an ordinary function.
 import copy
 import inspect
 import keyword
+import re
 import threading
 from dataclasses import dataclass, replace
 
@@ -381,7 +382,7 @@ def _values(count):
 
 
 # ---- the derivative of a function with *args or **kwargs, made at each call -------------------------------
-SEEDS = frozenset({"d_out"})  # a keyword the generated functions take themselves, never passed to **kwargs
+SEED = re.compile(r"d\d*_out(_\d+)?")  # a seed the generated functions take (d_out, d2_out, d_out_1), never **kwargs
 
 
 class PerCall:
@@ -429,7 +430,8 @@ class PerCall:
 
     def __call__(self, *args, **kwargs):
         positional = len(args) - self.tangents
-        shape = shape_of(self.function.tree, positional, [k for k in kwargs if k not in SEEDS])
+        named = named_parameters(self.function.tree)
+        shape = shape_of(self.function.tree, positional, [k for k in kwargs if k in named or not SEED.fullmatch(k)])
         generated = self.for_shape(shape)
         self.latest = generated
         return generated(*args, **kwargs)

@@ -251,3 +251,14 @@ def test_a_container_parameter_beside_args_gets_a_gradient_of_its_structure(mode
     difference = central_difference(lambda b: dict_loss({"w": params["w"], "b": b}, X, y), (0.5,), 0)
     assert_close(gradient["b"], difference, rtol=1e-6)
     assert astgrad.source(astgrad.grad(dict_loss)).splitlines()[0] == "def d_dict_loss(params_w, params_b, X, y, d_out=1.0):"
+
+
+def test_seeds_are_never_entries_of_kwargs():
+    def f(x, d_out, **kwargs):
+        return x * x * d_out * kwargs["scale"]
+
+    gradient = astgrad.grad(f, wrt="x")
+    assert gradient(3.0, 2.0, scale=5.0) == 60.0
+    assert gradient(3.0, 2.0, scale=5.0, d_out_1=0.5) == 30.0
+    second = astgrad.grad(astgrad.grad(read_by_key))
+    assert_close(second(0.3, scale=2.0, d_out=1.0, d2_out=0.5), 0.5 * 2.0 * math.exp(0.3), rtol=1e-12)
