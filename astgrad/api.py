@@ -440,6 +440,8 @@ class FrontEnd:
 def front_end(fn, where=None):
     """The first five stages on `fn` (shared with `explain` and `graph`)."""
     function = fn if isinstance(fn, parse.Function) else parse.read(fn, where)
+    if varargs.has_packed(function.tree):  # `explain`, `graph` and the command line: for the values its reads imply
+        function = varargs.specialize(function, varargs.guessed_shape(function.tree)).function
     location = Location(function.filename)
     check.check(function.tree, location, generated=function.primal_params is not None)
     resolved = resolve.resolve(function, location)

@@ -262,3 +262,9 @@ def test_seeds_are_never_entries_of_kwargs():
     assert gradient(3.0, 2.0, scale=5.0, d_out_1=0.5) == 30.0
     second = astgrad.grad(astgrad.grad(read_by_key))
     assert_close(second(0.3, scale=2.0, d_out=1.0, d2_out=0.5), 0.5 * 2.0 * math.exp(0.3), rtol=1e-12)
+
+
+def test_explain_shows_the_function_for_the_values_its_reads_imply():
+    text = str(astgrad.explain(least_squares))
+    assert "def least_squares(w, X, y):" in text
+    assert "def d_least_squares(w, X, y, d_out=1.0):" in text
