@@ -110,7 +110,7 @@ class Resolved:
 
 def resolve(function, location):
     """The `Resolved` form of the checked `function`."""
-    function = replace(function, tree=desugar.element_loops(desugar.early_returns(function.tree)))
+    function = replace(function, tree=desugar.desugared(function.tree))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -656,7 +656,7 @@ class _Resolver:
                 hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
                 f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
             ) from None
-        helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(helper.tree)))
+        helper = replace(helper, tree=desugar.desugared(helper.tree))
         bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))
