@@ -597,3 +597,21 @@ def test_a_number_parameter_of_array_code_with_a_loop_gets_a_number_gradient():
         d_x, d_k = astgrad.grad(doubles_then_means, mode=mode)(np.ones(3), 1.5)
         assert isinstance(d_k, float) and d_k == 3.0
         assert_close(d_x, [4.0, 4.0, 4.0], rtol=0, atol=0)
+
+
+def repeats_beside_a_while_loop(x):
+    y = math.sin(x) + 2.0
+    while y < 10.0:
+        y = y * 1.5
+    if x > 0.0:
+        z = math.sin(x) * y
+    else:
+        z = y
+    return z
+
+
+def test_a_while_loop_beside_a_repeated_value_keeps_its_test():
+    """Common-subexpression elimination rebuilt the loop without its test: `while range():` failed in the gradient."""
+    x = 0.5  # y goes 2.48 -> 12.55 in four iterations
+    gradient = math.cos(x) * (2.0 * math.sin(x) + 2.0) * 1.5**4
+    check_every_mode(repeats_beside_a_while_loop, [x], gradient=[gradient])
