@@ -218,12 +218,18 @@ def loop_exits(tree):
                                                   x = x + 1.0
                                               k = k + 1
 
+        while True:                       stopped = False
+            x = x * 0.5           ->      while not stopped:
+            if x < tol:                       x = x * 0.5
+                break                         stopped = x < tol
+
     The statements after an ``if`` whose branch leaves the iteration move into
     the branch that does not (as `early_returns` does for a ``return``); a
     ``continue`` leaves nothing behind it (``if c: continue`` then ``B`` is
     ``if not c: B``), a ``break`` sets a flag (``stopped``, or ``stopped_1``
     ... when taken) that the loop's test reads, so a ``while True`` with a
-    ``break`` is ``while not stopped``. A ``for`` loop with a ``break``
+    ``break`` is ``while not stopped``; a body ending in ``if a < b: break``
+    (one comparison) ends in ``stopped = a < b``. A ``for`` loop with a ``break``
     becomes a ``while`` loop over its index (keeping the user's name for it
     unless the function uses that name elsewhere), so the primal loop stops
     where the user's loop stopped and the reversed loop runs the iterations it
@@ -292,7 +298,7 @@ def _always_leaves(statements):
 def _loop_without_exits(loop, taken, used):
     """`loop` (its nested loops first) with its own exits rewritten: the statements replacing it."""
     flag = _fresh("stopped", taken) if breaks_in(loop.body) else None
-    body = _without_exits(_exits_in(loop.body, taken, used), flag)
+    body = _without_exits(_exits_in(loop.body, taken, used), flag, last_test=True)
     if not body:
         body = [gast.copy_location(gast.Pass(), loop)]
     if flag is None:
@@ -343,10 +349,15 @@ def literal_step(node):
     return None
 
 
-def _without_exits(statements, flag):
-    """A loop body's `statements` with its ``break`` setting `flag` and its exits skipping what follows them."""
+def _without_exits(statements, flag, last_test=False):
+    """A loop body's `statements` with its ``break`` setting `flag` and its exits skipping what follows them.
+
+    With `last_test`, a body ending in ``if a < b: break`` (one comparison) ends in ``stopped = a < b``.
+    """
     out = []
     for index, statement in enumerate(statements):
+        if last_test and index == len(statements) - 1 and _is_last_test(statement):
+            return out + [_assign(flag, statement.test, statement)]
         if isinstance(statement, gast.Break):
             return out + [_assign(flag, gast.Constant(value=True, kind=None), statement)]
         if isinstance(statement, gast.Continue):
@@ -358,6 +369,12 @@ def _without_exits(statements, flag):
             return out + _branch(statement, _without_exits(then, flag), _without_exits(orelse, flag))
         out.append(statement)
     return out
+
+
+def _is_last_test(statement):
+    """``if a < b: break``: the test a body ends with, its one comparison a value of its own."""
+    return (isinstance(statement, gast.If) and len(statement.body) == 1 and isinstance(statement.body[0], gast.Break)
+            and not statement.orelse and isinstance(statement.test, gast.Compare) and len(statement.test.ops) == 1)
 
 
 def _branch(statement, then, orelse):
