@@ -55,6 +55,25 @@ def uses_while(x):
     return t
 
 
+def leaves_only_an_inner_loop(x):
+    t = ran(x)
+    while True:  # MARK: inner-break
+        for k in range(3):
+            t = t * x
+            if t > 2.0:
+                break
+    return t
+
+
+def breaks_with_a_computed_step(x, stride):
+    t = ran(x)
+    for k in range(0, 9, stride):  # MARK: break-step
+        t = t * x
+        if t > 2.0:
+            break
+    return t
+
+
 def uses_try(x):
     t = ran(x)
     try:  # MARK: try
