@@ -143,8 +143,8 @@ def is_docstring(statement):
     )
 
 
-def _check_nested(statement, location, generated=False):
-    """The statements of an `if`'s branches and a loop's body, at any depth (none of them may return)."""
+def _check_nested(statement, location, generated=False, in_loop=False):
+    """The statements of an `if`'s branches and a loop's body, at any depth (none in a loop may return)."""
     if isinstance(statement, gast.If):
         _check_condition(statement.test, location)
         blocks, where = (statement.body, statement.orelse), "an `if`"
@@ -156,20 +156,21 @@ def _check_nested(statement, location, generated=False):
         blocks, where = (statement.body,), "a loop"
     else:
         return
+    in_loop = in_loop or where == "a loop"
     for block in blocks:
         for inner in block:
-            if isinstance(inner, gast.Return) and where == "an `if`":  # made one result by desugar
+            if isinstance(inner, gast.Return) and not in_loop:  # made one result by desugar
                 _check_return(inner, location)
                 continue
             if isinstance(inner, gast.Return):
                 raise location.error(
                     UnsupportedSyntaxError,
                     inner,
-                    f"a `return` inside {where} is not supported",
-                    hint=f"assign the value to a name and return it after {where}",
+                    "a `return` inside a loop is not supported",
+                    hint="assign the value to a name and `break`, then return it after the loop",
                 )
             _check_statement(inner, False, location, generated)
-            _check_nested(inner, location, generated)
+            _check_nested(inner, location, generated, in_loop)
 
 
 def _check_while(statement, location):

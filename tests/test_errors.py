@@ -113,6 +113,8 @@ CASES = [
     # Control flow and other statements.
     Case("return inside a loop", B.returns_inside_loop, "return-in-loop", UnsupportedSyntaxError, "return t",
          ("`return` inside a loop",)),
+    Case("return inside an if inside a loop", B.returns_inside_an_if_in_a_loop, "return-in-if-in-loop",
+         UnsupportedSyntaxError, "return t", ("`return` inside a loop",)),
     Case("assigned in one branch", B.assigns_in_one_branch, "one-branch", UnsupportedSyntaxError, "y * t",
          ("`y`", "only one branch")),
     Case("computation in a later operand of and", B.computes_in_second_operand, "and-computes",

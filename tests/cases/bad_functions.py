@@ -41,6 +41,15 @@ def returns_inside_loop(x):
     return x
 
 
+def returns_inside_an_if_in_a_loop(x):
+    t = ran(x)
+    for i in range(3):
+        t = t * x
+        if t > 2.0:
+            return t  # MARK: return-in-if-in-loop
+    return t
+
+
 def uses_for(x):
     t = ran(x)
     for v in sorted((x, t)):  # MARK: for
