@@ -365,7 +365,8 @@ def _without_exits(statements, flag, last_test=False):
         if isinstance(statement, gast.If) and _leaves(statement):
             rest = statements[index + 1:]
             then = statement.body if _always_leaves(statement.body) else statement.body + rest
-            orelse = statement.orelse if _always_leaves(statement.orelse) else statement.orelse + rest
+            again = copying.deepcopy(rest) if then is not statement.body else rest  # no node in two places
+            orelse = statement.orelse if _always_leaves(statement.orelse) else statement.orelse + again
             return out + _branch(statement, _without_exits(then, flag), _without_exits(orelse, flag))
         out.append(statement)
     return out
