@@ -683,6 +683,21 @@ def test_a_helper_with_a_break_is_inlined():
     check_every_mode(calls_a_helper_with_a_break, (x,), gradient=(1.5**4 + 2 * x * 1.5**5,))
 
 
+def grows_in_a_nested_def(x):
+    def grow(y):
+        while True:
+            y = y * 1.5
+            if y > 4.0:
+                break
+        return y
+
+    return grow(x) + x
+
+
+def test_a_nested_def_with_a_break_is_inlined():
+    check_every_mode(grows_in_a_nested_def, (1.1,), gradient=(1.5**4 + 1.0,))
+
+
 def reuses_the_loop_variable(x, n):
     for k in range(n):
         x = x * 1.2 + 0.01 * k
