@@ -56,7 +56,7 @@ conditions joined by `and`/`or`/`not` and chained comparisons, and `for`
 loops over `range(...)` of a constant or of an int parameter of `f` (trip
 counts 0 to 4; carried values, accumulators, the loop variable in the
 arithmetic, nested loops and branches, `break` and `continue` on value
-tests), each construct behind a switch in
+tests, `while True:` counting its iterations up to a `break`), each construct behind a switch in
 `CONTROL_FLOW` that is on when astgrad differentiates it. The probe sees the
 comparisons of every test, so a sample point is kept away from switch points.
 
@@ -738,6 +738,7 @@ CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what
     "float_parameter_with_array_loops": True,  # a Python float parameter of an array program with a loop
     "break": True,  # `if test: break` in a loop's body (sometimes two ifs deep), on values
     "continue": True,  # `if test: continue` the same way
+    "while_true": True,  # a loop written `while True:` with a count and a `break`
 }
 LOOP_VARIABLES = ("i", "j", "k", "step")
 ACCUMULATORS = ("total", "acc_sum", "energy")
@@ -985,7 +986,20 @@ class FlowGenerator(Generator):
         if any(isinstance(n, ast.Name) and n.id == variable for s in statements for n in ast.walk(s)):
             self.used.append("loop variable in arithmetic")
         self.used.append("for loop" if self.depth == 0 else "nested loop")
+        if self.switches["while_true"] and len(iterable.args) == 1 and self.rng.random() < 0.25:
+            return before + self.counted_while_true(variable, iterable.args[0], statements)
         return before + [ast.For(target=store(variable), iter=iterable, body=statements, orelse=[], lineno=0)]
+
+    def counted_while_true(self, variable, trips, statements):
+        """`for i in range(K): B` as `while True:` counting `i` and leaving with a `break` (the count
+        comes first, so a `continue` in `B` cannot skip it)."""
+        count = ast.Assign(targets=[store(variable)], value=ast.BinOp(left=load(variable), op=ast.Add(),
+                                                                      right=constant(1)), lineno=0)  # fmt: skip
+        done = ast.If(test=ast.Compare(left=load(variable), ops=[ast.GtE()], comparators=[trips]), body=[ast.Break()],
+                      orelse=[])  # fmt: skip
+        start = ast.Assign(targets=[store(variable)], value=constant(-1), lineno=0)
+        self.used.append("while True")
+        return [start, ast.While(test=constant(True), body=[count, done] + statements, orelse=[])]
 
     def loop_exit(self, scope):
         """Maybe `if test: break` or `if test: continue` on the values of `scope`, sometimes inside
