@@ -18,10 +18,11 @@ Statements, in order
     * ``for i in range(...)`` loops (one to three arguments, no ``else``),
       loops over a sequence held in a name (``for x in xs``, ``for i, x in
       enumerate(xs)``, ``for a, b in zip(as_, bs)``, ``for x in reversed(xs)``,
-      with a name or a tuple of names as the target), and ``while condition:`` loops (no ``else``; ``while True`` only with a
-      ``break``) whose body is made of these statements (at any depth), and
-      ``break`` and ``continue`` in a loop's body (desugar makes them
-      structured code);
+      with a name or a tuple of names as the target), and ``while condition:``
+      loops (no ``else``; ``while True`` only with a ``break``) whose body is
+      made of these statements (at any depth), and ``break`` and
+      ``continue`` in a loop's body (desugar makes them structured code; a
+      ``break`` in a ``range`` loop needs a step written as a number);
     * one ``return expr`` (or ``return a, b``) as the last statement of the
       function, and any number inside ``if`` branches (desugar makes them one
       result), so that every path ends in a ``return``.
