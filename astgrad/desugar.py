@@ -317,7 +317,9 @@ def _loop_without_exits(loop, taken, used):
     if index is None:
         index = _fresh(user, taken)
         body = [_assign(user, _load(index, loop), loop)] + body
-    if any(n.id in _assigned_in(loop.body) for n in gast.walk(end) if isinstance(n, gast.Name)):
+    # `range` reads its bounds once: a computed one (`len(xs)`), or one the body assigns, is bound before the loop.
+    if not isinstance(end, (gast.Name, gast.Constant, gast.UnaryOp)) or any(
+            n.id in _assigned_in(loop.body) for n in gast.walk(end) if isinstance(n, gast.Name)):  # fmt: skip
         bound = _fresh("end", taken)
         before.append(_assign(bound, end, loop))
         end = _load(bound, loop)

@@ -698,6 +698,25 @@ def test_a_nested_def_with_a_break_is_inlined():
     check_every_mode(grows_in_a_nested_def, (1.1,), gradient=(1.5**4 + 1.0,))
 
 
+def one_more(n):
+    return n + 1
+
+
+def breaks_within_a_computed_count(x, n):
+    for k in range(one_more(n)):
+        x = x * 1.5
+        if x > 4.0:
+            break
+    return x
+
+
+def test_a_computed_range_bound_is_read_once_before_the_loop():
+    """The bound is not part of the `while` test, where a helper could not be called."""
+    check_every_mode(breaks_within_a_computed_count, (1.0, 2), gradient=(1.5**3,), wrt=(0,))
+    text = astgrad.source(astgrad.grad(breaks_within_a_computed_count, wrt=0))
+    assert "    one_more_n = n + 1\n" in text and "    while k < one_more_n and not stopped:\n" in text
+
+
 def reuses_the_loop_variable(x, n):
     for k in range(n):
         x = x * 1.2 + 0.01 * k
