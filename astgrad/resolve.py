@@ -135,7 +135,7 @@ class Resolved:
 
 def resolve(function, location):
     """The `Resolved` form of the checked `function`."""
-    function = replace(function, tree=desugar.element_loops(desugar.early_returns(function.tree)))
+    function = replace(function, tree=desugar.desugared(function.tree))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -898,7 +898,7 @@ class _Resolver:
                 f"`{callee}` calls itself (recursion is not straight-line code)",
                 hint="write the recursion out as a fixed number of steps",
             )
-        helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(helper.tree)))
+        helper = replace(helper, tree=desugar.desugared(helper.tree))
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))
         called = {n.func.id for n in gast.walk(helper.tree) if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}

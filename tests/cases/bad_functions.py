@@ -40,6 +40,15 @@ def returns_inside_loop(x):
     return x
 
 
+def returns_inside_an_if_in_a_loop(x):
+    t = ran(x)
+    for i in range(3):
+        t = t * x
+        if t > 2.0:
+            return t  # MARK: return-in-if-in-loop
+    return t
+
+
 def uses_for(x):
     t = ran(x)
     for v in sorted((x, t)):  # MARK: for
@@ -51,6 +60,25 @@ def uses_while(x):
     t = ran(x)
     while True:  # MARK: while
         t = t * x
+    return t
+
+
+def leaves_only_an_inner_loop(x):
+    t = ran(x)
+    while True:  # MARK: inner-break
+        for k in range(3):
+            t = t * x
+            if t > 2.0:
+                break
+    return t
+
+
+def breaks_with_a_computed_step(x, stride):
+    t = ran(x)
+    for k in range(0, 9, stride):  # MARK: break-step
+        t = t * x
+        if t > 2.0:
+            break
     return t
 
 
