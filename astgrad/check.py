@@ -5,8 +5,9 @@ or raises an `UnsupportedSyntaxError` listing every construct outside this
 subset (`survey` gives them to resolve, which goes on past them):
 
 Parameters
-    plain positional parameters (with or without defaults) and keyword-only
-    ones; no ``*args``, ``**kwargs`` or positional-only markers.
+    plain positional parameters (with or without defaults), keyword-only
+    ones, ``*args`` and ``**kwargs`` (data, made explicit for each call by
+    `varargs`); no positional-only markers.
 Statements, in order
     * an optional docstring;
     * assignments ``name = expr``, tuple unpacking ``a, b = expr`` (nested
@@ -19,8 +20,11 @@ Statements, in order
     * ``for i in range(...)`` loops (one to three arguments, no ``else``),
       loops over a sequence held in a name (``for x in xs``, ``for i, x in
       enumerate(xs)``, ``for a, b in zip(as_, bs)``, ``for x in reversed(xs)``,
-      with a name or a tuple of names as the target), and ``while condition:`` loops (no ``else``, not ``while True``) whose
-      body is made of these statements (at any depth);
+      with a name or a tuple of names as the target), and ``while condition:``
+      loops (no ``else``; ``while True`` only with a ``break``) whose body is
+      made of these statements (at any depth), and ``break`` and
+      ``continue`` in a loop's body (desugar makes them structured code; a
+      ``break`` in a ``range`` loop needs a step written as a number);
     * one ``return expr`` (or ``return a, b``) as the last statement of the
       function, and any number inside ``if`` branches (desugar makes them one
       result), so that every path ends in a ``return``.
@@ -40,7 +44,7 @@ Conditions (the test of an ``if`` or of a conditional expression)
     an expression, comparisons chained or not (``0 < x <= 1``), and these
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (loops over computed sequences, ``break``, ``continue``, ``try``,
+Everything else (loops over computed sequences, ``try``,
 ``with``, comprehensions, lambdas used as values other than bound to a name or
 passed to a call, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``,
 item or attribute assignment, ``del``, in-place method calls, ...) is rejected,
@@ -51,7 +55,7 @@ from dataclasses import dataclass
 
 import gast
 
-from .desugar import always_returns
+from .desugar import always_returns, breaks_in, literal_step
 from .errors import UnsupportedSyntaxError, all_obstacles
 from .names import dotted_name
 from .rules import COMPARISONS
@@ -64,8 +68,6 @@ NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
     gast.AsyncFor: ("an `async for` loop", UNROLL),
-    gast.Break: ("`break`", "stop with the loop's test instead: a `while` loop whose condition says when to stop"),
-    gast.Continue: ("`continue`", "put the rest of the body in an `if` that skips it"),
     gast.Try: ("a `try` statement", OUTSIDE),
     gast.With: ("a `with` statement", OUTSIDE),
     gast.AsyncWith: ("an `async with` statement", OUTSIDE),
@@ -164,7 +166,7 @@ def in_source_order(errors):
     return sorted(errors, key=lambda error: (error.lineno or 0, error.col_offset or 0))
 
 
-def _survey_statement(statement, is_last, location, generated, found, flagged):
+def _survey_statement(statement, is_last, location, generated, found, flagged, in_loop=False):
     """Add the obstacles of `statement` (and of the statements inside it) to `found`; whether one stops the survey."""
     if _is_nested_helper(statement, is_last):  # its statements holding obstacles are passed over, or all of it
         nested = survey(statement, location)
@@ -179,8 +181,9 @@ def _survey_statement(statement, is_last, location, generated, found, flagged):
         flagged.add(id(statement))
     stops = False
     for block, where in _blocks(statement):
+        inside_a_loop = in_loop or where == "a loop"
         for inner in block:
-            if isinstance(inner, gast.Return) and where == "an `if`":  # made one result by desugar
+            if isinstance(inner, gast.Return) and not inside_a_loop:  # made one result by desugar
                 errors = list(_check_return(inner, location))
                 found += errors
                 flagged.update([id(inner)] if errors else [])
@@ -189,12 +192,12 @@ def _survey_statement(statement, is_last, location, generated, found, flagged):
                 found.append(location.error(
                     UnsupportedSyntaxError,
                     inner,
-                    f"a `return` inside {where} is not supported",
-                    hint=f"assign the value to a name and return it after {where}",
+                    "a `return` inside a loop is not supported",
+                    hint="assign the value to a name and `break`, then return it after the loop",
                 ))  # fmt: skip
                 stops = True
                 continue
-            stops = _survey_statement(inner, False, location, generated, found, flagged) or stops
+            stops = _survey_statement(inner, False, location, generated, found, flagged, inside_a_loop) or stops
     return stops
 
 
@@ -205,11 +208,6 @@ def _is_nested_helper(statement, is_last):
 
 def _check_parameters(tree, location):
     args = tree.args
-    for node, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
-        if node is not None:
-            yield location.error(
-                UnsupportedSyntaxError, node, f"a {what} parameter", hint="name each parameter"
-            )
     if args.posonlyargs:
         yield location.error(
             UnsupportedSyntaxError,
@@ -254,12 +252,15 @@ def _check_while(statement, location):
             "a `while` loop's `else` is not supported",
             hint="run that code after the loop",
         )
-    if isinstance(statement.test, gast.Constant):
+    if isinstance(statement.test, gast.Constant) and not (statement.test.value and breaks_in(statement.body)):
+        runs = bool(statement.test.value)
         yield location.error(
             UnsupportedSyntaxError,
             statement.test,
-            f"`while {statement.test.value!r}` has no way out (`break` is not supported)",
-            hint="write the condition to stop at as the loop's test, e.g. `while error > tolerance:`",
+            f"`while {statement.test.value!r}` " + ("has no way out: no `break` leaves it" if runs else
+                                                    "never runs its body"),
+            hint="add `if <condition>: break` to its body, or write the condition to stop at as the loop's test, "
+            "e.g. `while error > tolerance:`" if runs else "remove the loop",
         )
         return
     yield from _check_condition(statement.test, location)
@@ -280,6 +281,8 @@ def _check_for(statement, location, generated=False):
         iterable, called = iterable.args[0], "range"
     if called == "range" and 1 <= len(iterable.args) <= 3 and not iterable.keywords:
         yield from _check_loop_target(target, location, names=1)
+        if breaks_in(statement.body):
+            yield from _check_range_with_a_break(iterable, location)
         for argument in iterable.args:
             yield from _check_expression(argument, location)
         return
@@ -315,6 +318,18 @@ def _check_for(statement, location, generated=False):
             )
             continue
         yield from _check_expression(sequence, location)
+
+
+def _check_range_with_a_break(iterable, location):
+    """A loop left by a ``break`` becomes a ``while`` over its index, which needs the step's sign."""
+    args = iterable.args
+    if len(args) == 3 and literal_step(args[2]) is None:
+        yield location.error(
+            UnsupportedSyntaxError,
+            args[2],
+            "a `break` in a loop whose step is not a whole number written out is not supported",
+            hint="write the step as a number, e.g. `range(a, b, 2)`, or write a `while` loop with its own test",
+        )
 
 
 def _is_range(node):
@@ -430,7 +445,7 @@ def _check_statement(statement, is_last, location, generated=False):
                 hint="write `x = x op y` or use one of += -= *= /= **=",
             )
         yield from _check_expression(statement.value, location)
-    elif isinstance(statement, gast.Pass):
+    elif isinstance(statement, (gast.Pass, gast.Break, gast.Continue)):  # only inside a loop: Python says so
         pass
     elif isinstance(statement, gast.Expr):
         reject = REJECTED.get(type(statement.value))

@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 import gast
 import numpy as np
 
-from . import check, desugar, parse, rules, runtime, templates
+from . import check, desugar, parse, rules, runtime, templates, varargs
 from .errors import PRIMITIVE_TABLE, AstgradError, Location, NoDerivativeError, UnsupportedSyntaxError, all_obstacles
 from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
@@ -154,7 +154,7 @@ def resolve(function, location, survey=None):
     if survey is not None and survey.stops:
         raise all_obstacles(check.in_source_order(survey.obstacles), first=survey.obstacles[0])
     tree, passed = (function.tree, {}) if survey is None else passed_over(function.tree, survey.flagged)
-    function = replace(function, tree=desugar.element_loops(desugar.early_returns(tree)))
+    function = replace(function, tree=desugar.desugared(tree))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -999,6 +999,11 @@ class _Resolver:
     def _inline(self, fn, node, args, keywords, scope, context, callee, instances=None):
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
+        packed = None
+        if varargs.has_packed(helper.tree):  # made explicit for what this call passes to *args and **kwargs
+            shape = varargs.shape_of(helper.tree, len(args), [k.arg for k in keywords])
+            packed = (helper.tree, varargs.specialize(helper, shape))
+            helper = packed[1].function
         origin = scope.origin + ((node.lineno, node.col_offset),)
         found = check.survey(helper.tree, location)
         rule = f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def"
@@ -1010,7 +1015,7 @@ class _Resolver:
         if found.stops:
             return _placeholder(node)
         tree, passed = passed_over(helper.tree, found.flagged) if found.obstacles else (helper.tree, {})
-        bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee)
+        bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee, packed)
         return self._inline_body(replace(helper, tree=tree), location, bound, node, scope, context, callee, instances,
                                  passed=passed)  # fmt: skip
 
@@ -1033,7 +1038,7 @@ class _Resolver:
                 f"`{callee}` calls itself (recursion is not straight-line code)",
                 hint="write the recursion out as a fixed number of steps",
             )
-        helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(helper.tree)))
+        helper = replace(helper, tree=desugar.desugared(helper.tree))
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))
         called = {n.func.id for n in gast.walk(helper.tree) if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
@@ -1084,7 +1089,7 @@ class _Resolver:
         files += body_files
         return name(result)
 
-    def _bind(self, signature, node, args, keywords, scope, callee):
+    def _bind(self, signature, node, args, keywords, scope, callee, packed=None):
         try:
             bound = signature.bind(*args, **{k.arg: k.value for k in keywords})
         except TypeError as exc:
@@ -1093,6 +1098,8 @@ class _Resolver:
             ) from None
         bound.apply_defaults()
         values = dict(bound.arguments)
+        if packed is not None:  # (the def as written, the def made explicit for this call)
+            values = varargs.bound_values(values, *packed)
         for param, value in values.items():
             if _is_function(value):  # a default argument such as ``nonlinearity=np.tanh``
                 values[param] = _Known(value)

@@ -84,3 +84,17 @@ def mlp(x, layers):
 
 
 GOLDEN += [(horner_coefficients, 1), (mlp, 0)]
+
+
+def kepler(mean_anomaly, e):
+    """The eccentric anomaly E solving Kepler's equation E - e sin E = M, by Newton's method until the step is tiny."""
+    E = mean_anomaly
+    while True:
+        step = (E - e * math.sin(E) - mean_anomaly) / (1.0 - e * math.cos(E))
+        E = E - step
+        if abs(step) < 1e-12:
+            break
+    return E
+
+
+GOLDEN.append((kepler, None))

@@ -25,3 +25,12 @@ def bounce(h, v, n):
             v = -0.9 * v
         v = v - 0.98
     return h
+
+
+def fall(h, v, dt, n):
+    for i in range(n):
+        v = v - dt * (9.81 - 0.02 * v * v)
+        h = h + dt * v
+        if h < 0.0:
+            break
+    return h
