@@ -21,8 +21,8 @@ which decides:
 * the seed in the first constant factor (``d_y = 2 * d_out * y``); for a
   number output, when the seed would still multiply whole arrays, a sweep
   with the seed 1 and the gradients scaled by ``d_out`` at the end;
-* which number adjoints (``d_out / diff.size``) optimize may write into the
-  line reading them;
+* which number adjoints (``d_out / diff.size``) and negated adjoints
+  (``-unbroadcast(d_c, mu)``) optimize may write into the line reading them;
 * no adjoint for a max subtracted before a softmax (`invariance`);
 * which primal lines are temporaries that optimize may write nested again.
 
@@ -245,6 +245,7 @@ class ArrayPolicy:
             sweep.lines[self.sweep_start:] = [line.with_value(substituted(line.value, one))
                                               for line in sweep.lines[self.sweep_start:]]  # fmt: skip
         self._mark_number_lines(sweep)
+        self._mark_negations(sweep)
         return [self._gradient_of(sweep, p, unit_seed) for p in self.wrt]
 
     def _mark_number_lines(self, sweep):
@@ -264,6 +265,23 @@ class ArrayPolicy:
                 continue
             if _reads_only(line.value, numbers):
                 numbers.add(line.target)
+                sweep.lines[position] = replace(line, temporary=True)
+
+    def _mark_negations(self, sweep):
+        """Mark as temporaries the adjoints that only negate (``d_mu = -unbroadcast(d_centered, mu)``).
+
+        The partial -1 of a subtraction is no line of its own in a careful
+        person's adjoint: optimize writes one read once into the line reading it,
+        where the sign joins that line's arithmetic (``d_x - np.sum(d_c) / n``,
+        exact: a negation rounds nothing). A parameter's gradient keeps its line.
+        """
+        variable_of = {adjoint: variable for variable, adjoint in sweep.adjoint.items()}
+        for position in range(self.sweep_start, len(sweep.lines)):
+            line = sweep.lines[position]
+            if not isinstance(line, Line) or line.role != ADJOINT or line.temporary:
+                continue
+            variable = variable_of.get(line.target)
+            if variable is not None and variable not in self.wrt and _without_negation(line.value)[1]:
                 sweep.lines[position] = replace(line, temporary=True)
 
     def _gradient_of(self, sweep, parameter, unit_seed):

@@ -724,8 +724,9 @@ def nest_temporaries(body):
     for position, line in enumerate(body):
         read = name_ids(line.value)
         nested = [n for n in read if n in pending]
-        if nested:
-            line = _with_value(line, _nested(line.value, pending))
+        if nested:  # a nested sign joins the line's arithmetic: ``a + -b * c`` is ``a - b * c``
+            value = _nested(line.value, pending)
+            line = _with_value(line, simplify(value) if line.role in DERIVATIVE_ROLES else value)
         reach = min([_next_assignment(assigned, n, position) for n in read] + [reaches.pop(n) for n in nested],
                     default=math.inf)  # fmt: skip
         if nestable(line, reach):

@@ -4,6 +4,8 @@ from math import cos, sin
 
 import numpy as np
 
+import astgrad
+
 from stages import adjoint_source
 
 
@@ -141,3 +143,27 @@ def test_a_means_count_is_named_from_its_inputs_own_shape():
 
     text = adjoint_source(row_means, ("x",))
     assert "/ np.shape(x)[1]" in text and "size" not in text, text  # not np.size(mean_x) / np.size(x)
+
+
+def test_a_negated_adjoint_read_once_goes_into_the_line_reading_it_and_a_parameters_keeps_its_line():
+    def centred(x, w):
+        return np.sum((x - np.mean(x)) * w)
+
+    # the mean's adjoint -np.sum(...) is no line of its own: its sign joins the line adding it
+    assert adjoint_source(centred, ("x",)).splitlines()[1:] == [
+        "    d_out = checked_arguments(d_out, x)",
+        "    d_x_minus_mean_x = unbroadcast(d_out * w, x)",
+        "    d_x = d_x_minus_mean_x - np.sum(d_x_minus_mean_x) / np.size(x)",
+        "    return d_x",
+    ]
+
+    def shifted(x, mu, w):
+        return np.sum(np.exp(x - mu) * w)
+
+    # mu's gradient is returned: it keeps its name and its line
+    assert "    d_mu = -unbroadcast(d_x_minus_mu, mu)\n    return d_x, d_mu\n" in adjoint_source(shifted, ("x", "mu"))
+    x, mu, w = np.array([0.3, -1.2, 2.0]), np.array([0.5, 0.1, -0.4]), np.array([1.5, -0.5, 2.0])
+    d_x, d_mu = astgrad.grad(shifted, wrt=("x", "mu"))(x, mu, w)
+    assert np.allclose(d_x, np.exp(x - mu) * w) and np.allclose(d_mu, -np.exp(x - mu) * w)
+    d_centred = astgrad.grad(centred, wrt="x")(x, w)
+    assert np.allclose(d_centred, w - np.mean(w))  # (I - 1/n) w
