@@ -153,6 +153,9 @@ def temporaries_nested(text, temporaries):
         ("k = -np.sum(a)\n y = d_out + k / n", "y = d_out - np.sum(a) / n"),  # a negated adjoint: its sign joins in
         ("k = -a\n y = d_out + k * n", "y = d_out - a * n"),
         ("k = -a\n y = k / n", "y = -a / n"),
+        ("k = -a\n y = (x == m) * k / n", "y = (x == m) * -a / n"),  # never a sign on a boolean array
+        ("k = -a\n y = d_out - -k * n", "y = d_out - a * n"),
+        ("k = d_out / n\n y = d_out + -a * k", "y = d_out + -a * (d_out / n)"),  # a sign not nested stays
     ],
 )
 def test_a_number_adjoint_nests_with_its_constants_together_and_a_size_stays_named(lines, nested):
