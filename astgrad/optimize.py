@@ -26,9 +26,10 @@ the return) and gives an equivalent one after these rewrites, in order:
   primal lines move to the top of the same branch (see
   `join_mirrored_branches`);
 * in array code, a temporary (a part of a user's expression that got a name
-  of its own, or a number adjoint made of the seed and sizes) read once is
-  written back into the line that reads it, unless that line reads it only
-  for its size (see `nest_temporaries`).
+  of its own, a number adjoint made of the seed and sizes, or an adjoint
+  that only negates) read once is written back into the line that reads it,
+  unless that line reads it only for its size (see `nest_temporaries`); a
+  nested negation's sign joins the addition it is a term of (`_sign_joined`).
 """
 
 import bisect
@@ -687,7 +688,8 @@ def nest_temporaries(body):
 
     The reverse stage marks as temporary a part of a user's expression that got
     a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``),
-    and a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``).
+    a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``),
+    and an adjoint that only negates (``d_mu = -unbroadcast(d_c, mu)``).
     Nested again, it reads as the user wrote it, and its array is freed as soon
     as it is used instead of living until the function returns (no ``del``:
     generated code stays straight-line code astgrad can transform again). A
