@@ -37,7 +37,7 @@ import numpy as np
 
 from . import runtime
 from .invariance import shift_invariant
-from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, zero_gradient
+from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, read_in, zero_gradient
 from .names import name, substituted
 from .shapes import SHAPE_FUNCTIONS, needed_anyway, shape_classes, shape_reference, shapes_from_class
 
@@ -268,21 +268,28 @@ class ArrayPolicy:
                 sweep.lines[position] = replace(line, temporary=True)
 
     def _mark_negations(self, sweep):
-        """Mark as temporaries the adjoints that only negate (``d_mu = -unbroadcast(d_centered, mu)``).
+        """Mark as temporaries the adjoints that only negate and whose sign can join an addition.
 
         The partial -1 of a subtraction is no line of its own in a careful
-        person's adjoint: optimize writes one read once into the line reading it,
-        where the sign joins that line's arithmetic (``d_x - np.sum(d_c) / n``,
-        exact: a negation rounds nothing). A parameter's gradient keeps its line.
+        person's adjoint: ``d_mu = -unbroadcast(d_c, mu)`` read once, as the first
+        factor of a term its reader adds (``d_x = d_c + d_mu / n``), is written
+        into that line by optimize, the sign turning the addition into a
+        subtraction (``d_x = d_c - unbroadcast(d_c, mu) / n``; exact, a negation
+        rounds nothing). Read elsewhere (``d_mu / s``) it keeps its line, where
+        the sign would be one more token on a line of its own; so does a
+        parameter's gradient.
         """
         variable_of = {adjoint: variable for variable, adjoint in sweep.adjoint.items()}
-        for position in range(self.sweep_start, len(sweep.lines)):
-            line = sweep.lines[position]
+        lines = sweep.lines[self.sweep_start:]
+        for offset, line in enumerate(lines):
             if not isinstance(line, Line) or line.role != ADJOINT or line.temporary:
                 continue
             variable = variable_of.get(line.target)
-            if variable is not None and variable not in self.wrt and _without_negation(line.value)[1]:
-                sweep.lines[position] = replace(line, temporary=True)
+            if variable is None or variable in self.wrt or not _without_negation(line.value)[1]:
+                continue
+            readers = [later for later in lines[offset + 1:] if line.target in read_in(later)]
+            if len(readers) == 1 and isinstance(readers[0], Line) and _sign_joins(readers[0].value, line.target):
+                sweep.lines[self.sweep_start + offset] = replace(line, temporary=True)
 
     def _gradient_of(self, sweep, parameter, unit_seed):
         if parameter not in sweep.adjoint:
@@ -357,6 +364,20 @@ def _variables_in(term, equation):
 
 def _names_read(equation):
     return [a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)]
+
+
+def _sign_joins(value, identifier):
+    """Whether `value` reads `identifier` once, as the first factor of a term it adds or subtracts (``a + d_v / n``)."""
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub))):
+        return False
+    if any(isinstance(n, gast.Name) and n.id == identifier for n in gast.walk(value.left)):
+        return False
+    term = value.right
+    while isinstance(term, gast.BinOp) and isinstance(term.op, (gast.Mult, gast.Div)):
+        if any(isinstance(n, gast.Name) and n.id == identifier for n in gast.walk(term.right)):
+            return False
+        term = term.left
+    return isinstance(term, gast.Name) and term.id == identifier
 
 
 def _reads_only(value, numbers):

@@ -689,7 +689,8 @@ def nest_temporaries(body):
     The reverse stage marks as temporary a part of a user's expression that got
     a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``),
     a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``),
-    and an adjoint that only negates (``d_mu = -unbroadcast(d_c, mu)``).
+    and an adjoint that only negates, read as a term added (``d_mu = -unbroadcast(d_c, mu)``
+    in ``d_x = d_c + d_mu / n``, which becomes ``d_c - unbroadcast(d_c, mu) / n``).
     Nested again, it reads as the user wrote it, and its array is freed as soon
     as it is used instead of living until the function returns (no ``del``:
     generated code stays straight-line code astgrad can transform again). A

@@ -167,3 +167,14 @@ def test_a_negated_adjoint_read_once_goes_into_the_line_reading_it_and_a_paramet
     assert np.allclose(d_x, np.exp(x - mu) * w) and np.allclose(d_mu, -np.exp(x - mu) * w)
     d_centred = astgrad.grad(centred, wrt="x")(x, w)
     assert np.allclose(d_centred, w - np.mean(w))  # (I - 1/n) w
+
+
+def test_a_negated_adjoint_read_other_than_as_a_term_added_keeps_its_line():
+    def log_normalizer(x, w):
+        return np.sum(w * (x - np.log(np.sum(x))))
+
+    # -np.sum(...) read by a division: the sign would be one more token there, so the line stays
+    text = adjoint_source(log_normalizer, ("x",))
+    assert "    d_log_sum_x = -np.sum(d_x_minus_log_sum_x)\n    d_sum_x = d_log_sum_x / np.sum(x)\n" in text, text
+    x, w = np.array([0.3, 1.2, 2.0]), np.array([1.5, -0.5, 2.0])
+    assert np.allclose(astgrad.grad(log_normalizer, wrt="x")(x, w), w - np.sum(w) / np.sum(x))

@@ -6,7 +6,8 @@ def d_loss(W1, b1, W2, b2, X, Y, d_out=1.0):
     sum_exp_shifted = np.sum(exp_shifted, axis=1, keepdims=True)
     d_out = checked_arguments(d_out, W1, b1, W2, b2)
     d_log_probs = unbroadcast(-d_out / X.shape[0] * Y, shifted)
-    d_sum_exp_shifted = -unbroadcast(d_log_probs, sum_exp_shifted) / sum_exp_shifted
+    d_log_sum_exp_shifted = -unbroadcast(d_log_probs, sum_exp_shifted)
+    d_sum_exp_shifted = d_log_sum_exp_shifted / sum_exp_shifted
     d_shifted = d_log_probs + d_sum_exp_shifted * exp_shifted
     d_b2 = unbroadcast(d_shifted, b2)
     d_h = matmul_left_adjoint(d_shifted, h, W2)

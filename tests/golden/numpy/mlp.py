@@ -8,7 +8,8 @@ def d_mlp(W1, b1, W2, b2, X, Y, d_out=1.0):
     sum_Y_times_logp = np.sum(Y * logp, axis=1)
     d_out = checked_arguments(d_out, W1, b1, W2, b2)
     d_logp = unbroadcast(-d_out / sum_Y_times_logp.size * Y, shifted)
-    d_sum_exp_shifted = -unbroadcast(d_logp, sum_exp_shifted) / sum_exp_shifted
+    d_log_sum_exp_shifted = -unbroadcast(d_logp, sum_exp_shifted)
+    d_sum_exp_shifted = d_log_sum_exp_shifted / sum_exp_shifted
     d_shifted = d_logp + d_sum_exp_shifted * exp_shifted
     d_b2 = unbroadcast(d_shifted, b2)
     d_h = matmul_left_adjoint(d_shifted, h, W2)
