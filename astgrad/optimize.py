@@ -27,7 +27,7 @@ the return) and gives an equivalent one after these rewrites, in order:
   `join_mirrored_branches`);
 * in array code, a temporary (a part of a user's expression that got a name
   of its own, a number adjoint made of the seed and sizes, or an adjoint
-  that only negates) read once is written back into the line that reads it,
+  read as a term added) read once is written back into the line that reads it,
   unless that line reads it only for its size (see `nest_temporaries`); a
   nested negation's sign joins the addition it is a term of (`_sign_joined`).
 """
@@ -689,7 +689,8 @@ def nest_temporaries(body):
     The reverse stage marks as temporary a part of a user's expression that got
     a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``),
     a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``),
-    and an adjoint that only negates, read as a term added (``d_mu = -unbroadcast(d_c, mu)``
+    and an adjoint read once as a term added (``d_e = d_e + d_sum_e``), or, if it
+    only negates, as that term's first factor (``d_mu = -unbroadcast(d_c, mu)``
     in ``d_x = d_c + d_mu / n``, which becomes ``d_c - unbroadcast(d_c, mu) / n``).
     Nested again, it reads as the user wrote it, and its array is freed as soon
     as it is used instead of living until the function returns (no ``del``:
@@ -723,12 +724,13 @@ def nest_temporaries(body):
     # Pending temporary -> the first position after it that assigns a name its expression reads.
     # Kept per temporary, so a line does not walk the expressions nested into it again.
     reaches = {}
+    negations = set()  # the ids of the negations nested so far (a temporary's own may go on into another line)
     out = []
     for position, line in enumerate(body):
         read = name_ids(line.value)
         nested = [n for n in read if n in pending]
         if nested:
-            line = _with_value(line, _nested(line.value, pending, set()))
+            line = _with_value(line, _nested(line.value, pending, negations))
         reach = min([_next_assignment(assigned, n, position) for n in read] + [reaches.pop(n) for n in nested],
                     default=math.inf)  # fmt: skip
         if nestable(line, reach):

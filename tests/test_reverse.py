@@ -169,12 +169,41 @@ def test_a_negated_adjoint_read_once_goes_into_the_line_reading_it_and_a_paramet
     assert np.allclose(d_centred, w - np.mean(w))  # (I - 1/n) w
 
 
-def test_a_negated_adjoint_read_other_than_as_a_term_added_keeps_its_line():
+def test_a_negated_adjoint_keeps_its_line_unless_its_sign_reaches_an_addition():
+    def log_softmax_dot(x, w):
+        return np.sum(w * (x - np.log(np.sum(np.exp(x)))))
+
+    # -np.sum(...) read by a division whose result is a factor: the sign would be one more token there
+    assert adjoint_source(log_softmax_dot, ("x",)).splitlines()[4:7] == [
+        "    d_log_sum_exp_x = -np.sum(d_diff)",
+        "    d_sum_exp_x = d_log_sum_exp_x / np.sum(exp_x)",
+        "    d_x = d_diff + d_sum_exp_x * exp_x",
+    ]
+
     def log_normalizer(x, w):
         return np.sum(w * (x - np.log(np.sum(x))))
 
-    # -np.sum(...) read by a division: the sign would be one more token there, so the line stays
+    # the division is a whole term added, so both go into that line and the sign joins the addition
     text = adjoint_source(log_normalizer, ("x",))
-    assert "    d_log_sum_x = -np.sum(d_x_minus_log_sum_x)\n    d_sum_x = d_log_sum_x / np.sum(x)\n" in text, text
+    assert "    d_x = d_x_minus_log_sum_x - np.sum(d_x_minus_log_sum_x) / np.sum(x)\n" in text, text
     x, w = np.array([0.3, 1.2, 2.0]), np.array([1.5, -0.5, 2.0])
     assert np.allclose(astgrad.grad(log_normalizer, wrt="x")(x, w), w - np.sum(w) / np.sum(x))
+    p = np.exp(x) / np.sum(np.exp(x))
+    assert np.allclose(astgrad.grad(log_softmax_dot, wrt="x")(x, w), w - np.sum(w) * p)
+
+
+def test_an_adjoint_read_once_as_a_whole_term_added_goes_into_that_line():
+    def softmax_dot(z, v):
+        e = np.exp(z)
+        return np.sum(e / np.sum(e) * v)
+
+    # the sum's adjoint passed on to e as it is: no name of its own between the two
+    assert adjoint_source(softmax_dot, ("z",)).splitlines()[5:9] == [
+        "    d_e_over_sum_e = unbroadcast(d_out * v, e_over_sum_e)",
+        "    d_e = d_e_over_sum_e / sum_e",
+        "    d_e = d_e + np.sum(d_e_over_sum_e * (-e_over_sum_e / sum_e))",
+        "    d_z = d_e * e",
+    ]
+    z, v = np.array([0.3, -1.2, 2.0]), np.array([1.5, -0.5, 2.0])
+    p = np.exp(z) / np.sum(np.exp(z))
+    assert np.allclose(astgrad.grad(softmax_dot, wrt="z")(z, v), p * (v - np.dot(p, v)))
