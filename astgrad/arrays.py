@@ -30,6 +30,7 @@ which decides:
 Shape references name values the gradient computes anyway (`shapes`).
 """
 
+import bisect
 import copy
 from dataclasses import replace
 
@@ -288,6 +289,10 @@ class ArrayPolicy:
         start, lines = self.sweep_start, sweep.lines
         host = {}  # position of a line marked here -> position of the line it will be written into
         written = {}  # position of a line that lines marked here go into -> its value with them written in
+        reading = {}  # name -> the positions of the lines reading it, in order
+        for position in range(start, len(lines)):
+            for identifier in read_in(lines[position]):
+                reading.setdefault(identifier, []).append(position)
         for position in range(len(lines) - 1, start - 1, -1):
             line = lines[position]
             if not isinstance(line, Line) or line.role != ADJOINT or line.temporary:
@@ -295,7 +300,8 @@ class ArrayPolicy:
             variable = variable_of.get(line.target)
             if variable is None or variable in self.wrt:
                 continue
-            readers = [later for later in range(position + 1, len(lines)) if line.target in read_in(lines[later])]
+            positions = reading.get(line.target, [])
+            readers = positions[bisect.bisect_right(positions, position):]
             if len(readers) != 1 or not isinstance(lines[readers[0]], Line) or lines[readers[0]].role != ADJOINT:
                 continue
             reader = host.get(readers[0], readers[0])
