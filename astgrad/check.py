@@ -4,8 +4,9 @@ Takes the `gast.FunctionDef` from the source stage and returns it unchanged,
 or raises `UnsupportedSyntaxError` at the first construct outside this subset:
 
 Parameters
-    plain positional parameters (with or without defaults) and keyword-only
-    ones; no ``*args``, ``**kwargs`` or positional-only markers.
+    plain positional parameters (with or without defaults), keyword-only
+    ones, ``*args`` and ``**kwargs`` (data, made explicit for each call by
+    `varargs`); no positional-only markers.
 Statements, in order
     * an optional docstring;
     * assignments ``name = expr``, tuple unpacking ``a, b = expr`` (nested
@@ -125,11 +126,6 @@ def check(tree, location, generated=False):
 
 def _check_parameters(tree, location):
     args = tree.args
-    for node, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
-        if node is not None:
-            raise location.error(
-                UnsupportedSyntaxError, node, f"a {what} parameter", hint="name each parameter"
-            )
     if args.posonlyargs:
         raise location.error(
             UnsupportedSyntaxError,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 import gast
 import numpy as np
 
-from . import check, desugar, parse, rules, runtime, templates
+from . import check, desugar, parse, rules, runtime, templates, varargs
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
 from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
@@ -863,6 +863,11 @@ class _Resolver:
     def _inline(self, fn, node, args, keywords, scope, context, callee, instances=None):
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
+        packed = None
+        if varargs.has_packed(helper.tree):  # made explicit for what this call passes to *args and **kwargs
+            shape = varargs.shape_of(helper.tree, len(args), [k.arg for k in keywords])
+            packed = (helper.tree, varargs.specialize(helper, shape))
+            helper = packed[1].function
         try:
             check.check(helper.tree, location)
         except UnsupportedSyntaxError as error:  # the helper may still be a primitive with a rule of its own
@@ -871,7 +876,7 @@ class _Resolver:
                 hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
                 f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
             ) from None
-        bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee)
+        bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee, packed)
         return self._inline_body(helper, location, bound, node, scope, context, callee, instances)
 
     def _inline_local(self, local, node, args, keywords, scope, context, callee):
@@ -940,7 +945,7 @@ class _Resolver:
         files += body_files
         return name(result)
 
-    def _bind(self, signature, node, args, keywords, scope, callee):
+    def _bind(self, signature, node, args, keywords, scope, callee, packed=None):
         try:
             bound = signature.bind(*args, **{k.arg: k.value for k in keywords})
         except TypeError as exc:
@@ -949,6 +954,8 @@ class _Resolver:
             ) from None
         bound.apply_defaults()
         values = dict(bound.arguments)
+        if packed is not None:  # (the def as written, the def made explicit for this call)
+            values = varargs.bound_values(values, *packed)
         for param, value in values.items():
             if _is_function(value):  # a default argument such as ``nonlinearity=np.tanh``
                 values[param] = _Known(value)

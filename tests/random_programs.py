@@ -1359,7 +1359,7 @@ BAD_RETURNS = {  # kind -> (return statement, error); {returned} is the original
     "tuple_output": ("return {returned}, 1.0", NSO),
     "gradient_into_an_integer_argument": ("return {returned} + {math}.ldexp(1.0, {p})", NOD),
 }
-BAD_KINDS = sorted(BAD_STATEMENTS) + sorted(BAD_RETURNS) + ["vararg_parameter"]
+BAD_KINDS = sorted(BAD_STATEMENTS) + sorted(BAD_RETURNS) + ["vararg_used_whole"]
 
 
 def bad_program(seed, index):
@@ -1375,9 +1375,10 @@ def bad_program(seed, index):
     at = rng.choice(starts[:-1])  # a new statement goes before this one (not before the return)
     v = rng.choice(_assigned_before(program.source, program.function_line, at - len(header)) + list(program.params))
     w = rng.choice([n for n in LOCAL_NAMES if n != v])
-    if kind == "vararg_parameter":
+    if kind == "vararg_used_whole":  # *rest is data read by index or unpacked; used whole, it is refused
         lines[def_line - 1] = lines[def_line - 1].replace("):", ", *rest):")
-        return BadProgram(kind, "\n".join(lines) + "\n", NSL, def_line, program.wrt)
+        lines.insert(at - 1, indent + f"{w} = {v} + rest")
+        return BadProgram(kind, "\n".join(lines) + "\n", NSL, at, program.wrt)
     if kind in BAD_RETURNS:
         template, error = BAD_RETURNS[kind]
         returned = lines[starts[-1] - 1].strip()[len("return "):]

@@ -568,6 +568,24 @@ def test_an_mlp_over_a_list_of_layers():
     assert_close(astgrad.hessian(fn, wrt=0)(x, layers), differences, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_an_mlp_differentiated_with_respect_to_its_list_of_layers(mode):
+    r = np.random.default_rng(2)
+    layers = [(r.normal(size=(3, 3)), r.normal(size=3)) for _ in range(3)]
+    x = r.normal(size=3)
+    fn = control_flow_corpus.mlp
+    d_layers = astgrad.grad(fn, wrt="layers", mode=mode)(x, layers)
+    assert isinstance(d_layers, list) and len(d_layers) == 3
+    for k, (d_W, d_b) in enumerate(d_layers):
+        for part, gradient in ((0, d_W), (1, d_b)):
+            def of_leaf(leaf, k=k, part=part):
+                changed = [tuple(leaf if (j, q) == (k, part) else layer[q] for q in (0, 1))
+                           for j, layer in enumerate(layers)]  # fmt: skip
+                return fn(x, changed)
+
+            assert_close(gradient, central_difference(of_leaf, [layers[k][part]], 0), rtol=1e-5, atol=1e-9)
+
+
 def test_a_loop_over_a_computed_sequence_is_refused_with_a_hint():
     def nested(xs, ys):
         total = 0.0

@@ -145,8 +145,14 @@ CASES = [
     Case("starred call", B.uses_starred_call, "starred", NoDerivativeError, "args", ("`*args`", "known only when")),
     Case("double-starred call", B.uses_double_starred_call, "double-starred", NoDerivativeError, "options",
          ("`**options`", "known only when")),
-    Case("star-args parameter", B.uses_star_args, "star-args", UnsupportedSyntaxError, "rest", ("*args",)),
-    Case("star-kwargs parameter", B.uses_star_kwargs, "star-kwargs", UnsupportedSyntaxError, "options", ("**kwargs",)),
+    Case("loop over *args", B.loops_over_star_args, "star-args-loop", UnsupportedSyntaxError, "rest:",
+         ("`rest` (the `*rest` parameter) is looped over", "known only at the call")),
+    Case("*args as a whole", B.uses_star_args_whole, "star-args-whole", UnsupportedSyntaxError, "rest)",
+         ("`rest` (the `*rest` parameter) is used as a whole value",)),
+    Case("**kwargs by a variable key", B.reads_star_kwargs_by_variable, "star-kwargs-variable",
+         UnsupportedSyntaxError, "options[", ("`options` (the `**options` parameter)", "not a string")),
+    Case("only *args", B.only_star_args, "only-star-args", NoDerivativeError, "rest",
+         ("no parameter to differentiate", "`*rest` holds is data")),
     # A chained comparison is `a < b and b < c`: short-circuit control flow.
     Case("chained comparison", B.uses_chained_comparison, "chained", UnsupportedSyntaxError, "0.0 < x", ("comparison",)),
     # Calls and operators without a derivative.

@@ -92,3 +92,22 @@ def test_flatten_twice_on_one_function_gives_the_same_tree_and_leaves_it_unchang
     assert to_source(first.function.tree) == to_source(second.function.tree)
     assert first.read == second.read == {"layers": (((0, 0), "W"), ((0, 1), "b"), ((1, "W"), "layers_1_W"))}
     assert to_source(function.tree) == before
+
+
+def packed_loss(w, *args, **kwargs):
+    X, y = args
+    return kwargs["scale"] * np.sum((X @ w - y) ** 2)
+
+
+def test_specializing_twice_for_one_call_gives_the_same_function_and_leaves_the_parsed_one_unchanged():
+    import gast
+
+    from astgrad import parse, varargs
+
+    function = parse.read(packed_loss)
+    before = gast.dump(function.tree)
+    shape = varargs.CallShape(2, ("scale",))
+    first, second = varargs.specialize(function, shape), varargs.specialize(function, shape)
+    assert gast.dump(first.function.tree) == gast.dump(second.function.tree)
+    assert (first.positional, first.keywords) == (("X", "y"), {"scale": "scale"})
+    assert gast.dump(function.tree) == before

@@ -171,14 +171,26 @@ def uses_double_starred_call(x, options):
     return ran(y)
 
 
-def uses_star_args(x, *rest):  # MARK: star-args
+def loops_over_star_args(x, *rest):
     t = ran(x)
-    return t * x
+    for r in rest:  # MARK: star-args-loop
+        t = t + r * x
+    return t
 
 
-def uses_star_kwargs(x, **options):  # MARK: star-kwargs
+def uses_star_args_whole(x, *rest):
     t = ran(x)
-    return t * x
+    return t * np.sum(rest)  # MARK: star-args-whole
+
+
+def reads_star_kwargs_by_variable(x, key, **options):
+    t = ran(x)
+    return t * options[key]  # MARK: star-kwargs-variable
+
+
+def only_star_args(*rest):  # MARK: only-star-args
+    t = ran(rest[0])
+    return t * rest[1]
 
 
 # ---- calls and operators (resolve stage) --------------------------------------------------
