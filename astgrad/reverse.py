@@ -154,7 +154,9 @@ class Sweep:
         _refuse_nested_stacks(loop)
         headers = [h for h, _, _ in carried]
         defined = body_defines(loop.body) | {h for h, _, _ in loop.carried}
-        invariants = sorted(v for v in reads_of(loop.body) if v in self.active and v not in defined)
+        # What the body reads from before the loop, and an end value it takes as it is (``r = d``).
+        ends = {end.id for _, _, end in loop.carried if isinstance(end, gast.Name)}
+        invariants = sorted(v for v in reads_of(loop.body) | ends if v in self.active and v not in defined)
         for variable in headers + invariants:
             if variable not in self.adjoint:
                 self.adjoint[variable] = self._adjoint_name_of(variable)

@@ -1026,3 +1026,16 @@ def test_a_while_loop_beside_a_repeated_value_keeps_its_test():
     x = 0.5  # y goes 2.48 -> 12.55 in four iterations
     gradient = math.cos(x) * (2.0 * math.sin(x) + 2.0) * 1.5**4
     check_every_mode(repeats_beside_a_while_loop, [x], gradient=[gradient])
+
+
+def ends_on_a_value_from_before(rate):
+    r, d = rate, math.atan(rate)
+    for i in range(3):
+        r = d  # the end value is a name from before the loop, taken as it is
+    return r * rate
+
+
+def test_an_end_value_taken_from_before_the_loop_gets_its_adjoint():
+    """The reversed loop once dropped `d`'s adjoint (random program 0:2833): a silent wrong gradient."""
+    x = -0.46
+    check_every_mode(ends_on_a_value_from_before, [x], gradient=[math.atan(x) + x / (1 + x * x)])
