@@ -75,10 +75,12 @@ REJECTED = {
     gast.ClassDef: ("a class definition", OUTSIDE),
     gast.Lambda: ("a lambda", "define the helper with def at module level; astgrad inlines it"),
     gast.BoolOp: ("`and`/`or` outside a condition", "use them in the test of an `if` statement"),
-    gast.ListComp: ("a list comprehension", UNROLL),
+    gast.ListComp: ("a list comprehension here", "use it as the one argument of a call, e.g. "
+                    "`np.stack([W @ x for x in xs])`, or assign it to a name"),
     gast.SetComp: ("a set comprehension", UNROLL),
     gast.DictComp: ("a dict comprehension", UNROLL),
-    gast.GeneratorExp: ("a generator expression", UNROLL),
+    gast.GeneratorExp: ("a generator expression here", "use it as the one argument of a call, e.g. "
+                        "`sum(x ** 2 for x in xs)`"),
     gast.Yield: ("`yield`", "return a single value at the end"),
     gast.YieldFrom: ("`yield from`", "return a single value at the end"),
     gast.Await: ("`await`", OUTSIDE),
@@ -188,6 +190,14 @@ def _check_while(statement, location):
             f"`while {statement.test.value!r}` has no way out (`break` is not supported)",
             hint="write the condition to stop at as the loop's test, e.g. `while error > tolerance:`",
         )
+    for node in gast.walk(statement.test):
+        if isinstance(node, (gast.ListComp, gast.GeneratorExp)):
+            raise location.error(
+                UnsupportedSyntaxError,
+                node,
+                "a comprehension in a `while` loop's test would be computed once, not before each iteration",
+                hint="compute it into a name before the loop and again at the end of its body",
+            )
     _check_condition(statement.test, location)
 
 
@@ -313,8 +323,30 @@ def _is_method_call(value, method, count):
     )
 
 
+def is_list_statement(statement):
+    """``ys = []`` or ``ys.append(value)``: a list the function builds (a stack's statements in generated code)."""
+    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name):
+        return isinstance(statement.value, gast.List) and not statement.value.elts
+    return isinstance(statement, gast.Expr) and (
+        isinstance(statement.value, gast.Call)
+        and isinstance(statement.value.func, gast.Attribute)
+        and isinstance(statement.value.func.value, gast.Name)
+        and statement.value.func.attr == "append"
+        and len(statement.value.args) == 1
+        and not statement.value.keywords
+    )
+
+
 def _check_statement(statement, is_last, location, generated=False):
     if generated and is_stack_statement(statement):
+        return
+    if is_list_statement(statement):
+        if isinstance(statement, gast.Expr):
+            _check_expression(statement.value.args[0], location)
+        return
+    if isinstance(statement, gast.Assign) and isinstance(statement.value, gast.ListComp) and all(
+            isinstance(t, gast.Name) for t in statement.targets):  # fmt: skip
+        _check_comprehension(statement.value, location)
         return
     reject = REJECTED.get(type(statement))
     if reject:
@@ -428,6 +460,9 @@ def _check_expression(expression, location):
             _check_call(node, location)
             children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
             stack.extend((child, False) for child in reversed(children))
+            if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], (gast.ListComp, gast.GeneratorExp)):
+                _check_comprehension(node.args[0], location)
+                continue
             stack.extend((child, True) for child in reversed(node.args + [k.value for k in node.keywords]))
         elif isinstance(node, gast.Attribute):
             stack.append((node.value, False))
@@ -457,6 +492,20 @@ def _check_expression(expression, location):
                 f"a `{type(node).__name__}` expression is not supported",
                 hint="use names, numbers, operators and calls",
             )
+
+
+def _check_comprehension(node, location):
+    """``[element for target in sequence if condition ...]``: each ``for`` as a loop, each ``if`` a condition."""
+    for generator in node.generators:
+        if generator.is_async:
+            raise location.error(UnsupportedSyntaxError, generator.iter, "an `async for` in a comprehension is not "
+                                 "supported", hint="use a plain `for`")  # fmt: skip
+        loop = gast.copy_location(gast.For(target=generator.target, iter=generator.iter, body=[], orelse=[],
+                                           type_comment=None), generator.iter)  # fmt: skip
+        _check_for(loop, location)
+        for condition in generator.ifs:
+            _check_condition(condition, location)
+    _check_expression(node.elt, location)
 
 
 def _check_constant(node, in_argument, location):

@@ -33,12 +33,12 @@ import gast
 from . import runtime
 from .errors import Location, UnsupportedSyntaxError
 from .ir import (
-    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, ForLoop, Line, Loop, NewStack, Pop, Push,
+    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop, NewStack, Pop, Push,
     active_names, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
     parameter, primal_block, range_call, reads_of, return_line, stack_call, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
-from .rules import MARKERS, ZERO
+from .rules import MARKERS, ZERO, makes_list
 from .templates import instantiate
 
 SEED = "d_out"
@@ -89,7 +89,8 @@ class Sweep:
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
         self.adjoint_names = {}  # variable -> its adjoint's name, the same in every branch
         self.headers = set()  # the headers of the loops being reversed (their contributions come last)
-        self.stacks = {s.stack for s in _statements(program.body) if isinstance(s, NewStack)}
+        self.stacks = {s.stack for s in _statements(program.body) if isinstance(s, NewStack)} | {
+            s.target for s in _statements(program.body) if isinstance(s, Equation) and makes_list(s.rule)}
 
     def output_before_adjoints(self):
         """The output, bound to a name of its own before the adjoint sweep if a reversed loop restores it."""
@@ -141,12 +142,14 @@ class Sweep:
         the loop accumulates its adjoint from zero.
         """
         carried = [c for c in loop.carried if c[0] in self.active]
-        if not any(h in self.adjoint for h, _, _ in carried):
+        appended = {s.stack for s in _statements(loop.body) if isinstance(s, Push)}
+        if not any(h in self.adjoint for h, _, _ in carried) and not appended & set(self.adjoint):
             return  # nothing the loop computes reaches the output
         where = loop.origin + (None, None)
         zero = lambda v: (  # noqa: E731
             gast.List(elts=[], ctx=gast.Load()) if v in self.stacks else zero_gradient(v, self.program.arrays, self.namespace))
-        _refuse_nested_stacks(loop)
+        if self.program.primal_params:
+            _refuse_nested_stacks(loop)
         headers = [h for h, _, _ in carried]
         defined = body_defines(loop.body) | {h for h, _, _ in loop.carried}
         invariants = sorted(v for v in reads_of(loop.body) if v in self.active and v not in defined)
@@ -186,7 +189,8 @@ class Sweep:
                               args=[], keywords=[]), PRIMAL, where)
             for h in self.saves.pushed(loop)
         ]  # fmt: skip
-        body = pops + primal_block(loop.body, saves=self.saves.recomputing()) + self.lines
+        made = frozenset(s.stack for s in _statements(loop.body) if isinstance(s, NewStack))  # built again
+        body = pops + primal_block(loop.body, saves=self.saves.recomputing(made)) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
         self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
         if loop.test is None:
@@ -211,7 +215,8 @@ class Sweep:
         branch is given a zero in the other, so it has a value after the `if`.
         """
         merges = [merge for merge in branch.merges if merge[0] in self.adjoint]
-        if not merges:
+        appended = {s.stack for block in (branch.then, branch.orelse) for s in _statements(block) if isinstance(s, Push)}
+        if not merges and not appended & set(self.adjoint):
             return  # nothing the branches compute reaches the output
         outer_adjoint, outer_lines = self.adjoint, self.lines
         where = branch.origin + (None, None)
@@ -279,6 +284,14 @@ class Sweep:
     def accumulate(self, variable, contribution, origin, kind=None):
         """``d_x = contribution``, or ``d_x = d_x + contribution`` after the first one."""
         first = variable not in self.adjoint
+        if not first and variable in self.stacks:
+            filename, line = origin[:2]
+            raise Location(filename).error(
+                UnsupportedSyntaxError,
+                _at_line(line),
+                f"the list `{variable}` is read a second time on its way to the output",
+                hint="read a list once (e.g. `stacked = np.stack(ys)`) and use that value twice",
+            )
         if first:
             self.adjoint[variable] = self._adjoint_name_of(variable)
             value = contribution
@@ -298,14 +311,17 @@ class Saves:
     """
 
     recompute = False
+    made = frozenset()
 
     def __init__(self, namespace, stacks=None):
         self.namespace = namespace
         self.stacks = {} if stacks is None else stacks
 
-    def recomputing(self):
+    def recomputing(self, made=frozenset()):
+        """The view for a body computed again; the lists it `made` are made again (theirs are not saves)."""
         view = Saves(self.namespace, self.stacks)
         view.recompute = True
+        view.made = made
         return view
 
     def saved_pop(self, pop):
@@ -352,6 +368,12 @@ def _refuse_nested_stacks(loop):
                 "differentiating again a gradient whose loops are nested is not supported yet",
                 hint="use astgrad.hessian (forward mode over the gradient), or write the inner loop's steps out",
             )
+
+
+def _at_line(line):
+    node = gast.Pass()
+    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = line, 0, line, 0
+    return node
 
 
 def _flat(output):
