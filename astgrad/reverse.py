@@ -285,10 +285,10 @@ class Sweep:
         """``d_x = contribution``, or ``d_x = d_x + contribution`` after the first one."""
         first = variable not in self.adjoint
         if not first and variable in self.stacks:
-            filename, line = origin[:2]
+            filename, line, column = origin[:3]
             raise Location(filename).error(
                 UnsupportedSyntaxError,
-                _at_line(line),
+                _at_line(line, column or 0),
                 f"the list `{variable}` is read a second time on its way to the output",
                 hint="read a list once (e.g. `stacked = np.stack(ys)`) and use that value twice",
             )
@@ -370,9 +370,9 @@ def _refuse_nested_stacks(loop):
             )
 
 
-def _at_line(line):
+def _at_line(line, column=0):
     node = gast.Pass()
-    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = line, 0, line, 0
+    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = line, column, line, column
     return node
 
 
