@@ -191,7 +191,7 @@ def _check_while(statement, location):
             hint="write the condition to stop at as the loop's test, e.g. `while error > tolerance:`",
         )
     for node in gast.walk(statement.test):
-        if isinstance(node, (gast.ListComp, gast.GeneratorExp)):
+        if any(isinstance(child, (gast.ListComp, gast.GeneratorExp)) for child in gast.iter_child_nodes(node)):
             raise location.error(
                 UnsupportedSyntaxError,
                 node,
