@@ -19,6 +19,9 @@ Statements, in order
       enumerate(xs)``, ``for a, b in zip(as_, bs)``, ``for x in reversed(xs)``,
       with a name or a tuple of names as the target), and ``while condition:`` loops (no ``else``, not ``while True``) whose
       body is made of these statements (at any depth);
+    * lists the function builds: ``ys = []`` and ``ys.append(expr)`` (read
+      whole by ``sum``, ``max``, ``min``, ``len``, ``np.stack`` or
+      ``np.array``, which resolve checks), and ``ys = [expr for ...]``;
     * one ``return expr`` (or ``return a, b``) as the last statement of the
       function, and any number inside ``if`` branches (desugar makes them one
       result), so that every path ends in a ``return``.
@@ -29,7 +32,10 @@ Expressions
     a module attribute (``math.sin``), method calls and attributes of values
     (``x.sum(axis=0)``, ``x.T``), attribute references to modules
     (``math.pi``), and indexing reads (``x[0]``, ``x[:, 1]``, ``x[..., None]``,
-    ``x[idx]``), and conditional expressions ``a if condition else b``. Call
+    ``x[idx]``), conditional expressions ``a if condition else b``, and a
+    list comprehension or generator expression as the one argument of a call
+    (``sum(w * x for w, x in zip(ws, xs))``, ``np.stack([f(x) for x in xs])``):
+    each ``for`` of it as a loop's header, each ``if`` a condition. Call
     arguments and indices may also be ``None``, ``...``, strings
     (``np.einsum("ij,j->i", a, b)``) and list displays
     (``np.concatenate([a, b])``).
@@ -38,7 +44,7 @@ Conditions (the test of an ``if`` or of a conditional expression)
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
 Everything else (loops over computed sequences, ``break``, ``continue``, ``try``,
-``with``, comprehensions, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
+``with``, set and dict comprehensions, a comprehension anywhere else, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
 attribute assignment, ``del``, starred arguments, in-place method calls, ...)
 is rejected, with its line, column and a hint of what to write instead.
 """

@@ -399,6 +399,12 @@ def parameters_to_check(program, wrt):
 
 def _carry_arrays(body, carried, read):
     for statement in body:
+        if isinstance(statement, Push) and isinstance(statement.atom, gast.Name):  # a list holds what it is given
+            read.add(statement.atom.id)
+            sources = set(carried.get(statement.stack, ())) | set(carried.get(statement.atom.id, ()))
+            if sources:
+                carried[statement.stack] = sources
+            continue
         if isinstance(statement, STACK_STATEMENTS):
             continue
         if isinstance(statement, Loop):

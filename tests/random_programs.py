@@ -1372,6 +1372,7 @@ BAD_STATEMENTS = {  # kind -> (statement, error); {v} is a value of the function
     "expression_statement": ("{v} + 1.0", NSL),
     "early_return": ("return {v}", NSL),
     "list_display": ("{v} = [{v}, 1.0]", NSL),
+    "comprehension_indexed": ("{v} = [{v} * t for t in (1.0, 2.0)][0]", NSL),  # read whole only, by a call
     "conditional_expression": ("{v} = {v} if {v} > 0 or abs({v}) > 1.0 else -{v}", NSL),
     "lambda_call": ("{v} = (lambda t: t)({v})", NSL),
     "and_or": ("{v} = {v} and 1.0", NSL),

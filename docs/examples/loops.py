@@ -25,3 +25,8 @@ def bounce(h, v, n):
             v = -0.9 * v
         v = v - 0.98
     return h
+
+
+def series(x, n):
+    return sum(x**k / (k + 1) for k in range(n))
+
