@@ -700,8 +700,14 @@ def _top_singular_vectors(matrices):
 
 
 def repeated(value, like):
-    """``[value] * len(like)``: the adjoint of ``sum(like)`` for each element of the list `like`."""
-    return [value] * len(like)
+    """``[value] * len(like)``: the adjoint of ``sum(like)`` for each element of the list `like`.
+
+    An array is summed back to each element's shape (elements that broadcast
+    in the sum: a number and arrays, rows and a matrix).
+    """
+    if type(value) is float:
+        return [value] * len(like)
+    return [unbroadcast(value, element) for element in like]
 
 
 def tie_shares(gradient, result, candidates):

@@ -235,3 +235,22 @@ def test_states_appended_by_an_integrator():
     assert_close(astgrad.grad(fn, wrt=(0, 1), mode="forward")(*args), gradient, rtol=1e-12)
     value, _ = astgrad.value_and_grad(fn, wrt=(0, 1))(*args)
     assert value == fn(*args)
+
+
+def test_elements_that_broadcast_in_a_sum_get_adjoints_of_their_own_shapes():
+    def mixed(W, x):
+        return np.sum(sum(W * x**k if k > 0 else x for k in range(3)))
+
+    args = [R.normal(size=(2, 3)), R.normal(size=3)]
+    for i in (0, 1):
+        gradient = astgrad.grad(mixed, wrt=i)(*args)
+        assert np.shape(gradient) == np.shape(args[i])
+        assert_close(gradient, central_difference(mixed, args, i), rtol=1e-7, atol=1e-9)
+
+
+def test_an_array_where_math_code_takes_a_number_is_refused_when_called():
+    def series(x, n):
+        return sum(x**k / (k + 1) for k in range(n))
+
+    with pytest.raises(astgrad.ArrayInputError, match="argument x is an array of shape"):
+        astgrad.grad(series, wrt=0)(np.array([0.5, 0.6]), 3)
