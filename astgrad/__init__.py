@@ -16,6 +16,7 @@ from .errors import (
     AstgradError,
     GradientCheckError,
     ArrayInputError,
+    ContainerError,
     IntegerInputError,
     NoDerivativeError,
     NonScalarOutputError,
@@ -53,6 +54,7 @@ __all__ = [
     "SourceError",
     "ArrayInputError",
     "IntegerInputError",
+    "ContainerError",
     "RuleError",
     "RuleReplacedWarning",
 ]

@@ -12,6 +12,7 @@ Statements, in order
       tuples too), annotated ``name: T = expr``;
     * augmented assignments ``name op= expr`` for ``+ - * / **``;
     * ``pass``;
+    * nested ``def`` helpers, inlined where called;
     * ``if``/``elif``/``else`` statements whose branches are made of these
       statements (at any depth); the test is a condition (below);
     * ``for i in range(...)`` loops (one to three arguments, no ``else``),
@@ -29,7 +30,8 @@ Expressions
     names, numeric constants, tuples, the operators ``+ - * / ** @ // %``,
     unary ``- +``, single comparisons with ``< <= > >= == !=`` (their value
     has zero derivative), calls ``f(a, b, key=c)`` whose target is a name or
-    a module attribute (``math.sin``), method calls and attributes of values
+    a module attribute (``math.sin``), lambdas bound to a name or passed to
+    a call, method calls and attributes of values
     (``x.sum(axis=0)``, ``x.T``), attribute references to modules
     (``math.pi``), and indexing reads (``x[0]``, ``x[:, 1]``, ``x[..., None]``,
     ``x[idx]``), conditional expressions ``a if condition else b``, and a
@@ -44,9 +46,11 @@ Conditions (the test of an ``if`` or of a conditional expression)
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
 Everything else (loops over computed sequences, ``break``, ``continue``, ``try``,
-``with``, set and dict comprehensions, a comprehension anywhere else, lambdas, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``, item or
-attribute assignment, ``del``, starred arguments, in-place method calls, ...)
-is rejected, with its line, column and a hint of what to write instead.
+``with``, set and dict comprehensions, a comprehension anywhere else, lambdas used
+as values other than bound to a name or passed to a call, a ``return`` inside a
+loop, ``yield``, ``global``/``nonlocal``, item or attribute assignment, ``del``,
+in-place method calls, ...) is rejected, with its line, column and a hint of
+what to write instead.
 """
 
 import gast
@@ -76,10 +80,10 @@ REJECTED = {
     gast.Delete: ("a `del` statement", "remove it: local names go away when the function returns"),
     gast.Import: ("an `import` statement", "import at module level"),
     gast.ImportFrom: ("an `import` statement", "import at module level"),
-    gast.FunctionDef: ("a nested function definition", "define helpers at module level; astgrad inlines them"),
+    gast.FunctionDef: ("a decorated nested function definition", "define the helper without decorators; astgrad inlines it"),
     gast.AsyncFunctionDef: ("a nested function definition", "define helpers at module level"),
     gast.ClassDef: ("a class definition", OUTSIDE),
-    gast.Lambda: ("a lambda", "define the helper with def at module level; astgrad inlines it"),
+    gast.Lambda: ("a lambda used as a value here", "bind it to a name, `f = lambda t: ...`, or pass it to a helper"),
     gast.BoolOp: ("`and`/`or` outside a condition", "use them in the test of an `if` statement"),
     gast.ListComp: ("a list comprehension here", "use it as the one argument of a call, e.g. "
                     "`np.stack([W @ x for x in xs])`, or assign it to a name"),
@@ -354,6 +358,9 @@ def _check_statement(statement, is_last, location, generated=False):
             isinstance(t, gast.Name) for t in statement.targets):  # fmt: skip
         _check_comprehension(statement.value, location)
         return
+    if isinstance(statement, gast.FunctionDef) and not statement.decorator_list and not is_last:
+        check(statement, location)  # a nested helper, inlined where it is called
+        return
     reject = REJECTED.get(type(statement))
     if reject:
         what, hint = reject
@@ -369,7 +376,7 @@ def _check_statement(statement, is_last, location, generated=False):
     elif isinstance(statement, gast.Assign):
         for target in statement.targets:
             _check_target(target, location)
-        _check_expression(statement.value, location)
+        _check_expression(statement.value, location, is_bound=isinstance(statement.value, gast.Lambda))
     elif isinstance(statement, gast.AnnAssign):
         _check_target(statement.target, location)
         if statement.value is None:
@@ -448,13 +455,18 @@ def _check_target(target, location, allow_tuple=True):
     raise location.error(UnsupportedSyntaxError, target, f"{what} mutates a value", hint=NEW_VALUE)
 
 
-def _check_expression(expression, location):
+def _check_expression(expression, location, is_bound=False):
     # An explicit stack keeps very deep expressions (x + x + ... + x) away
     # from the recursion limit. Each entry remembers whether it is (part of)
     # a call argument or an index, where None, strings and lists are allowed.
-    stack = [(expression, False)]
+    # A lambda is allowed there and as the value bound to a name (`f = lambda t: ...`).
+    stack = [(expression, is_bound)]
     while stack:
         node, in_argument = stack.pop()
+        if isinstance(node, gast.Lambda) and in_argument:
+            _check_parameters(node, location)
+            stack.extend((child, False) for child in [node.body] + node.args.defaults)
+            continue
         reject = REJECTED.get(type(node))
         if reject and not (in_argument and isinstance(node, gast.List)):
             what, hint = reject
@@ -469,7 +481,7 @@ def _check_expression(expression, location):
             if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], (gast.ListComp, gast.GeneratorExp)):
                 _check_comprehension(node.args[0], location)
                 continue
-            stack.extend((child, True) for child in reversed(node.args + [k.value for k in node.keywords]))
+            stack.extend((child, True) for child in reversed(_call_arguments(node)))
         elif isinstance(node, gast.Attribute):
             stack.append((node.value, False))
         elif isinstance(node, gast.Subscript):
@@ -529,13 +541,32 @@ def _check_constant(node, in_argument, location):
     )
 
 
+def _call_arguments(node):
+    """A call's argument expressions: ``*args`` and ``**mapping`` by what they unpack (resolve unpacks them)."""
+    values = []
+    for arg in node.args:
+        values.append(arg.value if isinstance(arg, gast.Starred) else arg)
+    for keyword in node.keywords:
+        mapping = keyword.value
+        if keyword.arg is None and isinstance(mapping, gast.Dict):
+            values += mapping.values
+        else:
+            values.append(mapping)
+    return values
+
+
 def _check_call(node, location):
     for keyword in node.keywords:
-        if keyword.arg is None:
-            where = keyword if getattr(keyword, "lineno", None) is not None else keyword.value
-            raise location.error(
-                UnsupportedSyntaxError, where, "a `**` argument", hint="pass keyword arguments one by one"
-            )
+        mapping = keyword.value
+        if keyword.arg is None and isinstance(mapping, gast.Dict):
+            for key in mapping.keys:
+                if not (isinstance(key, gast.Constant) and isinstance(key.value, str)):
+                    raise location.error(
+                        UnsupportedSyntaxError,
+                        key if key is not None else mapping,
+                        "a `**{...}` argument whose keys are not strings written out",
+                        hint="write the keys as strings, `**{\"w\": w}`, or pass keyword arguments one by one",
+                    )
     if not isinstance(node.func, (gast.Name, gast.Attribute)):
         raise location.error(
             UnsupportedSyntaxError,

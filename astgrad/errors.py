@@ -94,6 +94,10 @@ class ArrayInputError(AstgradError, TypeError):
     """An array is passed to a gradient of code that calls no NumPy function, written for numbers (raised at call time)."""
 
 
+class ContainerError(AstgradError, TypeError):
+    """A dict, list or tuple argument the function cannot read as written, or holding what has no gradient (raised at the call)."""
+
+
 class RuleError(AstgradError):
     """A rule given to `astgrad.derivative` or `astgrad.adjoint` that cannot be used (raised when it is registered)."""
 

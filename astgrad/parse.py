@@ -12,6 +12,7 @@ generated function's source text.)
 """
 
 import ast
+import functools
 import inspect
 import linecache
 import sys
@@ -48,9 +49,13 @@ def read(fn, where=None):
     A bound method (``model.loglike``, a classmethod ``Model.create``) is its
     function without the first parameter, which names the instance (or class)
     as a closure value: its attributes are data, read when the code runs.
+    A `functools.partial` is its function without the parameters it binds,
+    their values closure values (data) in the same way.
     """
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         return _bound_method(fn, where)
+    if isinstance(fn, functools.partial):
+        return _partial(fn, where)
     if not isinstance(fn, types.FunctionType):
         raise _no_source(fn, where, _not_a_function_reason(fn))
     if inspect.unwrap(fn) is not fn:
@@ -107,6 +112,35 @@ def _bound_method(method, where):
     function.bound = True
     args.args = args.args[1:]
     function.closure = {**function.closure, function.instance: method.__self__}
+    return function
+
+
+def _partial(partial, where):
+    """A `functools.partial`: its function without the parameters it binds, whose values are closure values (data)."""
+    function = read(partial.func, where)
+    args = function.tree.args
+    names = [a.id for a in args.args]
+    if len(partial.args) > len(names):
+        raise _no_source(partial, where, f"it binds {len(partial.args)} positional arguments to a function of "
+                         f"{len(names)}", hint="bind at most as many arguments as the function takes")  # fmt: skip
+    bound = dict(zip(names, partial.args))
+    for key, value in partial.keywords.items():
+        if key not in names + [a.id for a in args.kwonlyargs] or key in bound:
+            raise _no_source(partial, where, f"it binds `{key}`, which is not a parameter left to bind",
+                             hint="bind the function's own parameters, each once")  # fmt: skip
+        bound[key] = value
+    first_default = len(args.args) - len(args.defaults)
+    defaulted = [a.id for a in args.args[first_default:]]
+    kept_defaulted = [n for n in defaulted if n not in bound]
+    if kept_defaulted != defaulted[len(defaulted) - len(kept_defaulted):]:
+        raise _no_source(partial, where, "it binds a parameter with a default that comes before another one with a "
+                         "default", hint="bind the later parameters too, or write a lambda that calls the "
+                         "function")  # fmt: skip
+    args.defaults = args.defaults[len(args.defaults) - len(kept_defaulted):] if kept_defaulted else []
+    args.args = [a for a in args.args if a.id not in bound]
+    kept = [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if a.id not in bound]
+    args.kwonlyargs, args.kw_defaults = [a for a, _ in kept], [d for _, d in kept]
+    function.closure = {**function.closure, **bound}
     return function
 
 

@@ -12,6 +12,13 @@ statements (assignments, augmented assignments, one final return) in which
   the helper's statements (its locals renamed where they would collide, its
   parameters bound to the arguments) and its returned expression; helpers
   calling helpers work, recursion is refused;
+* functions used as values are known here and inlined where they are
+  called: a function passed to a helper (``rk4(f, y, dt)`` with `f` a
+  module-level function, a lambda or ``np.tanh``), a default argument that is
+  a function, a lambda bound to a name or a nested ``def`` in the body (its
+  free names mean what they mean in the body around it, read when it is
+  called, as Python's closures read them). A function only known when the
+  code runs (a parameter called as a function) is a located error;
 * every free name means in the generated function what it meant where it was
   written (a helper from another module gets its globals through
   `Namespace.reference`).
@@ -51,6 +58,24 @@ def no_derivative_hint(callee, arity):
         f"astgrad.derivative(\"out = {callee}({', '.join(inputs)})\", {partials}) with the partial for each input, "
         "or astgrad.adjoint(...) if it is not elementwise (see help(astgrad.derivative))"
     )
+
+
+@dataclass
+class _Known:
+    """A function value known at transform time: the object, and where its expression was written (to spell it)."""
+
+    value: object
+    node: object = None  # the expression naming it (None for a default argument)
+    scope: object = None
+
+
+@dataclass
+class _Local:
+    """A lambda or nested def written in a body: inlined where called, its free names read in `scope`."""
+
+    function: parse.Function
+    scope: object
+    defaults: tuple = ((), ())  # (positional defaults, keyword-only defaults), resolved where it was defined
 
 
 @dataclass
@@ -126,16 +151,29 @@ def resolve(function, location):
 class _Scope:
     """Where a body being resolved was written: its function, file and local renaming."""
 
-    def __init__(self, function, location, renamed, stack, instances=None):
+    def __init__(self, function, location, renamed, stack, instances=None, functions=None, parent=None):
         self.function = function
+        self.functions = dict(functions or {})  # a local name -> the `_Known` or `_Local` function it holds
+        self.parent = parent  # the body a lambda or nested def was written in
         self.instances = instances or {}  # a parameter holding a method's instance -> the method's class
         self.location = location
         self.renamed = renamed  # the body's local name -> the expression it stands for now
-        self.locals = set(renamed) | set(assigned_names(function.tree.body))
+        self.locals = set(renamed) | set(assigned_names(function.tree.body)) | _nested_defs(function.tree.body)
         self.defined = set(parameter_names(function.tree))  # locals assigned so far
         self.lists = set()  # the locals holding a list the body builds (``ys = []``)
         self.stack = stack  # code objects being inlined, outermost first
         self.is_helper = len(stack) > 1
+
+    def visible_locals(self):
+        """The locals of this body and of the bodies around it (for a lambda or nested def)."""
+        return self.locals if self.parent is None else self.locals | self.parent.visible_locals()
+
+    def enclosing(self, identifier):
+        """The scope of an enclosing body where `identifier` is a local (a lambda's free name), or None."""
+        scope = self.parent
+        while scope is not None and identifier not in scope.locals:
+            scope = scope.parent
+        return scope
 
     def lookup(self, identifier):
         """What a free name means where this body was written."""
@@ -166,6 +204,10 @@ class _Resolver:
                 continue
             prelude, prelude_files = [], []
             context = (prelude, prelude_files)
+            if self._binds_function(statement, scope, context):
+                out += prelude
+                files += prelude_files
+                continue
             if isinstance(statement, gast.If):
                 test = self.expression(statement.test, scope, context)
                 body, body_files = self.statements(statement.body, scope)
@@ -214,6 +256,71 @@ class _Resolver:
             out += prelude + [new]
             files += prelude_files + [scope.location.filename]
         return out, files
+
+    def _binds_function(self, statement, scope, context):
+        """Whether `statement` defines a function (``def g``, ``g = lambda t: ...``, ``g = np.tanh``): kept in `scope`."""
+        if isinstance(statement, gast.FunctionDef):
+            identifier, value = statement.name, self._local(statement, scope, context)
+        elif isinstance(statement, gast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name):
+            identifier, value = statement.targets[0].id, self._function_value(statement.value, scope, context)
+        else:
+            return False
+        if value is None:
+            return False
+        scope.defined.add(identifier)
+        scope.functions[identifier] = value
+        return True
+
+    def _function_value(self, node, scope, context):
+        """The `_Known` or `_Local` function `node` names, or None if it is not a function known now."""
+        if isinstance(node, gast.Lambda):
+            return self._local(node, scope, context)
+        if isinstance(node, gast.Name) and node.id in scope.locals:
+            return scope.functions.get(node.id)
+        if isinstance(node, gast.Name) and scope.enclosing(node.id) is not None:
+            return self._function_value(node, scope.enclosing(node.id), context)
+        if not isinstance(node, (gast.Name, gast.Attribute)) or self._is_value_attribute(node, scope):
+            return None
+        if isinstance(node, gast.Attribute) and self._is_instance(node.value, scope):
+            return None
+        try:
+            value = self.namespace.evaluate(node, scope.lookup)
+        except LookupError:
+            return None
+        return _Known(value, node, scope) if _is_function(value) else None
+
+    def _local(self, node, scope, context):
+        """A `_Local` for a lambda or nested def; its defaults are computed here, as Python computes them."""
+        if isinstance(node, gast.Lambda):
+            body = gast.copy_location(gast.Return(value=node.body), node.body)
+            tree = gast.FunctionDef(name="lambda_", args=node.args, body=[body], decorator_list=[], returns=None,
+                                    type_comment=None, type_params=[])  # fmt: skip
+            tree = gast.copy_location(tree, node)
+        else:
+            tree = node
+        defaults = [self._default(d, scope, context) for d in tree.args.defaults]
+        kw_defaults = [None if d is None else self._default(d, scope, context) for d in tree.args.kw_defaults]
+        outer = scope.function
+        function = parse.Function(tree=tree, name="lambda" if tree.name == "lambda_" else tree.name,
+                                  filename=scope.location.filename, globals=outer.globals, closure=outer.closure,
+                                  code=tree)  # fmt: skip
+        return _Local(function, scope, (defaults, kw_defaults))
+
+    def _default(self, node, scope, context):
+        known = self._function_value(node, scope, context)
+        if known is not None:
+            return known
+        value = self.expression(node, scope, context)
+        if _is_atom(value):
+            return value
+        prelude, files = context
+        fresh = self.namespace.fresh("default")
+        binding = gast.Assign(targets=[gast.Name(id=fresh, ctx=gast.Store(), annotation=None, type_comment=None)],
+                              value=value, type_comment=None)  # fmt: skip
+        prelude.append(gast.copy_location(binding, node))
+        files.append(scope.location.filename)
+        return name(fresh)
+
 
     def _stack(self, statement, scope, context):
         """A list's statements (``ys = []``, ``ys.append(v)``), and in generated code a stack's (``v = s.pop()``)."""
@@ -276,6 +383,7 @@ class _Resolver:
 
     def _store(self, target, scope):
         if isinstance(target, gast.Name):
+            scope.functions.pop(target.id, None)
             scope.defined.add(target.id)
             renamed = scope.renamed.get(target.id)
             identifier = renamed.id if isinstance(renamed, gast.Name) else target.id
@@ -294,6 +402,14 @@ class _Resolver:
 
     def _Constant(self, node, scope, context):
         return node
+
+    def _Lambda(self, node, scope, context):
+        raise scope.location.error(
+            NoDerivativeError,
+            node,
+            "a lambda passed to a function astgrad does not inline",
+            hint="bind it to a name and call it, or pass it to a helper of yours that calls it",
+        )
 
     def _Tuple(self, node, scope, context):
         return gast.Tuple(elts=[self.expression(e, scope, context) for e in node.elts], ctx=gast.Load())
@@ -348,6 +464,15 @@ class _Resolver:
             )
 
     def _Name(self, node, scope, context):
+        if node.id in scope.functions:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{node.id}` is a function used as a value, not called",
+                hint=f"call it here, `{node.id}(...)`, or pass it to a helper that calls it",
+            )
+        if node.id not in scope.locals and scope.enclosing(node.id) is not None:  # a lambda's free name
+            return self._Name(node, scope.enclosing(node.id), context)
         if node.id in scope.locals:
             if node.id not in scope.defined:
                 raise scope.location.error(
@@ -406,7 +531,7 @@ class _Resolver:
             )
 
     def _is_value_attribute(self, node, scope):
-        return self.namespace.is_value_attribute(node, scope.locals, scope.lookup)
+        return self.namespace.is_value_attribute(node, scope.visible_locals(), scope.lookup)
 
     def _Subscript(self, node, scope, context):
         parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
@@ -464,7 +589,13 @@ class _Resolver:
         if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func, scope):
             return self._method_call(node, scope, context)
         callee = dotted_name(node.func)
-        if callee.split(".")[0] in scope.locals:
+        known = self._called_function(node, scope, callee)
+        if isinstance(known, _Local):
+            args, keywords = self._arguments(node, scope, context, functions=True)
+            return self._inline_local(known, node, args, keywords, scope, context, callee)
+        if known is not None:
+            return self._call_of(known.value, node, scope, context, callee, known)
+        if callee.split(".")[0] in scope.visible_locals():
             raise scope.location.error(
                 NoDerivativeError,
                 node.func,
@@ -481,17 +612,21 @@ class _Resolver:
                 hint="define helper functions above the function you differentiate "
                 "(with @grad, the transformation happens where the decorator runs)",
             ) from None
+        return self._call_of(fn, node, scope, context, callee, _Known(fn, node.func, scope))
+
+    def _call_of(self, fn, node, scope, context, callee, known):
+        """The resolved call of the known function `fn` (`known` says where its name was written)."""
         if self._passes_list(fn, node, scope):
             return self._list_call(fn, node, scope, context, callee)
         if fn is builtins.sum:
             return self._sum_of_display(node, scope, context)
-        args = [self.expression(a, scope, context) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        inlined = isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__") and not rules.rules_for(fn)
+        args, keywords = self._arguments(node, scope, context, functions=inlined)
         if fn is builtins.range:
             return self._range_index(node, args, keywords, scope, callee)
         if rules.rules_for(fn):
             match = self._match(fn, node, args, keywords, scope, callee)
-            call = gast.Call(func=self._same_object(node.func, fn, scope), args=args, keywords=keywords)
+            call = gast.Call(func=self._spelling(known), args=args, keywords=keywords)
             self.matches.add(call, match)
             return call
         if rules.is_scipy(fn):  # a SciPy function or distribution method with no entry
@@ -513,7 +648,7 @@ class _Resolver:
                 f"`{callee}` has no derivative: it is a run-time helper of astgrad's forward mode",
                 hint="differentiate the function itself again: astgrad.hessian(f), or grad of its reverse-mode gradient",
             )
-        if isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__"):
+        if inlined:
             return self._inline(fn, node, args, keywords, scope, context, callee)
         if isinstance(fn, types.MethodType) and self._is_own_method(node.func, scope):  # self.helper(x)
             return self._inline(fn, node, args, keywords, scope, context, callee)
@@ -531,6 +666,96 @@ class _Resolver:
             hint=no_derivative_hint(callee, len(node.args)),
         )
 
+    def _spelling(self, known):
+        """How the generated code names a known function: as its user wrote it where that still means it."""
+        if known.node is None:
+            return self.namespace.reference(known.value, hint=getattr(known.value, "__name__", None))
+        return self._same_object(known.node, known.value, known.scope)
+
+    def _arguments(self, node, scope, context, functions=False):
+        """The call's resolved arguments and keywords; with `functions`, an argument naming a function is kept as one.
+
+        ``*sequence`` and ``**mapping`` are unpacked when their contents are known now: a display written in
+        the call, or a tuple, list or dict defined outside the function (its values are data).
+        """
+
+        def argument(value, hint="value"):
+            if not isinstance(value, gast.AST):  # an element of a sequence or mapping defined outside
+                if _is_function(value) and functions:
+                    return _Known(value)
+                return self._constant(value, hint)
+            known = self._function_value(value, scope, context) if functions else None
+            return known if known is not None else self.expression(value, scope, context)
+
+        args, keywords = [], []
+        for arg in node.args:
+            unpacked = self._unpacked(arg.value, "*", scope) if isinstance(arg, gast.Starred) else [arg]
+            args += [argument(a) for a in unpacked]
+        for keyword in node.keywords:
+            items = self._unpacked(keyword.value, "**", scope) if keyword.arg is None else [(keyword.arg, keyword.value)]
+            keywords += [gast.keyword(arg=key, value=argument(value, key)) for key, value in items]
+        return args, keywords
+
+    def _unpacked(self, node, stars, scope):
+        """The elements of ``*node`` (or the (key, value) items of ``**node``) when they are known now."""
+        if stars == "*" and isinstance(node, (gast.Tuple, gast.List)):
+            return list(node.elts)
+        if stars == "**" and isinstance(node, gast.Dict):
+            return [(k.value, v) for k, v in zip(node.keys, node.values)]
+        value = None
+        if isinstance(node, (gast.Name, gast.Attribute)) and dotted_name(node) and \
+                root_name(node) not in scope.visible_locals():  # fmt: skip
+            try:
+                value = self.namespace.evaluate(node, scope.lookup)
+            except LookupError:
+                value = None
+        if stars == "*" and isinstance(value, (tuple, list)):
+            return list(value)
+        if stars == "**" and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return list(value.items())
+        written = dotted_name(node) or "(...)"
+        raise scope.location.error(
+            NoDerivativeError,
+            node,
+            f"`{stars}{written}` unpacks {'a sequence' if stars == '*' else 'a mapping'} whose contents are known "
+            "only when the code runs",
+            hint="pass the arguments one by one, or unpack a "
+            + ("tuple written in the call, `*(a, b)`," if stars == "*" else "dict written in the call, `**{\"w\": w}`,")
+            + " or one defined at module level",
+        )
+
+    def _called_function(self, node, scope, callee):
+        """The `_Known` or `_Local` function a local name called here holds (None if the callee is not local)."""
+        if not isinstance(node.func, gast.Name):
+            return None
+        identifier = node.func.id
+        owner = scope if identifier in scope.locals else scope.enclosing(identifier)
+        if owner is None:
+            return None
+        if identifier in owner.functions:
+            return owner.functions[identifier]
+        if owner.parent is None and not owner.is_helper and identifier in parameter_names(owner.function.tree):
+            raise self._function_parameter_error(node.func, owner)
+        return None
+
+    @staticmethod
+    def _function_parameter_error(node, scope):
+        """A parameter of the differentiated function called as a function: say how to bind it before `grad`."""
+        identifier, function = node.id, scope.function
+        others = ", ".join(p for p in parameter_names(function.tree) if p != identifier)
+        default = next((d for a, d in _parameter_defaults(function.tree) if a == identifier), None)
+        if default is not None:
+            written = dotted_name(default) or "its default"
+            why = f"its default `{written}` is only a default: the caller may pass another function"
+            hint = f"differentiate a function that calls it, `grad(lambda {others}: {function.name}({others}))` for the default"
+        else:
+            why = "which function it is is known only when the gradient is called"
+            hint = f"bind the function before differentiating, with a closure or a lambda such as " \
+                f"`grad(lambda {others}: {function.name}({others}, {identifier}=np.sin))`"
+        return scope.location.error(
+            NoDerivativeError, node, f"`{identifier}` is a parameter called as a function: {why}", hint=hint
+        )
+
     @staticmethod
     def _is_own_method(func, scope):
         """Whether `func` is ``self.helper`` in a bound method, `self` its instance (other objects' methods are not inlined)."""
@@ -542,8 +767,7 @@ class _Resolver:
         owner, method = scope.instances[node.func.value.id], node.func.attr
         callee = dotted_name(node.func)
         attribute = inspect.getattr_static(owner, method, None)
-        args = [self.expression(a, scope, context) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        args, keywords = self._arguments(node, scope, context)
         if isinstance(attribute, staticmethod):
             fn = attribute.__func__
         elif isinstance(attribute, classmethod):
@@ -643,8 +867,7 @@ class _Resolver:
                 hint=f"{PRIMITIVE_TABLE} lists the methods astgrad differentiates; or use the NumPy function",
             )
         receiver = self.expression(node.func.value, scope, context)
-        args = [self.expression(a, scope, context) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        args, keywords = self._arguments(node, scope, context)
         match = self._match("." + method, node, [receiver] + args, keywords, scope, callee)
         func = gast.Attribute(value=receiver, attr=method, ctx=gast.Load())
         call = gast.Call(func=func, args=args, keywords=keywords)
@@ -713,14 +936,6 @@ class _Resolver:
         return Match(rule, bound)
 
     def _inline(self, fn, node, args, keywords, scope, context, callee, instances=None):
-        code = fn.__code__
-        if code in scope.stack:
-            raise scope.location.error(
-                NoDerivativeError,
-                node,
-                f"`{callee}` calls itself (recursion is not straight-line code)",
-                hint="write the recursion out as a fixed number of steps",
-            )
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
         try:
@@ -731,14 +946,48 @@ class _Resolver:
                 hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
                 f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
             ) from None
+        bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee)
+        return self._inline_body(helper, location, bound, node, scope, context, callee, instances)
+
+    def _inline_local(self, local, node, args, keywords, scope, context, callee):
+        """A call of a lambda or nested def: its body inlined, its free names those of the body it was written in."""
+        bound = self._bind(_local_signature(local), node, args, keywords, scope, callee)
+        location = Location(local.function.filename)
+        # A lambda's result is named after the name it is called by (`func(b)` -> func_b), a def's after the def.
+        result_name = callee if local.function.name == "lambda" else local.function.name
+        return self._inline_body(local.function, location, bound, node, scope, context, callee, parent=local.scope,
+                                 result_name=result_name)  # fmt: skip
+
+    def _inline_body(self, helper, location, bound, node, scope, context, callee, instances=None, parent=None,
+                     result_name=None):  # fmt: skip
+        code = helper.code
+        if code in scope.stack:
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` calls itself (recursion is not straight-line code)",
+                hint="write the recursion out as a fixed number of steps",
+            )
         helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(desugar.comprehensions(helper.tree))))
-        bound = self._bind(fn, node, args, keywords, scope, callee)
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))
-        renamed = {}
+        called = {n.func.id for n in gast.walk(helper.tree) if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
+        renamed, functions = {}, {}
         for param in parameter_names(helper.tree):
             value = bound[param]
-            if _is_atom(value) and param not in helper_assigned:
+            if isinstance(value, (_Known, _Local)):
+                functions[param] = value
+                renamed[param] = name(self.namespace.fresh(param) if param in helper_assigned else param)
+            elif param in called and param not in helper_assigned:
+                raise scope.location.error(
+                    NoDerivativeError,
+                    value if getattr(value, "lineno", None) is not None else node,
+                    f"`{callee}` calls its parameter `{param}`, but what is passed for it here is not a function "
+                    "known when astgrad transforms the code",
+                    hint="pass a module-level function, a lambda or a NumPy function; to choose the function when "
+                    "calling, bind it before differentiating, e.g. `grad(lambda x: loss(x, np.sin))`",
+                )
+            elif _is_atom(value) and param not in helper_assigned:
                 renamed[param] = value
             else:
                 fresh = self.namespace.fresh(param)
@@ -753,21 +1002,22 @@ class _Resolver:
         for local in assigned_names(helper.tree.body):
             if local not in renamed:
                 renamed[local] = name(self.namespace.fresh(local))
-        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,), instances)
+        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,), instances, functions, parent)
         body, body_files = self.statements(helper.tree.body, helper_scope)
         # The helper's result gets a name like a call's: sigmoid(a) -> sigmoid_a.
-        atoms = [renamed[p] for p in parameter_names(helper.tree) if p not in (instances or {})]
+        atoms = [renamed[p] for p in parameter_names(helper.tree) if p not in (instances or {}) and p not in functions]
         simple = [a.id for a in atoms if isinstance(a, gast.Name)]
-        result = self.namespace.fresh("_".join([fn.__name__] + simple) if len(simple) == len(atoms) else fn.__name__)
+        result_name = result_name or helper.name
+        result = self.namespace.fresh("_".join([result_name] + simple) if len(simple) == len(atoms) else result_name)
         store = gast.Name(id=result, ctx=gast.Store(), annotation=None, type_comment=None)
         returned = gast.Assign(targets=[store], value=body[-1].value, type_comment=None)
         prelude += body[:-1] + [gast.copy_location(returned, body[-1])]
         files += body_files
         return name(result)
 
-    def _bind(self, fn, node, args, keywords, scope, callee):
+    def _bind(self, signature, node, args, keywords, scope, callee):
         try:
-            bound = inspect.signature(fn).bind(*args, **{k.arg: k.value for k in keywords})
+            bound = signature.bind(*args, **{k.arg: k.value for k in keywords})
         except TypeError as exc:
             raise scope.location.error(
                 NoDerivativeError, node, f"this call does not match `{callee}`'s parameters: {exc}"
@@ -775,7 +1025,9 @@ class _Resolver:
         bound.apply_defaults()
         values = dict(bound.arguments)
         for param, value in values.items():
-            if not isinstance(value, gast.AST):
+            if _is_function(value):  # a default argument such as ``nonlinearity=np.tanh``
+                values[param] = _Known(value)
+            elif not isinstance(value, (gast.AST, _Known, _Local)):
                 values[param] = self._constant(value, param)
         return values
 
@@ -804,6 +1056,45 @@ def _is_constant(value):
     if isinstance(value, type) and issubclass(value, (numbers.Number, np.generic)):
         return True
     return isinstance(value, (numbers.Number, np.ndarray, np.generic, np.dtype))
+
+
+def _is_function(value):
+    """Whether `value` is a function astgrad can call or inline (not a class, a module or a number)."""
+    return callable(value) and not isinstance(value, (type, types.ModuleType)) and not _is_constant(value)
+
+
+def _nested_defs(body):
+    return {statement.name for statement in body if isinstance(statement, gast.FunctionDef)}
+
+
+def _parameter_defaults(tree):
+    """(parameter name, its default expression) for each parameter of `tree` that has a default."""
+    args = tree.args
+    positional = args.posonlyargs + args.args
+    pairs = [(a.id, d) for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)]
+    return pairs + [(a.id, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+
+
+def _local_signature(local):
+    """The `inspect.Signature` of a lambda or nested def, its defaults those resolved where it was written."""
+    args = local.function.tree.args
+    defaults, kw_defaults = local.defaults
+    positional = args.posonlyargs + args.args
+    first_default = len(positional) - len(defaults)
+    empty = inspect.Parameter.empty
+    params = [
+        inspect.Parameter(
+            a.id,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=defaults[i - first_default] if i >= first_default else empty,
+        )
+        for i, a in enumerate(positional)
+    ]
+    params += [
+        inspect.Parameter(a.id, inspect.Parameter.KEYWORD_ONLY, default=empty if d is None else d)
+        for a, d in zip(args.kwonlyargs, kw_defaults)
+    ]
+    return inspect.Signature(params)
 
 
 def _same(found, value):

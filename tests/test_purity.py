@@ -74,3 +74,21 @@ def test_a_stage_leaves_the_program_it_was_given_unchanged():
     reverse.reverse(program, ("w",), False, array_policy=ArrayPolicy)
     forward.jvp(program, ("w",))
     assert (equations_text(program), set(program.namespace.locals), dict(program.namespace.added)) == before
+
+
+def layered(layers, x):
+    W, b = layers[0]
+    last = layers[1]
+    return np.sum(np.tanh(x @ W + b) @ last["W"])
+
+
+def test_flatten_twice_on_one_function_gives_the_same_tree_and_leaves_it_unchanged():
+    from astgrad import parse, pytrees
+
+    function = parse.read(layered)
+    before = to_source(function.tree)
+    specs = {"layers": pytrees.structure([(np.ones((2, 2)), np.ones(2)), {"W": np.ones((2, 1))}])}
+    first, second = pytrees.flatten(function, specs), pytrees.flatten(function, specs)
+    assert to_source(first.function.tree) == to_source(second.function.tree)
+    assert first.read == second.read == {"layers": (((0, 0), "W"), ((0, 1), "b"), ((1, "W"), "layers_1_W"))}
+    assert to_source(function.tree) == before

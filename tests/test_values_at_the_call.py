@@ -131,6 +131,151 @@ def test_a_parameter_whose_every_path_meets_a_function_refusing_arrays_is_not_ch
     assert str(refused_too.value) == str(refused.value)
 
 
+# Containers: their structure is known only at the call, so each error about one is raised there,
+# located at the line that reads the container (or at the parameter, for what it holds).
+
+
+def nested_loss(params):
+    W = params["W"]
+    return np.sum(W[0] * W[1])
+
+
+def reads_a_missing_key(params):
+    return np.sum(params["W"] * params["V"])
+
+
+def unpacks_two(params):
+    W, b = params
+    return np.sum(W * b)
+
+
+def passes_a_container_on(params):
+    return np.sum(params) * params[0]
+
+
+def indexes_by_a_variable(params, i):
+    return params[0] * params[i]
+
+
+def unpacks_four(state):
+    t1, t2, w1, w2 = state
+    return t1 * w1 + t2 * w2
+
+
+def line_of(fn, text):
+    lines, start = __import__("inspect").getsourcelines(fn)
+    for offset, line in enumerate(lines):
+        if text in line:
+            return start + offset, line.index(text)
+    raise AssertionError(text)
+
+
+def assert_located(error, fn, text):
+    lineno, column = line_of(fn, text)
+    assert (error.lineno, error.col_offset) == (lineno, column)
+    assert error.filename == __file__
+    caret_line = str(error).splitlines()[2]
+    assert caret_line == "    " + " " * column + "^"
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize(
+    "leaf, described",
+    [("text", "a str ('text')"), (None, "None"), (np.array(["a"]), "an array of dtype <U1")],
+)
+def test_a_differentiated_container_holding_what_has_no_gradient_is_refused_naming_its_path(mode, leaf, described):
+    params = {"W": [np.ones(2), leaf]}
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(nested_loss, mode=mode)(params)
+    assert error.value.reason == (
+        f'the differentiated argument `params["W"][1]` is {described}, which has no gradient'
+    )
+    assert "pass other values as a separate parameter that wrt does not name" in error.value.hint
+    assert_located(error.value, nested_loss, "params):")
+    assert isinstance(error.value, TypeError)
+
+
+def test_a_key_the_code_reads_that_the_container_lacks_is_refused_naming_it():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(reads_a_missing_key)({"W": np.ones(2), "b": np.ones(2)})
+    assert error.value.reason == (
+        '`params["V"]` is read, but `params` at this call has no such key: its keys are \'W\', \'b\''
+    )
+    assert error.value.hint == "pass a container with that entry, or read one it has"
+    assert_located(error.value, reads_a_missing_key, 'params["V"]')
+
+
+def test_an_index_past_the_end_of_a_list_is_refused_naming_it():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(nested_loss)({"W": [np.ones(2)]})
+    assert error.value.reason == '`params["W"][1]` is read, but `params["W"]` at this call has no such index: its length is 1'
+    assert_located(error.value, nested_loss, "W[1]")
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_unpacking_a_container_of_another_length_is_refused(mode):
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(unpacks_two, mode=mode)([np.ones(2), np.ones(2), np.ones(2)])
+    assert error.value.reason == "`params` has 3 entries at this call, but is unpacked into 2 names"
+    assert_located(error.value, unpacks_two, "params\n")
+
+
+def test_unpacking_a_dict_is_refused():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(unpacks_two)({"W": np.ones(2), "b": np.ones(2)})
+    assert error.value.reason == "`params` is a dict at this call and cannot be unpacked"
+    assert 'read its entries by key (params["W"])' in error.value.hint
+
+
+def test_unpacking_an_array_of_another_length_is_refused():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(unpacks_four)(np.ones(3))
+    assert error.value.reason == "`state` is an array of length 3 at this call, but is unpacked into 4 targets"
+    assert_located(error.value, unpacks_four, "state\n")
+
+
+def test_a_container_used_as_a_value_is_refused_saying_how_to_read_it():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(passes_a_container_on)([np.ones(2), np.ones(2)])
+    assert error.value.reason == (
+        "`params` is a list at this call, used here as a value; astgrad reads containers "
+        "only by constant keys and indices and by unpacking"
+    )
+    assert_located(error.value, passes_a_container_on, "params) *")
+
+
+def test_a_container_indexed_by_a_variable_is_refused():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.grad(indexes_by_a_variable, wrt=0)([1.0, 2.0], 1)
+    assert error.value.reason == "`params` is a list at this call; it can be read only by a constant key or index"
+    assert_located(error.value, indexes_by_a_variable, "i]")
+
+
+def test_the_hessian_of_a_container_is_refused_at_the_call():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.hessian(nested_loss)({"W": [np.ones(2), np.ones(2)]})
+    assert error.value.reason == "`params` is a container at this call, and hessian takes numbers and arrays only"
+    assert_located(error.value, nested_loss, "params):")
+
+
+def test_a_jvp_tangent_of_another_structure_is_refused():
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.jvp(nested_loss)({"W": [np.ones(2), np.ones(2)]}, {"W": np.ones(2)})
+    assert error.value.reason == "the tangent of `params` is not a container of the same structure as `params`"
+
+
+def test_hvp_and_jacobian_of_a_container_are_refused_at_the_call():
+    params = {"W": [np.ones(2), np.ones(2)]}
+    with pytest.raises(astgrad.ContainerError) as error:
+        astgrad.hvp(nested_loss)(params, {"W": [np.ones(2), np.ones(2)]})
+    assert error.value.reason == "`params` is a container at this call, and hvp takes numbers and arrays only"
+    assert_located(error.value, nested_loss, "params):")
+    for mode in ("reverse", "forward"):
+        with pytest.raises(astgrad.ContainerError) as error:
+            astgrad.jacobian(nested_loss, mode=mode)(params)
+        assert error.value.reason == "`params` is a container at this call, and jacobian takes numbers and arrays only"
+
+
 def pieces_times_first(x):
     a, b = np.array_split(x, 2)
     return np.sum(a) * b[0]

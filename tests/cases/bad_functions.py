@@ -20,7 +20,6 @@ from .helpers_elsewhere import looping_helper
 
 RAN = []
 COUNTER = 0.0
-OPTIONS = {"scale": 3.0}
 
 
 def ran(x):
@@ -118,8 +117,8 @@ def set_comprehension(x):
 
 def uses_lambda(x):
     t = ran(x)
-    square = lambda v: v * v  # MARK: lambda
-    return square(t)
+    squares = (lambda v: v * v, math.sin)  # MARK: lambda
+    return squares[0](t)
 
 
 def uses_yield(x):
@@ -201,16 +200,14 @@ def uses_and_or(x):
 
 
 def uses_starred_call(x):
-    t = ran(x)
-    args = (x, t)
+    args = (x, 2.0 * x)
     y = math.hypot(*args)  # MARK: starred
-    return y
+    return ran(y)
 
 
-def uses_double_starred_call(x):
-    t = ran(x)
-    y = helpers_elsewhere.scaled_sine(x, **OPTIONS)  # MARK: double-starred
-    return y * t
+def uses_double_starred_call(x, options):
+    y = helpers_elsewhere.scaled_sine(x, **options)  # MARK: double-starred
+    return ran(y)
 
 
 def uses_star_args(x, *rest):  # MARK: star-args
@@ -418,3 +415,32 @@ def aux_returns_three(x):
 
 def aux_loss_is_a_tuple(x):
     return (x, x * x), x  # MARK: aux-tuple-loss
+
+
+# ---- functions as values: known when astgrad transforms, or refused where they are not -----
+
+def integrate(a, b, func):
+    return (b - a) / 2 * (func(a) + func(b))
+
+
+def calls_a_function_parameter(x, f):
+    y = f(x)  # MARK: function-parameter
+    return ran(y)
+
+
+def passes_a_function_parameter(x, f):
+    y = integrate(0.0, x, f)  # MARK: function-parameter-passed
+    return ran(y)
+
+
+def uses_a_nested_function_as_a_value(x):
+    def scale(v):
+        return 2.0 * v
+
+    y = x + scale  # MARK: function-as-value
+    return ran(y)
+
+
+def calls_a_default_function_parameter(x, W, nonlinearity=np.tanh):
+    y = np.sum(nonlinearity(W @ x))  # MARK: default-function-parameter
+    return ran(y)

@@ -1,0 +1,269 @@
+"""Containers as parameters: dicts, lists and tuples of arrays and numbers, read by constant keys, indices and unpacking.
+
+Every gradient is checked against central differences taken leaf by leaf
+(and against the analytic value where it is short), in reverse and forward
+mode; the errors a container can cause at the call are in
+`test_values_at_the_call.py`.
+"""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+import astgrad
+from support import assert_close
+
+MODES = ["reverse", "forward"]
+rng = np.random.default_rng(7)
+
+
+def dense_loss(params, x, y):
+    W = params["W"]
+    b = params["b"]
+    prediction = np.tanh(x @ W + b)
+    return np.sum((prediction - y) ** 2)
+
+
+def two_layers(layers, x):
+    W, b = layers[0]
+    h = np.tanh(x @ W + b)
+    last = layers[1]
+    return np.sum(h @ last["W"] + last["b"])
+
+
+def pair_product(p):
+    a, b = p
+    return a * b + p[0] + math.sin(p[-1])
+
+
+def rows_of_state(state):
+    t1, t2, w1, w2 = state
+    return np.sin(t1) * w1 + t2 * w2 * w2
+
+
+def with_data(params, data):
+    X, y = data
+    return np.sum((X @ params["w"] - y) ** 2)
+
+
+def scalar_dict(p):
+    return p["a"] * p["a"] * p["b"]
+
+
+def leaf_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaf_paths(item, path + (key,))
+    elif isinstance(value, (list, tuple)):
+        for key, item in enumerate(value):
+            yield from leaf_paths(item, path + (key,))
+    else:
+        yield path
+
+
+def get(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
+def with_leaf(tree, path, leaf):
+    """A copy of `tree` with the leaf at `path` replaced (tuples rebuilt)."""
+    if not path:
+        return leaf
+    key, rest = path[0], path[1:]
+    if isinstance(tree, dict):
+        return {**tree, key: with_leaf(tree[key], rest, leaf)}
+    parts = list(tree)
+    parts[key] = with_leaf(tree[key], rest, leaf)
+    return type(tree)(parts)
+
+
+def tree_difference(f, args, index, h=1e-6):
+    """d f / d (each leaf of args[index]) by central differences, in the container's structure."""
+    tree = args[index]
+    result = copy.deepcopy(tree)
+    for path in leaf_paths(tree):
+        leaf = np.asarray(get(tree, path), dtype=float)
+        gradient = np.zeros_like(leaf)
+        for position in np.ndindex(leaf.shape):
+            step = h * max(1.0, abs(leaf[position]))
+            up, down = leaf.copy(), leaf.copy()
+            up[position] += step
+            down[position] -= step
+            at = lambda v: f(*args[:index], with_leaf(tree, path, v if leaf.ndim else float(v)), *args[index + 1:])
+            gradient[position] = (at(up) - at(down)) / (2 * step)
+        result = with_leaf(result, path, gradient if leaf.ndim else float(gradient))
+    return result
+
+
+def assert_same_tree(actual, expected, rtol=1e-5, atol=1e-7):
+    assert type(actual) is type(expected)
+    if isinstance(expected, dict):
+        assert list(actual) == list(expected)
+        for key in expected:
+            assert_same_tree(actual[key], expected[key], rtol, atol)
+    elif isinstance(expected, (list, tuple)):
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert_same_tree(a, e, rtol, atol)
+    else:
+        assert np.shape(actual) == np.shape(expected)
+        assert_close(actual, expected, rtol=rtol, atol=atol)
+
+
+PARAMS = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+X = rng.normal(size=(5, 3))
+Y = rng.normal(size=(5, 2))
+LAYERS = [(rng.normal(size=(3, 4)), rng.normal(size=4)), {"W": rng.normal(size=(4, 1)), "b": rng.normal(size=1)}]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "fn, args",
+    [
+        (dense_loss, (PARAMS, X, Y)),
+        (two_layers, (LAYERS, X)),
+        (pair_product, ((0.7, -1.3),)),
+        (pair_product, ([0.7, -1.3],)),
+        (scalar_dict, ({"a": 1.5, "b": -2.0},)),
+    ],
+    ids=["dict", "list-of-tuple-and-dict", "tuple", "list", "dict-of-numbers"],
+)
+def test_the_gradient_of_a_container_has_its_structure_and_central_differences(fn, args, mode):
+    gradient = astgrad.grad(fn, wrt=0, mode=mode)(*args)
+    assert_same_tree(gradient, tree_difference(fn, args, 0))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_analytic_gradients_of_numbers_in_containers(mode):
+    a, b = 0.7, -1.3
+    expected = (b + 1.0, a + math.cos(b))
+    assert astgrad.grad(pair_product, mode=mode)((a, b)) == pytest.approx(expected, rel=1e-12)
+    assert astgrad.grad(pair_product, mode=mode)([a, b]) == pytest.approx(list(expected), rel=1e-12)
+    assert astgrad.grad(scalar_dict, mode=mode)({"a": 1.5, "b": -2.0}) == pytest.approx({"a": -6.0, "b": 2.25})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_leaves_the_code_does_not_read_get_zeros_of_their_shape(mode):
+    params = {**PARAMS, "unused": np.ones((2, 3)), "count": 4}
+    gradient = astgrad.grad(dense_loss, wrt="params", mode=mode)(params, X, Y)
+    assert list(gradient) == ["W", "b", "unused", "count"]
+    assert_close(gradient["unused"], np.zeros((2, 3)))
+    assert gradient["count"] == 0.0
+    assert_same_tree(gradient["W"], tree_difference(dense_loss, (PARAMS, X, Y), 0)["W"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_container_of_data_passes_through_untouched(mode):
+    params = {"w": rng.normal(size=3)}
+    data = (X, rng.normal(size=5))
+    frozen = copy.deepcopy(data)
+    value, gradient = astgrad.value_and_grad(with_data, wrt="params", mode=mode)(params, data)
+    assert value == pytest.approx(with_data(params, data), rel=1e-12)
+    analytic = 2 * X.T @ (X @ params["w"] - data[1])
+    assert_close(gradient["w"], analytic)
+    assert data[0] is frozen[0] or np.array_equal(data[0], frozen[0])
+    assert np.array_equal(data[1], frozen[1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wrt_none_differentiates_every_parameter_containers_and_arrays_alike(mode):
+    g_params, g_x, g_y = astgrad.grad(dense_loss, mode=mode)(PARAMS, X, Y)
+    assert_same_tree(g_params, tree_difference(dense_loss, (PARAMS, X, Y), 0))
+    prediction = np.tanh(X @ PARAMS["W"] + PARAMS["b"])
+    assert_close(g_y, -2 * (prediction - Y))
+    assert g_x.shape == X.shape
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_array_unpacked_into_names_along_its_first_axis(mode):
+    state = np.array([0.3, -0.4, 1.1, 0.6])
+    t1, t2, w1, w2 = state
+    analytic = np.array([math.cos(t1) * w1, w2 * w2, math.sin(t1), 2 * t2 * w2])
+    assert_close(astgrad.grad(rows_of_state, mode=mode)(state), analytic, rtol=1e-12)
+
+
+def test_the_hessian_of_an_unpacked_array():
+    state = np.array([0.3, -0.4, 1.1, 0.6])
+    t1, t2, w1, w2 = state
+    expected = np.array(
+        [
+            [-math.sin(t1) * w1, 0.0, math.cos(t1), 0.0],
+            [0.0, 0.0, 0.0, 2 * w2],
+            [math.cos(t1), 0.0, 0.0, 0.0],
+            [0.0, 2 * w2, 0.0, 2 * t2],
+        ]
+    )
+    assert_close(astgrad.hessian(rows_of_state)(state), expected, rtol=1e-12)
+
+
+def test_jvp_takes_a_tangent_of_the_container_structure():
+    tangent = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+    value, derivative = astgrad.jvp(dense_loss, wrt="params")(PARAMS, X, Y, tangent)
+    assert value == pytest.approx(dense_loss(PARAMS, X, Y), rel=1e-12)
+    gradient = tree_difference(dense_loss, (PARAMS, X, Y), 0)
+    expected = np.sum(gradient["W"] * tangent["W"]) + np.sum(gradient["b"] * tangent["b"])
+    assert derivative == pytest.approx(expected, rel=1e-5)
+
+
+def test_jvp_of_a_tuple_of_numbers():
+    value, derivative = astgrad.jvp(pair_product)((0.7, -1.3), (1.0, 2.0))
+    assert value == pytest.approx(pair_product((0.7, -1.3)), rel=1e-15)
+    assert derivative == pytest.approx((-1.3 + 1.0) * 1.0 + (0.7 + math.cos(-1.3)) * 2.0, rel=1e-12)
+
+
+def test_the_seed_scales_a_container_gradient():
+    gradient = astgrad.grad(scalar_dict)({"a": 1.5, "b": -2.0}, d_out=2.0)
+    assert gradient == pytest.approx({"a": -12.0, "b": 4.5})
+
+
+def test_arrays_still_take_the_code_written_for_arrays():
+    def first_times_last(x):
+        return x[0] * x[-1]
+
+    d_f = astgrad.grad(first_times_last)
+    assert d_f((2.0, 5.0, 3.0)) == (3.0, 0.0, 2.0)
+    assert astgrad.source(d_f).splitlines()[0] == "def d_first_times_last(x_0, x_2, d_out=1.0):"
+    assert_close(d_f(np.array([2.0, 5.0, 3.0])), np.array([3.0, 0.0, 2.0]))
+    assert "unindex" in astgrad.source(d_f)  # the source shown is that of the latest call
+
+
+def test_each_structure_gets_its_own_code_named_after_the_users_variables():
+    d_loss = astgrad.grad(dense_loss, wrt="params")
+    d_loss(PARAMS, X, Y)
+    text = astgrad.source(d_loss)
+    assert text.splitlines()[0] == "def d_dense_loss(W, b, x, y, d_out=1.0):"
+    assert text.splitlines()[-1] == "    return d_W, d_b"
+    d_two = astgrad.grad(two_layers, wrt="layers")
+    d_two(LAYERS, X)
+    assert astgrad.source(d_two).splitlines()[0] == "def d_two_layers(W, b, layers_1_W, layers_1_b, x, d_out=1.0):"
+
+
+def test_a_function_whose_unpacking_waits_for_the_call_still_checks_wrt_at_once():
+    with pytest.raises(ValueError) as error:
+        astgrad.grad(pair_product, wrt="q")
+    assert str(error.value) == "wrt='q' is not a parameter of pair_product; its parameters are ('p',)"
+    d_pair = astgrad.grad(pair_product)
+    assert d_pair.__name__ == "d_pair_product"
+    with pytest.raises(astgrad.NotStraightLineError) as refused:  # a number cannot be unpacked
+        d_pair(2.0)
+    assert refused.value.reason == "cannot unpack this value into 2 names"
+
+
+def loss_and_prediction(params, x, y):
+    prediction = np.tanh(x @ params["W"] + params["b"])
+    return np.sum((prediction - y) ** 2), prediction
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_has_aux_with_a_container_returns_the_gradient_in_its_structure_and_the_aux(mode):
+    gradient, prediction = astgrad.grad(loss_and_prediction, wrt="params", mode=mode, has_aux=True)(PARAMS, X, Y)
+    assert_same_tree(gradient, tree_difference(dense_loss, (PARAMS, X, Y), 0))
+    assert_close(prediction, np.tanh(X @ PARAMS["W"] + PARAMS["b"]), rtol=1e-15)
+    (value, aux), gradient = astgrad.value_and_grad(loss_and_prediction, wrt=0, mode=mode, has_aux=True)(PARAMS, X, Y)
+    assert value == pytest.approx(dense_loss(PARAMS, X, Y), rel=1e-12)
+    assert_close(aux, prediction, rtol=1e-15)
+    assert_same_tree(gradient, tree_difference(dense_loss, (PARAMS, X, Y), 0))
