@@ -169,8 +169,8 @@ def all_equations(body):
 
 
 def has_branches(body):
-    """Whether a block has branches or loops."""
-    return any(isinstance(statement, (Branch, Loop)) for statement in body)
+    """Whether a block has branches, loops or lists (statements the straight-line paths do not take)."""
+    return any(isinstance(statement, (Branch, Loop, NewStack, Push, Pop)) for statement in body)
 
 
 def reads_of(body):

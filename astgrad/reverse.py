@@ -82,7 +82,7 @@ class Sweep:
         self.adjoint_name = _higher_order_name if program.primal_params else _first_order_name
         self.seed = self.adjoint_name(namespace, SEED[len("d_"):])
         self.active = active_names(program, wrt, policy.zero_adjoint)
-        self.saves = Saves(namespace)
+        self.saves = Saves(namespace, outside=frozenset(id(s) for s in program.body if isinstance(s, Pop)))
         self.loops = has_branches(program.body)
         self.lines = primal_block(program.body, saves=self.saves) if self.loops else policy.primal_lines(program)
         self.last_primal = self.lines[-1] if self.lines else None
@@ -124,6 +124,10 @@ class Sweep:
         """
         where = statement.origin + (None, None)
         if isinstance(statement, Pop) and statement.stack in self.active:
+            if statement.stack not in self.adjoint:  # popped outside a loop: its adjoint starts empty here
+                self.adjoint[statement.stack] = self._adjoint_name_of(statement.stack)
+                self.lines.append(Line(self.adjoint[statement.stack], gast.List(elts=[], ctx=gast.Load()), ADJOINT,
+                                       where))  # fmt: skip
             adjoint = self.adjoint.get(statement.target)
             pushed = name(adjoint) if adjoint is not None else gast.Constant(value=0.0, kind=None)
             self.lines.append(Line((), stack_call(self.adjoint[statement.stack], "append", pushed), ADJOINT, where))
@@ -313,19 +317,20 @@ class Saves:
     recompute = False
     made = frozenset()
 
-    def __init__(self, namespace, stacks=None):
+    def __init__(self, namespace, stacks=None, outside=frozenset()):
         self.namespace = namespace
         self.stacks = {} if stacks is None else stacks
+        self.outside = outside  # the pops outside any loop: their values keep their names, nothing is saved
 
     def recomputing(self, made=frozenset()):
         """The view for a body computed again; the lists it `made` are made again (theirs are not saves)."""
-        view = Saves(self.namespace, self.stacks)
+        view = Saves(self.namespace, self.stacks, self.outside)
         view.recompute = True
         view.made = made
         return view
 
     def saved_pop(self, pop):
-        return self.stack(pop, pop.target)
+        return None if id(pop) in self.outside else self.stack(pop, pop.target)
 
     def counter(self, loop):
         """The name counting a while loop's iterations: ``iterations``."""

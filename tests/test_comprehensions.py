@@ -77,6 +77,25 @@ def squared(v):
     return v * v
 
 
+def appended_outside_a_loop(a, b):
+    ys = []
+    ys.append(a * b)
+    ys.append(math.sin(b))
+    return sum(ys) * a
+
+
+def two_lists(a):
+    ys = [a * k for k in range(3)]
+    zs = [math.sin(a + k) for k in range(2)]
+    return sum(ys) * max(zs)
+
+
+def a_list_nothing_reads(a):
+    ys = []
+    ys.append(a)
+    return a * 2.0
+
+
 @pytest.mark.parametrize("fn, args, wrt, gradient", [
     (weighted_sines, (0.7, 0.2, (1.0, 2.0, 0.5), (0.3, -0.4, 0.9)), (0, 1), None),
     (squares_of_a_list_comprehension, (0.9,), None, [2 * 0.9 * 6]),
@@ -90,9 +109,13 @@ def squared(v):
     (tuple_targets, (0.6, [(1.0, 2.0), (3.0, -1.0)]), (0,), None),
     (over_a_parameter_count, (0.6, 3), (0,), [1 + 1 / 2 + 1 / 3]),
     (a_helper_in_the_element, (0.3,), None, [2 * (0.3 + 1.3 + 2.3)]),
+    (appended_outside_a_loop, (0.7, 0.4), None, [2 * 0.7 * 0.4 + math.sin(0.4), 0.7 * (0.7 + math.cos(0.4))]),
+    (two_lists, (0.4,), None, [3 * math.sin(1.4) + 1.2 * math.cos(1.4)]),
+    (a_list_nothing_reads, (0.3,), None, [2.0]),
 ], ids=["sum of a generator over zip", "sum of a list comprehension", "append in a loop, then sum",
         "an if filter", "max and min", "enumerate", "list(...) of a generator", "sum / len",
-        "the target shadows a parameter", "tuple targets", "range(n)", "a helper in the element"])  # fmt: skip
+        "the target shadows a parameter", "tuple targets", "range(n)", "a helper in the element",
+        "appended outside a loop", "two lists", "a list nothing reads"])  # fmt: skip
 def test_comprehensions_in_every_mode(fn, args, wrt, gradient):
     check_every_mode(fn, args, gradient=gradient, wrt=wrt)
 
@@ -105,6 +128,24 @@ def test_the_value_is_pythons_own_sum_of_the_same_terms():
 
     value, _ = astgrad.value_and_grad(total, wrt=0)(1.0, terms)
     assert value == total(1.0, terms) == sum(terms)
+
+
+def appended_in_a_while_loop(a):
+    ys = []
+    x = a
+    while x < 5.0:
+        x = x * 1.5 + 0.1
+        ys.append(x * x)
+    return sum(ys)
+
+
+def test_a_list_appended_in_a_while_loop():
+    fn = appended_in_a_while_loop
+    gradient = astgrad.grad(fn)(1.2)
+    assert_close(gradient, central_difference(fn, [1.2], 0), rtol=1e-7)
+    assert_close(astgrad.grad(fn, mode="forward")(1.2), gradient, rtol=1e-12)
+    value, _ = astgrad.value_and_grad(fn)(1.2)
+    assert value == fn(1.2)
 
 
 def test_ties_of_max_share_the_gradient():
