@@ -102,6 +102,7 @@ REJECTED = {
     gast.JoinedStr: ("an f-string", OUTSIDE),
 }
 
+COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp)  # accepted as a call's one argument (desugar makes a loop)
 ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
@@ -335,8 +336,9 @@ def _is_method_call(value, method, count):
 
 def is_list_statement(statement):
     """``ys = []`` or ``ys.append(value)``: a list the function builds (a stack's statements in generated code)."""
-    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name):
-        return isinstance(statement.value, gast.List) and not statement.value.elts
+    if isinstance(statement, gast.Assign):
+        one_name = len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name)
+        return one_name and isinstance(statement.value, gast.List) and not statement.value.elts
     return isinstance(statement, gast.Expr) and (
         isinstance(statement.value, gast.Call)
         and isinstance(statement.value.func, gast.Attribute)
@@ -478,7 +480,7 @@ def _check_expression(expression, location, is_bound=False):
             _check_call(node, location)
             children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
             stack.extend((child, False) for child in reversed(children))
-            if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], (gast.ListComp, gast.GeneratorExp)):
+            if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], COMPREHENSIONS):
                 _check_comprehension(node.args[0], location)
                 continue
             stack.extend((child, True) for child in reversed(_call_arguments(node)))

@@ -313,7 +313,8 @@ def _filled(items, comprehension, where, taken, outside):
     element = renamed.visit(copying.deepcopy(comprehension.elt))
     append = gast.Call(func=gast.Attribute(value=_load(items, where), attr="append", ctx=gast.Load()), args=[element],
                        keywords=[])  # fmt: skip
-    body = [_located(gast.copy_location(gast.Expr(value=_located(append, comprehension)), comprehension), comprehension)]
+    statement = gast.copy_location(gast.Expr(value=_located(append, comprehension)), comprehension)
+    body = [_located(statement, comprehension)]
     for generator in reversed(comprehension.generators):
         for condition in reversed(generator.ifs):
             body = [gast.copy_location(gast.If(test=renamed.visit(copying.deepcopy(condition)), body=body, orelse=[]),

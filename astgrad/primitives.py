@@ -378,7 +378,8 @@ list_rule("y = min(xs)",                                xs="runtime.tie_shares(d
           tangent="runtime.tied_tangent(d_xs, y, xs)")
 list_rule("y = np.stack(xs)",                           xs="list(d_y)", tangent="np.stack(d_xs)")
 list_rule("y = np.array(xs) | np.asarray",              xs="list(d_y)", tangent="np.array(d_xs)")
-list_rule("ys = list(x)",                               x="np.array(d_ys)", tangent="list(d_x)", lists=(), makes_list=True)
+list_rule("ys = list(x)",                               x="np.array(d_ys)", tangent="list(d_x)", lists=(),
+          makes_list=True)
 list_rule("ys = runtime.repeated(x, xs)",               x="sum(d_ys)", xs=ZERO, tangent="runtime.repeated(d_x, xs)",
           makes_list=True)
 list_rule("ys = runtime.tie_shares(g, y, xs)",          g="runtime.tied_tangent(d_ys, y, xs)", y=ZERO, xs=ZERO,
