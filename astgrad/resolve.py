@@ -584,6 +584,15 @@ class _Resolver:
 
     # ---- calls ---------------------------------------------------------------------------
     def _Call(self, node, scope, context):
+        owner = node.func.value if isinstance(node.func, gast.Attribute) else None
+        if isinstance(owner, gast.Name) and owner.id in scope.lists:
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                node,
+                f"`{owner.id}.{node.func.attr}(...)`: a list the function builds is only appended to, and read "
+                "whole by `sum`, `max`, `min`, `len`, `np.stack` or `np.array`",
+                hint=f"read it whole, e.g. `np.stack({owner.id})`, and take what you need from the result",
+            )
         if isinstance(node.func, gast.Attribute) and self._is_instance(node.func.value, scope):
             return self._instance_method_call(node, scope, context)
         if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func, scope):

@@ -128,6 +128,8 @@ CASES = [
          ("`ys`", "read only as a whole")),
     Case("append to a parameter", B.appends_to_a_parameter, "append-parameter", UnsupportedSyntaxError, "xs.append",
          ("`xs.append(...)`", "did not make")),
+    Case("built list popped", B.pops_a_built_list, "list-popped", UnsupportedSyntaxError, "ys.pop()",
+         ("`ys.pop(...)`", "only appended to")),
     Case("list read twice", B.reads_a_list_twice, "list-twice", UnsupportedSyntaxError, "max(ys)",
          ("`ys`", "second time")),
     Case("list concatenated", B.concatenates_a_list, "list-concatenated", UnsupportedSyntaxError, "ys)) + t",

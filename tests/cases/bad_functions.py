@@ -90,6 +90,13 @@ def appends_to_a_parameter(x, xs):
     return x
 
 
+def pops_a_built_list(x):
+    t = x * 3.0
+    ys = [x * k for k in range(3)]
+    y = ys.pop()  # MARK: list-popped
+    return y + t
+
+
 def reads_a_list_twice(x):
     t = x * 3.0
     ys = [x * k for k in range(3)]
