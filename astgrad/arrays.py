@@ -124,7 +124,7 @@ class ArrayPolicy:
         adjoint must first be written out as an array.
         """
         shapes, target = self.shapes, equation.target
-        read = frozenset().union(*(shapes[n] for n in _variables_in(partial, equation)))
+        read = frozenset().union(*(shapes[n] for n in variables_in(partial, equation)))
         whole = shapes[target]
         if not read and shapes[variable] == whole:
             return "uniform"
@@ -191,7 +191,7 @@ class ArrayPolicy:
                 and equation.rule.form == "partial"
                 and all(
                     self._sums_back_itself(a) or self.shapes[a] != self.shapes[variable] or self._summed_later(a)
-                    for a in _names_read(equation)
+                    for a in names_read(equation)
                     if a in self.active
                 )
             )
@@ -331,13 +331,13 @@ class ArrayPolicy:
         return gast.Call(func=self.namespace.reference(helper), args=list(args), keywords=[])
 
 
-def _variables_in(term, equation):
+def variables_in(term, equation):
     """The program's names (the equation's inputs and target) that `term` reads."""
     variables = {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)} | {equation.target}
     return {n.id for n in gast.walk(term) if isinstance(n, gast.Name) and n.id in variables}
 
 
-def _names_read(equation):
+def names_read(equation):
     return [a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)]
 
 

@@ -61,7 +61,8 @@ def eliminate_common_subexpressions(program):
 def _with_branches(program):
     """The same for a body with branches (no merged value is renamed to a later user's name)."""
     representative = {}
-    _nested_representatives(program.body, {}, representative, _merge_targets(program.body))
+    kept_apart = _merge_targets(program.body)
+    _nested_representatives(program.body, {}, representative, kept_apart, _loop_headers(program.body))
     if not representative:
         return program
     loads = _NameLoads(representative)
@@ -70,33 +71,46 @@ def _with_branches(program):
 
 
 def _merge_targets(body):
-    """The names a branch merges or a loop carries: their equations stay.
-
-    A loop's header is among them: it names the value before the loop and each iteration's
-    after it, so a header computed as something else was before the loop is not that other name.
-    """
+    """The names a branch merges or a loop carries out of its body: their equations stay."""
     targets = set()
     for statement in body:
         if isinstance(statement, Branch):
             targets |= {target for target, _, _ in statement.merges}
             targets |= _merge_targets(statement.then) | _merge_targets(statement.orelse)
         elif isinstance(statement, Loop):
-            targets |= {header for header, _, _ in statement.carried}
             targets |= {end.id for _, _, end in statement.carried if isinstance(end, gast.Name)}
             targets |= _merge_targets(statement.body)
     return targets
 
 
-def _nested_representatives(body, first_by_key, representative, merge_targets):
+def _loop_headers(body):
+    """The loops' header names, at any depth.
+
+    A header names the value before its loop and each iteration's after it (a loop may keep
+    the name of the value it starts from): it is neither merged into an equal earlier value
+    nor a value a later equal computation may read instead of computing it.
+    """
+    headers = set()
+    for statement in body:
+        if isinstance(statement, Branch):
+            headers |= _loop_headers(statement.then) | _loop_headers(statement.orelse)
+        elif isinstance(statement, Loop):
+            headers |= {header for header, _, _ in statement.carried} | _loop_headers(statement.body)
+    return headers
+
+
+def _nested_representatives(body, first_by_key, representative, merge_targets, headers):
     for statement in body:
         if isinstance(statement, STACK_STATEMENTS):
             continue
         if isinstance(statement, Loop):
-            _nested_representatives(statement.body, dict(first_by_key), representative, merge_targets)
+            _nested_representatives(statement.body, dict(first_by_key), representative, merge_targets, headers)
             continue
         if isinstance(statement, Branch):
             for block in (statement.then, statement.orelse):
-                _nested_representatives(block, dict(first_by_key), representative, merge_targets)
+                _nested_representatives(block, dict(first_by_key), representative, merge_targets, headers)
+            continue
+        if statement.target in headers:
             continue
         key = (statement.rule, _key(statement.value, representative))
         first = first_by_key.setdefault(key, statement.target)

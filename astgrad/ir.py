@@ -707,7 +707,13 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
             lines.append(Line(stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where))
             append = gast.Attribute(value=name(stack), attr="append", ctx=gast.Load())
             pushes.append(Line((), gast.Call(func=append, args=[name(header)], keywords=[]), PRIMAL, where))
-    body = pushes + primal_block(loop.body, temporaries, saves, in_loop=True) + carried_copies(loop, where)
+    kept = []  # the values a loop saves at the end of each iteration, for its reversed loop
+    if saves is not None:
+        for value in saves.values(loop):
+            stack = saves.stack(loop, value)
+            lines.append(Line(stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where))
+            kept.append(Line((), stack_call(stack, "append", name(value)), PRIMAL, where))
+    body = pushes + primal_block(loop.body, temporaries, saves, in_loop=True) + kept + carried_copies(loop, where)
     if loop.test is None:
         iterable = range_call(loop, saves.namespace if saves else None)
         lines.append(ForLoop(loop.target, iterable, tuple(body), where))
@@ -732,6 +738,9 @@ class NoSaves:
         self.made = made  # the lists a body computed again makes again
 
     def pushed(self, loop):
+        return ()
+
+    def values(self, loop):
         return ()
 
     def saved_pop(self, pop):

@@ -27,18 +27,23 @@ before the array decisions).
 """
 
 import copy
+import operator
 
 import gast
+import numpy as np
 
 from . import runtime
+from .arrays import NUMBER, _constant_times, _folded, names_read, variables_in
 from .errors import Location, UnsupportedSyntaxError
 from .ir import (
-    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop, NewStack, Pop, Push,
-    active_names, body_defines, each_input, has_branches, made_in_branch, not_differentiable, number_check, origin,
-    parameter, primal_block, range_call, reads_of, return_line, stack_call, unsupported, zero_gradient,
+    ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop,
+    NewStack, Pop, Push, active_names, all_equations, atoms, body_defines, each_input, has_branches, made_in_branch,
+    not_differentiable, number_check, origin, parameter, primal_block, range_call, read_in, reads_of, return_line,
+    stack_call, test_names, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO, makes_list
+from .shapes import read_by_templates, structured_shape_classes
 from .templates import instantiate
 
 SEED = "d_out"
@@ -82,7 +87,8 @@ class Sweep:
         self.adjoint_name = _higher_order_name if program.primal_params else _first_order_name
         self.seed = self.adjoint_name(namespace, SEED[len("d_"):])
         self.active = active_names(program, wrt, policy.zero_adjoint)
-        self.saves = Saves(namespace, outside=frozenset(id(s) for s in program.body if isinstance(s, Pop)))
+        self.saves = Saves(namespace, saved=_values_to_save(program, self.active) if program.arrays else None,
+                           outside=frozenset(id(s) for s in program.body if isinstance(s, Pop)))
         self.loops = has_branches(program.body)
         self.lines = primal_block(program.body, saves=self.saves) if self.loops else policy.primal_lines(program)
         self.last_primal = self.lines[-1] if self.lines else None
@@ -188,13 +194,17 @@ class Sweep:
             if h not in self.adjoint:  # the start value does not reach the end value
                 self.adjoint[h] = self.adjoint_names[h]
                 self.lines.append(Line(self.adjoint[h], zero(h), ADJOINT, where))
-        pops = [
+        ends = _ends_kept_in_headers(loop, self.saves.pushed(loop))
+        saved = self.saves.values(loop)
+        again = [s for s in loop.body if not (isinstance(s, Equation) and (s.target in ends or s.target in saved))]
+        read = reads_of(again).union(*(read_in(line) for line in self.lines))
+        pops = [Line(end, name(h), PRIMAL, where) for end, h in ends.items() if end in read] + [
             Line(h, gast.Call(func=gast.Attribute(value=name(self.saves.stack(loop, h)), attr="pop", ctx=gast.Load()),
                               args=[], keywords=[]), PRIMAL, where)
-            for h in self.saves.pushed(loop)
+            for h in self.saves.pushed(loop) + list(saved)
         ]  # fmt: skip
         made = frozenset(s.stack for s in _statements(loop.body) if isinstance(s, NewStack))  # built again
-        body = pops + primal_block(loop.body, saves=self.saves.recomputing(made)) + self.lines
+        body = pops + primal_block(again, saves=self.saves.recomputing(made)) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
         self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
         if loop.test is None:
@@ -317,14 +327,15 @@ class Saves:
     recompute = False
     made = frozenset()
 
-    def __init__(self, namespace, stacks=None, outside=frozenset()):
+    def __init__(self, namespace, stacks=None, saved=None, outside=frozenset()):
         self.namespace = namespace
         self.stacks = {} if stacks is None else stacks
+        self.saved = {} if saved is None else saved  # id(loop) -> the values of its body it saves
         self.outside = outside  # the pops outside any loop: their values keep their names, nothing is saved
 
     def recomputing(self, made=frozenset()):
         """The view for a body computed again; the lists it `made` are made again (theirs are not saves)."""
-        view = Saves(self.namespace, self.stacks, self.outside)
+        view = Saves(self.namespace, self.stacks, self.saved, self.outside)
         view.recompute = True
         view.made = made
         return view
@@ -339,6 +350,10 @@ class Saves:
             self.stacks[key] = self.namespace.fresh("iterations")
         return self.stacks[key]
 
+    def values(self, loop):
+        """The values of the body pushed at the end of each iteration (`_values_to_save`): ``tanh_stack``."""
+        return self.saved.get(id(loop), ())
+
     def pushed(self, loop):
         read = reads_of(loop.body)
         return [h for h, _, _ in loop.carried if h in read]
@@ -348,6 +363,57 @@ class Saves:
         if key not in self.stacks:
             self.stacks[key] = self.namespace.fresh(header + "_stack")
         return self.stacks[key]
+
+
+def _values_to_save(program, active):
+    """id(loop) -> the values each loop of array code saves on a stack instead of computing them again.
+
+    Those the reversed body needs (its adjoint templates read them, or a value
+    computed again from them) that are expensive to compute: any NumPy
+    function or matrix product (``tanh`` in ``h = np.tanh(W @ h + b) * 2``),
+    not an operator on elements, an index or a length, which are computed
+    again. A value equal to a header's end value is taken from the header
+    (`_ends_kept_in_headers`); values in the body's branches and inner loops
+    are computed again.
+    """
+    saved = {}
+    for loop in (s for s in _statements(program.body) if isinstance(s, Loop)):
+        equations = [s for s in loop.body if isinstance(s, Equation)]
+        ends = {end.id for _, _, end in loop.carried if isinstance(end, gast.Name)}
+        needed = read_by_templates(((e, e.rule) for e in all_equations(loop.body)), active)
+        needed |= reads_of([s for s in loop.body if not isinstance(s, Equation)])
+        values = []
+        for equation in reversed(equations):
+            if equation.target not in needed or equation.target in ends:
+                continue
+            if _cheap(equation.rule):
+                needed |= {a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)}
+            else:
+                values.append(equation.target)
+        if values:
+            saved[id(loop)] = tuple(reversed(values))
+    return saved
+
+
+def _cheap(rule):
+    """Whether computing a value again costs less than saving it: an operator on elements, an index, a length."""
+    return (rule.is_operator and rule.elementwise) or rule.fn in (operator.getitem, len, np.shape, np.size, np.ndim)
+
+
+def _ends_kept_in_headers(loop, pushed):
+    """End value -> its header, for the end values the reversed loop takes from their header instead of computing.
+
+    At the top of each reversed iteration a header that is popped still holds
+    the value it had at the end of that iteration (after the loop, the last
+    one; then the one popped by the iteration after it), so ``h_1 = h`` before
+    ``h = h_stack.pop()`` gives the end value that an equation of the body
+    computed (``h_1 = np.tanh(...)``), without computing it again.
+    """
+    computed = {s.target for s in loop.body if isinstance(s, Equation)}
+    return {
+        end.id: h for h, _, end in loop.carried
+        if h in pushed and isinstance(end, gast.Name) and end.id in computed
+    }  # fmt: skip
 
 
 def _statements(body):
@@ -422,38 +488,129 @@ class PlainPolicy:
 
 
 class ControlFlowArrayPolicy(PlainPolicy):
-    """Array code with loops or branches: every elementwise contribution is unbroadcast to its input's shape.
+    """Array code with loops or branches: an elementwise contribution is unbroadcast where shapes may differ.
 
-    The shape analysis that leaves out the unneeded ``unbroadcast`` calls of
-    straight-line array code does not follow values around loops, so here each
-    one is made (a state whose shape changes after the first iteration is then
-    right too). The arguments are checked first, before a loop can overwrite
-    them; an array output's seed after the primal sweep.
+    The shape classes follow values around loops and branches
+    (`shapes.structured_shape_classes`): a header whose shape is loop
+    invariant keeps its initial value's class, one whose shape changes after
+    the first iteration gets a class of its own, so its contributions are
+    unbroadcast. As in straight-line code (`arrays.ArrayPolicy`), no
+    ``unbroadcast`` goes to an input of the target's class, to a matrix
+    product read once (its adjoint helpers sum back themselves), or to a
+    value whose adjoint passes on only to inputs summed back anyway; and the
+    adjoint of a full sum stays the number it is (``d_power = d_sum * 0.5``)
+    until an input needs the array. The arguments are checked first, before a
+    loop can overwrite them; an array output's seed after the primal sweep (a
+    number output takes any seed).
     """
 
     def __init__(self, program, wrt, with_value, namespace):
         super().__init__(program)
         self.wrt, self.namespace = wrt, namespace
         self.reduced = set()  # the variables given an adjoint by a reduction's (an array, 0-d for a number)
+        self.shapes = structured_shape_classes(program)
+        self.producers, self.blocks = {}, {}  # target -> its equation, and the block holding it
+        for block in _blocks(program.body):
+            for statement in block:
+                if isinstance(statement, Equation):
+                    self.producers[statement.target], self.blocks[statement.target] = statement, id(block)
+        self.uses, self.exact = _uses_and_exact(program, wrt)
+        self.active = active_names(program, wrt)
+        self.numbers = set()  # variables whose adjoint is a number standing for its broadcast to their shape
+        self.summed_later = {}
 
     def seeded(self, sweep, output):
         wrt = [name(p) for p in self.wrt]
         check = gast.Call(func=self.namespace.reference(runtime.checked_arguments), args=[name(sweep.seed)] + wrt,
                           keywords=[])  # fmt: skip
         sweep.lines.insert(0, Line(sweep.seed, check, CHECK))
-        if output is not None:
+        if output is not None and self.shapes[output]:
             seed_check = gast.Call(func=self.namespace.reference(runtime.checked_seed),
                                    args=[name(output), name(sweep.seed)], keywords=[])  # fmt: skip
             sweep.lines.append(Line(sweep.seed, seed_check, CHECK))
 
+    def before(self, sweep, equation, terms):
+        """A number adjoint is written out as the array it stands for before an input needs that array."""
+        target = equation.target
+        if target in self.numbers and not all(self._stays_whole(equation, v, t) for v, t in terms):
+            self.numbers.discard(target)
+            like = gast.Call(func=self.namespace.reference(runtime.broadcast_like),
+                             args=[name(sweep.adjoint[target]), name(target)], keywords=[])  # fmt: skip
+            sweep.lines.append(Line(sweep.adjoint[target], like, ADJOINT, origin(equation)))
+
+    def _stays_whole(self, equation, variable, term):
+        """Whether ``d_T * partial`` for a number ``d_T`` is right: the partial has the target's whole shape,
+        or is a number and `variable`'s adjoint may be a number too."""
+        if equation.rule.form != "partial" or not equation.rule.elementwise:
+            return False
+        read = frozenset().union(*(self.shapes[n] for n in variables_in(term, equation)))
+        if read == self.shapes[equation.target]:
+            return True
+        return not read and self.shapes[variable] == self.shapes[equation.target] and self._may_be_number(
+            variable, equation)
+
+    def _may_be_number(self, variable, equation):
+        """Whether `variable`'s adjoint may be a number standing for its broadcast: it is read once, by
+        `equation`, in the block computing it, and no loop, branch, stack or caller needs its exact shape."""
+        return (
+            variable in self.producers and variable not in self.exact and self.uses.get(variable) == 1
+            and self.blocks[variable] == self.blocks.get(equation.target)
+        )  # fmt: skip
+
     def contribution(self, sweep, equation, variable, term):
-        term, kind = super().contribution(sweep, equation, variable, term)
-        if equation.rule.form == "partial" or getattr(equation.rule, "elementwise", False):
-            term = gast.Call(func=self.namespace.reference(runtime.unbroadcast), args=[term, name(variable)],
-                             keywords=[])  # fmt: skip
-        elif equation.rule.reduction:
+        rule, target, shapes = equation.rule, equation.target, self.shapes
+        if rule.spreads_adjoint and not shapes[target] and self._may_be_number(variable, equation):
+            self.numbers.add(variable)  # a full sum's adjoint: the number v of np.broadcast_to(v, np.shape(x))
+            return term.args[0], NUMBER
+        if target in self.numbers and rule.form == "partial" and _constant_times(term):
+            term = _folded(name(sweep.adjoint[target]), term)  # 2 * d_power * diff: one pass over the array
+        else:
+            term, _ = super().contribution(sweep, equation, variable, term)
+        if target in self.numbers and not _array_names_in(term, equation, shapes) and self._may_be_number(
+                variable, equation):
+            self.numbers.add(variable)  # still a number: d_T * 0.5
+            return term, NUMBER
+        if rule.form == "partial" or getattr(rule, "elementwise", False):
+            if shapes[variable] != shapes[target] and not self._sums_back_itself(variable) and not self._summed_later(
+                    variable):
+                term = gast.Call(func=self.namespace.reference(runtime.unbroadcast), args=[term, name(variable)],
+                                 keywords=[])  # fmt: skip
+        elif rule.reduction:
             self.reduced.add(variable)
-        return term, kind
+        return term, None
+
+    def accumulated(self, sweep, variable, position, kind, first):
+        if not first or kind != NUMBER:  # added to an array (a loop's zero): an array
+            self.numbers.discard(variable)
+
+    def _sums_back_itself(self, variable):
+        """A matrix product read once: the matmul adjoint helpers sum a broadcast ``d_z`` back themselves."""
+        equation = self.producers.get(variable)
+        return (equation is not None and equation.rule.sums_back and self.uses.get(variable) == 1
+                and variable not in self.exact)  # fmt: skip
+
+    def _summed_later(self, variable):
+        """Whether `variable`'s adjoint may stay of a larger shape: it passes on only to inputs summed back anyway.
+
+        As `arrays.ArrayPolicy._summed_later` (``total`` in ``total + b``,
+        ``total`` being ``W @ h + U @ x``), for a value read once in the block
+        computing it, whose exact shape no loop, branch or stack needs.
+        """
+        if variable not in self.summed_later:
+            equation = self.producers.get(variable)
+            self.summed_later[variable] = (
+                equation is not None
+                and variable not in self.exact
+                and self.uses.get(variable) == 1
+                and equation.rule.elementwise
+                and equation.rule.form == "partial"
+                and all(
+                    self._sums_back_itself(a) or self.shapes[a] != self.shapes[variable] or self._summed_later(a)
+                    for a in names_read(equation)
+                    if a in self.active
+                )
+            )
+        return self.summed_later[variable]
 
     def gradients(self, sweep):
         """A number parameter's gradient through a reduction is a number again, not a 0-d array."""
@@ -463,6 +620,76 @@ class ControlFlowArrayPolicy(PlainPolicy):
             if p in self.reduced else gradient
             for p, gradient in zip(sweep.wrt, gradients)
         ]
+
+
+def _array_names_in(term, equation, shapes):
+    """The program's names of an array class that `term` reads."""
+    return {n for n in variables_in(term, equation) if shapes[n]}
+
+
+def _blocks(body):
+    """Every block of a body (the body, its branches' and loops' blocks), outermost first."""
+    yield body
+    for statement in body:
+        if isinstance(statement, Branch):
+            yield from _blocks(statement.then)
+            yield from _blocks(statement.orelse)
+        elif isinstance(statement, Loop):
+            yield statement.test_block
+            yield from _blocks(statement.body)
+
+
+def _uses_and_exact(program, wrt):
+    """(name -> how many times the program reads it, the names whose adjoints must have their exact shape).
+
+    Exact: the parameters, the output, loops' headers and their initial and
+    end values, merged names and their branches' values, and what stacks
+    push and pop: their adjoints are carried, merged or pushed as they are.
+    """
+    uses, exact = {}, set(wrt)
+
+    def read(atom):
+        if isinstance(atom, gast.Name):
+            uses[atom.id] = uses.get(atom.id, 0) + 1
+
+    def visit(body):
+        for statement in body:
+            if isinstance(statement, Branch):
+                for n in test_names(statement.test):
+                    read(name(n))
+                visit(statement.then)
+                visit(statement.orelse)
+                for target, *merged in statement.merges:
+                    exact.add(target)
+                    for atom in merged:
+                        read(atom)
+                        exact.update([atom.id] if isinstance(atom, gast.Name) else [])
+            elif isinstance(statement, Loop):
+                for atom in statement.bounds:
+                    read(atom)
+                for equation in statement.test_block:
+                    for atom in atoms(equation.rule, equation.inputs):
+                        read(atom)
+                visit(statement.body)
+                for header, *values in statement.carried:
+                    exact.add(header)
+                    for atom in values:
+                        read(atom)
+                        exact.update([atom.id] if isinstance(atom, gast.Name) else [])
+            elif isinstance(statement, Push):
+                read(statement.atom)
+                exact.update([statement.atom.id] if isinstance(statement.atom, gast.Name) else [])
+            elif isinstance(statement, Pop):
+                exact.add(statement.target)
+            elif isinstance(statement, Equation):
+                for atom in atoms(statement.rule, statement.inputs):
+                    read(atom)
+
+    visit(program.body)
+    for atom in _flat(program.output):
+        read(atom)
+        exact.update([atom.id] if isinstance(atom, gast.Name) else [])
+    return uses, exact
 
 
 def _adjoint_names(program, sweep):

@@ -285,8 +285,8 @@ def matmul_left_adjoint(d_z, x, y):
     with a larger `b`): it is summed back first, so the generated code need not
     keep the product alive only for its shape.
     """
-    if _is_matrix_product(d_z, x, y) and y.ndim == 2:  # the common case first: a layer's input
-        return d_z @ y.T
+    if _is_matrix_product(d_z, x, y):  # the common cases first: a layer's input, a matrix times a vector
+        return d_z @ y.T if y.ndim == 2 else np.multiply.outer(d_z, y)
     d_z = _summed_to(d_z, _product_shape(x, y))
     if np.ndim(x) == 0 or np.ndim(y) == 0:  # np.dot of a number multiplies
         return unbroadcast(d_z * y, x)

@@ -17,7 +17,7 @@ import numpy as np
 from . import runtime
 from .names import copy_atom, name, with_children
 from .rules import MARKERS, ZERO, returns_number
-from .ir import atoms, each_input
+from .ir import Branch, Loop, NewStack, Pop, Push, atoms, each_input
 
 
 class ShapeClasses(dict):
@@ -44,34 +44,107 @@ def shape_classes(program, rules):
     (unbroadcast) unless the input is known to have the output's shape already.
     Number constants broadcast without changing any shape.
     """
+    shapes, state = _new_classes(program)
+    for equation, rule in zip(program.equations, rules):
+        _classify(equation, rule, shapes, state)
+    return shapes
+
+
+def structured_shape_classes(program):
+    """The `ShapeClasses` of a program with loops and branches (its equations' own rules).
+
+    A loop's header has the class of its initial value when the body gives
+    its end value that class again (its shape is loop invariant, by
+    induction); else a class of its own, ``h'``, standing for its shape in the
+    iteration at hand (an RNN's state of shape ``(H, 1)`` meeting a batch),
+    which names no value. A merged name has its branches' class when both
+    give the same one, else one of its own.
+    """
+    shapes, state = _new_classes(program)
+    _classify_block(program.body, shapes, state)
+    return shapes
+
+
+def _new_classes(program):
     shapes = ShapeClasses()
     shapes.numpy_values = set()
-    is_numpy_module = numpy_test(program.namespace)
-    slices = {}  # (the sliced name's class, elements dropped) -> the first slice's class
-    within = {}  # a keepdims reduction -> the class of what it reduces, whose shape it broadcasts to
-    for equation, rule in zip(program.equations, rules):
-        names = [a.id for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
-        if _gives_numpy_value(equation.value, any(n in shapes.numpy_values for n in names), is_numpy_module):
-            shapes.numpy_values.add(equation.target)
-        classes = [shapes[n] for n in names]
-        union = frozenset().union(*classes)
-        if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not union):
-            shapes[equation.target] = frozenset()
-        elif rule.elementwise:
-            shapes[equation.target] = _without_kept_dims(union, within)
-        elif rule.fn in SHAPED_LIKE:  # a run-time helper of generated code: the shape of one of its inputs
-            like = equation.inputs[SHAPED_LIKE[rule.fn]]
-            shapes[equation.target] = shapes[like.id] if isinstance(like, gast.Name) else frozenset()
+    # slices: (the sliced name's class, elements dropped) -> the first slice's class;
+    # within: a keepdims reduction -> the class of what it reduces, whose shape it broadcasts to
+    state = {"is_numpy_module": numpy_test(program.namespace), "slices": {}, "within": {}}
+    return shapes, state
+
+
+def _classify_block(body, shapes, state):
+    for statement in body:
+        if isinstance(statement, Branch):
+            _classify_block(statement.then, shapes, state)
+            _classify_block(statement.orelse, shapes, state)
+            for target, *atoms_merged in statement.merges:
+                classes = [_atom_class(a, shapes) for a in atoms_merged if a is not None]
+                same = all(c == classes[0] for c in classes)
+                shapes[target] = classes[0] if classes and same else _own_class(target)
+        elif isinstance(statement, Loop):
+            _classify_loop(statement, shapes, state)
+        elif isinstance(statement, Pop):
+            shapes[statement.target] = _own_class(statement.target)
+        elif isinstance(statement, (Push, NewStack)):
+            continue
         else:
-            shapes[equation.target] = frozenset((equation.target,))
-            reduced = _reduced_keeping_dims(rule, equation.inputs)
-            if reduced is not None and shapes[reduced]:
-                within[equation.target] = shapes[reduced]
-            dropped = _dropped_by_slice(rule, equation.inputs)
-            if dropped is not None:  # x[1:] and x[:-1] have one shape: the first one's
-                key = (shapes[equation.inputs[0].id], dropped)
-                shapes[equation.target] = slices.setdefault(key, shapes[equation.target])
-    return shapes
+            _classify(statement, statement.rule, shapes, state)
+
+
+def _classify_loop(loop, shapes, state):
+    """The classes of a loop's names: its headers' to a fixpoint (each either its initial value's or its own)."""
+    varying = set()
+    while True:
+        for header, init, _ in loop.carried:
+            shapes[header] = _own_class(header) if header in varying else _atom_class(init, shapes)
+        for equation in loop.test_block:
+            _classify(equation, equation.rule, shapes, state)
+        _classify_block(loop.body, shapes, state)
+        changed = {h for h, _, end in loop.carried if h not in varying and _atom_class(end, shapes) != shapes[h]}
+        if not changed:
+            return
+        varying |= changed
+
+
+def _own_class(variable):
+    """A class standing for a shape no other name is known to share (``h'`` is no name of the program)."""
+    return frozenset((variable + "'",))
+
+
+def _atom_class(atom, shapes):
+    if isinstance(atom, gast.Name):
+        return shapes[atom.id]
+    if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, complex)):
+        return frozenset()
+    return _own_class(repr(id(atom)))
+
+
+def _classify(equation, rule, shapes, state):
+    """The class of one equation's target, from its inputs' classes."""
+    slices, within = state["slices"], state["within"]
+    names = [a.id for a in atoms(rule, equation.inputs) if isinstance(a, gast.Name)]
+    if _gives_numpy_value(equation.value, any(n in shapes.numpy_values for n in names), state["is_numpy_module"]):
+        shapes.numpy_values.add(equation.target)
+    classes = [shapes[n] for n in names]
+    union = frozenset().union(*classes)
+    if returns_number(rule, equation.inputs) or (rule.fn is operator.getitem and not union):
+        shapes[equation.target] = frozenset()
+    elif rule.elementwise:
+        shapes[equation.target] = _without_kept_dims(union, within)
+    elif rule.fn in SHAPED_LIKE:  # a run-time helper of generated code: the shape of one of its inputs
+        like = equation.inputs[SHAPED_LIKE[rule.fn]]
+        shapes[equation.target] = shapes[like.id] if isinstance(like, gast.Name) else frozenset()
+    else:
+        shapes[equation.target] = frozenset((equation.target,))
+        reduced = _reduced_keeping_dims(rule, equation.inputs)
+        if reduced is not None and shapes[reduced]:
+            within[equation.target] = shapes[reduced]
+        dropped = _dropped_by_slice(rule, equation.inputs)
+        if dropped is not None:  # x[1:] and x[:-1] have one shape: the first one's
+            key = (shapes[equation.inputs[0].id], dropped)
+            shapes[equation.target] = slices.setdefault(key, shapes[equation.target])
 
 
 def _reduced_keeping_dims(rule, inputs):
@@ -181,8 +254,14 @@ class Needed(set):
 
 def _read_by_templates(program, rules, active):
     """Names the derivative templates for the `active` inputs read, other than for their shapes."""
+    return read_by_templates(zip(program.equations, rules), active)
+
+
+def read_by_templates(equations_and_rules, active):
+    """Names the derivative templates of (equation, rule) pairs read for the `active` inputs, other than for
+    their shapes."""
     read = set()
-    for equation, rule in zip(program.equations, rules):
+    for equation, rule in equations_and_rules:
         if equation.target not in active:
             continue
         bound = dict(zip(rule.params, equation.inputs), **{rule.output: name(equation.target)})

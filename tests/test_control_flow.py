@@ -358,6 +358,49 @@ def test_an_rnn_over_time_steps_in_every_mode(batch):
     assert_close(np.reshape(hessian, (4, 4)), np.reshape(differences, (4, 4)), rtol=1e-5, atol=1e-7)
 
 
+def scaled_rnn(W, h, b, n):
+    for i in range(n):
+        h = np.tanh(W @ h + b) * 2.0
+    return np.sum(h**2)
+
+
+def test_a_loop_saves_what_is_expensive_to_compute_again_and_computes_no_step_twice():
+    source = astgrad.source(astgrad.grad(scaled_rnn, wrt=(0, 1, 2)))
+    primal, reversed_loop = source.split("for i in reversed(range(n)):")
+    assert "        tanh_stack.append(tanh)\n" in primal
+    assert reversed_loop.startswith("\n        h = h_stack.pop()\n        tanh = tanh_stack.pop()\n        d_tanh = d_h * 2.0\n")
+    assert "np.tanh" not in reversed_loop and " @ " not in reversed_loop
+    assert "unbroadcast(d_W_matmul_h_plus_b, b)" in reversed_loop  # b may be broadcast: its shape is not h's
+
+
+@pytest.mark.parametrize("batch", [None, 3], ids=["vectors", "a state broadcast to a batch after the first step"])
+def test_a_loop_saving_values_is_right_in_every_mode(batch):
+    r = np.random.default_rng(5)
+    column = (4,) if batch is None else (4, 1)
+    bias = (4,) if batch is None else (4, batch)
+    args = [r.normal(size=(4, 4)) * 0.4, r.normal(size=column), r.normal(size=bias) * 0.5, 3]
+    gradient = astgrad.grad(scaled_rnn, wrt=(0, 1, 2))(*args)
+    for i in range(3):
+        assert gradient[i].shape == args[i].shape
+        assert_close(gradient[i], central_difference(scaled_rnn, args, i), rtol=1e-6, atol=1e-9)
+    assert np.abs(gradient[1]).max() > 1e-2
+    value, with_value = astgrad.value_and_grad(scaled_rnn, wrt=(0, 1, 2))(*args)
+    assert value == scaled_rnn(*args)
+    for computed, expected in zip(with_value, gradient):
+        assert_close(computed, expected, rtol=0, atol=0)
+    forward = astgrad.grad(scaled_rnn, wrt=(0, 1, 2), mode="forward")(*args)
+    for computed, expected in zip(forward, gradient):
+        assert_close(computed, expected, rtol=1e-12, atol=1e-12)
+    of_b = astgrad.grad(scaled_rnn, wrt=2)
+    size = np.size(args[2])
+    differences = np.reshape([central_difference(lambda bb, j=j: np.ravel(of_b(*args[:2], bb, 3))[j], [args[2]], 0)
+                              for j in range(size)], (size, size))  # fmt: skip
+    assert_close(np.reshape(astgrad.hessian(scaled_rnn, wrt=2)(*args), (size, size)), differences, rtol=1e-5, atol=1e-7)
+    seed = np.ones(np.shape(args[2]))  # grad(grad(f)) with a seed of the inner gradient's shape: a sum of rows
+    second = astgrad.grad(of_b, wrt=2)(*args, 1.0, seed)
+    assert_close(np.ravel(second), differences.sum(axis=0), rtol=1e-5, atol=1e-7)
+
+
 def clipped(x, w):
     s = np.sum(w * x)
     if s > 0.0:
@@ -597,3 +640,22 @@ def test_a_number_parameter_of_array_code_with_a_loop_gets_a_number_gradient():
         d_x, d_k = astgrad.grad(doubles_then_means, mode=mode)(np.ones(3), 1.5)
         assert isinstance(d_k, float) and d_k == 3.0
         assert_close(d_x, [4.0, 4.0, 4.0], rtol=0, atol=0)
+
+
+def tanh_pair(a):
+    return (+a, math.tanh(-0.49))
+
+
+def computes_a_headers_start_again_after_its_loop(z):
+    x, d = tanh_pair(math.asinh(z))  # d starts as tanh(-0.49); the loop keeps its name for d
+    for i in range(3):
+        d = 0.12 + 0.6 * math.atan(z) + x
+    c, t = tanh_pair(2.0)  # tanh(-0.49) again: not the name the loop overwrote
+    return t * d
+
+
+def test_a_value_computed_again_after_a_loop_is_not_read_from_the_loops_header():
+    """cse once read `t` from the header holding `d` (random program 0:2005): a silent wrong gradient."""
+    z = 0.5
+    expected = math.tanh(-0.49) * (0.6 / (1 + z * z) + 1 / math.sqrt(1 + z * z))
+    check_every_mode(computes_a_headers_start_again_after_its_loop, [z], gradient=[expected])

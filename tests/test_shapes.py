@@ -153,3 +153,71 @@ def test_shape_calls_are_recognised_only_on_numpy_and_on_one_name():
 def test_numpy_test_knows_numpy_by_the_object_not_the_name():
     is_numpy = shapes.numpy_test(Namespace({"numpy_alias": np, "np": math}, {}))
     assert is_numpy("numpy_alias") and not is_numpy("np") and not is_numpy("undefined")
+
+
+# ---- around loops and branches ------------------------------------------------------------------
+def structured_classes_of(fn):
+    """{name: sorted shape class} of `fn`'s program with loops and branches."""
+    classes = shapes.structured_shape_classes(program_of(fn))
+    return {target: sorted(shape_class) for target, shape_class in classes.items()}
+
+
+def test_a_header_whose_shape_the_body_keeps_has_its_initial_value_s_class():
+    def f(x, n):
+        for i in range(n):
+            x = x - 0.1 * np.sin(x)
+        return np.sum(x)
+
+    classes = structured_classes_of(f)
+    assert classes["x"] == ["x"] and classes["x_1"] == ["x"]
+
+
+def test_a_header_another_argument_may_broadcast_is_not_its_initial_value_s_class():
+    def f(x, dt, n):
+        for i in range(n):
+            x = x + dt * np.sin(x)  # dt may be an array that x broadcasts to
+        return np.sum(x)
+
+    classes = structured_classes_of(f)
+    assert classes["x"] == ["x'"]
+    assert classes["x_1"] == ["dt", "x'"]
+
+
+def test_a_header_of_a_number_plus_numbers_stays_a_number_and_a_scaled_array_keeps_its_class():
+    def f(x, n):
+        total = 0.0
+        for i in range(n):
+            x = 0.5 * np.tanh(x)
+            total = total + np.sum(x)
+        return total
+
+    classes = structured_classes_of(f)
+    assert classes["total"] == [] and classes["total_1"] == []
+    assert classes["x"] == ["x"] and classes["x_1"] == ["x"]
+
+
+def test_a_state_whose_shape_may_change_after_the_first_iteration_gets_a_class_of_its_own():
+    def f(W, h, b, n):
+        for i in range(n):
+            h = np.tanh(W @ h + b)  # h of shape (H, 1) and b of (H, B): (H, B) from the first step on
+        return np.sum(h)
+
+    classes = structured_classes_of(f)
+    assert classes["h"] == ["h'"]  # no name of the program: it shares its shape with nothing known
+    assert classes["W_matmul_h"] == ["W_matmul_h"]
+    assert classes["h_1"] == ["W_matmul_h", "b"]
+
+
+def test_a_merged_name_has_its_branches_class_only_when_both_give_the_same():
+    def f(x, y, c):
+        if c > 0:
+            a = 2 * x
+            b = x
+        else:
+            a = x * 3
+            b = y
+        return np.sum(a * b)
+
+    classes = structured_classes_of(f)
+    assert classes["a"] == ["x"]
+    assert classes["b"] == ["b'"]

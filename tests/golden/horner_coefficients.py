@@ -13,8 +13,6 @@ def d_horner_coefficients(coeffs, x, d_out=1.0):
     d_y = d_out
     for i in reversed(range(len_coeffs)):
         y = y_stack.pop()
-        y_times_x = y * x
-        d_y_times_x = unbroadcast(d_y, y_times_x)
-        d_x = d_x + unbroadcast(d_y_times_x * y, x)
-        d_y = unbroadcast(d_y_times_x * x, y)
+        d_x = d_x + unbroadcast(d_y * y, x)
+        d_y = unbroadcast(d_y * x, y)
     return d_x

@@ -19,9 +19,8 @@ def d_weighted_squares(ws, xs, a, d_out=1.0):
         w = ws[i]
         x = xs[i]
         a_times_x = a * x
-        a_times_x_pow_2 = a_times_x ** 2
         d_prod = d_terms.pop()
-        d_a_times_x_pow_2 = unbroadcast(d_prod * w, a_times_x_pow_2)
-        d_a_times_x = unbroadcast(d_a_times_x_pow_2 * (2 * a_times_x), a_times_x)
+        d_a_times_x_pow_2 = d_prod * w
+        d_a_times_x = d_a_times_x_pow_2 * (2 * a_times_x)
         d_a = d_a + unbroadcast(d_a_times_x * x, a)
     return d_a
