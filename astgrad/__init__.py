@@ -14,6 +14,7 @@ from .jacobians import hvp, jacobian
 from .dataflow import graph
 from .errors import (
     AstgradError,
+    ArgumentsError,
     GradientCheckError,
     ArrayInputError,
     ContainerError,
@@ -46,6 +47,7 @@ __all__ = [
     "adjoint",
     "check_rule",
     "AstgradError",
+    "ArgumentsError",
     "UnsupportedSyntaxError",
     "GradientCheckError",
     "NotStraightLineError",

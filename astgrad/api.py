@@ -28,7 +28,7 @@ import gast
 
 from . import (
     batched, check, compile, cse, forward, ir, optimize, outputs, parse, primitives_doc, pytrees, rename, resolve,
-    reverse, rules, runtime, ssa, user_rules,
+    reverse, rules, runtime, ssa, user_rules, varargs,
 )
 from .arrays import ArrayPolicy
 from .errors import AstgradError, Location, NoDerivativeError, NonScalarOutputError
@@ -176,10 +176,15 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
     with _cache_lock:
         per_function = _cache_of(fn)
         if key not in per_function:
+            packed = None if rules.rules_for(fn) else _with_packed_parameters(fn, where)
             dispatcher = None
-            if not rules.rules_for(fn):  # a function with a rule of its own takes what the rule takes
-                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux, output)
-            if dispatcher is not None:
+            if packed is None and not isinstance(fn, varargs.PerCall) and not rules.rules_for(fn):
+                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux, output)  # a rule: what it takes
+            if isinstance(fn, varargs.PerCall):  # a derivative of a derivative, for each call's shape
+                per_function[key] = _per_call(fn.function, wrt, mode, kind, where, has_aux, output, of=fn)
+            elif packed is not None:  # *args or **kwargs: made at each call, for what they hold
+                per_function[key] = _per_call(packed, wrt, mode, kind, where, has_aux, output)
+            elif dispatcher is not None:
                 per_function[key] = dispatcher
             elif kind in ("hessian", "hvp"):  # the gradient first (cached too), then its derivative
                 first = _generated(fn, wrt, "reverse", "grad")
@@ -190,6 +195,89 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
                 target = user_rules.calling(fn) if rules.rules_for(fn) else fn
                 per_function[key] = _on_deep_stack(transform, target, wrt, mode, kind, where, has_aux, output)
         return per_function[key]
+
+
+def _with_packed_parameters(fn, where):
+    """The parsed `fn` if it has a ``*args`` or ``**kwargs`` parameter, else None."""
+    if isinstance(fn, varargs.PerCall) or getattr(fn, "__astgrad__", None) is not None:
+        return None
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is None or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
+    try:
+        function = _on_deep_stack(parse.read, fn, where)
+    except AstgradError:
+        return None  # transform raises it again, as for any function
+    return function if varargs.has_packed(function.tree) else None
+
+
+def _per_call(function, wrt, mode, kind, where, has_aux=False, output=None, of=None):
+    """A `varargs.PerCall` making the derivative of `function` for each call's ``*args`` and ``**kwargs``.
+
+    What the function's text alone decides is checked now: its syntax (for
+    the values its constant reads imply) and `wrt`, which names parameters
+    of the def (by default its positional ones), never ``*args`` or ``**kwargs``.
+    With `of` (the `PerCall` of a derivative of `function`), each shape's
+    derivative differentiates that derivative's code for the shape.
+    """
+    location = Location(function.filename)
+    try:
+        check.check(varargs.specialize(function, varargs.guessed_shape(function.tree)).function.tree, location)
+    except varargs.ArgumentsError:
+        pass  # a read the guessed shape does not provide: the call says whether it is one
+    names = _packed_wrt_names(function, wrt)
+    wrt = wrt if wrt is not None else names if len(names) != 1 else names[0]
+
+    def derivative(specialized):
+        read, unpacked = pytrees.candidates(specialized.tree) if of is None else ((), ())
+        if read or unpacked or of is None and pytrees.iterated(specialized.tree):  # it may take containers too (`def loss(params, *args)`): their dispatcher
+            signature = varargs.signature(specialized)
+            return _dispatcher_of(specialized, signature, unpacked, wrt, mode, kind, where, has_aux, output)
+        if kind in ("hessian", "hvp"):
+            first = _on_deep_stack(transform, specialized, wrt, "reverse", "grad", where)
+            return _on_deep_stack(transform, first, wrt, mode, kind, where)
+        return _on_deep_stack(transform, specialized, wrt, mode, kind, where, has_aux, output)
+
+    prefix = {"value_and_grad": "value_and_d_", "jvp": "jvp_", "hessian": "hessian_", "hvp": "hvp_"}.get(kind, "d_")
+    tangents = len(names) if kind in ("jvp", "hvp") else 0
+    name = prefix + (of.__name__ if of is not None else function.name)
+    return varargs.PerCall(function, derivative, name, tangents, of)
+
+
+def _packed_wrt_names(function, wrt):
+    """The parameters `wrt` names in a def with ``*args`` or ``**kwargs`` (None: its positional parameters)."""
+    args = function.tree.args
+    positional = [a.id for a in args.posonlyargs + args.args if a.id != function.instance]
+    named = varargs.named_parameters(function.tree)
+    items = wrt if isinstance(wrt, (tuple, list)) else tuple(positional) if wrt is None else (wrt,)
+    names = []
+    for item in items:
+        if isinstance(item, int):
+            if not -len(positional) <= item < len(positional):
+                raise ValueError(
+                    f"wrt={item} is out of range: {function.name} has positional parameters {tuple(positional)} "
+                    "(the values of *args are data)"
+                )
+            item = positional[item]
+        if item in varargs.packed(function.tree):
+            raise varargs.refuse_in_wrt(function, item)
+        if item == function.instance:
+            raise _instance_in_wrt(function, item)
+        if item not in named:
+            raise ValueError(f"wrt={item!r} is not a parameter of {function.name}; its parameters are {tuple(named)}")
+        names.append(item)
+    if not names:
+        vararg, kwarg = varargs.packed(function.tree)
+        raise Location(function.filename).error(
+            NoDerivativeError,
+            args.vararg or args.kwarg,
+            f"{function.name} has no parameter to differentiate: what `*{vararg}` and `**{kwarg}` hold is data"
+            if vararg and kwarg else f"{function.name} has no parameter to differentiate: what "
+            f"`{'*' + vararg if vararg else '**' + kwarg}` holds is data",
+            hint=f"give the value to differentiate a parameter of its own, e.g. `def {function.name}(x, "
+            f"{'*' + vararg if vararg else '**' + kwarg})`",
+        )
+    return tuple(names)
 
 
 def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None):
@@ -205,8 +293,13 @@ def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None
         function, (read, unpacked) = _on_deep_stack(_read_candidates, fn, where)
     except AstgradError:
         return None  # transform raises it again, as for any function
-    if not read and not unpacked:
+    if not read and not unpacked and not pytrees.iterated(function.tree):
         return None
+    return _dispatcher_of(function, inspect.signature(fn), unpacked, wrt, mode, kind, where, has_aux, output)
+
+
+def _dispatcher_of(function, signature, unpacked, wrt, mode, kind, where, has_aux=False, output=None):
+    """The `pytrees.Dispatcher` of the parsed `function`, whose parameters `signature` describes."""
 
     def derivative(source_function, names):
         if kind in ("hessian", "hvp"):
@@ -218,9 +311,7 @@ def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None
         return derivative(dataclasses.replace(function, tree=copy.deepcopy(function.tree)), wrt)
 
     containers = kind in ("grad", "value_and_grad", "jvp") and output is None
-    return pytrees.Dispatcher(
-        function, inspect.signature(fn), wrt, kind, unpacked, default, derivative, has_aux, containers
-    )
+    return pytrees.Dispatcher(function, signature, wrt, kind, unpacked, default, derivative, has_aux, containers)
 
 
 def _read_candidates(fn, where):
@@ -349,6 +440,8 @@ class FrontEnd:
 def front_end(fn, where=None):
     """The first five stages on `fn` (shared with `explain` and `graph`)."""
     function = fn if isinstance(fn, parse.Function) else parse.read(fn, where)
+    if varargs.has_packed(function.tree):  # `explain`, `graph` and the command line: for the values its reads imply
+        function = varargs.specialize(function, varargs.guessed_shape(function.tree)).function
     location = Location(function.filename)
     check.check(function.tree, location, generated=function.primal_params is not None)
     resolved = resolve.resolve(function, location)

@@ -4,8 +4,9 @@ Takes the `gast.FunctionDef` from the source stage and returns it unchanged,
 or raises `UnsupportedSyntaxError` at the first construct outside this subset:
 
 Parameters
-    plain positional parameters (with or without defaults) and keyword-only
-    ones; no ``*args``, ``**kwargs`` or positional-only markers.
+    plain positional parameters (with or without defaults), keyword-only
+    ones, ``*args`` and ``**kwargs`` (data, made explicit for each call by
+    `varargs`); no positional-only markers.
 Statements, in order
     * an optional docstring;
     * assignments ``name = expr``, tuple unpacking ``a, b = expr`` (nested
@@ -18,8 +19,11 @@ Statements, in order
     * ``for i in range(...)`` loops (one to three arguments, no ``else``),
       loops over a sequence held in a name (``for x in xs``, ``for i, x in
       enumerate(xs)``, ``for a, b in zip(as_, bs)``, ``for x in reversed(xs)``,
-      with a name or a tuple of names as the target), and ``while condition:`` loops (no ``else``, not ``while True``) whose
-      body is made of these statements (at any depth);
+      with a name or a tuple of names as the target), and ``while condition:``
+      loops (no ``else``; ``while True`` only with a ``break``) whose body is
+      made of these statements (at any depth), and ``break`` and
+      ``continue`` in a loop's body (desugar makes them structured code; a
+      ``break`` in a ``range`` loop needs a step written as a number);
     * lists the function builds: ``ys = []`` and ``ys.append(expr)`` (read
       whole by ``sum``, ``max``, ``min``, ``len``, ``np.stack`` or
       ``np.array``, which resolve checks), and ``ys = [expr for ...]``;
@@ -45,17 +49,16 @@ Conditions (the test of an ``if`` or of a conditional expression)
     an expression, comparisons chained or not (``0 < x <= 1``), and these
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
-Everything else (loops over computed sequences, ``break``, ``continue``, ``try``,
-``with``, set and dict comprehensions, a comprehension anywhere else, lambdas used
-as values other than bound to a name or passed to a call, a ``return`` inside a
-loop, ``yield``, ``global``/``nonlocal``, item or attribute assignment, ``del``,
-in-place method calls, ...) is rejected, with its line, column and a hint of
-what to write instead.
+Everything else (loops over computed sequences, ``try``,
+``with``, set and dict comprehensions, a comprehension anywhere else, lambdas used as values other than bound to a name or
+passed to a call, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``,
+item or attribute assignment, ``del``, in-place method calls, ...) is rejected,
+with its line, column and a hint of what to write instead.
 """
 
 import gast
 
-from .desugar import always_returns
+from .desugar import always_returns, breaks_in, literal_step
 from .errors import UnsupportedSyntaxError
 from .names import dotted_name
 from .rules import COMPARISONS
@@ -68,8 +71,6 @@ NEW_VALUE = "build a new value instead of changing one in place, e.g. `y = ...`"
 # Statement and expression types that are rejected outright: (what, hint).
 REJECTED = {
     gast.AsyncFor: ("an `async for` loop", UNROLL),
-    gast.Break: ("`break`", "stop with the loop's test instead: a `while` loop whose condition says when to stop"),
-    gast.Continue: ("`continue`", "put the rest of the body in an `if` that skips it"),
     gast.Try: ("a `try` statement", OUTSIDE),
     gast.With: ("a `with` statement", OUTSIDE),
     gast.AsyncWith: ("an `async with` statement", OUTSIDE),
@@ -135,11 +136,6 @@ def check(tree, location, generated=False):
 
 def _check_parameters(tree, location):
     args = tree.args
-    for node, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
-        if node is not None:
-            raise location.error(
-                UnsupportedSyntaxError, node, f"a {what} parameter", hint="name each parameter"
-            )
     if args.posonlyargs:
         raise location.error(
             UnsupportedSyntaxError,
@@ -156,8 +152,8 @@ def is_docstring(statement):
     )
 
 
-def _check_nested(statement, location, generated=False):
-    """The statements of an `if`'s branches and a loop's body, at any depth (none of them may return)."""
+def _check_nested(statement, location, generated=False, in_loop=False):
+    """The statements of an `if`'s branches and a loop's body, at any depth (none in a loop may return)."""
     if isinstance(statement, gast.If):
         _check_condition(statement.test, location)
         blocks, where = (statement.body, statement.orelse), "an `if`"
@@ -169,20 +165,21 @@ def _check_nested(statement, location, generated=False):
         blocks, where = (statement.body,), "a loop"
     else:
         return
+    in_loop = in_loop or where == "a loop"
     for block in blocks:
         for inner in block:
-            if isinstance(inner, gast.Return) and where == "an `if`":  # made one result by desugar
+            if isinstance(inner, gast.Return) and not in_loop:  # made one result by desugar
                 _check_return(inner, location)
                 continue
             if isinstance(inner, gast.Return):
                 raise location.error(
                     UnsupportedSyntaxError,
                     inner,
-                    f"a `return` inside {where} is not supported",
-                    hint=f"assign the value to a name and return it after {where}",
+                    "a `return` inside a loop is not supported",
+                    hint="assign the value to a name and `break`, then return it after the loop",
                 )
             _check_statement(inner, False, location, generated)
-            _check_nested(inner, location, generated)
+            _check_nested(inner, location, generated, in_loop)
 
 
 def _check_while(statement, location):
@@ -194,12 +191,15 @@ def _check_while(statement, location):
             "a `while` loop's `else` is not supported",
             hint="run that code after the loop",
         )
-    if isinstance(statement.test, gast.Constant):
+    if isinstance(statement.test, gast.Constant) and not (statement.test.value and breaks_in(statement.body)):
+        runs = bool(statement.test.value)
         raise location.error(
             UnsupportedSyntaxError,
             statement.test,
-            f"`while {statement.test.value!r}` has no way out (`break` is not supported)",
-            hint="write the condition to stop at as the loop's test, e.g. `while error > tolerance:`",
+            f"`while {statement.test.value!r}` " + ("has no way out: no `break` leaves it" if runs else
+                                                    "never runs its body"),
+            hint="add `if <condition>: break` to its body, or write the condition to stop at as the loop's test, "
+            "e.g. `while error > tolerance:`" if runs else "remove the loop",
         )
     for node in gast.walk(statement.test):
         if any(isinstance(child, (gast.ListComp, gast.GeneratorExp)) for child in gast.iter_child_nodes(node)):
@@ -227,6 +227,8 @@ def _check_for(statement, location, generated=False):
         iterable, called = iterable.args[0], "range"
     if called == "range" and 1 <= len(iterable.args) <= 3 and not iterable.keywords:
         _check_loop_target(target, location, names=1)
+        if breaks_in(statement.body):
+            _check_range_with_a_break(iterable, location)
         for argument in iterable.args:
             _check_expression(argument, location)
         return
@@ -260,6 +262,18 @@ def _check_for(statement, location, generated=False):
                 hint="assign the sequence to a name before the loop",
             )
         _check_expression(sequence, location)
+
+
+def _check_range_with_a_break(iterable, location):
+    """A loop left by a ``break`` becomes a ``while`` over its index, which needs the step's sign."""
+    args = iterable.args
+    if len(args) == 3 and literal_step(args[2]) is None:
+        raise location.error(
+            UnsupportedSyntaxError,
+            args[2],
+            "a `break` in a loop whose step is not a whole number written out is not supported",
+            hint="write the step as a number, e.g. `range(a, b, 2)`, or write a `while` loop with its own test",
+        )
 
 
 def _is_range(node):
@@ -396,7 +410,7 @@ def _check_statement(statement, is_last, location, generated=False):
                 hint="write `x = x op y` or use one of += -= *= /= **=",
             )
         _check_expression(statement.value, location)
-    elif isinstance(statement, gast.Pass):
+    elif isinstance(statement, (gast.Pass, gast.Break, gast.Continue)):  # only inside a loop: Python says so
         pass
     elif isinstance(statement, gast.Expr):
         reject = REJECTED.get(type(statement.value))

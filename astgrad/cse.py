@@ -127,13 +127,14 @@ def _kept(body, renaming, loads):
             kept.append(statement)
             continue
         if isinstance(statement, Loop):
-            kept.append(Loop(
-                statement.target,
-                tuple(_renamed_atoms(atom, renaming) for atom in statement.bounds),
-                [(h, _renamed_atoms(init, renaming), _renamed_atoms(end, renaming)) for h, init, end in statement.carried],
-                _kept(statement.body, renaming, loads),
-                statement.origin,
-                statement.backwards,
+            kept.append(replace(  # a while loop keeps its test, and the equations computing its parts
+                statement,
+                bounds=tuple(_renamed_atoms(atom, renaming) for atom in statement.bounds),
+                carried=[(h, _renamed_atoms(init, renaming), _renamed_atoms(end, renaming))
+                         for h, init, end in statement.carried],
+                body=_kept(statement.body, renaming, loads),
+                test=None if statement.test is None else substituted(statement.test, loads),
+                test_block=_kept(statement.test_block, renaming, loads),
             ))  # fmt: skip
             continue
         if isinstance(statement, Branch):

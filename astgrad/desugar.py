@@ -12,13 +12,21 @@ does not (so each path assigns the result once); the result is called `out`
 (`out_1`, ... if the function has an `out` of its own). A function without an
 early return is given back as it is.
 
-Loops over sequences become loops over their indices (`element_loops`), and
-comprehensions loops appending to a list (`comprehensions`).
+Comprehensions become loops appending to a list (`comprehensions`), loops
+over sequences loops over their indices (`element_loops`), and ``break`` and
+``continue`` structured code (`loop_exits`); `desugared` applies the four in
+turn.
 """
 
 import copy as copying
 
 import gast
+
+
+def desugared(tree):
+    """`tree` (a checked FunctionDef) with its comprehensions, early returns, loops over sequences and loop exits
+    desugared."""
+    return loop_exits(element_loops(early_returns(comprehensions(tree))))
 
 
 def early_returns(tree):
@@ -337,3 +345,207 @@ class _Renamed(gast.NodeTransformer):
             return gast.copy_location(gast.Name(id=self.renaming[node.id], ctx=node.ctx, annotation=None,
                                                 type_comment=None), node)  # fmt: skip
         return node
+
+
+def loop_exits(tree):
+    """`tree` with its ``break`` and ``continue`` statements written as structured code (nested loops too).
+
+        for k in range(n):                stopped = False
+            x = x * 0.5                   k = 0
+            if x < tol:           ->      while k < n and not stopped:
+                break                         x = x * 0.5
+            x = x + 1.0                       if x < tol:
+                                                  stopped = True
+                                              else:
+                                                  x = x + 1.0
+                                              k = k + 1
+
+        while True:                       stopped = False
+            x = x * 0.5           ->      while not stopped:
+            if x < tol:                       x = x * 0.5
+                break                         stopped = x < tol
+
+    The statements after an ``if`` whose branch leaves the iteration move into
+    the branch that does not (as `early_returns` does for a ``return``); a
+    ``continue`` leaves nothing behind it (``if c: continue`` then ``B`` is
+    ``if not c: B``), a ``break`` sets a flag (``stopped``, or ``stopped_1``
+    ... when taken) that the loop's test reads, so a ``while True`` with a
+    ``break`` is ``while not stopped``; a body ending in ``if a < b: break``
+    (one comparison) ends in ``stopped = a < b``. A ``for`` loop with a ``break``
+    becomes a ``while`` loop over its index (keeping the user's name for it
+    unless the function uses that name elsewhere), so the primal loop stops
+    where the user's loop stopped and the reversed loop runs the iterations it
+    counted. A ``break`` leaves its innermost loop only.
+    """
+    if not any(isinstance(n, (gast.Break, gast.Continue)) for n in gast.walk(tree)):
+        return tree
+    taken = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)} | {a.id for a in tree.args.args}
+    used = _name_counts(tree)
+    new = gast.FunctionDef(name=tree.name, args=tree.args, body=_exits_in(tree.body, taken, used),
+                           decorator_list=tree.decorator_list, returns=tree.returns, type_comment=None,
+                           type_params=getattr(tree, "type_params", []))  # fmt: skip
+    return gast.copy_location(new, tree)
+
+
+def _name_counts(tree):
+    counts = {}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _exits_in(statements, taken, used):
+    """`statements` with the loops among them (at any depth) free of ``break`` and ``continue``."""
+    out = []
+    for statement in statements:
+        if isinstance(statement, (gast.For, gast.While)):
+            out += _loop_without_exits(statement, taken, used)
+        elif isinstance(statement, gast.If):
+            branch = gast.If(test=statement.test, body=_exits_in(statement.body, taken, used),
+                             orelse=_exits_in(statement.orelse, taken, used))  # fmt: skip
+            out.append(gast.copy_location(branch, statement))
+        else:
+            out.append(statement)
+    return out
+
+
+def breaks_in(body):
+    """The ``break`` statements that leave the loop whose body is `body` (not those of loops nested in it)."""
+    found = []
+    for statement in body:
+        if isinstance(statement, gast.Break):
+            found.append(statement)
+        elif isinstance(statement, gast.If):
+            found += breaks_in(statement.body) + breaks_in(statement.orelse)
+    return found
+
+
+def _leaves(statement):
+    """Whether `statement` holds a ``break`` or ``continue`` of the loop it is in."""
+    if isinstance(statement, (gast.Break, gast.Continue)):
+        return True
+    return isinstance(statement, gast.If) and any(_leaves(s) for s in statement.body + statement.orelse)
+
+
+def _always_leaves(statements):
+    for statement in statements:
+        if isinstance(statement, (gast.Break, gast.Continue)):
+            return True
+        if isinstance(statement, gast.If) and _always_leaves(statement.body) and _always_leaves(statement.orelse):
+            return True
+    return False
+
+
+def _loop_without_exits(loop, taken, used):
+    """`loop` (its nested loops first) with its own exits rewritten: the statements replacing it."""
+    flag = _fresh("stopped", taken) if breaks_in(loop.body) else None
+    body = _without_exits(_exits_in(loop.body, taken, used), flag, last_test=True)
+    if not body:
+        body = [gast.copy_location(gast.Pass(), loop)]
+    if flag is None:
+        if isinstance(loop, gast.While):
+            return [gast.copy_location(gast.While(test=loop.test, body=body, orelse=[]), loop)]
+        return [gast.copy_location(gast.For(target=loop.target, iter=loop.iter, body=body, orelse=[],
+                                            type_comment=None), loop)]  # fmt: skip
+    before = [_assign(flag, gast.Constant(value=False, kind=None), loop)]
+    not_stopped = gast.UnaryOp(op=gast.Not(), operand=_load(flag, loop))
+    if isinstance(loop, gast.While):
+        test = not_stopped if isinstance(loop.test, gast.Constant) else _and(loop.test, not_stopped)
+        return before + [_located(gast.While(test=test, body=body, orelse=[]), loop)]
+    start, comparison, end, step = range_parts(loop.iter)
+    user = loop.target.id
+    index = user if used.get(user, 0) == _count_in(loop, user) and user not in _assigned_in(loop.body) else None
+    if index is None:
+        index = _fresh(user, taken)
+        body = [_assign(user, _load(index, loop), loop)] + body
+    # `range` reads its bounds once: a computed one (`len(xs)`), or one the body assigns, is bound before the loop.
+    if not isinstance(end, (gast.Name, gast.Constant, gast.UnaryOp)) or any(
+            n.id in _assigned_in(loop.body) for n in gast.walk(end) if isinstance(n, gast.Name)):  # fmt: skip
+        bound = _fresh("end", taken)
+        before.append(_assign(bound, end, loop))
+        end = _load(bound, loop)
+    before.append(_assign(index, start, loop))
+    compare = gast.Compare(left=_load(index, loop), ops=[comparison], comparators=[end])
+    step_node = gast.Constant(value=abs(step), kind=None)
+    advance = gast.BinOp(left=_load(index, loop), op=gast.Add() if step > 0 else gast.Sub(), right=step_node)
+    body = body + [_assign(index, advance, loop)]
+    return before + [_located(gast.While(test=_and(compare, not_stopped), body=body, orelse=[]), loop)]
+
+
+def range_parts(iterable):
+    """(start, comparison, end, step) of ``range(...)`` with a literal step: the index runs from `start`
+    while ``index <comparison> end``."""
+    args = iterable.args
+    if len(args) == 1:
+        return gast.Constant(value=0, kind=None), gast.Lt(), copying.deepcopy(args[0]), 1
+    step = literal_step(args[2]) if len(args) == 3 else 1
+    return copying.deepcopy(args[0]), gast.Lt() if step > 0 else gast.Gt(), copying.deepcopy(args[1]), step
+
+
+def literal_step(node):
+    """The value of a range's step written as a whole number (``2``, ``-1``), else None."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = literal_step(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, gast.Constant) and type(node.value) is int and node.value != 0:
+        return node.value
+    return None
+
+
+def _without_exits(statements, flag, last_test=False):
+    """A loop body's `statements` with its ``break`` setting `flag` and its exits skipping what follows them.
+
+    With `last_test`, a body ending in ``if a < b: break`` (one comparison) ends in ``stopped = a < b``.
+    """
+    out = []
+    for index, statement in enumerate(statements):
+        if last_test and index == len(statements) - 1 and _is_last_test(statement):
+            return out + [_assign(flag, statement.test, statement)]
+        if isinstance(statement, gast.Break):
+            return out + [_assign(flag, gast.Constant(value=True, kind=None), statement)]
+        if isinstance(statement, gast.Continue):
+            return out
+        if isinstance(statement, gast.If) and _leaves(statement):
+            rest = statements[index + 1:]
+            then = statement.body if _always_leaves(statement.body) else statement.body + rest
+            again = copying.deepcopy(rest) if then is not statement.body else rest  # no node in two places
+            orelse = statement.orelse if _always_leaves(statement.orelse) else statement.orelse + again
+            return out + _branch(statement, _without_exits(then, flag), _without_exits(orelse, flag))
+        out.append(statement)
+    return out
+
+
+def _is_last_test(statement):
+    """``if a < b: break``: the test a body ends with, its one comparison a value of its own."""
+    return (isinstance(statement, gast.If) and len(statement.body) == 1 and isinstance(statement.body[0], gast.Break)
+            and not statement.orelse and isinstance(statement.test, gast.Compare) and len(statement.test.ops) == 1)
+
+
+def _branch(statement, then, orelse):
+    """``if test: then else: orelse``, as ``if not test: orelse`` when `then` is empty (none when both are)."""
+    if not then and not orelse:
+        return []
+    if not then:
+        test = gast.copy_location(gast.UnaryOp(op=gast.Not(), operand=statement.test), statement.test)
+        return [gast.copy_location(gast.If(test=test, body=orelse, orelse=[]), statement)]
+    return [gast.copy_location(gast.If(test=statement.test, body=then, orelse=orelse), statement)]
+
+
+def _and(left, right):
+    values = (left.values if isinstance(left, gast.BoolOp) and isinstance(left.op, gast.And) else [left]) + [right]
+    return gast.BoolOp(op=gast.And(), values=values)
+
+
+def _assign(identifier, value, where):
+    store = gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)
+    return _located(gast.Assign(targets=[store], value=value, type_comment=None), where)
+
+
+def _assigned_in(statements):
+    return {n.id for s in statements for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(
+        n.ctx, gast.Store)}  # fmt: skip
+
+
+def _count_in(loop, identifier):
+    return sum(1 for n in gast.walk(loop) if isinstance(n, gast.Name) and n.id == identifier)

@@ -94,6 +94,10 @@ class ArrayInputError(AstgradError, TypeError):
     """An array is passed to a gradient of code that calls no NumPy function, written for numbers (raised at call time)."""
 
 
+class ArgumentsError(AstgradError, TypeError):
+    """A read of ``*args`` or ``**kwargs`` that the call does not provide: an index past its values, a key not passed (raised at the call)."""
+
+
 class ContainerError(AstgradError, TypeError):
     """A dict, list or tuple argument the function cannot read as written, or holding what has no gradient (raised at the call)."""
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import api
+from . import api, varargs
 from .api import MODES, Function, Wrt
 from .errors import GradientCheckError
 
@@ -52,6 +52,7 @@ def check_grads(
             raise ValueError(f"modes must be taken from {MODES}, not {mode!r}")
     if order not in ORDERS:
         raise ValueError(f"order must be 1 or 2, not {order!r}")
+    varargs.refuse_packed(fn, "check_grads")
     names = _parameter_names(fn, wrt)
     rng = np.random.default_rng(0)
     _check(fn, args, kwargs, names, modes, rng, eps, rtol, atol, 1)

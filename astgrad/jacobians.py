@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import api
+from . import api, varargs
 from .api import MODES, Function, Wrt
 
 
@@ -37,6 +37,7 @@ def jacobian(fn: Optional[Function] = None, wrt: Wrt = None, mode: str = "revers
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if mode == "forward":
         return api._for_user(fn, wrt, "forward", "jacobian")
+    varargs.refuse_packed(fn, "jacobian(..., mode=\"reverse\")")
     api._for_user(fn, wrt, "reverse", "grad", output=0)  # refuses what cannot be differentiated, now
     return _ReverseJacobian(fn, wrt)
 

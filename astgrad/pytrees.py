@@ -108,6 +108,30 @@ def candidates(tree):
     return read, unpacked
 
 
+def iterated(tree):
+    """The parameters of the def `tree` a ``for`` loop walks (``for W, b in layers``, ``enumerate(layers)``, ``reversed``)."""
+    params = {a.id for a in tree.args.args}
+    walked = set()
+    for node in gast.walk(tree):
+        if isinstance(node, gast.For):
+            sequence = _walked_sequence(node)[0]
+            if isinstance(sequence, gast.Name) and sequence.id in params:
+                walked.add(sequence.id)
+    return walked
+
+
+def _walked_sequence(loop):
+    """(the sequence a ``for`` walks, the index target of ``enumerate`` or None, the element target, backwards)."""
+    iterable, target, index, backwards = loop.iter, loop.target, None, False
+    if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and len(iterable.args) == 1 \
+            and not iterable.keywords:  # fmt: skip
+        if iterable.func.id == "enumerate" and isinstance(target, gast.Tuple) and len(target.elts) == 2:
+            iterable, (index, target) = iterable.args[0], target.elts
+        elif iterable.func.id == "reversed":
+            iterable, backwards = iterable.args[0], True
+    return iterable, index, target, backwards
+
+
 def _root(node):
     """The name a chain of constant subscripts starts from (``layers`` in ``layers[0]["W"]``), else None."""
     while isinstance(node, gast.Subscript) and constant_key(node.slice) is not NO_KEY:
@@ -185,6 +209,10 @@ class _Flattening:
         return self.location.error(ContainerError, node, message, hint)
 
     def statement(self, node):
+        if isinstance(node, gast.For) and not node.orelse:
+            unrolled = self.unrolled(node)
+            if unrolled is not None:
+                return unrolled
         if isinstance(node, gast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             ref = self.reference(node.value)
@@ -198,6 +226,48 @@ class _Flattening:
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 self.env.pop(n.id, None)
         return [node]
+
+    def unrolled(self, loop):
+        """A loop over a list or tuple of the call (``for W, b in layers``): its body once per entry, or None.
+
+        The length is known at the call and each entry's leaves are parameters
+        of their own (``W_0, b_0, W_1, ...``), so each pass reads its entry's
+        leaves: per-element code, which any entry shapes allow (an MLP's
+        layers differ in shape, so they cannot be stacked into one array).
+        """
+        sequence, index, target, backwards = _walked_sequence(loop)
+        ref = self.reference(sequence)
+        if ref is None or self.subtree(ref) is LEAF or self.subtree(ref).kind is dict:
+            return None
+        tree = self.subtree(ref)
+        targets = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)] + ([index.id] if index is not None else [])
+        for identifier in targets:  # assigned once per pass: never a parameter's own name
+            self.assigned[identifier] = self.assigned.get(identifier, 0) + len(tree.keys)
+        out = []
+        for key in reversed(tree.keys) if backwards else tree.keys:
+            entry = (ref[0], ref[1] + (key,))
+            self.name_leaves(target, entry, key)
+            if index is not None:
+                value = gast.copy_location(gast.Constant(value=key, kind=None), loop.iter)
+                out.append(gast.copy_location(gast.Assign([copy.deepcopy(index)], value, None), loop))
+            where = gast.copy_location(gast.Assign([copy.deepcopy(target)], copy.deepcopy(loop.iter), None), loop)
+            out.extend(self.bind(where.targets[0], entry, where))
+            for statement in copy.deepcopy(loop.body):
+                out.extend(self.statement(statement))
+        return out
+
+    def name_leaves(self, target, ref, key):
+        """Name the leaves a loop's target takes in the pass over entry `key` after the target (`W_0`)."""
+        tree = self.subtree(ref)
+        if isinstance(target, gast.Name) and tree is LEAF and ref not in self.names:
+            wanted, number = f"{target.id}_{key}", 0
+            while wanted in self.taken:
+                number += 1
+                wanted = f"{target.id}_{key}_{number}"
+            self.leaf_name(ref, wanted)
+        elif isinstance(target, (gast.Tuple, gast.List)) and tree is not LEAF and tree.kind is not dict:
+            for child_key, element in zip(tree.keys, target.elts):
+                self.name_leaves(element, (ref[0], ref[1] + (child_key,)), key)
 
     def reference(self, node):
         """(parameter, path) if `node` reads a container parameter or a part of one by constant keys, else None."""
@@ -402,6 +472,8 @@ class Dispatcher:
         self.wrt = wrt
         self.kind = kind
         self.unpacked = unpacked
+        read, _ = candidates(function.tree)
+        self.only_iterated = iterated(function.tree) - read - set(unpacked)  # unrolled only when differentiated
         self.has_aux = has_aux  # the derivative returns (gradient, aux), or ((value, aux), gradient)
         self.containers = containers  # whether this kind of derivative takes containers (else arrays only)
         self.location = Location(function.filename)
@@ -457,6 +529,8 @@ class Dispatcher:
         return tuple(self.params[i] if isinstance(i, int) else i for i in items)
 
     def spec(self, name, value):
+        if name in self.only_iterated and name not in self.wrt_names():
+            return LEAF  # a list a loop walks as data: the loop over its indices, as for any sequence
         if isinstance(value, (dict, list, tuple)):
             return structure(value)
         if name in self.unpacked and isinstance(value, np.ndarray) and value.ndim >= 1:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 import gast
 import numpy as np
 
-from . import check, desugar, parse, rules, runtime, templates
+from . import check, desugar, parse, rules, runtime, templates, varargs
 from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
 from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
@@ -135,7 +135,7 @@ class Resolved:
 
 def resolve(function, location):
     """The `Resolved` form of the checked `function`."""
-    function = replace(function, tree=desugar.element_loops(desugar.early_returns(desugar.comprehensions(function.tree))))
+    function = replace(function, tree=desugar.desugared(function.tree))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -947,6 +947,11 @@ class _Resolver:
     def _inline(self, fn, node, args, keywords, scope, context, callee, instances=None):
         helper = parse.read(fn, where=(scope.location.filename, node.lineno))
         location = Location(helper.filename)
+        packed = None
+        if varargs.has_packed(helper.tree):  # made explicit for what this call passes to *args and **kwargs
+            shape = varargs.shape_of(helper.tree, len(args), [k.arg for k in keywords])
+            packed = (helper.tree, varargs.specialize(helper, shape))
+            helper = packed[1].function
         try:
             check.check(helper.tree, location)
         except UnsupportedSyntaxError as error:  # the helper may still be a primitive with a rule of its own
@@ -955,7 +960,7 @@ class _Resolver:
                 hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
                 f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
             ) from None
-        bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee)
+        bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee, packed)
         return self._inline_body(helper, location, bound, node, scope, context, callee, instances)
 
     def _inline_local(self, local, node, args, keywords, scope, context, callee):
@@ -977,7 +982,7 @@ class _Resolver:
                 f"`{callee}` calls itself (recursion is not straight-line code)",
                 hint="write the recursion out as a fixed number of steps",
             )
-        helper = replace(helper, tree=desugar.element_loops(desugar.early_returns(desugar.comprehensions(helper.tree))))
+        helper = replace(helper, tree=desugar.desugared(helper.tree))
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))
         called = {n.func.id for n in gast.walk(helper.tree) if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
@@ -1024,7 +1029,7 @@ class _Resolver:
         files += body_files
         return name(result)
 
-    def _bind(self, signature, node, args, keywords, scope, callee):
+    def _bind(self, signature, node, args, keywords, scope, callee, packed=None):
         try:
             bound = signature.bind(*args, **{k.arg: k.value for k in keywords})
         except TypeError as exc:
@@ -1033,6 +1038,8 @@ class _Resolver:
             ) from None
         bound.apply_defaults()
         values = dict(bound.arguments)
+        if packed is not None:  # (the def as written, the def made explicit for this call)
+            values = varargs.bound_values(values, *packed)
         for param, value in values.items():
             if _is_function(value):  # a default argument such as ``nonlinearity=np.tanh``
                 values[param] = _Known(value)

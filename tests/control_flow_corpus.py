@@ -103,3 +103,17 @@ def appended_states(x, dt, n):
 
 
 GOLDEN += [(weighted_squares, 2), (stacked_layer, 0), (appended_states, (0, 1))]
+
+
+def kepler(mean_anomaly, e):
+    """The eccentric anomaly E solving Kepler's equation E - e sin E = M, by Newton's method until the step is tiny."""
+    E = mean_anomaly
+    while True:
+        step = (E - e * math.sin(E) - mean_anomaly) / (1.0 - e * math.cos(E))
+        E = E - step
+        if abs(step) < 1e-12:
+            break
+    return E
+
+
+GOLDEN.append((kepler, None))

@@ -55,7 +55,8 @@ the same way with `if`/`elif`/`else` statements, conditional expressions,
 conditions joined by `and`/`or`/`not` and chained comparisons, and `for`
 loops over `range(...)` of a constant or of an int parameter of `f` (trip
 counts 0 to 4; carried values, accumulators, the loop variable in the
-arithmetic, nested loops and branches), each construct behind a switch in
+arithmetic, nested loops and branches, `break` and `continue` on value
+tests, `while True:` counting its iterations up to a `break`), each construct behind a switch in
 `CONTROL_FLOW` that is on when astgrad differentiates it. The probe sees the
 comparisons of every test, so a sample point is kept away from switch points.
 
@@ -736,6 +737,9 @@ CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what
     "pair_helper_with_loops": True,  # `a, b = helper(...)` before a loop
     "float_parameter_with_array_loops": True,  # a Python float parameter of an array program with a loop
     "generator_sum": True,  # `sum(E for k in range(K) if k != c)` (or of a list comprehension)
+    "break": True,  # `if test: break` in a loop's body (sometimes two ifs deep), on values
+    "continue": True,  # `if test: continue` the same way
+    "while_true": True,  # a loop written `while True:` with a count and a `break`
 }
 LOOP_VARIABLES = ("i", "j", "k", "step")
 ACCUMULATORS = ("total", "acc_sum", "energy")
@@ -991,6 +995,9 @@ class FlowGenerator(Generator):
             inner.assign(accumulator, (-float(limit), float(limit)), False)
         temporaries = [n for n in names if n not in scope.values and n != accumulator]
         statements, inner = self.block(inner, temporaries, self.rng.randint(0, 2))
+        early = self.rng.random() < 0.5
+        exits = self.loop_exit(inner) if early else []
+        statements += exits
         for name in carried:
             node, _ = self.fit(self.update(inner, name, variable), kept[name])
             inner.assign(name, kept[name], inner.depends(node) or name in inner.active)
@@ -1003,6 +1010,8 @@ class FlowGenerator(Generator):
                 plus = ast.BinOp(left=load(accumulator), op=ast.Add(), right=term)
                 statements.append(ast.Assign(targets=[store(accumulator)], value=plus, lineno=0))
             self.used.append("accumulator")
+        if not early:  # after the updates, as a convergence test is
+            statements += self.loop_exit(inner)
         if not statements:
             statements.append(ast.Pass())
         for name in carried:
@@ -1012,7 +1021,36 @@ class FlowGenerator(Generator):
         if any(isinstance(n, ast.Name) and n.id == variable for s in statements for n in ast.walk(s)):
             self.used.append("loop variable in arithmetic")
         self.used.append("for loop" if self.depth == 0 else "nested loop")
+        if self.switches["while_true"] and len(iterable.args) == 1 and self.rng.random() < 0.25:
+            return before + self.counted_while_true(variable, iterable.args[0], statements)
         return before + [ast.For(target=store(variable), iter=iterable, body=statements, orelse=[], lineno=0)]
+
+    def counted_while_true(self, variable, trips, statements):
+        """`for i in range(K): B` as `while True:` counting `i` and leaving with a `break` (the count
+        comes first, so a `continue` in `B` cannot skip it)."""
+        count = ast.Assign(targets=[store(variable)], value=ast.BinOp(left=load(variable), op=ast.Add(),
+                                                                      right=constant(1)), lineno=0)  # fmt: skip
+        done = ast.If(test=ast.Compare(left=load(variable), ops=[ast.GtE()], comparators=[trips]), body=[ast.Break()],
+                      orelse=[])  # fmt: skip
+        start = ast.Assign(targets=[store(variable)], value=constant(-1), lineno=0)
+        self.used.append("while True")
+        return [start, ast.While(test=constant(True), body=[count, done] + statements, orelse=[])]
+
+    def loop_exit(self, scope):
+        """Maybe `if test: break` or `if test: continue` on the values of `scope`, sometimes inside
+        another `if`. Intervals stay right: carried values are fitted into theirs at each update, an
+        accumulator's interval holds any number of its terms, and names first assigned in the body
+        are read only after their assignment in the same iteration."""
+        kinds = [k for k in ("break", "continue") if self.switches[k]]
+        if not kinds or self.rng.random() > 0.35:
+            return []
+        kind = self.rng.choice(kinds)
+        statement = ast.If(test=self.test(scope), body=[ast.Break() if kind == "break" else ast.Continue()], orelse=[])
+        if self.switches["nested"] and self.rng.random() < 0.3:
+            statement = ast.If(test=self.test(scope), body=[statement], orelse=[])
+            self.used.append(kind + " two ifs deep")
+        self.used.append(kind)
+        return [statement]
 
     # ---- the module ----------------------------------------------------------------------------
     def program(self, label, statements=None):
@@ -1355,7 +1393,9 @@ NSL, NOD, NSO = astgrad.NotStraightLineError, astgrad.NoDerivativeError, astgrad
 BAD_STATEMENTS = {  # kind -> (statement, error); {v} is a value of the function, {w} another
     # Loops and branches astgrad takes, each made refused at its first line:
     "for_loop": ("for _ in sorted(({v}, 1.0)):\n    {v} = {v} * 1.5", NSL),  # over a computed sequence
-    "while_loop": ("while True:\n    {v} = {v} / 2.0", NSL),  # no way out
+    "while_loop": ("while True:\n    {v} = {v} / 2.0", NSL),  # no way out: no break
+    "break_with_a_computed_step": ("for _ in range(0, 3, STRIDE):\n    {v} = {v} * 1.5\n    if {v} > 2.0:\n"
+                                   "        break", NSL),  # a while over the index needs the step's sign
     "if_statement": ("if {v} > 0 and abs({v}) > 1.0:\n    {v} = -{v}", NSL),  # a later operand computing
 
     "try_statement": ("try:\n    {v} = {v} + 1.0\nexcept ZeroDivisionError:\n    pass", NSL),
@@ -1395,7 +1435,7 @@ BAD_RETURNS = {  # kind -> (return statement, error); {returned} is the original
     "tuple_output": ("return {returned}, 1.0", NSO),
     "gradient_into_an_integer_argument": ("return {returned} + {math}.ldexp(1.0, {p})", NOD),
 }
-BAD_KINDS = sorted(BAD_STATEMENTS) + sorted(BAD_RETURNS) + ["vararg_parameter"]
+BAD_KINDS = sorted(BAD_STATEMENTS) + sorted(BAD_RETURNS) + ["vararg_used_whole"]
 
 
 def bad_program(seed, index):
@@ -1411,9 +1451,10 @@ def bad_program(seed, index):
     at = rng.choice(starts[:-1])  # a new statement goes before this one (not before the return)
     v = rng.choice(_assigned_before(program.source, program.function_line, at - len(header)) + list(program.params))
     w = rng.choice([n for n in LOCAL_NAMES if n != v])
-    if kind == "vararg_parameter":
+    if kind == "vararg_used_whole":  # *rest is data read by index or unpacked; used whole, it is refused
         lines[def_line - 1] = lines[def_line - 1].replace("):", ", *rest):")
-        return BadProgram(kind, "\n".join(lines) + "\n", NSL, def_line, program.wrt)
+        lines.insert(at - 1, indent + f"{w} = {v} + rest")
+        return BadProgram(kind, "\n".join(lines) + "\n", NSL, at, program.wrt)
     if kind in BAD_RETURNS:
         template, error = BAD_RETURNS[kind]
         returned = lines[starts[-1] - 1].strip()[len("return "):]

@@ -7,7 +7,7 @@ the namespace they are handed, so one run cannot take names from the next.
 import numpy as np
 from math import cos, sin
 
-from astgrad import forward, optimize, resolve, reverse, ssa
+from astgrad import desugar, forward, optimize, resolve, reverse, ssa
 from astgrad.compile import to_source
 from astgrad.arrays import ArrayPolicy
 from astgrad.ir import function_def
@@ -34,6 +34,30 @@ def test_ssa_twice_on_one_resolved_function_gives_the_same_equations():
         "sin_x = sin(x)", "cos_y = cos(y)", "sin_x_times_cos_y = sin_x * cos_y", "x_times_y = x * y",
         "out = sin_x_times_cos_y + x_times_y",
     ]  # fmt: skip
+
+
+def leaves_early(x, xs, n):
+    for k in range(n):
+        if x > 3.0:
+            if x > 4.0:
+                continue
+            x = x * 0.5
+        x = x + 1.0
+        if x < 0.0:
+            break
+    for v in xs:
+        if v > 1.0:
+            break
+        x = x * v
+    return x
+
+
+def test_desugar_twice_on_one_function_gives_the_same_tree_and_leaves_it_unchanged():
+    function, _ = front_of(leaves_early, stage="parse")
+    before = to_source(function.tree)
+    first, second = (to_source(desugar.desugared(function.tree)) for _ in range(2))
+    assert first == second and "break" not in first and "continue" not in first
+    assert to_source(function.tree) == before
 
 
 def test_resolve_twice_on_one_function_gives_the_same_statements():
@@ -92,3 +116,22 @@ def test_flatten_twice_on_one_function_gives_the_same_tree_and_leaves_it_unchang
     assert to_source(first.function.tree) == to_source(second.function.tree)
     assert first.read == second.read == {"layers": (((0, 0), "W"), ((0, 1), "b"), ((1, "W"), "layers_1_W"))}
     assert to_source(function.tree) == before
+
+
+def packed_loss(w, *args, **kwargs):
+    X, y = args
+    return kwargs["scale"] * np.sum((X @ w - y) ** 2)
+
+
+def test_specializing_twice_for_one_call_gives_the_same_function_and_leaves_the_parsed_one_unchanged():
+    import gast
+
+    from astgrad import parse, varargs
+
+    function = parse.read(packed_loss)
+    before = gast.dump(function.tree)
+    shape = varargs.CallShape(2, ("scale",))
+    first, second = varargs.specialize(function, shape), varargs.specialize(function, shape)
+    assert gast.dump(first.function.tree) == gast.dump(second.function.tree)
+    assert (first.positional, first.keywords) == (("X", "y"), {"scale": "scale"})
+    assert gast.dump(function.tree) == before

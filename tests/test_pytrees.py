@@ -267,3 +267,107 @@ def test_has_aux_with_a_container_returns_the_gradient_in_its_structure_and_the_
     assert value == pytest.approx(dense_loss(PARAMS, X, Y), rel=1e-12)
     assert_close(aux, prediction, rtol=1e-15)
     assert_same_tree(gradient, tree_difference(dense_loss, (PARAMS, X, Y), 0))
+
+
+# ---- a loop over a differentiated list (per-element code, one pass per entry) -------------------
+def mlp_over_layers(x, layers):
+    for W, b in layers:
+        x = np.tanh(W @ x + b)
+    return np.sum(x**2)
+
+
+def weighted_layers(x, layers):
+    total = 0.0
+    for i, layer in enumerate(layers):
+        total = total + (i + 1.0) * np.sum(np.sin(layer["W"] @ x))
+    return total
+
+
+def numeric_tree_gradient(fn, args, position):
+    """Central differences of `fn` with respect to every leaf of `args[position]`, in its structure."""
+    tree = args[position]
+    out = copy.deepcopy(tree)
+    for path in leaf_paths(tree):
+        leaf = np.asarray(get(tree, path), dtype=float)
+        grad = np.zeros_like(leaf)
+        for index in np.ndindex(leaf.shape):
+            step = np.zeros_like(leaf)
+            step[index] = 1e-6
+            up = list(args)
+            down = list(args)
+            up[position] = with_leaf(tree, path, leaf + step)
+            down[position] = with_leaf(tree, path, leaf - step)
+            grad[index] = (fn(*up) - fn(*down)) / 2e-6
+        out = with_leaf(out, path, grad)
+    return out
+
+
+def assert_same_tree(actual, expected):
+    assert type(actual) is type(expected)
+    assert list(leaf_paths(actual)) == list(leaf_paths(expected))
+    for path in leaf_paths(expected):
+        assert_close(get(actual, path), get(expected, path), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_loop_over_a_differentiated_list_of_layers_gives_a_list_of_pairs(mode):
+    r = np.random.default_rng(3)
+    x = r.normal(size=3)
+    layers = [(r.normal(size=(4, 3)), r.normal(size=4)), (r.normal(size=(2, 4)), r.normal(size=2))]
+    d_x, d_layers = astgrad.grad(mlp_over_layers, wrt=("x", "layers"), mode=mode)(x, layers)
+    assert isinstance(d_layers, list) and all(isinstance(pair, tuple) and len(pair) == 2 for pair in d_layers)
+    assert_same_tree(d_layers, numeric_tree_gradient(mlp_over_layers, (x, layers), 1))
+    assert_close(d_x, numeric_tree_gradient(mlp_over_layers, (x, layers), 0), rtol=1e-5)
+    h = np.tanh(layers[0][0] @ x + layers[0][1])
+    out = np.tanh(layers[1][0] @ h + layers[1][1])
+    d_last = 2 * out * (1 - out**2)  # analytic, the last layer's bias
+    assert_close(d_layers[1][1], d_last, rtol=1e-12)
+    assert_close(d_layers[1][0], np.outer(d_last, h), rtol=1e-12)
+
+
+def test_the_generated_code_is_one_pass_per_layer_named_after_the_loop_targets():
+    r = np.random.default_rng(3)
+    layers = [(r.normal(size=(2, 2)), r.normal(size=2)) for _ in range(3)]
+    gradient = astgrad.grad(mlp_over_layers, wrt="layers")
+    gradient(np.ones(2), layers)
+    lines = astgrad.source(gradient).splitlines()
+    assert lines[0] == "def d_mlp_over_layers(x, W_0, b_0, W_1, b_1, W_2, b_2, d_out=1.0):"
+    assert lines[1:4] == ["    x_1 = np.tanh(W_0 @ x + b_0)", "    x_2 = np.tanh(W_1 @ x_1 + b_1)",
+                          "    x_3 = np.tanh(W_2 @ x_2 + b_2)"]  # fmt: skip
+
+
+def test_a_list_a_loop_walks_as_data_keeps_the_loop():
+    r = np.random.default_rng(3)
+    layers = [(r.normal(size=(2, 2)), r.normal(size=2)) for _ in range(3)]
+    gradient = astgrad.grad(mlp_over_layers, wrt="x")
+    gradient(np.ones(2), layers)
+    assert "    for i in range(len_layers):" in astgrad.source(gradient).splitlines()
+
+
+def horner_over_coefficients(x, coefficients):
+    total = 0.0
+    for c in reversed(coefficients):
+        total = total * x + c
+    return total
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_reversed_over_a_differentiated_tuple_of_numbers(mode):
+    gradient = astgrad.grad(horner_over_coefficients, wrt=("x", "coefficients"), mode=mode)(1.5, (1.0, -2.0, 0.5))
+    assert_close(gradient[0], -2.0 + 2 * 0.5 * 1.5, rtol=1e-12)
+    assert isinstance(gradient[1], tuple)
+    assert_close(gradient[1], (1.0, 1.5, 1.5**2), rtol=1e-12)
+
+
+def test_enumerate_over_a_list_of_dicts_and_jvp():
+    r = np.random.default_rng(4)
+    x = r.normal(size=2)
+    layers = [{"W": r.normal(size=(3, 2))}, {"W": r.normal(size=(1, 2))}]
+    gradient = astgrad.grad(weighted_layers, wrt="layers")(x, layers)
+    assert_same_tree(gradient, numeric_tree_gradient(weighted_layers, (x, layers), 1))
+    assert_close(gradient[1]["W"], 2.0 * np.outer(np.cos(layers[1]["W"] @ x), x), rtol=1e-12)
+    tangent = [{"W": np.ones((3, 2))}, {"W": np.ones((1, 2))}]
+    value, derivative = astgrad.jvp(weighted_layers, wrt="layers")(x, layers, tangent)
+    assert value == weighted_layers(x, layers)
+    expected = sum(np.sum(g["W"] * t["W"]) for g, t in zip(gradient, tangent))
+    assert_close(derivative, expected, rtol=1e-12)

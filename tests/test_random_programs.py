@@ -211,6 +211,9 @@ def test_programs_with_control_flow_use_every_construct_switched_on(flow_case):
         "for_range": {"for loop", "accumulator", "loop variable in arithmetic", "zero-trip loop"},
         "range_parameter": {"range of a parameter"},
         "nested": {"nested " + kind for kind, switch in (("if", "if"), ("for", "for_range")) if rp.CONTROL_FLOW[switch]},
+        "break": {"break", "break two ifs deep"},
+        "continue": {"continue", "continue two ifs deep"},
+        "while_true": {"while True"},
     }
     for switch in on & set(expected):  # the switches that make a construct of their own
         assert expected[switch] <= used, (switch, expected[switch] - used)

@@ -30,3 +30,12 @@ def bounce(h, v, n):
 def series(x, n):
     return sum(x**k / (k + 1) for k in range(n))
 
+
+
+def fall(h, v, dt, n):
+    for i in range(n):
+        v = v - dt * (9.81 - 0.02 * v * v)
+        h = h + dt * v
+        if h < 0.0:
+            break
+    return h

@@ -1,18 +1,18 @@
 """Functions astgrad refuses, one for each kind of error; docs/errors.md shows what it says.
 
-    astgrad check docs/examples/refused.py:sum_until_large
+    astgrad check docs/examples/refused.py:first_large
 """
 import math
 import random
 
 
-def sum_until_large(xs):
-    total = 0.0
+def first_large(xs):
+    value = 0.0
     for x in xs:
         if x > 1.0:
-            break
-        total = total + x * x
-    return total
+            return x * x
+        value = value + x
+    return value
 
 
 def noisy(x):

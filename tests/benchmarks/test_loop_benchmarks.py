@@ -1,10 +1,12 @@
 """Speed and memory of gradients of loops against hand-written reversed loops.
 
-Two groups, each with a function written as people write it and a gradient
+Three groups, each with a function written as people write it and a gradient
 written by hand as a careful person reverses the loop:
 
 * ``euler``: an Euler integrator of a scalar state, ``x = x + dt * sin(x)``
   over 1,000 steps, gradient with respect to ``x`` and ``dt``;
+* ``euler_until``: the same with a ``break`` when ``x`` passes 1.2 (after
+  986 of at most 2,000 steps): a loop astgrad writes as a ``while`` loop;
 * ``rnn``: a tanh RNN with hidden size 32, inputs of size 16 and 100 steps,
   a squared-error loss summed over the steps, gradient with respect to the
   weights ``W``, ``U``, the bias ``b`` and the initial state ``h``.
@@ -74,6 +76,44 @@ def tangent_euler(x, dt, n):
 
 EULER_ARGS = (0.5, 0.001, 1000)
 
+
+def euler_until(x, dt, n):
+    for i in range(n):
+        x = x + dt * math.sin(x)
+        if x > 1.2:
+            break
+    return x
+
+
+def hand_euler_until(x, dt, n):
+    """d euler_until / d(x, dt): the loop with its break, then backwards over the states it saved."""
+    states = []
+    for i in range(n):
+        states.append(x)
+        x = x + dt * math.sin(x)
+        if x > 1.2:
+            break
+    d_x = 1.0
+    d_dt = 0.0
+    for x in reversed(states):
+        d_dt += d_x * math.sin(x)
+        d_x += d_x * dt * math.cos(x)
+    return d_x, d_dt
+
+
+def tangent_euler_until(x, dt, n):
+    dx_dx, dx_ddt = 1.0, 0.0
+    for i in range(n):
+        dx_ddt = dx_ddt * (1 + dt * math.cos(x)) + math.sin(x)
+        dx_dx = dx_dx * (1 + dt * math.cos(x))
+        x = x + dt * math.sin(x)
+        if x > 1.2:
+            break
+    return dx_dx, dx_ddt
+
+
+EULER_UNTIL_ARGS = (0.5, 0.001, 2000)  # x passes 1.2 after 986 steps
+
 # --------------------------------------------------------------------------
 # Group 2: an RNN, hidden size 32, inputs of size 16, 100 steps
 # --------------------------------------------------------------------------
@@ -127,12 +167,13 @@ RNN_WRT = ("W", "U", "b", "h")
 
 GROUPS = {
     "euler": (euler, hand_euler, ("x", "dt"), lambda: EULER_ARGS),
+    "euler_until": (euler_until, hand_euler_until, ("x", "dt"), lambda: EULER_UNTIL_ARGS),
     "rnn": (rnn, hand_rnn, RNN_WRT, rnn_data),
 }
 
 
-# The groups whose function astgrad differentiates (both, since loops and NumPy in loops are).
-GENERATED = ("euler", "rnn")
+# The groups whose function astgrad differentiates (all, since loops, break and NumPy in loops are).
+GENERATED = ("euler", "euler_until", "rnn")
 
 
 def check(result, expected, rtol):
@@ -151,6 +192,8 @@ def test_hand(benchmark, group):
     result = benchmark(hand, *args)
     if group == "euler":
         check(result, tangent_euler(*args), rtol=1e-12)
+    elif group == "euler_until":
+        check(result, tangent_euler_until(*args), rtol=1e-12)
     else:
         assert [np.shape(g) for g in result] == [np.shape(a) for a in args[:4]]
 
@@ -167,7 +210,7 @@ def test_astgrad(benchmark, generated):
     benchmark.group = group
     benchmark.extra_info["impl"] = "astgrad"
     result = benchmark(gradient, *args)
-    check(result, hand(*args), rtol=1e-12 if group == "euler" else 1e-10)
+    check(result, hand(*args), rtol=1e-10 if group == "rnn" else 1e-12)
 
 
 # --------------------------------------------------------------------------
@@ -197,6 +240,16 @@ def test_hand_euler_is_the_tangent_recurrence_and_central_differences():
     # Large steps: the derivative is far from 1 and from sin(x) * n.
     assert hand_euler(1.0, 0.3, 7) == pytest.approx(tangent_euler(1.0, 0.3, 7), rel=1e-14)
     assert hand_euler(1.0, 0.3, 7)[0] == pytest.approx(float(central_difference(euler, (1.0, 0.3, 7), 0, 1e-6)), rel=1e-8)
+
+
+def test_hand_euler_until_stops_where_the_function_does_and_matches_central_differences():
+    x, dt, n = EULER_UNTIL_ARGS
+    assert euler_until(x, dt, n) > 1.2 and euler_until(x, dt, 986) > 1.2 and euler_until(x, dt, 985) < 1.2
+    by_hand = hand_euler_until(x, dt, n)
+    check(by_hand, tangent_euler_until(x, dt, n), rtol=1e-12)
+    for index, step in ((0, 1e-7), (1, 1e-9)):
+        numeric = central_difference(euler_until, (x, dt, n), index, h=step)
+        assert by_hand[index] == pytest.approx(float(numeric), rel=1e-5)
 
 
 def test_hand_euler_of_zero_steps_is_the_identity():
@@ -310,7 +363,7 @@ def print_autograd(rounds=15):
 
 def print_interleaved(rounds=21):
     """astgrad, hand and primal of each group timed in alternating blocks (steadier under load)."""
-    calls = {"euler": 50, "rnn": 10}
+    calls = {"euler": 50, "euler_until": 50, "rnn": 10}
     print("\nalternating blocks: median us per call over %d rounds; ratios of medians" % rounds)
     print("%-6s %10s %10s %10s %13s %15s" % ("group", "astgrad", "hand", "primal", "astgrad/hand", "astgrad/primal"))
     for group in sorted(GROUPS):

@@ -40,6 +40,15 @@ def returns_inside_loop(x):
     return x
 
 
+def returns_inside_an_if_in_a_loop(x):
+    t = ran(x)
+    for i in range(3):
+        t = t * x
+        if t > 2.0:
+            return t  # MARK: return-in-if-in-loop
+    return t
+
+
 def uses_for(x):
     t = ran(x)
     for v in sorted((x, t)):  # MARK: for
@@ -51,6 +60,25 @@ def uses_while(x):
     t = ran(x)
     while True:  # MARK: while
         t = t * x
+    return t
+
+
+def leaves_only_an_inner_loop(x):
+    t = ran(x)
+    while True:  # MARK: inner-break
+        for k in range(3):
+            t = t * x
+            if t > 2.0:
+                break
+    return t
+
+
+def breaks_with_a_computed_step(x, stride):
+    t = ran(x)
+    for k in range(0, 9, stride):  # MARK: break-step
+        t = t * x
+        if t > 2.0:
+            break
     return t
 
 
@@ -217,14 +245,26 @@ def uses_double_starred_call(x, options):
     return ran(y)
 
 
-def uses_star_args(x, *rest):  # MARK: star-args
+def loops_over_star_args(x, *rest):
     t = ran(x)
-    return t * x
+    for r in rest:  # MARK: star-args-loop
+        t = t + r * x
+    return t
 
 
-def uses_star_kwargs(x, **options):  # MARK: star-kwargs
+def uses_star_args_whole(x, *rest):
     t = ran(x)
-    return t * x
+    return t * np.sum(rest)  # MARK: star-args-whole
+
+
+def reads_star_kwargs_by_variable(x, key, **options):
+    t = ran(x)
+    return t * options[key]  # MARK: star-kwargs-variable
+
+
+def only_star_args(*rest):  # MARK: only-star-args
+    t = ran(rest[0])
+    return t * rest[1]
 
 
 # ---- calls and operators (resolve stage) --------------------------------------------------
