@@ -443,8 +443,8 @@ def front_end(fn, where=None):
     if varargs.has_packed(function.tree):  # `explain`, `graph` and the command line: for the values its reads imply
         function = varargs.specialize(function, varargs.guessed_shape(function.tree)).function
     location = Location(function.filename)
-    check.check(function.tree, location, generated=function.primal_params is not None)
-    resolved = resolve.resolve(function, location)
+    survey = check.survey(function.tree, location, generated=function.primal_params is not None)
+    resolved = resolve.resolve(function, location, survey if survey.obstacles else None)
     single_assignment = ssa.to_ssa(resolved, location)
     program = cse.eliminate_common_subexpressions(single_assignment)
     return FrontEnd(function, location, resolved, single_assignment, program)

@@ -21,14 +21,16 @@ which decides:
 * the seed in the first constant factor (``d_y = 2 * d_out * y``); for a
   number output, when the seed would still multiply whole arrays, a sweep
   with the seed 1 and the gradients scaled by ``d_out`` at the end;
-* which number adjoints (``d_out / diff.size``) optimize may write into the
-  line reading them;
+* which number adjoints (``d_out / diff.size``), and adjoints read once as a
+  term added (``d_e + d_sum_e``, ``d_c + d_mu / n`` for ``d_mu = -t``),
+  optimize may write into the line reading them;
 * no adjoint for a max subtracted before a softmax (`invariance`);
 * which primal lines are temporaries that optimize may write nested again.
 
 Shape references name values the gradient computes anyway (`shapes`).
 """
 
+import bisect
 import copy
 from dataclasses import replace
 
@@ -37,7 +39,7 @@ import numpy as np
 
 from . import runtime
 from .invariance import shift_invariant
-from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, zero_gradient
+from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, read_in, zero_gradient
 from .names import name, substituted
 from .shapes import SHAPE_FUNCTIONS, needed_anyway, shape_classes, shape_reference, shapes_from_class
 
@@ -245,6 +247,7 @@ class ArrayPolicy:
             sweep.lines[self.sweep_start:] = [line.with_value(substituted(line.value, one))
                                               for line in sweep.lines[self.sweep_start:]]  # fmt: skip
         self._mark_number_lines(sweep)
+        self._mark_added_terms(sweep)
         return [self._gradient_of(sweep, p, unit_seed) for p in self.wrt]
 
     def _mark_number_lines(self, sweep):
@@ -265,6 +268,48 @@ class ArrayPolicy:
             if _reads_only(line.value, numbers):
                 numbers.add(line.target)
                 sweep.lines[position] = replace(line, temporary=True)
+
+    def _mark_added_terms(self, sweep):
+        """Mark as temporaries the adjoints that are read once, as a term another adjoint adds.
+
+        Such a line only names a value on its way: ``d_sum_e = np.sum(...)``
+        followed by ``d_e = d_e + d_sum_e`` (a sum's adjoint passed on to its
+        input as it is) becomes ``d_e = d_e + np.sum(...)`` once optimize writes
+        it in. An adjoint that only negates (the partial -1 of a subtraction,
+        ``d_mu = -unbroadcast(d_c, mu)``) may also be the first factor of the
+        term (``d_x = d_c + d_mu / n``): its sign turns the addition into a
+        subtraction (``d_x = d_c - unbroadcast(d_c, mu) / n``; exact, a negation
+        rounds nothing). Read in any other way (``d_mu / s``) an adjoint keeps
+        its line, so lines get no denser; so does a parameter's gradient.
+        Last line first, a reader taken as it reads once the lines marked
+        after it are written in (``d_s = d_l / s`` into ``d_x = d_c + d_s``
+        makes ``d_l = -t`` the first factor of a term added).
+        """
+        variable_of = {adjoint: variable for variable, adjoint in sweep.adjoint.items()}
+        start, lines = self.sweep_start, sweep.lines
+        host = {}  # position of a line marked here -> position of the line it will be written into
+        written = {}  # position of a line that lines marked here go into -> its value with them written in
+        reading = {}  # name -> the positions of the lines reading it, in order
+        for position in range(start, len(lines)):
+            for identifier in read_in(lines[position]):
+                reading.setdefault(identifier, []).append(position)
+        for position in range(len(lines) - 1, start - 1, -1):
+            line = lines[position]
+            if not isinstance(line, Line) or line.role != ADJOINT or line.temporary:
+                continue
+            variable = variable_of.get(line.target)
+            if variable is None or variable in self.wrt:
+                continue
+            positions = reading.get(line.target, [])
+            readers = positions[bisect.bisect_right(positions, position):]
+            if len(readers) != 1 or not isinstance(lines[readers[0]], Line) or lines[readers[0]].role != ADJOINT:
+                continue
+            reader = host.get(readers[0], readers[0])
+            value = written.get(reader, lines[reader].value)
+            if _added_term(value, line.target, first_factor=_without_negation(line.value)[1]):
+                lines[position] = replace(line, temporary=True)
+                host[position] = reader
+                written[reader] = substituted(value, {line.target: line.value})
 
     def _gradient_of(self, sweep, parameter, unit_seed):
         if parameter not in sweep.adjoint:
@@ -339,6 +384,23 @@ def variables_in(term, equation):
 
 def names_read(equation):
     return [a.id for a in atoms(equation.rule, equation.inputs) if isinstance(a, gast.Name)]
+
+
+def _added_term(value, identifier, first_factor):
+    """Whether `value` reads `identifier` once, as a term it adds or subtracts (``a + d_v``).
+
+    With `first_factor`, also as the first factor of such a term (``a + d_v / n``).
+    """
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub))):
+        return False
+    if any(isinstance(n, gast.Name) and n.id == identifier for n in gast.walk(value.left)):
+        return False
+    term = value.right
+    while first_factor and isinstance(term, gast.BinOp) and isinstance(term.op, (gast.Mult, gast.Div)):
+        if any(isinstance(n, gast.Name) and n.id == identifier for n in gast.walk(term.right)):
+            return False
+        term = term.left
+    return isinstance(term, gast.Name) and term.id == identifier
 
 
 def _reads_only(value, numbers):

@@ -1,7 +1,8 @@
 """Stage 2, check: is the function in the subset astgrad differentiates?
 
 Takes the `gast.FunctionDef` from the source stage and returns it unchanged,
-or raises `UnsupportedSyntaxError` at the first construct outside this subset:
+or raises an `UnsupportedSyntaxError` listing every construct outside this
+subset (`survey` gives them to resolve, which goes on past them):
 
 Parameters
     plain positional parameters (with or without defaults), keyword-only
@@ -56,10 +57,12 @@ item or attribute assignment, ``del``, in-place method calls, ...) is rejected,
 with its line, column and a hint of what to write instead.
 """
 
+from dataclasses import dataclass
+
 import gast
 
 from .desugar import always_returns, breaks_in, literal_step
-from .errors import UnsupportedSyntaxError
+from .errors import UnsupportedSyntaxError, all_obstacles
 from .names import dotted_name
 from .rules import COMPARISONS
 
@@ -108,36 +111,114 @@ ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
 def check(tree, location, generated=False):
-    """`tree` if it is in the subset, else `UnsupportedSyntaxError`.
+    """`tree` if it is in the subset, else an `UnsupportedSyntaxError` listing every construct outside it.
 
     A function astgrad `generated` (a gradient differentiated again) may also
     use the stacks its reversed loops use: ``s = []``, ``s.append(v)``,
     ``v = s.pop()``, and loops over ``reversed(range(...))``.
     """
-    _check_parameters(tree, location)
+    found = survey(tree, location, generated)
+    if found.obstacles:
+        raise all_obstacles(in_source_order(found.obstacles), first=found.obstacles[0])
+    return tree
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What the check found in a function: every obstacle, and how far later stages may still look.
+
+    `flagged` holds the `id`s of the statements of the surveyed tree that an
+    obstacle is in (a compound statement when the obstacle is in its header):
+    resolve passes over them. `stops` is set by an obstacle in the shape of
+    the function itself (its parameters, a misplaced or missing ``return``),
+    after which no later stage can look.
+    """
+
+    obstacles: tuple  # UnsupportedSyntaxErrors, in the order the check meets them (`in_source_order` sorts them)
+    flagged: frozenset = frozenset()
+    stops: bool = False
+
+
+def survey(tree, location, generated=False):
+    """The `Survey` of `tree`: every construct outside the subset."""
+    found, flagged, stops = [], set(), False
+    for error in _check_parameters(tree, location):
+        found.append(error)
+        stops = True
     body = tree.body
-    if is_docstring(body[0]):
+    if body and is_docstring(body[0]):
         body = body[1:]
     for index, statement in enumerate(body):
         is_last = index == len(body) - 1
-        _check_statement(statement, is_last, location, generated)
-        _check_nested(statement, location, generated)
+        if isinstance(statement, gast.Return) and not is_last:
+            found.append(location.error(
+                UnsupportedSyntaxError, statement, "an early `return` is not supported", hint=ONE_RETURN
+            ))  # fmt: skip
+            stops = True
+            continue
+        stops = _survey_statement(statement, is_last, location, generated, found, flagged) or stops
     if not body or not (isinstance(body[-1], gast.Return) or isinstance(body[-1], gast.If) and always_returns(
             [body[-1]])):  # fmt: skip
         last = body[-1] if body else tree
-        raise location.error(
+        found.append(location.error(
             UnsupportedSyntaxError,
             last,
             "the function does not end with a `return` of its value",
             hint="end the function with `return <expression>`",
-        )
-    return tree
+        ))  # fmt: skip
+        stops = True
+    return Survey(tuple(found), frozenset(flagged), stops)
+
+
+def in_source_order(errors):
+    """`errors` of one file by line and column (those found at one place keep their order)."""
+    return sorted(errors, key=lambda error: (error.lineno or 0, error.col_offset or 0))
+
+
+def _survey_statement(statement, is_last, location, generated, found, flagged, in_loop=False):
+    """Add the obstacles of `statement` (and of the statements inside it) to `found`; whether one stops the survey."""
+    if _is_nested_helper(statement, is_last):  # its statements holding obstacles are passed over, or all of it
+        nested = survey(statement, location)
+        found += nested.obstacles
+        flagged.update({id(statement)} if nested.stops else nested.flagged)
+        return False
+    own = list(_check_statement(statement, is_last, location, generated)) + list(
+        _check_header(statement, location, generated)
+    )
+    if own:
+        found += own
+        flagged.add(id(statement))
+    stops = False
+    for block, where in _blocks(statement):
+        inside_a_loop = in_loop or where == "a loop"
+        for inner in block:
+            if isinstance(inner, gast.Return) and not inside_a_loop:  # made one result by desugar
+                errors = list(_check_return(inner, location))
+                found += errors
+                flagged.update([id(inner)] if errors else [])
+                continue
+            if isinstance(inner, gast.Return):
+                found.append(location.error(
+                    UnsupportedSyntaxError,
+                    inner,
+                    "a `return` inside a loop is not supported",
+                    hint="assign the value to a name and `break`, then return it after the loop",
+                ))  # fmt: skip
+                stops = True
+                continue
+            stops = _survey_statement(inner, False, location, generated, found, flagged, inside_a_loop) or stops
+    return stops
+
+
+def _is_nested_helper(statement, is_last):
+    """A nested ``def`` (not decorated, not last): a helper, inlined where it is called."""
+    return isinstance(statement, gast.FunctionDef) and not statement.decorator_list and not is_last
 
 
 def _check_parameters(tree, location):
     args = tree.args
     if args.posonlyargs:
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             args.posonlyargs[0],
             "a positional-only parameter (`/`)",
@@ -152,40 +233,29 @@ def is_docstring(statement):
     )
 
 
-def _check_nested(statement, location, generated=False, in_loop=False):
-    """The statements of an `if`'s branches and a loop's body, at any depth (none in a loop may return)."""
+def _check_header(statement, location, generated=False):
+    """The obstacles in the test of an `if` or `while`, or in the target and sequence of a `for`."""
     if isinstance(statement, gast.If):
-        _check_condition(statement.test, location)
-        blocks, where = (statement.body, statement.orelse), "an `if`"
+        yield from _check_condition(statement.test, location)
     elif isinstance(statement, gast.For):
-        _check_for(statement, location, generated)
-        blocks, where = (statement.body,), "a loop"
+        yield from _check_for(statement, location, generated)
     elif isinstance(statement, gast.While):
-        _check_while(statement, location)
-        blocks, where = (statement.body,), "a loop"
-    else:
-        return
-    in_loop = in_loop or where == "a loop"
-    for block in blocks:
-        for inner in block:
-            if isinstance(inner, gast.Return) and not in_loop:  # made one result by desugar
-                _check_return(inner, location)
-                continue
-            if isinstance(inner, gast.Return):
-                raise location.error(
-                    UnsupportedSyntaxError,
-                    inner,
-                    "a `return` inside a loop is not supported",
-                    hint="assign the value to a name and `break`, then return it after the loop",
-                )
-            _check_statement(inner, False, location, generated)
-            _check_nested(inner, location, generated, in_loop)
+        yield from _check_while(statement, location)
+
+
+def _blocks(statement):
+    """The blocks of statements inside `statement` (an `if`'s branches, a loop's body), with what holds them."""
+    if isinstance(statement, gast.If):
+        return [(statement.body, "an `if`"), (statement.orelse, "an `if`")]
+    if isinstance(statement, (gast.For, gast.While)):
+        return [(statement.body, "a loop")]
+    return []
 
 
 def _check_while(statement, location):
     """``while condition:`` with no ``else``, and a condition that can become false."""
     if statement.orelse:
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             statement.orelse[0],
             "a `while` loop's `else` is not supported",
@@ -193,7 +263,7 @@ def _check_while(statement, location):
         )
     if isinstance(statement.test, gast.Constant) and not (statement.test.value and breaks_in(statement.body)):
         runs = bool(statement.test.value)
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             statement.test,
             f"`while {statement.test.value!r}` " + ("has no way out: no `break` leaves it" if runs else
@@ -201,21 +271,23 @@ def _check_while(statement, location):
             hint="add `if <condition>: break` to its body, or write the condition to stop at as the loop's test, "
             "e.g. `while error > tolerance:`" if runs else "remove the loop",
         )
+        return
     for node in gast.walk(statement.test):
-        if any(isinstance(child, (gast.ListComp, gast.GeneratorExp)) for child in gast.iter_child_nodes(node)):
-            raise location.error(
+        if any(isinstance(child, COMPREHENSIONS) for child in gast.iter_child_nodes(node)):
+            yield location.error(
                 UnsupportedSyntaxError,
                 node,
                 "a comprehension in a `while` loop's test would be computed once, not before each iteration",
                 hint="compute it into a name before the loop and again at the end of its body",
             )
-    _check_condition(statement.test, location)
+            return
+    yield from _check_condition(statement.test, location)
 
 
 def _check_for(statement, location, generated=False):
     """``for i in range(...)``, or over a sequence: ``for x in xs``, ``enumerate``, ``zip``, ``reversed``."""
     if statement.orelse:
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             statement.orelse[0],
             "a `for` loop's `else` is not supported",
@@ -226,49 +298,51 @@ def _check_for(statement, location, generated=False):
     if called == "reversed" and len(iterable.args) == 1 and _is_range(iterable.args[0]) and generated:
         iterable, called = iterable.args[0], "range"
     if called == "range" and 1 <= len(iterable.args) <= 3 and not iterable.keywords:
-        _check_loop_target(target, location, names=1)
+        yield from _check_loop_target(target, location, names=1)
         if breaks_in(statement.body):
-            _check_range_with_a_break(iterable, location)
+            yield from _check_range_with_a_break(iterable, location)
         for argument in iterable.args:
-            _check_expression(argument, location)
+            yield from _check_expression(argument, location)
         return
     if called in ("enumerate", "zip", "reversed") and not iterable.keywords and iterable.args and (
             called == "zip" or len(iterable.args) == 1):  # fmt: skip
         sequences = iterable.args
         if called == "enumerate":
-            _check_loop_target(target, location, names=2)
-            _check_loop_target(target.elts[0], location, names=1)
+            errors = list(_check_loop_target(target, location, names=2))
+            yield from errors or _check_loop_target(target.elts[0], location, names=1)
         elif called == "zip":
-            _check_loop_target(target, location, names=len(sequences))
+            yield from _check_loop_target(target, location, names=len(sequences))
         else:
-            _check_loop_target(target, location)
+            yield from _check_loop_target(target, location)
     elif called is None:
         sequences = [iterable]
-        _check_loop_target(target, location)
+        yield from _check_loop_target(target, location)
     else:
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             iterable,
             "a loop over a computed sequence is not supported (only over `range(...)`, a sequence, "
             "`enumerate`, `zip` or `reversed` of sequences)",
             hint="assign the sequence to a name before the loop",
         )
+        return
     for sequence in sequences:
         if isinstance(sequence, (gast.Call, gast.GeneratorExp, gast.ListComp)):
-            raise location.error(
+            yield location.error(
                 UnsupportedSyntaxError,
                 sequence,
                 "a loop over a computed sequence is not supported",
                 hint="assign the sequence to a name before the loop",
             )
-        _check_expression(sequence, location)
+            continue
+        yield from _check_expression(sequence, location)
 
 
 def _check_range_with_a_break(iterable, location):
     """A loop left by a ``break`` becomes a ``while`` over its index, which needs the step's sign."""
     args = iterable.args
     if len(args) == 3 and literal_step(args[2]) is None:
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             args[2],
             "a `break` in a loop whose step is not a whole number written out is not supported",
@@ -286,9 +360,9 @@ def _check_loop_target(target, location, names=None):
         return
     if isinstance(target, (gast.Tuple, gast.List)) and names != 1 and (names is None or len(target.elts) == names):
         for element in target.elts:
-            _check_loop_target(element, location)
+            yield from _check_loop_target(element, location)
         return
-    raise location.error(
+    yield location.error(
         UnsupportedSyntaxError,
         target,
         "this loop target is not supported",
@@ -298,32 +372,32 @@ def _check_loop_target(target, location, names=None):
 
 def _check_return(statement, location):
     if statement.value is None:
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError, statement, "`return` without a value", hint="return the function's value"
         )
-    _check_expression(statement.value, location)
+        return
+    yield from _check_expression(statement.value, location)
 
 
 def _check_condition(test, location):
     """A condition: comparisons (chained or not) and expressions, combined with `and`, `or`, `not`."""
     if isinstance(test, gast.BoolOp):
         for value in test.values:
-            _check_condition(value, location)
+            yield from _check_condition(value, location)
     elif isinstance(test, gast.UnaryOp) and isinstance(test.op, gast.Not):
-        _check_condition(test.operand, location)
+        yield from _check_condition(test.operand, location)
     elif isinstance(test, gast.Compare):
-        for op in test.ops:
-            if type(op) not in COMPARISONS:
-                raise location.error(
-                    UnsupportedSyntaxError,
-                    test,
-                    "only comparisons with < <= > >= == != are supported",
-                    hint="compare numbers with < <= > >= == !=",
-                )
+        if any(type(op) not in COMPARISONS for op in test.ops):
+            yield location.error(
+                UnsupportedSyntaxError,
+                test,
+                "only comparisons with < <= > >= == != are supported",
+                hint="compare numbers with < <= > >= == !=",
+            )
         for operand in [test.left] + test.comparators:
-            _check_expression(operand, location)
+            yield from _check_expression(operand, location)
     else:
-        _check_expression(test, location)
+        yield from _check_expression(test, location)
 
 
 def is_stack_statement(statement):
@@ -368,77 +442,79 @@ def _check_statement(statement, is_last, location, generated=False):
         return
     if is_list_statement(statement):
         if isinstance(statement, gast.Expr):
-            _check_expression(statement.value.args[0], location)
+            yield from _check_expression(statement.value.args[0], location)
         return
     if isinstance(statement, gast.Assign) and isinstance(statement.value, gast.ListComp) and all(
             isinstance(t, gast.Name) for t in statement.targets):  # fmt: skip
-        _check_comprehension(statement.value, location)
+        yield from _check_comprehension(statement.value, location)
         return
-    if isinstance(statement, gast.FunctionDef) and not statement.decorator_list and not is_last:
-        check(statement, location)  # a nested helper, inlined where it is called
+    if _is_nested_helper(statement, is_last):  # surveyed on its own (`_survey_statement`)
         return
     reject = REJECTED.get(type(statement))
     if reject:
         what, hint = reject
-        raise location.error(UnsupportedSyntaxError, statement, f"{what} is not supported", hint=hint)
+        yield location.error(UnsupportedSyntaxError, statement, f"{what} is not supported", hint=hint)
+        return
     if isinstance(statement, (gast.If, gast.For, gast.While)):
         return
     if isinstance(statement, gast.Return):
         if not is_last:
-            raise location.error(
+            yield location.error(
                 UnsupportedSyntaxError, statement, "an early `return` is not supported", hint=ONE_RETURN
             )
-        _check_return(statement, location)
+            return
+        yield from _check_return(statement, location)
     elif isinstance(statement, gast.Assign):
         for target in statement.targets:
-            _check_target(target, location)
-        _check_expression(statement.value, location, is_bound=isinstance(statement.value, gast.Lambda))
+            yield from _check_target(target, location)
+        yield from _check_expression(statement.value, location, is_bound=isinstance(statement.value, gast.Lambda))
     elif isinstance(statement, gast.AnnAssign):
-        _check_target(statement.target, location)
+        yield from _check_target(statement.target, location)
         if statement.value is None:
-            raise location.error(
+            yield location.error(
                 UnsupportedSyntaxError, statement, "an annotation without a value", hint="assign a value or remove it"
             )
-        _check_expression(statement.value, location)
+            return
+        yield from _check_expression(statement.value, location)
     elif isinstance(statement, gast.AugAssign):
-        _check_target(statement.target, location, allow_tuple=False)
+        yield from _check_target(statement.target, location, allow_tuple=False)
         if not isinstance(statement.op, ALLOWED_AUGMENTED):
-            raise location.error(
+            yield location.error(
                 UnsupportedSyntaxError,
                 statement,
                 "this augmented assignment operator is not supported",
                 hint="write `x = x op y` or use one of += -= *= /= **=",
             )
-        _check_expression(statement.value, location)
+        yield from _check_expression(statement.value, location)
     elif isinstance(statement, (gast.Pass, gast.Break, gast.Continue)):  # only inside a loop: Python says so
         pass
     elif isinstance(statement, gast.Expr):
         reject = REJECTED.get(type(statement.value))
         if reject:
             what, hint = reject
-            raise location.error(UnsupportedSyntaxError, statement.value, f"{what} is not supported", hint=hint)
-        if is_docstring(statement):
-            raise location.error(
+            yield location.error(UnsupportedSyntaxError, statement.value, f"{what} is not supported", hint=hint)
+        elif is_docstring(statement):
+            yield location.error(
                 UnsupportedSyntaxError, statement, "a string statement after the first one", hint="use a # comment"
             )
-        value = statement.value
-        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute):
-            raise location.error(
+        elif isinstance(statement.value, gast.Call) and isinstance(statement.value.func, gast.Attribute):
+            yield location.error(
                 UnsupportedSyntaxError,
                 statement,
-                f"a method call whose value is thrown away: `.{value.func.attr}()` can only matter here "
-                "by changing its object in place (as `x.sort()` does)",
+                f"a method call whose value is thrown away: `.{statement.value.func.attr}()` can only matter "
+                "here by changing its object in place (as `x.sort()` does)",
                 hint=NEW_VALUE,
             )
-        raise location.error(
-            UnsupportedSyntaxError,
-            statement,
-            "an expression statement: its value is thrown away, so it can only matter for its side effects",
-            hint="remove it (side effects such as printing cannot be differentiated), "
-            "or assign its value to a name",
-        )
+        else:
+            yield location.error(
+                UnsupportedSyntaxError,
+                statement,
+                "an expression statement: its value is thrown away, so it can only matter for its side effects",
+                hint="remove it (side effects such as printing cannot be differentiated), "
+                "or assign its value to a name",
+            )
     else:
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             statement,
             f"a `{type(statement).__name__}` statement is not supported",
@@ -451,24 +527,25 @@ def _check_target(target, location, allow_tuple=True):
         return
     if isinstance(target, (gast.Tuple, gast.List)) and allow_tuple:
         for element in target.elts:
-            _check_target(element, location)
+            yield from _check_target(element, location)
         return
     if isinstance(target, gast.Subscript):
         what = "item assignment (`x[...] = ...`)"
     elif isinstance(target, gast.Attribute):
         written = dotted_name(target) or f"(...).{target.attr}"
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             target,
             f"attribute assignment (`{written} = ...`) changes an object",
             hint=f"assign to a local name instead, `{target.attr} = ...`: a method reads its instance's "
             "attributes as data, and astgrad differentiates functions of values, not changes to objects",
         )
+        return
     elif isinstance(target, gast.Starred):
         what = "starred unpacking (`*rest`)"
     else:
         what = "this assignment target"
-    raise location.error(UnsupportedSyntaxError, target, f"{what} mutates a value", hint=NEW_VALUE)
+    yield location.error(UnsupportedSyntaxError, target, f"{what} mutates a value", hint=NEW_VALUE)
 
 
 def _check_expression(expression, location, is_bound=False):
@@ -480,22 +557,23 @@ def _check_expression(expression, location, is_bound=False):
     while stack:
         node, in_argument = stack.pop()
         if isinstance(node, gast.Lambda) and in_argument:
-            _check_parameters(node, location)
+            yield from _check_parameters(node, location)
             stack.extend((child, False) for child in [node.body] + node.args.defaults)
             continue
         reject = REJECTED.get(type(node))
         if reject and not (in_argument and isinstance(node, gast.List)):
             what, hint = reject
-            raise location.error(UnsupportedSyntaxError, node, f"{what} is not supported", hint=hint)
+            yield location.error(UnsupportedSyntaxError, node, f"{what} is not supported", hint=hint)
+            continue
         if isinstance(node, gast.IfExp):
-            _check_condition(node.test, location)
+            yield from _check_condition(node.test, location)
             stack.extend([(node.orelse, False), (node.body, False)])
         elif isinstance(node, gast.Call):
-            _check_call(node, location)
+            yield from _check_call(node, location)
             children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
             stack.extend((child, False) for child in reversed(children))
             if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], COMPREHENSIONS):
-                _check_comprehension(node.args[0], location)
+                yield from _check_comprehension(node.args[0], location)
                 continue
             stack.extend((child, True) for child in reversed(_call_arguments(node)))
         elif isinstance(node, gast.Attribute):
@@ -505,7 +583,7 @@ def _check_expression(expression, location, is_bound=False):
         elif isinstance(node, gast.Slice):
             stack.extend((part, True) for part in (node.lower, node.upper, node.step) if part is not None)
         elif isinstance(node, gast.Compare) and (len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS):
-            raise location.error(
+            yield location.error(
                 UnsupportedSyntaxError,
                 node,
                 "only single comparisons with < <= > >= == != are supported outside a condition",
@@ -516,11 +594,11 @@ def _check_expression(expression, location, is_bound=False):
         elif isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Name)):
             stack.extend((child, False) for child in reversed(list(gast.iter_child_nodes(node))))
         elif isinstance(node, gast.Constant):
-            _check_constant(node, in_argument, location)
+            yield from _check_constant(node, in_argument, location)
         elif isinstance(node, (gast.Load, gast.Store, gast.operator, gast.unaryop, gast.cmpop)):
             pass
         else:
-            raise location.error(
+            yield location.error(
                 UnsupportedSyntaxError,
                 node,
                 f"a `{type(node).__name__}` expression is not supported",
@@ -532,14 +610,15 @@ def _check_comprehension(node, location):
     """``[element for target in sequence if condition ...]``: each ``for`` as a loop, each ``if`` a condition."""
     for generator in node.generators:
         if generator.is_async:
-            raise location.error(UnsupportedSyntaxError, generator.iter, "an `async for` in a comprehension is not "
+            yield location.error(UnsupportedSyntaxError, generator.iter, "an `async for` in a comprehension is not "
                                  "supported", hint="use a plain `for`")  # fmt: skip
+            continue
         loop = gast.copy_location(gast.For(target=generator.target, iter=generator.iter, body=[], orelse=[],
                                            type_comment=None), generator.iter)  # fmt: skip
-        _check_for(loop, location)
+        yield from _check_for(loop, location)
         for condition in generator.ifs:
-            _check_condition(condition, location)
-    _check_expression(node.elt, location)
+            yield from _check_condition(condition, location)
+    yield from _check_expression(node.elt, location)
 
 
 def _check_constant(node, in_argument, location):
@@ -548,7 +627,7 @@ def _check_constant(node, in_argument, location):
         return
     if in_argument and (value is None or value is Ellipsis or isinstance(value, str)):
         return
-    raise location.error(
+    yield location.error(
         UnsupportedSyntaxError,
         node,
         f"the constant {value!r} is not a number",
@@ -577,14 +656,14 @@ def _check_call(node, location):
         if keyword.arg is None and isinstance(mapping, gast.Dict):
             for key in mapping.keys:
                 if not (isinstance(key, gast.Constant) and isinstance(key.value, str)):
-                    raise location.error(
+                    yield location.error(
                         UnsupportedSyntaxError,
                         key if key is not None else mapping,
                         "a `**{...}` argument whose keys are not strings written out",
                         hint="write the keys as strings, `**{\"w\": w}`, or pass keyword arguments one by one",
                     )
     if not isinstance(node.func, (gast.Name, gast.Attribute)):
-        raise location.error(
+        yield location.error(
             UnsupportedSyntaxError,
             node.func,
             "a call of a computed value",

@@ -3,7 +3,7 @@
     astgrad show examples/quickstart.py:f             the generated derivative
     astgrad show examples/quickstart.py:f --stages    the program after every stage
     astgrad show examples/mlp.py:loss --standalone    a module with the derivative, runnable without astgrad
-    astgrad check examples/quickstart.py:f            is it differentiable? if not, where and why
+    astgrad check examples/quickstart.py:f            is it differentiable? if not, every obstacle: where and why
     astgrad graph examples/quickstart.py:f -o f.svg   the data-flow graph (DOT text without -o)
     astgrad primitives                                what astgrad differentiates (Markdown)
     astgrad --version

@@ -6,7 +6,9 @@ a compiler message: ``file:line:col: what is wrong`` (column 1-based), the
 source line with a caret under the construct, and a hint saying what to write
 instead. In IPython and Jupyter a place in a cell is named as IPython names
 it, ``Cell In[9], line 3, column 5: what is wrong``, and the traceback IPython
-shows stops at the user's code: astgrad's own frames are left out.
+shows stops at the user's code: astgrad's own frames are left out. A
+function with several obstacles raises one error listing them all, each so
+formatted (`all_obstacles`; the attribute `obstacles`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import sys
 import types
 from traceback import format_exception
-from typing import Any, Optional, TypeVar
+from typing import Any, Optional, Sequence, TypeVar
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,13 +37,28 @@ class AstgradError(Exception):
         lineno: Optional[int] = None,
         col_offset: Optional[int] = None,
         hint: Optional[str] = None,
+        obstacles: "Sequence[AstgradError]" = (),
     ) -> None:
         self.reason = message
         self.filename = filename
         self.lineno = lineno
         self.col_offset = col_offset
         self.hint = hint
-        super().__init__(self._format())
+        self._obstacles = tuple(obstacles)
+        super().__init__(self._format() + "".join(f"\n\n{other}" for other in self._others()))
+
+    @property
+    def obstacles(self) -> "tuple[AstgradError, ...]":
+        """Every obstacle found in the function, in source order, each an error of its own (alone: this one)."""
+        return getattr(self, "_obstacles", ()) or (self,)
+
+    def _others(self) -> "list[AstgradError]":
+        """The obstacles listed after this error's own message: all but the one it is."""
+        return [error for error in getattr(self, "_obstacles", ()) if error._place() != self._place()]
+
+    def _place(self) -> "tuple[Any, ...]":
+        """What the error says where: two errors with the same place are one obstacle."""
+        return (self.filename, self.lineno, self.col_offset, self.reason)
 
     def _format(self) -> str:
         parts = []
@@ -60,6 +77,9 @@ class AstgradError(Exception):
             parts.append(self.reason)
         if self.hint:
             parts.append("hint: " + self.hint)
+        if getattr(self, "_obstacles", ()):
+            count = len(self._obstacles)
+            parts.append(f"\n{count} obstacles in all; the other {count - 1}, in source order:")
         return "\n".join(parts)
 
     def _render_traceback_(self):
@@ -132,6 +152,26 @@ class Location:
             col_offset=getattr(node, "col_offset", None),
             hint=hint,
         )
+
+
+def all_obstacles(errors: Sequence[Error], first: Optional[Error] = None) -> Error:
+    """One error standing for every obstacle in `errors` (in source order, at least one).
+
+    It is `first` (by default the first in `errors`): its class, its message,
+    then how many obstacles there are and each of the others, so that
+    ``except`` clauses and tests written for one obstacle keep working; its
+    `obstacles` are `errors`. A single obstacle is raised as it is.
+    """
+    first = errors[0] if first is None else first
+    if len(errors) == 1:
+        return first
+    combined = type(first).__new__(type(first))
+    combined.__dict__.update(first.__dict__)
+    AstgradError.__init__(
+        combined, first.reason, filename=first.filename, lineno=first.lineno, col_offset=first.col_offset,
+        hint=first.hint, obstacles=errors,
+    )
+    return combined
 
 
 def notebook_cell(filename):

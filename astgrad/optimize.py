@@ -26,9 +26,10 @@ the return) and gives an equivalent one after these rewrites, in order:
   primal lines move to the top of the same branch (see
   `join_mirrored_branches`);
 * in array code, a temporary (a part of a user's expression that got a name
-  of its own, or a number adjoint made of the seed and sizes) read once is
-  written back into the line that reads it, unless that line reads it only
-  for its size (see `nest_temporaries`).
+  of its own, a number adjoint made of the seed and sizes, or an adjoint
+  read as a term added) read once is written back into the line that reads it,
+  unless that line reads it only for its size (see `nest_temporaries`); a
+  nested negation's sign joins the addition it is a term of (`_sign_joined`).
 """
 
 import bisect
@@ -689,7 +690,10 @@ def nest_temporaries(body):
 
     The reverse stage marks as temporary a part of a user's expression that got
     a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``),
-    and a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``).
+    a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``),
+    and an adjoint read once as a term added (``d_e = d_e + d_sum_e``), or, if it
+    only negates, as that term's first factor (``d_mu = -unbroadcast(d_c, mu)``
+    in ``d_x = d_c + d_mu / n``, which becomes ``d_c - unbroadcast(d_c, mu) / n``).
     Nested again, it reads as the user wrote it, and its array is freed as soon
     as it is used instead of living until the function returns (no ``del``:
     generated code stays straight-line code astgrad can transform again). A
@@ -722,12 +726,13 @@ def nest_temporaries(body):
     # Pending temporary -> the first position after it that assigns a name its expression reads.
     # Kept per temporary, so a line does not walk the expressions nested into it again.
     reaches = {}
+    negations = set()  # the ids of the negations nested so far (a temporary's own may go on into another line)
     out = []
     for position, line in enumerate(body):
         read = name_ids(line.value)
         nested = [n for n in read if n in pending]
         if nested:
-            line = _with_value(line, _nested(line.value, pending))
+            line = _with_value(line, _nested(line.value, pending, negations))
         reach = min([_next_assignment(assigned, n, position) for n in read] + [reaches.pop(n) for n in nested],
                     default=math.inf)  # fmt: skip
         if nestable(line, reach):
@@ -775,14 +780,48 @@ def _next_assignment(assigned, identifier, position):
     return positions[index] if index < len(positions) else math.inf
 
 
-def _nested(node, pending):
+def _nested(node, pending, negations):
+    """`node` with the pending temporaries it reads written in (`negations` collects the nested negations)."""
     if isinstance(node, gast.Name) and node.id in pending:
-        return pending.pop(node.id)
+        value = pending.pop(node.id)
+        if _is_negation(value):
+            negations.add(id(value))
+        return value
     if _is_negation(node) and isinstance(node.operand, gast.Name) and _is_product(pending.get(node.operand.id)):
         return _negated_first_factor(pending.pop(node.operand.id))  # -d_n for d_n = a / b: -a / b
+    if _is_negation(node) and isinstance(node.operand, gast.Name) and _is_negation(pending.get(node.operand.id)):
+        return pending.pop(node.operand.id).operand  # -d_n for d_n = -t: t
     if isinstance(node, (gast.Name, gast.Constant)):
         return node
-    return _constants_together(with_children(node, lambda child: _nested(child, pending)))
+    nested = _constants_together(with_children(node, lambda child: _nested(child, pending, negations)))
+    return _sign_joined(nested, negations)
+
+
+def _sign_joined(node, negations):
+    """``a - t * c`` for ``a + -t * c`` (and ``a + t * c`` for ``a - -t * c``): a nested negated adjoint's sign.
+
+    Only the sign of a nested adjoint that is the first factor moves (the user's
+    own arithmetic stays as written), and onto no other factor:
+    a sign moved onto another factor could meet a boolean array (``-(x == m)``
+    is an error in NumPy). Exact: negation rounds nothing.
+    """
+    if not (isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub))):
+        return node
+    unsigned = _without_leading_sign(node.right, negations)
+    if unsigned is None:
+        return node
+    op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
+    return gast.BinOp(left=node.left, op=op, right=unsigned)
+
+
+def _without_leading_sign(term, negations):
+    """`term` without the nested negation that is its first factor (``t * c`` for ``-t * c``), or None."""
+    if _is_negation(term) and id(term) in negations:
+        return term.operand
+    if _is_product(term):
+        left = _without_leading_sign(term.left, negations)
+        return None if left is None else gast.BinOp(left=left, op=term.op, right=term.right)
+    return None
 
 
 def _constants_together(node):

@@ -25,7 +25,18 @@ statements (assignments, augmented assignments, one final return) in which
 
 Anything else a call could name has no derivative: `NoDerivativeError`,
 naming the callee and the place of the call.
+
+Resolve goes on past an obstacle, to report every one at once: a refused
+expression (a call, and what contains it) stands for a placeholder value and
+the rest of the statement is resolved; the statements the check refused are
+passed over, the names they bind taken as assigned (calls of the names,
+and of what a refused ``def`` or ``import`` binds, are not refused again). A helper's obstacles, the check's included, are listed at
+the call that inlines it. The error raised is the first obstacle met (the one raised
+if resolve stopped there), listing them all in source order
+(`errors.all_obstacles`).
 """
+
+import copy
 
 import builtins
 import inspect
@@ -38,7 +49,7 @@ import gast
 import numpy as np
 
 from . import check, desugar, parse, rules, runtime, templates, varargs
-from .errors import PRIMITIVE_TABLE, Location, NoDerivativeError, UnsupportedSyntaxError
+from .errors import PRIMITIVE_TABLE, AstgradError, Location, NoDerivativeError, UnsupportedSyntaxError, all_obstacles
 from .ir import Match, Matches, assigned_names, parameter_names
 from .names import Namespace, copy_atom, dotted_name, name, root_name
 from .rules import BINARY_OPERATORS, UNARY_OPERATORS
@@ -133,9 +144,17 @@ class Resolved:
     matches: Matches  # each call's rule and bound inputs, matched here once
 
 
-def resolve(function, location):
-    """The `Resolved` form of the checked `function`."""
-    function = replace(function, tree=desugar.desugared(function.tree))
+def resolve(function, location, survey=None):
+    """The `Resolved` form of the checked `function`, or an error listing every obstacle in it.
+
+    `survey` is the check's `Survey` of the function, if it found obstacles:
+    they are listed with resolve's own, and the statements they are in are
+    passed over (nothing is resolved after an obstacle that stops the survey).
+    """
+    if survey is not None and survey.stops:
+        raise all_obstacles(check.in_source_order(survey.obstacles), first=survey.obstacles[0])
+    tree, passed = (function.tree, {}) if survey is None else passed_over(function.tree, survey.flagged)
+    function = replace(function, tree=desugar.desugared(tree))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)
@@ -143,18 +162,81 @@ def resolve(function, location):
     instances = {} if function.bound or function.instance is None else {function.instance: function.owner}
     namespace.instances = frozenset(instances)
     scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,), instances=instances)
+    scope.passed = passed
     resolver = _Resolver(namespace)
+    for error in () if survey is None else survey.obstacles:
+        resolver.record(error, scope)
     statements, files = resolver.statements(function.tree.body, scope)
+    if resolver.obstacles:  # the first met is raised (the check's first, if any), listing every one
+        raise all_obstacles(resolver.in_source_order(), first=resolver.obstacles[0][1])
     return Resolved(function, statements, files, namespace, resolver.matches)
+
+
+PLACEHOLDER = 0.0
+"""The value a refused expression or a passed-over statement stands for, so that resolve can go on past it."""
+
+
+def _placeholder(where):
+    return gast.copy_location(gast.Constant(value=PLACEHOLDER, kind=None), where)
+
+
+def passed_over(tree, flagged):
+    """`tree` with the statements whose `id` is in `flagged` replaced by placeholders; the names they bind (`_bound`).
+
+    A statement becomes an assignment of a placeholder to each name it binds
+    (a refused ``return`` a ``return`` of one), so that the statements after
+    it are resolved as if it were there.
+    """
+    bound = {}
+
+    def block(statements):
+        out = []
+        for statement in statements:
+            if id(statement) in flagged:
+                names = _bound(statement)
+                bound.update(names)
+                if isinstance(statement, gast.Return):
+                    out.append(gast.copy_location(gast.Return(value=_placeholder(statement)), statement))
+                for identifier in names:
+                    store = gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)
+                    assign = gast.Assign(targets=[store], value=_placeholder(statement), type_comment=None)
+                    out.append(gast.copy_location(assign, statement))
+            elif isinstance(statement, (gast.If, gast.For, gast.While)):
+                new = copy.copy(statement)
+                new.body, new.orelse = block(statement.body), block(statement.orelse)
+                out.append(new)
+            elif isinstance(statement, gast.FunctionDef):  # a nested helper
+                new = copy.copy(statement)
+                new.body = block(statement.body)
+                out.append(new)
+            else:
+                out.append(statement)
+        return out or [gast.copy_location(gast.Pass(), statements[0])] if statements else out
+
+    new = copy.copy(tree)
+    new.body = block(tree.body)
+    return new, bound
+
+
+def _bound(statement):
+    """The names `statement` binds, each to "definition" (a `def`, `class` or `import`) or "value" (an assignment)."""
+    if isinstance(statement, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+        return {statement.name: "definition"}
+    if isinstance(statement, (gast.Import, gast.ImportFrom)):
+        return {alias.asname or alias.name.split(".")[0]: "definition" for alias in statement.names}
+    stored = (node.id for node in gast.walk(statement) if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store))
+    return dict.fromkeys(stored, "value")
 
 
 class _Scope:
     """Where a body being resolved was written: its function, file and local renaming."""
 
-    def __init__(self, function, location, renamed, stack, instances=None, functions=None, parent=None):
+    def __init__(self, function, location, renamed, stack, instances=None, functions=None, parent=None, origin=()):
         self.function = function
         self.functions = dict(functions or {})  # a local name -> the `_Known` or `_Local` function it holds
         self.parent = parent  # the body a lambda or nested def was written in
+        self.origin = origin  # the places, in the function transformed, of the calls inlining this body
+        self.passed = {}  # names bound by statements passed over (refused) -> "definition" or "value" (`_bound`)
         self.instances = instances or {}  # a parameter holding a method's instance -> the method's class
         self.location = location
         self.renamed = renamed  # the body's local name -> the expression it stands for now
@@ -191,9 +273,30 @@ class _Resolver:
     def __init__(self, namespace):
         self.namespace = namespace
         self.matches = Matches()
+        self.obstacles = []  # (where in the function transformed, error)
         self.index_calls = {}  # id -> call written as (a part of) an index, where `range` may stand (kept alive)
         self.lists = set()  # the resolved names of lists (built by the code, or made by a rule over lists)
         self.list_reads = {}  # id -> a name node passing a list to a call (kept alive)
+
+    # ---- obstacles -----------------------------------------------------------------------
+    def record(self, error, scope):
+        """Note an obstacle found in `scope`'s body, and go on."""
+        self.obstacles.append((scope.origin + (_position(error),), error))
+
+    def in_source_order(self):
+        """The obstacles in source order (a helper's at the call inlining it), each once."""
+        seen, ordered = set(), []
+        for _, error in sorted(self.obstacles, key=lambda entry: entry[0]):
+            key = (error.filename, error.lineno, error.col_offset, error.reason)
+            if key not in seen:
+                seen.add(key)
+                ordered.append(error)
+        return ordered
+
+    def _refused(self, error, scope, before):
+        """Record `error`, unless an obstacle found since `before` explains it (it is about a placeholder)."""
+        if len(self.obstacles) == before:
+            self.record(error, scope)
 
     # ---- statements ----------------------------------------------------------------------
     def statements(self, body, scope):
@@ -202,60 +305,66 @@ class _Resolver:
         for statement in body:
             if check.is_docstring(statement) or isinstance(statement, gast.Pass):
                 continue
-            prelude, prelude_files = [], []
-            context = (prelude, prelude_files)
-            if self._binds_function(statement, scope, context):
-                out += prelude
-                files += prelude_files
+            before = len(self.obstacles)
+            try:
+                resolved, resolved_files = self._statement(statement, scope)
+            except AstgradError as error:
+                self._refused(error, scope, before)
+                names = _bound(statement)
+                scope.passed.update(names)
+                scope.defined.update(names)
+                for identifier in names:
+                    scope.renamed.setdefault(identifier, name(identifier))
                 continue
-            if isinstance(statement, gast.If):
-                test = self.expression(statement.test, scope, context)
-                body, body_files = self.statements(statement.body, scope)
-                orelse, orelse_files = self.statements(statement.orelse, scope)
-                out += prelude + [ResolvedIf(test, body, body_files, orelse, orelse_files, statement)]
-                files += prelude_files + [scope.location.filename]
-                continue
-            if isinstance(statement, gast.For):
-                out += self._for(statement, scope, context)
-                files += prelude_files + [scope.location.filename]
-                continue
-            if isinstance(statement, gast.While):
-                test = self.expression(statement.test, scope, context)
-                if prelude:
-                    raise scope.location.error(
-                        UnsupportedSyntaxError,
-                        statement.test,
-                        "a helper called in a `while` loop's test would run once, not before each iteration",
-                        hint="compute the condition into a name before the loop and again at the end of its body",
-                    )
-                body, body_files = self.statements(statement.body, scope)
-                out.append(ResolvedWhile(test, body, body_files, statement))
-                files.append(scope.location.filename)
-                continue
-            generated = scope.function.primal_params is not None and check.is_stack_statement(statement)
-            if generated or check.is_list_statement(statement):
-                resolved = self._stack(statement, scope, context)
-                out += prelude + [resolved]
-                files += prelude_files + [scope.location.filename]
-                continue
-            if isinstance(statement, gast.Return):
-                new = gast.Return(value=self.expression(statement.value, scope, context))
-            elif isinstance(statement, gast.AugAssign):
-                value = self.expression(statement.value, scope, context)
-                target = self._store(statement.target, scope)
-                new = gast.AugAssign(target=target, op=statement.op, value=value)
-            else:
-                value = self.expression(statement.value, scope, context)
-                targets = statement.targets if isinstance(statement, gast.Assign) else [statement.target]
-                new = gast.Assign(targets=[self._store(t, scope) for t in targets], value=value, type_comment=None)
-                if isinstance(value, gast.Call) and self.matches.has(value) and rules.makes_list(
-                        self.matches.of(value).rule):  # fmt: skip
-                    scope.lists.update(t.id for t in targets if isinstance(t, gast.Name))
-                    self.lists.update(t.id for t in new.targets if isinstance(t, gast.Name))
-            gast.copy_location(new, statement)
-            out += prelude + [new]
-            files += prelude_files + [scope.location.filename]
+            out += resolved
+            files += resolved_files
         return out, files
+
+    def _statement(self, statement, scope):
+        """One statement's resolved statements (a helper's inlined before it) and their files."""
+        prelude, prelude_files = [], []
+        context = (prelude, prelude_files)
+        here = [scope.location.filename]
+        if self._binds_function(statement, scope, context):
+            return prelude, prelude_files
+        if isinstance(statement, gast.If):
+            test = self.expression(statement.test, scope, context)
+            body, body_files = self.statements(statement.body, scope)
+            orelse, orelse_files = self.statements(statement.orelse, scope)
+            return prelude + [ResolvedIf(test, body, body_files, orelse, orelse_files, statement)], prelude_files + here
+        if isinstance(statement, gast.For):
+            return self._for(statement, scope, context), prelude_files + here
+        if isinstance(statement, gast.While):
+            test = self.expression(statement.test, scope, context)
+            if prelude:
+                self.record(scope.location.error(
+                    UnsupportedSyntaxError,
+                    statement.test,
+                    "a helper called in a `while` loop's test would run once, not before each iteration",
+                    hint="compute the condition into a name before the loop and again at the end of its body",
+                ), scope)  # fmt: skip
+            body, body_files = self.statements(statement.body, scope)
+            return [ResolvedWhile(test, body, body_files, statement)], here
+        generated = scope.function.primal_params is not None and check.is_stack_statement(statement)
+        if generated or check.is_list_statement(statement):
+            resolved = self._stack(statement, scope, context)
+            return prelude + [resolved], prelude_files + here
+        if isinstance(statement, gast.Return):
+            new = gast.Return(value=self.expression(statement.value, scope, context))
+        elif isinstance(statement, gast.AugAssign):
+            value = self.expression(statement.value, scope, context)
+            target = self._store(statement.target, scope)
+            new = gast.AugAssign(target=target, op=statement.op, value=value)
+        else:
+            value = self.expression(statement.value, scope, context)
+            targets = statement.targets if isinstance(statement, gast.Assign) else [statement.target]
+            new = gast.Assign(targets=[self._store(t, scope) for t in targets], value=value, type_comment=None)
+            if isinstance(value, gast.Call) and self.matches.has(value) and rules.makes_list(
+                    self.matches.of(value).rule):  # fmt: skip
+                scope.lists.update(t.id for t in targets if isinstance(t, gast.Name))
+                self.lists.update(t.id for t in new.targets if isinstance(t, gast.Name))
+        gast.copy_location(new, statement)
+        return prelude + [new], prelude_files + here
 
     def _binds_function(self, statement, scope, context):
         """Whether `statement` defines a function (``def g``, ``g = lambda t: ...``, ``g = np.tanh``): kept in `scope`."""
@@ -370,12 +479,12 @@ class _Resolver:
         except LookupError:
             is_range = False
         if not is_range:
-            raise scope.location.error(
+            self.record(scope.location.error(
                 UnsupportedSyntaxError,
                 iterable,
                 "`range` here is not the builtin `range`",
                 hint="loop over the builtin `range(...)`",
-            )
+            ), scope)  # fmt: skip
         arguments = [self.expression(a, scope, context) for a in iterable.args]
         target = self._store(statement.target, scope)
         body, body_files = self.statements(statement.body, scope)
@@ -397,8 +506,23 @@ class _Resolver:
     # ---- expressions ---------------------------------------------------------------------
     def expression(self, node, scope, context):
         method = getattr(self, "_" + type(node).__name__, None)
-        new = method(node, scope, context)
+        before = len(self.obstacles)
+        try:
+            new = method(node, scope, context)
+        except AstgradError as error:  # recorded: the expression stands for a placeholder, and resolve goes on
+            if len(self.obstacles) == before:  # else an obstacle inside explains it (it is about a placeholder)
+                self.record(error, scope)
+                if isinstance(node, gast.Call):
+                    self._arguments_alone(node, scope, context)
+            return _placeholder(node)
         return gast.copy_location(new, node) if new is not node else new
+
+    def _arguments_alone(self, node, scope, context):
+        """Resolve the arguments of a refused call, for the obstacles in them (a call refused before its arguments)."""
+        for argument in node.args + [k.value for k in node.keywords]:
+            argument = argument.value if isinstance(argument, gast.Starred) else argument
+            if getattr(self, "_" + type(argument).__name__, None) is not None:  # not a lambda or a `**{...}`
+                self.expression(argument, scope, context)
 
     def _Constant(self, node, scope, context):
         return node
@@ -593,6 +717,9 @@ class _Resolver:
                 "whole by `sum`, `max`, `min`, `len`, `np.stack` or `np.array`",
                 hint=f"read it whole, e.g. `np.stack({owner.id})`, and take what you need from the result",
             )
+        if self._calls_what_is_passed_over(node.func, scope):
+            self._arguments_alone(node, scope, context)
+            return _placeholder(node)
         if isinstance(node.func, gast.Attribute) and self._is_instance(node.func.value, scope):
             return self._instance_method_call(node, scope, context)
         if isinstance(node.func, gast.Attribute) and self._is_value_attribute(node.func, scope):
@@ -764,6 +891,15 @@ class _Resolver:
         return scope.location.error(
             NoDerivativeError, node, f"`{identifier}` is a parameter called as a function: {why}", hint=hint
         )
+
+    @staticmethod
+    def _calls_what_is_passed_over(func, scope):
+        """Whether `func` is a name a refused statement binds, or reaches into what a refused `def` or `import` binds.
+
+        (``x.conj()`` of an `x` a refused assignment binds is a method of a value, resolved as any.)
+        """
+        kind = scope.passed.get(root_name(func)) if dotted_name(func) else None
+        return kind == "definition" or kind == "value" and isinstance(func, gast.Name)
 
     @staticmethod
     def _is_own_method(func, scope):
@@ -952,16 +1088,20 @@ class _Resolver:
             shape = varargs.shape_of(helper.tree, len(args), [k.arg for k in keywords])
             packed = (helper.tree, varargs.specialize(helper, shape))
             helper = packed[1].function
-        try:
-            check.check(helper.tree, location)
-        except UnsupportedSyntaxError as error:  # the helper may still be a primitive with a rule of its own
-            raise UnsupportedSyntaxError(
+        origin = scope.origin + ((node.lineno, node.col_offset),)
+        found = check.survey(helper.tree, location)
+        rule = f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def"
+        for error in found.obstacles:  # the helper may still be a primitive with a rule of its own
+            self.obstacles.append((origin + (_position(error),), UnsupportedSyntaxError(
                 error.reason, filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
-                hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: "
-                f"@astgrad.derivative({', '.join(p + '=...' for p in parameter_names(helper.tree))}) above its def",
-            ) from None
+                hint=f"{error.hint}; or give `{callee}` its derivative, making it a primitive: {rule}",
+            )))  # fmt: skip
+        if found.stops:
+            return _placeholder(node)
+        tree, passed = passed_over(helper.tree, found.flagged) if found.obstacles else (helper.tree, {})
         bound = self._bind(inspect.signature(fn), node, args, keywords, scope, callee, packed)
-        return self._inline_body(helper, location, bound, node, scope, context, callee, instances)
+        return self._inline_body(replace(helper, tree=tree), location, bound, node, scope, context, callee, instances,
+                                 passed=passed)  # fmt: skip
 
     def _inline_local(self, local, node, args, keywords, scope, context, callee):
         """A call of a lambda or nested def: its body inlined, its free names those of the body it was written in."""
@@ -973,7 +1113,7 @@ class _Resolver:
                                  result_name=result_name)  # fmt: skip
 
     def _inline_body(self, helper, location, bound, node, scope, context, callee, instances=None, parent=None,
-                     result_name=None):  # fmt: skip
+                     result_name=None, passed=None):  # fmt: skip
         code = helper.code
         if code in scope.stack:
             raise scope.location.error(
@@ -1016,8 +1156,12 @@ class _Resolver:
         for local in assigned_names(helper.tree.body):
             if local not in renamed:
                 renamed[local] = name(self.namespace.fresh(local))
-        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,), instances, functions, parent)
+        origin = scope.origin + ((node.lineno, node.col_offset),)
+        helper_scope = _Scope(helper, location, renamed, scope.stack + (code,), instances, functions, parent, origin)
+        helper_scope.passed = dict(passed or {})
         body, body_files = self.statements(helper.tree.body, helper_scope)
+        if not body or not isinstance(body[-1], gast.Return):  # its `return` refused: an obstacle is recorded
+            return _placeholder(node)
         # The helper's result gets a name like a call's: sigmoid(a) -> sigmoid_a.
         atoms = [renamed[p] for p in parameter_names(helper.tree) if p not in (instances or {}) and p not in functions]
         simple = [a.id for a in atoms if isinstance(a, gast.Name)]
@@ -1051,6 +1195,10 @@ class _Resolver:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             return gast.Constant(value=value, kind=None)
         return self.namespace.reference(value, hint=hint)
+
+
+def _position(error):
+    return (error.lineno or 0, error.col_offset or 0)
 
 
 IN_PLACE_METHODS = frozenset({"sort", "fill", "resize", "put", "partition", "itemset", "setflags", "byteswap"})

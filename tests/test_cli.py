@@ -12,6 +12,7 @@ import pytest
 
 import astgrad
 from astgrad import cli, primitives_doc, rules
+from cases import marked_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART_GRADIENT = (  # with origin comments, which `show` prints by default
@@ -109,6 +110,29 @@ def test_check_shows_the_error_with_its_caret(tmp_path):
         "        ^",
     ]
     assert result.stderr.splitlines()[3].startswith("hint: pass the value in as a parameter")
+
+
+def test_check_lists_every_obstacle_with_its_caret():
+    result = astgrad_command("check", "tests/cases/many_obstacles.py:two_obstacles")
+    path = "tests/cases/many_obstacles.py"
+    lines = {mark: (number, text) for mark in ("two-listcomp", "two-undefined")
+             for number, text in [marked_line(os.path.join(ROOT, path), mark)]}  # fmt: skip
+    (comprehension, first), (undefined, second) = lines["two-listcomp"], lines["two-undefined"]
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"{path}:{comprehension}:13: a list comprehension is not supported\n"
+        f"    {first}\n"
+        "                ^\n"
+        "hint: write the iterations out as separate statements, or use NumPy operations on whole arrays\n"
+        "\n"
+        "2 obstacles in all; the other 1, in source order:\n"
+        "\n"
+        f"{path}:{undefined}:12: `undefined_scale` is not defined (yet)\n"
+        f"    {second}\n"
+        "               ^\n"
+        "hint: define helper functions above the function you differentiate "
+        "(with @grad, the transformation happens where the decorator runs)\n"
+    )
 
 
 def test_missing_file():

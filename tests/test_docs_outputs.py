@@ -168,7 +168,7 @@ def test_every_marker_is_followed_by_a_fenced_block(page):
 def test_code_quoted_from_the_example_files_is_in_them():
     examples = "".join(path.read_text("utf-8") for path in sorted((DOCS / "examples").glob("*.py")))
     quoted = re.findall(r"^```python\n(.*?)^```$", (DOCS / "errors.md").read_text("utf-8"), flags=re.S | re.M)
-    assert len(quoted) == 11
+    assert len(quoted) == 12
     for code in quoted:
         assert code in examples
 

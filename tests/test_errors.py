@@ -28,7 +28,7 @@ import pytest
 
 import astgrad
 from astgrad import AstgradError, NoDerivativeError, UnsupportedSyntaxError, SourceError
-from cases import bad_functions, helpers_elsewhere, marked_line, no_source
+from cases import bad_functions, helpers_elsewhere, many_obstacles, marked_line, no_source
 from support import load_module
 
 CASES_DIR = os.path.dirname(os.path.abspath(bad_functions.__file__))
@@ -391,7 +391,8 @@ def test_hints_name_the_primitive_table_a_user_can_reach(case_id, hint):
         astgrad.grad(case.get())
     assert_located(info.value, case.module.__file__, lineno, line.index(case.column_text), line)
     assert info.value.hint == hint
-    assert str(info.value).endswith("\nhint: " + hint)
+    first = info.value.obstacles[0]  # the case's own; the call of the refused `ran` after it is listed too
+    assert str(first).endswith("\nhint: " + hint)
 
 
 def test_a_function_without_source_is_sent_to_the_primitive_table():
@@ -553,3 +554,161 @@ def test_a_second_derivative_through_the_largest_singular_value_is_refused(tmp_p
             "the derivative that calls it cannot be differentiated again"
         )
         assert exc.hint == "take this derivative once (a gradient or a jvp, not a Hessian or a gradient of a gradient)"
+
+
+# ---- every obstacle at once -----------------------------------------------------------------
+
+M = many_obstacles
+HELPER_RULE = "; or give `{}` its derivative, making it a primitive: @astgrad.derivative({}=...) above its def"
+
+
+@dataclass
+class Obstacle:
+    error: type
+    mark: str
+    column_text: str  # where the caret must be on the marked line
+    reason: str  # the whole reason
+    hint: str  # how the hint starts (a helper's obstacle adds how to give the helper a rule)
+
+
+TWO = [
+    Obstacle(UnsupportedSyntaxError, "two-listcomp", "{x * k", "a set comprehension is not supported",
+             "write the iterations out as separate statements"),
+    Obstacle(NoDerivativeError, "two-undefined", "undefined_scale", "`undefined_scale` is not defined (yet)",
+             "define helper functions above the function you differentiate"),
+]  # fmt: skip
+THREE = [
+    Obstacle(NoDerivativeError, "three-lgamma", "math.lgamma", "`math.lgamma` has no derivative: it is a built-in "
+             "function of module math with no derivative template", "use a function from the primitive table"),
+    Obstacle(UnsupportedSyntaxError, "helper-try", "try:", "a `try` statement is not supported",
+             "move it outside the differentiated function and pass the values in as parameters"
+             + HELPER_RULE.format("helper_with_try", "y")),
+    Obstacle(UnsupportedSyntaxError, "three-item", "y[0]", "item assignment (`x[...] = ...`) mutates a value",
+             "build a new value instead of changing one in place"),
+]  # fmt: skip
+EIGHT = [
+    Obstacle(UnsupportedSyntaxError, "eight-global", "global", "a `global` statement is not supported",
+             "pass the value in as a parameter and return the new value"),
+    Obstacle(NoDerivativeError, "eight-nextafter", "math.nextafter", "`math.nextafter` has no derivative: it is a "
+             "built-in function of module math with no derivative template", "use a function from the primitive table"),
+    Obstacle(NoDerivativeError, "eight-undefined", "undefined_rate", "`undefined_rate` is not defined (yet)",
+             "define helper functions above the function you differentiate"),
+    Obstacle(NoDerivativeError, "eight-floordiv", "x // 2.0", "the operator `//` has no derivative in astgrad",
+             "use + - * / ** and functions from the primitive table"),
+    Obstacle(UnsupportedSyntaxError, "eight-listcomp", "{a * k", "a set comprehension is not supported",
+             "write the iterations out as separate statements"),
+    Obstacle(UnsupportedSyntaxError, "helper-print", "print(t)", "an expression statement: its value is thrown "
+             "away, so it can only matter for its side effects", "remove it (side effects such as printing cannot "
+             "be differentiated), or assign its value to a name" + HELPER_RULE.format("helper_with_two", "t")),
+    Obstacle(NoDerivativeError, "helper-lgamma", "math.lgamma", "`math.lgamma` has no derivative: it is a built-in "
+             "function of module math with no derivative template", "use a function from the primitive table"),
+    Obstacle(NoDerivativeError, "eight-random", "random.gauss", "`random.gauss` draws random numbers, which have "
+             "no derivative and would change on every call", "draw the random numbers outside the function"),
+]  # fmt: skip
+
+
+def refusal_of(fn):
+    """The error `grad(fn)` raises, checking that none of the user's code ran meanwhile."""
+    with no_user_code_runs() as calls:
+        with pytest.raises(AstgradError) as info:
+            astgrad.grad(fn)
+    assert calls == []
+    return info.value
+
+
+def assert_obstacle(error, expected):
+    lineno, line = marked_line(M, expected.mark)
+    assert type(error) is expected.error, f"{expected.mark}: {type(error).__name__}: {error}"
+    assert_located(error, M.__file__, lineno, line.index(expected.column_text), line)
+    assert error.reason == expected.reason
+    assert error.hint.startswith(expected.hint), error.hint
+    assert error.obstacles == (error,)  # each obstacle stands for itself alone
+    assert "obstacles in all" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "fn, expected, raised",
+    [(M.two_obstacles, TWO, 0), (M.three_obstacles, THREE, 2), (M.eight_obstacles, EIGHT, 0)],
+    ids=["two", "three", "eight"],
+)
+def test_a_refusal_lists_every_obstacle_in_source_order(fn, expected, raised):
+    error = refusal_of(fn)
+    assert [type(o) for o in error.obstacles] == [e.error for e in expected]
+    for obstacle, wanted in zip(error.obstacles, expected):
+        assert_obstacle(obstacle, wanted)
+    # The error raised is the obstacle met first (the check's, when it found any: the one raised before every
+    # obstacle was listed), of its class and with its message at the top; then the count and the others.
+    first = error.obstacles[raised]
+    assert type(error) is type(first)
+    assert (error.filename, error.lineno, error.col_offset, error.reason, error.hint) == (
+        first.filename, first.lineno, first.col_offset, first.reason, first.hint)
+    others = [o for o in error.obstacles if o is not first]
+    count = len(expected)
+    assert str(error) == "\n\n".join(
+        [str(first), f"{count} obstacles in all; the other {count - 1}, in source order:"] + [str(o) for o in others]
+    )
+
+
+def test_the_three_obstacles_are_caught_as_the_first_met():
+    with pytest.raises(UnsupportedSyntaxError) as info:  # the item assignment, found by the check
+        astgrad.grad(M.three_obstacles)
+    assert str(info.value).startswith(f"{M.__file__}:{marked_line(M, 'three-item')[0]}:5: item assignment")
+    assert isinstance(info.value.obstacles[0], NoDerivativeError)
+
+
+def test_a_single_obstacle_is_raised_as_it_is():
+    error = refusal_of(M.one_obstacle)
+    lineno, line = marked_line(M, "one-lgamma")
+    assert error.obstacles == (error,)
+    assert str(error) == (
+        f"{M.__file__}:{lineno}:12: `math.lgamma` has no derivative: it is a built-in function of module math "
+        "with no derivative template\n"
+        f"    {line}\n"
+        "               ^\n"
+        f"hint: {error.hint}"
+    )
+
+
+def test_a_call_refused_for_its_argument_is_not_refused_again():
+    error = refusal_of(M.refused_inside_a_call)  # `math.sin` of a placeholder is not an obstacle of its own
+    assert [o.reason for o in error.obstacles] == ["`undefined_inner` is not defined (yet)"]
+
+
+def test_a_call_refused_before_its_arguments_has_them_looked_at_too():
+    error = refusal_of(M.unknown_around_unknown)
+    lineno, line = marked_line(M, "around")
+    assert [(o.lineno, o.col_offset, o.reason) for o in error.obstacles] == [
+        (lineno, line.index("undefined_outer"), "`undefined_outer` is not defined (yet)"),
+        (lineno, line.index("undefined_inner"), "`undefined_inner` is not defined (yet)"),
+    ]
+
+
+def test_what_a_refused_statement_binds_is_not_refused_again():
+    error = refusal_of(M.calls_what_an_import_binds)  # `m.sin(x)` calls what the refused import binds
+    assert [o.reason for o in error.obstacles] == ["an `import` statement is not supported"]
+
+
+def test_an_obstacle_in_the_shape_of_the_function_stops_the_listing_after_the_check():
+    error = refusal_of(M.returns_inside_a_loop)  # resolve would not know where the function returns
+    assert [o.reason for o in error.obstacles] == ["a `return` inside a loop is not supported"]
+    assert error.lineno == marked_line(M, "stops-return")[0]
+
+
+def test_a_nested_def_and_a_helper_that_stops_have_their_obstacles_listed_with_the_function_s():
+    # The nested def's refused statement is passed over and its other statements resolved; the helper's
+    # `return` inside a loop ends the listing inside the helper only: it is not inlined.
+    error = refusal_of(M.nested_and_stopping_helpers)
+    expected = [
+        ("nested-del", "del u", UnsupportedSyntaxError, "a `del` statement is not supported"),
+        ("nested-lgamma", "math.lgamma", NoDerivativeError, "`math.lgamma` has no derivative: it is a built-in "
+         "function of module math with no derivative template"),
+        ("helper-loop-return", "return t * k", UnsupportedSyntaxError, "a `return` inside a loop is not supported"),
+        ("after-helpers", "undefined_scale", NoDerivativeError, "`undefined_scale` is not defined (yet)"),
+    ]  # fmt: skip
+    assert len(error.obstacles) == len(expected)
+    for obstacle, (mark, text, cls, reason) in zip(error.obstacles, expected):
+        lineno, line = marked_line(M, mark)
+        assert (type(obstacle), obstacle.lineno, obstacle.col_offset, obstacle.reason) == (
+            cls, lineno, line.index(text), reason)
+    assert error.obstacles[2].hint.endswith(HELPER_RULE.format("helper_returning_in_a_loop", "t"))
+    assert type(error) is UnsupportedSyntaxError and error.reason == "a `del` statement is not supported"

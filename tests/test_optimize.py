@@ -150,6 +150,12 @@ def temporaries_nested(text, temporaries):
         ("k = d_out * 0.3\n y = 3 * k * a", "y = 3 * (d_out * 0.3) * a"),  # neither a power of two
         ("k = d_out / n\n y = -k * a", "y = -d_out / n * a"),  # the sign on the first factor
         ("k = np.sum(a, axis=1)\n y = d_out / k.size * a", "k = np.sum(a, axis=1)\ny = d_out / k.size * a"),
+        ("k = -np.sum(a)\n y = d_out + k / n", "y = d_out - np.sum(a) / n"),  # a negated adjoint: its sign joins in
+        ("k = -a\n y = d_out + k * n", "y = d_out - a * n"),
+        ("k = -a\n y = k / n", "y = -a / n"),
+        ("k = -a\n y = (x == m) * k / n", "y = (x == m) * -a / n"),  # never a sign on a boolean array
+        ("k = -a\n y = d_out - -k * n", "y = d_out - a * n"),
+        ("k = d_out / n\n y = d_out + -a * k", "y = d_out + -a * (d_out / n)"),  # a sign not nested stays
     ],
 )
 def test_a_number_adjoint_nests_with_its_constants_together_and_a_size_stays_named(lines, nested):

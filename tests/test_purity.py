@@ -5,9 +5,12 @@ the namespace they are handed, so one run cannot take names from the next.
 """
 
 import numpy as np
+import pytest
 from math import cos, sin
 
-from astgrad import desugar, forward, optimize, resolve, reverse, ssa
+from astgrad import AstgradError, check, desugar, forward, optimize, parse, resolve, reverse, ssa
+from astgrad.errors import Location
+from cases import many_obstacles
 from astgrad.compile import to_source
 from astgrad.arrays import ArrayPolicy
 from astgrad.ir import function_def
@@ -64,6 +67,20 @@ def test_resolve_twice_on_one_function_gives_the_same_statements():
     function, location = front_of(scalar, stage="parse")
     first, second = resolve.resolve(function, location), resolve.resolve(function, location)
     assert [to_source(s) for s in first.statements] == [to_source(s) for s in second.statements]
+
+
+def test_check_and_resolve_twice_on_a_refused_function_list_the_same_obstacles_and_change_nothing():
+    function = parse.read(many_obstacles.eight_obstacles)
+    location = Location(function.filename)
+    before = to_source(function.tree)
+    listed = []
+    for _ in range(2):
+        survey = check.survey(function.tree, location)
+        with pytest.raises(AstgradError) as info:
+            resolve.resolve(function, location, survey)
+        listed.append([(type(o), o.lineno, o.col_offset, o.reason, o.hint) for o in info.value.obstacles])
+    assert listed[0] == listed[1] and len(listed[0]) == 8
+    assert to_source(function.tree) == before
 
 
 def test_reverse_twice_on_one_program_gives_the_same_names():

@@ -4,6 +4,8 @@ from math import cos, sin
 
 import numpy as np
 
+import astgrad
+
 from stages import adjoint_source
 
 
@@ -141,3 +143,67 @@ def test_a_means_count_is_named_from_its_inputs_own_shape():
 
     text = adjoint_source(row_means, ("x",))
     assert "/ np.shape(x)[1]" in text and "size" not in text, text  # not np.size(mean_x) / np.size(x)
+
+
+def test_a_negated_adjoint_read_once_goes_into_the_line_reading_it_and_a_parameters_keeps_its_line():
+    def centred(x, w):
+        return np.sum((x - np.mean(x)) * w)
+
+    # the mean's adjoint -np.sum(...) is no line of its own: its sign joins the line adding it
+    assert adjoint_source(centred, ("x",)).splitlines()[1:] == [
+        "    d_out = checked_arguments(d_out, x)",
+        "    d_x_minus_mean_x = unbroadcast(d_out * w, x)",
+        "    d_x = d_x_minus_mean_x - np.sum(d_x_minus_mean_x) / np.size(x)",
+        "    return d_x",
+    ]
+
+    def shifted(x, mu, w):
+        return np.sum(np.exp(x - mu) * w)
+
+    # mu's gradient is returned: it keeps its name and its line
+    assert "    d_mu = -unbroadcast(d_x_minus_mu, mu)\n    return d_x, d_mu\n" in adjoint_source(shifted, ("x", "mu"))
+    x, mu, w = np.array([0.3, -1.2, 2.0]), np.array([0.5, 0.1, -0.4]), np.array([1.5, -0.5, 2.0])
+    d_x, d_mu = astgrad.grad(shifted, wrt=("x", "mu"))(x, mu, w)
+    assert np.allclose(d_x, np.exp(x - mu) * w) and np.allclose(d_mu, -np.exp(x - mu) * w)
+    d_centred = astgrad.grad(centred, wrt="x")(x, w)
+    assert np.allclose(d_centred, w - np.mean(w))  # (I - 1/n) w
+
+
+def test_a_negated_adjoint_keeps_its_line_unless_its_sign_reaches_an_addition():
+    def log_softmax_dot(x, w):
+        return np.sum(w * (x - np.log(np.sum(np.exp(x)))))
+
+    # -np.sum(...) read by a division whose result is a factor: the sign would be one more token there
+    assert adjoint_source(log_softmax_dot, ("x",)).splitlines()[4:7] == [
+        "    d_log_sum_exp_x = -np.sum(d_diff)",
+        "    d_sum_exp_x = d_log_sum_exp_x / np.sum(exp_x)",
+        "    d_x = d_diff + d_sum_exp_x * exp_x",
+    ]
+
+    def log_normalizer(x, w):
+        return np.sum(w * (x - np.log(np.sum(x))))
+
+    # the division is a whole term added, so both go into that line and the sign joins the addition
+    text = adjoint_source(log_normalizer, ("x",))
+    assert "    d_x = d_x_minus_log_sum_x - np.sum(d_x_minus_log_sum_x) / np.sum(x)\n" in text, text
+    x, w = np.array([0.3, 1.2, 2.0]), np.array([1.5, -0.5, 2.0])
+    assert np.allclose(astgrad.grad(log_normalizer, wrt="x")(x, w), w - np.sum(w) / np.sum(x))
+    p = np.exp(x) / np.sum(np.exp(x))
+    assert np.allclose(astgrad.grad(log_softmax_dot, wrt="x")(x, w), w - np.sum(w) * p)
+
+
+def test_an_adjoint_read_once_as_a_whole_term_added_goes_into_that_line():
+    def softmax_dot(z, v):
+        e = np.exp(z)
+        return np.sum(e / np.sum(e) * v)
+
+    # the sum's adjoint passed on to e as it is: no name of its own between the two
+    assert adjoint_source(softmax_dot, ("z",)).splitlines()[5:9] == [
+        "    d_e_over_sum_e = unbroadcast(d_out * v, e_over_sum_e)",
+        "    d_e = d_e_over_sum_e / sum_e",
+        "    d_e = d_e + np.sum(d_e_over_sum_e * (-e_over_sum_e / sum_e))",
+        "    d_z = d_e * e",
+    ]
+    z, v = np.array([0.3, -1.2, 2.0]), np.array([1.5, -0.5, 2.0])
+    p = np.exp(z) / np.sum(np.exp(z))
+    assert np.allclose(astgrad.grad(softmax_dot, wrt="z")(z, v), p * (v - np.dot(p, v)))

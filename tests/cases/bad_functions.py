@@ -7,8 +7,9 @@ empty, since astgrad raises while transforming, before any user code runs.
 
 A function's first statement calls `ran` when the error is found by the check
 stage (which looks at the whole body before anything is resolved); when the
-error is found by the resolve stage the call comes after the offending line
-(resolving the call first would inline `ran`, which is itself refused).
+error is found by the resolve stage the call comes after the offending line.
+`ran` is itself refused (it changes `RAN`), so each function's error lists
+that call as a second obstacle, after the one the function is about.
 """
 import math
 import os

@@ -15,6 +15,5 @@ def d_layer_norm_loss(x, gamma, beta, d_out=1.0):
     d_total = d_sqrt_total * (0.5 / sqrt_total)
     d_x_minus_mu_pow_2 = d_total / np.shape(x)[-1]
     d_x_minus_mu = d_x_minus_mu + d_x_minus_mu_pow_2 * (2 * x_minus_mu)
-    d_mu = -unbroadcast(d_x_minus_mu, mu)
-    d_x = d_x_minus_mu + d_mu / np.shape(x)[-1]
+    d_x = d_x_minus_mu - unbroadcast(d_x_minus_mu, mu) / np.shape(x)[-1]
     return d_x, d_gamma, d_beta

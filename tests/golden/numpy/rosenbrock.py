@@ -4,8 +4,7 @@ def d_rosenbrock(x, d_out=1.0):
     d_diff_1 = 2 * d_out * (1 - x_part)
     d_x_part = -d_diff_1
     d_diff = 200.0 * d_out * (x[1:] - x_part ** 2)
-    d_x_part_1_pow_2 = -d_diff
-    d_x_part = d_x_part + d_x_part_1_pow_2 * (2 * x_part)
+    d_x_part = d_x_part - d_diff * (2 * x_part)
     d_x = unindex(d_x_part, x, np.s_[:-1])
     d_x = d_x + unindex(d_diff, x, np.s_[1:])
     return d_x

@@ -9,6 +9,5 @@ def d_zscore_loss(x, t, d_out=1.0):
     d_std_x = np.sum(d_z * (-z / std_x))
     d_x = d_std_x / std_x * x_minus_mean_x / np.size(x)
     d_x = d_x + d_x_minus_mean_x
-    d_mean_x = -np.sum(d_x_minus_mean_x)
-    d_x = d_x + d_mean_x / np.size(x)
+    d_x = d_x - np.sum(d_x_minus_mean_x) / np.size(x)
     return d_x
