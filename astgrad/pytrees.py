@@ -105,7 +105,29 @@ def candidates(tree):
             root = _root(node.value)
             if root in params:
                 unpacked.add(root)
+            for target, value in _pairs(node) or ():  # (t1, t2), (w1, w2) = q, q_dot
+                if isinstance(target, (gast.Tuple, gast.List)) and _root(value) in params:
+                    unpacked.add(_root(value))
     return read, unpacked
+
+
+def _pairs(node):
+    """(target, value) pairs of ``a, (b, c) = x, y`` when its sides have one length, else None.
+
+    Only when no value reads a name the assignment assigns, so that assigning the
+    pairs one after another is the same as assigning them at once (not a swap).
+    """
+    if len(node.targets) != 1:
+        return None
+    target, value = node.targets[0], node.value
+    if not (isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, (gast.Tuple, gast.List))):
+        return None
+    if len(target.elts) != len(value.elts) or any(isinstance(n, gast.Starred) for n in target.elts + value.elts):
+        return None
+    assigned = {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+    if any(isinstance(n, gast.Name) and n.id in assigned for n in gast.walk(value)):
+        return None
+    return list(zip(target.elts, value.elts))
 
 
 def iterated(tree):
@@ -213,6 +235,12 @@ class _Flattening:
             unrolled = self.unrolled(node)
             if unrolled is not None:
                 return unrolled
+        pairs = _pairs(node) if isinstance(node, gast.Assign) else None
+        if pairs and any(isinstance(t, (gast.Tuple, gast.List)) and self._unpackable(v) for t, v in pairs):
+            out = []  # (t1, t2), (w1, w2) = q, q_dot: each pair on its own, the containers' unpacked
+            for target, value in pairs:
+                out.extend(self.statement(gast.copy_location(gast.Assign([target], value, None), value)))
+            return out
         if isinstance(node, gast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             ref = self.reference(node.value)
@@ -226,6 +254,12 @@ class _Flattening:
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 self.env.pop(n.id, None)
         return [node]
+
+    def _unpackable(self, value):
+        """Whether `value` is a container of the call (or part of one) or an array unpacked by rows."""
+        if isinstance(value, gast.Name) and isinstance(self.specs.get(value.id), Rows):
+            return True
+        return self.reference(value) is not None
 
     def unrolled(self, loop):
         """A loop over a list or tuple of the call (``for W, b in layers``): its body once per entry, or None.

@@ -283,32 +283,6 @@ def weighted_layers(x, layers):
     return total
 
 
-def numeric_tree_gradient(fn, args, position):
-    """Central differences of `fn` with respect to every leaf of `args[position]`, in its structure."""
-    tree = args[position]
-    out = copy.deepcopy(tree)
-    for path in leaf_paths(tree):
-        leaf = np.asarray(get(tree, path), dtype=float)
-        grad = np.zeros_like(leaf)
-        for index in np.ndindex(leaf.shape):
-            step = np.zeros_like(leaf)
-            step[index] = 1e-6
-            up = list(args)
-            down = list(args)
-            up[position] = with_leaf(tree, path, leaf + step)
-            down[position] = with_leaf(tree, path, leaf - step)
-            grad[index] = (fn(*up) - fn(*down)) / 2e-6
-        out = with_leaf(out, path, grad)
-    return out
-
-
-def assert_same_tree(actual, expected):
-    assert type(actual) is type(expected)
-    assert list(leaf_paths(actual)) == list(leaf_paths(expected))
-    for path in leaf_paths(expected):
-        assert_close(get(actual, path), get(expected, path), rtol=1e-5, atol=1e-8)
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_a_loop_over_a_differentiated_list_of_layers_gives_a_list_of_pairs(mode):
     r = np.random.default_rng(3)
@@ -316,8 +290,8 @@ def test_a_loop_over_a_differentiated_list_of_layers_gives_a_list_of_pairs(mode)
     layers = [(r.normal(size=(4, 3)), r.normal(size=4)), (r.normal(size=(2, 4)), r.normal(size=2))]
     d_x, d_layers = astgrad.grad(mlp_over_layers, wrt=("x", "layers"), mode=mode)(x, layers)
     assert isinstance(d_layers, list) and all(isinstance(pair, tuple) and len(pair) == 2 for pair in d_layers)
-    assert_same_tree(d_layers, numeric_tree_gradient(mlp_over_layers, (x, layers), 1))
-    assert_close(d_x, numeric_tree_gradient(mlp_over_layers, (x, layers), 0), rtol=1e-5)
+    assert_same_tree(d_layers, tree_difference(mlp_over_layers, (x, layers), 1))
+    assert_close(d_x, tree_difference(mlp_over_layers, (x, layers), 0), rtol=1e-5)
     h = np.tanh(layers[0][0] @ x + layers[0][1])
     out = np.tanh(layers[1][0] @ h + layers[1][1])
     d_last = 2 * out * (1 - out**2)  # analytic, the last layer's bias
@@ -364,10 +338,33 @@ def test_enumerate_over_a_list_of_dicts_and_jvp():
     x = r.normal(size=2)
     layers = [{"W": r.normal(size=(3, 2))}, {"W": r.normal(size=(1, 2))}]
     gradient = astgrad.grad(weighted_layers, wrt="layers")(x, layers)
-    assert_same_tree(gradient, numeric_tree_gradient(weighted_layers, (x, layers), 1))
+    assert_same_tree(gradient, tree_difference(weighted_layers, (x, layers), 1))
     assert_close(gradient[1]["W"], 2.0 * np.outer(np.cos(layers[1]["W"] @ x), x), rtol=1e-12)
     tangent = [{"W": np.ones((3, 2))}, {"W": np.ones((1, 2))}]
     value, derivative = astgrad.jvp(weighted_layers, wrt="layers")(x, layers, tangent)
     assert value == weighted_layers(x, layers)
     expected = sum(np.sum(g["W"] * t["W"]) for g, t in zip(gradient, tangent))
     assert_close(derivative, expected, rtol=1e-12)
+
+
+def lagrangian(q, q_dot):
+    (t1, t2), (w1, w2) = q, q_dot  # two containers unpacked in one assignment
+    return t1 * w1 * w2 + t2 * t2 + math.sin(w2)
+
+
+def swaps_and_unpacks(q, state):
+    (t1, t2), (a, b) = q, state  # a container and an array's rows side by side
+    return t1 * np.sum(a) + t2 * np.sum(b * b)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_tuple_of_containers_unpacked_at_once(mode):
+    q, q_dot = (0.1, 0.2), (0.3, 0.4)
+    gradient = astgrad.grad(lagrangian, mode=mode)(q, q_dot)
+    expected = ((0.3 * 0.4, 2 * 0.2), (0.1 * 0.4, 0.1 * 0.3 + math.cos(0.4)))
+    assert_same_tree(gradient, expected, rtol=1e-12, atol=1e-12)
+    assert_same_tree(gradient[1], tree_difference(lagrangian, (q, q_dot), 1))
+    state = np.array([[0.5, -1.0], [2.0, 0.25]])
+    d_q, d_state = astgrad.grad(swaps_and_unpacks, mode=mode)([1.5, -0.5], state)
+    assert isinstance(d_q, list) and d_q == pytest.approx([0.5 - 1.0, 2.0 ** 2 + 0.25 ** 2], rel=1e-12)
+    assert_close(d_state, [[1.5, 1.5], [2 * -0.5 * 2.0, 2 * -0.5 * 0.25]], rtol=1e-12, atol=1e-12)
