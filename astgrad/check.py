@@ -25,6 +25,9 @@ Statements, in order
       made of these statements (at any depth), and ``break`` and
       ``continue`` in a loop's body (desugar makes them structured code; a
       ``break`` in a ``range`` loop needs a step written as a number);
+    * lists the function builds: ``ys = []`` and ``ys.append(expr)`` (read
+      whole by ``sum``, ``max``, ``min``, ``len``, ``np.stack`` or
+      ``np.array``, which resolve checks), and ``ys = [expr for ...]``;
     * one ``return expr`` (or ``return a, b``) as the last statement of the
       function, and any number inside ``if`` branches (desugar makes them one
       result), so that every path ends in a ``return``.
@@ -36,7 +39,10 @@ Expressions
     a call, method calls and attributes of values
     (``x.sum(axis=0)``, ``x.T``), attribute references to modules
     (``math.pi``), and indexing reads (``x[0]``, ``x[:, 1]``, ``x[..., None]``,
-    ``x[idx]``), and conditional expressions ``a if condition else b``. Call
+    ``x[idx]``), conditional expressions ``a if condition else b``, and a
+    list comprehension or generator expression as the one argument of a call
+    (``sum(w * x for w, x in zip(ws, xs))``, ``np.stack([f(x) for x in xs])``):
+    each ``for`` of it as a loop's header, each ``if`` a condition. Call
     arguments and indices may also be ``None``, ``...``, strings
     (``np.einsum("ij,j->i", a, b)``) and list displays
     (``np.concatenate([a, b])``).
@@ -45,7 +51,7 @@ Conditions (the test of an ``if`` or of a conditional expression)
     combined with ``and``, ``or`` and ``not``. A condition has zero derivative.
 
 Everything else (loops over computed sequences, ``try``,
-``with``, comprehensions, lambdas used as values other than bound to a name or
+``with``, set and dict comprehensions, a comprehension anywhere else, lambdas used as values other than bound to a name or
 passed to a call, a ``return`` inside a loop, ``yield``, ``global``/``nonlocal``,
 item or attribute assignment, ``del``, in-place method calls, ...) is rejected,
 with its line, column and a hint of what to write instead.
@@ -83,10 +89,12 @@ REJECTED = {
     gast.ClassDef: ("a class definition", OUTSIDE),
     gast.Lambda: ("a lambda used as a value here", "bind it to a name, `f = lambda t: ...`, or pass it to a helper"),
     gast.BoolOp: ("`and`/`or` outside a condition", "use them in the test of an `if` statement"),
-    gast.ListComp: ("a list comprehension", UNROLL),
+    gast.ListComp: ("a list comprehension here", "use it as the one argument of a call, e.g. "
+                    "`np.stack([W @ x for x in xs])`, or assign it to a name"),
     gast.SetComp: ("a set comprehension", UNROLL),
     gast.DictComp: ("a dict comprehension", UNROLL),
-    gast.GeneratorExp: ("a generator expression", UNROLL),
+    gast.GeneratorExp: ("a generator expression here", "use it as the one argument of a call, e.g. "
+                        "`sum(x ** 2 for x in xs)`"),
     gast.Yield: ("`yield`", "return a single value at the end"),
     gast.YieldFrom: ("`yield from`", "return a single value at the end"),
     gast.Await: ("`await`", OUTSIDE),
@@ -98,6 +106,7 @@ REJECTED = {
     gast.JoinedStr: ("an f-string", OUTSIDE),
 }
 
+COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp)  # accepted as a call's one argument (desugar makes a loop)
 ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
@@ -263,6 +272,15 @@ def _check_while(statement, location):
             "e.g. `while error > tolerance:`" if runs else "remove the loop",
         )
         return
+    for node in gast.walk(statement.test):
+        if any(isinstance(child, COMPREHENSIONS) for child in gast.iter_child_nodes(node)):
+            yield location.error(
+                UnsupportedSyntaxError,
+                node,
+                "a comprehension in a `while` loop's test would be computed once, not before each iteration",
+                hint="compute it into a name before the loop and again at the end of its body",
+            )
+            return
     yield from _check_condition(statement.test, location)
 
 
@@ -404,8 +422,31 @@ def _is_method_call(value, method, count):
     )
 
 
+def is_list_statement(statement):
+    """``ys = []`` or ``ys.append(value)``: a list the function builds (a stack's statements in generated code)."""
+    if isinstance(statement, gast.Assign):
+        one_name = len(statement.targets) == 1 and isinstance(statement.targets[0], gast.Name)
+        return one_name and isinstance(statement.value, gast.List) and not statement.value.elts
+    return isinstance(statement, gast.Expr) and (
+        isinstance(statement.value, gast.Call)
+        and isinstance(statement.value.func, gast.Attribute)
+        and isinstance(statement.value.func.value, gast.Name)
+        and statement.value.func.attr == "append"
+        and len(statement.value.args) == 1
+        and not statement.value.keywords
+    )
+
+
 def _check_statement(statement, is_last, location, generated=False):
     if generated and is_stack_statement(statement):
+        return
+    if is_list_statement(statement):
+        if isinstance(statement, gast.Expr):
+            yield from _check_expression(statement.value.args[0], location)
+        return
+    if isinstance(statement, gast.Assign) and isinstance(statement.value, gast.ListComp) and all(
+            isinstance(t, gast.Name) for t in statement.targets):  # fmt: skip
+        yield from _check_comprehension(statement.value, location)
         return
     if _is_nested_helper(statement, is_last):  # surveyed on its own (`_survey_statement`)
         return
@@ -531,6 +572,9 @@ def _check_expression(expression, location, is_bound=False):
             yield from _check_call(node, location)
             children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
             stack.extend((child, False) for child in reversed(children))
+            if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], COMPREHENSIONS):
+                yield from _check_comprehension(node.args[0], location)
+                continue
             stack.extend((child, True) for child in reversed(_call_arguments(node)))
         elif isinstance(node, gast.Attribute):
             stack.append((node.value, False))
@@ -560,6 +604,21 @@ def _check_expression(expression, location, is_bound=False):
                 f"a `{type(node).__name__}` expression is not supported",
                 hint="use names, numbers, operators and calls",
             )
+
+
+def _check_comprehension(node, location):
+    """``[element for target in sequence if condition ...]``: each ``for`` as a loop, each ``if`` a condition."""
+    for generator in node.generators:
+        if generator.is_async:
+            yield location.error(UnsupportedSyntaxError, generator.iter, "an `async for` in a comprehension is not "
+                                 "supported", hint="use a plain `for`")  # fmt: skip
+            continue
+        loop = gast.copy_location(gast.For(target=generator.target, iter=generator.iter, body=[], orelse=[],
+                                           type_comment=None), generator.iter)  # fmt: skip
+        yield from _check_for(loop, location)
+        for condition in generator.ifs:
+            yield from _check_condition(condition, location)
+    yield from _check_expression(node.elt, location)
 
 
 def _check_constant(node, in_argument, location):

@@ -12,9 +12,10 @@ does not (so each path assigns the result once); the result is called `out`
 (`out_1`, ... if the function has an `out` of its own). A function without an
 early return is given back as it is.
 
-Loops over sequences become loops over their indices (`element_loops`), and
-``break`` and ``continue`` become structured code (`loop_exits`); `desugared`
-applies the three in turn.
+Comprehensions become loops appending to a list (`comprehensions`), loops
+over sequences loops over their indices (`element_loops`), and ``break`` and
+``continue`` structured code (`loop_exits`); `desugared` applies the four in
+turn.
 """
 
 import copy as copying
@@ -23,8 +24,9 @@ import gast
 
 
 def desugared(tree):
-    """`tree` (a checked FunctionDef) with its early returns, loops over sequences and loop exits desugared."""
-    return loop_exits(element_loops(early_returns(tree)))
+    """`tree` (a checked FunctionDef) with its comprehensions, early returns, loops over sequences and loop exits
+    desugared."""
+    return loop_exits(element_loops(early_returns(comprehensions(tree))))
 
 
 def early_returns(tree):
@@ -203,6 +205,146 @@ def _fresh(base, taken):
         name = f"{base}_{counter}"
     taken.add(name)
     return name
+
+
+COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp)
+
+
+def comprehensions(tree):
+    """`tree` with each comprehension made a loop appending to a list, before the statement reading it.
+
+        total = sum(w * x for w, x in zip(ws, xs))      terms = []
+                                                  ->    for w, x in zip(ws, xs):
+                                                            terms.append(w * x)
+                                                        total = sum(terms)
+
+    The list is called ``terms`` when ``sum`` reads it, else ``items``
+    (``terms_1``, ... if taken); ``ys = [...]`` fills ``ys`` itself, and
+    ``list(...)`` of a comprehension is the list. Each ``if`` of the
+    comprehension guards what follows it, and several ``for``s nest. A
+    comprehension's target keeps its name unless the function uses that name
+    elsewhere (Python keeps it local to the comprehension).
+    """
+    if not any(isinstance(n, COMPREHENSIONS) for n in gast.walk(tree)):
+        return tree
+    taken = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)} | {a.id for a in tree.args.args}
+    outside = _names_outside_comprehensions(tree) | {a.id for a in tree.args.args}
+    body = _hoisted(tree.body, taken, outside)
+    new = gast.FunctionDef(name=tree.name, args=tree.args, body=body, decorator_list=tree.decorator_list,
+                           returns=tree.returns, type_comment=None, type_params=getattr(tree, "type_params", []))
+    return gast.copy_location(new, tree)
+
+
+def _names_outside_comprehensions(tree):
+    names, stack = set(), list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, COMPREHENSIONS):
+            continue
+        if isinstance(node, gast.Name):
+            names.add(node.id)
+        stack.extend(gast.iter_child_nodes(node))
+    return names
+
+
+def _hoisted(statements, taken, outside):
+    """`statements` with their comprehensions made loops before the statements that read them."""
+    out = []
+    for statement in statements:
+        comprehension = _assigned_comprehension(statement)
+        if comprehension is not None:
+            out += _filled(statement.targets[0].id, comprehension, statement, taken, outside)
+            continue
+        if isinstance(statement, (gast.For, gast.While)):
+            body = _hoisted(statement.body, taken, outside)
+            out.append(gast.copy_location(_with(statement, body=body), statement))
+            continue
+        if isinstance(statement, gast.If):
+            prelude, test = _lifted(statement.test, statement, taken, outside)
+            body, orelse = _hoisted(statement.body, taken, outside), _hoisted(statement.orelse, taken, outside)
+            out += prelude + [gast.copy_location(gast.If(test=test, body=body, orelse=orelse), statement)]
+            continue
+        prelude, new = _lifted(statement, statement, taken, outside)
+        out += prelude + [new]
+    return out
+
+
+def _assigned_comprehension(statement):
+    """The comprehension of ``ys = [...]`` or ``ys = list(...)``, else None."""
+    if not (isinstance(statement, gast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], gast.Name)):  # fmt: skip
+        return None
+    value = statement.value
+    if isinstance(value, gast.ListComp):
+        return value
+    if (isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == "list"
+            and len(value.args) == 1 and not value.keywords and isinstance(value.args[0], COMPREHENSIONS)):  # fmt: skip
+        return value.args[0]
+    return None
+
+
+def _with(statement, **fields):
+    values = {f: getattr(statement, f) for f in statement._fields}
+    values.update(fields)
+    return type(statement)(**values)
+
+
+def _lifted(node, where, taken, outside):
+    """(the loops filling the lists of the comprehensions passed to calls in `node`, `node` reading the lists)."""
+    prelude = []
+
+    class Lift(gast.NodeTransformer):
+        def visit_Call(self, call):
+            if len(call.args) == 1 and not call.keywords and isinstance(call.args[0], COMPREHENSIONS):
+                consumer = call.func.id if isinstance(call.func, gast.Name) else None
+                items = _fresh("terms" if consumer == "sum" else "items", taken)
+                prelude.extend(_filled(items, call.args[0], where, taken, outside))
+                if consumer == "list":
+                    return _load(items, call)
+                call.args = [_load(items, call.args[0])]
+                return call
+            self.generic_visit(call)
+            return call
+
+    new = Lift().visit(copying.deepcopy(node))
+    return prelude, new
+
+
+def _filled(items, comprehension, where, taken, outside):
+    """``items = []`` and the loops appending the comprehension's elements to it."""
+    renaming = {}
+    for generator in comprehension.generators:
+        for target in gast.walk(generator.target):
+            if isinstance(target, gast.Name) and target.id in outside and target.id not in renaming:
+                renaming[target.id] = _fresh(target.id, taken)
+    renamed = _Renamed(renaming)
+    element = renamed.visit(copying.deepcopy(comprehension.elt))
+    append = gast.Call(func=gast.Attribute(value=_load(items, where), attr="append", ctx=gast.Load()), args=[element],
+                       keywords=[])  # fmt: skip
+    statement = gast.copy_location(gast.Expr(value=_located(append, comprehension)), comprehension)
+    body = [_located(statement, comprehension)]
+    for generator in reversed(comprehension.generators):
+        for condition in reversed(generator.ifs):
+            body = [gast.copy_location(gast.If(test=renamed.visit(copying.deepcopy(condition)), body=body, orelse=[]),
+                                       condition)]  # fmt: skip
+        target = renamed.visit(copying.deepcopy(generator.target))
+        iterable = renamed.visit(copying.deepcopy(generator.iter))
+        loop = gast.For(target=target, iter=iterable, body=body, orelse=[], type_comment=None)
+        body = [gast.copy_location(loop, generator.iter)]
+    store = gast.copy_location(gast.Name(id=items, ctx=gast.Store(), annotation=None, type_comment=None), where)
+    new = gast.Assign(targets=[store], value=gast.List(elts=[], ctx=gast.Load()), type_comment=None)
+    return [_located(gast.copy_location(new, where), where)] + _hoisted(body, taken, outside)
+
+
+class _Renamed(gast.NodeTransformer):
+    def __init__(self, renaming):
+        self.renaming = renaming
+
+    def visit_Name(self, node):
+        if node.id in self.renaming:
+            return gast.copy_location(gast.Name(id=self.renaming[node.id], ctx=node.ctx, annotation=None,
+                                                type_comment=None), node)  # fmt: skip
+        return node
 
 
 def loop_exits(tree):

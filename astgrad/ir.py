@@ -74,6 +74,10 @@ class Matches:
     def add(self, call, match):
         self._by_call[id(call)] = (call, match)  # the call is kept, so its id is not reused
 
+    def has(self, call):
+        """Whether `call` was matched (a call of a primitive)."""
+        return id(call) in self._by_call
+
     def of(self, call):
         """The match of `call`, a call node of the resolved statements."""
         return self._by_call[id(call)][1]
@@ -165,8 +169,8 @@ def all_equations(body):
 
 
 def has_branches(body):
-    """Whether a block has branches or loops."""
-    return any(isinstance(statement, (Branch, Loop)) for statement in body)
+    """Whether a block has branches, loops or lists (statements the straight-line paths do not take)."""
+    return any(isinstance(statement, (Branch, Loop, NewStack, Push, Pop)) for statement in body)
 
 
 def reads_of(body):
@@ -395,6 +399,12 @@ def parameters_to_check(program, wrt):
 
 def _carry_arrays(body, carried, read):
     for statement in body:
+        if isinstance(statement, Push) and isinstance(statement.atom, gast.Name):  # a list holds what it is given
+            read.add(statement.atom.id)
+            sources = set(carried.get(statement.stack, ())) | set(carried.get(statement.atom.id, ()))
+            if sources:
+                carried[statement.stack] = sources
+            continue
         if isinstance(statement, STACK_STATEMENTS):
             continue
         if isinstance(statement, Loop):
@@ -642,7 +652,7 @@ def primal_block(body, temporaries=frozenset(), saves=None, in_loop=False):
             ]
             lines.append(Conditional(copy.deepcopy(statement.test), arms[0], arms[1], where))
         elif isinstance(statement, Loop):
-            inner = NoSaves(saves.namespace, saves.recompute) if in_loop and saves else saves
+            inner = NoSaves(saves.namespace, saves.recompute, saves.made) if in_loop and saves else saves
             lines += loop_lines(statement, temporaries, inner)
         elif isinstance(statement, STACK_STATEMENTS):
             lines += stack_lines(statement, saves)
@@ -656,6 +666,8 @@ def stack_lines(statement, saves):
     takes the value saved when it first ran, which a loop that saves its pops (`saves.popped`) pushes."""
     where = statement.origin + (None, None)
     recompute = saves is not None and saves.recompute
+    if isinstance(statement, (NewStack, Push)) and statement.stack in getattr(saves, "made", ()):
+        recompute = False  # a list made inside the body computed again is made again
     if isinstance(statement, NewStack):
         return [] if recompute else [Line(statement.stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where)]
     if isinstance(statement, Push):
@@ -720,9 +732,10 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
 class NoSaves:
     """What a loop saves when nothing is: no stack (forward mode, a loop inside a loop's primal sweep)."""
 
-    def __init__(self, namespace, recompute=False):
+    def __init__(self, namespace, recompute=False, made=frozenset()):
         self.namespace = namespace
         self.recompute = recompute
+        self.made = made  # the lists a body computed again makes again
 
     def pushed(self, loop):
         return ()

@@ -29,7 +29,7 @@ value is repeated; it has no second derivative. ``np.cumprod``, like
 """
 
 from .rules import ABOVE_ONE, NOT_DIFFERENTIABLE, POSITIVE, REAL, STATIC, UNIT, ZERO
-from .rules import adjoint, derivative, no_derivative
+from .rules import adjoint, derivative, list_rule, no_derivative
 
 POWER = {"x": "y * x ** (y - 1)", "y": "z * log(x)"}
 LARGER = {"x": "(x > y) + 0.5 * (x == y)", "y": "(y > x) + 0.5 * (x == y)"}  # ties: half each
@@ -369,4 +369,21 @@ adjoint("t = runtime.spectral_norm_tangent(d, x, axis, keepdims)",
 derivative("s = runtime.tie_share(z, v, [*values])",   z=ZERO, v=ZERO, values=ZERO)
 adjoint("y = runtime.lower_halved(x)",                 x="runtime.lower_halved(d_y)", tangent="runtime.lower_halved(d_x)")
 adjoint("y = runtime.symmetrized(x)",                  x="runtime.symmetrized(d_y)", tangent="runtime.symmetrized(d_x)")
+# Rules over lists a function builds (a loop appending, a comprehension): see docs/design.md, "Lists".
+list_rule("n = len(xs)",                                xs=ZERO, tangent=None)
+list_rule("y = sum(xs)",                                xs="runtime.repeated(d_y, xs)", tangent="sum(d_xs)")
+list_rule("y = max(xs)",                                xs="runtime.tie_shares(d_y, y, xs)",
+          tangent="runtime.tied_tangent(d_xs, y, xs)")
+list_rule("y = min(xs)",                                xs="runtime.tie_shares(d_y, y, xs)",
+          tangent="runtime.tied_tangent(d_xs, y, xs)")
+list_rule("y = np.stack(xs)",                           xs="list(d_y)", tangent="np.stack(d_xs)")
+list_rule("y = np.array(xs) | np.asarray",              xs="list(d_y)", tangent="np.array(d_xs)")
+list_rule("ys = list(x)",                               x="np.array(d_ys)", tangent="list(d_x)", lists=(),
+          makes_list=True)
+list_rule("ys = runtime.repeated(x, xs)",               x="sum(d_ys)", xs=ZERO, tangent="runtime.repeated(d_x, xs)",
+          makes_list=True)
+list_rule("ys = runtime.tie_shares(g, y, xs)",          g="runtime.tied_tangent(d_ys, y, xs)", y=ZERO, xs=ZERO,
+          tangent="runtime.tie_shares(d_g, y, xs)", makes_list=True)
+list_rule("t = runtime.tied_tangent(ts, y, xs)",        ts="runtime.tie_shares(d_t, y, xs)", y=ZERO, xs=ZERO,
+          tangent="runtime.tied_tangent(d_ts, y, xs)", lists=("ts", "xs"))
 # fmt: on

@@ -242,6 +242,7 @@ class _Scope:
         self.renamed = renamed  # the body's local name -> the expression it stands for now
         self.locals = set(renamed) | set(assigned_names(function.tree.body)) | _nested_defs(function.tree.body)
         self.defined = set(parameter_names(function.tree))  # locals assigned so far
+        self.lists = set()  # the locals holding a list the body builds (``ys = []``)
         self.stack = stack  # code objects being inlined, outermost first
         self.is_helper = len(stack) > 1
 
@@ -274,6 +275,8 @@ class _Resolver:
         self.matches = Matches()
         self.obstacles = []  # (where in the function transformed, error)
         self.index_calls = {}  # id -> call written as (a part of) an index, where `range` may stand (kept alive)
+        self.lists = set()  # the resolved names of lists (built by the code, or made by a rule over lists)
+        self.list_reads = {}  # id -> a name node passing a list to a call (kept alive)
 
     # ---- obstacles -----------------------------------------------------------------------
     def record(self, error, scope):
@@ -342,8 +345,10 @@ class _Resolver:
                 ), scope)  # fmt: skip
             body, body_files = self.statements(statement.body, scope)
             return [ResolvedWhile(test, body, body_files, statement)], here
-        if scope.function.primal_params is not None and check.is_stack_statement(statement):
-            return [self._stack(statement, scope, context)], here
+        generated = scope.function.primal_params is not None and check.is_stack_statement(statement)
+        if generated or check.is_list_statement(statement):
+            resolved = self._stack(statement, scope, context)
+            return prelude + [resolved], prelude_files + here
         if isinstance(statement, gast.Return):
             new = gast.Return(value=self.expression(statement.value, scope, context))
         elif isinstance(statement, gast.AugAssign):
@@ -354,6 +359,10 @@ class _Resolver:
             value = self.expression(statement.value, scope, context)
             targets = statement.targets if isinstance(statement, gast.Assign) else [statement.target]
             new = gast.Assign(targets=[self._store(t, scope) for t in targets], value=value, type_comment=None)
+            if isinstance(value, gast.Call) and self.matches.has(value) and rules.makes_list(
+                    self.matches.of(value).rule):  # fmt: skip
+                scope.lists.update(t.id for t in targets if isinstance(t, gast.Name))
+                self.lists.update(t.id for t in new.targets if isinstance(t, gast.Name))
         gast.copy_location(new, statement)
         return prelude + [new], prelude_files + here
 
@@ -423,14 +432,40 @@ class _Resolver:
 
 
     def _stack(self, statement, scope, context):
+        """A list's statements (``ys = []``, ``ys.append(v)``), and in generated code a stack's (``v = s.pop()``)."""
         if isinstance(statement, gast.Expr):
             call = statement.value
+            stack = self._list_name(call.func.value, scope)
             value = self.expression(call.args[0], scope, context)
-            return ResolvedStack("push", call.func.value.id, value, statement)
-        target = self._store(statement.targets[0], scope).id
+            return ResolvedStack("push", stack, value, statement)
         if isinstance(statement.value, gast.List):
+            original = statement.targets[0].id
+            if scope.function.primal_params is None and (original in scope.lists or original in scope.defined):
+                raise scope.location.error(
+                    UnsupportedSyntaxError,
+                    statement.targets[0],
+                    f"`{original}` is given a new list after holding a value",
+                    hint="give each list a name of its own",
+                )
+            target = self._store(statement.targets[0], scope).id
+            scope.lists.add(original)
+            self.lists.add(target)
             return ResolvedStack("new", target, None, statement)
-        return ResolvedStack("pop", statement.value.func.value.id, target, statement)
+        stack = self._list_name(statement.value.func.value, scope)
+        target = self._store(statement.targets[0], scope).id
+        return ResolvedStack("pop", stack, target, statement)
+
+    def _list_name(self, node, scope):
+        """The name of the list `node` names (``ys`` of ``ys.append(v)``); a located error if it is not one."""
+        renamed = scope.renamed.get(node.id)
+        if node.id not in scope.lists or not isinstance(renamed, gast.Name):
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                node,
+                f"`{node.id}.append(...)` changes a value the function did not make as an empty list",
+                hint=f"start the list in this function: `{node.id} = []` before the loop that appends to it",
+            )
+        return renamed.id
 
     def _for(self, statement, scope, context):
         """The loop's prelude (helpers its range's arguments call) and the `ResolvedFor`."""
@@ -570,7 +605,16 @@ class _Resolver:
                     f"`{node.id}` is used before it is assigned",
                     hint=f"assign `{node.id}` before this line",
                 )
-            return copy_atom(scope.renamed[node.id])
+            renamed = scope.renamed[node.id]
+            if isinstance(renamed, gast.Name) and renamed.id in self.lists and id(node) not in self.list_reads:
+                raise scope.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"the list `{node.id}` is read here; a list the function builds is read only as a whole, by "
+                    "`sum`, `max`, `min`, `len`, `np.stack` or `np.array`",
+                    hint=f"pass it to one of them, e.g. `np.stack({node.id})`, and index or loop over the result",
+                )
+            return copy_atom(renamed)
         return self._free_value(node, scope)
 
     def _Attribute(self, node, scope, context):
@@ -664,6 +708,15 @@ class _Resolver:
 
     # ---- calls ---------------------------------------------------------------------------
     def _Call(self, node, scope, context):
+        owner = node.func.value if isinstance(node.func, gast.Attribute) else None
+        if isinstance(owner, gast.Name) and owner.id in scope.lists:
+            raise scope.location.error(
+                UnsupportedSyntaxError,
+                node,
+                f"`{owner.id}.{node.func.attr}(...)`: a list the function builds is only appended to, and read "
+                "whole by `sum`, `max`, `min`, `len`, `np.stack` or `np.array`",
+                hint=f"read it whole, e.g. `np.stack({owner.id})`, and take what you need from the result",
+            )
         if self._calls_what_is_passed_over(node.func, scope):
             self._arguments_alone(node, scope, context)
             return _placeholder(node)
@@ -699,6 +752,8 @@ class _Resolver:
 
     def _call_of(self, fn, node, scope, context, callee, known):
         """The resolved call of the known function `fn` (`known` says where its name was written)."""
+        if self._passes_list(fn, node, scope):
+            return self._list_call(fn, node, scope, context, callee)
         if fn is builtins.sum:
             return self._sum_of_display(node, scope, context)
         inlined = isinstance(fn, types.FunctionType) and not hasattr(fn, "__astgrad__") and not rules.rules_for(fn)
@@ -873,6 +928,35 @@ class _Resolver:
             )
         instances = {fn.__code__.co_varnames[0]: owner} if fn is attribute and fn.__code__.co_argcount else {}
         return self._inline(fn, node, args, keywords, scope, context, callee, instances)
+
+    def _passes_list(self, fn, node, scope):
+        """Whether this call reads a list the function builds, or makes one (a call of a rule over lists)."""
+        if not rules.list_rules_for(fn):
+            return False
+        if not rules.rules_for(fn) and fn is not builtins.sum:
+            return True
+        return any(isinstance(a, gast.Name) and a.id in scope.lists for a in node.args)
+
+    def _list_call(self, fn, node, scope, context, callee):
+        """A call of a rule over lists: its list inputs are lists, and no other input is."""
+        for argument in node.args + [k.value for k in node.keywords]:
+            if isinstance(argument, gast.Name) and argument.id in scope.lists:
+                self.list_reads[id(argument)] = argument
+        args = [self.expression(a, scope, context) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.expression(k.value, scope, context)) for k in node.keywords]
+        rule, bound = rules.match_list(fn, args, [(k.arg, k.value) for k in keywords])
+        lists = rules.list_inputs(rule) if rule is not None else ()
+        if rule is None or any((isinstance(a, gast.Name) and a.id in self.lists) != (p in lists)
+                               for p, a in bound.items()):  # fmt: skip
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` is not differentiated over a list the function builds",
+                hint="read the list with `sum`, `max`, `min`, `len`, `np.stack` or `np.array`",
+            )
+        call = gast.Call(func=self._same_object(node.func, fn, scope), args=args, keywords=keywords)
+        self.matches.add(call, Match(rule, bound))
+        return call
 
     def _sum_of_display(self, node, scope, context):
         """``sum([a, b, c])``: ``a + b + c``, added left to right as Python's `sum` does (``sum(xs, s)``: ``s + a + ...``)."""

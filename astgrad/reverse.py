@@ -42,7 +42,7 @@ from .ir import (
     stack_call, test_names, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
-from .rules import MARKERS, ZERO
+from .rules import MARKERS, ZERO, makes_list
 from .shapes import read_by_templates, structured_shape_classes
 from .templates import instantiate
 
@@ -87,14 +87,16 @@ class Sweep:
         self.adjoint_name = _higher_order_name if program.primal_params else _first_order_name
         self.seed = self.adjoint_name(namespace, SEED[len("d_"):])
         self.active = active_names(program, wrt, policy.zero_adjoint)
-        self.saves = Saves(namespace, saved=_values_to_save(program, self.active) if program.arrays else None)
+        self.saves = Saves(namespace, saved=_values_to_save(program, self.active) if program.arrays else None,
+                           outside=frozenset(id(s) for s in program.body if isinstance(s, Pop)))
         self.loops = has_branches(program.body)
         self.lines = primal_block(program.body, saves=self.saves) if self.loops else policy.primal_lines(program)
         self.last_primal = self.lines[-1] if self.lines else None
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
         self.adjoint_names = {}  # variable -> its adjoint's name, the same in every branch
         self.headers = set()  # the headers of the loops being reversed (their contributions come last)
-        self.stacks = {s.stack for s in _statements(program.body) if isinstance(s, NewStack)}
+        self.stacks = {s.stack for s in _statements(program.body) if isinstance(s, NewStack)} | {
+            s.target for s in _statements(program.body) if isinstance(s, Equation) and makes_list(s.rule)}
 
     def output_before_adjoints(self):
         """The output, bound to a name of its own before the adjoint sweep if a reversed loop restores it."""
@@ -128,6 +130,10 @@ class Sweep:
         """
         where = statement.origin + (None, None)
         if isinstance(statement, Pop) and statement.stack in self.active:
+            if statement.stack not in self.adjoint:  # popped outside a loop: its adjoint starts empty here
+                self.adjoint[statement.stack] = self._adjoint_name_of(statement.stack)
+                self.lines.append(Line(self.adjoint[statement.stack], gast.List(elts=[], ctx=gast.Load()), ADJOINT,
+                                       where))  # fmt: skip
             adjoint = self.adjoint.get(statement.target)
             pushed = name(adjoint) if adjoint is not None else gast.Constant(value=0.0, kind=None)
             self.lines.append(Line((), stack_call(self.adjoint[statement.stack], "append", pushed), ADJOINT, where))
@@ -146,12 +152,14 @@ class Sweep:
         the loop accumulates its adjoint from zero.
         """
         carried = [c for c in loop.carried if c[0] in self.active]
-        if not any(h in self.adjoint for h, _, _ in carried):
+        appended = {s.stack for s in _statements(loop.body) if isinstance(s, Push)}
+        if not any(h in self.adjoint for h, _, _ in carried) and not appended & set(self.adjoint):
             return  # nothing the loop computes reaches the output
         where = loop.origin + (None, None)
         zero = lambda v: (  # noqa: E731
             gast.List(elts=[], ctx=gast.Load()) if v in self.stacks else zero_gradient(v, self.program.arrays, self.namespace))
-        _refuse_nested_stacks(loop)
+        if self.program.primal_params:
+            _refuse_nested_stacks(loop)
         headers = [h for h, _, _ in carried]
         defined = body_defines(loop.body) | {h for h, _, _ in loop.carried}
         # What the body reads from before the loop, and an end value it takes as it is (``r = d``).
@@ -197,7 +205,8 @@ class Sweep:
                               args=[], keywords=[]), PRIMAL, where)
             for h in self.saves.pushed(loop) + list(saved)
         ]  # fmt: skip
-        body = pops + primal_block(again, saves=self.saves.recomputing()) + self.lines
+        made = frozenset(s.stack for s in _statements(loop.body) if isinstance(s, NewStack))  # built again
+        body = pops + primal_block(again, saves=self.saves.recomputing(made)) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
         self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
         if loop.test is None:
@@ -222,7 +231,8 @@ class Sweep:
         branch is given a zero in the other, so it has a value after the `if`.
         """
         merges = [merge for merge in branch.merges if merge[0] in self.adjoint]
-        if not merges:
+        appended = {s.stack for block in (branch.then, branch.orelse) for s in _statements(block) if isinstance(s, Push)}
+        if not merges and not appended & set(self.adjoint):
             return  # nothing the branches compute reaches the output
         outer_adjoint, outer_lines = self.adjoint, self.lines
         where = branch.origin + (None, None)
@@ -290,6 +300,14 @@ class Sweep:
     def accumulate(self, variable, contribution, origin, kind=None):
         """``d_x = contribution``, or ``d_x = d_x + contribution`` after the first one."""
         first = variable not in self.adjoint
+        if not first and variable in self.stacks:
+            filename, line, column = origin[:3]
+            raise Location(filename).error(
+                UnsupportedSyntaxError,
+                _at_line(line, column or 0),
+                f"the list `{variable}` is read a second time on its way to the output",
+                hint="read a list once (e.g. `stacked = np.stack(ys)`) and use that value twice",
+            )
         if first:
             self.adjoint[variable] = self._adjoint_name_of(variable)
             value = contribution
@@ -309,19 +327,23 @@ class Saves:
     """
 
     recompute = False
+    made = frozenset()
 
-    def __init__(self, namespace, stacks=None, saved=None):
+    def __init__(self, namespace, stacks=None, saved=None, outside=frozenset()):
         self.namespace = namespace
         self.stacks = {} if stacks is None else stacks
         self.saved = {} if saved is None else saved  # id(loop) -> the values of its body it saves
+        self.outside = outside  # the pops outside any loop: their values keep their names, nothing is saved
 
-    def recomputing(self):
-        view = Saves(self.namespace, self.stacks, self.saved)
+    def recomputing(self, made=frozenset()):
+        """The view for a body computed again; the lists it `made` are made again (theirs are not saves)."""
+        view = Saves(self.namespace, self.stacks, self.saved, self.outside)
         view.recompute = True
+        view.made = made
         return view
 
     def saved_pop(self, pop):
-        return self.stack(pop, pop.target)
+        return None if id(pop) in self.outside else self.stack(pop, pop.target)
 
     def counter(self, loop):
         """The name counting a while loop's iterations: ``iterations``."""
@@ -419,6 +441,12 @@ def _refuse_nested_stacks(loop):
                 "differentiating again a gradient whose loops are nested is not supported yet",
                 hint="use astgrad.hessian (forward mode over the gradient), or write the inner loop's steps out",
             )
+
+
+def _at_line(line, column=0):
+    node = gast.Pass()
+    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = line, column, line, column
+    return node
 
 
 def _flat(output):

@@ -889,3 +889,53 @@ def _replace_names(tree, replacements):
             return replacements.get(node.id, node)
 
     return Replace().visit(tree)
+
+
+# ---- rules over lists: a list built with `append` (or from a comprehension) and what reads it -----
+LIST_RULES = {}  # the callee -> its rules over lists (apart from the table: their inputs are lists, not arrays)
+LIST_PARAMS = {}  # a list rule's entry -> (the params that are lists, whether its output is a list)
+
+
+def list_rule(spellings, tangent, lists=("xs",), makes_list=False, **templates):
+    """Add a rule one of whose inputs (`lists`) is a list built by the function, or whose output is one.
+
+    The table's rules take arrays; these take the lists a loop appends to,
+    so resolve asks for them only where such a list is passed (or made).
+    """
+    entry = _make_entry(spellings, "adjoint", False, templates, tangent, None)
+    entry.rules[:] = [replace(rule, array_code=rule.module == NUMPY and not rule.expression.startswith("runtime."))
+                      for rule in entry.rules]  # fmt: skip
+    for rule in entry.rules:
+        LIST_RULES.setdefault(rule.fn, []).append(rule)
+    LIST_PARAMS[entry] = (tuple(lists), makes_list)
+    return entry
+
+
+def list_rules_for(fn):
+    """The list rules of `fn` (after the table, which adds them, has loaded)."""
+    _table()
+    try:
+        return LIST_RULES.get(fn, [])
+    except TypeError:
+        return []
+
+
+def match_list(fn, args, keywords):
+    """(rule, {param: argument}) of `fn`'s list rule for this call, or (None, reason)."""
+    reasons = []
+    for rule in list_rules_for(fn):
+        try:
+            return rule, bind(rule, args, keywords)
+        except TypeError as reason:
+            reasons.append(str(reason))
+    return None, "; ".join(reasons) or "no rule takes a list"
+
+
+def list_inputs(rule):
+    """The params of `rule` that are lists (none for a table rule)."""
+    return LIST_PARAMS.get(rule.entry, ((), False))[0]
+
+
+def makes_list(rule):
+    """Whether `rule`'s output is a list."""
+    return LIST_PARAMS.get(rule.entry, ((), False))[1]

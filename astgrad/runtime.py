@@ -697,3 +697,24 @@ def _top_singular_vectors(matrices):
     """The singular vectors (u, v) of the largest singular value of each matrix (the last two axes)."""
     u, _, vt = np.linalg.svd(matrices)
     return u[..., :, 0], vt[..., 0, :]
+
+
+def repeated(value, like):
+    """``[value] * len(like)``: the adjoint of ``sum(like)`` for each element of the list `like`.
+
+    An array is summed back to each element's shape (elements that broadcast
+    in the sum: a number and arrays, rows and a matrix).
+    """
+    if type(value) is float:
+        return [value] * len(like)
+    return [unbroadcast(value, element) for element in like]
+
+
+def tie_shares(gradient, result, candidates):
+    """The adjoint of ``result = max(candidates)`` (or min) over a list: `gradient` shared by the tied elements."""
+    return [gradient * tie_share(result, value, candidates) for value in candidates]
+
+
+def tied_tangent(tangents, result, candidates):
+    """The tangent of ``result = max(candidates)`` (or min) over a list, from its elements' `tangents`."""
+    return sum(tangent * tie_share(result, value, candidates) for tangent, value in zip(tangents, candidates))

@@ -86,6 +86,25 @@ def mlp(x, layers):
 GOLDEN += [(horner_coefficients, 1), (mlp, 0)]
 
 
+def weighted_squares(ws, xs, a):
+    return sum(w * (a * x) ** 2 for w, x in zip(ws, xs))
+
+
+def stacked_layer(W, xs):
+    return np.sum(np.stack([np.tanh(W @ x) for x in xs]) ** 2)
+
+
+def appended_states(x, dt, n):
+    states = []
+    for i in range(n):
+        x = x + dt * math.sin(x)
+        states.append(x)
+    return np.sum(np.stack(states) ** 2)
+
+
+GOLDEN += [(weighted_squares, 2), (stacked_layer, 0), (appended_states, (0, 1))]
+
+
 def kepler(mean_anomaly, e):
     """The eccentric anomaly E solving Kepler's equation E - e sin E = M, by Newton's method until the step is tiny."""
     E = mean_anomaly

@@ -606,6 +606,7 @@ def make_program(seed, index, statements=None):
 FLOW_CONSTRUCTS = (  # what array programs with loops are made of, besides CONSTRUCTS
     "for loop", "carried array", "carried array whose shape grows", "accumulated number",
     "accumulated array", "loop variable in arithmetic", "nested loop", "carried number",
+    "sum of a generator expression", "np.stack of a list comprehension",
 )  # fmt: skip
 
 
@@ -625,11 +626,41 @@ class ArrayFlowGenerator(ArrayGenerator):
     def body(self, scope, count, names):
         statements = []
         while len(statements) < count:
-            if self.rng.random() < 0.25:
+            roll = self.rng.random()
+            if roll < 0.25:
                 statements += self._loop(scope, names, depth=0)
+            elif roll < 0.35 and rp.CONTROL_FLOW["generator_sum"]:
+                statements += self._comprehension(scope, names)
             else:
                 statements += super().body(scope, 1, names)
         return statements
+
+    def _comprehension(self, scope, names):
+        """`t = sum(E for k in range(K))`, or `np.sum(np.stack([E for k in range(K)]), axis=0)` for an array E."""
+        variable = "k"
+        if variable in scope.values or variable in names:
+            return []
+        trips = self.rng.choice([1, 2, 3])
+        inner = Scope({})
+        inner.values, inner.order, inner.active = dict(scope.values), list(scope.order), set(scope.active)
+        inner.assign(variable, Value(load(variable), (0.0, float(trips - 1)), ()), False)
+        term = self.fit(self.expression(inner, self.rng.randint(1, 2)), (-1.0, 1.0))
+        generator = ast.comprehension(target=store(variable), iter=ast.Call(
+            func=load("range"), args=[constant(trips)], keywords=[]), ifs=[], is_async=0)  # fmt: skip
+        if term.shape and self.rng.random() < 0.5:
+            stack = ast.Call(func=ast.Attribute(value=load("np"), attr="stack", ctx=ast.Load()),
+                             args=[ast.ListComp(elt=term.node, generators=[generator])], keywords=[])  # fmt: skip
+            node = ast.Call(func=ast.Attribute(value=load("np"), attr="sum", ctx=ast.Load()), args=[stack],
+                            keywords=[ast.keyword(arg="axis", value=constant(0))])  # fmt: skip
+            self.used.append("np.stack of a list comprehension")
+        else:
+            node = ast.Call(func=load("sum"), args=[ast.GeneratorExp(elt=term.node, generators=[generator])],
+                            keywords=[])  # fmt: skip
+            self.used.append("sum of a generator expression")
+        low, high = term.interval
+        target = self._new_name(scope, names)
+        self._bind(scope, target, Value(node, (trips * min(low, 0.0), trips * max(high, 0.0)), term.shape))
+        return [ast.Assign(targets=[store(target)], value=node, lineno=0)]
 
     def _loop(self, scope, names, depth):
         variable = ("i", "j")[depth]

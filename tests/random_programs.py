@@ -736,6 +736,7 @@ CONTROL_FLOW = {  # construct -> whether programs with control flow use it (what
     "numpy_with_loops": True,  # array programs with loops (random_array_programs.make_flow_program)
     "pair_helper_with_loops": True,  # `a, b = helper(...)` before a loop
     "float_parameter_with_array_loops": True,  # a Python float parameter of an array program with a loop
+    "generator_sum": True,  # `sum(E for k in range(K) if k != c)` (or of a list comprehension)
     "break": True,  # `if test: break` in a loop's body (sometimes two ifs deep), on values
     "continue": True,  # `if test: continue` the same way
     "while_true": True,  # a loop written `while True:` with a count and a `break`
@@ -794,7 +795,8 @@ class FlowGenerator(Generator):
         return self.switches["pair_helper_with_loops"] or not self.switches["for_range"]
 
     def kinds(self):
-        return [k for k, on in (("if", self.switches["if"]), ("for", self.switches["for_range"])) if on]
+        return [k for k, on in (("if", self.switches["if"]), ("for", self.switches["for_range"]),
+                                ("sum", self.switches["generator_sum"])) if on]  # fmt: skip
 
     def helper(self, index):
         self.in_helper = True
@@ -933,6 +935,39 @@ class FlowGenerator(Generator):
             step = self.apply(self.primitive(operator.mul, 2), [step, (load(variable), scope.values[variable])])
         op = self.rng.choice([operator.add, operator.sub, operator.mul])
         return self.apply(self.primitive(op, 2), [(load(name), scope.values[name]), step])
+
+    def _sum_statement(self, scope, names):
+        """`t = sum(E for k in range(K))`, maybe filtered (`if k != c`), maybe of a list comprehension;
+        each term fitted into [-1, 1], so the sum is in [-K, K]."""
+        taken = set(scope.values) | set(names) | set(self.closure_constants)
+        variable = next((v for v in LOOP_VARIABLES if v not in taken), None)
+        if variable is None or not names:
+            return []
+        trips = self.rng.randint(1, MAX_TRIPS)
+        inner = copy.deepcopy(scope)
+        inner.assign(variable, Ints((0, trips - 1)), False)
+        self.plain = True  # a helper in the element would be inlined in the loop: fine, but keep terms short
+        try:
+            term, _ = self.fit(self.expression(inner, self.rng.randint(1, 2)), (-1.0, 1.0))
+        finally:
+            self.plain = False
+        filters = []
+        if trips > 1 and self.rng.random() < 0.3:
+            filters.append(ast.Compare(left=load(variable), ops=[ast.NotEq()],
+                                       comparators=[constant(self.rng.randrange(trips))]))  # fmt: skip
+            self.used.append("comprehension filter")
+        generator = ast.comprehension(target=store(variable), iter=ast.Call(
+            func=load("range"), args=[constant(trips)], keywords=[]), ifs=filters, is_async=0)  # fmt: skip
+        if self.rng.random() < 0.3:
+            argument = ast.ListComp(elt=term, generators=[generator])
+            self.used.append("sum of a list comprehension")
+        else:
+            argument = ast.GeneratorExp(elt=term, generators=[generator])
+            self.used.append("sum of a generator expression")
+        target = self._new_name(scope, names)
+        scope.assign(target, (-float(trips), float(trips)), inner.depends(term))
+        value = ast.Call(func=load("sum"), args=[argument], keywords=[])
+        return [ast.Assign(targets=[store(target)], value=value, lineno=0)]
 
     def _for_statement(self, scope, names):
         """`for i in range(...)`: carried names updated (and fitted back into their interval at the
@@ -1370,13 +1405,14 @@ BAD_STATEMENTS = {  # kind -> (statement, error); {v} is a value of the function
     "item_assignment": ("TABLE[0] = {v}", NSL),
     "del_statement": ("del {v}", NSL),
     "import_statement": ("import os", NSL),
-    "nested_def": ("def inner(t): return sum([t for _ in range(2)])", NSL),  # a nested def is checked as a helper
+    "nested_def": ("def inner(t): return [t, 1.0][0]", NSL),  # a nested def is checked as a helper
     "assert_statement": ("assert {v} > -1000000000.0", NSL),
     "print_call": ("print({v})", NSL),
     "append_call": ("RAN.append({v})", NSL),
     "expression_statement": ("{v} + 1.0", NSL),
     "early_return": ("return {v}", NSL),
     "list_display": ("{v} = [{v}, 1.0]", NSL),
+    "comprehension_indexed": ("{v} = [{v} * t for t in (1.0, 2.0)][0]", NSL),  # read whole only, by a call
     "conditional_expression": ("{v} = {v} if {v} > 0 or abs({v}) > 1.0 else -{v}", NSL),
     "lambda_call": ("{v} = (lambda t: t)({v})", NSL),
     "and_or": ("{v} = {v} and 1.0", NSL),

@@ -120,7 +120,7 @@ def test_check_lists_every_obstacle_with_its_caret():
     (comprehension, first), (undefined, second) = lines["two-listcomp"], lines["two-undefined"]
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        f"{path}:{comprehension}:13: a list comprehension is not supported\n"
+        f"{path}:{comprehension}:13: a set comprehension is not supported\n"
         f"    {first}\n"
         "                ^\n"
         "hint: write the iterations out as separate statements, or use NumPy operations on whole arrays\n"

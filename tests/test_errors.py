@@ -127,7 +127,21 @@ CASES = [
          "stride", ("`break`", "step")),
     Case("try", B.uses_try, "try", UnsupportedSyntaxError, "try:", ("`try`",)),
     Case("with", B.uses_with, "with", UnsupportedSyntaxError, "with open", ("`with`",)),
-    Case("list comprehension", B.uses_list_comprehension, "listcomp", UnsupportedSyntaxError, "[x * k", ("comprehension",)),
+    Case("list comprehension", B.uses_list_comprehension, "listcomp", UnsupportedSyntaxError, "[x * k",
+         ("comprehension",)),
+    Case("set comprehension", B.set_comprehension, "setcomp", UnsupportedSyntaxError, "{x * k", ("set comprehension",)),
+    Case("built list indexed", B.indexes_a_built_list, "list-indexed", UnsupportedSyntaxError, "ys[1]",
+         ("`ys`", "read only as a whole")),
+    Case("append to a parameter", B.appends_to_a_parameter, "append-parameter", UnsupportedSyntaxError, "xs.append",
+         ("`xs.append(...)`", "did not make")),
+    Case("built list popped", B.pops_a_built_list, "list-popped", UnsupportedSyntaxError, "ys.pop()",
+         ("`ys.pop(...)`", "only appended to")),
+    Case("list read twice", B.reads_a_list_twice, "list-twice", UnsupportedSyntaxError, "max(ys)",
+         ("`ys`", "second time")),
+    Case("list concatenated", B.concatenates_a_list, "list-concatenated", UnsupportedSyntaxError, "ys)) + t",
+         ("`ys`", "`np.stack`")),
+    Case("comprehension in a while test", B.comprehension_in_a_while_test, "while-comprehension",
+         UnsupportedSyntaxError, "sum(x * k", ("comprehension", "`while`")),
     Case("lambda", B.uses_lambda, "lambda", UnsupportedSyntaxError, "lambda v", ("lambda",)),
     # Functions as values: a function known only when the code runs.
     Case("function parameter called", B.calls_a_function_parameter, "function-parameter", NoDerivativeError, "f(x)",
@@ -558,7 +572,7 @@ class Obstacle:
 
 
 TWO = [
-    Obstacle(UnsupportedSyntaxError, "two-listcomp", "[x * k", "a list comprehension is not supported",
+    Obstacle(UnsupportedSyntaxError, "two-listcomp", "{x * k", "a set comprehension is not supported",
              "write the iterations out as separate statements"),
     Obstacle(NoDerivativeError, "two-undefined", "undefined_scale", "`undefined_scale` is not defined (yet)",
              "define helper functions above the function you differentiate"),
@@ -581,7 +595,7 @@ EIGHT = [
              "define helper functions above the function you differentiate"),
     Obstacle(NoDerivativeError, "eight-floordiv", "x // 2.0", "the operator `//` has no derivative in astgrad",
              "use + - * / ** and functions from the primitive table"),
-    Obstacle(UnsupportedSyntaxError, "eight-listcomp", "[a * k", "a list comprehension is not supported",
+    Obstacle(UnsupportedSyntaxError, "eight-listcomp", "{a * k", "a set comprehension is not supported",
              "write the iterations out as separate statements"),
     Obstacle(UnsupportedSyntaxError, "helper-print", "print(t)", "an expression statement: its value is thrown "
              "away, so it can only matter for its side effects", "remove it (side effects such as printing cannot "

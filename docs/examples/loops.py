@@ -27,6 +27,11 @@ def bounce(h, v, n):
     return h
 
 
+def series(x, n):
+    return sum(x**k / (k + 1) for k in range(n))
+
+
+
 def fall(h, v, dt, n):
     for i in range(n):
         v = v - dt * (9.81 - 0.02 * v * v)

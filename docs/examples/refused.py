@@ -26,7 +26,7 @@ def log_factorial(n):
 def halve_steps(x):
     y = x
     steps = [y / 2.0**k for k in range(3)]
-    y = sum(steps)
+    y = steps[0] + steps[1] + steps[2]
     return y
 
 

@@ -101,7 +101,53 @@ def uses_with(x):
 
 def uses_list_comprehension(x):
     t = ran(x)
-    y = sum([x * k for k in range(3)])  # MARK: listcomp
+    y = sum([x * k for k in range(3)], 1.0)  # MARK: listcomp
+    return y + t
+
+
+def indexes_a_built_list(x):
+    t = x * 3.0
+    ys = []
+    for k in range(3):
+        ys.append(x * k)
+    return ys[1] + t  # MARK: list-indexed
+
+
+def appends_to_a_parameter(x, xs):
+    t = x * 3.0
+    xs.append(t)  # MARK: append-parameter
+    return x
+
+
+def pops_a_built_list(x):
+    t = x * 3.0
+    ys = [x * k for k in range(3)]
+    y = ys.pop()  # MARK: list-popped
+    return y + t
+
+
+def reads_a_list_twice(x):
+    t = x * 3.0
+    ys = [x * k for k in range(3)]
+    return max(ys) + sum(ys) + t  # MARK: list-twice
+
+
+def concatenates_a_list(x):
+    t = x * 3.0
+    ys = [x * np.ones(2) * k for k in range(3)]
+    return np.sum(np.concatenate(ys)) + t  # MARK: list-concatenated
+
+
+def comprehension_in_a_while_test(x):
+    t = ran(x)
+    while sum(x * k for k in range(3)) > 1.0:  # MARK: while-comprehension
+        x = x / 2.0
+    return x + t
+
+
+def set_comprehension(x):
+    t = ran(x)
+    y = sum({x * k for k in range(3)})  # MARK: setcomp
     return y + t
 
 

@@ -26,7 +26,7 @@ def helper_with_two(t):
 
 
 def two_obstacles(x):
-    steps = [x * k for k in range(3)]  # MARK: two-listcomp
+    steps = {x * k for k in range(3)}  # MARK: two-listcomp
     return undefined_scale(x) * np.sum(steps)  # MARK: two-undefined
 
 
@@ -42,7 +42,7 @@ def eight_obstacles(x, y):
     a = math.nextafter(x, 1.0)  # MARK: eight-nextafter
     b = undefined_rate(y)  # MARK: eight-undefined
     c = x // 2.0  # MARK: eight-floordiv
-    d = [a * k for k in range(3)]  # MARK: eight-listcomp
+    d = {a * k for k in range(3)}  # MARK: eight-listcomp
     e = helper_with_two(x) + np.sum(d)  # MARK: eight-helper
     f = random.gauss(0.0, 1.0) * y  # MARK: eight-random
     return a + b + c + e + f
