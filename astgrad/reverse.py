@@ -615,13 +615,40 @@ class ControlFlowArrayPolicy(PlainPolicy):
         return self.summed_later[variable]
 
     def gradients(self, sweep):
-        """A number parameter's gradient through a reduction is a number again, not a 0-d array."""
+        """A number parameter's gradient through a reduction is a number again, not a 0-d array.
+
+        A parameter a loop carries holds another value after the sweep: its zero
+        gradient is made at the top (``d_x = zero_gradient(x)``), and a shape
+        read from it is read from its value there.
+        """
+        carried = _headers(self.program.body)
+        start = next(i for i, line in enumerate(sweep.lines) if line.role != CHECK)
+        at_entry = {}
+        for p in sweep.wrt:
+            if p in carried and p not in sweep.adjoint:
+                sweep.adjoint[p] = self.namespace.fresh("d_" + p)
+                sweep.lines.insert(start, Line(sweep.adjoint[p], zero_gradient(p, True, self.namespace), ADJOINT))
+            elif p in carried and p in self.reduced:
+                at_entry[p] = self.namespace.fresh(p)
+                sweep.lines.insert(start, Line(at_entry[p], name(p), PRIMAL))
         gradients = super().gradients(sweep)
         return [
-            gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[gradient, name(p)], keywords=[])
+            gast.Call(func=self.namespace.reference(runtime.broadcast_like), args=[gradient, name(at_entry.get(p, p))],
+                      keywords=[])  # fmt: skip
             if p in self.reduced else gradient
             for p, gradient in zip(sweep.wrt, gradients)
         ]
+
+
+def _headers(body):
+    """The names loops carry, at any depth: a parameter among them holds another value after its loop."""
+    headers = set()
+    for statement in body:
+        if isinstance(statement, Branch):
+            headers |= _headers(statement.then) | _headers(statement.orelse)
+        elif isinstance(statement, Loop):
+            headers |= {h for h, _, _ in statement.carried} | _headers(statement.body)
+    return headers
 
 
 def _array_names_in(term, equation, shapes):

@@ -1039,3 +1039,21 @@ def test_an_end_value_taken_from_before_the_loop_gets_its_adjoint():
     """The reversed loop once dropped `d`'s adjoint (random program 0:2833): a silent wrong gradient."""
     x = -0.46
     check_every_mode(ends_on_a_value_from_before, [x], gradient=[math.atan(x) + x / (1 + x * x)])
+
+
+def overwrites_its_parameter_after_a_loop(scale, x):
+    for i in range(2):
+        scale = np.cos(scale + x)  # an array after the first step, and never read after the loop
+    scale = x ** 2
+    return np.mean(scale) + np.mean(scale * 0.0 + 1.0)
+
+
+def test_a_parameter_a_loop_carries_gets_a_zero_of_its_own_shape():
+    """The zero gradient once read the parameter's name after its loop, an array (array program 0:605)."""
+    x = np.array([0.1, 0.2])
+    for mode in ("reverse", "forward"):
+        d_scale, d_x = astgrad.grad(overwrites_its_parameter_after_a_loop, mode=mode)(0.3, x)
+        assert isinstance(d_scale, float) and d_scale == 0.0
+        assert_close(d_x, x, rtol=1e-12, atol=0)
+    text = astgrad.source(astgrad.grad(overwrites_its_parameter_after_a_loop))
+    assert "for i in range" not in text  # the loop no gradient needs is gone with it
