@@ -183,21 +183,7 @@ class ArrayPolicy:
         once, and not differentiated for itself; its inputs without an adjoint
         do not count.
         """
-        if variable not in self.summed_later:
-            equation = self.producers.get(variable)
-            self.summed_later[variable] = (
-                equation is not None
-                and variable not in self.wrt
-                and self.uses.get(variable) == 1
-                and equation.rule.elementwise
-                and equation.rule.form == "partial"
-                and all(
-                    self._sums_back_itself(a) or self.shapes[a] != self.shapes[variable] or self._summed_later(a)
-                    for a in names_read(equation)
-                    if a in self.active
-                )
-            )
-        return self.summed_later[variable]
+        return summed_later(self, variable, self.wrt)
 
     def accumulated(self, sweep, variable, position, kind, first):
         """Remember what the adjoint of `variable` is after the line at `position`."""
@@ -493,3 +479,28 @@ def _is_minus_one(node):
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
         return _is_one(node.operand)
     return isinstance(node, gast.Constant) and node.value == -1 and not isinstance(node.value, bool)
+
+
+def summed_later(policy, variable, exact):
+    """Whether `variable`'s adjoint may stay of a larger shape (memoised on `policy.summed_later`).
+
+    Its equation is elementwise, with partials, read once, and `variable` not in
+    `exact` (the names whose adjoint's shape matters); each active input sums the
+    adjoint back itself, has another shape class, or is summed later too. Shared
+    by the straight-line and the control-flow array policies.
+    """
+    if variable not in policy.summed_later:
+        equation = policy.producers.get(variable)
+        policy.summed_later[variable] = (
+            equation is not None
+            and variable not in exact
+            and policy.uses.get(variable) == 1
+            and equation.rule.elementwise
+            and equation.rule.form == "partial"
+            and all(
+                policy._sums_back_itself(a) or policy.shapes[a] != policy.shapes[variable] or policy._summed_later(a)
+                for a in names_read(equation)
+                if a in policy.active
+            )
+        )
+    return policy.summed_later[variable]

@@ -34,7 +34,7 @@ from dataclasses import replace
 
 import gast
 
-from .ir import STACK_STATEMENTS, Branch, Loop, Push, has_branches
+from .ir import STACK_STATEMENTS, Branch, Loop, Push, has_branches, loop_headers
 from .names import name, substituted
 
 
@@ -62,7 +62,7 @@ def _with_branches(program):
     """The same for a body with branches (no merged value is renamed to a later user's name)."""
     representative = {}
     kept_apart = _merge_targets(program.body)
-    _nested_representatives(program.body, {}, representative, kept_apart, _loop_headers(program.body))
+    _nested_representatives(program.body, {}, representative, kept_apart, loop_headers(program.body))
     if not representative:
         return program
     loads = _NameLoads(representative)
@@ -82,21 +82,6 @@ def _merge_targets(body):
             targets |= _merge_targets(statement.body)
     return targets
 
-
-def _loop_headers(body):
-    """The loops' header names, at any depth.
-
-    A header names the value before its loop and each iteration's after it (a loop may keep
-    the name of the value it starts from): it is neither merged into an equal earlier value
-    nor a value a later equal computation may read instead of computing it.
-    """
-    headers = set()
-    for statement in body:
-        if isinstance(statement, Branch):
-            headers |= _loop_headers(statement.then) | _loop_headers(statement.orelse)
-        elif isinstance(statement, Loop):
-            headers |= {header for header, _, _ in statement.carried} | _loop_headers(statement.body)
-    return headers
 
 
 def _nested_representatives(body, first_by_key, representative, merge_targets, headers):

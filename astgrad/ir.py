@@ -194,6 +194,22 @@ def reads_of(body):
     return read
 
 
+def loop_headers(body):
+    """The names loops carry, at any depth.
+
+    A header names the value before its loop and each iteration's after it (a loop may keep
+    the name of the value it starts from, a parameter's among them), so it holds another
+    value after its loop than before.
+    """
+    headers = set()
+    for statement in body:
+        if isinstance(statement, Branch):
+            headers |= loop_headers(statement.then) | loop_headers(statement.orelse)
+        elif isinstance(statement, Loop):
+            headers |= {h for h, _, _ in statement.carried} | loop_headers(statement.body)
+    return headers
+
+
 def body_defines(body):
     """The names a block assigns: equations' targets, merged names and loops' headers, at any depth."""
     made = set()

@@ -33,13 +33,13 @@ import gast
 import numpy as np
 
 from . import runtime
-from .arrays import NUMBER, _constant_times, _folded, names_read, variables_in
+from .arrays import NUMBER, _constant_times, _folded, names_read, summed_later, variables_in
 from .errors import Location, UnsupportedSyntaxError
 from .ir import (
     ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop,
     NewStack, Pop, Push, active_names, all_equations, atoms, body_defines, each_input, has_branches, made_in_branch,
     not_differentiable, number_check, origin, parameter, primal_block, range_call, read_in, reads_of, return_line,
-    stack_call, test_names, unsupported, zero_gradient,
+    loop_headers, stack_call, test_names, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO, makes_list
@@ -598,21 +598,7 @@ class ControlFlowArrayPolicy(PlainPolicy):
         ``total`` being ``W @ h + U @ x``), for a value read once in the block
         computing it, whose exact shape no loop, branch or stack needs.
         """
-        if variable not in self.summed_later:
-            equation = self.producers.get(variable)
-            self.summed_later[variable] = (
-                equation is not None
-                and variable not in self.exact
-                and self.uses.get(variable) == 1
-                and equation.rule.elementwise
-                and equation.rule.form == "partial"
-                and all(
-                    self._sums_back_itself(a) or self.shapes[a] != self.shapes[variable] or self._summed_later(a)
-                    for a in names_read(equation)
-                    if a in self.active
-                )
-            )
-        return self.summed_later[variable]
+        return summed_later(self, variable, self.exact)
 
     def gradients(self, sweep):
         """A number parameter's gradient through a reduction is a number again, not a 0-d array.
@@ -621,7 +607,7 @@ class ControlFlowArrayPolicy(PlainPolicy):
         gradient is made at the top (``d_x = zero_gradient(x)``), and a shape
         read from it is read from its value there.
         """
-        carried = _headers(self.program.body)
+        carried = loop_headers(self.program.body)
         start = next(i for i, line in enumerate(sweep.lines) if line.role != CHECK)
         at_entry = {}
         for p in sweep.wrt:
@@ -639,16 +625,6 @@ class ControlFlowArrayPolicy(PlainPolicy):
             for p, gradient in zip(sweep.wrt, gradients)
         ]
 
-
-def _headers(body):
-    """The names loops carry, at any depth: a parameter among them holds another value after its loop."""
-    headers = set()
-    for statement in body:
-        if isinstance(statement, Branch):
-            headers |= _headers(statement.then) | _headers(statement.orelse)
-        elif isinstance(statement, Loop):
-            headers |= {h for h, _, _ in statement.carried} | _headers(statement.body)
-    return headers
 
 
 def _array_names_in(term, equation, shapes):
