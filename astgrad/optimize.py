@@ -70,13 +70,36 @@ def optimize(derivative):
 
 
 # ---- algebra ---------------------------------------------------------------------------------
-def simplify_derivative_lines(lines):
-    """The lines with the algebra below applied to the derivative lines (adjoints and tangents)."""
+def simplify_derivative_lines(lines, flags=None):
+    """The lines with the algebra below applied to the derivative lines (adjoints and tangents).
+
+    `flags` are the names holding a comparison's truth value (found in `lines` when not given).
+    """
+    flags = flag_names(lines) if flags is None else flags
     return [
-        _in_blocks(line, simplify_derivative_lines) if isinstance(line, (Conditional, ForLoop))
-        else _with_value(line, simplify(line.value)) if line.role in DERIVATIVE_ROLES else line
+        _in_blocks(line, lambda block: simplify_derivative_lines(block, flags))
+        if isinstance(line, (Conditional, ForLoop))
+        else _with_value(line, simplify(line.value, flags)) if line.role in DERIVATIVE_ROLES else line
         for line in lines
     ]  # fmt: skip
+
+
+def flag_names(lines):
+    """The names `lines` assign a truth value (a comparison, `not`, `and`/`or` of them) to."""
+    flags = set()
+    for line in _flat_lines(lines):
+        if isinstance(line.target, str) and _is_flag(line.value, flags):
+            flags.add(line.target)
+    return frozenset(flags)
+
+
+def _is_flag(node, flags):
+    """Whether `node` is a truth value: ``1.0 * (x > 0)`` is a float, ``x > 0`` a bool (and ``-`` of it an error in NumPy)."""
+    if isinstance(node, gast.Name):
+        return node.id in flags
+    if isinstance(node, gast.UnaryOp):
+        return isinstance(node.op, gast.Not)
+    return isinstance(node, (gast.Compare, gast.BoolOp))
 
 
 def _in_blocks(compound, rewrite):
@@ -86,42 +109,48 @@ def _in_blocks(compound, rewrite):
     return compound.with_blocks(rewrite(list(compound.then)), rewrite(list(compound.orelse)))
 
 
-def simplify(node):
-    """`node` with the exact algebraic rewrites applied bottom-up (`node` itself where none applies)."""
+def simplify(node, flags=frozenset()):
+    """`node` with the exact algebraic rewrites applied bottom-up (`node` itself where none applies).
+
+    An identity (``1.0 * c``, ``c + 0.0``) is kept where it turns a truth value (a comparison,
+    or a name in `flags` holding one) into a number.
+    """
     if isinstance(node, gast.BinOp):
-        simplified = _simplify_binary(simplify(node.left), node.op, simplify(node.right))
+        simplified = _simplify_binary(simplify(node.left, flags), node.op, simplify(node.right, flags), flags)
         unchanged = isinstance(simplified, gast.BinOp) and simplified.op is node.op
         return node if unchanged and simplified.left is node.left and simplified.right is node.right else simplified
     if isinstance(node, gast.UnaryOp):
         if not isinstance(node.op, gast.USub):
             return node
-        operand = simplify(node.operand)
+        operand = simplify(node.operand, flags)
         negated = _negate(operand)
         return node if operand is node.operand and _is_negation(negated) and negated.operand is operand else negated
     if isinstance(node, gast.Tuple):
-        elts = [simplify(e) for e in node.elts]
+        elts = [simplify(e, flags) for e in node.elts]
         return node if _same_nodes(elts, node.elts) else gast.Tuple(elts=elts, ctx=gast.Load())
     if isinstance(node, gast.Call):
-        args = [simplify(a) for a in node.args]
-        values = [simplify(k.value) for k in node.keywords]
+        args = [simplify(a, flags) for a in node.args]
+        values = [simplify(k.value, flags) for k in node.keywords]
         if _same_nodes(args, node.args) and _same_nodes(values, [k.value for k in node.keywords]):
             return node
         keywords = [gast.keyword(arg=k.arg, value=value) for k, value in zip(node.keywords, values)]
         return gast.Call(func=node.func, args=args, keywords=keywords)
     if isinstance(node, gast.Compare):
-        left, comparators = simplify(node.left), [simplify(c) for c in node.comparators]
+        left, comparators = simplify(node.left, flags), [simplify(c, flags) for c in node.comparators]
         if left is node.left and _same_nodes(comparators, node.comparators):
             return node
         return gast.Compare(left=left, ops=node.ops, comparators=comparators)
     return node
 
 
-def _simplify_binary(left, op, right):
+def _simplify_binary(left, op, right, flags=frozenset()):
     a, b = constant_value(left), constant_value(right)
     if a is not None and b is not None and type(op) in FOLDED:
         folded = FOLDED[type(op)](a, b)
         if math.isfinite(folded):  # inf and nan stay as the user wrote them
             return number(folded)
+    if _is_flag(left, flags) or _is_flag(right, flags):
+        return gast.BinOp(left=left, op=op, right=right)
     if isinstance(op, gast.Mult):
         if b == 1:
             return left
@@ -132,7 +161,7 @@ def _simplify_binary(left, op, right):
         if a == -1:
             return _negate(right)
         if _is_negation(right):
-            return _simplify_binary(_negate(left), op, right.operand)
+            return _simplify_binary(_negate(left), op, right.operand, flags)
         if isinstance(right, gast.BinOp) and isinstance(right.op, gast.Div) and constant_value(right.left) == 1:
             return gast.BinOp(left=left, op=gast.Div(), right=right.right)
         if isinstance(left, gast.BinOp) and isinstance(left.op, gast.Div) and constant_value(left.left) == 1:

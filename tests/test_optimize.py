@@ -161,3 +161,28 @@ def temporaries_nested(text, temporaries):
 def test_a_number_adjoint_nests_with_its_constants_together_and_a_size_stays_named(lines, nested):
     text = f"def f(d_out, n, a):\n {lines}\n return y"
     assert temporaries_nested(text, {"k"}) == nested + "\nreturn y"
+
+
+@pytest.mark.parametrize("before", ["1.0 * (x > 0)", "(x == y) * 1.0", "0.0 + (not x)", "-1.0 * (x < y)", "flag * 1.0"])
+def test_an_identity_that_makes_a_truth_value_a_number_is_kept(before):
+    assert gast.unparse(optimize.simplify(gast.parse(before).body[0].value, frozenset({"flag"}))) == gast.unparse(
+        gast.parse(before).body[0].value
+    )
+
+
+def test_names_holding_a_comparison_are_flags_through_not_and_and():
+    body = body_of("def f(x):\n a = x > 0\n b = not a\n c = a and b\n d = x * 2\n return d")
+    assert optimize.flag_names(body) == {"a", "b", "c"}
+
+
+def times_its_own_test(w):
+    return 2.0 + w * (w == -0.3)
+
+
+def test_forward_mode_gives_a_number_for_a_factor_that_is_a_comparison():
+    """Forward mode folded the unit tangent `1.0 * (w == -0.3)` into the comparison (random program 0:6615)."""
+    for w, expected in ((0.2, 0.0), (-0.3, 1.0)):
+        forward = astgrad.grad(times_its_own_test, mode="forward")(w)
+        assert type(forward) is float and forward == expected
+        assert astgrad.grad(times_its_own_test)(w) == expected
+    assert "eq * 1.0" in astgrad.source(astgrad.grad(times_its_own_test, mode="forward"))
