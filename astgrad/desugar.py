@@ -23,10 +23,54 @@ import copy as copying
 import gast
 
 
-def desugared(tree):
+def desugared(tree, generated=False):
     """`tree` (a checked FunctionDef) with its comprehensions, early returns, loops over sequences and loop exits
-    desugared."""
+    desugared; in a function astgrad `generated`, its pops made statements of their own (`pops_as_statements`)."""
+    tree = pops_as_statements(tree) if generated else tree
     return loop_exits(element_loops(early_returns(comprehensions(tree))))
+
+
+def pops_as_statements(tree):
+    """A generated function's ``d_x = d_x + d_x_stack.pop()`` as ``d_x_popped = d_x_stack.pop()`` and
+    ``d_x = d_x + d_x_popped``: a gradient read back pops only in statements of their own, as it pushes."""
+    taken = set(_name_counts(tree))
+
+    def rewritten(statements):
+        out = []
+        for statement in statements:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(statement, field, None), list) and not isinstance(statement, gast.FunctionDef):
+                    statement = gast.copy_location(_with(statement, **{field: rewritten(getattr(statement, field))}),
+                                                   statement)
+            if isinstance(statement, (gast.Assign, gast.AugAssign)) and not _is_pop(statement.value):
+                pops = _PopsNamed(taken)
+                value = pops.visit(copying.deepcopy(statement.value))
+                statement = gast.copy_location(_with(statement, value=value), statement)
+                out += [_assign(popped, pop, statement) for popped, pop in pops.named]
+            out.append(statement)
+        return out
+
+    return gast.copy_location(_with(tree, body=rewritten(tree.body)), tree)
+
+
+def _is_pop(node):
+    return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "pop"
+            and isinstance(node.func.value, gast.Name) and not node.args and not node.keywords)  # fmt: skip
+
+
+class _PopsNamed(gast.NodeTransformer):
+    """Replaces each pop in an expression (in the order they run) by a fresh name, listing (name, pop) in `named`."""
+
+    def __init__(self, taken):
+        self.taken, self.named = taken, []
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        if not _is_pop(node):
+            return node
+        popped = _fresh(node.func.value.id.replace("_stack", "") + "_popped", self.taken)
+        self.named.append((popped, node))
+        return gast.copy_location(gast.Name(id=popped, ctx=gast.Load(), annotation=None, type_comment=None), node)
 
 
 def early_returns(tree):

@@ -682,8 +682,8 @@ def stack_lines(statement, saves):
     takes the value saved when it first ran, which a loop that saves its pops (`saves.popped`) pushes."""
     where = statement.origin + (None, None)
     recompute = saves is not None and saves.recompute
-    if isinstance(statement, (NewStack, Push)) and statement.stack in getattr(saves, "made", ()):
-        recompute = False  # a list made inside the body computed again is made again
+    if statement.stack in getattr(saves, "made", ()):
+        recompute = False  # a list made inside the body computed again is made, pushed and popped again
     if isinstance(statement, NewStack):
         return [] if recompute else [Line(statement.stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where)]
     if isinstance(statement, Push):
@@ -712,8 +712,10 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
         if not (isinstance(init, gast.Name) and init.id == header)
     ]
     pushes = []
-    if saves is not None and not saves.recompute:
+    if saves is not None:
         for pop in _pops_in(loop.body):  # saved where they run, for the reverse sweep to take them again
+            if saves.recompute and pop.stack not in saves.made:
+                continue  # taken from where they were saved when they first ran
             stack = saves.saved_pop(pop)
             if stack is not None:
                 lines.append(Line(stack, gast.List(elts=[], ctx=gast.Load()), PRIMAL, where))

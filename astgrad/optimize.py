@@ -62,7 +62,7 @@ def optimize(derivative):
     body = propagate_copies(body)
     body = fold_repeated_contributions(body)
     body = eliminate_dead_code(body)
-    body = coalesce_carried_copies(body)
+    body = _without_lines(coalesce_carried_copies(body), _copies_itself)
     if body is not derivative.lines and any(isinstance(line, Conditional) for line in body):
         body = eliminate_dead_code(join_mirrored_branches(body))  # a joined branch may compute what it does not use
     body = nest_temporaries(body)
@@ -498,6 +498,8 @@ def eliminate_dead_code(body, live=None):
     kept = []
     for line in reversed(body):
         if isinstance(line, ForLoop):
+            if not eliminate_dead_code(list(line.body), set(_live_around_loop(line, live, with_test=False))):
+                continue  # nothing it computes is read after it, but what runs the loop itself
             top = set(_live_around_loop(line, live))
             body_kept = eliminate_dead_code(list(line.body), top)
             if not body_kept:
@@ -518,6 +520,8 @@ def eliminate_dead_code(body, live=None):
             if line.target not in live:
                 continue
             live.discard(line.target)
+        elif _is_stack_call(line.value, "append") and _stack_of(line.value) not in live:
+            continue  # a push onto a stack no later line pops (one made again before it is: a new list)
         live |= used_names(line.value)
         kept.append(line)
     return kept[::-1]
@@ -575,14 +579,15 @@ def _mirrored(lines, position, live_after):
     return None
 
 
-def _live_around_loop(loop, live_after):
+def _live_around_loop(loop, live_after, with_test=True):
     """The names live at the end of a loop's body: those live after it, and those its body reads first
-    (live at its top, for the next iteration), to a fixpoint."""
+    (live at its top, for the next iteration), to a fixpoint; those its test or range reads too `with_test`."""
     live = set(live_after)
+    test = {n.id for n in gast.walk(loop.iterable) if isinstance(n, gast.Name)} if with_test else set()
     while True:
         top = set(live)
         eliminate_dead_code(list(loop.body), top)
-        grown = live | top | {n.id for n in gast.walk(loop.iterable) if isinstance(n, gast.Name)}
+        grown = live | top | test
         if grown == live:
             return live
         live = grown
@@ -601,6 +606,11 @@ def _without_unused_stacks(body):
             return body
         body = _without_lines(body, lambda line: (_is_new_stack(line) and line.target in unused) or (
             _is_stack_call(line.value, "append") and _stack_of(line.value) in unused))
+
+
+def _copies_itself(line):
+    """``x = x``, which coalescing a loop's carried copies can leave."""
+    return isinstance(line.value, gast.Name) and line.value.id == line.target
 
 
 def _without_lines(body, drop):

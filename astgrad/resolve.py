@@ -154,7 +154,7 @@ def resolve(function, location, survey=None):
     if survey is not None and survey.stops:
         raise all_obstacles(check.in_source_order(survey.obstacles), first=survey.obstacles[0])
     tree, passed = (function.tree, {}) if survey is None else passed_over(function.tree, survey.flagged)
-    function = replace(function, tree=desugar.desugared(tree))
+    function = replace(function, tree=desugar.desugared(tree, generated=function.primal_params is not None))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
     namespace.locals.update(params)

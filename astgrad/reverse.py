@@ -158,8 +158,6 @@ class Sweep:
         where = loop.origin + (None, None)
         zero = lambda v: (  # noqa: E731
             gast.List(elts=[], ctx=gast.Load()) if v in self.stacks else zero_gradient(v, self.program.arrays, self.namespace))
-        if self.program.primal_params:
-            _refuse_nested_stacks(loop)
         headers = [h for h, _, _ in carried]
         defined = body_defines(loop.body) | {h for h, _, _ in loop.carried}
         # What the body reads from before the loop, and an end value it takes as it is (``r = d``).
@@ -426,21 +424,6 @@ def _statements(body):
             yield from _statements(statement.orelse)
         elif isinstance(statement, Loop):
             yield from _statements(statement.body)
-
-
-def _refuse_nested_stacks(loop):
-    """A gradient whose loop nests a loop popping a stack is not differentiated again (see docs/design.md)."""
-    for inner in _statements(loop.body):
-        if isinstance(inner, Loop) and any(isinstance(s, STACK_STATEMENTS) for s in _statements(inner.body)):
-            filename, line = inner.origin
-            node = gast.Pass()
-            node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = line, 0, line, 0
-            raise Location(filename).error(
-                UnsupportedSyntaxError,
-                node,
-                "differentiating again a gradient whose loops are nested is not supported yet",
-                hint="use astgrad.hessian (forward mode over the gradient), or write the inner loop's steps out",
-            )
 
 
 def _at_line(line, column=0):

@@ -177,8 +177,7 @@ def test_a_list_built_inside_a_loop_is_built_again_by_the_reversed_loop(fn, expe
     assert value == fn(0.6)
     source = astgrad.source(astgrad.grad(fn))
     assert source.count("terms = []") == 2 or source.count("terms_1 = []") == 2, source
-    with pytest.raises(astgrad.UnsupportedSyntaxError, match="loops are nested"):
-        astgrad.grad(astgrad.grad(fn))  # as for any nested loop (docs/design.md)
+    assert_close(astgrad.grad(astgrad.grad(fn))(0.6), 2 * 9, rtol=1e-12)  # the list is made again, its pops saved
 
 
 def test_the_generated_sum_reads_as_a_loop_and_its_reverse():

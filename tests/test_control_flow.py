@@ -6,12 +6,15 @@ must be exactly the function's), `mode="forward"`, `jvp`, `hessian` and
 """
 
 import math
+import re
 
+import gast
 import numpy as np
 import pytest
 
 import astgrad
 import control_flow_corpus
+from astgrad import desugar
 from support import assert_close, central_difference
 
 
@@ -253,10 +256,104 @@ def test_nested_loops_in_first_order_modes_and_forward_over_reverse():
     assert_close(astgrad.hessian(control_flow_corpus.euler_substeps, wrt=(0, 1))(*args)[0], second, rtol=1e-5)
 
 
-def test_a_gradient_with_nested_loops_is_not_differentiated_in_reverse_mode_again():
-    first = astgrad.grad(control_flow_corpus.euler_substeps, wrt=0)
-    with pytest.raises(astgrad.UnsupportedSyntaxError, match="nested"):
-        astgrad.grad(first, wrt=0)
+def three_deep(x, n):
+    s = 0.0
+    for i in range(n):
+        for j in range(2):
+            t = x * (i + 1)
+            for k in range(2):
+                t = math.sin(t) + 0.1 * x
+            s = s + t * t
+    return s
+
+
+def while_in_a_for(x):
+    total = 0.0
+    for i in range(3):
+        y = x + i
+        while y < 5.0:
+            y = y * 1.7 + 0.1 * x
+        total = total + math.log(y) * x
+    return total
+
+
+def branches_in_nested_loops(x, n):
+    s = x
+    for i in range(n):
+        y = s
+        for j in range(3):
+            if y > 0.5:
+                y = y * 0.8 + math.cos(x)
+            else:
+                y = y + x * x
+        s = s + 0.3 * y
+    return s
+
+
+def break_in_an_inner_loop(x):
+    s = 0.0
+    for i in range(4):
+        y = x
+        for j in range(10):
+            y = y * 1.3
+            if y > 3.0:
+                break
+        s = s + y * x
+    return s
+
+
+def nested_array_loops(w, steps):
+    h = np.array([0.1, -0.2, 0.3])
+    for i in range(steps):
+        for j in range(2):
+            h = np.tanh(w * h + 0.1 * j)
+    return np.sum(h * h)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (control_flow_corpus.euler_substeps, (0.5, 0.1, 4, 3)),
+    (three_deep, (0.3, 3)),
+    (while_in_a_for, (0.7,)),
+    (branches_in_nested_loops, (0.4, 3)),
+    (break_in_an_inner_loop, (0.9,)),
+    (nested_array_loops, (0.8, 3)),
+], ids=["euler substeps", "three deep", "while in a for", "branches", "break", "arrays"])  # fmt: skip
+def test_a_gradient_with_nested_loops_is_differentiated_again_in_reverse_mode(fn, args):
+    """The reversed outer loop makes the inner loop's stack again; the second gradient saves what it pops there."""
+    first = astgrad.grad(fn, wrt=0)
+    second = astgrad.grad(first, wrt=0)(*args)
+    assert_close(second, central_difference(first, args, 0), rtol=1e-6)
+    assert_close(second, astgrad.hessian(fn, wrt=0)(*args), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (control_flow_corpus.euler, (0.5, 0.1, 4)),
+    (control_flow_corpus.euler_substeps, (0.5, 0.1, 3, 2)),
+    (three_deep, (0.3, 2)),
+], ids=["euler", "euler substeps", "three deep"])  # fmt: skip
+def test_the_third_derivative_of_loops_in_reverse_mode(fn, args):
+    """The second gradient adds what it pops (`d2_x = d2_x + d2_x_stack.pop()`); read back, the pop is a statement."""
+    second = astgrad.grad(astgrad.grad(fn, wrt=0), wrt=0)
+    third = astgrad.grad(second, wrt=0)(*args)
+    assert_close(third, central_difference(second, args, 0), rtol=1e-6)
+    assert_close(astgrad.grad(second, wrt=0, mode="forward")(*args), third, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [three_deep, control_flow_corpus.euler_substeps])
+def test_the_second_gradient_of_nested_loops_pops_every_stack_it_makes(fn):
+    """The first gradient's inner loops, made again in its reversed loop, are not run in the second's primal sweep."""
+    source = astgrad.source(astgrad.grad(astgrad.grad(fn, wrt=0), wrt=0))
+    stacks = re.findall(r"(\w+) = \[\]", source)
+    assert stacks and all(f"{stack}.pop()" in source for stack in stacks), source
+    assert not re.search(r"^ *(\w+) = \1$", source, re.MULTILINE), source  # no copy onto itself
+
+
+def test_a_loop_computing_nothing_read_after_it_is_not_run():
+    """The primal sweep's loop over `i` saves nothing (its inner `while` is run again by the reversed loop): it goes."""
+    first = astgrad.source(astgrad.grad(break_in_an_inner_loop, wrt=0))
+    assert first.count("while ") == 1 and first.count("for i in") == 1, first
+    second = astgrad.source(astgrad.grad(astgrad.grad(break_in_an_inner_loop, wrt=0), wrt=0))
+    assert second.count("while ") == 1 and second.count("for i in") == 1, second
 
 
 @pytest.mark.parametrize("fn, args", [
@@ -1057,3 +1154,19 @@ def test_a_parameter_a_loop_carries_gets_a_zero_of_its_own_shape():
         assert_close(d_x, x, rtol=1e-12, atol=0)
     text = astgrad.source(astgrad.grad(overwrites_its_parameter_after_a_loop))
     assert "for i in range" not in text  # the loop no gradient needs is gone with it
+
+
+def test_a_generated_functions_pops_inside_expressions_become_statements():
+    tree = gast.parse(
+        "def d2_f(x, d_out=1.0, d2_out=1.0):\n"
+        "    for i in reversed(range(3)):\n"
+        "        d2_x = d2_x + d2_x_stack.pop() * d2_popped\n"
+        "        x = x_stack.pop()\n"
+        "    return d2_x\n"
+    ).body[0]
+    assert gast.unparse(desugar.pops_as_statements(tree)).splitlines()[1:5] == [
+        "    for i in reversed(range(3)):",
+        "        d2_x_popped = d2_x_stack.pop()",
+        "        d2_x = d2_x + d2_x_popped * d2_popped",
+        "        x = x_stack.pop()",
+    ]
