@@ -444,7 +444,7 @@ def front_end(fn, where=None):
         function = varargs.specialize(function, varargs.guessed_shape(function.tree)).function
     location = Location(function.filename)
     survey = check.survey(function.tree, location, generated=function.primal_params is not None)
-    resolved = resolve.resolve(function, location, survey if survey.obstacles else None)
+    resolved = resolve.resolve(function, location, survey if survey.obstacles else None, past_obstacles=True)
     single_assignment = ssa.to_ssa(resolved, location)
     program = cse.eliminate_common_subexpressions(single_assignment)
     return FrontEnd(function, location, resolved, single_assignment, program)

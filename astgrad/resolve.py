@@ -142,14 +142,18 @@ class Resolved:
     statement_files: list  # the file each statement came from (helpers may live elsewhere)
     namespace: Namespace
     matches: Matches  # each call's rule and bound inputs, matched here once
+    obstacles: tuple = ()  # with `past_obstacles`: those found, in source order (refused parts are placeholders)
+    first_obstacle: object = None  # the one met first, which an error listing them all is raised as
 
 
-def resolve(function, location, survey=None):
+def resolve(function, location, survey=None, past_obstacles=False):
     """The `Resolved` form of the checked `function`, or an error listing every obstacle in it.
 
     `survey` is the check's `Survey` of the function, if it found obstacles:
     they are listed with resolve's own, and the statements they are in are
     passed over (nothing is resolved after an obstacle that stops the survey).
+    With `past_obstacles`, the `Resolved` form is given with its obstacles
+    (the parts they are in replaced by placeholders), for ssa to add its own.
     """
     if survey is not None and survey.stops:
         raise all_obstacles(check.in_source_order(survey.obstacles), first=survey.obstacles[0])
@@ -167,9 +171,10 @@ def resolve(function, location, survey=None):
     for error in () if survey is None else survey.obstacles:
         resolver.record(error, scope)
     statements, files = resolver.statements(function.tree.body, scope)
-    if resolver.obstacles:  # the first met is raised (the check's first, if any), listing every one
-        raise all_obstacles(resolver.in_source_order(), first=resolver.obstacles[0][1])
-    return Resolved(function, statements, files, namespace, resolver.matches)
+    first = resolver.obstacles[0][1] if resolver.obstacles else None  # the check's first, if any
+    if resolver.obstacles and not past_obstacles:
+        raise all_obstacles(resolver.in_source_order(), first=first)
+    return Resolved(function, statements, files, namespace, resolver.matches, tuple(resolver.in_source_order()), first)
 
 
 PLACEHOLDER = 0.0

@@ -26,7 +26,7 @@ import gast
 import numpy as np
 
 from . import rules
-from .errors import UnsupportedSyntaxError
+from .errors import AstgradError, UnsupportedSyntaxError, all_obstacles
 from .ir import (
     Branch, Equation, Loop, NewStack, Pop, Program, Push, all_equations, assigned_names, parameter_names,
     reads_of, uses_arrays,
@@ -45,14 +45,26 @@ OUTPUT = "out"  # the returned value's name when it has none (its adjoint is the
 
 
 def to_ssa(resolved, location):
-    """The `Program` for `resolved`."""
+    """The `Program` for `resolved`, or an error listing every obstacle: resolve's and those met here.
+
+    An obstacle met here (a name assigned in one branch only and read after
+    it, a tuple in arithmetic) is recorded and its statement passed over, its
+    names standing for placeholders, so that the others are found too.
+    """
     function = resolved.function
     generated = bool(function.primal_params)
     builder = _Builder(resolved.namespace.fork(), location, resolved.matches, generated=generated)
     for param in parameter_names(function.tree):
         builder.current[param] = name(param)
         builder.defined.add(param)
-    output = builder.statements(resolved.statements, resolved.statement_files)
+    try:
+        output = builder.statements(resolved.statements, resolved.statement_files)
+    except Exception:
+        if not (resolved.obstacles or builder.obstacles):
+            raise
+        output = None  # past an obstacle the rest may not be buildable; the obstacles say why
+    if resolved.obstacles or builder.obstacles:
+        raise _all_obstacles(resolved, builder.obstacles)
     args = function.tree.args
     arrays = uses_arrays(all_equations(builder.equations))
     if arrays:  # the array form of a rule, chosen once (``x ** 2`` is np.power's)
@@ -71,6 +83,16 @@ def to_ssa(resolved, location):
         primal_params=tuple(function.primal_params or ()),
         user_names=frozenset(assigned_names(function.tree.body)),
     )
+
+
+def _all_obstacles(resolved, own):
+    """One error for resolve's obstacles and `own`, in source order: raised as the first resolve met, else as ours."""
+    ordered = list(resolved.obstacles)
+    for error in own:  # (each among resolve's of its own file, by line and column)
+        later = (i for i, e in enumerate(ordered)
+                 if e.filename == error.filename and (e.lineno, e.col_offset) > (error.lineno, error.col_offset))  # fmt: skip
+        ordered.insert(next(later, len(ordered)), error)
+    return all_obstacles(ordered, first=resolved.first_obstacle or own[0])
 
 
 def is_atom(node):
@@ -103,34 +125,42 @@ class _Builder:
         self.loop_targets = {}  # a loop variable, no longer readable after its loop -> the loop
         self.enclosing = []  # the blocks around the one being built
         self.branch_nodes = []  # the user's `if` statements and conditional expressions, in order
+        self.obstacles = []  # the errors met, each statement's first; the statement is passed over
 
     # ---- statements ----------------------------------------------------------------------
     def statements(self, statements, files):
         """Add the equations of resolved `statements`; the output atom(s) if they end with the return."""
         output = None
         for statement, filename in zip(statements, files):
-            if isinstance(statement, ResolvedIf):
-                self.if_statement(statement, filename)
-                continue
-            if isinstance(statement, (ResolvedFor, ResolvedWhile)):
-                self.for_statement(statement, filename)
-                continue
-            if isinstance(statement, ResolvedStack):
-                self.origin = (filename, statement.node.lineno)
-                self.stack_statement(statement)
-                continue
-            self.origin = (filename, statement.lineno)
-            if isinstance(statement, gast.Return):
-                output = self.value(statement.value, hint=OUTPUT)
-            elif isinstance(statement, gast.AugAssign):
-                target = statement.target
-                value = gast.BinOp(left=name(target.id), op=statement.op, right=statement.value)
-                self.assign(target, gast.copy_location(value, statement))
-            else:
-                self.assign(statement.targets[0], statement.value)
-                for other in statement.targets[1:]:
-                    self.bind(other, self.current_value(statement.targets[0]), statement)
+            try:
+                output = self.statement(statement, filename) or output
+            except AstgradError as error:
+                self.obstacles.append(error)
+                for user_name in _assigned_in_resolved([statement]):  # read later as a placeholder
+                    self.current[user_name] = gast.Constant(value=0.0, kind=None)
         return output
+
+    def statement(self, statement, filename):
+        """Add the equations of one resolved statement; the output atom(s) if it is the return."""
+        if isinstance(statement, ResolvedIf):
+            return self.if_statement(statement, filename)
+        if isinstance(statement, (ResolvedFor, ResolvedWhile)):
+            return self.for_statement(statement, filename)
+        if isinstance(statement, ResolvedStack):
+            self.origin = (filename, statement.node.lineno)
+            return self.stack_statement(statement)
+        self.origin = (filename, statement.lineno)
+        if isinstance(statement, gast.Return):
+            return self.value(statement.value, hint=OUTPUT)
+        if isinstance(statement, gast.AugAssign):
+            target = statement.target
+            value = gast.BinOp(left=name(target.id), op=statement.op, right=statement.value)
+            self.assign(target, gast.copy_location(value, statement))
+            return None
+        self.assign(statement.targets[0], statement.value)
+        for other in statement.targets[1:]:
+            self.bind(other, self.current_value(statement.targets[0]), statement)
+        return None
 
     def if_statement(self, resolved, filename):
         """A `Branch`: each branch's equations, and a merge for each name a branch changes."""
@@ -257,10 +287,12 @@ class _Builder:
         outer, outer_one_sided = self.equations, dict(self.one_sided)
         self.enclosing.append(outer)
         self.current, self.equations = dict(before), []
-        result = build()
-        self.enclosing.pop()
-        arm, self.equations = self.equations, outer
-        self.one_sided = outer_one_sided
+        try:
+            result = build()
+        finally:  # (an obstacle in a conditional expression's arm leaves the outer block as it was)
+            self.enclosing.pop()
+            arm, self.equations = self.equations, outer
+            self.one_sided = outer_one_sided
         return arm, self.current, result
 
     def _merge(self, merged, then, orelse, test, node):
@@ -371,34 +403,42 @@ class _Builder:
         return tuple(self.current_value(t) for t in target.elts)
 
     # ---- expressions ---------------------------------------------------------------------
+    def _unreadable(self, node):
+        """The error for reading the name `node` where it holds no value (after its loop, or one branch), or None."""
+        if node.id in self.loop_targets and node.id not in self.current:
+            loop = self.loop_targets[node.id]
+            return self.location.error(
+                UnsupportedSyntaxError,
+                node,
+                f"the loop variable `{node.id}` is read after its loop (line {loop.lineno})",
+                hint=f"copy `{node.id}` into another name inside the loop",
+            )
+        if node.id in self.one_sided and node.id not in self.current:
+            statement = self.one_sided[node.id]
+            if isinstance(statement, gast.For):
+                return self.location.error(
+                    UnsupportedSyntaxError,
+                    node,
+                    f"`{node.id}` is first assigned inside the loop on line {statement.lineno} and read after it",
+                    hint=f"assign `{node.id}` a value before the loop",
+                )
+            return self.location.error(
+                UnsupportedSyntaxError,
+                node,
+                f"`{node.id}` is assigned in only one branch of the `if` on line {statement.lineno}",
+                hint=f"assign `{node.id}` in every branch of that `if`, or before it",
+            )
+        return None
+
     def value(self, node, hint):
         """The atom (or tuple of atoms) for `node`, emitting equations for its parts."""
         if isinstance(node, gast.Tuple):
             return tuple(self.value(e, None) for e in node.elts)
         if isinstance(node, gast.Name):
-            if node.id in self.loop_targets and node.id not in self.current:
-                loop = self.loop_targets[node.id]
-                raise self.location.error(
-                    UnsupportedSyntaxError,
-                    node,
-                    f"the loop variable `{node.id}` is read after its loop (line {loop.lineno})",
-                    hint=f"copy `{node.id}` into another name inside the loop",
-                )
-            if node.id in self.one_sided and node.id not in self.current:
-                statement = self.one_sided[node.id]
-                if isinstance(statement, gast.For):
-                    raise self.location.error(
-                        UnsupportedSyntaxError,
-                        node,
-                        f"`{node.id}` is first assigned inside the loop on line {statement.lineno} and read after it",
-                        hint=f"assign `{node.id}` a value before the loop",
-                    )
-                raise self.location.error(
-                    UnsupportedSyntaxError,
-                    node,
-                    f"`{node.id}` is assigned in only one branch of the `if` on line {statement.lineno}",
-                    hint=f"assign `{node.id}` in every branch of that `if`, or before it",
-                )
+            unreadable = self._unreadable(node)
+            if unreadable is not None:  # recorded, and read as a placeholder: the rest of the statement is built
+                self.obstacles.append(unreadable)
+                return gast.Constant(value=0.0, kind=None)
             return self.current.get(node.id, node)  # a free name stays itself
         if isinstance(node, gast.IfExp):
             return self.conditional_expression(node, hint)

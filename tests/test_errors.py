@@ -649,6 +649,31 @@ def test_a_refusal_lists_every_obstacle_in_source_order(fn, expected, raised):
     )
 
 
+def test_obstacles_found_after_resolve_are_listed_with_its_own():
+    """A tuple in arithmetic and names read where they hold no value are found by ssa, after resolve."""
+    error = refusal_of(M.obstacles_found_late)
+    tuple_line, tuple_text = marked_line(M, "late-tuple")
+    undefined_line, undefined_text = marked_line(M, "late-undefined")
+    reads_line, reads_text = marked_line(M, "late-reads")
+    assert [(o.lineno, o.col_offset, o.reason, o.hint) for o in error.obstacles] == [
+        (tuple_line, tuple_text.index("(x, x)"), "a tuple cannot be used in arithmetic", "unpack it first"),
+        (undefined_line, undefined_text.index("undefined"), "`undefined_scale` is not defined (yet)",
+         error.obstacles[1].hint),
+        (reads_line, reads_text.index("y +"), "`y` is assigned in only one branch of the `if` on line "
+         f"{tuple_line - 2}", "assign `y` in every branch of that `if`, or before it"),
+        (reads_line, reads_text.index("k +"), f"`k` is first assigned inside the loop on line {reads_line - 2} and "
+         "read after it", "assign `k` a value before the loop"),
+    ]  # fmt: skip
+    assert [type(o) for o in error.obstacles] == [UnsupportedSyntaxError, NoDerivativeError] + [
+        UnsupportedSyntaxError] * 2
+    assert type(error) is NoDerivativeError and error.lineno == undefined_line  # resolve's, met first
+    for obstacle in error.obstacles:
+        line = marked_line(M, {tuple_line: "late-tuple", undefined_line: "late-undefined"}.get(
+            obstacle.lineno, "late-reads"))[1]
+        assert_located(obstacle, M.__file__, obstacle.lineno, obstacle.col_offset, line)
+    assert str(error).count("^") == 4
+
+
 def test_the_three_obstacles_are_caught_as_the_first_met():
     with pytest.raises(UnsupportedSyntaxError) as info:  # the item assignment, found by the check
         astgrad.grad(M.three_obstacles)

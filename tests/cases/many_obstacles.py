@@ -85,3 +85,13 @@ def nested_and_stopping_helpers(x):
 
     y = inner(x) + helper_returning_in_a_loop(x)
     return y * undefined_scale(x)  # MARK: after-helpers
+
+
+def obstacles_found_late(x, flag):
+    if flag > 0.0:
+        y = x * 2.0
+    pair = (x, x) * 3.0  # MARK: late-tuple
+    w = undefined_scale(x)  # MARK: late-undefined
+    for i in range(3):
+        k = x * i
+    return y + k + w  # MARK: late-reads
