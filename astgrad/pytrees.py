@@ -131,27 +131,41 @@ def _pairs(node):
 
 
 def iterated(tree):
-    """The parameters of the def `tree` a ``for`` loop walks (``for W, b in layers``, ``enumerate(layers)``, ``reversed``)."""
+    """The parameters of the def `tree` a ``for`` loop walks (``for W, b in layers``, ``enumerate(layers)``,
+    ``reversed``, ``zip(weights, biases)``)."""
+    return {name for group in walked_together(tree) for name in group}
+
+
+def walked_together(tree):
+    """For each ``for`` loop of the def `tree`, the set of its parameters it walks (in step, for ``zip``)."""
     params = {a.id for a in tree.args.args}
-    walked = set()
+    groups = []
     for node in gast.walk(tree):
         if isinstance(node, gast.For):
-            sequence = _walked_sequence(node)[0]
-            if isinstance(sequence, gast.Name) and sequence.id in params:
-                walked.add(sequence.id)
-    return walked
+            pairs, _, _ = _walked_sequences(node)
+            groups.append({s.id for s, _ in pairs if isinstance(s, gast.Name) and s.id in params})
+    return [group for group in groups if group]
 
 
-def _walked_sequence(loop):
-    """(the sequence a ``for`` walks, the index target of ``enumerate`` or None, the element target, backwards)."""
+def _walked_sequences(loop):
+    """(the (sequence, element target) pairs a ``for`` walks in step, the index target of ``enumerate`` or None,
+    whether backwards)."""
     iterable, target, index, backwards = loop.iter, loop.target, None, False
-    if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and len(iterable.args) == 1 \
-            and not iterable.keywords:  # fmt: skip
-        if iterable.func.id == "enumerate" and isinstance(target, gast.Tuple) and len(target.elts) == 2:
-            iterable, (index, target) = iterable.args[0], target.elts
-        elif iterable.func.id == "reversed":
-            iterable, backwards = iterable.args[0], True
-    return iterable, index, target, backwards
+    if _is_call_of(iterable, "enumerate") and isinstance(target, gast.Tuple) and len(target.elts) == 2:
+        iterable, (index, target) = iterable.args[0], target.elts
+    elif _is_call_of(iterable, "reversed"):
+        iterable, backwards = iterable.args[0], True
+    if (isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name) and iterable.func.id == "zip"
+            and iterable.args and not iterable.keywords and isinstance(target, gast.Tuple)
+            and len(target.elts) == len(iterable.args)):  # fmt: skip
+        return list(zip(iterable.args, target.elts)), index, backwards
+    return [(iterable, target)], index, backwards
+
+
+def _is_call_of(node, function):
+    """Whether `node` is ``function(one_argument)`` of a builtin named `function`."""
+    return (isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == function
+            and len(node.args) == 1 and not node.keywords)  # fmt: skip
 
 
 def _root(node):
@@ -235,6 +249,8 @@ class _Flattening:
             unrolled = self.unrolled(node)
             if unrolled is not None:
                 return unrolled
+        if isinstance(node, (gast.If, gast.For, gast.While)):
+            return [self.compound(node)]
         pairs = _pairs(node) if isinstance(node, gast.Assign) else None
         if pairs and any(isinstance(t, (gast.Tuple, gast.List)) and self._unpackable(v) for t, v in pairs):
             out = []  # (t1, t2), (w1, w2) = q, q_dot: each pair on its own, the containers' unpacked
@@ -255,6 +271,28 @@ class _Flattening:
                 self.env.pop(n.id, None)
         return [node]
 
+    def compound(self, node):
+        """An `if` or a loop with its blocks' statements rewritten (a loop over a container among them unrolled).
+
+        A name the statement assigns anywhere is unbound from its container
+        entry after it, and (in a loop, whose next pass reads what the last
+        one assigned) before it too; each branch of an `if` starts from the
+        bindings before it.
+        """
+        stored = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        before = self.env if isinstance(node, gast.If) else {k: v for k, v in self.env.items() if k not in stored}
+        self.env = dict(before)
+        if isinstance(node, gast.For):
+            node.iter = _Reads(self).visit(node.iter)
+        else:
+            node.test = _Reads(self).visit(node.test)
+        for field in ("body", "orelse"):
+            self.env = dict(before)
+            statements = [s for statement in getattr(node, field) for s in self.statement(statement)]
+            setattr(node, field, statements or ([gast.copy_location(gast.Pass(), node)] if field == "body" else []))
+        self.env = {k: v for k, v in before.items() if k not in stored}
+        return node
+
     def _unpackable(self, value):
         """Whether `value` is a container of the call (or part of one) or an array unpacked by rows."""
         if isinstance(value, gast.Name) and isinstance(self.specs.get(value.id), Rows):
@@ -269,23 +307,26 @@ class _Flattening:
         leaves: per-element code, which any entry shapes allow (an MLP's
         layers differ in shape, so they cannot be stacked into one array).
         """
-        sequence, index, target, backwards = _walked_sequence(loop)
-        ref = self.reference(sequence)
-        if ref is None or self.subtree(ref) is LEAF or self.subtree(ref).kind is dict:
+        pairs, index, backwards = _walked_sequences(loop)
+        refs = [self.reference(sequence) for sequence, _ in pairs]
+        if any(ref is None or self.subtree(ref) is LEAF or self.subtree(ref).kind is dict for ref in refs):
             return None
-        tree = self.subtree(ref)
-        targets = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)] + ([index.id] if index is not None else [])
-        for identifier in targets:  # assigned once per pass: never a parameter's own name
-            self.assigned[identifier] = self.assigned.get(identifier, 0) + len(tree.keys)
+        trees = [self.subtree(ref) for ref in refs]
+        count = min(len(tree.keys) for tree in trees)  # (zip stops at the shortest)
+        targets = [n.id for _, t in pairs for n in gast.walk(t) if isinstance(n, gast.Name)]
+        for identifier in targets + ([index.id] if index is not None else []):  # assigned once per pass
+            self.assigned[identifier] = self.assigned.get(identifier, 0) + count
         out = []
-        for key in reversed(tree.keys) if backwards else tree.keys:
-            entry = (ref[0], ref[1] + (key,))
-            self.name_leaves(target, entry, key)
+        for position in reversed(range(count)) if backwards else range(count):
             if index is not None:
-                value = gast.copy_location(gast.Constant(value=key, kind=None), loop.iter)
+                value = gast.copy_location(gast.Constant(value=position, kind=None), loop.iter)
                 out.append(gast.copy_location(gast.Assign([copy.deepcopy(index)], value, None), loop))
-            where = gast.copy_location(gast.Assign([copy.deepcopy(target)], copy.deepcopy(loop.iter), None), loop)
-            out.extend(self.bind(where.targets[0], entry, where))
+            for (sequence, target), ref, tree in zip(pairs, refs, trees):
+                key = tree.keys[position]
+                entry = (ref[0], ref[1] + (key,))
+                self.name_leaves(target, entry, key)
+                where = gast.copy_location(gast.Assign([copy.deepcopy(target)], copy.deepcopy(sequence), None), loop)
+                out.extend(self.bind(where.targets[0], entry, where))
             for statement in copy.deepcopy(loop.body):
                 out.extend(self.statement(statement))
         return out
@@ -508,6 +549,7 @@ class Dispatcher:
         self.unpacked = unpacked
         read, _ = candidates(function.tree)
         self.only_iterated = iterated(function.tree) - read - set(unpacked)  # unrolled only when differentiated
+        self.walked_together = walked_together(function.tree)  # a list walked in step with a differentiated one is too
         self.has_aux = has_aux  # the derivative returns (gradient, aux), or ((value, aux), gradient)
         self.containers = containers  # whether this kind of derivative takes containers (else arrays only)
         self.location = Location(function.filename)
@@ -563,7 +605,8 @@ class Dispatcher:
         return tuple(self.params[i] if isinstance(i, int) else i for i in items)
 
     def spec(self, name, value):
-        if name in self.only_iterated and name not in self.wrt_names():
+        differentiated = set(self.wrt_names())
+        if name in self.only_iterated and not any(name in g and g & differentiated for g in self.walked_together):
             return LEAF  # a list a loop walks as data: the loop over its indices, as for any sequence
         if isinstance(value, (dict, list, tuple)):
             return structure(value)

@@ -310,6 +310,59 @@ def test_the_generated_code_is_one_pass_per_layer_named_after_the_loop_targets()
                           "    x_3 = np.tanh(W_2 @ x_2 + b_2)"]  # fmt: skip
 
 
+def layers_when_asked(x, layers, deep):
+    if deep > 0:
+        for W, b in layers:
+            x = np.tanh(W @ x + b)
+    else:
+        x = 2.0 * x
+    return np.sum(x**2)
+
+
+def layers_twice(x, layers):
+    for repeat in range(2):
+        for W, b in layers:
+            x = np.tanh(W @ x + b)
+    return np.sum(x**2)
+
+
+def layers_zipped_in_a_branch(x, weights, biases):
+    if np.sum(x) > -10.0:
+        for W, b in zip(weights, biases):
+            x = np.tanh(W @ x + b)
+    return np.sum(x**2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn, extra", [(layers_when_asked, (1.0,)), (layers_when_asked, (-1.0,)),
+                                       (layers_twice, ())], ids=["in an if", "the other branch", "in a loop"])
+def test_a_loop_over_a_differentiated_list_inside_an_if_or_a_loop(fn, extra, mode):
+    r = np.random.default_rng(5)
+    x = r.normal(size=3)
+    layers = [(r.normal(size=(3, 3)) * 0.5, r.normal(size=3)), (r.normal(size=(3, 3)) * 0.5, r.normal(size=3))]
+    d_x, d_layers = astgrad.grad(fn, wrt=("x", "layers"), mode=mode)(x, layers, *extra)
+    assert isinstance(d_layers, list) and all(isinstance(pair, tuple) for pair in d_layers)
+    assert_same_tree(d_layers, tree_difference(fn, (x, layers) + extra, 1))
+    assert_close(d_x, tree_difference(fn, (x, layers) + extra, 0), rtol=1e-5)
+    if extra == (-1.0,):
+        assert all(np.all(g == 0.0) for pair in d_layers for g in pair)
+        assert_close(d_x, 8.0 * x, rtol=1e-15)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_loop_over_zipped_differentiated_lists_inside_an_if(mode):
+    r = np.random.default_rng(6)
+    x, weights, biases = r.normal(size=2), [r.normal(size=(2, 2)) for _ in range(3)], [r.normal(size=2)] * 3
+    gradient = astgrad.grad(layers_zipped_in_a_branch, wrt=("weights", "biases"), mode=mode)(x, weights, biases)
+    for position in (0, 1):
+        assert isinstance(gradient[position], list) and len(gradient[position]) == 3
+        assert_same_tree(gradient[position], tree_difference(layers_zipped_in_a_branch, (x, weights, biases),
+                                                             position + 1))  # fmt: skip
+    only_weights = astgrad.grad(layers_zipped_in_a_branch, wrt="weights", mode=mode)(x, weights, biases)
+    assert isinstance(only_weights, list)  # the biases, walked in step, are a container of data
+    assert_same_tree(only_weights, gradient[0])
+
+
 def test_a_list_a_loop_walks_as_data_keeps_the_loop():
     r = np.random.default_rng(3)
     layers = [(r.normal(size=(2, 2)), r.normal(size=2)) for _ in range(3)]
