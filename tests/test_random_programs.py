@@ -38,17 +38,21 @@ def directory(tmp_path_factory):
     return str(tmp_path_factory.mktemp("programs"))
 
 
-@pytest.fixture(scope="module")
-def case(directory):
-    """Program `index` of seed 0, written, imported and with a sample point (made once per module)."""
+def made_once(make, prepare, directory):
+    """case(index): program `index` of seed 0 that `make` makes, written, imported and with a sample point (once)."""
     made = {}
 
     def case(index):
         if index not in made:
-            made[index] = rp.prepare(rp.make_program(SEED, index), directory)
+            made[index] = prepare(make(SEED, index), directory)
         return made[index]
 
     return case
+
+
+@pytest.fixture(scope="module")
+def case(directory):
+    return made_once(rp.make_program, rp.prepare, directory)
 
 
 def failure_report(program, exc, flags=""):
@@ -58,13 +62,18 @@ def failure_report(program, exc, flags=""):
     )
 
 
-@pytest.mark.parametrize("index", range(PROGRAMS))
-def test_random_program(index, case):
-    properties = [p for p in rp.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
+def check_program(case, index, all_properties, make, flags=""):
+    """`case(index)` has `all_properties` (reproducibility checked for one program in four)."""
+    properties = [p for p in all_properties if index % 4 == 0 or p is not rp.transform_is_reproducible]
     try:
         rp.check(case(index), properties)
     except Exception as exc:
-        raise AssertionError(failure_report(rp.make_program(SEED, index), exc)) from exc
+        raise AssertionError(failure_report(make(SEED, index), exc, flags)) from exc
+
+
+@pytest.mark.parametrize("index", range(PROGRAMS))
+def test_random_program(index, case):
+    check_program(case, index, rp.PROPERTIES, rp.make_program)
 
 
 @pytest.mark.parametrize("index", range(REFUSED))
@@ -173,24 +182,12 @@ def test_a_refusal_is_checked_for_class_line_and_user_code_running(directory, mo
 
 @pytest.fixture(scope="module")
 def flow_case(directory):
-    """Program `index` of seed 0 with control flow, written, imported and with a sample point (made once)."""
-    made = {}
-
-    def case(index):
-        if index not in made:
-            made[index] = rp.prepare(rp.make_flow_program(SEED, index), directory)
-        return made[index]
-
-    return case
+    return made_once(rp.make_flow_program, rp.prepare, directory)
 
 
 @pytest.mark.parametrize("index", range(FLOW_PROGRAMS))
 def test_random_program_with_control_flow(index, flow_case):
-    properties = [p for p in rp.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
-    try:
-        rp.check(flow_case(index), properties)
-    except Exception as exc:
-        raise AssertionError(failure_report(rp.make_flow_program(SEED, index), exc, "--control-flow ")) from exc
+    check_program(flow_case, index, rp.PROPERTIES, rp.make_flow_program, "--control-flow ")
 
 
 def test_programs_with_control_flow_are_made_again_from_their_label():
@@ -236,24 +233,12 @@ def test_the_probe_sees_both_comparisons_of_a_chain_and_the_branch_taken():
 
 @pytest.fixture(scope="module")
 def array_case(directory):
-    """Array program `index` of seed 0, written, imported and with a sample point (made once per module)."""
-    made = {}
-
-    def case(index):
-        if index not in made:
-            made[index] = ra.prepare(ra.make_program(SEED, index), directory)
-        return made[index]
-
-    return case
+    return made_once(ra.make_program, ra.prepare, directory)
 
 
 @pytest.mark.parametrize("index", range(ARRAY_PROGRAMS))
 def test_random_array_program(index, array_case):
-    properties = [p for p in ra.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
-    try:
-        rp.check(array_case(index), properties)
-    except Exception as exc:
-        raise AssertionError(failure_report(ra.make_program(SEED, index), exc, "--arrays ")) from exc
+    check_program(array_case, index, ra.PROPERTIES, ra.make_program, "--arrays ")
 
 
 def test_array_programs_are_made_again_from_their_label():
@@ -337,23 +322,11 @@ if rp.CONTROL_FLOW["numpy_with_loops"]:  # array programs with loops, once astgr
 
     @pytest.fixture(scope="module")
     def array_flow_case(directory):
-        made = {}
-
-        def case(index):
-            if index not in made:
-                made[index] = ra.prepare(ra.make_flow_program(SEED, index), directory)
-            return made[index]
-
-        return case
+        return made_once(ra.make_flow_program, ra.prepare, directory)
 
     @pytest.mark.parametrize("index", range(ARRAY_FLOW_PROGRAMS))
     def test_random_array_program_with_loops(index, array_flow_case):
-        properties = [p for p in ra.PROPERTIES if index % 4 == 0 or p is not rp.transform_is_reproducible]
-        try:
-            rp.check(array_flow_case(index), properties)
-        except Exception as exc:
-            report = failure_report(ra.make_flow_program(SEED, index), exc, "--arrays --control-flow ")
-            raise AssertionError(report) from exc
+        check_program(array_flow_case, index, ra.PROPERTIES, ra.make_flow_program, "--arrays --control-flow ")
 
     def test_array_programs_with_loops_use_every_loop_construct(array_flow_case):
         used = {c for index in range(ARRAY_FLOW_PROGRAMS) for c in array_flow_case(index).program.used}
