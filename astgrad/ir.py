@@ -17,6 +17,7 @@ onto AST nodes.
 """
 
 import copy
+import operator
 from dataclasses import dataclass, field, replace
 
 import gast
@@ -738,13 +739,28 @@ def loop_lines(loop, temporaries, saves, reversed_loop=False):
         return lines
     test_lines = [primal_line(e, temporary=False) for e in loop.test_block]
     counter = saves.counter(loop) if saves is not None else None
-    if counter is not None:  # the reversed loop runs as many times
+    if counter is not None and counter != counting_header(loop):  # the reversed loop runs as many times
         lines.append(Line(counter, gast.Constant(value=0, kind=None), PRIMAL, where))
         one = gast.BinOp(left=name(counter), op=gast.Add(), right=gast.Constant(value=1, kind=None))
         body = [Line(counter, one, PRIMAL, where)] + body
     lines += test_lines
     lines.append(ForLoop(None, copy.deepcopy(loop.test), tuple(body + [line.with_value(copy.deepcopy(line.value)) for line in test_lines]), where))
     return lines
+
+
+def counting_header(loop):
+    """The header of a ``while`` loop that counts its iterations from 0 (``j = 0`` and ``j = j + 1`` at the top
+    level of the body, as a ``for`` with a ``break`` becomes), or None."""
+    increments = {
+        s.target: s.inputs[0].id for s in loop.body
+        if isinstance(s, Equation) and s.rule.fn is operator.add and isinstance(s.inputs[0], gast.Name)
+        and isinstance(s.inputs[1], gast.Constant) and type(s.inputs[1].value) is int and s.inputs[1].value == 1
+    }  # fmt: skip
+    for header, init, end in loop.carried:
+        counts_from_zero = isinstance(init, gast.Constant) and type(init.value) is int and init.value == 0
+        if counts_from_zero and isinstance(end, gast.Name) and increments.get(end.id) == header:
+            return header
+    return None
 
 
 class NoSaves:

@@ -581,9 +581,12 @@ def _mirrored(lines, position, live_after):
 
 def _live_around_loop(loop, live_after, with_test=True):
     """The names live at the end of a loop's body: those live after it, and those its body reads first
-    (live at its top, for the next iteration), to a fixpoint; those its test or range reads too `with_test`."""
+    (live at its top, for the next iteration), to a fixpoint; `with_test`, those a ``while`` loop's test reads
+    too (a ``for`` evaluates its range once, before the loop)."""
     live = set(live_after)
-    test = {n.id for n in gast.walk(loop.iterable) if isinstance(n, gast.Name)} if with_test else set()
+    test = set()
+    if with_test and loop.variable is None:
+        test = {n.id for n in gast.walk(loop.iterable) if isinstance(n, gast.Name)}
     while True:
         top = set(live)
         eliminate_dead_code(list(loop.body), top)

@@ -39,7 +39,7 @@ from .ir import (
     ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop,
     NewStack, Pop, Push, active_names, all_equations, atoms, body_defines, each_input, has_branches, made_in_branch,
     not_differentiable, number_check, origin, parameter, primal_block, range_call, read_in, reads_of, return_line,
-    loop_headers, stack_call, test_names, unsupported, zero_gradient,
+    counting_header, loop_headers, stack_call, test_names, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO, makes_list
@@ -344,7 +344,10 @@ class Saves:
         return None if id(pop) in self.outside else self.stack(pop, pop.target)
 
     def counter(self, loop):
-        """The name counting a while loop's iterations: ``iterations``."""
+        """The name counting a while loop's iterations: ``iterations``, or the loop's own counter (`counting_header`)."""
+        own = counting_header(loop)
+        if own is not None:
+            return own
         key = (id(loop), None)
         if key not in self.stacks:
             self.stacks[key] = self.namespace.fresh("iterations")
