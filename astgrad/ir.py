@@ -699,9 +699,10 @@ def stack_lines(statement, saves):
 
 
 def stack_call(stack, method, atom=None):
-    """``stack.append(atom)`` or ``stack.pop()``."""
+    """``stack.append(atom)`` or ``stack.pop()`` (`atom` may be a call: a tangent stack pushes ``zeros_like(x)``)."""
     func = gast.Attribute(value=name(stack), attr=method, ctx=gast.Load())
-    return gast.Call(func=func, args=[] if atom is None else [copy_atom(atom)], keywords=[])
+    value = copy.deepcopy(atom) if isinstance(atom, gast.Call) else None if atom is None else copy_atom(atom)
+    return gast.Call(func=func, args=[] if value is None else [value], keywords=[])
 
 
 def loop_lines(loop, temporaries, saves, reversed_loop=False):

@@ -294,3 +294,19 @@ def test_an_array_where_math_code_takes_a_number_is_refused_when_called():
 
     with pytest.raises(astgrad.ArrayInputError, match="argument x is an array of shape"):
         astgrad.grad(series, wrt=0)(np.array([0.5, 0.6]), 3)
+
+
+def appends_a_constant_in_one_branch(x):
+    c = np.cos(0.3)
+    ys = []
+    for k in range(3):
+        if k > 1:
+            ys.append(x * k)
+        else:
+            ys.append(c)
+    return sum(ys)
+
+
+def test_a_value_without_a_tangent_pushed_beside_one_with_in_array_code():
+    """Forward mode pushed `zeros_like(c)` through the copy of an atom and failed (random programs 0:1236, 0:2658)."""
+    check_every_mode(appends_a_constant_in_one_branch, [0.7], gradient=[2.0])
