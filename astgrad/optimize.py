@@ -10,6 +10,8 @@ the return) and gives an equivalent one after these rewrites, in order:
   becomes ``a - b * c`` (and ``a + -b / c``, ``a - b / c``); ``--a`` becomes
   ``a``; ``a * (1 / b)`` and ``(1 / b) * a`` become ``a / b`` (one rounding
   instead of two); arithmetic on number constants is folded (``2 - 1`` is ``1``);
+  an identity that turns a truth value into a number (``1.0 * (x > 0)``, or of
+  a name holding a comparison) is kept;
 * reuse of primal results: an expression already computed by a statement
   whose inputs never change is replaced by that statement's name (the adjoint
   of ``cos_x = cos(x)`` never calls ``cos(x)`` again);
@@ -20,7 +22,8 @@ the return) and gives an equivalent one after these rewrites, in order:
   ``d_x = d_x + d_y * x`` (the adjoint of ``x * x``) becomes
   ``d_x = d_y * (2 * x)`` (see `fold_repeated_contributions`);
 * dead-code elimination: statements whose value is never used go (an `if`
-  left with no statement too);
+  left with no statement too, a loop computing nothing read after it, a push
+  onto a stack no later line pops, a copy of a name onto itself);
 * an `if` of the primal sweep whose values only the mirrored `if` of the
   adjoint sweep reads (the same test, later) is joined to it: each branch's
   primal lines move to the top of the same branch (see
