@@ -461,8 +461,13 @@ def match(fn, args, keywords):
     A sequence parameter gets the tuple of its argument nodes (`[*xs]`: the
     elements of the list or tuple display passed for it).
     """
+    return _first_fitting(rules_for(fn), args, keywords)
+
+
+def _first_fitting(candidates, args, keywords):
+    """(the first of the rules `candidates` the call fits, {param: argument}), or (None, why none fits)."""
     reasons = []
-    for rule in rules_for(fn):
+    for rule in candidates:
         try:
             return rule, bind(rule, args, keywords)
         except TypeError as reason:
@@ -922,13 +927,8 @@ def list_rules_for(fn):
 
 def match_list(fn, args, keywords):
     """(rule, {param: argument}) of `fn`'s list rule for this call, or (None, reason)."""
-    reasons = []
-    for rule in list_rules_for(fn):
-        try:
-            return rule, bind(rule, args, keywords)
-        except TypeError as reason:
-            reasons.append(str(reason))
-    return None, "; ".join(reasons) or "no rule takes a list"
+    rule, bound = _first_fitting(list_rules_for(fn), args, keywords)
+    return (rule, bound) if rule is not None else (None, bound or "no rule takes a list")
 
 
 def list_inputs(rule):
