@@ -163,6 +163,10 @@ class Sweep:
         # What the body reads from before the loop, and an end value it takes as it is (``r = d``).
         ends = {end.id for _, _, end in loop.carried if isinstance(end, gast.Name)}
         invariants = sorted(v for v in reads_of(loop.body) | ends if v in self.active and v not in defined)
+        # A list the body only appends to has an adjoint only if what read it gave one (a rule whose
+        # template for it is ZERO gives none): its pushes then pop nothing, rather than an empty list.
+        popped_here = {s.stack for s in _statements(loop.body) if isinstance(s, Pop)}
+        invariants = [v for v in invariants if v not in self.stacks or v in popped_here]
         for variable in headers + invariants:
             if variable not in self.adjoint:
                 self.adjoint[variable] = self._adjoint_name_of(variable)

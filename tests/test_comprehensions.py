@@ -14,6 +14,7 @@ import pytest
 
 import astgrad
 import control_flow_corpus
+from astgrad import rules
 from support import assert_close, central_difference
 from test_control_flow import check_every_mode
 
@@ -310,3 +311,57 @@ def appends_a_constant_in_one_branch(x):
 def test_a_value_without_a_tangent_pushed_beside_one_with_in_array_code():
     """Forward mode pushed `zeros_like(c)` through the copy of an atom and failed (random programs 0:1236, 0:2658)."""
     check_every_mode(appends_a_constant_in_one_branch, [0.7], gradient=[2.0])
+
+
+# ---- every rule over lists, generated from the rules themselves ----------------------------------
+def as_asarray(w, xs):
+    return np.sum(np.asarray([np.dot(w, x) for x in xs]) ** 2)
+
+
+def mean_of_arrays(W, xs):
+    ys = [np.sin(W @ x) for x in xs]
+    return np.sum(sum(ys) / len(ys))
+
+
+# signature -> cases (function, arguments); a rule only generated code calls (its `runtime.` helpers,
+# `list(d_y)`) is read back from a first gradient that must call it: (function, arguments, call seen, the
+# mode of that gradient), which is differentiated again in reverse mode
+LIST_RULE_CASES = {
+    "n = len(xs)": [(mean_of_a_list, (0.4,)), (mean_of_arrays, (W, XS))],
+    "y = sum(xs)": [(squares_of_a_list_comprehension, (0.7,)), (appended_then_summed, (0.3, 0.2)),
+                    (sum_of_arrays, (W, XS))],
+    "y = max(xs)": [(largest_and_smallest, (0.6, 0.3))],
+    "y = min(xs)": [(largest_and_smallest, (0.6, 0.3))],
+    "y = np.stack(xs)": [(stacked, (W, XS)), (appended_arrays, (W, XS))],
+    "y = np.array(xs)": [(as_an_array, (w, XS)), (appended_then_made_an_array, (W, XS))],
+    "y = np.asarray(xs)": [(as_asarray, (w, XS))],
+    "ys = list(x)": [(made_with_list, (0.5,)), (stacked, (W, XS), "list(d_", "reverse")],
+    "ys = runtime.repeated(x, xs)": [(squares_of_a_list_comprehension, (0.7,), "repeated(", "reverse"),
+                                     (sum_of_arrays, (W, XS), "repeated(", "reverse")],
+    "ys = runtime.tie_shares(g, y, xs)": [(largest_and_smallest, (0.6, 0.3), "tie_shares(", "reverse")],
+    "t = runtime.tied_tangent(ts, y, xs)": [(largest_and_smallest, (0.6, 0.3), "tied_tangent(", "forward")],
+}  # fmt: skip
+
+
+def test_every_rule_over_lists_has_cases():
+    """Adding a rule over lists without cases here fails."""
+    rules.list_rules_for(sum)  # (the table, which adds them, loaded)
+    signatures = {rule.signature for candidates in rules.LIST_RULES.values() for rule in candidates}
+    assert set(LIST_RULE_CASES) == signatures
+
+
+@pytest.mark.parametrize("signature, case", [(s, c) for s, cases in LIST_RULE_CASES.items() for c in cases],
+                         ids=lambda value: value if isinstance(value, str) else value[0].__name__)
+def test_rule_over_lists_in_every_mode(signature, case):
+    """Each case in every mode: scalar code also reverse over reverse, array code forward over reverse."""
+    fn, args, *called = case
+    if called:  # the rule is read back from the first gradient
+        needle, mode = called
+        first = astgrad.grad(fn, wrt=0, mode=mode)
+        assert needle in astgrad.source(first), signature
+        if mode == "forward":  # (reverse over reverse is in the modes below)
+            assert_close(astgrad.grad(first, wrt=0)(*args), central_difference(first, list(args), 0), rtol=1e-6)
+    if any(isinstance(a, np.ndarray) for a in args):
+        check_numpy_modes(fn, args)
+    else:
+        check_every_mode(fn, list(args), wrt=(0,))
