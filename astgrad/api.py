@@ -177,9 +177,9 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
         per_function = _cache_of(fn)
         if key not in per_function:
             packed = None if rules.rules_for(fn) else _with_packed_parameters(fn, where)
-            dispatcher = None
+            dispatcher = parsed = None
             if packed is None and not isinstance(fn, varargs.PerCall) and not rules.rules_for(fn):
-                dispatcher = _container_dispatcher(fn, wrt, mode, kind, where, has_aux, output)  # a rule: what it takes
+                dispatcher, parsed = _container_dispatcher(fn, wrt, mode, kind, where, has_aux, output)  # a rule: what it takes
             if isinstance(fn, varargs.PerCall):  # a derivative of a derivative, for each call's shape
                 per_function[key] = _per_call(fn.function, wrt, mode, kind, where, has_aux, output, of=fn)
             elif packed is not None:  # *args or **kwargs: made at each call, for what they hold
@@ -192,7 +192,7 @@ def _generated(fn: Function, wrt: Wrt, mode: str, kind: str, has_aux: bool = Fal
                     first = first.default()
                 per_function[key] = _on_deep_stack(transform, first, wrt, mode, kind, where)
             else:  # a function with a rule of its own is differentiated by the rule, not its body
-                target = user_rules.calling(fn) if rules.rules_for(fn) else fn
+                target = user_rules.calling(fn) if rules.rules_for(fn) else parsed or fn  # read once, not twice
                 per_function[key] = _on_deep_stack(transform, target, wrt, mode, kind, where, has_aux, output)
         return per_function[key]
 
@@ -281,21 +281,22 @@ def _packed_wrt_names(function, wrt):
 
 
 def _container_dispatcher(fn, wrt, mode, kind, where, has_aux=False, output=None):
-    """A `pytrees.Dispatcher` if `fn` reads a parameter by a constant key or unpacks one (it may take containers), else None.
+    """(dispatcher, parsed): a `pytrees.Dispatcher` if `fn` reads a parameter by a constant key or unpacks one (it
+    may take containers), else None; and when there is none, `fn` as parsed (None if it could not be read).
 
     Gradients (with or without value or aux) and `jvp` take containers; the
     other kinds (Hessians, Jacobians' rows, hvp) take arrays, and refuse a
     container at the call.
     """
     if getattr(fn, "__astgrad__", None) is not None:
-        return None
+        return None, None
     try:
         function, (read, unpacked) = _on_deep_stack(_read_candidates, fn, where)
     except AstgradError:
-        return None  # transform raises it again, as for any function
+        return None, None  # transform raises it again, as for any function
     if not read and not unpacked and not pytrees.iterated(function.tree):
-        return None
-    return _dispatcher_of(function, inspect.signature(fn), unpacked, wrt, mode, kind, where, has_aux, output)
+        return None, function
+    return _dispatcher_of(function, inspect.signature(fn), unpacked, wrt, mode, kind, where, has_aux, output), None
 
 
 def _dispatcher_of(function, signature, unpacked, wrt, mode, kind, where, has_aux=False, output=None):

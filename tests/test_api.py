@@ -118,6 +118,21 @@ def test_grad_returns_the_generated_function_itself_and_caches_it():
     assert d_f.__astgrad__.primal_params == ("x", "y")
 
 
+def test_a_function_is_read_and_parsed_once_per_gradient(monkeypatch):
+    from astgrad import parse
+
+    calls = []
+    read = parse.read
+    monkeypatch.setattr(parse, "read", lambda fn, where=None: calls.append(fn) or read(fn, where))
+
+    def g(x, y):
+        return sin(x) * cos(y)
+
+    d_g = astgrad.grad(g)
+    assert calls == [g]  # the look for containers and the transform share one reading
+    assert_close(d_g(0.5, 0.25), (cos(0.5) * cos(0.25), -sin(0.5) * sin(0.25)))
+
+
 def test_source_and_inspect_show_the_generated_code():
     d_f = astgrad.grad(f)
     text = astgrad.source(d_f)
