@@ -234,11 +234,13 @@ def _inside_factory(shown, free, returned):
     end = {"lineno": defs[-1].end_lineno, "end_lineno": defs[-1].end_lineno, "col_offset": 0, "end_col_offset": 0}
     returns = ast.Return(value=ast.Name(id=returned, ctx=ast.Load(), **end), **end)
     factory = ast.FunctionDef(
-        name="__astgrad_factory__", args=arguments, body=defs + [returns], decorator_list=[], **{**end, "lineno": 1}
+        name="__astgrad_factory__", args=arguments, body=[returns], decorator_list=[], **{**end, "lineno": 1}
     )
     if hasattr(ast, "type_param"):  # Python 3.12: every def has type parameters
         factory.type_params = []
-    return ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
+    module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))  # before the defs: they have theirs
+    factory.body[:0] = defs
+    return module
 
 
 def _print(derivative, function):
