@@ -603,11 +603,14 @@ def _without_unused_stacks(body):
     """Dead-code elimination of a function's body; then a stack no line pops goes with its pushes, again."""
     while True:
         body = eliminate_dead_code(body, set())
+        stacks = {line.target for line in _flat_lines(body) if _is_new_stack(line)}
+        if not stacks:  # straight-line code: nothing to walk for
+            return body
         popped = {_stack_of(node) for line in _flat_lines(body) for node in gast.walk(line.value)
                   if _is_stack_call(node, "pop")}  # fmt: skip
         read = {node.id for line in _flat_lines(body) if not _is_stack_call(line.value, "append")
                 for node in gast.walk(line.value) if isinstance(node, gast.Name)}  # fmt: skip
-        unused = {line.target for line in _flat_lines(body) if _is_new_stack(line)} - popped - read
+        unused = stacks - popped - read
         if not unused:
             return body
         body = _without_lines(body, lambda line: (_is_new_stack(line) and line.target in unused) or (
