@@ -313,10 +313,11 @@ def matmul_right_adjoint(d_z, x, y):
 
 def _is_matrix_product(d_z, x, y):
     """Whether ``z = x @ y`` multiplies a matrix by a matrix or a vector, and `d_z` has the product's shape."""
-    return (
-        type(x) is np.ndarray and type(y) is np.ndarray and type(d_z) is np.ndarray
-        and x.ndim == 2 and 1 <= y.ndim <= 2 and d_z.shape == x.shape[:1] + y.shape[1:]
-    )  # fmt: skip
+    if not (type(x) is np.ndarray and type(y) is np.ndarray and type(d_z) is np.ndarray and x.ndim == 2):
+        return False
+    if y.ndim == 1:  # compared without slicing tuples: this runs on every call of a layer's gradient
+        return d_z.shape == (x.shape[0],)
+    return y.ndim == 2 and d_z.shape == (x.shape[0], y.shape[1])
 
 
 def _product_shape(x, y):
