@@ -372,7 +372,7 @@ def _cell(variable, namespace, function):
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     if variable in cells:
         return cells[variable]
-    return types.CellType(function.closure[variable])  # a bound method's instance
+    return types.CellType(namespace.closure[variable])  # a bound method's instance, a helper resolve added
 
 
 def _defaults(tree, function, seed):

@@ -53,6 +53,34 @@ def pops_as_statements(tree):
     return gast.copy_location(_with(tree, body=rewritten(tree.body)), tree)
 
 
+def in_place_adds_as_sums(tree, is_add_at, unindex, is_zero_gradient):
+    """A generated function's ``d_x = add_at(d_x, i, t)`` as ``d_x = d_x + unindex(t, x, i)``, `x` the
+    array of ``d_x = zero_gradient(x)`` (else `d_x`, whose shape it has): read back to be differentiated again,
+    the in-place add is the sum it stands for, which has a derivative and changes no value in place.
+    `is_add_at` and `is_zero_gradient` tell whether a call's function is that run-time helper; `unindex` is
+    a name of `runtime.unindex`."""
+    made_like = {}  # d_x -> x, from d_x = zero_gradient(x)
+    for node in gast.walk(tree):
+        if (isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name)
+                and isinstance(node.value, gast.Call) and is_zero_gradient(node.value.func)
+                and len(node.value.args) == 1):  # fmt: skip
+            made_like[node.targets[0].id] = node.value.args[0]
+
+    class Sums(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if not (is_add_at(node.func) and len(node.args) == 3 and not node.keywords):
+                return node
+            whole, index, gradient = node.args
+            like = made_like.get(whole.id, whole) if isinstance(whole, gast.Name) else whole
+            placed = lambda new: gast.copy_location(new, node)  # noqa: E731
+            function = placed(gast.Name(id=unindex, ctx=gast.Load(), annotation=None, type_comment=None))
+            call = placed(gast.Call(func=function, args=[gradient, copying.deepcopy(like), index], keywords=[]))
+            return placed(gast.BinOp(left=whole, op=gast.Add(), right=call))
+
+    return Sums().visit(copying.deepcopy(tree))
+
+
 def _is_pop(node):
     return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "pop"
             and isinstance(node.func.value, gast.Name) and not node.args and not node.keywords)  # fmt: skip

@@ -32,7 +32,10 @@ the return) and gives an equivalent one after these rewrites, in order:
   of its own, a number adjoint made of the seed and sizes, or an adjoint
   read as a term added) read once is written back into the line that reads it,
   unless that line reads it only for its size (see `nest_temporaries`); a
-  nested negation's sign joins the addition it is a term of (`_sign_joined`).
+  nested negation's sign joins the addition it is a term of (`_sign_joined`);
+* in a loop, ``d_x = d_x + unindex(d_x_i, x, i)`` becomes ``d_x = add_at(d_x,
+  i, d_x_i)``, which adds in place, where no other line can see the difference
+  (see `accumulated_in_place`).
 """
 
 import bisect
@@ -44,6 +47,7 @@ from dataclasses import replace
 
 import gast
 
+from . import runtime
 from .ir import ADJOINT, CHECK, DERIVATIVE_ROLES, Conditional, ForLoop, assigned_in, read_in
 from .names import name, name_ids, substituted, with_children
 
@@ -69,7 +73,7 @@ def optimize(derivative):
     if body is not derivative.lines and any(isinstance(line, Conditional) for line in body):
         body = eliminate_dead_code(join_mirrored_branches(body))  # a joined branch may compute what it does not use
     body = nest_temporaries(body)
-    return derivative.with_lines(body)
+    return accumulated_in_place(derivative.with_lines(body))
 
 
 # ---- algebra ---------------------------------------------------------------------------------
@@ -892,6 +896,114 @@ def _constants_together(node):
     if k is None or not math.isfinite(c * k) or not (_is_power_of_two(abs(c)) or _is_power_of_two(abs(k))):
         return node  # (c * k) * d rounds as c * (d * k) only when one of them is a power of two
     return inner.left if c * k == 1 else gast.BinOp(left=number(c * k), op=gast.Mult(), right=inner.left)
+
+
+# ---- adjoints accumulated in place ---------------------------------------------------------
+def accumulated_in_place(derivative):
+    """`derivative` with each ``d_x = d_x + unindex(t, x, i)`` inside a loop written ``d_x = add_at(d_x, i, t)``.
+
+    A loop reading ``x[i]`` adds one element to x's adjoint per step; written
+    as a sum, each step makes a new array of x's size, so the gradient takes
+    time quadratic in the length of x. `runtime.add_at` adds in place, which
+    no line can tell apart from the sum when `d_x` holds an array the
+    generated code made and nothing else sees: every line assigning `d_x`
+    assigns ``zero_gradient(x)`` or arithmetic (a new array, or a number, into
+    which `add_at` does not add) or ``d_x + t`` or ``d_x - t``, and no line
+    but those sums and the return reads it.
+    """
+    def calls(value, helper):
+        return isinstance(value, gast.Call) and _refers_to(derivative.namespace, value.func, helper)
+
+    def unindexed_sum(line):
+        """(adjoint, t, x, i) of ``d_x = d_x + unindex(t, x, i)``, else None."""
+        value = line.value
+        if not (line.role == ADJOINT and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add)
+                and isinstance(value.left, gast.Name) and value.left.id == line.target
+                and calls(value.right, runtime.unindex) and len(value.right.args) == 3):  # fmt: skip
+            return None
+        gradient, x, index = value.right.args
+        if not isinstance(x, gast.Name) or line.target in used_names(gradient) | used_names(index):
+            return None
+        return line.target, gradient, x.id, index
+
+    arrays = {}  # d_x -> the arrays its sums unindex into, one (x) where the rewrite applies
+    for target, _, x, _ in filter(None, map(unindexed_sum, _lines_in_loops(derivative.lines))):
+        arrays.setdefault(target, set()).add(x)
+    owned = {target for target, (x, *others) in arrays.items()
+             if not others and _owned_adjoint(derivative, target, x, calls)}  # fmt: skip
+    if not owned:
+        return derivative
+    namespace = derivative.namespace.fork()
+    add_at = namespace.reference(runtime.add_at)
+
+    def rewritten(lines, in_loop):
+        out = []
+        for line in lines:
+            if isinstance(line, (Conditional, ForLoop)):
+                out.append(_in_blocks(line, lambda block: rewritten(block, in_loop or isinstance(line, ForLoop))))
+                continue
+            found = unindexed_sum(line) if in_loop and line.target in owned else None
+            if found is not None:
+                target, gradient, _, index = found
+                line = line.with_value(gast.Call(func=add_at, args=[name(target), index, gradient], keywords=[]))
+            out.append(line)
+        return out
+
+    return replace(derivative, lines=tuple(rewritten(derivative.lines, False)), namespace=namespace)
+
+
+def _refers_to(namespace, node, obj):
+    """Whether the name or attribute chain `node` (``unindex``, ``runtime.unindex``) is `obj` in `namespace`."""
+    try:
+        return namespace.evaluate(node) is obj
+    except (LookupError, AttributeError):  # not a name, or not one the function can read
+        return False
+
+
+def _owned_adjoint(derivative, target, x, calls):
+    """Whether `target` always holds a new array (or a number) no other name holds: only ``zero_gradient(x)``,
+    arithmetic and sums ``target +/- t`` assign it, and only those sums and the return read it."""
+    if target in name_ids(derivative.args):
+        return False
+    made = False
+    for line in _flat_lines(derivative.lines):
+        if line.target == target:
+            value = line.value
+            op, term = _added_term(value, target)
+            if op is not None and target not in used_names(term):
+                continue
+            if not (calls(value, runtime.zero_gradient) and [structure(a) for a in value.args] == [x]
+                    or isinstance(value, (gast.BinOp, gast.UnaryOp)) and target not in used_names(value)):
+                return False  # a call may return one of its arguments, a name is a copy: the array may be shared
+            made = True
+        elif (line.target is not None and target in used_names(line.value)) or (
+                isinstance(line.target, tuple) and target in line.target):
+            return False
+        if line.guard is not None and target in used_names(line.guard):
+            return False
+    return made and not any(target in used_names(test) for test in _compounds(derivative.lines))
+
+
+def _lines_in_loops(lines, in_loop=False):
+    """The lines inside loops (at any depth, in `if`s too)."""
+    for line in lines:
+        if isinstance(line, ForLoop):
+            yield from _lines_in_loops(line.body, True)
+        elif isinstance(line, Conditional):
+            yield from _lines_in_loops(line.then + line.orelse, in_loop)
+        elif in_loop:
+            yield line
+
+
+def _compounds(lines):
+    """The tests of the `if`s and the iterables of the loops among `lines`, at any depth."""
+    for line in lines:
+        if isinstance(line, ForLoop):
+            yield line.iterable
+            yield from _compounds(line.body)
+        elif isinstance(line, Conditional):
+            yield line.test
+            yield from _compounds(line.then + line.orelse)
 
 
 def _flat_lines(lines):

@@ -40,6 +40,7 @@ import copy
 
 import builtins
 import inspect
+import itertools
 import numbers
 import random
 import types
@@ -146,6 +147,34 @@ class Resolved:
     first_obstacle: object = None  # the one met first, which an error listing them all is raised as
 
 
+def _in_place_adds_as_sums(function):
+    """A generated `function` with its calls of `runtime.add_at` read as the sums they stand for
+    (`desugar.in_place_adds_as_sums`), `runtime.unindex` added to its closure values if it has no name for it."""
+    namespace = Namespace(function.globals, function.closure)
+
+    def naming(helper):
+        def test(node):
+            try:
+                return namespace.evaluate(node) is helper
+            except (LookupError, AttributeError):
+                return False
+
+        return test
+
+    if not any(isinstance(node, gast.Call) and naming(runtime.add_at)(node.func) for node in gast.walk(function.tree)):
+        return function
+    closure = function.closure
+    bound = {**function.globals, **closure}
+    unindex = next((variable for variable, value in bound.items() if value is runtime.unindex), None)
+    if unindex is None:
+        taken = set(bound) | {node.id for node in gast.walk(function.tree) if isinstance(node, gast.Name)}
+        spellings = ("unindex" if k == 0 else f"unindex_{k}" for k in itertools.count())
+        unindex = next(spelling for spelling in spellings if spelling not in taken)
+        closure = {**closure, unindex: runtime.unindex}
+    tree = desugar.in_place_adds_as_sums(function.tree, naming(runtime.add_at), unindex, naming(runtime.zero_gradient))
+    return replace(function, tree=tree, closure=closure)
+
+
 def resolve(function, location, survey=None, past_obstacles=False):
     """The `Resolved` form of the checked `function`, or an error listing every obstacle in it.
 
@@ -158,6 +187,9 @@ def resolve(function, location, survey=None, past_obstacles=False):
     if survey is not None and survey.stops:
         raise all_obstacles(check.in_source_order(survey.obstacles), first=survey.obstacles[0])
     tree, passed = (function.tree, {}) if survey is None else passed_over(function.tree, survey.flagged)
+    if function.primal_params is not None:
+        function = _in_place_adds_as_sums(replace(function, tree=tree))
+        tree = function.tree
     function = replace(function, tree=desugar.desugared(tree, generated=function.primal_params is not None))
     namespace = Namespace(function.globals, function.closure)
     params = parameter_names(function.tree)
@@ -781,6 +813,15 @@ class _Resolver:
                 node,
                 f"`{callee}` has no derivative: {runtime.WITHOUT_DERIVATIVE[fn]} has no second derivative in astgrad",
                 hint="differentiate it once (grad, jvp); for a second derivative, write the density with NumPy",
+            )
+        if fn is runtime.add_at:  # read back from a generated function, it is a sum (`_in_place_adds_as_sums`)
+            raise scope.location.error(
+                NoDerivativeError,
+                node,
+                f"`{callee}` has no derivative: it adds into its first argument in place, which astgrad "
+                "differentiates only in a gradient it generated",
+                hint="differentiate the generated gradient itself (astgrad.grad(d_f), astgrad.hessian(f)), "
+                "or write the sum it stands for: `whole + runtime.unindex(gradient, whole, index)`",
             )
         if getattr(fn, "__module__", None) == runtime.__name__:  # a helper of generated code with no entry
             raise scope.location.error(

@@ -167,6 +167,10 @@ def unbroadcast(gradient, like):
     return _summed_to(gradient, _shape(like))
 
 
+_FLOATS = (float, np.float64)
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _shape(x):
     """``np.shape(x)``, without its conversion to an array for arrays and Python numbers (a third of a call's time).
 
@@ -264,6 +268,41 @@ def unindex(gradient, x, index):
                       dtype=np.result_type(gradient, float))  # fmt: skip
     np.add.at(result, index, gradient)
     return result
+
+
+def add_at(whole, index, gradient):
+    """``whole + unindex(gradient, whole, index)``, written into `whole`: an adjoint accumulated in a loop.
+
+    Generated code calls it only on an adjoint array it made itself and reads
+    nowhere else (see `optimize.accumulated_in_place`), so adding in place is
+    safe, and a loop reading ``x[i]`` costs one element per step instead of a
+    new array of x's size. An array it cannot write into (a number, a read-only
+    view, a type the sum would widen) gets the sum as a new array instead.
+    """
+    if not (type(whole) is np.ndarray and whole.dtype == _FLOAT64 and whole.flags.writeable and _fits(gradient)):
+        return whole + unindex(gradient, whole, index)
+    if type(index) is int or _is_basic_index(index):  # each element at most once: the plain in-place add
+        whole[index] += gradient
+    else:  # repeated integer indices add up, as in unindex
+        np.add.at(whole, index, gradient)
+    return whole
+
+
+def _fits(gradient):
+    """Whether ``whole + unindex(gradient, whole, index)`` is float64, the type of `whole`: whether `gradient`
+    is real, of at most 64 bits (the adjoints `zero_gradient` starts are float64)."""
+    if type(gradient) in _FLOATS:
+        return True
+    gradient_type = getattr(gradient, "dtype", None)
+    if gradient_type is None:
+        return isinstance(gradient, (int, float))
+    return gradient_type.kind in "biuf" and gradient_type.itemsize <= 8
+
+
+def _is_basic_index(index):
+    """Whether `index` selects each element at most once: integers, slices, ``None``, ``...`` (or a tuple of them)."""
+    parts = index if type(index) is tuple else (index,)
+    return all(isinstance(part, (int, np.integer, slice)) or part is None or part is Ellipsis for part in parts)
 
 
 def _pieces_shape(pieces):

@@ -1,11 +1,15 @@
 """The optimize stage, rule by rule."""
 
 import gast
+import numpy as np
 import pytest
 
 import astgrad
-from astgrad import optimize
-from astgrad.ir import ADJOINT, PRIMAL, Line, return_line, statement
+from astgrad import api, optimize
+from astgrad.compile import to_source
+from astgrad.ir import ADJOINT, PRIMAL, ForLoop, Line, function_def, return_line, statement
+from stages import program_of
+from support import load_module
 
 
 def simplified(text):
@@ -186,3 +190,145 @@ def test_forward_mode_gives_a_number_for_a_factor_that_is_a_comparison():
         assert type(forward) is float and forward == expected
         assert astgrad.grad(times_its_own_test)(w) == expected
     assert "eq * 1.0" in astgrad.source(astgrad.grad(times_its_own_test, mode="forward"))
+
+
+# ---- adjoints accumulated in place ----------------------------------------------------------
+def rnn_over_inputs(xs, w):
+    h = 0.0
+    for i in range(len(xs)):
+        h = np.tanh(w * h + xs[i])
+    return h + 0.1 * np.sum(xs ** 2)
+
+
+def windows(xs, idx):
+    total = 0.0
+    for k in range(len(idx)):
+        total = total + np.sum(xs[idx[k]] ** 2) * xs[k : k + 2].prod()
+    return total
+
+
+def finite_difference_gradient(f, x, *rest, h=1e-6):
+    steps = np.eye(x.size).reshape((x.size,) + x.shape) * h
+    return np.array([(f(x + step, *rest) - f(x - step, *rest)) / (2 * h) for step in steps]).reshape(x.shape)
+
+
+def test_an_adjoint_a_loop_adds_one_element_to_per_step_is_added_in_place():
+    d_rnn = astgrad.grad(rnn_over_inputs)
+    text = astgrad.source(d_rnn)
+    assert "    d_xs = 2 * d_sum_xs_pow_2 * xs\n" in text  # a new array: the loop may add into it
+    assert "        d_xs = add_at(d_xs, i, d_xs_i)\n" in text
+    assert "unindex" not in text
+    xs = np.random.default_rng(0).normal(size=6)
+    d_xs, d_w = d_rnn(xs, 0.7)
+    np.testing.assert_allclose(d_xs, finite_difference_gradient(rnn_over_inputs, xs, 0.7), rtol=1e-7, atol=1e-9)
+    by_differences = (rnn_over_inputs(xs, 0.7 + 1e-6) - rnn_over_inputs(xs, 0.7 - 1e-6)) / 2e-6
+    np.testing.assert_allclose(d_w, by_differences, rtol=1e-7)
+
+
+def test_slices_and_repeated_indices_added_in_place_give_the_gradient():
+    d_windows = astgrad.grad(windows, wrt="xs")
+    assert "d_xs = add_at(d_xs, " in astgrad.source(d_windows)
+    xs, idx = np.random.default_rng(1).normal(size=5), np.array([[0, 2, 2], [1, 1, 3], [4, 0, 4]])
+    np.testing.assert_allclose(d_windows(xs, idx), finite_difference_gradient(windows, xs, idx), rtol=1e-7, atol=1e-9)
+
+
+def test_a_gradient_adding_in_place_is_differentiated_again_as_the_sum_it_stands_for():
+    xs = np.random.default_rng(2).normal(size=5)
+    d_rnn = astgrad.grad(rnn_over_inputs, wrt="xs")
+    by_differences = np.array([finite_difference_gradient(lambda x: d_rnn(x, 0.7)[k], xs) for k in range(5)])
+    np.testing.assert_allclose(astgrad.hessian(rnn_over_inputs, wrt="xs")(xs, 0.7), by_differences, atol=1e-7)
+    seed = np.linspace(-1.0, 1.0, 5)
+    d2_rnn = astgrad.grad(d_rnn, wrt="xs")  # reverse over reverse: a vector-Jacobian product with the seed
+    second = astgrad.source(d2_rnn)
+    assert "d_xs = d_xs + unindex_1" in second and "d2_xs = add_at(d2_xs, i, d2_xs_i)" in second
+    np.testing.assert_allclose(d2_rnn(xs, 0.7, 1.0, seed), seed @ by_differences, atol=1e-7)
+
+
+def test_a_module_reaching_the_helpers_through_astgrad_runtime_differentiates_twice(tmp_path):
+    module = load_module(tmp_path, """
+        import numpy as np
+        from astgrad import runtime  # so generated code spells its helpers runtime.add_at, runtime.unindex
+
+
+        def last_state(xs, w):
+            h = 0.0
+            for i in range(len(xs)):
+                h = np.tanh(w * h + xs[i])
+            return h
+    """)
+    d_last = astgrad.grad(module.last_state, wrt="xs")
+    assert "d_xs = runtime.add_at(d_xs, i, d_xs_i)" in astgrad.source(d_last)
+    xs, seed = np.array([0.3, -0.2, 0.5]), np.array([1.0, -2.0, 0.5])
+    by_differences = np.array([finite_difference_gradient(lambda x: d_last(x, 0.9)[k], xs) for k in range(3)])
+    np.testing.assert_allclose(astgrad.grad(d_last, wrt="xs")(xs, 0.9, 1.0, seed), seed @ by_differences, atol=1e-7)
+
+
+def test_add_at_in_the_users_own_code_is_refused_saying_what_to_write(tmp_path):
+    module = load_module(tmp_path, """
+        import numpy as np
+        from astgrad.runtime import add_at
+
+
+        def copied(d_xs, t):
+            d_xs = add_at(d_xs, 0, t)
+            return np.sum(d_xs)
+    """)
+    with pytest.raises(astgrad.NoDerivativeError) as error:
+        astgrad.grad(module.copied)
+    assert str(error.value).splitlines() == [
+        f"{module.__file__}:7:12: `add_at` has no derivative: it adds into its first argument in place, "
+        "which astgrad differentiates only in a gradient it generated",
+        "        d_xs = add_at(d_xs, 0, t)",
+        "               ^",
+        "hint: differentiate the generated gradient itself (astgrad.grad(d_f), astgrad.hessian(f)), "
+        "or write the sum it stands for: `whole + runtime.unindex(gradient, whole, index)`",
+    ]
+
+
+def inputs_read_in_a_loop(xs, w):
+    h = 0.0
+    for i in range(len(xs)):
+        h = np.tanh(w * h + xs[i])
+    return h
+
+
+def test_an_adjoint_another_line_reads_or_copies_is_not_added_in_place():
+    naive = api.reverse_adjoint(program_of(inputs_read_in_a_loop), ("xs",), as_tuple=False)
+    loop = next(line for line in naive.lines if isinstance(line, ForLoop))
+    copy = Line("d_seen", gast.Name(id="d_xs", ctx=gast.Load(), annotation=None, type_comment=None), ADJOINT)
+    copied_after = naive.with_lines([*naive.lines[:-1], copy, naive.lines[-1]])
+    copied_inside = naive.with_lines([loop.with_body([*loop.body, copy]) if line is loop else line
+                                      for line in naive.lines])  # fmt: skip
+
+    def in_place(derivative):
+        return "add_at(" in to_source(function_def(optimize.accumulated_in_place(derivative)))
+
+    assert in_place(naive)
+    assert not in_place(copied_after)  # d_seen would hold the array later steps add to
+    assert not in_place(copied_inside)
+
+
+@pytest.mark.parametrize(
+    "whole, index, gradient, expected",
+    [
+        (np.zeros(4), 2, 1.5, [0.0, 0.0, 1.5, 0.0]),
+        (np.zeros(4), slice(1, 3), np.array([1.0, 2.0]), [0.0, 1.0, 2.0, 0.0]),
+        (np.zeros(4), np.array([1, 1, 3]), np.array([1.0, 2.0, 4.0]), [0.0, 3.0, 0.0, 4.0]),  # repeats add up
+        (np.zeros((2, 3)), (1, 0), np.float32(2.0), [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]]),
+    ],
+)
+def test_add_at_adds_into_the_array_it_is_given(whole, index, gradient, expected):
+    result = astgrad.runtime.add_at(whole, index, gradient)
+    assert result is whole and result.dtype == np.float64
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_add_at_makes_a_new_array_where_adding_in_place_would_differ_from_the_sum():
+    view = np.broadcast_to(1.0, (3,))  # read-only
+    np.testing.assert_array_equal(astgrad.runtime.add_at(view, 1, 2.0), [1.0, 3.0, 1.0])
+    np.testing.assert_array_equal(view, [1.0, 1.0, 1.0])
+    widened = astgrad.runtime.add_at(np.zeros(2), 0, 1j)  # a complex gradient: the sum is complex
+    assert widened.dtype == np.complex128 and widened[0] == 1j
+    single = np.zeros(2, dtype=np.float32)
+    assert astgrad.runtime.add_at(single, 0, 1.0) is not single  # the sum of a float32 adjoint and unindex is float64
+    np.testing.assert_array_equal(astgrad.runtime.add_at(np.zeros(2), 1, 2), [0.0, 2.0])  # a Python int fits a float64
