@@ -164,6 +164,8 @@ def unbroadcast(gradient, like):
             return gradient  # nothing was broadcast
         if type(like) is float:
             return gradient.sum()  # the gradient of a number, such as a bias
+    elif type(gradient) in _FLOATS and type(like) in _FLOATS:
+        return gradient  # a number for a number: each step of a loop over an array's elements
     return _summed_to(gradient, _shape(like))
 
 
