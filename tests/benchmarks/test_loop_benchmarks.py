@@ -1,6 +1,6 @@
 """Speed and memory of gradients of loops against hand-written reversed loops.
 
-Three groups, each with a function written as people write it and a gradient
+Four groups, each with a function written as people write it and a gradient
 written by hand as a careful person reverses the loop:
 
 * ``euler``: an Euler integrator of a scalar state, ``x = x + dt * sin(x)``
@@ -9,7 +9,10 @@ written by hand as a careful person reverses the loop:
   986 of at most 2,000 steps): a loop astgrad writes as a ``while`` loop;
 * ``rnn``: a tanh RNN with hidden size 32, inputs of size 16 and 100 steps,
   a squared-error loss summed over the steps, gradient with respect to the
-  weights ``W``, ``U``, the bias ``b`` and the initial state ``h``.
+  weights ``W``, ``U``, the bias ``b`` and the initial state ``h``;
+* ``sequence``: a scalar recurrence ``h = tanh(w * h + xs[i])`` over 5,000
+  inputs, gradient with respect to the inputs ``xs`` (one element of their
+  adjoint per step: linear only when it is added in place) and ``w``.
 
 The hand-written gradients are checked against central differences and
 against exact reference values (the Euler tangent recurrence), so the
@@ -162,6 +165,37 @@ def rnn_data(hidden=32, inputs=16, steps=100, seed=0):
 RNN_WRT = ("W", "U", "b", "h")
 
 # --------------------------------------------------------------------------
+# Group 3: a scalar recurrence over 5,000 inputs, gradient w.r.t. the inputs
+# --------------------------------------------------------------------------
+
+
+def sequence(xs, w):
+    h = 0.0
+    for i in range(len(xs)):
+        h = np.tanh(w * h + xs[i])
+    return h
+
+
+def hand_sequence(xs, w):
+    """d sequence / d(xs, w): the states kept, the loop run backwards writing one input's adjoint per step."""
+    states = [0.0]
+    for x in xs:
+        states.append(np.tanh(w * states[-1] + x))
+    d_xs = np.zeros_like(xs)
+    d_w = 0.0
+    d_h = 1.0
+    for i in reversed(range(len(xs))):
+        d_a = d_h * (1 - states[i + 1] ** 2)
+        d_xs[i] = d_a
+        d_w += d_a * states[i]
+        d_h = d_a * w
+    return d_xs, d_w
+
+
+def sequence_data(steps=5000, seed=0):
+    return np.random.default_rng(seed).normal(size=steps), 0.8
+
+# --------------------------------------------------------------------------
 # The pairs: (function, hand-written gradient, wrt, arguments)
 # --------------------------------------------------------------------------
 
@@ -169,11 +203,12 @@ GROUPS = {
     "euler": (euler, hand_euler, ("x", "dt"), lambda: EULER_ARGS),
     "euler_until": (euler_until, hand_euler_until, ("x", "dt"), lambda: EULER_UNTIL_ARGS),
     "rnn": (rnn, hand_rnn, RNN_WRT, rnn_data),
+    "sequence": (sequence, hand_sequence, ("xs", "w"), sequence_data),
 }
 
 
 # The groups whose function astgrad differentiates (all, since loops, break and NumPy in loops are).
-GENERATED = ("euler", "euler_until", "rnn")
+GENERATED = ("euler", "euler_until", "rnn", "sequence")
 
 
 def check(result, expected, rtol):
@@ -194,6 +229,15 @@ def test_hand(benchmark, group):
         check(result, tangent_euler(*args), rtol=1e-12)
     elif group == "euler_until":
         check(result, tangent_euler_until(*args), rtol=1e-12)
+    elif group == "sequence":
+        xs, w = args
+        for i in (0, len(xs) - 2, len(xs) - 1):  # the early inputs' adjoints underflow to 0 after 5,000 steps
+            step = np.zeros_like(xs)
+            step[i] = 1e-6
+            by_differences = (sequence(xs + step, w) - sequence(xs - step, w)) / 2e-6
+            np.testing.assert_allclose(result[0][i], by_differences, rtol=1e-6, atol=1e-12)
+        by_differences = (sequence(xs, w + 1e-6) - sequence(xs, w - 1e-6)) / 2e-6
+        np.testing.assert_allclose(result[1], by_differences, rtol=1e-6)
     else:
         assert [np.shape(g) for g in result] == [np.shape(a) for a in args[:4]]
 
@@ -363,7 +407,7 @@ def print_autograd(rounds=15):
 
 def print_interleaved(rounds=21):
     """astgrad, hand and primal of each group timed in alternating blocks (steadier under load)."""
-    calls = {"euler": 50, "euler_until": 50, "rnn": 10}
+    calls = {"euler": 50, "euler_until": 50, "rnn": 10, "sequence": 5}
     print("\nalternating blocks: median us per call over %d rounds; ratios of medians" % rounds)
     print("%-6s %10s %10s %10s %13s %15s" % ("group", "astgrad", "hand", "primal", "astgrad/hand", "astgrad/primal"))
     for group in sorted(GROUPS):
