@@ -12,7 +12,8 @@ whose generated local names say what they are:
   ``d_prod`` once optimize has removed ``d_prod`` and ``prod``. A number that
   is part of the name stays (``x_pow_2``: ``x_pow`` was never made), and so
   does one that tells a derivative from another's: ``d_t_1``, the adjoint
-  of ``t_1``, stays while ``t`` is there;
+  of ``t_1``, stays while ``t`` is there, and ``t_2`` stays when ``d_t_1``
+  (of a ``t_1`` optimize removed) becomes ``d_t``;
 * the function of a derivative of a derivative says its order:
   ``d_d_f`` becomes ``d2_f``.
 
@@ -55,11 +56,15 @@ def rename(derivative, keep=frozenset(), returned=None, of_derivative=False):
     renamable = assigned - set(parameter_names(derivative.args)) - set(keep)
     renaming = {}
 
+    derivatives_of = {}  # what a name given in this pass reads as a derivative of -> what it was a derivative of
+
     def claim(old, new):
         if old in renamable and old not in renaming and new not in used:
             if not derivative.namespace.is_readable(new):
                 renaming[old] = new
                 used.add(new)  # old stays in `used` too: no other name takes it
+                for reading in derived_from(new):
+                    derivatives_of.setdefault(reading, set()).update(derived_from(old))
 
     return_value = derivative.lines[-1].value if derivative.lines and derivative.lines[-1].target is None else None
     for old, new in returned_pairs(return_value, returned):
@@ -68,8 +73,11 @@ def rename(derivative, keep=frozenset(), returned=None, of_derivative=False):
     for old in sorted(renamable - set(renaming)):  # sorted: the same names on every run
         match = NUMBERED.match(old)
         plain = match and match["base"] + (match["partial"] or "")
-        # numbered because its plain form was taken (not `x_pow_2`), and not to be read as another's derivative
-        if match and plain in made and not any(v in used for v in derived_from(plain)):
+        # Numbered because its plain form was taken (not `x_pow_2`), not to be read as another's derivative,
+        # and not the name another's derivative was just given reads as (`d_diff_1` became `d_diff`, the
+        # adjoint of a `diff_1` optimize removed: `diff_2` stays).
+        taken_by_another = plain in derivatives_of and old not in derivatives_of[plain]
+        if match and plain in made and not any(v in used for v in derived_from(plain)) and not taken_by_another:
             claim(old, plain)
     return replace(
         derivative,
@@ -85,10 +93,11 @@ def derived_from(name):
 
     ``d_t_1``, the adjoint of ``t_1``, must not become ``d_t`` while ``t`` is there.
     """
+    adjoint_of = [name[len("d_"):]] if name.startswith("d_") else []  # also when `d_diff` looks like a partial
     name = PARTIAL.sub("", name) if name.startswith("d") else name
     match = ORDER_PREFIX.match(name)
     readings = [name[match.end():]] if match else []
-    return readings + [name[1:]] if name.startswith("d") else readings
+    return adjoint_of + readings + ([name[1:]] if name.startswith("d") else [])
 
 
 def names_used(derivative):

@@ -145,6 +145,28 @@ def test_a_number_stays_where_dropping_it_names_the_derivative_of_another():
     assert renamed_source(adjoint, made={"d_t", "t_1"}) == adjoint
 
 
+def test_a_number_stays_where_dropping_it_pairs_a_value_with_the_adjoint_of_another():
+    # d_diff_1 (of a diff_1 optimize nested away) becomes d_diff: diff_2 as diff would read as its value.
+    nested = text(
+        "def d_f(e, c, d_out=1.0):",
+        "    diff_2 = 1.0 - e * c",
+        "    d_diff_1 = d_out / diff_2",
+        "    d_diff_2 = d_out * diff_2",
+        "    return (d_diff_1, d_diff_2)",
+    )
+    assert renamed_source(nested, made={"diff", "diff_1", "d_diff"}) == text(
+        "def d_f(e, c, d_out=1.0):",
+        "    diff_2 = 1.0 - e * c",
+        "    d_diff = d_out / diff_2",
+        "    d_diff_2 = d_out * diff_2",
+        "    return (d_diff, d_diff_2)",
+    )
+    own = text("def d_f(x, d_out=1.0):", "    x_part_1 = x * 2", "    d_x_part_1 = d_out * x_part_1", "    return d_x_part_1")
+    assert renamed_source(own, made={"x_part", "d_x_part"}) == text(  # a value and its own adjoint lose theirs together
+        "def d_f(x, d_out=1.0):", "    x_part = x * 2", "    d_x_part = d_out * x_part", "    return d_x_part"
+    )
+
+
 def test_of_two_numbers_the_first_in_order_takes_the_plain_name():
     two = text("def d_f(x, d_out=1.0):", "    d_v_2 = d_out * x", "    d_v_1 = d_v_2 * x", "    return d_v_1")
     assert renamed_source(two, made={"d_v"}) == text(
