@@ -195,6 +195,63 @@ def reads_of(body):
     return read
 
 
+def named_by_user(program):
+    """The names the user's function assigns, and the output's names."""
+    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
+    return program.user_names | {atom.id for atom in outputs if isinstance(atom, gast.Name)}
+
+
+def loop_temporaries(program):
+    """The targets inside loops that stand for a part of one of the user's expressions (``W @ h`` of
+    ``h = np.tanh(W @ h + b)``): names the user did not write, read by one equation only, of the same
+    statement of the user's, and by nothing else (a test, a merge, a push, a bound, a carried value).
+
+    The derivative stages mark their lines temporaries, which optimize writes nested again
+    (`optimize.nest_temporaries`): a loop's step reads as the user wrote it.
+    """
+    made = {equation.target: equation for loop in _loops(program.body) for equation in all_equations(loop.body)}
+    candidates = set(made) - named_by_user(program)
+    readers = {}
+    for equation in all_equations(program.body):
+        for atom in atoms(equation.rule, equation.inputs):
+            if isinstance(atom, gast.Name) and atom.id in candidates:
+                readers.setdefault(atom.id, []).append(equation)
+    read_otherwise = _read_outside_equations(program.body)
+    return frozenset(
+        target for target, found in readers.items()
+        if len(found) == 1 and found[0].origin == made[target].origin and target not in read_otherwise
+    )  # fmt: skip
+
+
+def _loops(body):
+    """The loops of a block, at any depth."""
+    for statement in body:
+        if isinstance(statement, Branch):
+            yield from _loops(statement.then)
+            yield from _loops(statement.orelse)
+        elif isinstance(statement, Loop):
+            yield statement
+            yield from _loops(statement.body)
+
+
+def _read_outside_equations(body):
+    """The names a block's tests, merges, pushes, bounds and carried values read."""
+    read = set()
+    for statement in body:
+        if isinstance(statement, Branch):
+            read |= test_names(statement.test) | _read_outside_equations(statement.then)
+            read |= _read_outside_equations(statement.orelse)
+            read |= {a.id for _, *atoms_ in statement.merges for a in atoms_ if isinstance(a, gast.Name)}
+        elif isinstance(statement, Loop):
+            read |= {a.id for a in statement.bounds if isinstance(a, gast.Name)} | _read_outside_equations(statement.body)
+            read |= {a.id for _, *atoms_ in statement.carried for a in atoms_ if isinstance(a, gast.Name)}
+            if statement.test is not None:
+                read |= test_names(statement.test)
+        elif isinstance(statement, Push) and isinstance(statement.atom, gast.Name):
+            read.add(statement.atom.id)
+    return read
+
+
 def loop_headers(body):
     """The names loops carry, at any depth.
 

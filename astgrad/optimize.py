@@ -28,9 +28,9 @@ the return) and gives an equivalent one after these rewrites, in order:
   adjoint sweep reads (the same test, later) is joined to it: each branch's
   primal lines move to the top of the same branch (see
   `join_mirrored_branches`);
-* in array code, a temporary (a part of a user's expression that got a name
-  of its own, a number adjoint made of the seed and sizes, or an adjoint
-  read as a term added) read once is written back into the line that reads it,
+* in array code and in loops, a temporary (a part of a user's expression that
+  got a name of its own, a number adjoint made of the seed and sizes, or an
+  adjoint read as a term added) read once is written back into the line that reads it,
   unless that line reads it only for its size (see `nest_temporaries`); a
   nested negation's sign joins the addition it is a term of (`_sign_joined`);
 * in a loop, ``d_x = d_x + unindex(d_x_i, x, i)`` becomes ``d_x = add_at(d_x,
@@ -741,7 +741,8 @@ def nest_temporaries(body):
     """Write a temporary read once, by a later line, into that line.
 
     The reverse stage marks as temporary a part of a user's expression that got
-    a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``),
+    a name of its own (``X_matmul_W1 = X @ W1`` of ``np.tanh(X @ W1 + b1)``; in
+    a loop, in scalar code too: ``x = x + dt * math.sin(x)``),
     a number adjoint made of the seed and sizes (``d_diff = d_out / diff.size``),
     and an adjoint read once as a term added (``d_e = d_e + d_sum_e``), or, if it
     only negates, as that term's first factor (``d_mu = -unbroadcast(d_c, mu)``
@@ -753,19 +754,40 @@ def nest_temporaries(body):
     ``np.sum(np.exp(np.sin(x)) * x ** 2)``, whose product the gradient does
     not compute) is computed in that line, so it does not take memory before.
     """
-    if not any(line.temporary for line in body):
-        return list(body)  # (scalar code has none)
-    reads = {}  # name -> positions of the lines reading it (once per read)
-    for position, line in enumerate(body):
-        for identifier in name_ids(line.value):
-            reads.setdefault(identifier, []).append(position)
+    if not any(line.temporary for line in _flat_lines(body)):
+        return list(body)  # (straight-line scalar code has none)
+    if not any(isinstance(line, (Conditional, ForLoop)) for line in body):
+        return _nested_block(body, None)
+    # A name a loop's step computes may be computed again in its reversed loop: each computation must
+    # have its one reader, in its own block, so the function reads the name as often as it assigns it.
+    reads, assignments = Counter(), Counter()
+    for line in _flat_lines(body):
+        reads.update(name_ids(line.value) + ([] if line.guard is None else name_ids(line.guard)))
+        assignments.update([line.target] if isinstance(line.target, str) else [])
+    for test in _compounds(body):
+        reads.update(name_ids(test))
+    once_each = frozenset(target for target, count in assignments.items() if reads[target] == count)
+    return _nested_block(body, once_each)
+
+
+def _nested_block(body, once_each):
+    """`nest_temporaries` on a block: each `if`'s and loop's blocks on their own, then this one's lines.
+
+    `once_each` (None in straight-line code) are the names read once for each line assigning them.
+    """
+    body = [_in_blocks(line, lambda block: _nested_block(block, once_each))
+            if isinstance(line, (Conditional, ForLoop)) else line for line in body]  # fmt: skip
+    reads = {}  # name -> positions of the lines reading it (once per read; once per `if` or loop reading it)
     assigned = {}  # name -> positions of the lines assigning it, in order
     for position, line in enumerate(body):
-        if isinstance(line.target, str):
-            assigned.setdefault(line.target, []).append(position)
+        compound = isinstance(line, (Conditional, ForLoop))
+        for identifier in read_in(line) if compound else name_ids(line.value):
+            reads.setdefault(identifier, []).append(position)
+        for identifier in assigned_in(line) if compound else [line.target] if isinstance(line.target, str) else []:
+            assigned.setdefault(identifier, []).append(position)
 
     def nestable(line, reach):
-        if not line.temporary:
+        if not line.temporary or (once_each is not None and line.target not in once_each):
             return False
         readers = reads.get(line.target, [])
         if len(readers) != 1 or len(assigned[line.target]) != 1:
@@ -781,7 +803,7 @@ def nest_temporaries(body):
     negations = set()  # the ids of the negations nested so far (a temporary's own may go on into another line)
     out = []
     for position, line in enumerate(body):
-        read = name_ids(line.value)
+        read = read_in(line) if isinstance(line, (Conditional, ForLoop)) else name_ids(line.value)
         nested = [n for n in read if n in pending]
         if nested:
             line = _with_value(line, _nested(line.value, pending, negations))

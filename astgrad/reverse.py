@@ -39,7 +39,7 @@ from .ir import (
     ADJOINT, CHECK, PRIMAL, STACK_STATEMENTS, Branch, Conditional, Derivative, Equation, ForLoop, Line, Loop,
     NewStack, Pop, Push, active_names, all_equations, atoms, body_defines, each_input, has_branches, made_in_branch,
     not_differentiable, number_check, origin, parameter, primal_block, range_call, read_in, reads_of, return_line,
-    counting_header, loop_headers, stack_call, test_names, unsupported, zero_gradient,
+    counting_header, loop_headers, loop_temporaries, stack_call, test_names, unsupported, zero_gradient,
 )
 from .names import copy_atom, name
 from .rules import MARKERS, ZERO, makes_list
@@ -90,7 +90,8 @@ class Sweep:
         self.saves = Saves(namespace, saved=_values_to_save(program, self.active) if program.arrays else None,
                            outside=frozenset(id(s) for s in program.body if isinstance(s, Pop)))
         self.loops = has_branches(program.body)
-        self.lines = primal_block(program.body, saves=self.saves) if self.loops else policy.primal_lines(program)
+        self.temporaries = loop_temporaries(program) if self.loops else frozenset()
+        self.lines = primal_block(program.body, self.temporaries, self.saves) if self.loops else policy.primal_lines(program)
         self.last_primal = self.lines[-1] if self.lines else None
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
         self.adjoint_names = {}  # variable -> its adjoint's name, the same in every branch
@@ -208,7 +209,7 @@ class Sweep:
             for h in self.saves.pushed(loop) + list(saved)
         ]  # fmt: skip
         made = frozenset(s.stack for s in _statements(loop.body) if isinstance(s, NewStack))  # built again
-        body = pops + primal_block(again, saves=self.saves.recomputing(made)) + self.lines
+        body = pops + primal_block(again, self.temporaries, self.saves.recomputing(made)) + self.lines
         self.lines, self.headers = outer_lines, outer_headers
         self.adjoint = {v: self.adjoint[v] for v in outer_adjoint}
         if loop.test is None:

@@ -139,3 +139,22 @@ def test_a_parameter_the_output_does_not_depend_on_gets_a_zero_of_its_own_kind()
     assert gast.unparse(ir.zero_gradient("x", False, None)) == "0.0"
     namespace = program_of(joined).namespace.fork()
     assert gast.unparse(ir.zero_gradient("x", True, namespace)) == "zero_gradient(x)"
+
+
+def stepped(x, dt, n):
+    y = x * dt
+    for i in range(n):
+        x = x + dt * math.sin(x)
+        if x > 1.0:
+            x = x - 0.5 * math.cos(x)
+    return x + y * y
+
+
+def test_loop_temporaries_are_the_parts_of_a_loops_expressions_read_once_by_them():
+    program = program_of(stepped)
+    made_in = {e.target: gast.unparse(e.value) for e in ir.all_equations(program.body)}
+    # not x * dt (before the loop), y * y (after it), nor the user's x the test reads
+    assert sorted((t, made_in[t]) for t in ir.loop_temporaries(program)) == [
+        ("cos_x_2", "math.cos(x_2)"), ("dt_times_sin_x_1", "dt * sin_x_1"), ("prod", "0.5 * cos_x_2"),
+        ("sin_x_1", "math.sin(x_1)"),
+    ]

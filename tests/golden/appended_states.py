@@ -6,8 +6,7 @@ def d_appended_states(x, dt, n, d_out=1.0):
     for i in range(n):
         x_stack.append(x)
         sin_x = math.sin(x)
-        dt_times_sin_x = dt * sin_x
-        x = x + dt_times_sin_x
+        x = x + dt * sin_x
         states.append(x)
         sin_x_stack.append(sin_x)
     stack_states = np.stack(states)
@@ -18,9 +17,8 @@ def d_appended_states(x, dt, n, d_out=1.0):
     for i in reversed(range(n)):
         x = x_stack.pop()
         sin_x = sin_x_stack.pop()
-        dt_times_sin_x = dt * sin_x
         d_x_1 = d_x + d_states.pop()
-        d_dt_times_sin_x = unbroadcast(d_x_1, dt_times_sin_x)
+        d_dt_times_sin_x = unbroadcast(d_x_1, dt * sin_x)
         d_x = unbroadcast(d_x_1, x)
         d_dt = d_dt + d_dt_times_sin_x * sin_x
         d_sin_x = d_dt_times_sin_x * dt

@@ -6,8 +6,7 @@ def d_bounce(x, v, dt, n, d_out=1.0):
     for i in range(n):
         x_stack.append(x)
         v_stack.append(v)
-        dt_times_v = dt * v
-        x_1 = x + dt_times_v
+        x_1 = x + dt * v
         if x_1 < 0.0:
             x_2 = -x_1
             v_1 = -v
@@ -22,8 +21,7 @@ def d_bounce(x, v, dt, n, d_out=1.0):
     for i in reversed(range(n)):
         x = x_stack.pop()
         v = v_stack.pop()
-        dt_times_v = dt * v
-        x_1 = x + dt_times_v
+        x_1 = x + dt * v
         if x_1 < 0.0:
             d_v = -d_v
             d_x_1 = -d_x

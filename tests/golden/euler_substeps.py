@@ -7,9 +7,7 @@ def d_euler_substeps(x, dt, n, m, d_out=1.0):
         h = dt / m
         x_1 = x
         for j in range(m):
-            sin_x_1 = math.sin(x_1)
-            h_times_sin_x_1 = h * sin_x_1
-            x_1 = x_1 + h_times_sin_x_1
+            x_1 = x_1 + h * math.sin(x_1)
         x = x_1
     d_dt = 0.0
     d_x = d_out
@@ -19,15 +17,12 @@ def d_euler_substeps(x, dt, n, m, d_out=1.0):
         x_1_stack = []
         for j in range(m):
             x_1_stack.append(x_1)
-            sin_x_1 = math.sin(x_1)
-            h_times_sin_x_1 = h * sin_x_1
-            x_1 = x_1 + h_times_sin_x_1
+            x_1 = x_1 + h * math.sin(x_1)
         d_x_1 = d_x
         d_h = 0.0
         for j in reversed(range(m)):
             x_1 = x_1_stack.pop()
-            sin_x_1 = math.sin(x_1)
-            d_h = d_h + d_x_1 * sin_x_1
+            d_h = d_h + d_x_1 * math.sin(x_1)
             d_sin_x_1 = d_x_1 * h
             d_x_1 = d_x_1 + d_sin_x_1 * math.cos(x_1)
         d_x = d_x_1

@@ -4,16 +4,13 @@ def value_and_d_euler(x, dt, n, d_out=1.0):
     x_stack = []
     for i in range(n):
         x_stack.append(x)
-        sin_x = math.sin(x)
-        dt_times_sin_x = dt * sin_x
-        x = x + dt_times_sin_x
+        x = x + dt * math.sin(x)
     value = x
     d_dt = 0.0
     d_x = d_out
     for i in reversed(range(n)):
         x = x_stack.pop()
-        sin_x = math.sin(x)
-        d_dt = d_dt + d_x * sin_x
+        d_dt = d_dt + d_x * math.sin(x)
         d_sin_x = d_x * dt
         d_x = d_x + d_sin_x * math.cos(x)
     return value, (d_x, d_dt)

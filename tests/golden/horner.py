@@ -5,10 +5,7 @@ def d_horner(x, n, d_out=1.0):
     y_stack = []
     for k in range(n):
         y_stack.append(y)
-        y_times_x = y * x
-        k_plus_1 = k + 1
-        ratio = 1.0 / k_plus_1
-        y = y_times_x + ratio
+        y = y * x + 1.0 / (k + 1)
     d_x = 0.0
     d_y = d_out
     for k in reversed(range(n)):

@@ -6,8 +6,7 @@ def d_horner_coefficients(coeffs, x, d_out=1.0):
     for i in range(len_coeffs):
         y_stack.append(y)
         c = coeffs[i]
-        y_times_x = y * x
-        y = y_times_x + c
+        y = y * x + c
     d_out = checked_seed(y, d_out)
     d_x = zero_gradient(x)
     d_y = d_out

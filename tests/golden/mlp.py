@@ -7,9 +7,7 @@ def d_mlp(x, layers, d_out=1.0):
         layers_i = layers[i]
         W = layers_i[0]
         b = layers_i[1]
-        W_matmul_x = W @ x
-        W_matmul_x_plus_b = W_matmul_x + b
-        x = np.tanh(W_matmul_x_plus_b)
+        x = np.tanh(W @ x + b)
     d_x = 2 * d_out * x
     for i in reversed(range(len_layers)):
         x_1 = x

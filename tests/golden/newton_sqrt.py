@@ -11,9 +11,7 @@ def d_newton_sqrt(a, d_out=1.0):
     while abs_out > prod:
         iterations = iterations + 1
         x_stack.append(x)
-        a_over_x = a / x
-        x_plus_a_over_x = x + a_over_x
-        x = 0.5 * x_plus_a_over_x
+        x = 0.5 * (x + a / x)
         x_times_x = x * x
         x_times_x_minus_a = x_times_x - a
         abs_out = abs(x_times_x_minus_a)
@@ -22,9 +20,8 @@ def d_newton_sqrt(a, d_out=1.0):
     d_x = d_out
     for _ in range(iterations):
         x = x_stack.pop()
-        a_over_x = a / x
         d_x_plus_a_over_x = d_x * 0.5
         d_a = d_a + d_x_plus_a_over_x / x
-        d_x = d_x_plus_a_over_x + d_x_plus_a_over_x * (-a_over_x / x)
+        d_x = d_x_plus_a_over_x + d_x_plus_a_over_x * (-a / x / x)
     d_a = d_a + d_x
     return d_a

@@ -4,12 +4,7 @@ def d_rnn_loss(W, U, b, h, xs, targets, d_out=1.0):
     h_stack = []
     for t in range(len_xs):
         h_stack.append(h)
-        W_matmul_h = W @ h
-        xs_t = xs[t]
-        U_matmul_xs_t = U @ xs_t
-        total = W_matmul_h + U_matmul_xs_t
-        total_plus_b = total + b
-        h = np.tanh(total_plus_b)
+        h = np.tanh(W @ h + U @ xs[t] + b)
     d_h = zero_gradient(h)
     d_U = zero_gradient(U)
     d_W = zero_gradient(W)
@@ -17,15 +12,12 @@ def d_rnn_loss(W, U, b, h, xs, targets, d_out=1.0):
     for t in reversed(range(len_xs)):
         h_1 = h
         h = h_stack.pop()
-        xs_t = xs[t]
-        targets_t = targets[t]
-        h_1_minus_targets_t = h_1 - targets_t
         d_sum_power = d_out * 0.5
-        d_h_1_minus_targets_t = 2 * d_sum_power * h_1_minus_targets_t
+        d_h_1_minus_targets_t = 2 * d_sum_power * (h_1 - targets[t])
         d_h_1 = d_h + unbroadcast(d_h_1_minus_targets_t, h_1)
         d_total_plus_b = d_h_1 * (1 - h_1 * h_1)
         d_b = d_b + unbroadcast(d_total_plus_b, b)
-        d_U = d_U + matmul_left_adjoint(d_total_plus_b, U, xs_t)
+        d_U = d_U + matmul_left_adjoint(d_total_plus_b, U, xs[t])
         d_W = d_W + matmul_left_adjoint(d_total_plus_b, W, h)
         d_h = matmul_right_adjoint(d_total_plus_b, W, h)
     return d_W, d_U, d_b, d_h

@@ -5,8 +5,7 @@ def d_stacked_layer(W, xs, d_out=1.0):
     tanh_W_matmul_x_stack = []
     for i in range(len_xs):
         x = xs[i]
-        W_matmul_x = W @ x
-        tanh_W_matmul_x = np.tanh(W_matmul_x)
+        tanh_W_matmul_x = np.tanh(W @ x)
         items.append(tanh_W_matmul_x)
         tanh_W_matmul_x_stack.append(tanh_W_matmul_x)
     stack_items = np.stack(items)

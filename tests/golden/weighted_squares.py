@@ -7,9 +7,7 @@ def d_weighted_squares(ws, xs, a, d_out=1.0):
     for i in range(min_len_ws_len_xs):
         w = ws[i]
         x = xs[i]
-        a_times_x = a * x
-        a_times_x_pow_2 = a_times_x ** 2
-        prod = w * a_times_x_pow_2
+        prod = w * (a * x) ** 2
         terms.append(prod)
     out = sum(terms)
     d_out = checked_seed(out, d_out)
@@ -18,9 +16,8 @@ def d_weighted_squares(ws, xs, a, d_out=1.0):
     for i in reversed(range(min_len_ws_len_xs)):
         w = ws[i]
         x = xs[i]
-        a_times_x = a * x
         d_prod = d_terms.pop()
         d_a_times_x_pow_2 = d_prod * w
-        d_a_times_x = d_a_times_x_pow_2 * (2 * a_times_x)
+        d_a_times_x = d_a_times_x_pow_2 * (2 * (a * x))
         d_a = d_a + unbroadcast(d_a_times_x * x, a)
     return d_a
