@@ -168,6 +168,13 @@ class Namespace:
             return False
 
     # ---- evaluating references ----------------------------------------------------------
+    def refers_to(self, node, obj):
+        """Whether the name or attribute chain `node` (``unindex``, ``runtime.unindex``) is `obj` here."""
+        try:
+            return self.evaluate(node) is obj
+        except (LookupError, AttributeError):  # not a name or chain, or not one the function can read
+            return False
+
     def evaluate(self, node, lookup=None):
         """The object a name or attribute chain (`math.sin`) refers to; LookupError if none."""
         lookup = lookup or self.lookup

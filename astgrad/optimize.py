@@ -934,7 +934,7 @@ def accumulated_in_place(derivative):
     but those sums and the return reads it.
     """
     def calls(value, helper):
-        return isinstance(value, gast.Call) and _refers_to(derivative.namespace, value.func, helper)
+        return isinstance(value, gast.Call) and derivative.namespace.refers_to(value.func, helper)
 
     def unindexed_sum(line):
         """(adjoint, t, x, i) of ``d_x = d_x + unindex(t, x, i)``, else None."""
@@ -972,14 +972,6 @@ def accumulated_in_place(derivative):
         return out
 
     return replace(derivative, lines=tuple(rewritten(derivative.lines, False)), namespace=namespace)
-
-
-def _refers_to(namespace, node, obj):
-    """Whether the name or attribute chain `node` (``unindex``, ``runtime.unindex``) is `obj` in `namespace`."""
-    try:
-        return namespace.evaluate(node) is obj
-    except (LookupError, AttributeError):  # not a name, or not one the function can read
-        return False
 
 
 def _owned_adjoint(derivative, target, x, calls):

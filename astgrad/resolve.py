@@ -153,13 +153,7 @@ def _in_place_adds_as_sums(function):
     namespace = Namespace(function.globals, function.closure)
 
     def naming(helper):
-        def test(node):
-            try:
-                return namespace.evaluate(node) is helper
-            except (LookupError, AttributeError):
-                return False
-
-        return test
+        return lambda node: namespace.refers_to(node, helper)
 
     if not any(isinstance(node, gast.Call) and naming(runtime.add_at)(node.func) for node in gast.walk(function.tree)):
         return function
