@@ -306,6 +306,65 @@ def test_add_at_in_the_users_own_code_is_refused_saying_what_to_write(tmp_path):
     ]
 
 
+def rows_scaled(X, w):
+    total = 0.0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            total = total + np.tanh(w * X[i, j]) * X[i, 0]
+    return total
+
+
+def rows_as_vectors(X, v):
+    total = np.sum(X * X)
+    for i in range(len(X)):
+        total = total + np.sin(np.dot(X[i], v))
+    return total
+
+
+def running_mean_square(xs):
+    m = 0.0
+    for i in range(1, len(xs)):
+        m = 0.5 * m + np.sum(xs[i - 1 : i + 1] ** 2)
+    return m
+
+
+def elements_read_twice(xs, w):
+    h = xs[0]
+    for i in range(len(xs)):
+        if xs[i] > 0.0:
+            h = h * w + xs[i] * xs[i]
+        else:
+            h = h - 0.3 * xs[i]
+    return h
+
+
+IN_PLACE_CASES = {
+    "rows_scaled": (rows_scaled, (np.array([[0.3, -0.5, 0.2], [1.1, 0.4, -0.7]]), 0.8)),
+    "rows_as_vectors": (rows_as_vectors, (np.array([[0.3, -0.5], [1.1, 0.4], [0.2, 0.9]]), np.array([0.7, -0.4]))),
+    "running_mean_square": (running_mean_square, (np.array([0.3, -1.2, 0.5, 0.8]),)),
+    "elements_read_twice": (elements_read_twice, (np.array([0.3, -1.2, 0.5, 0.8]), 0.6)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IN_PLACE_CASES))
+def test_array_elements_read_in_loops_get_their_gradients_in_every_mode(case):
+    f, args = IN_PLACE_CASES[case]
+    d_f = astgrad.grad(f, wrt=0)
+    assert "add_at(" in astgrad.source(d_f)
+    expected = finite_difference_gradient(f, *args)
+    np.testing.assert_allclose(d_f(*args), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(astgrad.grad(f, wrt=0, mode="forward")(*args), expected, rtol=1e-6, atol=1e-8)
+    value, gradient = astgrad.value_and_grad(f, wrt=0)(*args)
+    assert value == pytest.approx(f(*args)) and np.allclose(gradient, expected, rtol=1e-6, atol=1e-8)
+    x, rest = args[0], args[1:]
+    by_differences = np.array([finite_difference_gradient(lambda y: d_f(y, *rest).ravel()[k], x)
+                               for k in range(x.size)]).reshape(x.shape + x.shape)  # fmt: skip
+    np.testing.assert_allclose(astgrad.hessian(f, wrt=0)(*args), by_differences, rtol=1e-5, atol=1e-6)
+    seed = np.linspace(-1.0, 1.0, x.size).reshape(x.shape)
+    vjp = astgrad.grad(d_f, wrt=0)(*args, 1.0, seed)  # reverse over the gradient that adds in place
+    np.testing.assert_allclose(vjp, np.tensordot(seed, by_differences, axes=x.ndim), rtol=1e-5, atol=1e-6)
+
+
 def inputs_read_in_a_loop(xs, w):
     h = 0.0
     for i in range(len(xs)):
