@@ -83,20 +83,21 @@ def value_and_grad(
 
 
 @overload
-def jvp(fn: Function, wrt: Wrt = None) -> Function: ...
+def jvp(fn: Function, wrt: Wrt = None, has_aux: bool = False) -> Function: ...
 @overload
-def jvp(fn: None = None, wrt: Wrt = None) -> Decorator: ...
-def jvp(fn: Optional[Function] = None, wrt: Wrt = None) -> Function:
+def jvp(fn: None = None, wrt: Wrt = None, has_aux: bool = False) -> Decorator: ...
+def jvp(fn: Optional[Function] = None, wrt: Wrt = None, has_aux: bool = False) -> Function:
     """The forward-mode derivative of `fn`: ``jvp_f(*args, *tangents)`` returns ``(f(*args), tangent)``.
 
     It takes one tangent per positional parameter (or per parameter in `wrt`),
     a direction of that argument's shape, and returns the value and the
     directional derivative, of the value's shape: any output, vector or tuple.
-    Parameters with default values must be passed too.
+    Parameters with default values must be passed too. With `has_aux`, `fn`
+    returns ``(out, aux)`` and ``jvp_f`` returns ``(out, tangent, aux)``, as JAX's.
     """
     if fn is None:
-        return functools.partial(jvp, wrt=wrt)
-    return _for_user(fn, wrt, "forward", "jvp")
+        return functools.partial(jvp, wrt=wrt, has_aux=has_aux)
+    return _for_user(fn, wrt, "forward", "jvp", has_aux)
 
 
 @overload
@@ -355,7 +356,10 @@ def transform(fn, wrt=None, mode="reverse", kind="grad", where=None, has_aux=Fal
     params = _primal_params(program, function)
     names = _data_free(program.params, function) if kind == "jvp" and wrt is None else _wrt_names(program, function, wrt)
     if kind == "jvp":
-        return compile.build(finished(forward.jvp(program, names), program), function, params, seed=False)
+        program, aux = outputs.split_aux(program, front.location, function) if has_aux else (program, None)
+        tangents = forward.jvp(program, names)
+        tangents = outputs.jvp_returning_aux(tangents, aux) if has_aux else tangents
+        return compile.build(finished(tangents, program), function, params, seed=False)
     if kind == "hvp":
         tangents = outputs.hvp(forward.jvp(program, names), program, "hvp_" + program.name[len("d_"):])
         return compile.build(finished(tangents, program), function, params, seed=True)

@@ -78,6 +78,13 @@ def jvp_with_aux(derivative, aux):
     return derivative.with_lines(derivative.lines[:-1] + (return_line(returned),))
 
 
+def jvp_returning_aux(derivative, aux):
+    """A tangent function's ``return out, out_dot`` made ``return out, out_dot, aux`` (`astgrad.jvp`, as JAX's)."""
+    value, tangent = derivative.lines[-1].value.elts
+    returned = gast.Tuple(elts=[value, tangent, copy_atom(aux)], ctx=gast.Load())
+    return derivative.with_lines(derivative.lines[:-1] + (return_line(returned),))
+
+
 def hvp(derivative, program, name):
     """The tangent function of a gradient (``jvp_d_f(x, d_out, x_dot)``) as ``hvp_f(x, x_dot, d_out=1.0)``.
 

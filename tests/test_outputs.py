@@ -70,6 +70,46 @@ def test_numpy_grad_with_aux(mode):
     assert_close(gradient, 2.0 * X.T @ (X @ W - T))
 
 
+def test_jvp_with_aux_returns_the_value_the_tangent_and_the_aux_value_as_jax():
+    value, tangent, aux = astgrad.jvp(scaled_sine, has_aux=True)(0.5, 2.0, 1.0, -0.5)
+    assert value == pytest.approx(2.0 * math.sin(0.5), rel=1e-15)
+    assert tangent == pytest.approx(2.0 * math.cos(0.5) - 0.5 * math.sin(0.5), rel=1e-15)
+    assert aux == (1.0, 2.0)
+    direction = np.array([0.5, -1.0])
+    value, tangent, z = astgrad.jvp(least_squares, wrt="w", has_aux=True)(W, X, T, direction)
+    assert value == pytest.approx(np.sum((X @ W - T) ** 2), rel=1e-14)
+    assert tangent == pytest.approx(2.0 * (X @ W - T) @ (X @ direction), rel=1e-12)
+    h = 1e-6
+    by_differences = (least_squares_loss(W + h * direction, X, T) - least_squares_loss(W - h * direction, X, T)) / 2e-6
+    assert tangent == pytest.approx(by_differences, rel=1e-7)
+    assert_close(z, X @ W, rtol=0, atol=0)
+    assert astgrad.source(astgrad.jvp(least_squares, wrt="w", has_aux=True)).splitlines()[-1] == (
+        "    return loss, loss_dot, z"
+    )
+    assert astgrad.jvp(has_aux=True)(scaled_sine) is astgrad.jvp(scaled_sine, has_aux=True)  # cached apart
+    assert astgrad.jvp(scaled_sine, has_aux=True) is not astgrad.jvp(scaled_sine)
+
+
+@pytest.mark.parametrize(
+    "function, mark, words",
+    [
+        (bad_functions.aux_returns_one_value, "aux-single", "it returns a single value"),
+        (bad_functions.aux_returns_three, "aux-three", "it returns a tuple of 3"),
+    ],
+)
+def test_a_jvp_with_aux_of_a_function_that_does_not_return_a_pair_is_refused_at_its_return(function, mark, words):
+    lineno, line = marked_line(bad_functions, mark)
+    with no_user_code_runs() as calls:
+        with pytest.raises(NonScalarOutputError) as info:
+            astgrad.jvp(function, has_aux=True)
+    assert_located(info.value, bad_functions.__file__, lineno, line.index("return"), line)
+    assert info.value.reason == (
+        f"{function.__name__} is differentiated with has_aux=True, so it must return a pair (loss, aux), "
+        f"but {words}"
+    )
+    assert calls == []
+
+
 def test_the_generated_gradient_returns_the_aux_value_it_computed():
     assert astgrad.source(astgrad.grad(scaled_sine, has_aux=True)).splitlines()[-1] == (
         "    return (d_x, d_y), (prod, y)"
