@@ -40,8 +40,8 @@ Expressions
     (``x.sum(axis=0)``, ``x.T``), attribute references to modules
     (``math.pi``), and indexing reads (``x[0]``, ``x[:, 1]``, ``x[..., None]``,
     ``x[idx]``), conditional expressions ``a if condition else b``, and a
-    list comprehension or generator expression as the one argument of a call
-    (``sum(w * x for w, x in zip(ws, xs))``, ``np.stack([f(x) for x in xs])``):
+    list comprehension or generator expression as the one positional argument of a call
+    (``sum(w * x for w, x in zip(ws, xs))``, ``np.stack([f(x) for x in xs], axis=1)``):
     each ``for`` of it as a loop's header, each ``if`` a condition. Call
     arguments and indices may also be ``None``, ``...``, strings
     (``np.einsum("ij,j->i", a, b)``) and list displays
@@ -89,11 +89,11 @@ REJECTED = {
     gast.ClassDef: ("a class definition", OUTSIDE),
     gast.Lambda: ("a lambda used as a value here", "bind it to a name, `f = lambda t: ...`, or pass it to a helper"),
     gast.BoolOp: ("`and`/`or` outside a condition", "use them in the test of an `if` statement"),
-    gast.ListComp: ("a list comprehension here", "use it as the one argument of a call, e.g. "
-                    "`np.stack([W @ x for x in xs])`, or assign it to a name"),
+    gast.ListComp: ("a list comprehension here", "use it as the one positional argument of a call, e.g. "
+                    "`np.stack([W @ x for x in xs], axis=1)`, or assign it to a name"),
     gast.SetComp: ("a set comprehension", UNROLL),
     gast.DictComp: ("a dict comprehension", UNROLL),
-    gast.GeneratorExp: ("a generator expression here", "use it as the one argument of a call, e.g. "
+    gast.GeneratorExp: ("a generator expression here", "use it as the one positional argument of a call, e.g. "
                         "`sum(x ** 2 for x in xs)`"),
     gast.Yield: ("`yield`", "return a single value at the end"),
     gast.YieldFrom: ("`yield from`", "return a single value at the end"),
@@ -106,7 +106,7 @@ REJECTED = {
     gast.JoinedStr: ("an f-string", OUTSIDE),
 }
 
-COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp)  # accepted as a call's one argument (desugar makes a loop)
+COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp)  # accepted as a call's one positional argument (desugar makes a loop)
 ALLOWED_AUGMENTED = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 
@@ -572,8 +572,9 @@ def _check_expression(expression, location, is_bound=False):
             yield from _check_call(node, location)
             children = [node.func.value] if isinstance(node.func, gast.Attribute) else []
             stack.extend((child, False) for child in reversed(children))
-            if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], COMPREHENSIONS):
+            if len(node.args) == 1 and isinstance(node.args[0], COMPREHENSIONS):  # keywords too: axis=1
                 yield from _check_comprehension(node.args[0], location)
+                stack.extend((keyword.value, True) for keyword in reversed(node.keywords))
                 continue
             stack.extend((child, True) for child in reversed(_call_arguments(node)))
         elif isinstance(node, gast.Attribute):

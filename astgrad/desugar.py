@@ -367,7 +367,9 @@ def _lifted(node, where, taken, outside):
 
     class Lift(gast.NodeTransformer):
         def visit_Call(self, call):
-            if len(call.args) == 1 and not call.keywords and isinstance(call.args[0], COMPREHENSIONS):
+            if len(call.args) == 1 and isinstance(call.args[0], COMPREHENSIONS):
+                for keyword in call.keywords:  # their own comprehensions, if any, filled first
+                    keyword.value = self.visit(keyword.value)
                 consumer = call.func.id if isinstance(call.func, gast.Name) else None
                 items = _fresh("terms" if consumer == "sum" else "items", taken)
                 prelude.extend(_filled(items, call.args[0], where, taken, outside))

@@ -234,6 +234,8 @@ adjoint("y = np.linalg.cholesky(x)",                  x=CHOLESKY, tangent=CHOLES
 # ---- shapes -----------------------------------------------------------------------------------
 adjoint("y = x.T",                                    x="d_y.T", tangent="d_x.T")
 adjoint("y = np.transpose(x, axes=None)",             x=TRANSPOSED, tangent=TRANSPOSED_TANGENT, axes=STATIC)
+adjoint("y = np.moveaxis(x, source, destination)",    x="np.moveaxis(d_y, destination, source)",
+        source=NOT_DIFFERENTIABLE, destination=NOT_DIFFERENTIABLE, tangent="np.moveaxis(d_x, source, destination)")
 adjoint("y = np.reshape(x, shape) | x.reshape(*shape)", x=RESHAPED, tangent=RESHAPED_TANGENT, shape=NOT_DIFFERENTIABLE)
 adjoint("y = np.ravel(x) | x.ravel | x.flatten",      x=RESHAPED, tangent=RESHAPED_TANGENT)
 adjoint("y = np.expand_dims(x, axis)",                x=RESHAPED, tangent=RESHAPED_TANGENT, axis=NOT_DIFFERENTIABLE)
@@ -377,6 +379,8 @@ list_rule("y = max(xs)",                                xs="runtime.tie_shares(d
 list_rule("y = min(xs)",                                xs="runtime.tie_shares(d_y, y, xs)",
           tangent="runtime.tied_tangent(d_xs, y, xs)")
 list_rule("y = np.stack(xs)",                           xs="list(d_y)", tangent="np.stack(d_xs)")
+list_rule("y = np.stack(xs, axis)",                     xs="list(np.moveaxis(d_y, axis, 0))", axis=NOT_DIFFERENTIABLE,
+          tangent="np.stack(d_xs, axis=axis)")
 list_rule("y = np.array(xs) | np.asarray",              xs="list(d_y)", tangent="np.array(d_xs)")
 list_rule("ys = list(x)",                               x="np.array(d_ys)", tangent="list(d_x)", lists=(),
           makes_list=True)

@@ -194,6 +194,7 @@ def resolve(function, location, survey=None, past_obstacles=False):
     scope = _Scope(function, location, {p: name(p) for p in params}, stack=(function.code,), instances=instances)
     scope.passed = passed
     resolver = _Resolver(namespace)
+    resolver.written = set(assigned_names(tree.body))
     for error in () if survey is None else survey.obstacles:
         resolver.record(error, scope)
     statements, files = resolver.statements(function.tree.body, scope)
@@ -308,6 +309,7 @@ class _Resolver:
         self.index_calls = {}  # id -> call written as (a part of) an index, where `range` may stand (kept alive)
         self.lists = set()  # the resolved names of lists (built by the code, or made by a rule over lists)
         self.list_reads = {}  # id -> a name node passing a list to a call (kept alive)
+        self.written = set()  # the names the user's code assigns (the others desugar made: a comprehension's list)
 
     # ---- obstacles -----------------------------------------------------------------------
     def record(self, error, scope):
@@ -638,6 +640,14 @@ class _Resolver:
                 )
             renamed = scope.renamed[node.id]
             if isinstance(renamed, gast.Name) and renamed.id in self.lists and id(node) not in self.list_reads:
+                if node.id not in self.written:  # the list of a comprehension passed to a call
+                    raise scope.location.error(
+                        UnsupportedSyntaxError,
+                        node,
+                        "a list comprehension is passed here to a call that takes no list the function builds: "
+                        "only `sum`, `max`, `min`, `len`, `np.stack` and `np.array` do",
+                        hint="pass it to one of them, e.g. `np.stack([...], axis=1)`, and work on the array",
+                    )
                 raise scope.location.error(
                     UnsupportedSyntaxError,
                     node,
@@ -1162,6 +1172,7 @@ class _Resolver:
                 f"`{callee}` calls itself (recursion is not straight-line code)",
                 hint="write the recursion out as a fixed number of steps",
             )
+        self.written |= set(assigned_names(helper.tree.body))
         helper = replace(helper, tree=desugar.desugared(helper.tree))
         prelude, files = context
         helper_assigned = set(assigned_names(helper.tree.body))

@@ -195,6 +195,18 @@ def stacked(W, xs):
     return np.sum(np.stack([np.tanh(W @ x) for x in xs]) ** 2)
 
 
+def stacked_as_columns(W, xs):
+    H = np.stack([np.tanh(W @ x) for x in xs], axis=1)
+    return np.sum(H * np.arange(1.0, 1.0 + len(xs)))
+
+
+def appended_stacked_last(W, xs):
+    ys = []
+    for x in xs:
+        ys.append(np.sin(W @ x))
+    return np.sum(np.stack(ys, -1) ** 2)
+
+
 def as_an_array(w, xs):
     return np.sum(np.array([np.dot(w, x) for x in xs]) ** 2)
 
@@ -333,6 +345,7 @@ LIST_RULE_CASES = {
     "y = max(xs)": [(largest_and_smallest, (0.6, 0.3))],
     "y = min(xs)": [(largest_and_smallest, (0.6, 0.3))],
     "y = np.stack(xs)": [(stacked, (W, XS)), (appended_arrays, (W, XS))],
+    "y = np.stack(xs, axis)": [(stacked_as_columns, (W, XS)), (appended_stacked_last, (W, XS))],
     "y = np.array(xs)": [(as_an_array, (w, XS)), (appended_then_made_an_array, (W, XS))],
     "y = np.asarray(xs)": [(as_asarray, (w, XS))],
     "ys = list(x)": [(made_with_list, (0.5,)), (stacked, (W, XS), "list(d_", "reverse")],

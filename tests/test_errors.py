@@ -140,6 +140,8 @@ CASES = [
          ("`ys`", "second time")),
     Case("list concatenated", B.concatenates_a_list, "list-concatenated", UnsupportedSyntaxError, "ys)) + t",
          ("`ys`", "`np.stack`")),
+    Case("comprehension concatenated", B.concatenates_a_comprehension, "comprehension-concatenated",
+         UnsupportedSyntaxError, "[x * np.ones(2)", ("a list comprehension is passed here", "`np.stack`")),
     Case("comprehension in a while test", B.comprehension_in_a_while_test, "while-comprehension",
          UnsupportedSyntaxError, "sum(x * k", ("comprehension", "`while`")),
     Case("lambda", B.uses_lambda, "lambda", UnsupportedSyntaxError, "lambda v", ("lambda",)),

@@ -220,6 +220,11 @@ CASES = {
         + cases("np.transpose(x, (1, 0, 2))", X234)
         + cases("np.transpose(x, axes=(2, 0, 1))", X234)
     ),
+    "y = np.moveaxis(x, source, destination)": (
+        cases("np.moveaxis(x, 0, -1)", X234, {"x": (2, 3)})
+        + cases("np.moveaxis(x, (0, 1), (2, 0))", X234)
+        + cases("np.moveaxis(x, -1, 0)", {"x": (3,)})
+    ),
     "y = np.reshape(x, shape)": (
         cases("np.reshape(x, (3, 2))", {"x": (2, 3)})
         + cases("np.reshape(x, -1)", {"x": (2, 3)})

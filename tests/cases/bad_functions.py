@@ -138,6 +138,11 @@ def concatenates_a_list(x):
     return np.sum(np.concatenate(ys)) + t  # MARK: list-concatenated
 
 
+def concatenates_a_comprehension(x):
+    t = x * 3.0
+    return np.sum(np.concatenate([x * np.ones(2) * k for k in range(3)], axis=0)) + t  # MARK: comprehension-concatenated
+
+
 def comprehension_in_a_while_test(x):
     t = ran(x)
     while sum(x * k for k in range(3)) > 1.0:  # MARK: while-comprehension
