@@ -39,7 +39,7 @@ import numpy as np
 
 from . import runtime
 from .invariance import shift_invariant
-from .ir import ADJOINT, CHECK, Line, active_names, atoms, origin, primal_line, read_in, zero_gradient
+from .ir import ADJOINT, CHECK, Line, active_names, atoms, named_by_user, origin, primal_line, read_in, zero_gradient
 from .names import name, substituted
 from .shapes import SHAPE_FUNCTIONS, needed_anyway, shape_classes, shape_reference, shapes_from_class
 
@@ -59,7 +59,7 @@ class ArrayPolicy:
         self.active = active = active_names(program, wrt, self.zero_adjoint)  # as the sweep finds them
         self.shapes = shape_classes(program, rules)
         self.producers = {equation.target: equation for equation in program.equations}
-        computed = _user_names(program) if with_value else ()  # the value computes what the user named
+        computed = named_by_user(program) if with_value else ()  # the value computes what the user named
         self.kept = needed_anyway(program, rules, active, computed)
         self.products = {equation.target for equation in program.equations if equation.rule.sums_back}
         self.uses = _use_counts(program)
@@ -444,12 +444,6 @@ def _use_counts(program):
     return counts
 
 
-def _user_names(program):
-    """The names the user's function assigns, and the output's names."""
-    outputs = program.output if isinstance(program.output, tuple) else (program.output,)
-    return program.user_names | {atom.id for atom in outputs if isinstance(atom, gast.Name)}
-
-
 def _temporaries(program):
     """Targets that stand for a part of one of the user's expressions (``X @ W1`` in ``np.tanh(X @ W1 + b1)``).
 
@@ -458,7 +452,7 @@ def _temporaries(program):
     nested again, so that its array is freed as soon as it is used.
     """
     origin = {equation.target: equation.origin for equation in program.equations}
-    temporaries = set(origin) - _user_names(program)
+    temporaries = set(origin) - named_by_user(program)
     for equation in program.equations:
         for atom in atoms(equation.rule, equation.inputs):
             if isinstance(atom, gast.Name) and atom.id in temporaries and origin[atom.id] != equation.origin:

@@ -243,7 +243,8 @@ def _read_outside_equations(body):
             read |= _read_outside_equations(statement.orelse)
             read |= {a.id for _, *atoms_ in statement.merges for a in atoms_ if isinstance(a, gast.Name)}
         elif isinstance(statement, Loop):
-            read |= {a.id for a in statement.bounds if isinstance(a, gast.Name)} | _read_outside_equations(statement.body)
+            read |= {a.id for a in statement.bounds if isinstance(a, gast.Name)}
+            read |= _read_outside_equations(statement.body)
             read |= {a.id for _, *atoms_ in statement.carried for a in atoms_ if isinstance(a, gast.Name)}
             if statement.test is not None:
                 read |= test_names(statement.test)

@@ -91,7 +91,8 @@ class Sweep:
                            outside=frozenset(id(s) for s in program.body if isinstance(s, Pop)))
         self.loops = has_branches(program.body)
         self.temporaries = loop_temporaries(program) if self.loops else frozenset()
-        self.lines = primal_block(program.body, self.temporaries, self.saves) if self.loops else policy.primal_lines(program)
+        self.lines = (primal_block(program.body, self.temporaries, self.saves) if self.loops
+                      else policy.primal_lines(program))  # fmt: skip
         self.last_primal = self.lines[-1] if self.lines else None
         self.adjoint = {}  # variable -> name of the adjoint variable accumulating its gradient
         self.adjoint_names = {}  # variable -> its adjoint's name, the same in every branch
