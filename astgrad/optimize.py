@@ -777,12 +777,14 @@ def _nested_block(body, once_each):
     """
     body = [_in_blocks(line, lambda block: _nested_block(block, once_each))
             if isinstance(line, (Conditional, ForLoop)) else line for line in body]  # fmt: skip
-    reads = {}  # name -> positions of the lines reading it (once per read; once per `if` or loop reading it)
+    # The names each line reads, walked once (an `if` or a loop: each name once, from all its lines).
+    line_reads = [read_in(line) if isinstance(line, (Conditional, ForLoop)) else name_ids(line.value) for line in body]
+    reads = {}  # name -> positions of the lines reading it
     assigned = {}  # name -> positions of the lines assigning it, in order
     for position, line in enumerate(body):
-        compound = isinstance(line, (Conditional, ForLoop))
-        for identifier in read_in(line) if compound else name_ids(line.value):
+        for identifier in line_reads[position]:
             reads.setdefault(identifier, []).append(position)
+        compound = isinstance(line, (Conditional, ForLoop))
         for identifier in assigned_in(line) if compound else [line.target] if isinstance(line.target, str) else []:
             assigned.setdefault(identifier, []).append(position)
 
@@ -803,7 +805,7 @@ def _nested_block(body, once_each):
     negations = set()  # the ids of the negations nested so far (a temporary's own may go on into another line)
     out = []
     for position, line in enumerate(body):
-        read = read_in(line) if isinstance(line, (Conditional, ForLoop)) else name_ids(line.value)
+        read = line_reads[position]
         nested = [n for n in read if n in pending]
         if nested:
             line = _with_value(line, _nested(line.value, pending, negations))
