@@ -397,6 +397,21 @@ def test_hints_name_the_primitive_table_a_user_can_reach(case_id, hint):
     assert str(first).endswith("\nhint: " + hint)
 
 
+def test_a_comprehension_passed_to_a_call_taking_no_list_is_refused_with_what_takes_one():
+    case = next(case for case in CASES if case.id == "comprehension concatenated")
+    lineno, line = marked_line(case.module, case.mark)
+    with no_user_code_runs() as calls:
+        with pytest.raises(UnsupportedSyntaxError) as info:
+            astgrad.grad(case.get())
+    assert_located(info.value, case.module.__file__, lineno, line.index(case.column_text), line)
+    assert info.value.reason == (
+        "a list comprehension is passed here to a call that takes no list the function builds: "
+        "only `sum`, `max`, `min`, `len`, `np.stack` and `np.array` do"
+    )
+    assert info.value.hint == "pass it to one of them, e.g. `np.stack([...], axis=1)`, and work on the array"
+    assert calls == []
+
+
 def test_a_function_without_source_is_sent_to_the_primitive_table():
     with pytest.raises(SourceError) as info:
         no_source.grad_of_builtin()

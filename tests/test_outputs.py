@@ -107,6 +107,9 @@ def test_a_jvp_with_aux_of_a_function_that_does_not_return_a_pair_is_refused_at_
         f"{function.__name__} is differentiated with has_aux=True, so it must return a pair (loss, aux), "
         f"but {words}"
     )
+    assert info.value.hint == (
+        "write `return loss, aux` (aux may itself be a tuple: `return loss, (a, b)`), or leave out has_aux=True"
+    )
     assert calls == []
 
 
